@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError, ConfigError } from '../errors.js';
+import { registerWasmTrainingKernels } from '../kernels/index.js';
+
+export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendName;
+
+export const BACKEND_ORDER: readonly BackendName[] = ['cuda', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** What was chosen. */
+  backend: BackendName;
+  /** tfjs's name for it ('tensorflow' for cuda). */
+  tfjsBackend: string;
+  /** The device, in words. */
+  device: string;
+  /** Backends tried before this one, with why each was skipped. */
+  skipped: { backend: BackendName; reason: string }[];
+  /** Kernels core registered so that training works on this backend. */
+  registeredKernels: string[];
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+function parsePreference(p: string | undefined, source: string): BackendPreference {
+  const v = (p ?? 'auto').trim().toLowerCase();
+  if (v === 'auto' || (BACKEND_ORDER as readonly string[]).includes(v)) return v as BackendPreference;
+  throw new ConfigError(source, `'${p}' is not a backend; use one of auto, ${BACKEND_ORDER.join(', ')}`);
+}
+
+/** Loads an optional package by name; the indirection keeps bundlers from resolving it eagerly. */
+const optionalImport = (name: string): Promise<any> => import(/* @vite-ignore */ name);
+
+async function startCuda(): Promise<{ tfjsBackend: string; device: string }> {
+  if (!isNode) throw new BackendUnavailableError('cuda', 'CUDA is only available in Node.js', 'webgpu');
+  try {
+    await optionalImport('@tensorflow/tfjs-node-gpu');
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    const missing = /Cannot find (package|module)/i.test(msg);
+    throw new BackendUnavailableError(
+      'cuda',
+      missing
+        ? 'the optional package "@tensorflow/tfjs-node-gpu" is not installed (npm install @tensorflow/tfjs-node-gpu; it needs CUDA 11.2 and cuDNN 8.1)'
+        : `@tensorflow/tfjs-node-gpu failed to load libtensorflow: ${msg.split('\n')[0]}`,
+      'webgpu',
+    );
+  }
+  if (!tf.findBackendFactory('tensorflow'))
+    throw new BackendUnavailableError('cuda', 'tfjs-node-gpu loaded but registered no "tensorflow" backend', 'webgpu');
+  if (!(await tf.setBackend('tensorflow')))
+    throw new BackendUnavailableError('cuda', 'the "tensorflow" backend failed to initialise', 'webgpu');
+  return { tfjsBackend: 'tensorflow', device: 'libtensorflow (tfjs-node-gpu)' };
+}
+
+async function startWasm(): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } catch (e) {
+    throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`, 'cpu');
+  }
+  const kernels = registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm')))
+    throw new BackendUnavailableError('wasm', 'the wasm backend failed to initialise (could not load its .wasm binary)', 'cpu');
+  return { tfjsBackend: 'wasm', device: `WebAssembly (${isNode ? 'Node, 1 thread' : 'browser'})`, kernels };
+}
+
+async function startCpu(): Promise<{ tfjsBackend: string; device: string }> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'the cpu backend failed to initialise');
+  return { tfjsBackend: 'cpu', device: 'pure JavaScript' };
+}
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic/i;
+
+async function startOne(
+  name: BackendName,
+  auto: boolean,
+): Promise<{ tfjsBackend: string; device: string; kernels?: string[] }> {
+  switch (name) {
+    case 'cuda':
+      return startCuda();
+    case 'webgpu': {
+      const { startWebgpu, releaseWebgpu } = await import('./webgpu.js');
+      const r = await startWebgpu();
+      if (auto && SOFTWARE_ADAPTER.test(r.device)) {
+        await releaseWebgpu();
+        throw new BackendUnavailableError(
+          'webgpu',
+          `only a software adapter is available (${r.device}); 'auto' prefers wasm over it (ask for 'webgpu' explicitly to use it)`,
+          'wasm',
+        );
+      }
+      return { tfjsBackend: 'webgpu', device: r.device };
+    }
+    case 'wasm':
+      return startWasm();
+    case 'cpu':
+      return startCpu();
+  }
+}
+
+/**
+ * Starts a backend and makes it tfjs's active one. `preference` defaults to the
+ * HYPERNETS_BACKEND environment variable, then 'auto' (cuda → webgpu → wasm → cpu).
+ * An explicit backend that cannot start throws BackendUnavailableError saying why and
+ * naming the next choice; 'auto' records each skip in `skipped`.
+ */
+export async function initBackend(preference?: BackendPreference | string): Promise<BackendInfo> {
+  const pref =
+    preference !== undefined
+      ? parsePreference(preference, 'backend')
+      : parsePreference(isNode ? process.env.HYPERNETS_BACKEND : undefined, 'HYPERNETS_BACKEND');
+  const candidates = pref === 'auto' ? BACKEND_ORDER : [pref];
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of candidates) {
+    try {
+      const r = await startOne(name, pref === 'auto');
+      await tf.ready();
+      return { backend: name, tfjsBackend: r.tfjsBackend, device: r.device, skipped, registeredKernels: r.kernels ?? [] };
+    } catch (e) {
+      if (pref !== 'auto') throw e;
+      skipped.push({ backend: name, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  throw new BackendUnavailableError('auto', `no backend could start: ${skipped.map((s) => s.reason).join('; ')}`);
+}
+
+/** Releases resources a backend holds (the WebGPU device keeps Node alive otherwise). */
+export async function shutdownBackend(): Promise<void> {
+  if (tf.getBackend() === 'webgpu' || tf.findBackend('webgpu')) {
+    const { releaseWebgpu } = await import('./webgpu.js');
+    await releaseWebgpu();
+  }
+}

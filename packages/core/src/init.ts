@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamSpec, Weights } from './params.js';
+import { Rng } from './random.js';
+import { ConfigError } from './errors.js';
+
+/** How weight tensors are drawn. `auto`: Kaiming for ReLU-family activations, Xavier otherwise. */
+export type InitScheme = 'auto' | 'kaiming-normal' | 'kaiming-uniform' | 'xavier-normal' | 'xavier-uniform';
+
+const RELU_LIKE = new Set(['relu', 'elu', 'leaky-relu', 'leakyRelu', 'gelu', 'silu', 'swish']);
+
+/**
+ * The variance a target's own init gives a tensor of this spec. Hypernetwork inits
+ * (hyperfan-in/out) aim for it; tests compare generated weights against it.
+ */
+export function targetVariance(spec: ParamSpec, scheme: InitScheme = 'auto'): number {
+  switch (spec.kind) {
+    case 'bias':
+    case 'norm-shift':
+    case 'norm-scale':
+      return 0;
+    case 'embedding':
+      return 1;
+    default: {
+      const s = resolveScheme(spec, scheme);
+      if (s.startsWith('kaiming')) return 2 / spec.fanIn;
+      return 2 / (spec.fanIn + spec.fanOut);
+    }
+  }
+}
+
+function resolveScheme(spec: ParamSpec, scheme: InitScheme): Exclude<InitScheme, 'auto'> {
+  if (scheme !== 'auto') return scheme;
+  return spec.activation && RELU_LIKE.has(spec.activation) ? 'kaiming-normal' : 'xavier-uniform';
+}
+
+/** One tensor drawn for `spec` (Kaiming/Xavier for weights, zeros/ones for bias/norm). */
+export function initTensor(spec: ParamSpec, rng: Rng, scheme: InitScheme = 'auto'): tf.Tensor {
+  const shape = [...spec.shape];
+  switch (spec.kind) {
+    case 'bias':
+    case 'norm-shift':
+      return tf.zeros(shape);
+    case 'norm-scale':
+      return tf.ones(shape);
+    case 'embedding':
+      return rng.normal(shape, 0, 1);
+    case 'weight':
+    case 'recurrent-weight':
+    case 'other': {
+      if (!(spec.fanIn > 0) || !(spec.fanOut > 0))
+        throw new ConfigError(`${spec.name}.fanIn`, 'weights need positive fanIn and fanOut to be initialised');
+      const s = resolveScheme(spec, scheme);
+      const v = s.startsWith('kaiming') ? 2 / spec.fanIn : 2 / (spec.fanIn + spec.fanOut);
+      if (s.endsWith('normal')) return rng.normal(shape, 0, Math.sqrt(v));
+      const lim = Math.sqrt(3 * v);
+      return rng.uniformTensor(shape, -lim, lim);
+    }
+  }
+}
+
+/** Fresh weights for every spec, in order (one rng draw sequence → reproducible). */
+export function initWeights(specs: readonly ParamSpec[], rng: Rng, scheme: InitScheme = 'auto'): Weights {
+  const out: Weights = {};
+  for (const s of specs) out[s.name] = initTensor(s, rng, scheme);
+  return out;
+}
+
+/**
+ * Trainable variables for a TargetNet's own weights — the baseline every hypernetwork is
+ * compared against (train the target directly).
+ */
+export function createVariables(
+  specs: readonly ParamSpec[],
+  rng: Rng,
+  scheme: InitScheme = 'auto',
+  prefix = '',
+): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const s of specs) {
+    const t = initTensor(s, rng, scheme);
+    out[s.name] = tf.variable(t, true, `${prefix}${s.name}_${Math.abs(rng.nextInt())}`);
+    t.dispose();
+  }
+  return out;
+}
