@@ -7,6 +7,7 @@ export * from './init.js';
 export * from './ops.js';
 export * from './memory.js';
 export * from './backend/index.js';
+export { registerTfjsGradients } from './tfjs-setup.js';
 export * from './kernels/index.js';
 export * from './nets/index.js';
 export * from './io/index.js';

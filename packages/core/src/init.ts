@@ -78,7 +78,8 @@ export function createVariables(
   const out: Record<string, tf.Variable> = {};
   for (const s of specs) {
     const t = initTensor(s, rng, scheme);
-    out[s.name] = tf.variable(t, true, `${prefix}${s.name}_${Math.abs(rng.nextInt())}`);
+    // tfjs variable names are process-global: leave them unnamed (unique) unless a prefix is given.
+    out[s.name] = tf.variable(t, true, prefix ? `${prefix}${s.name}` : undefined);
     t.dispose();
   }
   return out;

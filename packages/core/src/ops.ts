@@ -14,21 +14,22 @@ import { ShapeMismatchError } from './errors.js';
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const inDim = x.shape[x.rank - 1];
+    const ws = w.shape as number[];
     if (w.rank === 2) {
-      if (w.shape[0] !== inDim) throw new ShapeMismatchError('linear weight (input dim)', [inDim, w.shape[1]], w.shape);
+      if (w.shape[0] !== inDim) throw new ShapeMismatchError('linear weight (input dim)', [inDim, ws[1]], ws);
       const lead = x.shape.slice(0, -1);
-      let y = tf.matMul(x.reshape([-1, inDim]), w);
+      let y = tf.matMul(tf.reshape(x, [-1, inDim]), w);
       if (b) y = tf.add(y, b);
-      return y.reshape([...lead, w.shape[1]]);
+      return tf.reshape(y, [...lead, ws[1]]);
     }
     const n = x.shape[0];
     if (w.rank !== 3 || w.shape[0] !== n || w.shape[1] !== inDim)
       throw new ShapeMismatchError('per-sample linear weight', [n, inDim, w.shape[w.rank - 1]], w.shape);
     const mid = x.shape.slice(1, -1);
-    const x3 = x.reshape([n, -1, inDim]);
+    const x3 = tf.reshape(x, [n, -1, inDim]);
     let y = tf.matMul(x3, w);
-    if (b) y = tf.add(y, b.reshape([n, 1, -1]));
-    return y.reshape([n, ...mid, w.shape[2]]);
+    if (b) y = tf.add(y, tf.reshape(b, [n, 1, -1]));
+    return tf.reshape(y, [n, ...mid, ws[2]]);
   });
 }
 
@@ -40,7 +41,7 @@ export function affine(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tens
   return tf.tidy(() => {
     if (gamma.rank === 1) return tf.add(tf.mul(x, gamma), beta);
     const shape = [x.shape[0], ...new Array(x.rank - 2).fill(1), x.shape[x.rank - 1]];
-    return tf.add(tf.mul(x, gamma.reshape(shape)), beta.reshape(shape));
+    return tf.add(tf.mul(x, tf.reshape(gamma, shape)), tf.reshape(beta, shape));
   });
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, ConfigError } from '../errors.js';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
+import { registerTfjsGradients } from '../tfjs-setup.js';
 
 export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -111,6 +112,7 @@ export async function initBackend(preference?: BackendPreference | string): Prom
     preference !== undefined
       ? parsePreference(preference, 'backend')
       : parsePreference(isNode ? process.env.HYPERNETS_BACKEND : undefined, 'HYPERNETS_BACKEND');
+  await registerTfjsGradients();
   const candidates = pref === 'auto' ? BACKEND_ORDER : [pref];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {

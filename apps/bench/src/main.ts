@@ -1,0 +1,36 @@
+/**
+ * Benchmarks. `pnpm bench <workload> [options]`; each workload prints a table and one JSON
+ * line that scripts can collect.
+ */
+import { Command } from 'commander';
+import { mlpStep } from './mlp-step.js';
+import { kernelErrors } from './kernel-errors.js';
+
+const program = new Command('bench').description('hypernets benchmarks').exitOverride();
+
+program
+  .command('mlp-step')
+  .description('ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128')
+  .option('--backends <list>', 'comma-separated backends', 'cpu,wasm,webgpu')
+  .option('--steps <n>', 'timed steps per backend', '20')
+  .option('--warmup <n>', 'untimed steps per backend', '3')
+  .action(async (o) => {
+    await mlpStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup });
+  });
+
+program
+  .command('kernel-errors')
+  .description("max abs error of core's registered wasm training kernels against cpu")
+  .action(async () => {
+    await kernelErrors();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const err = e as { code?: string; exitCode?: number; message?: string };
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
+  if (err.code?.startsWith('commander.')) process.exit(2);
+  console.error(e);
+  process.exit(1);
+}

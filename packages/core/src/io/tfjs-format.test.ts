@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CheckpointError } from '../errors.js';
+import { float32ToFloat16 } from './safetensors.js';
+import { exportTfjsWeights, importTfjsWeights, loadTfjsArtifacts, writeTfjsArtifacts } from './tfjs-format.js';
+
+let root: string;
+let n = 0;
+const fresh = () => {
+  const d = join(root, `m${++n}`);
+  mkdirSync(d);
+  return d;
+};
+const values = async (t: tf.Tensor) => Array.from(await t.data());
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  root = mkdtempSync(join(tmpdir(), 'hypernets-tfjs-'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A small dense model and the artifacts `model.save` hands to a save handler. */
+async function denseModel() {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 3, inputShape: [4], activation: 'relu', kernelInitializer: 'glorotUniform' }),
+      tfl.layers.dense({ units: 2 }),
+    ],
+  });
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return { model, artifacts: artifacts! };
+}
+
+function bytesOf(data: tf.io.WeightData | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
+  if (!Array.isArray(data)) return new Uint8Array(data);
+  return Uint8Array.from(data.flatMap((b) => Array.from(new Uint8Array(b))));
+}
+
+describe('tfjs model.json + weights', () => {
+  it('exports and imports tensors (float32, int32, bool), single file and shards, without leaks', async () => {
+    const before = tf.memory().numTensors;
+    const src = {
+      'dense/kernel': tf.tensor2d([[1.5, -2], [3, 4.25]]),
+      'dense/bias': tf.tensor1d([0.5, -0.5]),
+      steps: tf.tensor1d([1, 2, 3], 'int32'),
+      mask: tf.tensor1d([true, false], 'bool'),
+    };
+    for (const shardBytes of [undefined, 7]) {
+      const d = fresh();
+      const res = await exportTfjsWeights(d, src, { shardBytes, userDefinedMetadata: { by: 'test' } });
+      const files = readdirSync(d).sort();
+      if (shardBytes === undefined) expect(files).toEqual(['model.json', 'weights.bin']);
+      else {
+        expect(files.length).toBe(1 + Math.ceil((16 + 8 + 12 + 2) / 7));
+        expect(files).toContain('group1-shard1of6.bin');
+      }
+      expect(res.weightFiles.length).toBe(files.length - 1);
+      const json = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8'));
+      expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(Object.keys(src));
+      const imp = await importTfjsWeights(d);
+      expect(Object.keys(imp.tensors)).toEqual(Object.keys(src));
+      expect(imp.userDefinedMetadata).toEqual({ by: 'test' });
+      for (const [k, t] of Object.entries(src)) {
+        expect(imp.tensors[k].dtype, k).toBe(t.dtype);
+        expect(imp.tensors[k].shape, k).toEqual(t.shape);
+        expect(await values(imp.tensors[k]), k).toEqual(await values(t));
+      }
+      tf.dispose(Object.values(imp.tensors));
+    }
+    tf.dispose(Object.values(src));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('imports what a tfjs-layers model saves, written in the file:// layout, over several shards', async () => {
+    const { model, artifacts } = await denseModel();
+    const d = fresh();
+    const data = bytesOf(artifacts.weightData);
+    // two shards split mid-tensor, as the converter does
+    const cut = 10;
+    writeFileSync(join(d, 'group1-shard1of2.bin'), data.subarray(0, cut));
+    writeFileSync(join(d, 'group1-shard2of2.bin'), data.subarray(cut));
+    writeFileSync(
+      join(d, 'model.json'),
+      JSON.stringify({
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        weightsManifest: [{ paths: ['./group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: artifacts.weightSpecs }],
+      }),
+    );
+    const imp = await importTfjsWeights(join(d, 'model.json'));
+    expect(imp.format).toBe('layers-model');
+    expect(imp.generatedBy).toMatch(/TensorFlow\.js/);
+    expect((imp.modelTopology as { class_name: string }).class_name).toBe('Sequential');
+    const names = model.weights.map((w) => w.originalName);
+    expect(Object.keys(imp.tensors)).toEqual(names);
+    const live = model.getWeights();
+    for (const [i, name] of names.entries()) expect(await values(imp.tensors[name]), name).toEqual(await values(live[i]));
+    tf.dispose(Object.values(imp.tensors));
+
+    // the same directory loads back as a working LayersModel
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await loadTfjsArtifacts(d)));
+    const x = tf.tensor2d([[1, -2, 3, 0.5]]);
+    const [ya, yb] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    expect(await values(yb)).toEqual(await values(ya));
+    tf.dispose([x, ya, yb]);
+
+    // and writeTfjsArtifacts produces the same layout tfjs-node's file:// handler does
+    const d2 = fresh();
+    await writeTfjsArtifacts(d2, artifacts);
+    expect(readdirSync(d2).sort()).toEqual(['model.json', 'weights.bin']);
+    expect(JSON.parse(readFileSync(join(d2, 'model.json'), 'utf8')).weightsManifest[0].paths).toEqual(['./weights.bin']);
+    const again = await importTfjsWeights(d2);
+    expect(Object.keys(again.tensors)).toEqual(names);
+    tf.dispose(Object.values(again.tensors));
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('dequantizes float16 and uint8 weights', async () => {
+    const d = fresh();
+    const half = float32ToFloat16(new Float32Array([1, -0.5, 2048]));
+    const u8 = new Uint8Array([0, 10, 255]);
+    const bin = new Uint8Array(half.byteLength + u8.byteLength);
+    bin.set(new Uint8Array(half.buffer), 0);
+    bin.set(u8, half.byteLength);
+    writeFileSync(join(d, 'weights.bin'), bin);
+    writeFileSync(
+      join(d, 'model.json'),
+      JSON.stringify({
+        weightsManifest: [
+          {
+            paths: ['weights.bin'],
+            weights: [
+              { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+              { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', min: -1, scale: 0.1 } },
+            ],
+          },
+        ],
+      }),
+    );
+    const imp = await importTfjsWeights(d);
+    expect(await values(imp.tensors.h)).toEqual([1, -0.5, 2048]);
+    const q = await values(imp.tensors.q);
+    [-1, 0, 24.5].forEach((x, i) => expect(q[i]).toBeCloseTo(x, 5));
+    tf.dispose(Object.values(imp.tensors));
+  });
+
+  describe('broken model directories fail with a CheckpointError', () => {
+    async function exported() {
+      const d = fresh();
+      const a = tf.tensor1d([1, 2, 3, 4]);
+      const b = tf.tensor1d([5, 6]);
+      await exportTfjsWeights(d, { a, b }, { shardBytes: 12 });
+      tf.dispose([a, b]);
+      return d;
+    }
+    const patchJson = (d: string, f: (j: any) => void) => {
+      const j = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8'));
+      f(j);
+      writeFileSync(join(d, 'model.json'), JSON.stringify(j));
+    };
+    const fails = async (d: string, re: RegExp) => {
+      const before = tf.memory().numTensors;
+      const err = await importTfjsWeights(d).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message).toMatch(re);
+      await expect(loadTfjsArtifacts(d)).rejects.toThrow(CheckpointError);
+      expect(tf.memory().numTensors).toBe(before);
+    };
+
+    it('missing shard file', async () => {
+      const d = await exported();
+      rmSync(join(d, 'group1-shard2of2.bin'));
+      await fails(d, /group1-shard2of2\.bin: missing shard file listed in .*model\.json \(weightsManifest\[0\]\.paths\[1\]\)/);
+    });
+    it('wrong byte length (truncated or padded shard)', async () => {
+      const d = await exported();
+      truncateSync(join(d, 'group1-shard2of2.bin'), 7);
+      await fails(d, /the weights need 24 bytes but the shard files hold 19/);
+      writeFileSync(join(d, 'group1-shard2of2.bin'), new Uint8Array(20));
+      await fails(d, /need 24 bytes but the shard files hold 32/);
+    });
+    it('manifest shape disagreeing with the shards', async () => {
+      const d = await exported();
+      patchJson(d, (j) => (j.weightsManifest[0].weights[1].shape = [1000000, 1000000]));
+      await fails(d, /the weights need \d+ bytes but the shard files hold 24/);
+    });
+    it('invalid model.json, bad entries, duplicate names, paths leaving the directory', async () => {
+      const d = await exported();
+      writeFileSync(join(d, 'model.json'), '{"weightsManifest": [');
+      await fails(d, /model\.json is not valid JSON/);
+      const d2 = await exported();
+      patchJson(d2, (j) => (j.weightsManifest[0].weights[0].dtype = 'float64'));
+      await fails(d2, /weightsManifest\.0\.weights\.0\.dtype/);
+      const d3 = await exported();
+      patchJson(d3, (j) => (j.weightsManifest[0].weights[1].name = 'a'));
+      await fails(d3, /weight name 'a' occurs twice/);
+      const d4 = await exported();
+      patchJson(d4, (j) => (j.weightsManifest[0].paths[0] = '../../../etc/passwd'));
+      await fails(d4, /'\.\.\/\.\.\/\.\.\/etc\/passwd' points outside the model's directory/);
+      const d5 = await exported();
+      patchJson(d5, (j) => (j.weightsManifest[0].weights[0].quantization = { dtype: 'uint8' }));
+      await fails(d5, /'a'.*uint8 quantization needs numeric min and scale/);
+      await fails(join(root, 'nowhere'), /cannot read model\.json/);
+    });
+  });
+});

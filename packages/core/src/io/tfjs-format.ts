@@ -1,0 +1,410 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { CheckpointError } from '../errors.js';
+import { writeFilesAtomic } from './atomic.js';
+import type { NamedTensor } from './checkpoint.js';
+import { describeError, errorCode, nodeModules } from './node.js';
+
+
+/**
+ * The TensorFlow.js model format: `model.json` (optional modelTopology plus a weightsManifest
+ * of groups, each `{paths: [shard files], weights: [{name, shape, dtype, quantization?}]}`)
+ * and binary shards holding each group's weights back to back, little-endian. Shards split a
+ * group's bytes at arbitrary points; `model.save('file://dir')` writes one `weights.bin`,
+ * the converter writes `group1-shard1of3.bin`, ….
+ */
+
+export type WeightsManifestEntry = tf.io.WeightsManifestEntry;
+
+const MAX_MODEL_JSON_BYTES = 1 << 30;
+
+const entrySchema = z
+  .object({
+    name: z.string().min(1),
+    shape: z.array(z.number().int().nonnegative()),
+    dtype: z.enum(['float32', 'int32', 'bool', 'string', 'complex64']),
+    group: z.string().optional(),
+    quantization: z
+      .object({
+        dtype: z.enum(['uint8', 'uint16', 'float16']),
+        scale: z.number().optional(),
+        min: z.number().optional(),
+      })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+
+const modelJsonSchema = z
+  .object({
+    modelTopology: z.unknown().optional(),
+    weightsManifest: z.array(z.object({ paths: z.array(z.string().min(1)).min(1), weights: z.array(entrySchema) }).passthrough()),
+    format: z.string().optional(),
+    generatedBy: z.string().optional(),
+    convertedBy: z.string().nullable().optional(),
+    trainingConfig: z.unknown().optional(),
+    userDefinedMetadata: z.record(z.unknown()).optional(),
+    signature: z.unknown().optional(),
+    modelInitializer: z.unknown().optional(),
+    initializerSignature: z.unknown().optional(),
+  })
+  .passthrough();
+
+type ModelJson = z.infer<typeof modelJsonSchema>;
+
+const VALUE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Bytes per element as stored (quantized size when quantized); 0 for strings (variable). */
+function storedBytes(e: WeightsManifestEntry, where: string, file: string): number {
+  const q = e.quantization;
+  if (q) {
+    if ((q.dtype === 'uint8' || q.dtype === 'uint16') && (typeof q.min !== 'number' || typeof q.scale !== 'number'))
+      throw new CheckpointError(file, `${where} ('${e.name}'): ${q.dtype} quantization needs numeric min and scale`);
+    if (q.dtype === 'float16' && e.dtype !== 'float32')
+      throw new CheckpointError(file, `${where} ('${e.name}'): float16 quantization only applies to float32, not ${e.dtype}`);
+    if (e.dtype !== 'float32' && e.dtype !== 'int32')
+      throw new CheckpointError(file, `${where} ('${e.name}'): ${e.dtype} weights cannot be quantized`);
+    return VALUE_BYTES[q.dtype];
+  }
+  return e.dtype === 'string' ? 0 : VALUE_BYTES[e.dtype];
+}
+
+interface ReadGroup {
+  specs: WeightsManifestEntry[];
+  data: Uint8Array;
+  /** [begin, end) of each spec in `data`. */
+  ranges: [number, number][];
+}
+
+interface ReadModel {
+  json: ModelJson;
+  modelJsonPath: string;
+  groups: ReadGroup[];
+}
+
+async function modelJsonPath(source: string): Promise<string> {
+  const { path } = await nodeModules(source);
+  return source.endsWith('.json') ? source : path.join(source, 'model.json');
+}
+
+/**
+ * Reads and validates model.json and every shard: schema, unique names, quantization
+ * metadata, shard paths inside the model's directory, shard files present, and their total
+ * size exactly what the weights need (checked from file sizes before reading any shard).
+ */
+async function readTfjsModel(source: string): Promise<ReadModel> {
+  const { fs, path } = await nodeModules(source);
+  const jsonPath = await modelJsonPath(source);
+  let text: string;
+  try {
+    const st = await fs.stat(jsonPath);
+    if (!st.isFile()) throw new CheckpointError(jsonPath, 'is not a regular file');
+    if (st.size > MAX_MODEL_JSON_BYTES) throw new CheckpointError(jsonPath, `model.json of ${st.size} bytes is too large`);
+    text = await fs.readFile(jsonPath, 'utf8');
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(jsonPath, `cannot read model.json (${describeError(e)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(jsonPath, `model.json is not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = modelJsonSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new CheckpointError(jsonPath, `invalid model.json: ${i.path.join('.') || '(root)'}: ${i.message}`);
+  }
+  const json = parsed.data;
+  const baseDir = path.dirname(path.resolve(jsonPath));
+  const names = new Set<string>();
+  const groups: ReadGroup[] = [];
+
+  for (const [g, group] of json.weightsManifest.entries()) {
+    const specs = group.weights as WeightsManifestEntry[];
+    let fixed = 0;
+    let strings = 0;
+    specs.forEach((e, i) => {
+      const where = `weightsManifest[${g}].weights[${i}]`;
+      if (names.has(e.name)) throw new CheckpointError(jsonPath, `${where}: weight name '${e.name}' occurs twice`);
+      names.add(e.name);
+      const per = storedBytes(e, where, jsonPath);
+      if (per === 0) strings += numelOf(e.shape);
+      else fixed += numelOf(e.shape) * per;
+    });
+
+    const files: { file: string; size: number }[] = [];
+    for (const [i, p] of group.paths.entries()) {
+      const where = `weightsManifest[${g}].paths[${i}]`;
+      const file = path.resolve(baseDir, p);
+      const rel = path.relative(baseDir, file);
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+        throw new CheckpointError(jsonPath, `${where} '${p}' points outside the model's directory`);
+      const size = await fs.stat(file).then(
+        (s) => {
+          if (!s.isFile()) throw new CheckpointError(file, `shard file (${where} of ${jsonPath}) is not a regular file`);
+          return s.size;
+        },
+        (e) => {
+          throw new CheckpointError(
+            file,
+            errorCode(e) === 'ENOENT'
+              ? `missing shard file listed in ${jsonPath} (${where})`
+              : `cannot read shard file (${describeError(e)})`,
+          );
+        },
+      );
+      files.push({ file, size });
+    }
+    const total = files.reduce((a, f) => a + f.size, 0);
+    const shardList = files.map((f) => `${path.basename(f.file)} (${f.size} bytes)`).join(', ');
+    if (strings === 0 ? total !== fixed : total < fixed + 4 * strings)
+      throw new CheckpointError(
+        jsonPath,
+        `weightsManifest[${g}]: the weights need ${strings ? 'at least ' : ''}${strings ? fixed + 4 * strings : fixed} bytes ` +
+          `but the shard files hold ${total}: ${shardList} (truncated or mismatched shards)`,
+      );
+
+    const data = new Uint8Array(total);
+    let at = 0;
+    for (const { file, size } of files) {
+      const fh = await fs.open(file, 'r').catch((e) => {
+        throw new CheckpointError(file, `cannot open shard file (${describeError(e)})`);
+      });
+      try {
+        let done = 0;
+        while (done < size) {
+          const { bytesRead } = await fh.read(data, at + done, Math.min(size - done, 1 << 26), done);
+          if (bytesRead === 0) throw new CheckpointError(file, `shard file shrank while being read (expected ${size} bytes)`);
+          done += bytesRead;
+        }
+        at += size;
+      } finally {
+        await fh.close();
+      }
+    }
+
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const ranges: [number, number][] = [];
+    let offset = 0;
+    for (const e of specs) {
+      const begin = offset;
+      const per = storedBytes(e, '', jsonPath);
+      if (per > 0) offset += numelOf(e.shape) * per;
+      else
+        for (let k = numelOf(e.shape); k > 0; k--) {
+          if (offset + 4 > total)
+            throw new CheckpointError(jsonPath, `string weight '${e.name}' runs past the end of group ${g}'s shards`);
+          offset += 4 + view.getUint32(offset, true);
+          if (offset > total)
+            throw new CheckpointError(jsonPath, `string weight '${e.name}' runs past the end of group ${g}'s shards`);
+        }
+      ranges.push([begin, offset]);
+    }
+    if (offset !== total)
+      throw new CheckpointError(jsonPath, `weightsManifest[${g}]: the weights use ${offset} bytes but the shards hold ${total}`);
+    groups.push({ specs, data, ranges });
+  }
+  return { json, modelJsonPath: jsonPath, groups };
+}
+
+export interface TfjsImport {
+  /** Weights by manifest name, in manifest order (dequantized to their dtype). */
+  tensors: Record<string, tf.Tensor>;
+  weightSpecs: WeightsManifestEntry[];
+  modelTopology?: unknown;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  trainingConfig?: unknown;
+  userDefinedMetadata?: Record<string, unknown>;
+}
+
+/**
+ * Reads the weights of a tfjs model directory (or a model.json path): every shard of every
+ * manifest group, validated before decoding. Quantized weights (uint8, uint16, float16) are
+ * dequantized. The caller owns the tensors.
+ */
+export async function importTfjsWeights(source: string): Promise<TfjsImport> {
+  const { json, modelJsonPath: file, groups } = await readTfjsModel(source);
+  const tensors: Record<string, tf.Tensor> = {};
+  try {
+    for (const g of groups)
+      g.specs.forEach((spec, i) => {
+        const [begin, end] = g.ranges[i];
+        const bytes = g.data.slice(begin, end).buffer;
+        let t: tf.Tensor;
+        try {
+          t = tf.io.decodeWeights(bytes, [spec])[spec.name];
+        } catch (e) {
+          throw new CheckpointError(file, `cannot decode weight '${spec.name}' (${describeError(e)})`);
+        }
+        Object.defineProperty(tensors, spec.name, { value: t, enumerable: true, writable: true, configurable: true });
+      });
+  } catch (e) {
+    tf.dispose(Object.values(tensors));
+    throw e;
+  }
+  return {
+    tensors,
+    weightSpecs: groups.flatMap((g) => g.specs),
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    trainingConfig: json.trainingConfig,
+    userDefinedMetadata: json.userDefinedMetadata,
+  };
+}
+
+/**
+ * Reads a tfjs model directory into ModelArtifacts (validated like importTfjsWeights), for
+ * `tf.loadLayersModel(tf.io.fromMemory(artifacts))` or `tf.loadGraphModel(...)`.
+ */
+export async function loadTfjsArtifacts(source: string): Promise<tf.io.ModelArtifacts> {
+  const { json, groups } = await readTfjsModel(source);
+  const total = groups.reduce((a, g) => a + g.data.length, 0);
+  const weightData = new Uint8Array(total);
+  let at = 0;
+  for (const g of groups) {
+    weightData.set(g.data, at);
+    at += g.data.length;
+  }
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: json.modelTopology as {},
+    weightSpecs: groups.flatMap((g) => g.specs),
+    weightData: weightData.buffer,
+  };
+  for (const k of ['format', 'generatedBy', 'convertedBy', 'trainingConfig', 'userDefinedMetadata', 'signature', 'modelInitializer', 'initializerSignature'] as const)
+    if (json[k] !== undefined) (artifacts as Record<string, unknown>)[k] = json[k];
+  return artifacts;
+}
+
+export interface TfjsWriteOptions {
+  /** Split the weights into shards of at most this many bytes, named `group1-shardNofM.bin`. Default: one `weights.bin`. */
+  shardBytes?: number;
+  /** fsync files and directory (default true). */
+  fsync?: boolean;
+}
+
+export interface TfjsWriteResult {
+  modelJson: string;
+  weightFiles: string[];
+}
+
+function weightDataBytes(data: tf.io.WeightData | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  if (!Array.isArray(data)) return new Uint8Array(data);
+  const out = new Uint8Array(data.reduce((a, b) => a + b.byteLength, 0));
+  let at = 0;
+  for (const b of data) {
+    out.set(new Uint8Array(b), at);
+    at += b.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Writes ModelArtifacts (what `model.save(tf.io.withSaveHandler(...))` hands over) in the
+ * `file://` layout: `model.json` + `weights.bin` (or shards), atomically, model.json last.
+ */
+export async function writeTfjsArtifacts(
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+  options: TfjsWriteOptions = {},
+): Promise<TfjsWriteResult> {
+  const { fs, path } = await nodeModules(dir);
+  const jsonPath = path.join(dir, 'model.json');
+  if (artifacts.modelTopology instanceof ArrayBuffer)
+    throw new CheckpointError(jsonPath, 'a binary (GraphDef) modelTopology cannot be written to model.json');
+  const data = weightDataBytes(artifacts.weightData);
+  const specs = artifacts.weightSpecs ?? [];
+  let fixed = 0;
+  let hasStrings = false;
+  specs.forEach((e, i) => {
+    const per = storedBytes(e, `weightSpecs[${i}]`, jsonPath);
+    if (per === 0) hasStrings = true;
+    fixed += numelOf(e.shape) * per;
+  });
+  if (hasStrings ? data.length < fixed : data.length !== fixed)
+    throw new CheckpointError(jsonPath, `weightData holds ${data.length} bytes but weightSpecs need ${fixed}`);
+
+  const shardBytes = options.shardBytes;
+  if (shardBytes !== undefined && !(Number.isSafeInteger(shardBytes) && shardBytes > 0))
+    throw new CheckpointError(jsonPath, `shardBytes must be a positive integer, got ${shardBytes}`);
+  const shards: { name: string; bytes: Uint8Array }[] = [];
+  if (shardBytes === undefined) shards.push({ name: 'weights.bin', bytes: data });
+  else {
+    const n = Math.max(1, Math.ceil(data.length / shardBytes));
+    for (let i = 0; i < n; i++)
+      shards.push({ name: `group1-shard${i + 1}of${n}.bin`, bytes: data.subarray(i * shardBytes, (i + 1) * shardBytes) });
+  }
+  const modelJson: Record<string, unknown> = {
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    weightsManifest: [{ paths: shards.map((s) => `./${s.name}`), weights: specs }],
+  };
+  for (const k of ['trainingConfig', 'userDefinedMetadata', 'signature', 'modelInitializer', 'initializerSignature'] as const)
+    if (artifacts[k] !== undefined) modelJson[k] = artifacts[k];
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new CheckpointError(dir, `cannot create the directory (${describeError(e)})`);
+  }
+  const weightFiles = shards.map((s) => path.join(dir, s.name));
+  await writeFilesAtomic(
+    [
+      ...shards.map((s, i) => ({ path: weightFiles[i], data: s.bytes })),
+      { path: jsonPath, data: JSON.stringify(modelJson) },
+    ],
+    { fsync: options.fsync },
+  );
+  return { modelJson: jsonPath, weightFiles };
+}
+
+export interface TfjsExportOptions extends TfjsWriteOptions {
+  /** Written as model.json's modelTopology (e.g. a Keras/Layers JSON topology). */
+  modelTopology?: {};
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  userDefinedMetadata?: { [key: string]: {} };
+}
+
+/**
+ * Exports tensors as a tfjs weights pair (`model.json` + `weights.bin`), readable by
+ * `importTfjsWeights`, `tf.io.loadWeights`-style loaders and, with a Layers topology,
+ * `tf.loadLayersModel`.
+ */
+export async function exportTfjsWeights(
+  dir: string,
+  tensors: Record<string, tf.Tensor> | NamedTensor[],
+  options: TfjsExportOptions = {},
+): Promise<TfjsWriteResult> {
+  const list = Array.isArray(tensors) ? tensors : Object.entries(tensors).map(([name, tensor]) => ({ name, tensor }));
+  for (const { name, tensor } of list)
+    if (tensor.isDisposed) throw new CheckpointError(dir, `tensor '${name}' has been disposed`);
+  const { data, specs } = await tf.io.encodeWeights(list);
+  return writeTfjsArtifacts(
+    dir,
+    {
+      modelTopology: options.modelTopology,
+      weightSpecs: specs,
+      weightData: data,
+      format: options.format,
+      generatedBy: options.generatedBy ?? `TensorFlow.js tfjs-core v${tf.version_core} (@hypernets/core)`,
+      convertedBy: options.convertedBy ?? null,
+      userDefinedMetadata: options.userDefinedMetadata,
+    },
+    options,
+  );
+}

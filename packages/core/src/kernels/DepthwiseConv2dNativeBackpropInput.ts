@@ -1,0 +1,71 @@
+// DepthwiseConv2dNativeBackpropInput for tfjs-backend-wasm (missing in 4.22), NHWC:
+// dx[b, ih, iw, c] = Σ_{fh, fw, m : ih = oh·sh + fh·dh − padTop, iw = ow·sw + fw·dw − padLeft}
+//                      dy[b, oh, ow, c·M + m] · w[fh, fw, c, m]
+// Written as a scatter over (b, oh, ow, fh, fw) so the inner loop over channels is
+// contiguous in dy, w and dx. Accumulates in float64. Dilations are honoured.
+import * as tf from '@tensorflow/tfjs-core';
+import { asWasmBackend, makeOutputFrom, readValues } from './wasm_util.js';
+
+export function depthwiseInputGradJS(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  info: tf.backend_util.Conv2DInfo,
+): Float64Array {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const M = CO / C;
+  const dx = new Float64Array(B * H * W * C);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const dyOff = ((b * OH + oh) * OW + ow) * CO;
+        for (let fh = 0; fh < FH; fh++) {
+          const ih = ih0 + fh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let fw = 0; fw < FW; fw++) {
+            const iw = iw0 + fw * dw;
+            if (iw < 0 || iw >= W) continue;
+            const xOff = ((b * H + ih) * W + iw) * C;
+            const wOff = (fh * FW + fw) * CO;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) dx[xOff + c] += dy[dyOff + c] * w[wOff + c];
+            } else {
+              for (let c = 0, d = 0; c < C; c++) {
+                let s = 0;
+                for (let m = 0; m < M; m++, d++) s += dy[dyOff + d] * w[wOff + d];
+                dx[xOff + c] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend: b, attrs }) => {
+    const backend = asWasmBackend(b, 'DepthwiseConv2dNativeBackpropInput');
+    const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, dilations, pad, dimRoundingMode, inputShape } =
+      attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations ?? 1,
+      pad,
+      dimRoundingMode,
+      true /* depthwise */,
+    );
+    const dx = depthwiseInputGradJS(readValues(backend, dy), readValues(backend, filter), info);
+    return makeOutputFrom(backend, info.inShape as number[], 'float32', dx);
+  },
+};

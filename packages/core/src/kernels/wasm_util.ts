@@ -1,0 +1,135 @@
+// Helpers shared by the JS kernels this folder registers on tfjs-backend-wasm.
+//
+// The kernels run inside the wasm backend: inputs live on the wasm heap (read with
+// `readSync`, which copies), outputs are allocated there with `makeOutput` and written
+// through a typed-array view of the heap. We never import the wasm package itself (it is
+// loaded lazily by the backend selector); the backend object reaches us as the kernel's
+// `backend` argument and is typed here structurally.
+import * as tf from '@tensorflow/tfjs-core';
+
+type DataId = object;
+
+/** The slice of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
+export interface WasmBackendLike {
+  readSync(dataId: DataId): tf.backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+  incRef(dataId: DataId): void;
+}
+
+export function asWasmBackend(backend: unknown, kernelName: string): WasmBackendLike {
+  const b = backend as Partial<WasmBackendLike> | null;
+  if (b == null || typeof b.makeOutput !== 'function' || typeof b.typedArrayFromHeap !== 'function')
+    throw new Error(`@hypernets/core: the ${kernelName} kernel registered for 'wasm' was called with a backend that is not tfjs-backend-wasm`);
+  return b as WasmBackendLike;
+}
+
+/** Input values as a typed array (a copy off the wasm heap). */
+export function readValues(backend: WasmBackendLike, t: tf.TensorInfo): tf.backend_util.TypedArray {
+  const v = backend.readSync(t.dataId);
+  if (!(ArrayBuffer.isView(v))) throw new Error(`@hypernets/core: expected a numeric tensor, got dtype ${t.dtype}`);
+  return v as tf.backend_util.TypedArray;
+}
+
+/**
+ * Allocates an output on the wasm heap and fills it from `values` (length must match).
+ * The heap view is taken after allocation: `makeOutput` may grow wasm memory, which
+ * detaches earlier views.
+ */
+export function makeOutputFrom(
+  backend: WasmBackendLike,
+  shape: number[],
+  dtype: tf.DataType,
+  values: ArrayLike<number>,
+): tf.TensorInfo {
+  const out = backend.makeOutput(shape, dtype);
+  const view = backend.typedArrayFromHeap(out);
+  if (values.length !== view.length) throw new Error(`@hypernets/core: output size ${values.length} != ${view.length}`);
+  if (ArrayBuffer.isView(values)) view.set(values as unknown as ArrayLike<number>);
+  else for (let i = 0; i < view.length; i++) view[i] = values[i];
+  return out;
+}
+
+/** Calls another kernel already registered for 'wasm' (BatchMatMul, …) with the same backend. */
+export function callWasmKernel(
+  name: string,
+  backend: WasmBackendLike,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo | null {
+  const k = tf.getKernel(name, 'wasm');
+  if (k == null) return null;
+  return k.kernelFunc({ inputs, backend: backend as unknown as tf.KernelBackend, attrs }) as tf.TensorInfo;
+}
+
+/** Throws a clear error for data formats the wasm backend's convolutions do not support. */
+export function assertChannelsLast(kernelName: string, dataFormat: unknown): void {
+  if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast')
+    throw new Error(
+      `@hypernets/core: ${kernelName} on the wasm backend supports only dataFormat 'NHWC' (got '${String(dataFormat)}'); ` +
+        `tfjs-backend-wasm's own Conv2D has the same restriction. Transpose to NHWC or use the cpu backend.`,
+    );
+}
+
+export function computeStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * out[i0..in] = x[permuted index] for a row-major `x` of shape `xShape`: output axis k is
+ * input axis perm[k]. Generic strided copy with an odometer; the innermost output axis is
+ * the contiguous loop.
+ */
+export function permuteInto(
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  perm: readonly number[],
+  out: { [i: number]: number; length: number },
+): void {
+  const rank = xShape.length;
+  if (rank === 0) {
+    out[0] = x[0];
+    return;
+  }
+  const xStrides = computeStrides(xShape);
+  const outShape = perm.map((p) => xShape[p]);
+  const st = perm.map((p) => xStrides[p]);
+  const size = sizeOf(outShape);
+  if (size === 0) return;
+  const inner = outShape[rank - 1];
+  const innerStride = st[rank - 1];
+  const idx = new Array<number>(rank).fill(0);
+  let base = 0;
+  let o = 0;
+  while (o < size) {
+    for (let j = 0, xi = base; j < inner; j++, xi += innerStride) out[o++] = x[xi];
+    // advance the odometer over axes rank-2 .. 0
+    let ax = rank - 2;
+    while (ax >= 0) {
+      idx[ax]++;
+      base += st[ax];
+      if (idx[ax] < outShape[ax]) break;
+      base -= st[ax] * outShape[ax];
+      idx[ax] = 0;
+      ax--;
+    }
+    if (ax < 0) break;
+  }
+}
+
+export function isIdentity(perm: readonly number[]): boolean {
+  return perm.every((p, i) => p === i);
+}

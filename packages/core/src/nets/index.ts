@@ -1,0 +1,16 @@
+export { MLP, denseSpecs, ACTIVATIONS } from './mlp.js';
+export type { MLPConfig } from './mlp.js';
+export { CNN, lenet5, haMnist } from './cnn.js';
+export type { CNNConfig, ConvLayerConfig, LeNetOptions } from './cnn.js';
+export { ResNet, resnet20, resnet32, zeroPadShortcut } from './resnet.js';
+export type { ResNetConfig, ShortcutOption } from './resnet.js';
+export { conv2d, convGeometry, convSpecs, pool2d, globalAvgPool, subsample2, im2col, resolvePerSampleConvMethod } from './conv.js';
+export type { Padding, PerSampleConvMethod, Conv2dOptions, PoolOptions, ConvGeometry } from './conv.js';
+export { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_MOMENTUM, BN_EPS } from './batchnorm.js';
+export type { BatchNormCall, BatchNormSettings } from './batchnorm.js';
+export { softmaxCrossEntropy, mse, accuracy, countCorrect } from './losses.js';
+export type { Labels } from './losses.js';
+export { SimpleRNN, LSTM, embeddingLookup } from './rnn.js';
+export type { RecurrentConfig, ResolvedRecurrentConfig, RecurrentOutput } from './rnn.js';
+export { TransformerEncoder, multiHeadAttention } from './transformer.js';
+export type { TransformerEncoderConfig, ResolvedTransformerEncoderConfig, TransformerPooling } from './transformer.js';

@@ -1,0 +1,263 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
+import { linear } from '../ops.js';
+import type { ForwardOptions, TargetNet } from '../target.js';
+
+/**
+ * Recurrent target networks (Elman RNN and LSTM) with shared or per-sample weights.
+ *
+ * Layout (tfjs/Keras-style fused gates, PyTorch-style names), for layer l of a `cell`-named
+ * stack with G gates (1 for the tanh RNN, 4 for the LSTM, order i, f, g, o):
+ *   `${cell}.${l}.weight_ih` [in, G·H]   input → gates
+ *   `${cell}.${l}.weight_hh` [H, G·H]    hidden → gates (kind 'recurrent-weight')
+ *   `${cell}.${l}.bias`      [G·H]       one bias (Keras), not PyTorch's b_ih + b_hh
+ * plus an optional `embedding.weight` [vocab, in] in front and `head.weight`/`head.bias` after.
+ * Per-sample weights carry a leading batch dimension; each step's matmuls are then batched
+ * ([N, 1, H] × [N, H, G·H]) so sample i runs with weight set i in one pass.
+ */
+
+export type RecurrentOutput = 'last' | 'sequence';
+
+export interface RecurrentConfig {
+  /** Features per time step; with `vocabSize`, the embedding width. */
+  inputSize: number;
+  hiddenSize: number;
+  /**
+   * Sequence length T the net is built for (it sets `inputShape`/`outputShape`). `forward`
+   * accepts any length ≥ 1, e.g. shorter prompts for a character-level language model.
+   */
+  seqLength: number;
+  /** Stacked recurrent layers. Default 1. */
+  layers?: number;
+  /**
+   * When set, inputs are token ids [N, T] (int32, in [0, vocabSize)) looked up in an
+   * `embedding.weight` [vocabSize, inputSize] table. Ids are not range-checked on the
+   * per-sample path (checking would need a device read); the shared path's gather checks them
+   * on backends that do.
+   */
+  vocabSize?: number;
+  /**
+   * 'last': the hidden state after the last step, [N, outputSize] (default).
+   * 'sequence': every step's hidden state, [N, T, outputSize] (the head runs per step).
+   */
+  output?: RecurrentOutput;
+  /** Linear head on the hidden state (logits, no activation). Default: none, output is H wide. */
+  outputSize?: number;
+  /** Inverted dropout between stacked layers (PyTorch semantics), in training mode. Default 0. */
+  dropout?: number;
+}
+
+export interface ResolvedRecurrentConfig {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly seqLength: number;
+  readonly layers: number;
+  readonly vocabSize: number | null;
+  readonly output: RecurrentOutput;
+  readonly outputSize: number | null;
+  readonly dropout: number;
+}
+
+type CellType = 'rnn' | 'lstm';
+
+const GATES: Record<CellType, number> = { rnn: 1, lstm: 4 };
+
+function positiveInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optionalPositiveInt(field: string, v: unknown): number | null {
+  return v === undefined || v === null ? null : positiveInt(field, v);
+}
+
+function dropoutRate(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(field, `must be a number in [0, 1), got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const RECURRENT_KEYS = new Set(['inputSize', 'hiddenSize', 'seqLength', 'layers', 'vocabSize', 'output', 'outputSize', 'dropout']);
+
+function resolveRecurrentConfig(config: RecurrentConfig, owner: string): ResolvedRecurrentConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigError(owner, 'the config must be an object');
+  for (const k of Object.keys(config))
+    if (!RECURRENT_KEYS.has(k)) throw new ConfigError(k, `unknown ${owner} option; known: ${[...RECURRENT_KEYS].join(', ')}`);
+  const output = config.output ?? 'last';
+  if (output !== 'last' && output !== 'sequence')
+    throw new ConfigError('output', `must be 'last' or 'sequence', got ${JSON.stringify(output)}`);
+  return Object.freeze({
+    inputSize: positiveInt('inputSize', config.inputSize),
+    hiddenSize: positiveInt('hiddenSize', config.hiddenSize),
+    seqLength: positiveInt('seqLength', config.seqLength),
+    layers: positiveInt('layers', config.layers ?? 1),
+    vocabSize: optionalPositiveInt('vocabSize', config.vocabSize),
+    output,
+    outputSize: optionalPositiveInt('outputSize', config.outputSize),
+    dropout: dropoutRate('dropout', config.dropout ?? 0),
+  });
+}
+
+/**
+ * Embedding lookup with a shared table [V, D] or per-sample tables [N, V, D] (ids [N, ...]).
+ * The per-sample path flattens the tables to [N·V, D] and offsets sample i's ids by i·V, so
+ * it is one GatherV2 (its gradient, UnsortedSegmentSum, is registered on every backend).
+ */
+export function embeddingLookup(ids: tf.Tensor, table: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const idx = ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32');
+    if (table.rank === 2) return tf.gather(table, idx);
+    if (table.rank !== 3 || table.shape[0] !== ids.shape[0])
+      throw new ShapeMismatchError(
+        'per-sample embedding table',
+        [ids.shape[0], table.shape[table.rank - 2], table.shape[table.rank - 1]],
+        table.shape,
+        'pass [vocab, dim] or [N, vocab, dim] with N equal to the batch of ids',
+      );
+    const [n, v, d] = table.shape;
+    const offsets = tf.reshape(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), [n, ...new Array(ids.rank - 1).fill(1)]);
+    return tf.gather(tf.reshape(table, [n * v, d]), tf.add(idx, offsets));
+  });
+}
+
+/** Shared machinery of SimpleRNN and LSTM. */
+abstract class RecurrentNet implements TargetNet {
+  abstract readonly name: string;
+  readonly params: readonly ParamSpec[];
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly config: ResolvedRecurrentConfig;
+
+  protected constructor(
+    protected readonly cell: CellType,
+    config: RecurrentConfig,
+    owner: string,
+  ) {
+    const c = resolveRecurrentConfig(config, owner);
+    this.config = c;
+    const g = GATES[cell] * c.hiddenSize;
+    const specs: ParamSpec[] = [];
+    let layer = 0;
+    if (c.vocabSize !== null) {
+      specs.push(
+        paramSpec({ name: 'embedding.weight', shape: [c.vocabSize, c.inputSize], kind: 'embedding', layer, fanIn: c.vocabSize, fanOut: c.inputSize }),
+      );
+      layer++;
+    }
+    for (let l = 0; l < c.layers; l++, layer++) {
+      const inSize = l === 0 ? c.inputSize : c.hiddenSize;
+      const common = { layer, fanOut: g, activation: 'tanh' };
+      specs.push(
+        paramSpec({ name: `${cell}.${l}.weight_ih`, shape: [inSize, g], kind: 'weight', fanIn: inSize, ...common }),
+        paramSpec({ name: `${cell}.${l}.weight_hh`, shape: [c.hiddenSize, g], kind: 'recurrent-weight', fanIn: c.hiddenSize, ...common }),
+        paramSpec({ name: `${cell}.${l}.bias`, shape: [g], kind: 'bias', fanIn: inSize, ...common }),
+      );
+    }
+    if (c.outputSize !== null) {
+      const h = c.hiddenSize;
+      const o = c.outputSize;
+      specs.push(
+        paramSpec({ name: 'head.weight', shape: [h, o], kind: 'weight', layer, fanIn: h, fanOut: o, activation: 'linear' }),
+        paramSpec({ name: 'head.bias', shape: [o], kind: 'bias', layer, fanIn: h, fanOut: o, activation: 'linear' }),
+      );
+    }
+    this.params = specs;
+    this.inputShape = c.vocabSize !== null ? [c.seqLength] : [c.seqLength, c.inputSize];
+    const width = c.outputSize ?? c.hiddenSize;
+    this.outputShape = c.output === 'last' ? [width] : [c.seqLength, width];
+  }
+
+  forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
+    const batch = checkWeights(this.params, weights, this.name);
+    const c = this.config;
+    const tokens = c.vocabSize !== null;
+    const shape = x.shape as number[];
+    const okRank = tokens ? x.rank === 2 : x.rank === 3 && shape[2] === c.inputSize;
+    if (!okRank || shape[0] < 1 || shape[1] < 1)
+      throw new ShapeMismatchError(
+        `${this.name} input`,
+        tokens ? [x.shape[0] ?? -1, c.seqLength] : [x.shape[0] ?? -1, c.seqLength, c.inputSize],
+        x.shape,
+        tokens ? 'pass token ids [N, T] (int32)' : `pass [N, T, ${c.inputSize}] (any T ≥ 1)`,
+      );
+    if (batch !== null && x.shape[0] !== batch)
+      throw new ShapeMismatchError(
+        `${this.name} input (per-sample weights)`,
+        [batch, ...x.shape.slice(1)],
+        x.shape,
+        `the weights carry ${batch} weight sets: x needs one sample per weight set`,
+      );
+    const dropping = options.training === true && c.dropout > 0 && c.layers > 1;
+    if (dropping && !options.rng)
+      throw new ConfigError(
+        'options.rng',
+        `${this.name} has dropout ${c.dropout} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
+      );
+    return tf.tidy(() => {
+      let seq = tokens ? embeddingLookup(x, weights['embedding.weight']) : x; // [N, T, in]
+      let last: tf.Tensor | null = null;
+      for (let l = 0; l < c.layers; l++) {
+        if (l > 0 && dropping) seq = tf.mul(seq, options.rng!.dropoutMask([...seq.shape], c.dropout));
+        const w = (k: string) => weights[`${this.cell}.${l}.${k}`];
+        const hs = this.runLayer(seq, w('weight_ih'), w('weight_hh'), w('bias'));
+        last = hs[hs.length - 1];
+        // The top layer of a 'last' net never needs the stacked sequence.
+        if (l < c.layers - 1 || c.output === 'sequence') seq = tf.stack(hs, 1);
+      }
+      let y = c.output === 'last' ? last! : seq; // [N, H] or [N, T, H]
+      if (c.outputSize !== null) y = linear(y, weights['head.weight'], weights['head.bias']);
+      return y;
+    });
+  }
+
+  /** One layer unrolled over T; returns the hidden state of every step ([N, H] each). */
+  private runLayer(seq: tf.Tensor, wIh: tf.Tensor, wHh: tf.Tensor, b: tf.Tensor): tf.Tensor[] {
+    // The input projection of all steps in one matmul; the loop only does h·W_hh.
+    // unstack (Unpack, gradient: Pack) rather than T slices: one op forward, and the backward
+    // pass stacks T step gradients instead of padding each to [N, T, G·H] and summing.
+    const steps = tf.unstack(linear(seq, wIh, b), 1);
+    const hs: tf.Tensor[] = [];
+    let h: tf.Tensor | null = null;
+    let cState: tf.Tensor | null = null;
+    for (const xw of steps) {
+      // h0 = c0 = 0: the first step skips the recurrent matmul and the forget term.
+      const z: tf.Tensor = h === null ? xw : tf.add(xw, linear(h, wHh));
+      if (this.cell === 'rnn') {
+        h = tf.tanh(z);
+      } else {
+        const [zi, zf, zg, zo] = tf.split(z, 4, -1);
+        const ig = tf.mul(tf.sigmoid(zi), tf.tanh(zg));
+        cState = cState === null ? ig : tf.add(tf.mul(tf.sigmoid(zf), cState), ig);
+        h = tf.mul(tf.sigmoid(zo), tf.tanh(cState));
+      }
+      hs.push(h);
+    }
+    return hs;
+  }
+}
+
+/**
+ * Elman RNN, h_t = tanh(x_t·W_ih + h_{t-1}·W_hh + b). Params `rnn.${l}.weight_ih` [in, H],
+ * `rnn.${l}.weight_hh` [H, H], `rnn.${l}.bias` [H].
+ */
+export class SimpleRNN extends RecurrentNet {
+  readonly name = 'simple-rnn';
+  constructor(config: RecurrentConfig) {
+    super('rnn', config, 'SimpleRNN');
+  }
+}
+
+/**
+ * LSTM with fused gates in the order i, f, g, o:
+ *   z = x_t·W_ih + h_{t-1}·W_hh + b;  i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh(z_g)
+ *   c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
+ * Params `lstm.${l}.weight_ih` [in, 4H], `lstm.${l}.weight_hh` [H, 4H], `lstm.${l}.bias` [4H]
+ * (zeros at init, forget gate included).
+ */
+export class LSTM extends RecurrentNet {
+  readonly name = 'lstm';
+  constructor(config: RecurrentConfig) {
+    super('lstm', config, 'LSTM');
+  }
+}

@@ -1,0 +1,337 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
+import { activate, affine, layerNormalize, linear } from '../ops.js';
+import type { ForwardOptions, TargetNet } from '../target.js';
+import { embeddingLookup } from './rnn.js';
+
+/**
+ * Pre-LN Transformer encoder (GPT-2 / ViT block order) with shared or per-sample weights:
+ *   x ← x + Drop(Proj(MHSA(LN1(x))));   x ← x + Drop(FC2(GELU(FC1(LN2(x)))))
+ * Attention runs on [N, heads, T, dh] with both BatchMatMul operands carrying the same batch
+ * dims (tfjs's BatchMatMul gradient does not reduce broadcast batch dims), so per-sample
+ * weights need nothing beyond ops.linear's batched path.
+ */
+
+/**
+ * How a sequence becomes one vector before the head.
+ * - 'mean': mean over positions.
+ * - 'cls': a learned `cls_token` [dModel] is prepended (ViT); its final state is used.
+ * - 'last': the final state of the last position (with `causal`, it has seen everything).
+ * - 'none': no pooling, the output is per position [N, T, ·] (e.g. a causal language model).
+ */
+export type TransformerPooling = 'mean' | 'cls' | 'last' | 'none';
+
+export interface TransformerEncoderConfig {
+  /** Model width d. */
+  dModel: number;
+  /** Attention heads; must divide dModel. */
+  numHeads: number;
+  /** Encoder blocks. */
+  numBlocks: number;
+  /**
+   * Maximum sequence length T (sizes the positional embedding and `inputShape`). `forward`
+   * accepts any length in [1, seqLength].
+   */
+  seqLength: number;
+  /** Hidden width of each block's MLP. Default 4·dModel. */
+  ffSize?: number;
+  /**
+   * Features per position for float inputs [N, T, inputSize]. Default dModel; when it differs,
+   * an `input_proj` dense layer maps it to dModel. Not allowed together with vocabSize.
+   */
+  inputSize?: number;
+  /** Token inputs: ids [N, T] (int32) looked up in `embedding.weight` [vocabSize, dModel]. */
+  vocabSize?: number;
+  /** Learned positional embedding `pos_embedding` [T, dModel] (T + 1 with 'cls'). Default true. */
+  positionalEmbedding?: boolean;
+  /** Final LayerNorm `norm` after the last block. Default true. */
+  finalNorm?: boolean;
+  /** Default 'mean'. */
+  pooling?: TransformerPooling;
+  /** Linear head (logits) on the pooled vector (or on every position with 'none'). Default: none. */
+  outputSize?: number;
+  /** Position t attends to positions ≤ t only. Default false. */
+  causal?: boolean;
+  /**
+   * Inverted dropout in training mode on the embeddings, the attention probabilities and both
+   * residual branches (GPT-2 placement). Default 0.
+   */
+  dropout?: number;
+  /** LayerNorm epsilon. Default 1e-5. */
+  normEps?: number;
+}
+
+export interface ResolvedTransformerEncoderConfig {
+  readonly dModel: number;
+  readonly numHeads: number;
+  readonly numBlocks: number;
+  readonly seqLength: number;
+  readonly ffSize: number;
+  readonly inputSize: number | null;
+  readonly vocabSize: number | null;
+  readonly positionalEmbedding: boolean;
+  readonly finalNorm: boolean;
+  readonly pooling: TransformerPooling;
+  readonly outputSize: number | null;
+  readonly causal: boolean;
+  readonly dropout: number;
+  readonly normEps: number;
+}
+
+/** Added to masked attention scores; softmax turns it into an exact 0 in float32. */
+const MASKED = -1e9;
+
+const KEYS = new Set([
+  'dModel',
+  'numHeads',
+  'numBlocks',
+  'seqLength',
+  'ffSize',
+  'inputSize',
+  'vocabSize',
+  'positionalEmbedding',
+  'finalNorm',
+  'pooling',
+  'outputSize',
+  'causal',
+  'dropout',
+  'normEps',
+]);
+
+function positiveInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optionalPositiveInt(field: string, v: unknown): number | null {
+  return v === undefined || v === null ? null : positiveInt(field, v);
+}
+
+function bool(field: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new ConfigError(field, `must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEncoderConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigError('TransformerEncoder', 'the config must be an object');
+  for (const k of Object.keys(config))
+    if (!KEYS.has(k)) throw new ConfigError(k, `unknown TransformerEncoder option; known: ${[...KEYS].join(', ')}`);
+  const dModel = positiveInt('dModel', config.dModel);
+  const numHeads = positiveInt('numHeads', config.numHeads);
+  if (dModel % numHeads !== 0)
+    throw new ConfigError('numHeads', `must divide dModel (${dModel}); got ${numHeads}, which leaves a head width of ${dModel / numHeads}`);
+  const vocabSize = optionalPositiveInt('vocabSize', config.vocabSize);
+  let inputSize = optionalPositiveInt('inputSize', config.inputSize);
+  if (vocabSize !== null && inputSize !== null)
+    throw new ConfigError('inputSize', 'token inputs (vocabSize) are embedded to dModel directly: drop inputSize or vocabSize');
+  if (vocabSize === null && inputSize === null) inputSize = dModel;
+  const pooling = config.pooling ?? 'mean';
+  if (!['mean', 'cls', 'last', 'none'].includes(pooling))
+    throw new ConfigError('pooling', `must be 'mean', 'cls', 'last' or 'none', got ${JSON.stringify(pooling)}`);
+  const causal = bool('causal', config.causal, false);
+  if (causal && pooling === 'cls')
+    throw new ConfigError('pooling', "a prepended CLS token sees only itself under a causal mask: use 'last' or 'mean' with causal");
+  const dropout = config.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
+    throw new ConfigError('dropout', `must be a number in [0, 1), got ${JSON.stringify(dropout)}`);
+  const normEps = config.normEps ?? 1e-5;
+  if (typeof normEps !== 'number' || !(normEps > 0)) throw new ConfigError('normEps', `must be a positive number, got ${JSON.stringify(normEps)}`);
+  return Object.freeze({
+    dModel,
+    numHeads,
+    numBlocks: positiveInt('numBlocks', config.numBlocks),
+    seqLength: positiveInt('seqLength', config.seqLength),
+    ffSize: positiveInt('ffSize', config.ffSize ?? 4 * dModel),
+    inputSize,
+    vocabSize,
+    positionalEmbedding: bool('positionalEmbedding', config.positionalEmbedding, true),
+    finalNorm: bool('finalNorm', config.finalNorm, true),
+    pooling: pooling as TransformerPooling,
+    outputSize: optionalPositiveInt('outputSize', config.outputSize),
+    causal,
+    dropout,
+    normEps,
+  });
+}
+
+/**
+ * Multi-head self-attention core on projected q, k, v [N, T, d] (no projections):
+ * softmax(q·kᵀ/√dh + mask)·v per head, heads concatenated back to [N, T, d]. `dropProbs`
+ * (optional) is applied to the attention probabilities.
+ */
+export function multiHeadAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  numHeads: number,
+  causal = false,
+  dropProbs?: (p: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const [n, t, d] = q.shape;
+    const dh = d / numHeads;
+    const heads = (a: tf.Tensor) => tf.transpose(tf.reshape(a, [n, t, numHeads, dh]), [0, 2, 1, 3]); // [N, h, T, dh]
+    // Equal batch dims [N, h] on both operands: no broadcast inside BatchMatMul.
+    let scores = tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh)); // [N, h, T, T]
+    if (causal) scores = tf.add(scores, causalMask(t));
+    let probs = tf.softmax(scores);
+    if (dropProbs) probs = dropProbs(probs);
+    const out = tf.matMul(probs, heads(v)); // [N, h, T, dh]
+    return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [n, t, d]);
+  });
+}
+
+/** [T, T] additive mask: 0 where key ≤ query, MASKED above the diagonal. */
+function causalMask(t: number): tf.Tensor {
+  const m = new Float32Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = MASKED;
+  return tf.tensor2d(m, [t, t]);
+}
+
+/**
+ * Pre-LN Transformer encoder. Params, in order:
+ *   `embedding.weight` [vocab, d] (tokens) or `input_proj.weight` [in, d] + `.bias` (features, in ≠ d);
+ *   `cls_token` [d] ('cls'); `pos_embedding` [T(+1), d];
+ *   per block b: `blocks.b.ln1.{weight,bias}` [d], `blocks.b.attn.qkv.{weight [d, 3d], bias [3d]}`
+ *   (columns q | k | v, heads contiguous within each), `blocks.b.attn.proj.{weight [d, d], bias}`,
+ *   `blocks.b.ln2.{weight,bias}`, `blocks.b.mlp.fc1.{weight [d, ff], bias}`, `blocks.b.mlp.fc2.{weight [ff, d], bias}`;
+ *   `norm.{weight,bias}` (finalNorm); `head.{weight [d, out], bias}` (outputSize).
+ * Input: token ids [N, T] or features [N, T, inputSize]; T ≤ seqLength.
+ * Output: [N, out] (pooled) or [N, T, out] ('none'); out = outputSize ?? dModel.
+ */
+export class TransformerEncoder implements TargetNet {
+  readonly name = 'transformer-encoder';
+  readonly params: readonly ParamSpec[];
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly config: ResolvedTransformerEncoderConfig;
+
+  constructor(config: TransformerEncoderConfig) {
+    const c = resolveConfig(config);
+    this.config = c;
+    const d = c.dModel;
+    const specs: ParamSpec[] = [];
+    let layer = 0;
+    const dense = (name: string, i: number, o: number, activation = 'linear') => {
+      specs.push(
+        paramSpec({ name: `${name}.weight`, shape: [i, o], kind: 'weight', layer, fanIn: i, fanOut: o, activation }),
+        paramSpec({ name: `${name}.bias`, shape: [o], kind: 'bias', layer, fanIn: i, fanOut: o, activation }),
+      );
+      layer++;
+    };
+    const norm = (name: string) => {
+      specs.push(
+        paramSpec({ name: `${name}.weight`, shape: [d], kind: 'norm-scale', layer, fanIn: d, fanOut: d }),
+        paramSpec({ name: `${name}.bias`, shape: [d], kind: 'norm-shift', layer, fanIn: d, fanOut: d }),
+      );
+      layer++;
+    };
+    const embedding = (name: string, shape: number[]) => {
+      specs.push(paramSpec({ name, shape, kind: 'embedding', layer, fanIn: shape.length === 2 ? shape[0] : 1, fanOut: d }));
+      layer++;
+    };
+    if (c.vocabSize !== null) embedding('embedding.weight', [c.vocabSize, d]);
+    else if (c.inputSize !== d) dense('input_proj', c.inputSize!, d);
+    if (c.pooling === 'cls') embedding('cls_token', [d]);
+    if (c.positionalEmbedding) embedding('pos_embedding', [c.seqLength + (c.pooling === 'cls' ? 1 : 0), d]);
+    for (let b = 0; b < c.numBlocks; b++) {
+      const p = `blocks.${b}`;
+      norm(`${p}.ln1`);
+      dense(`${p}.attn.qkv`, d, 3 * d);
+      dense(`${p}.attn.proj`, d, d);
+      norm(`${p}.ln2`);
+      dense(`${p}.mlp.fc1`, d, c.ffSize, 'gelu');
+      dense(`${p}.mlp.fc2`, c.ffSize, d);
+    }
+    if (c.finalNorm) norm('norm');
+    if (c.outputSize !== null) dense('head', d, c.outputSize);
+    this.params = specs;
+    this.inputShape = c.vocabSize !== null ? [c.seqLength] : [c.seqLength, c.inputSize!];
+    const width = c.outputSize ?? d;
+    this.outputShape = c.pooling === 'none' ? [c.seqLength, width] : [width];
+  }
+
+  forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
+    const batch = checkWeights(this.params, weights, 'TransformerEncoder');
+    const c = this.config;
+    const tokens = c.vocabSize !== null;
+    const shape = x.shape as number[];
+    const okShape = tokens ? x.rank === 2 : x.rank === 3 && shape[2] === c.inputSize;
+    if (!okShape || shape[0] < 1 || shape[1] < 1 || shape[1] > c.seqLength)
+      throw new ShapeMismatchError(
+        'TransformerEncoder input',
+        tokens ? [x.shape[0] ?? -1, c.seqLength] : [x.shape[0] ?? -1, c.seqLength, c.inputSize!],
+        x.shape,
+        `pass ${tokens ? 'token ids [N, T] (int32)' : `[N, T, ${c.inputSize}]`} with 1 ≤ T ≤ ${c.seqLength}`,
+      );
+    if (batch !== null && x.shape[0] !== batch)
+      throw new ShapeMismatchError(
+        'TransformerEncoder input (per-sample weights)',
+        [batch, ...x.shape.slice(1)],
+        x.shape,
+        `the weights carry ${batch} weight sets: x needs one sample per weight set`,
+      );
+    const dropping = options.training === true && c.dropout > 0;
+    if (dropping && !options.rng)
+      throw new ConfigError(
+        'options.rng',
+        `TransformerEncoder has dropout ${c.dropout} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
+      );
+    const drop = (a: tf.Tensor) => (dropping ? tf.mul(a, options.rng!.dropoutMask([...a.shape], c.dropout)) : a);
+    const w = (name: string) => weights[name];
+    const ln = (a: tf.Tensor, name: string) => affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
+
+    return tf.tidy(() => {
+      const n = shape[0];
+      const d = c.dModel;
+      let h: tf.Tensor; // [N, T, d]
+      if (tokens) h = embeddingLookup(x, w('embedding.weight'));
+      else if (c.inputSize !== d) h = linear(x, w('input_proj.weight'), w('input_proj.bias'));
+      else h = x;
+      if (c.pooling === 'cls') {
+        const cls = w('cls_token');
+        // broadcastTo (summing gradient) for shared; per-sample is already one row per sample.
+        const rows = cls.rank === 1 ? tf.broadcastTo(tf.reshape(cls, [1, 1, d]), [n, 1, d]) : tf.reshape(cls, [n, 1, d]);
+        h = tf.concat([rows, h], 1);
+      }
+      const t = (h.shape as number[])[1];
+      if (c.positionalEmbedding) {
+        const pos = w('pos_embedding');
+        const maxT = (pos.shape as number[])[pos.rank - 2];
+        const used = t === maxT ? pos : pos.rank === 2 ? tf.slice(pos, [0, 0], [t, d]) : tf.slice(pos, [0, 0, 0], [n, t, d]);
+        h = tf.add(h, used); // [T, d] broadcasts over N; per-sample [N, T, d] adds row-wise
+      }
+      h = drop(h);
+      for (let b = 0; b < c.numBlocks; b++) {
+        const p = `blocks.${b}`;
+        const qkv = linear(ln(h, `${p}.ln1`), w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`));
+        const [q, k, v] = tf.split(qkv, 3, -1);
+        const att = multiHeadAttention(q, k, v, c.numHeads, c.causal, dropping ? drop : undefined);
+        h = tf.add(h, drop(linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`))));
+        const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu');
+        h = tf.add(h, drop(linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`))));
+      }
+      if (c.finalNorm) h = ln(h, 'norm');
+      let y: tf.Tensor;
+      switch (c.pooling) {
+        case 'mean':
+          y = tf.mean(h, 1);
+          break;
+        case 'cls':
+          y = tf.reshape(tf.slice(h, [0, 0, 0], [n, 1, d]), [n, d]);
+          break;
+        case 'last':
+          y = tf.reshape(tf.slice(h, [0, t - 1, 0], [n, 1, d]), [n, d]);
+          break;
+        case 'none':
+          y = h;
+          break;
+      }
+      if (c.outputSize !== null) y = linear(y, w('head.weight'), w('head.bias'));
+      return y;
+    });
+  }
+}
