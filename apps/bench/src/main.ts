@@ -4,7 +4,6 @@
  */
 import { Command } from 'commander';
 import { mlpStep } from './mlp-step.js';
-import { kernelErrors } from './kernel-errors.js';
 
 const program = new Command('bench').description('hypernets benchmarks').exitOverride();
 
@@ -16,13 +15,6 @@ program
   .option('--warmup <n>', 'untimed steps per backend', '3')
   .action(async (o) => {
     await mlpStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup });
-  });
-
-program
-  .command('kernel-errors')
-  .description("max abs error of core's registered wasm training kernels against cpu")
-  .action(async () => {
-    await kernelErrors();
   });
 
 try {
