@@ -4,6 +4,10 @@
  */
 import { Command } from 'commander';
 import { mlpStep } from './mlp-step.js';
+import * as tf from '@tensorflow/tfjs-core';
+
+// A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
+tf.env().set('PROD', true);
 
 const program = new Command('bench').description('hypernets benchmarks').exitOverride();
 

@@ -1,5 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
+import * as tf from '@tensorflow/tfjs-core';
+
+// A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
+tf.env().set('PROD', true);
 
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);

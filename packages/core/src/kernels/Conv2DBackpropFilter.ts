@@ -9,14 +9,7 @@
 //  - 'js': outer-product accumulation in a Float64Array; inner loop over Cout is
 //    contiguous in both dy and dW; zero inputs (ReLU outputs) are skipped.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  asWasmBackend,
-  assertChannelsLast,
-  callWasmKernel,
-  makeOutputFrom,
-  readValues,
-  type WasmBackendLike,
-} from './wasm_util.js';
+import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
 
 export type ConvFilterGradMethod = 'auto' | 'matmul' | 'js';
 
@@ -34,21 +27,8 @@ export function conv2DBackpropFilterInfo(
   xShape: number[],
   attrs: tf.NamedAttrMap,
 ): tf.backend_util.Conv2DInfo {
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  // tfjs's Conv2DBackpropFilter has no dilations attr (its conv2d gradient rejects
-  // dilations > 1); TensorFlow's has one, so honour it when a caller passes it.
-  const dilations = (attrs as { dilations?: number | [number, number] }).dilations ?? 1;
-  assertChannelsLast('Conv2DBackpropFilter', dataFormat);
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  return convBackpropInfo('Conv2DBackpropFilter', xShape, filterShape, attrs, false);
 }
 
 /** Pure-JS filter gradient (NHWC), accumulated in float64. Exported for tests/benchmarks. */
@@ -57,10 +37,7 @@ export function conv2DFilterGradJS(
   dy: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
 ): Float64Array {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { B, H, W, C, OH, OW, CO, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const acc = new Float64Array(FH * FW * C * CO);
   const CCO = C * CO;
   for (let b = 0; b < B; b++) {
@@ -102,10 +79,7 @@ function im2colT(
   b1: number,
   cols: Float32Array,
 ): void {
-  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { H, W, C, OH, OW, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const N = (b1 - b0) * OH * OW;
   const xStrideW = sw * C;
   for (let fh = 0; fh < FH; fh++) {

@@ -10,14 +10,7 @@
 // NHWC only (as wasm's Conv2D). tfjs's Conv2DBackpropInput has no dilations attr; a
 // `dilations` attr, if a caller passes one (as TensorFlow's op has), is honoured.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  asWasmBackend,
-  assertChannelsLast,
-  callWasmKernel,
-  makeOutputFrom,
-  readValues,
-  type WasmBackendLike,
-} from './wasm_util.js';
+import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
 
 let wasmOriginal: tf.KernelConfig | undefined;
 
@@ -31,10 +24,7 @@ export const conv2DBackpropInputOptions = { colsChunkFloats: 8 * 1024 * 1024 };
 
 /** dx[b0..b1) += col2im(cols), cols row n = (b − b0, oh, ow), column k = (fh, fw, ci). */
 function col2imAdd(cols: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo, b0: number, b1: number): void {
-  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { H, W, C, OH, OW, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const K = FH * FW * C;
   let row = 0;
   for (let b = b0; b < b1; b++) {
@@ -110,20 +100,8 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
   kernelFunc: (args) => {
     const backend = asWasmBackend(args.backend, 'Conv2DBackpropInput');
     const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    // no dilations attr in tfjs (its conv2d gradient rejects dilations > 1); honour one if given
-    const dilations = (args.attrs as { dilations?: number | [number, number] }).dilations ?? 1;
-    assertChannelsLast('Conv2DBackpropInput', dataFormat);
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const info = convBackpropInfo('Conv2DBackpropInput', inputShape, filter.shape, args.attrs as tf.NamedAttrMap, false);
     if (dy.dtype === 'float32' && filter.dtype === 'float32') {
       const r = inputGradMatMul(backend, dy, filter, info);
       if (r != null) return r;

@@ -4,17 +4,14 @@
 // in both dy and dW. Dilations are honoured (tfjs-core's depthwise gradient itself only
 // allows dilation 1; the cpu kernel ignores dilations in its loops).
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, makeOutputFrom, readValues } from './wasm_util.js';
+import { convBackpropInfo, convLoopDims, jsKernelConfig } from './wasm_util.js';
 
 export function depthwiseFilterGradJS(
   x: ArrayLike<number>,
   dy: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
 ): Float64Array {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { B, H, W, C, OH, OW, CO, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const M = CO / C;
   const acc = new Float64Array(FH * FW * CO);
   for (let b = 0; b < B; b++) {
@@ -47,24 +44,12 @@ export function depthwiseFilterGradJS(
   return acc;
 }
 
-export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend: b, attrs }) => {
-    const backend = asWasmBackend(b, 'DepthwiseConv2dNativeBackpropFilter');
+export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = jsKernelConfig(
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  (inputs, attrs, read) => {
     const { x, dy } = inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, filterShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      dilations ?? 1,
-      pad,
-      dimRoundingMode,
-      true /* depthwise */,
-    );
-    const acc = depthwiseFilterGradJS(readValues(backend, x), readValues(backend, dy), info);
-    return makeOutputFrom(backend, info.filterShape as number[], 'float32', acc);
+    const { filterShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+    const info = convBackpropInfo(tf.DepthwiseConv2dNativeBackpropFilter, x.shape, filterShape, attrs, true /* depthwise */);
+    return { shape: info.filterShape as number[], values: depthwiseFilterGradJS(read(x), read(dy), info) };
   },
-};
+);

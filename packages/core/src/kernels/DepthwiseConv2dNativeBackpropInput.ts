@@ -4,17 +4,14 @@
 // Written as a scatter over (b, oh, ow, fh, fw) so the inner loop over channels is
 // contiguous in dy, w and dx. Accumulates in float64. Dilations are honoured.
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, makeOutputFrom, readValues } from './wasm_util.js';
+import { convBackpropInfo, convLoopDims, jsKernelConfig } from './wasm_util.js';
 
 export function depthwiseInputGradJS(
   dy: ArrayLike<number>,
   w: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
 ): Float64Array {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, filterHeight: FH, filterWidth: FW } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { B, H, W, C, OH, OW, CO, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const M = CO / C;
   const dx = new Float64Array(B * H * W * C);
   for (let b = 0; b < B; b++) {
@@ -48,24 +45,12 @@ export function depthwiseInputGradJS(
   return dx;
 }
 
-export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend: b, attrs }) => {
-    const backend = asWasmBackend(b, 'DepthwiseConv2dNativeBackpropInput');
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = jsKernelConfig(
+  tf.DepthwiseConv2dNativeBackpropInput,
+  (inputs, attrs, read) => {
     const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, inputShape } =
-      attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations ?? 1,
-      pad,
-      dimRoundingMode,
-      true /* depthwise */,
-    );
-    const dx = depthwiseInputGradJS(readValues(backend, dy), readValues(backend, filter), info);
-    return makeOutputFrom(backend, info.inShape as number[], 'float32', dx);
+    const { inputShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = convBackpropInfo(tf.DepthwiseConv2dNativeBackpropInput, inputShape, filter.shape, attrs, true /* depthwise */);
+    return { shape: info.inShape as number[], values: depthwiseInputGradJS(read(dy), read(filter), info) };
   },
-};
+);

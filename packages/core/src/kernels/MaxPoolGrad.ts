@@ -11,19 +11,14 @@
 // like tfjs-backend-cpu's maxPoolPositions), skipping padding. Inner loop over channels
 // (contiguous in NHWC).
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, makeOutputFrom, readValues } from './wasm_util.js';
+import { convLoopDims, jsKernelConfig } from './wasm_util.js';
 
 export function maxPoolGradJS(
   x: ArrayLike<number>,
   dy: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
 ): Float64Array {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const FH = info.filterHeight;
-  const FW = info.filterWidth;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { B, H, W, C, OH, OW, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const dx = new Float64Array(B * H * W * C);
   const best = new Float64Array(C);
   const at = new Int32Array(C);
@@ -58,22 +53,16 @@ export function maxPoolGradJS(
   return dx;
 }
 
-export const maxPoolGradConfig: tf.KernelConfig = {
-  kernelName: tf.MaxPoolGrad,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, backend: b, attrs }) => {
-    const backend = asWasmBackend(b, 'MaxPoolGrad');
-    const { dy, input } = inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
-    const dx = maxPoolGradJS(readValues(backend, input), readValues(backend, dy), info);
-    return makeOutputFrom(backend, input.shape, 'float32', dx);
-  },
-};
+export const maxPoolGradConfig: tf.KernelConfig = jsKernelConfig(tf.MaxPoolGrad, (inputs, attrs, read) => {
+  const { dy, input } = inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  return { shape: input.shape, values: maxPoolGradJS(read(input), read(dy), info) };
+});

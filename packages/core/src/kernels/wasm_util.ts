@@ -72,6 +72,82 @@ export function assertChannelsLast(kernelName: string, dataFormat: unknown): voi
     );
 }
 
+type Shape4 = [number, number, number, number];
+
+/**
+ * Conv2DInfo (NHWC) of a conv backprop kernel from its attrs: strides, pad, dimRoundingMode,
+ * dilations (default 1: tfjs's Conv2D backprop attrs have none, TensorFlow's do) and, for
+ * Conv2D's kernels, dataFormat (NHWC only, checked; the depthwise kernels' attrs have none).
+ */
+export function convBackpropInfo(
+  kernelName: string,
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: tf.NamedAttrMap,
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dimRoundingMode, dataFormat, dilations } = attrs as unknown as Pick<
+    tf.Conv2DBackpropInputAttrs,
+    'strides' | 'pad' | 'dimRoundingMode' | 'dataFormat'
+  > & { dilations?: number | [number, number] };
+  if (!depthwise) assertChannelsLast(kernelName, dataFormat);
+  return tf.backend_util.computeConv2DInfo(
+    inShape as Shape4,
+    filterShape as Shape4,
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    depthwise,
+    'channelsLast',
+  );
+}
+
+/** The sizes, strides, dilations and top/left padding of a Conv2DInfo, by the short names the JS loops use. */
+export function convLoopDims(info: tf.backend_util.Conv2DInfo) {
+  return {
+    B: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    CO: info.outChannels,
+    FH: info.filterHeight,
+    FW: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+  };
+}
+
+/**
+ * Config of a 'wasm' kernel computed in JS: `compute` gets the inputs, the attrs and `read`
+ * (a tensor's values, copied off the wasm heap) and returns the output's shape and values,
+ * written to a new float32 output on the heap.
+ */
+export function jsKernelConfig(
+  kernelName: string,
+  compute: (
+    inputs: tf.NamedTensorInfoMap,
+    attrs: tf.NamedAttrMap,
+    read: (t: tf.TensorInfo) => tf.backend_util.TypedArray,
+  ) => { shape: number[]; values: ArrayLike<number> },
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend: b, attrs }) => {
+      const backend = asWasmBackend(b, kernelName);
+      const { shape, values } = compute(inputs, attrs as tf.NamedAttrMap, (t) => readValues(backend, t));
+      return makeOutputFrom(backend, shape, 'float32', values);
+    },
+  };
+}
+
 export function computeStrides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;

@@ -4,7 +4,8 @@ import { checkWeights, type ParamSpec, type Weights } from '../params.js';
 import { activate, linear, type Activation } from '../ops.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
 import { conv2d, convGeometry, convSpecs, pool2d, type Padding, type PerSampleConvMethod } from './conv.js';
-import { checkActivation, checkBatch, checkDropout, checkPositiveInt, denseSpecs, dropout } from './mlp.js';
+import { denseSpecs } from './mlp.js';
+import { checkActivation, checkBatch, checkDropout, checkPositiveInt, dropout, requireRng } from './validate.js';
 
 export interface ConvLayerConfig {
   filters: number;
@@ -115,8 +116,7 @@ export class CNN implements TargetNet {
     if (x.rank !== 4 || x.shape[1] !== h0 || x.shape[2] !== w0 || x.shape[3] !== c0)
       throw new ShapeMismatchError(`${this.name} input`, [x.shape[0] ?? -1, h0, w0, c0], x.shape, 'pass NHWC images [N, H, W, C]');
     checkBatch(x, batch, this.name);
-    if (options.training && this.dropoutRate > 0 && !options.rng)
-      throw new ConfigError('options.rng', `${this.name} has dropout ${this.dropoutRate} and runs in training mode: pass options.rng`);
+    if (options.training && this.dropoutRate > 0) requireRng(options, this.dropoutRate, this.name);
     return tf.tidy(() => {
       let hcur: tf.Tensor = x;
       for (const p of this.plan) {

@@ -3,8 +3,10 @@ import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
 import { activate, linear, type Activation } from '../ops.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
+import { checkActivation, checkBatch, checkDropout, checkPositiveInt, dropout, requireRng } from './validate.js';
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'elu', 'gelu', 'leaky-relu', 'linear', 'silu'];
+// Defined with the other config checks in validate.ts; public (nets/index.ts) from here.
+export { ACTIVATIONS } from './validate.js';
 
 export interface MLPConfig {
   inputSize: number;
@@ -18,23 +20,6 @@ export interface MLPConfig {
   outputActivation?: Activation;
   /** Dense layers carry biases. Default true. */
   bias?: boolean;
-}
-
-export function checkPositiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-export function checkActivation(field: string, v: unknown): Activation {
-  if (typeof v !== 'string' || !(ACTIVATIONS as readonly string[]).includes(v))
-    throw new ConfigError(field, `unknown activation ${JSON.stringify(v)}; use one of ${ACTIVATIONS.join(', ')}`);
-  return v as Activation;
-}
-
-export function checkDropout(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(field, `must be in [0, 1), got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /** ParamSpecs of a dense layer: `${name}.weight` [in, out] and (optionally) `${name}.bias` [out]. */
@@ -52,25 +37,6 @@ export function denseSpecs(
   if (bias)
     out.push(paramSpec({ name: `${name}.bias`, shape: [outSize], kind: 'bias', layer, fanIn: inSize, fanOut: outSize, activation }));
   return out;
-}
-
-/** Inverted dropout; needs options.rng when it is active. */
-export function dropout(x: tf.Tensor, rate: number, options: ForwardOptions, owner: string): tf.Tensor {
-  if (!options.training || rate === 0) return x;
-  if (!options.rng)
-    throw new ConfigError('options.rng', `${owner} has dropout ${rate} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`);
-  return tf.mul(x, options.rng.dropoutMask([...x.shape], rate));
-}
-
-/** Leading batch size of x, checked against the per-sample weight batch. */
-export function checkBatch(x: tf.Tensor, batch: number | null, owner: string): void {
-  if (batch !== null && x.shape[0] !== batch)
-    throw new ShapeMismatchError(
-      `input of ${owner} (per-sample weights)`,
-      [batch, ...x.shape.slice(1)],
-      x.shape,
-      `the weights carry a batch of ${batch} weight sets: x needs one sample per weight set`,
-    );
 }
 
 /**
@@ -116,8 +82,7 @@ export class MLP implements TargetNet {
     if (x.rank < 2 || per !== inputSize)
       throw new ShapeMismatchError('MLP input', [x.shape[0] ?? -1, inputSize], x.shape, `pass [N, ${inputSize}]`);
     checkBatch(x, batch, 'MLP');
-    if (options.training && rate > 0 && !options.rng)
-      throw new ConfigError('options.rng', `MLP has dropout ${rate} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`);
+    if (options.training && rate > 0) requireRng(options, rate, 'MLP');
     return tf.tidy(() => {
       let h = x.rank === 2 ? x : tf.reshape(x, [x.shape[0], inputSize]);
       const layers = this.sizes.length - 1;

@@ -5,7 +5,8 @@ import { linear } from '../ops.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
 import { conv2d, convSpecs, globalAvgPool, subsample2, type PerSampleConvMethod } from './conv.js';
 import { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';
-import { checkBatch, checkPositiveInt, denseSpecs } from './mlp.js';
+import { denseSpecs } from './mlp.js';
+import { checkBatch, checkPositiveInt } from './validate.js';
 
 /**
  * Shortcut where a block changes width/resolution (He et al. 2016, §3.3 / §4.2):

@@ -1,112 +1,23 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core alone registers no gradients and no chained methods (ops.ts calls x.reshape).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { LSTM, SimpleRNN, embeddingLookup, type RecurrentConfig } from './rnn.js';
-import { countParams, type Weights } from '../params.js';
+import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
-import { assertNoLeaks } from '../memory.js';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
-import type { TargetNet } from '../target.js';
-
-// ---------- helpers ----------
-
-/** Weights from the net's init plus noise, so zero biases and unit scales are tested too. */
-function noisyWeights(net: TargetNet, seed: number, scale = 0.3): Weights {
-  const rng = new Rng(seed);
-  const w = initWeights(net.params, rng);
-  const out: Weights = {};
-  for (const s of net.params) {
-    out[s.name] = tf.tidy(() => tf.add(w[s.name], rng.normal([...s.shape], 0, scale)));
-    w[s.name].dispose();
-  }
-  return out;
-}
-
-function stackWeights(net: TargetNet, sets: Weights[]): Weights {
-  return Object.fromEntries(net.params.map((s) => [s.name, tf.stack(sets.map((w) => w[s.name]))]));
-}
-
-function disposeWeights(...ws: Weights[]): void {
-  for (const w of ws) tf.dispose(Object.values(w));
-}
-
-function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
-
-/** Per-sample forward and gradients vs a loop over samples with shared weights. */
-function perSampleVsLoop(net: TargetNet, x: tf.Tensor, seed: number): { fwd: number; grad: number } {
-  const n = x.shape[0];
-  const sets = Array.from({ length: n }, (_, i) => noisyWeights(net, seed + i));
-  const stacked = stackWeights(net, sets);
-  const names = net.params.map((s) => s.name);
-  const r = new Rng(seed + 1000).normal([n, ...net.outputShape]);
-  const batchedLoss = (...ws: tf.Tensor[]) => {
-    const w = Object.fromEntries(names.map((k, j) => [k, ws[j]]));
-    return tf.sum(tf.mul(net.forward(x, w), r));
-  };
-  const yb = net.forward(x, stacked);
-  const gb = tf.grads(batchedLoss)(names.map((k) => stacked[k]));
-  const ys: tf.Tensor[] = [];
-  const gl: tf.Tensor[][] = names.map(() => []);
-  for (let i = 0; i < n; i++) {
-    const xi = tf.slice(x, i, 1);
-    const ri = tf.slice(r, i, 1);
-    ys.push(net.forward(xi, sets[i]));
-    const gi = tf.grads((...ws: tf.Tensor[]) => {
-      const w = Object.fromEntries(names.map((k, j) => [k, ws[j]]));
-      return tf.sum(tf.mul(net.forward(xi, w), ri));
-    })(names.map((k) => sets[i][k]));
-    gi.forEach((g, j) => gl[j].push(g));
-    tf.dispose([xi, ri]);
-  }
-  const yl = tf.concat(ys);
-  const fwd = maxAbsDiff(yb, yl);
-  let grad = 0;
-  names.forEach((_, j) => {
-    const g = tf.stack(gl[j]);
-    grad = Math.max(grad, maxAbsDiff(gb[j], g));
-    g.dispose();
-  });
-  tf.dispose([yb, yl, r, ...ys, ...gb, ...gl.flat()]);
-  disposeWeights(stacked, ...sets);
-  return { fwd, grad };
-}
-
-/**
- * Directional finite differences, one direction per parameter tensor:
- * (L(w + εd) − L(w − εd)) / 2ε vs ⟨∇L, d⟩, with L = Σ y·r.
- */
-function finiteDifferenceCheck(net: TargetNet, x: tf.Tensor, weights: Weights, eps = 1e-2): void {
-  const names = net.params.map((s) => s.name);
-  const rng = new Rng(77);
-  const r = rng.normal([x.shape[0], ...net.outputShape]);
-  const loss = (w: Weights) => tf.tidy(() => tf.sum(tf.mul(net.forward(x, w), r)));
-  const grads = tf.grads((...ws: tf.Tensor[]) => loss(Object.fromEntries(names.map((k, j) => [k, ws[j]]))))(
-    names.map((k) => weights[k]),
-  );
-  names.forEach((name, j) => {
-    const d = rng.normal([...weights[name].shape]);
-    const analytic = tf.sum(tf.mul(grads[j], d)).dataSync()[0];
-    const at = (sign: number) => {
-      const moved = tf.add(weights[name], tf.mul(d, sign * eps));
-      const v = loss({ ...weights, [name]: moved });
-      const out = v.dataSync()[0];
-      tf.dispose([moved, v]);
-      return out;
-    };
-    const numeric = (at(1) - at(-1)) / (2 * eps);
-    const err = Math.abs(numeric - analytic);
-    expect(err, `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(1e-2 * Math.max(1, Math.abs(analytic)));
-    d.dispose();
-  });
-  tf.dispose([r, ...grads]);
-}
+import {
+  disposeWeights,
+  expectNoLeaksWhileTraining,
+  expectReproducibleFromSeed,
+  finiteDifferenceCheck,
+  maxAbsDiff,
+  mixedUpDifference,
+  noisyWeights,
+  perSampleVsLoop,
+  stackWeights,
+  trainBinaryClassifier,
+  useCpu,
+} from './test-utils.js';
 
 // ---------- plain-JS references ----------
 
@@ -140,10 +51,7 @@ function recurrentRef(cell: 'lstm' | 'rnn', x: M, wIh: M, wHh: M, b: number[], H
 
 // ---------- tests ----------
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  await tf.ready();
-});
+beforeAll(useCpu);
 
 describe('recurrent nets: config and ParamSpecs', () => {
   it('counts parameters like the hand computation (2-layer LSTM with embedding and head)', () => {
@@ -239,10 +147,8 @@ describe('recurrent nets: numerics', () => {
 
   it('gradients match finite differences (LSTM, 2 layers, tokens, head)', () => {
     const net = new LSTM({ inputSize: 3, hiddenSize: 2, seqLength: 3, layers: 2, vocabSize: 5, outputSize: 2 });
-    const w = noisyWeights(net, 5, 0.3);
     const x = tf.tensor2d([[0, 3, 4], [2, 2, 1]], [2, 3], 'int32');
-    finiteDifferenceCheck(net, x, w);
-    disposeWeights(w);
+    finiteDifferenceCheck(net, x, 5);
     x.dispose();
   });
 
@@ -266,11 +172,7 @@ describe('recurrent nets: per-sample weights', () => {
     expect(e.fwd).toBeLessThan(1e-5);
     expect(e.grad).toBeLessThan(1e-5);
     // Control: the comparison does see a mix-up of weight sets.
-    const sets = [20, 21, 22].map((s) => noisyWeights(net, s));
-    const rotated = stackWeights(net, [sets[1], sets[2], sets[0]]);
-    const mixedUp = tf.tidy(() => maxAbsDiff(net.forward(tf.slice(x, 0, 1), sets[0]), tf.slice(net.forward(x, rotated), 0, 1)));
-    expect(mixedUp).toBeGreaterThan(1e-2);
-    disposeWeights(rotated, ...sets);
+    expect(mixedUpDifference(net, x, 20)).toBeGreaterThan(1e-2);
     x.dispose();
   });
 
@@ -299,14 +201,7 @@ describe('recurrent nets: memory, seeds, training', () => {
     const net = new LSTM({ inputSize: 2, hiddenSize: 4, seqLength: 3, layers: 2, outputSize: 1, dropout: 0.2 });
     const vars = createVariables(net.params, new Rng(0));
     const x = new Rng(1).normal([4, 3, 2]);
-    const opt = tf.train.adam(0.01);
-    const rng = new Rng(2);
-    await assertNoLeaks(
-      () => opt.minimize(() => tf.mean(tf.square(net.forward(x, vars, { training: true, rng }))) as tf.Scalar, true),
-      { steps: 3, label: 'LSTM training step' },
-    );
-    await assertNoLeaks(() => net.forward(x, vars), { label: 'LSTM forward' });
-    opt.dispose();
+    await expectNoLeaksWhileTraining(net, vars, x, 'LSTM');
     tf.dispose([x, ...Object.values(vars)]);
   });
 
@@ -322,16 +217,7 @@ describe('recurrent nets: memory, seeds, training', () => {
   it('is reproducible from a seed (init and dropout masks)', () => {
     const net = new LSTM({ inputSize: 2, hiddenSize: 5, seqLength: 3, layers: 2, outputSize: 2, dropout: 0.3 });
     const x = new Rng(3).normal([4, 3, 2]);
-    const run = (seed: number) => {
-      const w = initWeights(net.params, new Rng(seed));
-      const y = net.forward(x, w, { training: true, rng: new Rng(seed + 1) });
-      const out = Array.from(y.dataSync());
-      disposeWeights(w);
-      y.dispose();
-      return out;
-    };
-    expect(run(7)).toEqual(run(7));
-    expect(run(7)).not.toEqual(run(8));
+    expectReproducibleFromSeed(net, x);
     x.dispose();
   });
 
@@ -346,18 +232,9 @@ describe('recurrent nets: memory, seeds, training', () => {
         const y = tf.reshape(tf.cast(tf.greater(tf.sum(x, [1, 2]), 0), 'float32'), [n, 1]);
         return { x, y };
       });
-    const opt = tf.train.adam(0.05);
-    const t0 = performance.now();
-    for (let step = 0; step < 80; step++) {
-      const { x, y } = batch(32);
-      opt.minimize(() => tf.losses.sigmoidCrossEntropy(y, net.forward(x, vars)) as tf.Scalar);
-      tf.dispose([x, y]);
-    }
-    const { x, y } = batch(512);
-    const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.greater(net.forward(x, vars), 0), tf.cast(y, 'bool')), 'float32')).dataSync()[0]);
-    console.log(`LSTM sign-of-sum: held-out accuracy ${acc.toFixed(3)} after 80 steps, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const { accuracy: acc, seconds } = trainBinaryClassifier(net, vars, batch, 80, 0.05);
+    console.log(`LSTM sign-of-sum: held-out accuracy ${acc.toFixed(3)} after 80 steps, ${seconds.toFixed(1)} s`);
     expect(acc).toBeGreaterThanOrEqual(0.9);
-    opt.dispose();
-    tf.dispose([x, y, ...Object.values(vars)]);
+    tf.dispose(Object.values(vars));
   });
 });

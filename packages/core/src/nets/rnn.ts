@@ -3,6 +3,7 @@ import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
+import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
 
 /**
  * Recurrent target networks (Elman RNN and LSTM) with shared or per-sample weights.
@@ -63,21 +64,6 @@ type CellType = 'rnn' | 'lstm';
 
 const GATES: Record<CellType, number> = { rnn: 1, lstm: 4 };
 
-function positiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function optionalPositiveInt(field: string, v: unknown): number | null {
-  return v === undefined || v === null ? null : positiveInt(field, v);
-}
-
-function dropoutRate(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(field, `must be a number in [0, 1), got ${JSON.stringify(v)}`);
-  return v;
-}
-
 const RECURRENT_KEYS = new Set(['inputSize', 'hiddenSize', 'seqLength', 'layers', 'vocabSize', 'output', 'outputSize', 'dropout']);
 
 function resolveRecurrentConfig(config: RecurrentConfig, owner: string): ResolvedRecurrentConfig {
@@ -88,14 +74,14 @@ function resolveRecurrentConfig(config: RecurrentConfig, owner: string): Resolve
   if (output !== 'last' && output !== 'sequence')
     throw new ConfigError('output', `must be 'last' or 'sequence', got ${JSON.stringify(output)}`);
   return Object.freeze({
-    inputSize: positiveInt('inputSize', config.inputSize),
-    hiddenSize: positiveInt('hiddenSize', config.hiddenSize),
-    seqLength: positiveInt('seqLength', config.seqLength),
-    layers: positiveInt('layers', config.layers ?? 1),
-    vocabSize: optionalPositiveInt('vocabSize', config.vocabSize),
+    inputSize: checkPositiveInt('inputSize', config.inputSize),
+    hiddenSize: checkPositiveInt('hiddenSize', config.hiddenSize),
+    seqLength: checkPositiveInt('seqLength', config.seqLength),
+    layers: checkPositiveInt('layers', config.layers ?? 1),
+    vocabSize: checkOptionalPositiveInt('vocabSize', config.vocabSize),
     output,
-    outputSize: optionalPositiveInt('outputSize', config.outputSize),
-    dropout: dropoutRate('dropout', config.dropout ?? 0),
+    outputSize: checkOptionalPositiveInt('outputSize', config.outputSize),
+    dropout: checkDropout('dropout', config.dropout ?? 0),
   });
 }
 
@@ -181,24 +167,14 @@ abstract class RecurrentNet implements TargetNet {
         x.shape,
         tokens ? 'pass token ids [N, T] (int32)' : `pass [N, T, ${c.inputSize}] (any T ≥ 1)`,
       );
-    if (batch !== null && x.shape[0] !== batch)
-      throw new ShapeMismatchError(
-        `${this.name} input (per-sample weights)`,
-        [batch, ...x.shape.slice(1)],
-        x.shape,
-        `the weights carry ${batch} weight sets: x needs one sample per weight set`,
-      );
+    checkBatch(x, batch, this.name);
     const dropping = options.training === true && c.dropout > 0 && c.layers > 1;
-    if (dropping && !options.rng)
-      throw new ConfigError(
-        'options.rng',
-        `${this.name} has dropout ${c.dropout} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
-      );
+    const rng = dropping ? requireRng(options, c.dropout, this.name) : null;
     return tf.tidy(() => {
       let seq = tokens ? embeddingLookup(x, weights['embedding.weight']) : x; // [N, T, in]
       let last: tf.Tensor | null = null;
       for (let l = 0; l < c.layers; l++) {
-        if (l > 0 && dropping) seq = tf.mul(seq, options.rng!.dropoutMask([...seq.shape], c.dropout));
+        if (l > 0 && rng) seq = tf.mul(seq, rng.dropoutMask([...seq.shape], c.dropout));
         const w = (k: string) => weights[`${this.cell}.${l}.${k}`];
         const hs = this.runLayer(seq, w('weight_ih'), w('weight_hh'), w('bias'));
         last = hs[hs.length - 1];

@@ -1,100 +1,22 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core alone registers no gradients and no chained methods (ops.ts calls x.reshape).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { TransformerEncoder, multiHeadAttention, type TransformerEncoderConfig } from './transformer.js';
-import { countParams, type Weights } from '../params.js';
+import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
-import { assertNoLeaks } from '../memory.js';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
-import type { TargetNet } from '../target.js';
-
-// ---------- helpers ----------
-
-/** Weights from the net's init plus noise, so zero biases and unit LN scales are tested too. */
-function noisyWeights(net: TargetNet, seed: number, scale = 0.3): Weights {
-  const rng = new Rng(seed);
-  const w = initWeights(net.params, rng);
-  const out: Weights = {};
-  for (const s of net.params) {
-    out[s.name] = tf.tidy(() => tf.add(w[s.name], rng.normal([...s.shape], 0, scale)));
-    w[s.name].dispose();
-  }
-  return out;
-}
-
-function stackWeights(net: TargetNet, sets: Weights[]): Weights {
-  return Object.fromEntries(net.params.map((s) => [s.name, tf.stack(sets.map((w) => w[s.name]))]));
-}
-
-function disposeWeights(...ws: Weights[]): void {
-  for (const w of ws) tf.dispose(Object.values(w));
-}
-
-function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  expect(a.shape).toEqual(b.shape);
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
-
-/** Per-sample forward and gradients vs a loop over samples with shared weights. */
-function perSampleVsLoop(net: TargetNet, x: tf.Tensor, seed: number): { fwd: number; grad: number } {
-  const n = x.shape[0];
-  const sets = Array.from({ length: n }, (_, i) => noisyWeights(net, seed + i));
-  const stacked = stackWeights(net, sets);
-  const names = net.params.map((s) => s.name);
-  const out = tf.tidy(() => {
-    const yb = net.forward(x, stacked);
-    const r = new Rng(seed + 1000).normal(yb.shape);
-    const lossOf = (xi: tf.Tensor, ri: tf.Tensor) => (...ws: tf.Tensor[]) =>
-      tf.sum(tf.mul(net.forward(xi, Object.fromEntries(names.map((k, j) => [k, ws[j]]))), ri));
-    const gb = tf.grads(lossOf(x, r))(names.map((k) => stacked[k]));
-    const ys: tf.Tensor[] = [];
-    const gl: tf.Tensor[][] = names.map(() => []);
-    for (let i = 0; i < n; i++) {
-      const xi = tf.slice(x, i, 1);
-      ys.push(net.forward(xi, sets[i]));
-      tf.grads(lossOf(xi, tf.slice(r, i, 1)))(names.map((k) => sets[i][k])).forEach((g, j) => gl[j].push(g));
-    }
-    const fwd = maxAbsDiff(yb, tf.concat(ys));
-    const grad = Math.max(...names.map((_, j) => maxAbsDiff(gb[j], tf.stack(gl[j]))));
-    return { fwd, grad };
-  });
-  disposeWeights(stacked, ...sets);
-  return out;
-}
-
-/**
- * Directional finite differences, one direction per parameter tensor:
- * (L(w + εd) − L(w − εd)) / 2ε vs ⟨∇L, d⟩, with L = Σ y·r.
- */
-function finiteDifferenceCheck(net: TargetNet, x: tf.Tensor, weights: Weights, eps = 1e-2): void {
-  const names = net.params.map((s) => s.name);
-  const rng = new Rng(77);
-  const r = rng.normal([x.shape[0], ...net.outputShape]);
-  const loss = (w: Weights) => tf.tidy(() => tf.sum(tf.mul(net.forward(x, w), r)));
-  const grads = tf.grads((...ws: tf.Tensor[]) => loss(Object.fromEntries(names.map((k, j) => [k, ws[j]]))))(
-    names.map((k) => weights[k]),
-  );
-  names.forEach((name, j) => {
-    const d = rng.normal([...weights[name].shape]);
-    const analytic = tf.sum(tf.mul(grads[j], d)).dataSync()[0];
-    const at = (sign: number) => {
-      const moved = tf.add(weights[name], tf.mul(d, sign * eps));
-      const v = loss({ ...weights, [name]: moved });
-      const out = v.dataSync()[0];
-      tf.dispose([moved, v]);
-      return out;
-    };
-    const numeric = (at(1) - at(-1)) / (2 * eps);
-    const err = Math.abs(numeric - analytic);
-    expect(err, `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(1e-2 * Math.max(1, Math.abs(analytic)));
-    d.dispose();
-  });
-  tf.dispose([r, ...grads]);
-}
+import {
+  disposeWeights,
+  expectNoLeaksWhileTraining,
+  expectReproducibleFromSeed,
+  finiteDifferenceCheck,
+  maxAbsDiff,
+  mixedUpDifference,
+  noisyWeights,
+  perSampleVsLoop,
+  trainBinaryClassifier,
+  useCpu,
+} from './test-utils.js';
 
 // ---------- plain-JS reference ----------
 
@@ -162,10 +84,7 @@ function encoderRef(net: TransformerEncoder, x: M, w: Record<string, number[] & 
 
 // ---------- tests ----------
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  await tf.ready();
-});
+beforeAll(useCpu);
 
 describe('TransformerEncoder: config and ParamSpecs', () => {
   it('counts parameters like the hand computation (tokens, cls, 2 blocks, final LN, head)', () => {
@@ -266,19 +185,15 @@ describe('TransformerEncoder: numerics', () => {
 
   it('gradients match finite differences (tokens, causal, 2 blocks, mean pooling, head)', () => {
     const net = new TransformerEncoder({ dModel: 4, numHeads: 2, numBlocks: 2, ffSize: 6, seqLength: 3, vocabSize: 5, causal: true, outputSize: 2 });
-    const w = noisyWeights(net, 5, 0.3);
     const x = tf.tensor2d([[0, 3, 4], [2, 2, 1]], [2, 3], 'int32');
-    finiteDifferenceCheck(net, x, w);
-    disposeWeights(w);
+    finiteDifferenceCheck(net, x, 5);
     x.dispose();
   });
 
   it('gradients match finite differences (features, input proj, cls)', () => {
     const net = new TransformerEncoder({ dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, inputSize: 2, pooling: 'cls', outputSize: 2 });
-    const w = noisyWeights(net, 6, 0.3);
     const x = new Rng(7).normal([2, 3, 2]);
-    finiteDifferenceCheck(net, x, w);
-    disposeWeights(w);
+    finiteDifferenceCheck(net, x, 6);
     x.dispose();
   });
 });
@@ -317,11 +232,7 @@ describe('TransformerEncoder: per-sample weights', () => {
   it('the comparison sees a mix-up of weight sets (control)', () => {
     const net = new TransformerEncoder(cases[0][1]);
     const x = cases[0][2]();
-    const sets = [0, 1, 2].map((s) => noisyWeights(net, 500 + s));
-    const rotated = stackWeights(net, [sets[1], sets[2], sets[0]]);
-    const mixedUp = tf.tidy(() => maxAbsDiff(net.forward(tf.slice(x, 0, 1), sets[0]), tf.slice(net.forward(x, rotated), 0, 1)));
-    expect(mixedUp).toBeGreaterThan(1e-2);
-    disposeWeights(rotated, ...sets);
+    expect(mixedUpDifference(net, x, 500)).toBeGreaterThan(1e-2);
     x.dispose();
   });
 });
@@ -331,14 +242,7 @@ describe('TransformerEncoder: memory, seeds, training', () => {
     const net = new TransformerEncoder({ dModel: 8, numHeads: 2, numBlocks: 1, seqLength: 4, vocabSize: 5, causal: true, pooling: 'none', outputSize: 5, dropout: 0.1 });
     const vars = createVariables(net.params, new Rng(0), 'auto', 'leak');
     const x = tf.tensor2d([[0, 1, 2, 3], [4, 3, 2, 1]], [2, 4], 'int32');
-    const opt = tf.train.adam(0.01);
-    const rng = new Rng(2);
-    await assertNoLeaks(
-      () => opt.minimize(() => tf.mean(tf.square(net.forward(x, vars, { training: true, rng }))) as tf.Scalar, true),
-      { steps: 3, label: 'TransformerEncoder training step' },
-    );
-    await assertNoLeaks(() => net.forward(x, vars), { label: 'TransformerEncoder forward' });
-    opt.dispose();
+    await expectNoLeaksWhileTraining(net, vars, x, 'TransformerEncoder');
     tf.dispose([x, ...Object.values(vars)]);
   });
 
@@ -357,16 +261,7 @@ describe('TransformerEncoder: memory, seeds, training', () => {
   it('is reproducible from a seed (init and dropout masks)', () => {
     const net = new TransformerEncoder({ dModel: 8, numHeads: 2, numBlocks: 2, seqLength: 4, pooling: 'mean', outputSize: 2, dropout: 0.3 });
     const x = new Rng(3).normal([3, 4, 8]);
-    const run = (seed: number) => {
-      const w = initWeights(net.params, new Rng(seed));
-      const y = net.forward(x, w, { training: true, rng: new Rng(seed + 1) });
-      const out = Array.from(y.dataSync());
-      disposeWeights(w);
-      y.dispose();
-      return out;
-    };
-    expect(run(7)).toEqual(run(7));
-    expect(run(7)).not.toEqual(run(8));
+    expectReproducibleFromSeed(net, x);
     x.dispose();
   });
 
@@ -387,19 +282,10 @@ describe('TransformerEncoder: memory, seeds, training', () => {
       }
       return { x: tf.tensor2d(ids, [n, T], 'int32'), y: tf.tensor2d(labels, [n, 1]) };
     };
-    const opt = tf.train.adam(0.02);
-    const t0 = performance.now();
     const steps = 60;
-    for (let step = 0; step < steps; step++) {
-      const { x, y } = batch(32);
-      opt.minimize(() => tf.losses.sigmoidCrossEntropy(y, net.forward(x, vars)) as tf.Scalar);
-      tf.dispose([x, y]);
-    }
-    const { x, y } = batch(512);
-    const acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.greater(net.forward(x, vars), 0), tf.cast(y, 'bool')), 'float32')).dataSync()[0]);
-    console.log(`Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const { accuracy: acc, seconds } = trainBinaryClassifier(net, vars, batch, steps, 0.02);
+    console.log(`Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps, ${seconds.toFixed(1)} s`);
     expect(acc).toBeGreaterThanOrEqual(0.9);
-    opt.dispose();
-    tf.dispose([x, y, ...Object.values(vars)]);
+    tf.dispose(Object.values(vars));
   });
 });

@@ -4,6 +4,7 @@ import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params
 import { activate, affine, layerNormalize, linear } from '../ops.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
 import { embeddingLookup } from './rnn.js';
+import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
 
 /**
  * Pre-LN Transformer encoder (GPT-2 / ViT block order) with shared or per-sample weights:
@@ -99,16 +100,6 @@ const KEYS = new Set([
   'normEps',
 ]);
 
-function positiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function optionalPositiveInt(field: string, v: unknown): number | null {
-  return v === undefined || v === null ? null : positiveInt(field, v);
-}
-
 function bool(field: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   if (typeof v !== 'boolean') throw new ConfigError(field, `must be a boolean, got ${JSON.stringify(v)}`);
@@ -119,12 +110,12 @@ function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEnc
   if (config === null || typeof config !== 'object') throw new ConfigError('TransformerEncoder', 'the config must be an object');
   for (const k of Object.keys(config))
     if (!KEYS.has(k)) throw new ConfigError(k, `unknown TransformerEncoder option; known: ${[...KEYS].join(', ')}`);
-  const dModel = positiveInt('dModel', config.dModel);
-  const numHeads = positiveInt('numHeads', config.numHeads);
+  const dModel = checkPositiveInt('dModel', config.dModel);
+  const numHeads = checkPositiveInt('numHeads', config.numHeads);
   if (dModel % numHeads !== 0)
     throw new ConfigError('numHeads', `must divide dModel (${dModel}); got ${numHeads}, which leaves a head width of ${dModel / numHeads}`);
-  const vocabSize = optionalPositiveInt('vocabSize', config.vocabSize);
-  let inputSize = optionalPositiveInt('inputSize', config.inputSize);
+  const vocabSize = checkOptionalPositiveInt('vocabSize', config.vocabSize);
+  let inputSize = checkOptionalPositiveInt('inputSize', config.inputSize);
   if (vocabSize !== null && inputSize !== null)
     throw new ConfigError('inputSize', 'token inputs (vocabSize) are embedded to dModel directly: drop inputSize or vocabSize');
   if (vocabSize === null && inputSize === null) inputSize = dModel;
@@ -134,23 +125,21 @@ function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEnc
   const causal = bool('causal', config.causal, false);
   if (causal && pooling === 'cls')
     throw new ConfigError('pooling', "a prepended CLS token sees only itself under a causal mask: use 'last' or 'mean' with causal");
-  const dropout = config.dropout ?? 0;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
-    throw new ConfigError('dropout', `must be a number in [0, 1), got ${JSON.stringify(dropout)}`);
+  const dropout = checkDropout('dropout', config.dropout ?? 0);
   const normEps = config.normEps ?? 1e-5;
   if (typeof normEps !== 'number' || !(normEps > 0)) throw new ConfigError('normEps', `must be a positive number, got ${JSON.stringify(normEps)}`);
   return Object.freeze({
     dModel,
     numHeads,
-    numBlocks: positiveInt('numBlocks', config.numBlocks),
-    seqLength: positiveInt('seqLength', config.seqLength),
-    ffSize: positiveInt('ffSize', config.ffSize ?? 4 * dModel),
+    numBlocks: checkPositiveInt('numBlocks', config.numBlocks),
+    seqLength: checkPositiveInt('seqLength', config.seqLength),
+    ffSize: checkPositiveInt('ffSize', config.ffSize ?? 4 * dModel),
     inputSize,
     vocabSize,
     positionalEmbedding: bool('positionalEmbedding', config.positionalEmbedding, true),
     finalNorm: bool('finalNorm', config.finalNorm, true),
     pooling: pooling as TransformerPooling,
-    outputSize: optionalPositiveInt('outputSize', config.outputSize),
+    outputSize: checkOptionalPositiveInt('outputSize', config.outputSize),
     causal,
     dropout,
     normEps,
@@ -267,20 +256,10 @@ export class TransformerEncoder implements TargetNet {
         x.shape,
         `pass ${tokens ? 'token ids [N, T] (int32)' : `[N, T, ${c.inputSize}]`} with 1 ≤ T ≤ ${c.seqLength}`,
       );
-    if (batch !== null && x.shape[0] !== batch)
-      throw new ShapeMismatchError(
-        'TransformerEncoder input (per-sample weights)',
-        [batch, ...x.shape.slice(1)],
-        x.shape,
-        `the weights carry ${batch} weight sets: x needs one sample per weight set`,
-      );
+    checkBatch(x, batch, 'TransformerEncoder');
     const dropping = options.training === true && c.dropout > 0;
-    if (dropping && !options.rng)
-      throw new ConfigError(
-        'options.rng',
-        `TransformerEncoder has dropout ${c.dropout} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
-      );
-    const drop = (a: tf.Tensor) => (dropping ? tf.mul(a, options.rng!.dropoutMask([...a.shape], c.dropout)) : a);
+    const rng = dropping ? requireRng(options, c.dropout, 'TransformerEncoder') : null;
+    const drop = (a: tf.Tensor) => (rng ? tf.mul(a, rng.dropoutMask([...a.shape], c.dropout)) : a);
     const w = (name: string) => weights[name];
     const ln = (a: tf.Tensor, name: string) => affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
 
