@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { mlpStep } from './mlp-step.js';
+import { hnetStep } from './hnet-step.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -19,6 +20,17 @@ program
   .option('--warmup <n>', 'untimed steps per backend', '3')
   .action(async (o) => {
     await mlpStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup });
+  });
+
+program
+  .command('hnet-step')
+  .description('ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU')
+  .option('--backends <list>', 'comma-separated backends', 'wasm,cpu')
+  .option('--steps <n>', 'timed steps per backend', '30')
+  .option('--warmup <n>', 'untimed steps per backend', '5')
+  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+  .action(async (o) => {
+    await hnetStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads });
   });
 
 try {

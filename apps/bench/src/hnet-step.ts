@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MLP, Rng, initBackend, shutdownBackend, softmaxCrossEntropy } from '@hypernets/core';
+import { ChunkedHyperMLP } from '@hypernets/nets';
+import { ensureTorch, runTorchScript } from './torch.js';
+
+/**
+ * One training step of a ChunkedHyperMLP (task embedding 32, chunk embedding 32, one hidden
+ * layer of 100, chunk size 4000) generating an MLP 784-100-100-10 (89,610 weights): generate,
+ * target forward on 128 random inputs, cross-entropy, backward, Adam — on each tfjs backend,
+ * and the same computation in PyTorch on the CPU (python/hnet_step.py), side by side.
+ */
+export async function hnetStep({ backends, steps, warmup, torchThreads }: { backends: string[]; steps: number; warmup: number; torchThreads: number }) {
+  const ms: Record<string, number | string> = {};
+  for (const b of backends) {
+    try {
+      const info = await initBackend(b);
+      const target = new MLP({ inputSize: 784, hiddenSizes: [100, 100], outputSize: 10 });
+      const hnet = new ChunkedHyperMLP({
+        target,
+        numConditions: 1,
+        embeddingSize: 32,
+        chunkEmbeddingSize: 32,
+        hiddenSizes: [100],
+        chunkSize: 4000,
+        seed: 0,
+      });
+      const rng = new Rng(0);
+      const x = rng.normal([128, 784]);
+      const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+      const opt = tf.train.adam(1e-3);
+      const vars = hnet.trainableVariables();
+      const step = async () => {
+        const loss = opt.minimize(() => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y), true, vars)!;
+        await loss.data();
+        loss.dispose();
+      };
+      for (let i = 0; i < warmup; i++) await step();
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await step();
+        times.push(performance.now() - t0);
+      }
+      times.sort((p, q) => p - q);
+      ms[b] = +times[Math.floor(times.length / 2)].toFixed(2);
+      console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps})  device: ${info.device}`);
+      tf.dispose([x, y]);
+      hnet.dispose();
+      opt.dispose();
+      await shutdownBackend();
+    } catch (e) {
+      ms[b] = `unavailable: ${(e as Error).message}`;
+      console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
+    }
+  }
+  let torch_ms: number | null = null;
+  let torch: Record<string, unknown> | string;
+  const why = ensureTorch();
+  if (why) {
+    torch = `skipped: ${why}`;
+    console.log(`torch   skipped: ${why}`);
+  } else {
+    torch = runTorchScript('hnet_step.py', [steps, warmup, torchThreads]);
+    torch_ms = torch.torch_ms as number;
+    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (median of ${steps})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s)`);
+  }
+  const best = typeof ms.wasm === 'number' ? ms.wasm : null;
+  const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
+  if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
+  console.log(JSON.stringify({ workload: 'hnet-step', ms, torch_ms, ratio, torch }));
+}

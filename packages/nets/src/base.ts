@@ -1,0 +1,270 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ConfigError,
+  Rng,
+  ShapeMismatchError,
+  activate,
+  checkWeights,
+  countParams,
+  denseSpecs,
+  initTensor,
+  initWeights,
+  linear,
+  paramSpec,
+  type Activation,
+  type ForwardOptions,
+  type ParamSpec,
+  type TargetNet,
+  type Weights,
+} from '@hypernets/core';
+import { conditionInput, flattenWeights, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
+import { mipEncode } from './mip.js';
+
+export interface HyperMLPConfig {
+  /** What to generate: a TargetNet (its `params`) or a ParamSpec list. */
+  target: TargetNet | readonly ParamSpec[];
+  /** Learned condition embeddings, one per id (`generate({ id })`). */
+  numConditions?: number;
+  /** Size of an external condition vector (`generate({ input })`). Exclusive with numConditions. */
+  conditionSize?: number;
+  /** Size of the learned condition embeddings (and of the internal unconditional input). Default 8. */
+  embeddingSize?: number;
+  /** Hidden layer widths of the hypernetwork. Default [100, 100]. */
+  hiddenSizes?: readonly number[];
+  /** Hidden activation. Default 'relu' (the hyperfan init assumes it). */
+  activation?: Activation;
+  /** Output-layer init. Default 'hyperfan-in'. */
+  init?: HyperInit;
+  /** Variance of generated entries whose own init is constant (bias, norm). Default 1e-4. */
+  smallVariance?: number;
+  /**
+   * E[x²] of the external condition input, for the hyperfan init. Default 1 (0.5 with MIP,
+   * exact for its cos/sin encoding).
+   */
+  inputSecondMoment?: number;
+  /**
+   * Magnitude Invariant Parametrization (Ortiz et al. 2024): inputs γ ∈ [0,1] encoded as
+   * [cos(πγ/2), sin(πγ/2)] and θ = θ₀ + h(E(γ)), θ₀ learned and initialised like the target.
+   * Needs conditionSize.
+   */
+  mip?: boolean;
+  /** Std of MIP's h at init relative to hyperfan (h starts small, θ ≈ θ₀). Default 0.1. */
+  mipOutputScale?: number;
+  /** Seed (or Rng) for every initial value. Default 0. */
+  seed?: number | Rng;
+  name?: string;
+}
+
+export function checkPositiveInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * What HyperMLP and ChunkedHyperMLP share: condition handling (ids, external input, MIP,
+ * unconditional), the MLP trunk, θ₀, variables, generate/split. Subclasses say how the trunk's
+ * input is built and how its output becomes the flat target vector.
+ */
+export abstract class MLPHyperNetBase implements HyperNet {
+  readonly name: string;
+  readonly targetParams: readonly ParamSpec[];
+  readonly params: readonly ParamSpec[];
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly mode: ConditionMode;
+  readonly numConditions: number;
+  readonly conditionSize: number;
+  readonly embeddingSize: number;
+  readonly hiddenSizes: readonly number[];
+  readonly activation: Activation;
+  readonly mip: boolean;
+  /** Number of target parameters P. */
+  readonly numTargetParams: number;
+  /** Width of the features the condition contributes to the trunk input. */
+  protected readonly condFeatures: number;
+  protected readonly vars: Record<string, tf.Variable> = {};
+  protected readonly rng: Rng;
+  protected readonly cfg: HyperMLPConfig;
+
+  protected constructor(config: HyperMLPConfig, defaultName: string) {
+    this.cfg = config;
+    const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet).params;
+    if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
+    this.targetParams = targetParams;
+    this.numTargetParams = countParams(targetParams);
+    this.name = config.name ?? defaultName;
+    if (config.numConditions !== undefined && config.conditionSize !== undefined)
+      throw new ConfigError('numConditions', 'give either numConditions (learned embeddings) or conditionSize (external input), not both');
+    this.mode = config.conditionSize !== undefined ? 'input' : config.numConditions !== undefined ? 'id' : 'none';
+    this.numConditions = this.mode === 'id' ? checkPositiveInt('numConditions', config.numConditions) : this.mode === 'none' ? 1 : 0;
+    this.conditionSize = this.mode === 'input' ? checkPositiveInt('conditionSize', config.conditionSize) : 0;
+    this.embeddingSize = checkPositiveInt('embeddingSize', config.embeddingSize ?? 8);
+    const hidden = config.hiddenSizes ?? [100, 100];
+    this.hiddenSizes = hidden.map((h, i) => checkPositiveInt(`hiddenSizes[${i}]`, h));
+    this.activation = config.activation ?? 'relu';
+    this.mip = config.mip ?? false;
+    if (this.mip && this.mode !== 'input') throw new ConfigError('mip', 'MIP encodes continuous inputs γ ∈ [0, 1]: configure conditionSize');
+    this.condFeatures = this.mode === 'input' ? (this.mip ? 2 : 1) * this.conditionSize : this.embeddingSize;
+    this.inputShape = this.mode === 'input' ? [this.conditionSize] : [];
+    this.outputShape = [this.numTargetParams];
+    this.rng = config.seed instanceof Rng ? config.seed : new Rng(config.seed ?? 0);
+    this.params = [];
+  }
+
+  /** Trunk input width (condition features, plus the chunk embedding for the chunked net). */
+  protected abstract trunkInputSize(): number;
+  /** Trunk output width. */
+  protected abstract trunkOutputSize(): number;
+  /** Extra ParamSpecs after the condition embeddings (chunk embeddings). */
+  protected extraSpecs(): ParamSpec[] {
+    return [];
+  }
+  /** Per-unit targets for the output layer (mean/variance of each output unit). */
+  protected abstract outputStats(stats: EntryStats): EntryStats;
+  /** Builds the trunk input [N, (K,) in] from condition features [N, F] (and ids). */
+  protected abstract trunkInput(feats: tf.Tensor, ids: tf.Tensor | null, w: Weights, batch: number | null): tf.Tensor;
+  /** Turns the trunk output into the flat target [N, P]. */
+  protected abstract trunkOutputToFlat(out: tf.Tensor, n: number): tf.Tensor;
+
+  /** Called by subclasses once their fields exist: ParamSpecs and initial values. */
+  protected build(): void {
+    const specs: ParamSpec[] = [];
+    const E = this.embeddingSize;
+    if (this.mode !== 'input')
+      specs.push(paramSpec({ name: 'embeddings', shape: [this.numConditions, E], kind: 'embedding', layer: 0, fanIn: E, fanOut: E }));
+    specs.push(...this.extraSpecs());
+    const sizes = [this.trunkInputSize(), ...this.hiddenSizes];
+    for (let l = 0; l < this.hiddenSizes.length; l++) specs.push(...denseSpecs(`fc${l + 1}`, sizes[l], sizes[l + 1], l + 1, this.activation));
+    const d = sizes[sizes.length - 1];
+    const outSize = this.trunkOutputSize();
+    specs.push(...denseSpecs('out', d, outSize, this.hiddenSizes.length + 1, 'linear'));
+    if (this.mip)
+      specs.push(paramSpec({ name: 'theta0', shape: [this.numTargetParams], kind: 'other', layer: this.hiddenSizes.length + 2, fanIn: 1, fanOut: 1 }));
+    (this as { params: readonly ParamSpec[] }).params = specs;
+
+    // Initial values, drawn in ParamSpec order from one stream (same seed → same numbers).
+    const init = this.cfg.init ?? 'hyperfan-in';
+    for (const s of specs) {
+      let t: tf.Tensor;
+      if (s.name === 'out.weight' && init !== 'default') {
+        const small = this.cfg.smallVariance ?? 1e-4;
+        const stats = this.outputStats(entryStats(this.targetParams, init, small));
+        const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
+        const std = cols.std;
+        t = tf.tidy(() => tf.mul(this.rng.normal([d, outSize]), tf.tensor1d(std)));
+        this.vars['out.bias'] = tf.variable(this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias), true);
+      } else if (s.name === 'out.bias' && init !== 'default') {
+        continue; // set with out.weight
+      } else if (s.name === 'theta0') {
+        t = tf.tidy(() => {
+          const w = initWeights(this.targetParams, this.rng);
+          return flattenWeights(this.targetParams, w);
+        });
+      } else t = initTensor(s, this.rng);
+      this.vars[s.name] = tf.variable(t, true);
+      t.dispose();
+    }
+  }
+
+  /** E[x²] of the trunk input: the hyperfan init divides by it (ReLU + Kaiming preserve it). */
+  protected trunkSecondMoment(): number {
+    if (this.mode !== 'input') return 1;
+    return this.cfg.inputSecondMoment ?? (this.mip ? 0.5 : 1);
+  }
+
+  /**
+   * E[a²] of the last hidden layer's activations, which the hyperfan scale divides by. With
+   * learned embeddings the trunk's inputs are known at init, so it is measured on them (up to
+   * 64 conditions): exact for this draw, whatever the activation, where the analytic value
+   * (the input's E[x²], preserved by ReLU + Kaiming in expectation) fluctuates with narrow
+   * hidden layers. External inputs are unknown at init: analytic, from `inputSecondMoment`.
+   */
+  protected lastHiddenSecondMoment(): number {
+    if (this.mode === 'input') return this.trunkSecondMoment();
+    const m2 = tf.tidy(() => {
+      const n = Math.min(this.numConditions, 64);
+      const ids = tf.range(0, n, 1, 'int32');
+      let h = this.trunkInput(tf.gather(this.vars.embeddings!, ids), ids, this.vars, null);
+      for (let l = 1; l <= this.hiddenSizes.length; l++)
+        h = activate(linear(h, this.vars[`fc${l}.weight`]!, this.vars[`fc${l}.bias`]), this.activation);
+      return tf.mean(tf.square(h)).dataSync()[0]!;
+    });
+    // All units dead on these inputs (tiny nets): fall back to the analytic value.
+    return Number.isFinite(m2) && m2 > 1e-6 ? m2 : this.trunkSecondMoment();
+  }
+
+  ownWeights(): Weights {
+    return { ...this.vars };
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.params.map((s) => this.vars[s.name]);
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.vars)) v.dispose();
+  }
+
+  /** Number of trainable scalars of the hypernetwork itself. */
+  get numParams(): number {
+    return countParams(this.params);
+  }
+
+  /**
+   * Condition inputs → flat target parameters [N, P]. x: int ids [N] (id mode), inputs
+   * [N, conditionSize] (input mode), anything with leading dim N (unconditional). `weights`
+   * are this net's own (`ownWeights()`), or generated ones, shared or per-sample [N, ...].
+   */
+  forward(x: tf.Tensor, weights: Weights, _options: ForwardOptions = {}): tf.Tensor {
+    const batch = checkWeights(this.params, weights, this.name);
+    if (x.rank < 1) throw new ShapeMismatchError(`condition input of ${this.name}`, [-1, ...this.inputShape], x.shape, 'pass a batch');
+    const n = x.shape[0];
+    if (batch !== null && batch !== n)
+      throw new ShapeMismatchError(`condition input of ${this.name} (per-sample weights)`, [batch, ...this.inputShape], x.shape);
+    if (this.mode === 'input' && (x.rank !== 2 || x.shape[1] !== this.conditionSize))
+      throw new ShapeMismatchError(`condition input of ${this.name}`, [n, this.conditionSize], x.shape);
+    return tf.tidy(() => {
+      let feats: tf.Tensor;
+      let ids: tf.Tensor | null = null;
+      if (this.mode === 'input') feats = this.mip ? mipEncode(x) : x;
+      else {
+        ids = this.mode === 'none' ? tf.zeros([n], 'int32') : tf.reshape(tf.cast(x, 'int32'), [n]);
+        feats = lookup(weights.embeddings, ids, batch);
+      }
+      let h = this.trunkInput(feats, ids, weights, batch);
+      for (let l = 1; l <= this.hiddenSizes.length; l++) h = activate(linear(h, weights[`fc${l}.weight`], weights[`fc${l}.bias`]), this.activation);
+      let flat = this.trunkOutputToFlat(linear(h, weights['out.weight'], weights['out.bias']), n);
+      if (this.mip) flat = tf.add(flat, weights.theta0!); // [P] broadcasts; per-sample [N, P] adds row-wise
+      return flat;
+    });
+  }
+
+  splitTarget(flat: tf.Tensor): Weights {
+    return splitFlat(this.targetParams, flat, this.name);
+  }
+
+  generate(condition?: Condition): Weights {
+    return tf.tidy(() => {
+      const { x, batched } = conditionInput(condition, this.mode, this.numConditions, this.conditionSize, this.name);
+      const flat = this.forward(x, this.vars);
+      return this.splitTarget(batched ? flat : tf.reshape(flat, [this.numTargetParams]));
+    });
+  }
+}
+
+/**
+ * Rows `ids` of an embedding table: [rows, ...] shared (gather) or [N, rows, ...] per-sample
+ * (a one-hot batched matmul, sample i reads its own table).
+ */
+export function lookup(table: tf.Tensor, ids: tf.Tensor, batch: number | null): tf.Tensor {
+  return tf.tidy(() => {
+    if (batch === null) return tf.gather(table, ids);
+    const rows = table.shape[1]!;
+    const rest = table.shape.slice(2);
+    const flatTable = tf.reshape(table, [batch, rows, -1]);
+    const oh = tf.reshape(tf.oneHot(ids, rows), [batch, 1, rows]);
+    return tf.reshape(tf.matMul(oh, flatTable), [batch, ...rest]);
+  });
+}

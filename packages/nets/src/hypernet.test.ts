@@ -1,0 +1,203 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { MLP, initBackend, paramSpec, type Weights } from '@hypernets/core';
+import { HyperMLP } from './hmlp.js';
+import { ChunkedHyperMLP } from './chunked.js';
+import type { MLPHyperNetBase } from './base.js';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+
+/** Central finite differences on a few entries of every variable vs tf.variableGrads. */
+function checkGradients(h: MLPHyperNetBase, loss: () => tf.Scalar, entries = 4) {
+  const vars = h.trainableVariables();
+  const { grads, value } = tf.variableGrads(loss, vars);
+  value.dispose();
+  const eps = 1e-2;
+  let worst = 0;
+  vars.forEach((v, vi) => {
+    const g = grads[v.name]!.dataSync();
+    const orig = v.dataSync().slice();
+    for (let e = 0; e < entries; e++) {
+      const idx = Math.floor(((e * 7919 + vi * 104729) % orig.length) + 0) % orig.length;
+      const at = (d: number) => {
+        const vals = orig.slice();
+        vals[idx]! += d;
+        tf.tidy(() => v.assign(tf.tensor(vals, v.shape)));
+        return tf.tidy(() => loss().dataSync()[0]!);
+      };
+      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      tf.tidy(() => v.assign(tf.tensor(orig, v.shape)));
+      const err = Math.abs(fd - g[idx]!);
+      worst = Math.max(worst, err / (Math.abs(fd) + 1e-3));
+      expect(err, `${h.params[vi]!.name}[${idx}]: fd ${fd} vs grad ${g[idx]}`).toBeLessThan(2e-2 * Math.abs(fd) + 2e-3);
+    }
+  });
+  tf.dispose(Object.values(grads));
+  return worst;
+}
+
+describe('gradients vs finite differences', () => {
+  const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2, activation: 'tanh' });
+  let x: tf.Tensor;
+  let y: tf.Tensor;
+  beforeAll(() => {
+    x = tf.tensor2d([0.5, -1, 0.3, 1, 0.2, -0.7, -0.4, 0.9, 0.1], [3, 3]);
+    y = tf.tensor2d([0.3, -0.2, 0.1, 0.5, -0.4, 0.2], [3, 2]);
+  });
+  const lossOf = (h: MLPHyperNetBase) => () =>
+    tf.tidy(() => {
+      const w = h.generate({ id: [0, 1, 2] });
+      return tf.mean(tf.square(tf.sub(target.forward(x, w), y))) as tf.Scalar;
+    });
+
+  it('HyperMLP', () => {
+    const h = new HyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', seed: 3 });
+    const worst = checkGradients(h, lossOf(h));
+    console.log(`HyperMLP worst relative FD error ${worst.toExponential(2)}`);
+    h.dispose();
+  });
+
+  it('ChunkedHyperMLP (per-condition chunk embeddings)', () => {
+    const h = new ChunkedHyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', chunkSize: 7, chunkEmbeddingSize: 3, chunkEmbeddingsPerCondition: true, seed: 4 });
+    const worst = checkGradients(h, lossOf(h));
+    console.log(`ChunkedHyperMLP worst relative FD error ${worst.toExponential(2)}`);
+    h.dispose();
+  });
+
+  it('ChunkedHyperMLP with MIP on an external input', () => {
+    const h = new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [5], activation: 'tanh', chunkSize: 9, mip: true, mipOutputScale: 1, seed: 5 });
+    const cond = tf.tensor2d([0.1, 0.9, 0.5, 0.5, 0.8, 0.2], [3, 2]);
+    const loss = () =>
+      tf.tidy(() => tf.mean(tf.square(tf.sub(target.forward(x, h.generate({ input: cond })), y))) as tf.Scalar);
+    checkGradients(h, loss);
+    cond.dispose();
+    h.dispose();
+  });
+});
+
+describe('per-sample generation', () => {
+  it('B ids → B weight sets → one batched target pass equals B separate passes', () => {
+    const target = new MLP({ inputSize: 5, hiddenSizes: [8, 8], outputSize: 3 });
+    for (const h of [
+      new HyperMLP({ target, numConditions: 6, hiddenSizes: [16], seed: 1 }),
+      new ChunkedHyperMLP({ target, numConditions: 6, hiddenSizes: [16], chunkSize: 50, seed: 1 }),
+    ]) {
+      const ids = [4, 0, 2, 2, 5];
+      const x = tf.randomNormal([ids.length, 5], 0, 1, 'float32', 7);
+      const w = h.generate({ id: ids });
+      expect(w['fc1.weight']!.shape).toEqual([5, 5, 8]);
+      const yb = target.forward(x, w);
+      ids.forEach((id, i) => {
+        const wi = h.generate({ id });
+        const xi = tf.slice(x, [i], [1]);
+        const yi = target.forward(xi, wi);
+        expect(maxAbs(yi, tf.slice(yb, [i], [1]))).toBeLessThan(1e-5);
+        // the batched generation equals the single one too
+        for (const s of target.params) expect(maxAbs(wi[s.name]!, tf.squeeze(tf.slice(w[s.name]!, [i], [1]), [0]))).toBeLessThan(1e-6);
+        tf.dispose([...Object.values(wi), xi, yi]);
+      });
+      // an id tensor gives the same as an array
+      const idt = tf.tensor1d(ids, 'int32');
+      const w2 = h.generate({ id: idt });
+      expect(maxAbs(w2['fc3.bias']!, w['fc3.bias']!)).toBe(0);
+      tf.dispose([x, yb, idt, ...Object.values(w), ...Object.values(w2)]);
+      h.dispose();
+    }
+  });
+});
+
+describe('ChunkedHyperMLP chunking', () => {
+  it('drops the surplus of the last chunk (hand computation, P = 7, chunk 3)', () => {
+    const specs = [
+      paramSpec({ name: 'a', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 }),
+      paramSpec({ name: 'b', shape: [3], kind: 'bias', layer: 0, fanIn: 2, fanOut: 3 }),
+    ];
+    const h = new ChunkedHyperMLP({ target: specs, numConditions: 2, embeddingSize: 2, chunkEmbeddingSize: 2, hiddenSizes: [3], activation: 'tanh', chunkSize: 3, seed: 9 });
+    expect(h.numChunks).toBe(3);
+    const v = (n: string) => Array.from(h.ownWeights()[n]!.dataSync());
+    const emb = v('embeddings');
+    const ce = v('chunkEmbeddings');
+    const w1 = v('fc1.weight'); // [4, 3]
+    const b1 = v('fc1.bias');
+    const wo = v('out.weight'); // [3, 3]
+    const bo = v('out.bias');
+    const id = 1;
+    const flat: number[] = [];
+    for (let c = 0; c < 3; c++) {
+      const inp = [emb[id * 2]!, emb[id * 2 + 1]!, ce[c * 2]!, ce[c * 2 + 1]!];
+      const hid = [0, 1, 2].map((j) => Math.tanh(b1[j]! + inp.reduce((s, xi, i) => s + xi * w1[i * 3 + j]!, 0)));
+      for (let u = 0; u < 3; u++) flat.push(bo[u]! + hid.reduce((s, hj, j) => s + hj * wo[j * 3 + u]!, 0));
+    }
+    expect(flat.length).toBe(9);
+    const w = h.generate({ id });
+    expect(w.a!.shape).toEqual([2, 2]);
+    expect(w.b!.shape).toEqual([3]);
+    const got = [...w.a!.dataSync(), ...w.b!.dataSync()];
+    got.forEach((g, i) => expect(Math.abs(g - flat[i]!)).toBeLessThan(1e-5));
+    tf.dispose(Object.values(w));
+    h.dispose();
+  });
+});
+
+describe('nesting, seeds, errors', () => {
+  it('a HyperMLP generates the weights of another HyperNet (per-sample nested pass)', () => {
+    const target = new MLP({ inputSize: 2, hiddenSizes: [4], outputSize: 1 });
+    const inner = new HyperMLP({ target, numConditions: 3, hiddenSizes: [6], seed: 1 });
+    const outer = new HyperMLP({ target: inner, numConditions: 2, hiddenSizes: [8], seed: 2 });
+    const wInner = outer.generate({ id: [0, 1, 1] }); // 3 weight sets for the inner net
+    expect(wInner.embeddings!.shape).toEqual([3, 3, 8]);
+    const ids = tf.tensor1d([2, 0, 1], 'int32');
+    const flat = inner.forward(ids, wInner); // sample i: inner net i, condition ids[i]
+    expect(flat.shape).toEqual([3, inner.numTargetParams]);
+    for (let i = 0; i < 3; i++) {
+      const one: Weights = {};
+      for (const s of inner.params) one[s.name] = tf.squeeze(tf.slice(wInner[s.name]!, [i], [1]), [0]);
+      const fi = inner.forward(tf.slice(ids, [i], [1]), one);
+      expect(maxAbs(fi, tf.slice(flat, [i], [1]))).toBeLessThan(1e-5);
+    }
+    const tw = inner.splitTarget(flat);
+    expect(tw['fc1.weight']!.shape).toEqual([3, 2, 4]);
+    // gradients reach the outer net's variables through the inner forward
+    const { grads, value } = tf.variableGrads(
+      () => tf.sum(tf.square(inner.forward(ids, outer.generate({ id: [0, 1, 1] })))) as tf.Scalar,
+      outer.trainableVariables(),
+    );
+    expect(Object.keys(grads).length).toBe(outer.trainableVariables().length);
+    tf.dispose([value, ids, flat, ...Object.values(grads), ...Object.values(wInner), ...Object.values(tw)]);
+    inner.dispose();
+    outer.dispose();
+  });
+
+  it('same seed → same generated weights; different seed → different', () => {
+    const target = new MLP({ inputSize: 4, hiddenSizes: [8], outputSize: 2 });
+    const gen = (seed: number) => {
+      const h = new ChunkedHyperMLP({ target, numConditions: 2, chunkSize: 10, hiddenSizes: [8], seed });
+      const w = h.generate({ id: 1 });
+      const flat = Array.from(tf.concat(target.params.map((s) => tf.reshape(w[s.name]!, [-1]))).dataSync());
+      tf.dispose(Object.values(w));
+      h.dispose();
+      return flat;
+    };
+    expect(gen(5)).toEqual(gen(5));
+    expect(gen(5)).not.toEqual(gen(6));
+  });
+
+  it('unconditional generation and clear errors', () => {
+    const target = new MLP({ inputSize: 2, hiddenSizes: [3], outputSize: 1 });
+    const h = new HyperMLP({ target, hiddenSizes: [4] });
+    const w = h.generate();
+    expect(w['fc1.weight']!.shape).toEqual([2, 3]);
+    tf.dispose(Object.values(w));
+    expect(() => h.generate({ id: 0 })).toThrow(/numConditions/);
+    const c = new HyperMLP({ target, numConditions: 2, hiddenSizes: [4] });
+    expect(() => c.generate({ id: 2 })).toThrow(/id 2 is not in \[0, 1\]/);
+    expect(() => c.generate()).toThrow(/pass a condition/);
+    expect(() => new HyperMLP({ target, numConditions: 2, mip: true })).toThrow(/conditionSize/);
+    h.dispose();
+    c.dispose();
+  });
+});

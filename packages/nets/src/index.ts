@@ -1,0 +1,10 @@
+export type { Condition, ConditionMode, HyperNet } from './hypernet.js';
+export { splitFlat, flattenWeights, conditionInput } from './hypernet.js';
+export { MLPHyperNetBase, lookup } from './base.js';
+export type { HyperMLPConfig } from './base.js';
+export { HyperMLP } from './hmlp.js';
+export { ChunkedHyperMLP } from './chunked.js';
+export type { ChunkedHyperMLPConfig } from './chunked.js';
+export { entryStats, specStats, hyperfanColumns, chunkedStats } from './init.js';
+export type { HyperInit, EntryStats } from './init.js';
+export { mipEncode } from './mip.js';
