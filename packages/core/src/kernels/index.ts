@@ -26,6 +26,9 @@
 //                                        Plain float32 slices still go to wasm's kernel.
 //
 //  Replaced for speed (wasm's is correct but slow):
+//   BatchMatMul                          with transposeA/transposeB (every matMul gradient)
+//                                        wasm's is 5-10x slower than Transpose + its own
+//                                        untransposed product; ours does exactly that.
 //   Conv2DBackpropInput                  gradient of conv2d w.r.t. its input (and the forward
 //                                        of conv2dTranspose). wasm's is a direct C++ loop,
 //                                        6-13x slower than the forward conv on ResNet-20/LeNet
@@ -61,6 +64,7 @@
 //  - cpu's UnsortedSegmentSum accepts only 1-D segment ids and cpu's Einsum rejects labels
 //    private to both operands ('ab,cd->ac'); the wasm kernels here handle both.
 import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulConfig, setOriginalBatchMatMul } from './BatchMatMul.js';
 import { comparisonGradConfigs } from './Comparison_grad.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig, setOriginalConv2DBackpropInput } from './Conv2DBackpropInput.js';
@@ -86,6 +90,7 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: maxPoolGradConfig },
   { config: stridedSliceConfig, onReplace: setOriginalStridedSlice },
   { config: conv2DBackpropInputConfig, onReplace: setOriginalConv2DBackpropInput },
+  { config: batchMatMulConfig, onReplace: setOriginalBatchMatMul },
 ];
 const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 
