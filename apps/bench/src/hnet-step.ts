@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { medianStepMs } from './timing.js';
 import { MLP, Rng, initBackend, shutdownBackend, softmaxCrossEntropy } from '@hypernets/core';
 import { ChunkedHyperMLP } from '@hypernets/nets';
 import { ensureTorch, runTorchScript } from './torch.js';
@@ -29,20 +30,7 @@ export async function hnetStep({ backends, steps, warmup, torchThreads }: { back
       const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
       const opt = tf.train.adam(1e-3);
       const vars = hnet.trainableVariables();
-      const step = async () => {
-        const loss = opt.minimize(() => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y), true, vars)!;
-        await loss.data();
-        loss.dispose();
-      };
-      for (let i = 0; i < warmup; i++) await step();
-      const times: number[] = [];
-      for (let i = 0; i < steps; i++) {
-        const t0 = performance.now();
-        await step();
-        times.push(performance.now() - t0);
-      }
-      times.sort((p, q) => p - q);
-      ms[b] = +times[Math.floor(times.length / 2)].toFixed(2);
+      ms[b] = await medianStepMs(opt, () => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y), { steps, warmup, varList: vars });
       console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps})  device: ${info.device}`);
       tf.dispose([x, y]);
       hnet.dispose();

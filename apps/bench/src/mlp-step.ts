@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { medianStepMs } from './timing.js';
 import { MLP, Rng, createVariables, initBackend, shutdownBackend, softmaxCrossEntropy } from '@hypernets/core';
 
 /**
@@ -16,20 +17,7 @@ export async function mlpStep({ backends, steps, warmup }: { backends: string[];
       const x = rng.normal([128, 784]);
       const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
       const opt = tf.train.adam(1e-3);
-      const step = async () => {
-        const loss = opt.minimize(() => softmaxCrossEntropy(net.forward(x, vars), y), true)!;
-        await loss.data();
-        loss.dispose();
-      };
-      for (let i = 0; i < warmup; i++) await step();
-      const times: number[] = [];
-      for (let i = 0; i < steps; i++) {
-        const t0 = performance.now();
-        await step();
-        times.push(performance.now() - t0);
-      }
-      times.sort((p, q) => p - q);
-      ms[b] = +times[Math.floor(times.length / 2)].toFixed(2);
+      ms[b] = await medianStepMs(opt, () => softmaxCrossEntropy(net.forward(x, vars), y), { steps, warmup });
       console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps})  device: ${info.device}`);
       tf.dispose([x, y, ...Object.values(vars)]);
       opt.dispose();

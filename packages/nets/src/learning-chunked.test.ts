@@ -1,60 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
-import { MLP, Rng, initBackend, mse } from '@hypernets/core';
+import { initBackend } from '@hypernets/core';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
+import { target, train } from './sine-task.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-/**
- * Sine regression conditioned on (amplitude, phase): y = A·sin(x + φ), A ∈ [0.5, 2],
- * φ ∈ [0, π], x ∈ [−π, π]. Condition input γ = ((A − 0.5)/1.5, φ/π) ∈ [0, 1]². Each step:
- * T tasks × n points; every point carries its task's condition, so the target MLP 1-16-16-1
- * runs once with per-sample weights. Baseline (predict 0): E[y²] = E[A²]/2 ≈ 0.875.
- */
-const target = new MLP({ inputSize: 1, hiddenSizes: [16, 16], outputSize: 1, activation: 'tanh' });
-
-function batch(rng: Rng, tasks: number, n: number) {
-  const cond: number[] = [];
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let t = 0; t < tasks; t++) {
-    const g0 = rng.uniform();
-    const g1 = rng.uniform();
-    const A = 0.5 + 1.5 * g0;
-    const phi = Math.PI * g1;
-    for (let i = 0; i < n; i++) {
-      const x = -Math.PI + 2 * Math.PI * rng.uniform();
-      cond.push(g0, g1);
-      xs.push(x);
-      ys.push(A * Math.sin(x + phi));
-    }
-  }
-  const N = xs.length;
-  return { cond: tf.tensor2d(cond, [N, 2]), x: tf.tensor2d(xs, [N, 1]), y: tf.tensor2d(ys, [N, 1]) };
-}
-
-function train(h: MLPHyperNetBase, steps: number, lr = 1e-2) {
-  const opt = tf.train.adam(lr);
-  const rng = new Rng(11);
-  const loss = (b: ReturnType<typeof batch>) => () => mse(target.forward(b.x, h.generate({ input: b.cond })), b.y);
-  const step = () => {
-    const b = batch(rng, 8, 8);
-    const c = opt.minimize(loss(b), true, h.trainableVariables());
-    tf.dispose([b.cond, b.x, b.y]);
-    return c;
-  };
-  const t0 = Date.now();
-  for (let i = 0; i < steps; i++) tf.dispose(step()!);
-  const ms = Date.now() - t0;
-  const test = batch(new Rng(999), 32, 32);
-  const final = tf.tidy(() => loss(test)().dataSync()[0]!);
-  tf.dispose([test.cond, test.x, test.y]);
-  opt.dispose();
-  return { final, ms };
-}
 
 describe('sine regression conditioned on amplitude and phase', () => {
   const cases: [string, () => MLPHyperNetBase, number][] = [

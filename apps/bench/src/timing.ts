@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Median ms of one optimizer step `minimize(loss)` over `steps` timed runs after `warmup`
+ * untimed ones. Each step reads its loss back (`await data()`), so asynchronous backends
+ * (webgpu) have really finished it.
+ */
+export async function medianStepMs(
+  opt: tf.Optimizer,
+  loss: () => tf.Scalar,
+  { steps, warmup, varList }: { steps: number; warmup: number; varList?: tf.Variable[] },
+): Promise<number> {
+  const step = async () => {
+    const l = opt.minimize(loss, true, varList)!;
+    await l.data();
+    l.dispose();
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((p, q) => p - q);
+  return +times[Math.floor(times.length / 2)].toFixed(2);
+}
