@@ -4,44 +4,27 @@
 // Written as a scatter over (b, oh, ow, fh, fw) so the inner loop over channels is
 // contiguous in dy, w and dx. Accumulates in float64. Dilations are honoured.
 import * as tf from '@tensorflow/tfjs-core';
-import { convBackpropInfo, convLoopDims, jsKernelConfig } from './wasm_util.js';
+import { convBackpropInfo, convLoopDims, forEachConvTap, jsKernelConfig } from './wasm_util.js';
 
 export function depthwiseInputGradJS(
   dy: ArrayLike<number>,
   w: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
 ): Float64Array {
-  const { B, H, W, C, OH, OW, CO, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
+  const { B, H, W, C, CO } = convLoopDims(info);
   const M = CO / C;
   const dx = new Float64Array(B * H * W * C);
-  for (let b = 0; b < B; b++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const ih0 = oh * sh - pt;
-      for (let ow = 0; ow < OW; ow++) {
-        const iw0 = ow * sw - pl;
-        const dyOff = ((b * OH + oh) * OW + ow) * CO;
-        for (let fh = 0; fh < FH; fh++) {
-          const ih = ih0 + fh * dh;
-          if (ih < 0 || ih >= H) continue;
-          for (let fw = 0; fw < FW; fw++) {
-            const iw = iw0 + fw * dw;
-            if (iw < 0 || iw >= W) continue;
-            const xOff = ((b * H + ih) * W + iw) * C;
-            const wOff = (fh * FW + fw) * CO;
-            if (M === 1) {
-              for (let c = 0; c < C; c++) dx[xOff + c] += dy[dyOff + c] * w[wOff + c];
-            } else {
-              for (let c = 0, d = 0; c < C; c++) {
-                let s = 0;
-                for (let m = 0; m < M; m++, d++) s += dy[dyOff + d] * w[wOff + d];
-                dx[xOff + c] += s;
-              }
-            }
-          }
-        }
+  forEachConvTap(info, (xOff, wOff, dyOff) => {
+    if (M === 1) {
+      for (let c = 0; c < C; c++) dx[xOff + c] += dy[dyOff + c] * w[wOff + c];
+    } else {
+      for (let c = 0, d = 0; c < C; c++) {
+        let s = 0;
+        for (let m = 0; m < M; m++, d++) s += dy[dyOff + d] * w[wOff + d];
+        dx[xOff + c] += s;
       }
     }
-  }
+  });
   return dx;
 }
 

@@ -209,3 +209,34 @@ export function permuteInto(
 export function isIdentity(perm: readonly number[]): boolean {
   return perm.every((p, i) => p === i);
 }
+
+/**
+ * Visits every (output position, filter tap) pair of a conv whose input tap lies inside the
+ * image: `visit(xOff, wOff, dyOff)` gets the NHWC offsets of the input pixel's channel 0, the
+ * filter tap's [fh, fw] row and the output pixel's channel 0. Shared by the JS backprop
+ * kernels, which differ only in what they accumulate per tap.
+ */
+export function forEachConvTap(
+  info: tf.backend_util.Conv2DInfo,
+  visit: (xOff: number, wOff: number, dyOff: number) => void,
+): void {
+  const { B, H, W, C, OH, OW, CO, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const dyOff = ((b * OH + oh) * OW + ow) * CO;
+        for (let fh = 0; fh < FH; fh++) {
+          const ih = ih0 + fh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (let fw = 0; fw < FW; fw++) {
+            const iw = iw0 + fw * dw;
+            if (iw < 0 || iw >= W) continue;
+            visit(((b * H + ih) * W + iw) * C, (fh * FW + fw) * CO, dyOff);
+          }
+        }
+      }
+    }
+  }
+}
