@@ -4,41 +4,11 @@ import { MLP, initBackend, paramSpec, type Weights } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
+import { checkGradients, maxAbs } from './test-helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
-
-/** Central finite differences on a few entries of every variable vs tf.variableGrads. */
-function checkGradients(h: MLPHyperNetBase, loss: () => tf.Scalar, entries = 4) {
-  const vars = h.trainableVariables();
-  const { grads, value } = tf.variableGrads(loss, vars);
-  value.dispose();
-  const eps = 1e-2;
-  let worst = 0;
-  vars.forEach((v, vi) => {
-    const g = grads[v.name]!.dataSync();
-    const orig = v.dataSync().slice();
-    for (let e = 0; e < entries; e++) {
-      const idx = Math.floor(((e * 7919 + vi * 104729) % orig.length) + 0) % orig.length;
-      const at = (d: number) => {
-        const vals = orig.slice();
-        vals[idx]! += d;
-        tf.tidy(() => v.assign(tf.tensor(vals, v.shape)));
-        return tf.tidy(() => loss().dataSync()[0]!);
-      };
-      const fd = (at(eps) - at(-eps)) / (2 * eps);
-      tf.tidy(() => v.assign(tf.tensor(orig, v.shape)));
-      const err = Math.abs(fd - g[idx]!);
-      worst = Math.max(worst, err / (Math.abs(fd) + 1e-3));
-      expect(err, `${h.params[vi]!.name}[${idx}]: fd ${fd} vs grad ${g[idx]}`).toBeLessThan(2e-2 * Math.abs(fd) + 2e-3);
-    }
-  });
-  tf.dispose(Object.values(grads));
-  return worst;
-}
 
 describe('gradients vs finite differences', () => {
   const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2, activation: 'tanh' });

@@ -1,71 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
-import { MLP, initBackend, resnet20, targetVariance, type ParamSpec, type TargetNet } from '@hypernets/core';
+import { MLP, initBackend, resnet20, targetVariance, type TargetNet } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
-import type { MLPHyperNetBase } from './base.js';
+import { expectHyperfan, measure, report } from './test-helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-/** Per ParamSpec: mean (over seeds × conditions) of the generated tensor's mean and variance. */
-function measure(make: (seed: number) => MLPHyperNetBase, specs: readonly ParamSpec[], seeds: number[], ids: number[]) {
-  const acc: Record<string, { mean: number; variance: number }> = {};
-  for (const s of specs) acc[s.name] = { mean: 0, variance: 0 };
-  const k = seeds.length * ids.length;
-  for (const seed of seeds) {
-    const h = make(seed);
-    const w = h.generate({ id: ids });
-    for (const s of specs) {
-      const axes = s.shape.map((_, i) => i + 1);
-      const { mean, variance } = tf.moments(w[s.name], axes);
-      const m = mean.dataSync();
-      const v = variance.dataSync();
-      for (let i = 0; i < ids.length; i++) {
-        acc[s.name].mean += m[i] / k;
-        acc[s.name].variance += v[i] / k;
-      }
-      tf.dispose([mean, variance]);
-    }
-    tf.dispose(Object.values(w));
-    h.dispose();
-  }
-  return acc;
-}
-
-function report(label: string, specs: readonly ParamSpec[], acc: Record<string, { mean: number; variance: number }>) {
-  const rows = specs.map((s) => {
-    const tv = targetVariance(s);
-    return { name: s.name, kind: s.kind, ratio: tv > 0 ? acc[s.name].variance / tv : NaN, mean: acc[s.name].mean, variance: acc[s.name].variance };
-  });
-  console.log(`${label}\n` + rows.map((r) => `  ${r.name} (${r.kind}): var/target=${r.ratio.toFixed(3)} mean=${r.mean.toFixed(4)} var=${r.variance.toExponential(2)}`).join('\n'));
-  return rows;
-}
-
-function expectHyperfan(rows: ReturnType<typeof report>, small: number) {
-  // Constant-init kinds (bias, norm): pooled per kind, since a 16-entry tensor's sample
-  // variance alone is too noisy for a 20% bound.
-  const pooled: Record<string, { v: number; n: number }> = {};
-  for (const r of rows) {
-    if (Number.isFinite(r.ratio)) {
-      expect(r.ratio, r.name).toBeGreaterThan(0.8);
-      expect(r.ratio, r.name).toBeLessThan(1.2);
-    } else {
-      // mean is the target's constant (norm-scale 1, bias/shift 0), variance the small one
-      expect(Math.abs(r.mean - (r.kind === 'norm-scale' ? 1 : 0)), r.name).toBeLessThan(0.02);
-      const p = (pooled[r.kind] ??= { v: 0, n: 0 });
-      p.v += r.variance;
-      p.n++;
-    }
-  }
-  for (const [kind, p] of Object.entries(pooled)) {
-    const ratio = p.v / p.n / small;
-    console.log(`  ${kind} (pooled over ${p.n} tensors): var/smallVariance = ${ratio.toFixed(3)}`);
-    expect(ratio, kind).toBeGreaterThan(0.8);
-    expect(ratio, kind).toBeLessThan(1.2);
-  }
-}
 
 describe('hyperfan-in init', () => {
   it('HyperMLP → MLP 784-100-100-10: every tensor within 20% of the target init variance', () => {
