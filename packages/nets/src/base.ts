@@ -95,17 +95,11 @@ export abstract class MLPHyperNetBase implements HyperNet {
     this.targetParams = targetParams;
     this.numTargetParams = countParams(targetParams);
     this.name = config.name ?? defaultName;
-    if (config.numConditions !== undefined && config.conditionSize !== undefined)
-      throw new ConfigError('numConditions', 'give either numConditions (learned embeddings) or conditionSize (external input), not both');
-    this.mode = config.conditionSize !== undefined ? 'input' : config.numConditions !== undefined ? 'id' : 'none';
-    this.numConditions = this.mode === 'id' ? checkPositiveInt('numConditions', config.numConditions) : this.mode === 'none' ? 1 : 0;
-    this.conditionSize = this.mode === 'input' ? checkPositiveInt('conditionSize', config.conditionSize) : 0;
+    ({ mode: this.mode, numConditions: this.numConditions, conditionSize: this.conditionSize, mip: this.mip } = resolveConditioning(config, 1));
     this.embeddingSize = checkPositiveInt('embeddingSize', config.embeddingSize ?? 8);
     const hidden = config.hiddenSizes ?? [100, 100];
     this.hiddenSizes = hidden.map((h, i) => checkPositiveInt(`hiddenSizes[${i}]`, h));
     this.activation = config.activation ?? 'relu';
-    this.mip = config.mip ?? false;
-    if (this.mip && this.mode !== 'input') throw new ConfigError('mip', 'MIP encodes continuous inputs γ ∈ [0, 1]: configure conditionSize');
     this.condFeatures = this.mode === 'input' ? (this.mip ? 2 : 1) * this.conditionSize : this.embeddingSize;
     this.inputShape = this.mode === 'input' ? [this.conditionSize] : [];
     this.outputShape = [this.numTargetParams];
@@ -219,20 +213,9 @@ export abstract class MLPHyperNetBase implements HyperNet {
    */
   forward(x: tf.Tensor, weights: Weights, _options: ForwardOptions = {}): tf.Tensor {
     const batch = checkWeights(this.params, weights, this.name);
-    if (x.rank < 1) throw new ShapeMismatchError(`condition input of ${this.name}`, [-1, ...this.inputShape], x.shape, 'pass a batch');
-    const n = x.shape[0];
-    if (batch !== null && batch !== n)
-      throw new ShapeMismatchError(`condition input of ${this.name} (per-sample weights)`, [batch, ...this.inputShape], x.shape);
-    if (this.mode === 'input' && (x.rank !== 2 || x.shape[1] !== this.conditionSize))
-      throw new ShapeMismatchError(`condition input of ${this.name}`, [n, this.conditionSize], x.shape);
+    const n = checkConditionBatch(x, batch, this, this.name);
     return tf.tidy(() => {
-      let feats: tf.Tensor;
-      let ids: tf.Tensor | null = null;
-      if (this.mode === 'input') feats = this.mip ? mipEncode(x) : x;
-      else {
-        ids = this.mode === 'none' ? tf.zeros([n], 'int32') : tf.reshape(tf.cast(x, 'int32'), [n]);
-        feats = lookup(weights.embeddings, ids, batch);
-      }
+      const { feats, ids } = conditionFeatures(x, weights, batch, this);
       let h = this.trunkInput(feats, ids, weights, batch);
       for (let l = 1; l <= this.hiddenSizes.length; l++) h = activate(linear(h, weights[`fc${l}.weight`], weights[`fc${l}.bias`]), this.activation);
       let flat = this.trunkOutputToFlat(linear(h, weights['out.weight'], weights['out.bias']), n);
@@ -267,4 +250,60 @@ export function lookup(table: tf.Tensor, ids: tf.Tensor, batch: number | null): 
     const oh = tf.reshape(tf.oneHot(ids, rows), [batch, 1, rows]);
     return tf.reshape(tf.matMul(oh, flatTable), [batch, ...rest]);
   });
+}
+
+/** How a hypernetwork is conditioned, validated (see HyperMLPConfig). */
+export interface Conditioning {
+  readonly mode: ConditionMode;
+  /** Learned condition embeddings (id mode; `noneConditions` internal ones unconditional; 0 for input). */
+  readonly numConditions: number;
+  /** Width of the external condition input (input mode), else 0. */
+  readonly conditionSize: number;
+  readonly mip: boolean;
+}
+
+/**
+ * Validates the condition fields of a config: numConditions or conditionSize (not both), MIP
+ * only with conditionSize. `noneConditions`: how many internal embeddings an unconditional
+ * net keeps (1 for the MLP nets' single learned input, 0 where the net needs none).
+ */
+export function resolveConditioning(
+  config: Pick<HyperMLPConfig, 'numConditions' | 'conditionSize' | 'mip'>,
+  noneConditions: number,
+): Conditioning {
+  if (config.numConditions !== undefined && config.conditionSize !== undefined)
+    throw new ConfigError('numConditions', 'give either numConditions (learned embeddings) or conditionSize (external input), not both');
+  const mode: ConditionMode = config.conditionSize !== undefined ? 'input' : config.numConditions !== undefined ? 'id' : 'none';
+  const numConditions = mode === 'id' ? checkPositiveInt('numConditions', config.numConditions) : mode === 'none' ? noneConditions : 0;
+  const conditionSize = mode === 'input' ? checkPositiveInt('conditionSize', config.conditionSize) : 0;
+  const mip = config.mip ?? false;
+  if (mip && mode !== 'input') throw new ConfigError('mip', 'MIP encodes continuous inputs γ ∈ [0, 1]: configure conditionSize');
+  return { mode, numConditions, conditionSize, mip };
+}
+
+/**
+ * Checks a `forward` condition input against the conditioning and the weights' batch layout
+ * (`checkWeights`'s result); returns the batch size N.
+ */
+export function checkConditionBatch(x: tf.Tensor, batch: number | null, c: Conditioning, owner: string): number {
+  const shape = c.mode === 'input' ? [c.conditionSize] : [];
+  if (x.rank < 1) throw new ShapeMismatchError(`condition input of ${owner}`, [-1, ...shape], x.shape, 'pass a batch');
+  const n = x.shape[0];
+  if (batch !== null && batch !== n)
+    throw new ShapeMismatchError(`condition input of ${owner} (per-sample weights)`, [batch, ...shape], x.shape);
+  if (c.mode === 'input' && (x.rank !== 2 || x.shape[1] !== c.conditionSize))
+    throw new ShapeMismatchError(`condition input of ${owner}`, [n, c.conditionSize], x.shape);
+  return n;
+}
+
+/**
+ * Condition features [N, F] of a checked `forward` input: the external input (MIP-encoded
+ * with MIP), or rows of `weights.embeddings` (condition ids; row 0 for every sample when
+ * unconditional), with the ids used. Created tensors belong to the caller's tidy scope.
+ */
+export function conditionFeatures(x: tf.Tensor, weights: Weights, batch: number | null, c: Conditioning): { feats: tf.Tensor; ids: tf.Tensor | null } {
+  if (c.mode === 'input') return { feats: c.mip ? mipEncode(x) : x, ids: null };
+  const n = x.shape[0];
+  const ids = c.mode === 'none' ? tf.zeros([n], 'int32') : tf.reshape(tf.cast(x, 'int32'), [n]);
+  return { feats: lookup(weights.embeddings, ids, batch), ids };
 }
