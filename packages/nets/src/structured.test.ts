@@ -229,6 +229,25 @@ describe('hyperfan-in init', () => {
     const acc = measure((seed) => new StructuredHyperMLP({ target: specs, numConditions: 4, embeddingSize: 16, seed }), specs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [0, 1, 2, 3]);
     expectHyperfan(report('StructuredHyperMLP / convs 8→8→16→16 (block [3,3,8,8])', specs, acc), 1e-4);
   });
+  it('external input (E[c²] = 1, analytic part of E[a²]): every tensor within 20% over seeds', () => {
+    const target: TargetNet = new CNN({ inputShape: [8, 8, 8], convs: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], outputSize: 2 });
+    const specs = target.params.filter((s) => s.name.startsWith('conv') && s.kind === 'weight');
+    const ratio: Record<string, number> = { 'conv1.weight': 0, 'conv2.weight': 0 };
+    const seeds = 12;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const h = new StructuredHyperMLP({ target: specs, conditionSize: 4, embeddingSize: 16, seed });
+      const g = h.generate({ input: tf.randomNormal([4, 4], 0, 1, 'float32', 100 + seed) });
+      for (const s of specs)
+        ratio[s.name]! += tf.tidy(() => tf.mean(tf.moments(g[s.name]!, [1, 2, 3, 4]).variance).dataSync()[0]!) / targetVariance(s) / seeds;
+      tf.dispose(Object.values(g));
+      h.dispose();
+    }
+    console.log(`external input: var/target ${Object.entries(ratio).map(([k, r]) => `${k} ${r.toFixed(3)}`).join(', ')}`);
+    for (const r of Object.values(ratio)) {
+      expect(r).toBeGreaterThan(0.8);
+      expect(r).toBeLessThan(1.2);
+    }
+  });
 });
 
 describe('learning and memory', () => {
@@ -253,7 +272,7 @@ describe('learning and memory', () => {
       const t0 = Date.now();
       for (let i = 0; i < 150; i++) {
         const b = sineBatch(rng, 8, 8);
-        tf.dispose(opt.minimize(() => loss(b), true, vars));
+        tf.dispose(opt.minimize(() => loss(b), true, vars)!);
         tf.dispose([b.cond, b.x, b.y]);
       }
       const test = sineBatch(new Rng(999), 32, 32);
