@@ -508,6 +508,8 @@ function convertBatchNorm(layer: LayerLike, cfg: Config, cc: ConvertContext): La
   values[varName] = variance;
   const eps = Number(cfg.epsilon ?? 1e-3);
   // Keras: moving ← momentum·moving + (1 − momentum)·batch; core's momentum weighs the batch.
+  // Inference matches the layer exactly; training normalises like it (biased batch variance)
+  // but moves the running variance with the unbiased one (core's, PyTorch's convention).
   const momentum = 1 - Number(cfg.momentum ?? 0.99);
   const gammaSpec = specs.find((s) => s.name.endsWith('.gamma'));
   const betaSpec = specs.find((s) => s.name.endsWith('.beta'));
@@ -588,7 +590,11 @@ function convertEmbedding(layer: LayerLike, cc: ConvertContext): LayerOp {
   };
 }
 
-/** An unsupported layer kept as is: its own weights, through `layer.apply`. */
+/**
+ * An unsupported layer kept as is: its own (shared) weights, through `layer.apply`. Per-sample
+ * weights of the other layers still work: the kept layer treats every sample alike (true of
+ * any layer that does not mix samples, i.e. everything but batch statistics in training).
+ */
 function externalOp(layer: LayerLike): LayerOp {
   return {
     layerName: layer.name,
@@ -750,7 +756,8 @@ export function convertLayersModel(model: LayersModelLike, keepUnsupported: bool
       const nextAct = next && next.getClassName() === 'Activation' ? (next.getConfig() as Config).activation : null;
       cc.nextActivation = typeof nextAct === 'string' ? nextAct : null;
       try {
-        ops.push(convertLayer(layer, cc));
+        // Under tidy: the snapshots a converter took are freed when it throws.
+        ops.push(tf.tidy(() => convertLayer(layer, cc) as unknown as tf.TensorContainer) as unknown as LayerOp);
       } catch (e) {
         if (!(e instanceof UnsupportedLayerError) || !keepUnsupported) throw e;
         ops.push(externalOp(layer));

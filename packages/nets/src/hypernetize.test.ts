@@ -116,8 +116,12 @@ describe('LayersModel → functional net equals model.predict', () => {
     expect(h.target).toBeInstanceOf(LayersTargetNet);
     expect(h.inputShape).toEqual([5]);
     expect(h.outputShape).toEqual([4]);
-    expectPerSampleMatches(h, input([3, 5], 3));
+    expectPerSampleMatches(h, input([3, 5], 3), 37);
     h.dispose();
+    // hypernetize + dispose leaves nothing behind (its weights are snapshots it owns).
+    const n = tf.memory().numTensors;
+    hypernetize(m, { which: ['dense_2'] }).dispose();
+    expect(tf.memory().numTensors).toBe(n);
     m.dispose();
   });
 
@@ -526,6 +530,10 @@ describe('batch norm state and training mode', () => {
     const meanAfter = h.state!.get('0', 'bn.moving_mean').dataSync();
     expect(Array.from(meanAfter)).not.toEqual(Array.from(meanBefore));
     expect(Array.from(m.layers[1]!.getWeights()[2]!.dataSync())).toEqual(Array.from(st.get('task-1', 'bn.moving_mean').dataSync()));
+    // Training steps (state updates included) leak nothing.
+    const n = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) h.forward(x, h.initial, { training: true }).dispose();
+    expect(tf.memory().numTensors).toBe(n);
     tf.dispose([a, want, t, colMean, x]);
     st.dispose();
     h.dispose();
@@ -557,5 +565,25 @@ describe('a TargetNet', () => {
     tf.dispose([x, y, want, out]);
     hnet.dispose();
     h.dispose();
+  });
+});
+
+describe('errors leave nothing behind', () => {
+  it('a failed conversion or selection frees the snapshots it took', () => {
+    const g = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ units: 3, inputShape: [4, 2], name: 'd' }),
+        tfl.layers.gru({ units: 2, recurrentInitializer: 'glorotUniform', name: 'gru_1' }),
+      ],
+    });
+    const d = tfl.sequential({
+      layers: [tfl.layers.dense({ units: 3, inputShape: [2], name: 'd' }), tfl.layers.dense({ units: 2, activation: 'relu6', name: 'e' })],
+    });
+    const n = tf.memory().numTensors;
+    expect(() => hypernetize(g)).toThrow(UnsupportedLayerError);
+    expect(() => hypernetize(d, { which: ['zzz'] })).toThrow(ConfigError);
+    expect(tf.memory().numTensors).toBe(n);
+    g.dispose();
+    d.dispose();
   });
 });
