@@ -17,7 +17,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
-import { conditionInput, flattenWeights, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
 import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
 import { mipEncode } from './mip.js';
 
@@ -229,11 +229,7 @@ export abstract class MLPHyperNetBase implements HyperNet {
   }
 
   generate(condition?: Condition): Weights {
-    return tf.tidy(() => {
-      const { x, batched } = conditionInput(condition, this.mode, this.numConditions, this.conditionSize, this.name);
-      const flat = this.forward(x, this.vars);
-      return this.splitTarget(batched ? flat : tf.reshape(flat, [this.numTargetParams]));
-    });
+    return generateFrom(this, this.vars, condition);
   }
 }
 

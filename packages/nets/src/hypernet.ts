@@ -102,3 +102,23 @@ export function conditionInput(
   }
   throw new ConfigError('condition', 'pass { id }, { input } or nothing');
 }
+
+/** What `generateFrom` needs of a hypernetwork whose `forward` maps condition inputs to flat [N, P]. */
+export interface FlatHyperNet extends Pick<HyperNet, 'name' | 'forward' | 'splitTarget'> {
+  readonly mode: ConditionMode;
+  readonly numConditions: number;
+  readonly conditionSize: number;
+  readonly numTargetParams: number;
+}
+
+/**
+ * `HyperNet.generate` for such a net: the condition's `forward` input, one forward pass with
+ * `weights` (its own variables), split into target tensors (batched for a batched condition).
+ */
+export function generateFrom(net: FlatHyperNet, weights: Weights, condition: Condition): Weights {
+  return tf.tidy(() => {
+    const { x, batched } = conditionInput(condition, net.mode, net.numConditions, net.conditionSize, net.name);
+    const flat = net.forward(x, weights);
+    return net.splitTarget(batched ? flat : tf.reshape(flat, [net.numTargetParams]));
+  });
+}

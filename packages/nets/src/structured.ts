@@ -15,7 +15,7 @@ import {
   type Weights,
 } from '@hypernets/core';
 import { checkConditionBatch, checkPositiveInt, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
-import { conditionInput, flattenWeights, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
 import { hyperfanColumns, specStats, type HyperInit } from './init.js';
 
 export interface StructuredHyperMLPConfig
@@ -237,11 +237,7 @@ export class StructuredHyperMLP implements HyperNet {
   }
 
   generate(condition?: Condition): Weights {
-    return tf.tidy(() => {
-      const { x, batched } = conditionInput(condition, this.mode, this.numConditions, this.conditionSize, this.name);
-      const flat = this.forward(x, this.vars);
-      return this.splitTarget(batched ? flat : tf.reshape(flat, [this.numTargetParams]));
-    });
+    return generateFrom(this, this.vars, condition);
   }
 
   ownWeights(): Weights {
