@@ -587,3 +587,24 @@ describe('errors leave nothing behind', () => {
     d.dispose();
   });
 });
+
+describe('nested models and dropout', () => {
+  it('a Sequential inside a Sequential is flattened; Dropout is active only in training (needs options.rng)', () => {
+    const inner = tfl.sequential({
+      name: 'block',
+      layers: [tfl.layers.dense({ units: 4, inputShape: [3], activation: 'relu', name: 'inner_1' }), tfl.layers.dropout({ rate: 0.5, name: 'drop' })],
+    });
+    const m = seedModel(tfl.sequential({ layers: [inner, tfl.layers.dense({ units: 2, name: 'outer' })] }), 40);
+    seedModel(inner, 41);
+    const x = input([5, 3], 42);
+    const h = expectMatchesPredict(m, x);
+    expect(h.params.map((s) => s.name)).toEqual(['inner_1.kernel', 'inner_1.bias', 'outer.kernel', 'outer.bias']);
+    expect(() => h.forward(x, h.initial, { training: true })).toThrow(/'drop' \(Dropout, rate 0.5\).*options\.rng/);
+    const a = h.forward(x, h.initial, { training: true, rng: new Rng(1) });
+    const b = h.forward(x, h.initial);
+    expect(maxAbs(a, b)).toBeGreaterThan(1e-3);
+    tf.dispose([a, b, x]);
+    h.dispose();
+    m.dispose();
+  });
+});

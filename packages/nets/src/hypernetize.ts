@@ -123,7 +123,7 @@ function unknownName(kind: string, name: string, ctx: SelectContext): ConfigErro
 }
 
 /** The chosen specs, in target order (see ParamSelector). */
-export function selectParams(which: ParamSelector, ctx: SelectContext): ParamSpec[] {
+function selectParams(which: ParamSelector, ctx: SelectContext): ParamSpec[] {
   let chosen: ParamSpec[];
   if (which === 'all') chosen = [...ctx.specs];
   else if (typeof which === 'function') chosen = ctx.specs.filter((s) => which(s));
