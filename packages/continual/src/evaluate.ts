@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Batch, DataSplit } from '@hypernets/data';
+import { disposeBatch } from '@hypernets/data';
+import type { ContinualMethod } from './method.js';
+import { entropyInference, headLogits } from './scenario.js';
+
+export interface TaskEvaluation {
+  /** Fraction of correct predictions on the split. */
+  accuracy: number;
+  /** With HNET+ENT (cl2/cl3, conditioned methods): fraction of samples whose task was inferred right. */
+  taskInference: number | null;
+}
+
+/**
+ * Predictions for a batch of task `task` after `seen` tasks were learned, by the scenario's
+ * rule: cl1 uses the given task's head; cl2/cl3 infer the task by entropy (conditioned
+ * methods, HNET+ENT) or use the shared head / the classes seen so far (plain networks).
+ * Returns predicted labels (task-local in cl1/cl2, global in cl3) and, with ENT, the inferred task.
+ */
+export function predict(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): { label: tf.Tensor1D; task: tf.Tensor1D | null } {
+  const layout = method.layout;
+  type Out = { label: tf.Tensor1D; task: tf.Tensor1D | null };
+  // tidy keeps the tensors of the returned object (null entries are skipped at run time).
+  return tf.tidy((): tf.TensorContainer => {
+    const r = ((): Out => {
+    if (layout.scenario === 'cl1') return { label: tf.cast(tf.argMax(headLogits(layout, method.outputs(x, task), task), 1), 'int32') as tf.Tensor1D, task: null };
+    if (method.conditioned) {
+      const outs = Array.from({ length: seen }, (_, i) => method.outputs(x, i));
+      const r = entropyInference(layout, outs);
+      return { label: r.label, task: r.task };
+    }
+    const out = method.outputs(x, task);
+    if (layout.scenario === 'cl2') return { label: tf.cast(tf.argMax(out, 1), 'int32') as tf.Tensor1D, task: null };
+    const active = tf.slice(out, [0, 0], [out.shape[0]!, seen * layout.classesPerTask]);
+    return { label: tf.cast(tf.argMax(active, 1), 'int32') as tf.Tensor1D, task: null };
+    })();
+    return r as unknown as tf.TensorContainer;
+  }) as unknown as Out;
+}
+
+/** Accuracy of `method` on a split of task `task`, `seen` tasks learned (see `predict`). */
+export async function evaluateTask(method: ContinualMethod, split: DataSplit, task: number, seen: number, batchSize = 1000): Promise<TaskEvaluation> {
+  let correct = 0;
+  let taskHits = 0;
+  let n = 0;
+  let withTask = false;
+  for (const b of split.batches(batchSize)) {
+    const [c, t] = countBatch(method, b, task, seen);
+    disposeBatch(b);
+    correct += c;
+    if (t !== null) {
+      withTask = true;
+      taskHits += t;
+    }
+    n += b.size;
+  }
+  return { accuracy: correct / n, taskInference: withTask ? taskHits / n : null };
+}
+
+function countBatch(method: ContinualMethod, b: Batch, task: number, seen: number): [number, number | null] {
+  const labels = method.layout.scenario === 'cl3' ? b.yGlobal : b.y;
+  const counts = tf.tidy(() => {
+    const p = predict(method, b.x, task, seen);
+    const c = tf.sum(tf.cast(tf.equal(p.label, labels), 'int32'));
+    const t = p.task ? tf.sum(tf.cast(tf.equal(p.task, task), 'int32')) : tf.scalar(-1, 'int32');
+    return tf.stack([c, t]);
+  });
+  const [c, t] = counts.dataSync() as Int32Array;
+  counts.dispose();
+  return [c!, t! < 0 ? null : t!];
+}

@@ -1,0 +1,15 @@
+export { Adam } from './adam.js';
+export type { AdamConfig } from './adam.js';
+export { SCENARIOS, headLayout, headLogits, taskLoss, softmaxEntropy, entropyInference } from './scenario.js';
+export type { Scenario, HeadLayout } from './scenario.js';
+export { METHODS } from './method.js';
+export type { ContinualMethod, MethodName, MethodState, StepLosses } from './method.js';
+export { outputRegularizer, headMasks } from './regularizer.js';
+export { HnetMethod } from './hnet.js';
+export type { HnetMethodConfig } from './hnet.js';
+export { evaluateTask, predict } from './evaluate.js';
+export type { TaskEvaluation } from './evaluate.js';
+export { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
+export type { AccuracyMatrix } from './metrics.js';
+export { ContinualTrainer, taskSeed } from './trainer.js';
+export type { ContinualTrainerConfig, ContinualEvent, ContinualResult, CurvePoint } from './trainer.js';

@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, numel, type ParamSpec } from '@hypernets/core';
+import type { HeadLayout } from './scenario.js';
+
+/**
+ * The output regulariser of von Oswald et al. (2020), eq. 2, for the k past tasks being
+ * regularised this step: (1/k) Σ_i ‖h(e_i, θ*) − h(e_i, θ + Δθ)‖², with `targets` = h(e_i, θ*)
+ * [k, P] and `predicted` = h(e_i, θ + Δθ) [k, P] (the trainer multiplies by β). With a head
+ * mask, output units of heads other than task i's are left out of task i's term (hypnettorch's
+ * `inds_of_out_heads`): `mask` [k, P − start] weights the entries from `start` on.
+ */
+export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, headMask?: { start: number; mask: tf.Tensor }): tf.Scalar {
+  if (predicted.rank !== 2 || predicted.shape.join() !== targets.shape.join())
+    throw new ConfigError('targets', `regulariser needs predicted and target outputs of one shape [k, P], got [${predicted.shape}] and [${targets.shape}]`);
+  return tf.tidy(() => {
+    const [k, P] = predicted.shape as [number, number];
+    const d2 = tf.squaredDifference(predicted, targets);
+    if (!headMask || headMask.start >= P) return tf.div(tf.sum(d2), k) as tf.Scalar;
+    const { start, mask } = headMask;
+    const body = start > 0 ? tf.sum(tf.slice(d2, [0, 0], [k, start])) : tf.scalar(0);
+    const head = tf.sum(tf.mul(tf.slice(d2, [0, start], [k, P - start]), mask));
+    return tf.div(tf.add(body, head), k) as tf.Scalar;
+  });
+}
+
+/**
+ * Per-task masks over the output layer of a multi-head target: the suffix of the flat
+ * parameter vector from the first output-layer tensor on, 1 where an entry belongs to task t's
+ * head or to no head, 0 where it belongs to another task's head. Output-layer tensors are the
+ * specs of the last layer whose last dimension is the number of outputs (weight [h, O], bias [O]).
+ * Null for a shared head (cl2): every entry is regularised.
+ */
+export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout): { start: number; masks: Float32Array[] } | null {
+  if (layout.scenario === 'cl2') return null;
+  const last = Math.max(...specs.map((s) => s.layer));
+  const isHead = (s: ParamSpec) => s.layer === last && s.shape[s.shape.length - 1] === layout.outputs;
+  const first = specs.findIndex(isHead);
+  if (first < 0)
+    throw new ConfigError('target', `no tensor of the target's last layer ends in ${layout.outputs} outputs: cannot tell its heads apart (a multi-head target needs numTasks · classesPerTask outputs)`);
+  let start = 0;
+  for (let i = 0; i < first; i++) start += numel(specs[i]!.shape);
+  let size = 0;
+  for (let i = first; i < specs.length; i++) size += numel(specs[i]!.shape);
+  const k = layout.classesPerTask;
+  const masks: Float32Array[] = [];
+  for (let t = 0; t < layout.numTasks; t++) {
+    const m = new Float32Array(size).fill(1);
+    let off = 0;
+    for (let i = first; i < specs.length; i++) {
+      const s = specs[i]!;
+      const n = numel(s.shape);
+      if (isHead(s)) {
+        const O = layout.outputs;
+        for (let e = 0; e < n; e++) {
+          const unit = e % O; // last dimension varies fastest
+          if (unit < t * k || unit >= (t + 1) * k) m[off + e] = 0;
+        }
+      }
+      off += n;
+    }
+    masks.push(m);
+  }
+  return { start, masks };
+}

@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, softmaxCrossEntropy } from '@hypernets/core';
+import type { TaskStream } from '@hypernets/data';
+
+/**
+ * The three continual-learning scenarios of van de Ven & Tolias (2019), as von Oswald et al.
+ * (2020) use them:
+ * - 'cl1': the task id is given at test time; every task has its own output head.
+ * - 'cl2': the task id is not given; one shared head (as many outputs as a task has classes),
+ *   predictions are task-local labels.
+ * - 'cl3': the task id is not given and the class must be told among all tasks' classes. A
+ *   hypernetwork trains one head per task (as in cl1) and infers the task at test time
+ *   (HNET+ENT: the task embedding whose prediction has the lowest entropy); a plain network
+ *   trains class-incrementally (softmax over the classes seen so far).
+ */
+export type Scenario = 'cl1' | 'cl2' | 'cl3';
+export const SCENARIOS: readonly Scenario[] = ['cl1', 'cl2', 'cl3'];
+
+/** Where each task's outputs live in the target network's output layer. */
+export interface HeadLayout {
+  readonly scenario: Scenario;
+  /** Output units of the target network. */
+  readonly outputs: number;
+  readonly numTasks: number;
+  readonly classesPerTask: number;
+  /** First output unit of task t's head (0 for the shared head of cl2). */
+  headStart(task: number): number;
+}
+
+/**
+ * cl1 and cl3 build every head up front (numTasks · k outputs, as hypercl does); cl2 has one
+ * shared head of k outputs.
+ */
+export function headLayout(stream: Pick<TaskStream, 'numTasks' | 'outputsPerTask'>, scenario: Scenario): HeadLayout {
+  if (!SCENARIOS.includes(scenario)) throw new ConfigError('scenario', `must be one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(scenario)}`);
+  const k = stream.outputsPerTask;
+  const shared = scenario === 'cl2';
+  return {
+    scenario,
+    outputs: shared ? k : k * stream.numTasks,
+    numTasks: stream.numTasks,
+    classesPerTask: k,
+    headStart: (t) => (shared ? 0 : t * k),
+  };
+}
+
+/** Task t's logits [B, k] out of the full output [B, outputs]. */
+export function headLogits(layout: HeadLayout, out: tf.Tensor, task: number): tf.Tensor {
+  if (layout.scenario === 'cl2') return out;
+  return tf.slice(out, [0, layout.headStart(task)], [out.shape[0]!, layout.classesPerTask]);
+}
+
+/**
+ * The training loss of a batch of task t. Task-conditioned models (a hypernetwork) and every
+ * model in cl1/cl2 train on the task's head with task-local labels; an unconditioned model in
+ * cl3 trains class-incrementally: softmax over all classes of tasks 0…t, global labels.
+ */
+export function taskLoss(layout: HeadLayout, out: tf.Tensor, labels: { y: tf.Tensor; yGlobal: tf.Tensor }, task: number, conditioned: boolean): tf.Scalar {
+  return tf.tidy(() => {
+    if (layout.scenario === 'cl3' && !conditioned) {
+      const active = tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
+      return softmaxCrossEntropy(active, labels.yGlobal);
+    }
+    return softmaxCrossEntropy(headLogits(layout, out, task), labels.y);
+  });
+}
+
+/** Per-row entropy of softmax(logits), [B] (nats). */
+export function softmaxEntropy(logits: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * HNET+ENT task inference (von Oswald et al. 2020, §4.1): `outputsPerTask[i]` are the target
+ * outputs [B, outputs] under task embedding i (i = 0…n−1, the tasks learned so far). For every
+ * sample, the task whose head prediction has the lowest entropy wins. Returns the chosen task
+ * [B] and the predicted label [B]: task-local in cl2, global (task · k + local) in cl3.
+ */
+export function entropyInference(layout: HeadLayout, outputsPerTask: readonly tf.Tensor[]): { task: tf.Tensor1D; label: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const heads = outputsPerTask.map((o, i) => headLogits(layout, o, i));
+    const H = tf.stack(heads.map((h) => softmaxEntropy(h)), 1); // [B, n]
+    const task = tf.cast(tf.argMin(H, 1), 'int32') as tf.Tensor1D;
+    const local = tf.stack(heads.map((h) => tf.argMax(h, 1)), 1); // [B, n]
+    const pick = tf.sum(tf.mul(local, tf.oneHot(task, heads.length, 1, 0, 'int32')), 1);
+    const label = layout.scenario === 'cl3' ? tf.add(pick, tf.mul(task, layout.classesPerTask)) : pick;
+    return { task, label: tf.cast(label, 'int32') as tf.Tensor1D };
+  });
+}
