@@ -1,7 +1,7 @@
 /**
  * Ha, Dai & Le, "HyperNetworks" (2016), §4.1: a static hypernetwork on MNIST.
  *
- *   cd packages/nets && pnpm exec tsx --conditions=@hypernets/source examples/ha-mnist.ts [--steps 1000] [--batch 100] [--lr 1e-3] [--seed 0] [--backend wasm]
+ *   cd packages/nets && pnpm exec tsx --conditions=@hypernets/source examples/ha-mnist.ts [--steps 1000] [--batch 100] [--lr 1e-3] [--seed 0] [--backend wasm] [--only hyper|plain]
  *
  * Target: core's haMnist() CNN (conv 16@7×7 → pool → conv 16@7×7 → pool → dense 784 → 10).
  * Model "hyper": its second conv kernel (conv2.weight, 7×7×16×16 = 12,544 weights) is generated
