@@ -52,9 +52,13 @@ const chars = [...new Set(text)].sort();
 const V = chars.length;
 const index = new Map(chars.map((c, i) => [c, i]));
 const ids = Int32Array.from([...text], (c) => index.get(c)!);
-const split = Math.floor(ids.length * 0.9);
-const train = ids.subarray(0, split);
-const valid = ids.subarray(split);
+// Every 10th block of 2,000 characters is held out, so both splits mix all source files.
+const BLOCK = 2000;
+const trainParts: number[] = [];
+const validParts: number[] = [];
+for (let b = 0; b * BLOCK < ids.length; b++) (b % 10 === 9 ? validParts : trainParts).push(...ids.subarray(b * BLOCK, (b + 1) * BLOCK));
+const train = Int32Array.from(trainParts);
+const valid = Int32Array.from(validParts);
 
 const backend = await initBackend((args.get('backend') ?? 'wasm') as BackendName);
 console.log(`backend ${backend.tfjsBackend} (${backend.device}); text: ${source}, ${ids.length} chars, vocab ${V}; train ${train.length}, valid ${valid.length}`);
