@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend, mse, type BackendName } from '@hypernets/core';
 import { HyperMLP } from '../src/hmlp.js';
 import { batch, target } from '../src/sine-task.js';
-import { lossCurveSpec, renderPlot } from './plot.js';
+import { lineChartSpec, renderPlot } from '@hypernets/plot';
 
 const { values } = parseArgs({
   options: { steps: { type: 'string', default: '1500' }, seeds: { type: 'string', default: '3' }, backend: { type: 'string', default: 'wasm' }, lr: { type: 'string', default: '1e-3' } },
@@ -31,7 +31,7 @@ console.log(`backend ${chosen.backend}; ${steps} steps × ${seeds} seeds, Adam $
 const test = batch(new Rng(999), 64, 32);
 const testLoss = (h: HyperMLP) => tf.tidy(() => mse(target.forward(test.x, h.generate({ input: test.cond })), test.y).dataSync()[0]!);
 
-const rows: { step: number; loss: number; series: string }[] = [];
+const rows: { x: number; y: number; series: string }[] = [];
 const finals: Record<string, number[]> = { plain: [], MIP: [] };
 const curves: Record<string, number[][]> = { plain: [], MIP: [] };
 for (const label of ['plain', 'MIP'] as const) {
@@ -43,7 +43,7 @@ for (const label of ['plain', 'MIP'] as const) {
     const t0 = performance.now();
     for (let i = 1; i <= steps; i++) {
       const b = batch(rng, 8, 16);
-      tf.dispose(opt.minimize(() => mse(target.forward(b.x, h.generate({ input: b.cond })), b.y), false, h.trainableVariables()));
+      opt.minimize(() => mse(target.forward(b.x, h.generate({ input: b.cond })), b.y), false, h.trainableVariables());
       tf.dispose([b.cond, b.x, b.y]);
       if (i % every === 0) curve.push(testLoss(h));
     }
@@ -58,7 +58,7 @@ for (const label of ['plain', 'MIP'] as const) {
   const n = curves[label][0]!.length;
   for (let k = 0; k < n; k++) {
     const mean = curves[label].reduce((a, c) => a + c[k]!, 0) / seeds;
-    rows.push({ step: k * every, loss: mean, series: label });
+    rows.push({ x: k * every, y: mean, series: label });
   }
 }
 
@@ -81,6 +81,9 @@ console.log(JSON.stringify(summary));
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'mip-vs-plain.json'), JSON.stringify({ ...summary, curves }, null, 1));
-await renderPlot(lossCurveSpec(`MIP vs plain HyperMLP (mean test MSE of ${seeds} seeds, Adam ${lr})`, rows), join(out, 'mip-vs-plain'));
+await renderPlot(
+  lineChartSpec({ title: `MIP vs plain HyperMLP (mean test MSE of ${seeds} seeds, Adam ${lr})`, rows, xTitle: 'training step', yTitle: 'test MSE (log scale)' }),
+  join(out, 'mip-vs-plain'),
+);
 console.log(`wrote ${join(out, 'mip-vs-plain')}.{svg,png,json}`);
 tf.dispose([test.cond, test.x, test.y]);
