@@ -144,6 +144,25 @@ describe('diagonal Fisher', () => {
     m.dispose();
   });
 
+  it('any TargetNet (tiled per-sample weights) gives the MLP closed form’s Fisher', () => {
+    for (const bias of [true, false]) {
+      const net = new MLP({ inputSize: 5, hiddenSizes: [6, 4], outputSize: 4, activation: 'relu', bias });
+      const wrapped: TargetNet = { name: 'wrapped-mlp', params: net.params, inputShape: net.inputShape, outputShape: net.outputShape, forward: (x, w, o) => net.forward(x, w, o) };
+      const layout = layoutOf('cl3', 2, 2);
+      const { set } = randomSet(11, 5, 4, 6);
+      const split = taskSplit(set, [2, 3], 1);
+      const m = new FinetuneMethod({ target: net, layout, seed: 3 });
+      for (const labels of ['pred', 'all', 'true'] as const) {
+        const a = diagonalFisher(net, m.currentWeights(), layout, 1, split, { labels, batchSize: 4 });
+        const b = diagonalFisher(wrapped, m.currentWeights(), layout, 1, split, { labels, batchSize: 4 });
+        for (const s of net.params) expectClose(arr(a[s.name]!), arr(b[s.name]!), 1e-4);
+        expect(arr(a['fc1.weight']!).some((v) => v > 0)).toBe(true);
+        tf.dispose([...Object.values(a), ...Object.values(b)]);
+      }
+      m.dispose();
+    }
+  });
+
   it('a subset of fisherN samples is a seeded draw: same rng state → same Fisher, and it differs from the full pass', () => {
     const net = new MLP({ inputSize: 4, hiddenSizes: [], outputSize: 2 });
     const layout = layoutOf('cl2', 2, 2);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, countParams, createVariables, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
+import { ConfigError, MLP, Rng, activate, countParams, createVariables, linear, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
 import type { Batch, DataSplit } from '@hypernets/data';
 import { Adam } from './adam.js';
 import type { ContinualMethod, MethodState, StepLosses } from './method.js';
@@ -103,7 +103,10 @@ export interface FisherOptions {
    * default); 'true': the data's label (the "empirical Fisher"). Default 'pred'.
    */
   labels?: FisherLabels;
-  /** Samples per batched per-sample-gradient pass (memory: batchSize × parameters). Default 32. */
+  /**
+   * Samples per pass. Default 256 for an MLP (closed form, memory batchSize × width) and 16
+   * for other targets (tiled weights, memory batchSize × parameters).
+   */
   batchSize?: number;
   /** Draws the subset when `samples` < split size. */
   rng?: Rng;
@@ -119,7 +122,7 @@ export interface FisherOptions {
 export function diagonalFisher(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, split: DataSplit, options: FisherOptions = {}): Weights {
   const labels = options.labels ?? 'pred';
   if (!FISHER_LABELS.includes(labels)) throw new ConfigError('fisherLabels', `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`);
-  const chunk = checkPositiveInt('fisherBatch', options.batchSize ?? 32);
+  const chunk = checkPositiveInt('fisherBatch', options.batchSize ?? (target instanceof MLP ? 256 : 16));
   const samples = options.samples ?? null;
   if (samples !== null) checkPositiveInt('fisherN', samples);
   if (split.size === 0) throw new ConfigError('train', `task ${task}'s training split is empty: the Fisher needs samples`);
@@ -168,8 +171,54 @@ export function diagonalFisher(target: TargetNet, weights: Weights, layout: Head
   return out;
 }
 
-/** Σ_i w_i (∂ℓ_i/∂θ)², ℓ_i = −Σ_k targets_ik log softmax(active logits_i)_k; w_i = 1 when null. */
+/**
+ * Σ_i w_i (∂ℓ_i/∂θ)², ℓ_i = −Σ_k targets_ik log softmax(active logits_i)_k; w_i = 1 when null.
+ * An MLP takes the closed form (per-sample dense gradient a_i δ_iᵀ, so Σ_i (a_i δ_iᵀ)² =
+ * (a∘a)ᵀ(δ∘δ): one matmul per layer, ~100× faster than tiling the weights on wasm); any other
+ * TargetNet runs with per-sample (tiled) weights.
+ */
 function perSampleSquaredGradSum(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
+  if (target instanceof MLP) return mlpSquaredGradSum(target, weights, layout, task, x, targets, sampleWeight);
+  return tiledSquaredGradSum(target, weights, layout, task, x, targets, sampleWeight);
+}
+
+/** The MLP's forward (eval mode, as MLP.forward), with `probes` added to each layer's pre-activation. */
+function mlpForward(net: MLP, weights: Weights, x: tf.Tensor, probes: readonly tf.Tensor[] | null, inputs: tf.Tensor[] | null): tf.Tensor {
+  const { inputSize, activation, outputActivation, bias } = net.config;
+  const layers = net.sizes.length - 1;
+  let h = x.rank === 2 ? x : tf.reshape(x, [x.shape[0]!, inputSize]);
+  for (let l = 1; l <= layers; l++) {
+    inputs?.push(h);
+    let z = linear(h, weights[`fc${l}.weight`]!, bias ? weights[`fc${l}.bias`] : undefined);
+    if (probes) z = tf.add(z, probes[l - 1]!);
+    h = activate(z, l < layers ? activation : outputActivation);
+  }
+  return h;
+}
+
+function mlpSquaredGradSum(net: MLP, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
+  return tf.tidy(() => {
+    const B = x.shape[0]!;
+    const inputs: tf.Tensor[] = [];
+    mlpForward(net, weights, x, null, inputs);
+    // δ_l = ∂L/∂z_l (rows: samples), as the gradient with respect to zero probes added to z_l
+    const probes = net.sizes.slice(1).map((n) => tf.zeros([B, n]));
+    const deltas = tf.grads((...ps: tf.Tensor[]) => {
+      const logp = tf.logSoftmax(activeLogits(layout, mlpForward(net, weights, x, ps, null), task));
+      return tf.neg(tf.sum(tf.mul(targets, logp))) as tf.Scalar;
+    })(probes);
+    const out: Record<string, tf.Tensor> = {};
+    deltas.forEach((d, i) => {
+      let d2 = tf.square(d);
+      if (sampleWeight) d2 = tf.mul(d2, tf.reshape(sampleWeight, [B, 1]));
+      out[`fc${i + 1}.weight`] = tf.matMul(tf.square(inputs[i]!), d2, true, false);
+      out[`fc${i + 1}.bias`] = tf.sum(d2, 0);
+    });
+    return net.params.map((s) => out[s.name]!);
+  });
+}
+
+function tiledSquaredGradSum(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
   return tf.tidy(() => {
     const B = x.shape[0]!;
     const specs = target.params;
@@ -379,7 +428,7 @@ export interface EwcConfig extends BaselineConfig {
   fisherN?: number | null;
   /** Which label's log-likelihood (see FisherOptions.labels). Default 'pred' (van de Ven 2019). */
   fisherLabels?: FisherLabels;
-  /** Samples per per-sample-gradient pass. Default 32. */
+  /** Samples per per-sample-gradient pass. Default: FisherOptions.batchSize's (256 for an MLP, else 16). */
   fisherBatch?: number;
 }
 
@@ -396,7 +445,7 @@ export class EwcMethod extends TargetWeightsMethod {
   readonly gamma: number;
   readonly fisherN: number | null;
   readonly fisherLabels: FisherLabels;
-  readonly fisherBatch: number;
+  readonly fisherBatch: number | null;
   /** Tasks consolidated so far (0: no penalty yet). */
   consolidated = 0;
   private fisher: tf.Tensor[] | null = null;
@@ -412,7 +461,7 @@ export class EwcMethod extends TargetWeightsMethod {
     const labels = config.fisherLabels ?? 'pred';
     if (!FISHER_LABELS.includes(labels)) throw new ConfigError('fisherLabels', `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`);
     this.fisherLabels = labels;
-    this.fisherBatch = checkPositiveInt('fisherBatch', config.fisherBatch ?? 32);
+    this.fisherBatch = config.fisherBatch === undefined ? null : checkPositiveInt('fisherBatch', config.fisherBatch);
   }
 
   penalty(): { value: tf.Scalar; grads: tf.Tensor[] } | null {
@@ -442,7 +491,7 @@ export class EwcMethod extends TargetWeightsMethod {
 
   endTask(task: number, train: DataSplit): void {
     this.checkEndTask(task);
-    const Ft = diagonalFisher(this.target, this.weights, this.layout, task, train, { samples: this.fisherN, labels: this.fisherLabels, batchSize: this.fisherBatch, rng: this.rng });
+    const Ft = diagonalFisher(this.target, this.weights, this.layout, task, train, { samples: this.fisherN, labels: this.fisherLabels, batchSize: this.fisherBatch ?? undefined, rng: this.rng });
     const fresh = this.names.map((n) => Ft[n]!);
     const old = this.fisher;
     this.fisher = old ? tf.tidy(() => fresh.map((f, i) => tf.add(f, tf.mul(old[i]!, this.gamma)))) : fresh;
