@@ -1,5 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
+import { continualCommand } from './continual/command.js';
+import { UsageError } from './continual/options.js';
+import { runContinual } from './continual/run.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -28,6 +31,17 @@ export function buildProgram() {
     .action(async (o) => {
       await runDemo({ backend: o.backend, steps: o.steps, seed: o.seed, tasksPerBatch: o.tasks, pointsPerTask: o.points });
     });
+  program.addCommand(
+    continualCommand(async ({ config, out, resume, json }) => {
+      const err = (l: string) => process.stderr.write(`${l}\n`);
+      const io = { out: json ? err : (l: string) => process.stdout.write(`${l}\n`), err, tty: Boolean(process.stderr.isTTY) && !json };
+      const s = await runContinual(config, out, { resume, io });
+      if (json) {
+        const { benchmark, scenario, method, avg_acc, acc_matrix, seconds, backend, backward_transfer, forgetting, task_seconds } = s;
+        process.stdout.write(JSON.stringify({ benchmark, scenario, method, avg_acc, acc_matrix, seconds, backend, backward_transfer, forgetting, task_seconds, out }) + '\n');
+      }
+    }),
+  );
   return program;
 }
 
@@ -37,6 +51,10 @@ if (isMain) {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      process.exit(2);
+    }
     console.error(e instanceof Error ? `error: ${e.message}` : e);
     process.exit(1);
   }

@@ -33,7 +33,7 @@ export async function runDemo(o: DemoOptions) {
     w1: tf.variable(rng.normal([3, 64], 0, Math.sqrt(1 / 3))),
     b1: tf.variable(tf.zeros([64])),
     w2: tf.variable(rng.normal([64, total], 0, 0.02)),
-    b2: tf.variable(tf.concat(target.params.map((p) => theta0[p.name].reshape([-1])))),
+    b2: tf.variable(tf.concat(target.params.map((p) => tf.reshape(theta0[p.name], [-1])))),
   };
   tf.dispose(Object.values(theta0));
 
@@ -42,7 +42,7 @@ export async function runDemo(o: DemoOptions) {
     const flat = linear(h, hyper.w2, hyper.b2); // [tasks, total]
     const parts = tf.split(flat, sizes, 1);
     const out: Weights = {};
-    target.params.forEach((p, i) => (out[p.name] = parts[i].reshape([cond.shape[0], ...p.shape])));
+    target.params.forEach((p, i) => (out[p.name] = tf.reshape(parts[i], [cond.shape[0], ...p.shape])));
     return out;
   };
 
@@ -59,8 +59,8 @@ export async function runDemo(o: DemoOptions) {
       const ph = tf.tensor1d(phase);
       const cond = tf.stack([a, tf.cos(ph), tf.sin(ph)], 1) as tf.Tensor2D;
       const x = r.uniformTensor([tasks, points], -Math.PI, Math.PI);
-      const y = tf.mul(a.reshape([tasks, 1]), tf.sin(tf.add(x, ph.reshape([tasks, 1]))));
-      return { cond, x: x.reshape([tasks * points, 1]), y: y.reshape([tasks * points, 1]) };
+      const y = tf.mul(tf.reshape(a, [tasks, 1]), tf.sin(tf.add(x, tf.reshape(ph, [tasks, 1]))));
+      return { cond, x: tf.reshape(x, [tasks * points, 1]), y: tf.reshape(y, [tasks * points, 1]) };
     });
   };
 

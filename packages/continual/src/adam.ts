@@ -98,8 +98,11 @@ export class Adam {
     };
     const ms = this.m.map((m, i) => pick(`${prefix}m.${i}`, m));
     const vs = this.v.map((v, i) => pick(`${prefix}v.${i}`, v));
-    ms.forEach((x, i) => this.m[i]!.assign(x));
-    vs.forEach((x, i) => this.v[i]!.assign(x));
+    // assign() frees the variable's old data: clone first, so restoring from our own state() views is safe.
+    tf.tidy(() => {
+      ms.forEach((x, i) => this.m[i]!.assign(tf.clone(x)));
+      vs.forEach((x, i) => this.v[i]!.assign(tf.clone(x)));
+    });
     this.t = t;
   }
 

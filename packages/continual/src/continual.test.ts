@@ -186,3 +186,34 @@ describe('SplitMnist stream contract used by the trainer', () => {
     expect(headLayout(s, 'cl2').outputs).toBe(2);
   });
 });
+
+describe('HnetMethod state', () => {
+  it('restore(state()) of itself is a no-op, and a restored copy continues bit for bit', async () => {
+    const a = await tinyRun({ iterations: 4 });
+    const b = await tinyRun({ iterations: 4 });
+    const sampler = (s: number) => a.stream.task(1).train.sampler(32, s);
+    a.method.beginTask(0);
+    a.method.beginTask(1);
+    const sa = sampler(1);
+    for (let i = 0; i < 3; i++) {
+      const bt = sa.next();
+      tf.dispose(Object.values(a.method.trainStep(bt, 1)));
+      tf.dispose([bt.x, bt.y, bt.yGlobal]);
+    }
+    a.method.restore(a.method.state());
+    b.method.restore(a.method.state());
+    const stepBoth = () => {
+      const bt = sa.next();
+      const la = a.method.trainStep(bt, 1);
+      const lb = b.method.trainStep(bt, 1);
+      expect(la.loss.dataSync()[0]).toBe(lb.loss.dataSync()[0]);
+      expect(la.reg!.dataSync()[0]).toBe(lb.reg!.dataSync()[0]);
+      tf.dispose([la.loss, la.reg!, lb.loss, lb.reg!, bt.x, bt.y, bt.yGlobal]);
+    };
+    stepBoth();
+    stepBoth();
+    const wa = a.hnet.ownWeights();
+    const wb = b.hnet.ownWeights();
+    for (const k of Object.keys(wa)) expect(vals(wb[k]!)).toEqual(vals(wa[k]!));
+  });
+});

@@ -195,14 +195,18 @@ export class HnetMethod implements ContinualMethod {
       throw new ConfigError('checkpoint', `regulariser targets for ${task} past tasks ([${task}, ${P}]) are missing or misshapen`);
     if (task > 0 && this.onlineTargets) for (const n of this.thetaNames) if (!tensors[`theta_star/${n}`]) throw new ConfigError('checkpoint', `θ* tensor 'theta_star/${n}' is missing`);
     // assign
-    for (const [n, v] of Object.entries(own)) (v as tf.Variable).assign(tensors[`hnet/${n}`]!);
+    tf.tidy(() => {
+      for (const [n, v] of Object.entries(own)) (v as tf.Variable).assign(tf.clone(tensors[`hnet/${n}`]!)); // clone: see Adam.restore
+    });
     this.thetaAdam.restore('adam.theta/', tensors, meta.adamTheta as number);
     this.task = task;
     this.embAdam.restore('adam.emb/', tensors, meta.adamEmb as number);
+    const targets = task > 0 && !this.onlineTargets ? tf.clone(tensors.targets!) : null;
     this.targets?.dispose();
-    this.targets = task > 0 && !this.onlineTargets ? tf.clone(tensors.targets!) : null;
+    this.targets = targets;
+    const thetaStar = task > 0 && this.onlineTargets ? Object.fromEntries(this.thetaNames.map((n) => [n, tf.clone(tensors[`theta_star/${n}`]!)])) : null;
     if (this.thetaStar) tf.dispose(Object.values(this.thetaStar));
-    this.thetaStar = task > 0 && this.onlineTargets ? Object.fromEntries(this.thetaNames.map((n) => [n, tf.clone(tensors[`theta_star/${n}`]!)])) : null;
+    this.thetaStar = thetaStar;
     this.rng = new Rng(meta.rng as number[]);
   }
 

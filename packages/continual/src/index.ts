@@ -13,3 +13,5 @@ export { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 export type { AccuracyMatrix } from './metrics.js';
 export { ContinualTrainer, taskSeed } from './trainer.js';
 export type { ContinualTrainerConfig, ContinualEvent, ContinualResult, CurvePoint } from './trainer.js';
+export { FinetuneMethod, EwcMethod, SiMethod, diagonalFisher, baselineDefaults, BENCHMARKS, FISHER_LABELS } from './baselines.js';
+export type { BaselineConfig, EwcConfig, SiConfig, FisherOptions, FisherLabels, Benchmark, BaselineDefaults } from './baselines.js';

@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKENDS, BENCHMARKS, METHODS, PAPER_ITERATIONS, SCENARIOS, UsageError, resolveConfig, type ContinualConfig } from './options.js';
+
+const num = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got '${v}'`);
+  return n;
+};
+const list = (flag: string) => (v: string) => {
+  const parts = v.split(',').map((s) => Number(s.trim()));
+  if (parts.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError(`${flag} takes comma-separated positive integers (e.g. 400,400), got '${v}'`);
+  return parts;
+};
+
+/** Flag name → where it goes in the config. */
+const PATHS: Record<string, string[]> = {
+  benchmark: ['benchmark'],
+  tasks: ['tasks'],
+  scenario: ['scenario'],
+  method: ['method'],
+  iterations: ['iterations'],
+  batchSize: ['batchSize'],
+  lr: ['lr'],
+  seed: ['seed'],
+  dataSeed: ['dataSeed'],
+  valSize: ['valSize'],
+  targetHidden: ['targetHidden'],
+  backend: ['backend'],
+  checkpointEvery: ['checkpointEvery'],
+  evalBatchSize: ['evalBatchSize'],
+  hnetHidden: ['hnet', 'hidden'],
+  chunkSize: ['hnet', 'chunkSize'],
+  taskEmb: ['hnet', 'taskEmbedding'],
+  chunkEmb: ['hnet', 'chunkEmbedding'],
+  hnetActivation: ['hnet', 'activation'],
+  hnetInit: ['hnet', 'init'],
+  beta: ['hnet', 'beta'],
+  lookahead: ['hnet', 'lookahead'],
+  regTasks: ['hnet', 'regTasks'],
+  onlineTargets: ['hnet', 'onlineTargets'],
+  ewcLambda: ['ewc', 'lambda'],
+  ewcGamma: ['ewc', 'gamma'],
+  siC: ['si', 'c'],
+};
+
+export interface ContinualInvocation {
+  config: ContinualConfig;
+  out: string;
+  resume: boolean;
+  json: boolean;
+}
+
+function choice(name: string, values: readonly string[], description: string): Option {
+  return new Option(`--${name} <${name === 'backend' ? 'name' : name}>`, description).choices(values as string[]);
+}
+
+export function continualCommand(action: (inv: ContinualInvocation) => Promise<void>): Command {
+  const c = new Command('continual')
+    .exitOverride()
+    .description('continual learning with a task-conditioned hypernetwork (von Oswald et al. 2020) or a baseline, on real MNIST')
+    .addOption(choice('benchmark', BENCHMARKS, 'task stream (default split-mnist)'))
+    .option('--tasks <n>', 'number of tasks (default 5 split, 10 permuted)', num('--tasks'))
+    .addOption(choice('scenario', SCENARIOS, 'cl1: task id given; cl2: shared head; cl3: task inferred (default cl1)'))
+    .addOption(choice('method', METHODS, 'hnet, or a baseline on the same target (default hnet)'))
+    .option('--iterations <n>', `training steps per task (default 250; the paper: ${PAPER_ITERATIONS['split-mnist']} split, ${PAPER_ITERATIONS['permuted-mnist']} permuted)`, num('--iterations'))
+    .option('--batch-size <n>', 'default 128', num('--batch-size'))
+    .option('--lr <x>', 'Adam learning rate (default 1e-3 split, 1e-4 permuted)', num('--lr'))
+    .option('--seed <n>', 'random seed (default 0)', num('--seed'))
+    .option('--data-seed <n>', 'seed of the Permuted-MNIST permutations (default 42)', num('--data-seed'))
+    .option('--val-size <n>', 'validation samples per task, taken from the training set (default 0)', num('--val-size'))
+    .option('--target-hidden <widths>', 'hidden widths of the target MLP (default 400,400 split, 1000,1000 permuted)', list('--target-hidden'))
+    .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
+    .option('--out <dir>', 'output directory: checkpoint, results.json, plots, summary.md (default runs/<benchmark>-<scenario>-<method>-s<seed>)')
+    .option('--resume', 'continue the run whose checkpoint is in --out')
+    .option('--config <file>', 'JSON file of options (same names, camelCase; nested hnet / ewc / si); flags override it')
+    .option('--json', 'print one JSON result line at the end (progress goes to stderr)')
+    .option('--checkpoint-every <n>', 'checkpoint every n steps, and at every task end (default 500)', num('--checkpoint-every'))
+    .option('--eval-batch-size <n>', 'default 1000', num('--eval-batch-size'))
+    .option('--hnet-hidden <widths>', 'hypernetwork hidden widths (default 10,10 split, 25,25 permuted)', list('--hnet-hidden'))
+    .option('--chunk-size <n>', 'outputs per chunk (default 42000 split, 78000 permuted)', num('--chunk-size'))
+    .option('--task-emb <n>', 'task embedding size (default 96 split, 24 permuted)', num('--task-emb'))
+    .option('--chunk-emb <n>', 'chunk embedding size (default 96 split, 8 permuted)', num('--chunk-emb'))
+    .addOption(choice('hnet-activation', ['relu', 'elu', 'tanh'], 'default relu split, elu permuted'))
+    .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default'], 'output-layer init of the hypernetwork (default hyperfan-in)'))
+    .option('--beta <x>', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)', num('--beta'))
+    .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
+    .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', num('--reg-tasks'))
+    .option('--online-targets', 'recompute regulariser targets from a stored θ* instead of snapshotting them')
+    .option('--ewc-lambda <x>', 'online EWC strength λ', num('--ewc-lambda'))
+    .option('--ewc-gamma <x>', 'online EWC decay γ', num('--ewc-gamma'))
+    .option('--si-c <x>', 'SI strength c', num('--si-c'))
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const flags: Record<string, unknown> = {};
+      for (const [key, path] of Object.entries(PATHS)) {
+        if (cmd.getOptionValueSource(key) !== 'cli') continue;
+        let o = flags;
+        for (const p of path.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+        o[path[path.length - 1]!] = opts[key];
+      }
+      let file: Record<string, unknown> | null = null;
+      const configFile = opts.config as string | undefined;
+      if (configFile) {
+        let text: string;
+        try {
+          text = await readFile(configFile, 'utf8');
+        } catch (e) {
+          throw new UsageError(`--config ${configFile}: cannot read it (${(e as Error).message})`);
+        }
+        try {
+          file = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+          throw new UsageError(`--config ${configFile}: not valid JSON (${(e as Error).message})`);
+        }
+      }
+      const config = resolveConfig(flags, file, configFile);
+      const out = (opts.out as string | undefined) ?? `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`;
+      await action({ config, out, resume: Boolean(opts.resume), json: Boolean(opts.json) });
+    });
+  return c;
+}
