@@ -45,7 +45,7 @@ export async function evaluateTask(method: ContinualMethod, split: DataSplit, ta
   let n = 0;
   let withTask = false;
   for (const b of split.batches(batchSize)) {
-    const [c, t] = countBatch(method, b, task, seen);
+    const [c, t] = await countBatch(method, b, task, seen);
     disposeBatch(b);
     correct += c;
     if (t !== null) {
@@ -57,7 +57,7 @@ export async function evaluateTask(method: ContinualMethod, split: DataSplit, ta
   return { accuracy: correct / n, taskInference: withTask ? taskHits / n : null };
 }
 
-function countBatch(method: ContinualMethod, b: Batch, task: number, seen: number): [number, number | null] {
+async function countBatch(method: ContinualMethod, b: Batch, task: number, seen: number): Promise<[number, number | null]> {
   const labels = method.layout.scenario === 'cl3' ? b.yGlobal : b.y;
   const counts = tf.tidy(() => {
     const p = predict(method, b.x, task, seen);
@@ -65,7 +65,8 @@ function countBatch(method: ContinualMethod, b: Batch, task: number, seen: numbe
     const t = p.task ? tf.sum(tf.cast(tf.equal(p.task, task), 'int32')) : tf.scalar(-1, 'int32');
     return tf.stack([c, t]);
   });
-  const [c, t] = counts.dataSync() as Int32Array;
+  // await data(), not dataSync(): WebGPU in Node cannot read GPU-resident tensors synchronously.
+  const [c, t] = (await counts.data()) as Int32Array;
   counts.dispose();
   return [c!, t! < 0 ? null : t!];
 }
