@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, BENCHMARKS, METHODS, PAPER_ITERATIONS, SCENARIOS, UsageError, resolveConfig, type ContinualConfig } from './options.js';
 
@@ -43,6 +44,11 @@ const PATHS: Record<string, string[]> = {
   ewcGamma: ['ewc', 'gamma'],
   siC: ['si', 'c'],
 };
+
+/** Relative paths are relative to where the user typed the command (pnpm scripts run in apps/cli; INIT_CWD is the caller's directory). */
+export function userPath(p: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
 
 export interface ContinualInvocation {
   config: ContinualConfig;
@@ -99,7 +105,7 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
         o[path[path.length - 1]!] = opts[key];
       }
       let file: Record<string, unknown> | null = null;
-      const configFile = opts.config as string | undefined;
+      const configFile = opts.config === undefined ? undefined : userPath(opts.config as string);
       if (configFile) {
         let text: string;
         try {
@@ -114,7 +120,7 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
         }
       }
       const config = resolveConfig(flags, file, configFile);
-      const out = (opts.out as string | undefined) ?? `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`;
+      const out = userPath((opts.out as string | undefined) ?? `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`);
       await action({ config, out, resume: Boolean(opts.resume), json: Boolean(opts.json) });
     });
   return c;
