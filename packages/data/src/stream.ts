@@ -83,6 +83,13 @@ export function checkBatchSize(batchSize: number): number {
 export class ImageSplit implements DataSplit {
   readonly size: number;
 
+  /** Every sample of `set`, in order, unpadded, labels as stored: plain (non-continual) training. */
+  static all(set: ImageSet): ImageSplit {
+    const indices = Int32Array.from({ length: set.count }, (_, i) => i);
+    const labels = Int32Array.from({ length: set.numClasses }, (_, c) => c);
+    return new ImageSplit(set, indices, padPermuteTransform(set.rows, set.cols, 0, null), labels, 0);
+  }
+
   constructor(
     readonly set: ImageSet,
     readonly indices: Int32Array,
