@@ -18,6 +18,7 @@ import {
   type Weights,
 } from '@hypernets/core';
 import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { VariableOwner } from './variables.js';
 import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
 import { mipEncode } from './mip.js';
 
@@ -67,7 +68,7 @@ export function checkPositiveInt(field: string, v: unknown): number {
  * unconditional), the MLP trunk, θ₀, variables, generate/split. Subclasses say how the trunk's
  * input is built and how its output becomes the flat target vector.
  */
-export abstract class MLPHyperNetBase implements HyperNet {
+export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet {
   readonly name: string;
   readonly targetParams: readonly ParamSpec[];
   readonly params: readonly ParamSpec[];
@@ -84,11 +85,11 @@ export abstract class MLPHyperNetBase implements HyperNet {
   readonly numTargetParams: number;
   /** Width of the features the condition contributes to the trunk input. */
   protected readonly condFeatures: number;
-  protected readonly vars: Record<string, tf.Variable> = {};
   protected readonly rng: Rng;
   protected readonly cfg: HyperMLPConfig;
 
   protected constructor(config: HyperMLPConfig, defaultName: string) {
+    super();
     this.cfg = config;
     const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet).params;
     if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
@@ -189,22 +190,6 @@ export abstract class MLPHyperNetBase implements HyperNet {
     return Number.isFinite(m2) && m2 > 1e-6 ? m2 : this.trunkSecondMoment();
   }
 
-  ownWeights(): Weights {
-    return { ...this.vars };
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.params.map((s) => this.vars[s.name]);
-  }
-
-  dispose(): void {
-    for (const v of Object.values(this.vars)) v.dispose();
-  }
-
-  /** Number of trainable scalars of the hypernetwork itself. */
-  get numParams(): number {
-    return countParams(this.params);
-  }
 
   /**
    * Condition inputs → flat target parameters [N, P]. x: int ids [N] (id mode), inputs

@@ -16,6 +16,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { VariableOwner } from './variables.js';
 import { checkPositiveInt } from './base.js';
 
 /**
@@ -264,15 +265,15 @@ function lstmUpdate(z: tf.Tensor, cPrev: tf.Tensor | null, norm: CellNorm | null
   return { h: tf.mul(tf.sigmoid(zo), tf.tanh(cOut)), c };
 }
 
-export class HyperLSTM implements TargetNet {
+export class HyperLSTM extends VariableOwner implements TargetNet {
   readonly name: string;
   readonly params: readonly ParamSpec[];
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   readonly config: ResolvedHyperLSTMConfig;
-  private readonly vars: Record<string, tf.Variable> = {};
 
   constructor(config: HyperLSTMConfig) {
+    super();
     const c = resolveHyperLSTMConfig(config);
     this.config = c;
     this.name = config.name ?? 'hyper-lstm';
@@ -357,22 +358,6 @@ export class HyperLSTM implements TargetNet {
     return out;
   }
 
-  ownWeights(): Weights {
-    return { ...this.vars };
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.params.map((s) => this.vars[s.name]);
-  }
-
-  dispose(): void {
-    for (const v of Object.values(this.vars)) v.dispose();
-  }
-
-  /** Number of trainable scalars. */
-  get numParams(): number {
-    return countParams(this.params);
-  }
 
   /** Zero state for a batch of n sequences. */
   zeroState(n: number): HyperLSTMState {

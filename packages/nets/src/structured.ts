@@ -16,6 +16,7 @@ import {
 } from '@hypernets/core';
 import { checkConditionBatch, checkPositiveInt, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
 import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { VariableOwner } from './variables.js';
 import { hyperfanColumns, specStats, type HyperInit } from './init.js';
 
 export interface StructuredHyperMLPConfig
@@ -86,7 +87,7 @@ function kernelDims(s: ParamSpec): [number, number, number, number] | null {
  * i·d…), `in.bias` [blockIn·d], `out.weight` [d, kh·kw·blockOut], `out.bias`, and `theta0`
  * [P] with MIP.
  */
-export class StructuredHyperMLP implements HyperNet {
+export class StructuredHyperMLP extends VariableOwner implements HyperNet {
   readonly name: string;
   readonly targetParams: readonly ParamSpec[];
   readonly params: readonly ParamSpec[];
@@ -105,9 +106,9 @@ export class StructuredHyperMLP implements HyperNet {
   readonly numTargetParams: number;
   /** Width F of the condition features concatenated to each block embedding (0 unconditional). */
   readonly conditionFeatureSize: number;
-  private readonly vars: Record<string, tf.Variable> = {};
 
   constructor(config: StructuredHyperMLPConfig) {
+    super();
     const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet)?.params;
     if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
     this.targetParams = targetParams;
@@ -240,20 +241,4 @@ export class StructuredHyperMLP implements HyperNet {
     return generateFrom(this, this.vars, condition);
   }
 
-  ownWeights(): Weights {
-    return { ...this.vars };
-  }
-
-  trainableVariables(): tf.Variable[] {
-    return this.params.map((s) => this.vars[s.name]!);
-  }
-
-  /** Number of trainable scalars of the hypernetwork itself. */
-  get numParams(): number {
-    return countParams(this.params);
-  }
-
-  dispose(): void {
-    for (const v of Object.values(this.vars)) v.dispose();
-  }
 }
