@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CNN, ConfigError, MLP, Rng, assertNoLeaks, initBackend, mse, paramSpec, resnet20, targetVariance, type ParamSpec, type TargetNet } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { LowRankHyperNet } from './lowrank.js';
-import { checkGradients, expectHyperfan, maxAbs, measure, report } from './test-helpers.js';
+import { checkGradients, configErrorField, expectHyperfan, expectPerSample, maxAbs, measure, report } from './test-helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -104,18 +104,9 @@ describe('per-sample generation', () => {
     expect(h.factorization.filter((f) => f.rank !== null).map((f) => f.name)).toEqual(['fc1.weight', 'fc2.weight', 'fc3.weight']);
     const ids = [4, 0, 2, 2, 5];
     const x = tf.randomNormal([ids.length, 5], 0, 1, 'float32', 7);
-    const w = h.generate({ id: ids });
+    const w = expectPerSample(h, ids, x, (xi, wi) => target.forward(xi, wi));
     expect(w['fc2.weight']!.shape).toEqual([5, 12, 12]);
-    const yb = target.forward(x, w);
-    ids.forEach((id, i) => {
-      const wi = h.generate({ id });
-      const xi = tf.slice(x, [i], [1]);
-      const yi = target.forward(xi, wi);
-      expect(maxAbs(yi, tf.slice(yb, [i], [1]))).toBeLessThan(1e-5);
-      for (const s of target.params) expect(maxAbs(wi[s.name]!, tf.squeeze(tf.slice(w[s.name]!, [i], [1]), [0]))).toBeLessThan(1e-6);
-      tf.dispose([...Object.values(wi), xi, yi]);
-    });
-    tf.dispose([x, yb, ...Object.values(w)]);
+    tf.dispose([x, ...Object.values(w)]);
     h.dispose();
   });
 
@@ -223,15 +214,7 @@ describe('memory and errors', () => {
 
   it('bad config → ConfigError naming the field', () => {
     const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2 });
-    const field = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as ConfigError).field;
-      }
-      throw new Error('expected a ConfigError');
-    };
+    const field = configErrorField;
     expect(field(() => new LowRankHyperNet({ target, rank: 0 }))).toBe('rank');
     expect(field(() => new LowRankHyperNet({ target, rank: 2.5 }))).toBe('rank');
     expect(field(() => new LowRankHyperNet({ target, ranks: { 'fc9.weight': 2 } }))).toBe('ranks.fc9.weight');

@@ -4,7 +4,7 @@ import { ConfigError, MLP, Rng, assertNoLeaks, initBackend, mse, type Weights } 
 import { HyperMLP } from './hmlp.js';
 import { LowRankHyperNet } from './lowrank.js';
 import { PerturbedHyperNet } from './perturb.js';
-import { checkGradients, maxAbs } from './test-helpers.js';
+import { checkGradients, configErrorField, maxAbs } from './test-helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -186,15 +186,7 @@ describe('memory and errors', () => {
   });
 
   it('bad config → ConfigError naming the field', () => {
-    const field = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return (e as ConfigError).field;
-      }
-      throw new Error('expected a ConfigError');
-    };
+    const field = configErrorField;
     const h = inner();
     expect(field(() => new PerturbedHyperNet({ inner: h, sigma: -0.1 }))).toBe('sigma');
     expect(field(() => new PerturbedHyperNet({ inner: h, sigma: Number.NaN }))).toBe('sigma');

@@ -1,7 +1,7 @@
 // Test-only helpers shared by the nets test files (not exported from index.ts).
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { targetVariance, type ParamSpec } from '@hypernets/core';
+import { ConfigError, targetVariance, type ParamSpec, type Weights } from '@hypernets/core';
 import type { HyperNet } from './hypernet.js';
 
 /** Largest absolute entry-wise difference of two tensors. */
@@ -112,4 +112,39 @@ export function expectHyperfan(rows: readonly InitRow[], small: number): void {
     expect(ratio, kind).toBeGreaterThan(0.8);
     expect(ratio, kind).toBeLessThan(1.2);
   }
+}
+
+/**
+ * The per-sample contract: `generate({ id: ids })` and one batched pass `run(x, w, B)` equal,
+ * sample by sample, `run(x_i, generate({ id: ids[i] }), null)`; the batched weights equal the
+ * single ones. Returns the batched weights (the caller disposes them).
+ */
+export function expectPerSample(
+  h: HyperNet,
+  ids: readonly number[],
+  x: tf.Tensor,
+  run: (x: tf.Tensor, w: Weights, batch: number | null) => tf.Tensor,
+): Weights {
+  const w = h.generate({ id: ids });
+  const yb = run(x, w, ids.length);
+  ids.forEach((id, i) => {
+    const wi = h.generate({ id });
+    const yi = tf.tidy(() => run(tf.slice(x, [i], [1]), wi, null));
+    expect(maxAbs(yi, tf.slice(yb, [i], [1]))).toBeLessThan(1e-5);
+    for (const s of h.targetParams) expect(maxAbs(wi[s.name]!, tf.squeeze(tf.slice(w[s.name]!, [i], [1]), [0])), s.name).toBeLessThan(1e-6);
+    tf.dispose([...Object.values(wi), yi]);
+  });
+  yb.dispose();
+  return w;
+}
+
+/** The `field` of the ConfigError `f` throws (fails when it throws something else or nothing). */
+export function configErrorField(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).field;
+  }
+  throw new Error('expected a ConfigError');
 }
