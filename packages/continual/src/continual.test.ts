@@ -109,6 +109,9 @@ describe('HNET+ENT task inference', () => {
     expect(vals(label)).toEqual([0, 3, 3]);
     const h = softmaxEntropy(tf.tensor2d([[0, 0]]));
     expect(h.dataSync()[0]).toBeCloseTo(Math.log(2), 6);
+    const one = entropyInference(layout, [out0]); // one task learned so far: nothing to choose
+    expect(vals(one.task)).toEqual([0, 0, 0]);
+    expect(vals(one.label)).toEqual([0, 0, 1]);
     const cl2 = entropyInference(headLayout({ numTasks: 2, outputsPerTask: 4 }, 'cl2'), [out0, out1]);
     expect(vals(cl2.label)[1]).toBe(3); // cl2 labels are task-local
   });
@@ -170,6 +173,21 @@ describe('trainer on real Split-MNIST (tiny)', () => {
     }
     const resumed = await (await tinyRun({ dir, checkpointEvery: 4 })).trainer.run({ resume: true });
     expect(resumed.accMatrix).toEqual(reference.accMatrix);
+  });
+
+  it('CL2 and CL3 (HNET+ENT) runs end to end and report task inference', async () => {
+    for (const scenario of ['cl2', 'cl3'] as const) {
+      const r = await (await tinyRun({ scenario, iterations: 12 })).trainer.run();
+      expect(r.taskInferenceMatrix, scenario).not.toBeNull();
+      expect(r.taskInferenceMatrix![0]![0]).toBe(1); // one task learned: nothing to infer
+      const last = r.taskInferenceMatrix![2]!.map((v) => v!);
+      console.log(`tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, task inference ${last.map((v) => v.toFixed(3))}`);
+      // 12 steps per task are too few for ENT to work (the first head is overconfident on
+      // every digit); its rule is checked on the constructed case above, its quality by the
+      // Split-MNIST CL3 reproduction. Here: values are fractions, and the first task's own data is recognised.
+      for (const v of last) expect(v >= 0 && v <= 1).toBe(true);
+      expect(r.taskInferenceMatrix![2]![0]!).toBeGreaterThan(0.9);
+    }
   });
 
   it('refuses a checkpoint written with another configuration', async () => {

@@ -85,7 +85,8 @@ export function entropyInference(layout: HeadLayout, outputsPerTask: readonly tf
     const H = tf.stack(heads.map((h) => softmaxEntropy(h)), 1); // [B, n]
     const task = tf.cast(tf.argMin(H, 1), 'int32') as tf.Tensor1D;
     const local = tf.stack(heads.map((h) => tf.argMax(h, 1)), 1); // [B, n]
-    const pick = tf.sum(tf.mul(local, tf.oneHot(task, heads.length, 1, 0, 'int32')), 1);
+    // tf.oneHot needs depth ≥ 2: with one learned task there is nothing to choose.
+    const pick = heads.length === 1 ? tf.reshape(local, [-1]) : tf.sum(tf.mul(local, tf.oneHot(task, heads.length, 1, 0, 'int32')), 1);
     const label = layout.scenario === 'cl3' ? tf.add(pick, tf.mul(task, layout.classesPerTask)) : pick;
     return { task, label: tf.cast(label, 'int32') as tf.Tensor1D };
   });
