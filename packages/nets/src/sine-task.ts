@@ -1,7 +1,7 @@
 // Test-only: the sine-regression task shared by learning*.test.ts (not exported).
 import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, mse } from '@hypernets/core';
-import type { MLPHyperNetBase } from './base.js';
+import type { HyperNet } from './hypernet.js';
 
 /**
  * Sine regression conditioned on (amplitude, phase): y = A·sin(x + φ), A ∈ [0.5, 2],
@@ -31,7 +31,7 @@ export function batch(rng: Rng, tasks: number, n: number) {
   return { cond: tf.tensor2d(cond, [N, 2]), x: tf.tensor2d(xs, [N, 1]), y: tf.tensor2d(ys, [N, 1]) };
 }
 
-export function train(h: MLPHyperNetBase, steps: number, lr = 1e-2) {
+export function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>, steps: number, lr = 1e-2) {
   const opt = tf.train.adam(lr);
   const rng = new Rng(11);
   const loss = (b: ReturnType<typeof batch>) => () => mse(target.forward(b.x, h.generate({ input: b.cond })), b.y);
