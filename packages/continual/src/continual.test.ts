@@ -95,6 +95,25 @@ describe('output regulariser', () => {
   });
 });
 
+describe('HnetMethod optimiser per task', () => {
+  it('θ gets a fresh Adam at each new task by default (hypercl), the same one with resetOptimizer: false', () => {
+    const specs = [paramSpec({ name: 'w', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 })];
+    const target = { name: 't', params: specs, inputShape: [2], outputShape: [2], forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!) };
+    const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl2');
+    const batch = (task: number) => ({ x: tf.tensor2d([[1, 0], [0, 1]]), y: tf.tensor1d([0, 1], 'int32'), yGlobal: tf.tensor1d([0, 1], 'int32'), size: 2, task });
+    for (const reset of [true, false]) {
+      const hnet = new HyperMLP({ target, numConditions: 2, embeddingSize: 3, hiddenSizes: [4], seed: 1 });
+      const m = new HnetMethod({ hnet, target, layout, resetOptimizer: reset });
+      m.beginTask(0);
+      for (let i = 0; i < 3; i++) tf.dispose(Object.values(m.trainStep(batch(0), 0)).filter((t) => t !== null) as tf.Tensor[]);
+      m.beginTask(1);
+      expect(m.state().meta.adamTheta).toBe(reset ? 0 : 3);
+      m.dispose();
+      hnet.dispose();
+    }
+  });
+});
+
 describe('HNET+ENT task inference', () => {
   it('picks, per sample, the task whose head is least uncertain (constructed case)', () => {
     const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl3');

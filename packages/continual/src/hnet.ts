@@ -30,6 +30,11 @@ export interface HnetMethodConfig {
    * number of tasks) instead of snapshotting them at the start of each task. Default false.
    */
   onlineTargets?: boolean;
+  /**
+   * Start every task with a fresh Adam for θ, as hypercl does (it builds its optimisers inside
+   * the per-task training function); false keeps θ's Adam state across tasks. Default true.
+   */
+  resetOptimizer?: boolean;
   /** Seed of the subset draws. Default 0. */
   seed?: number;
 }
@@ -42,7 +47,8 @@ const EMB = 'embeddings';
  * task T minimises L_task(h(e_T, θ)) + β/k · Σ_{i ∈ S} ‖h(e_i, θ*) − h(e_i, θ + Δθ)‖² over θ
  * and e_T, where θ* is θ before task T, S a subset of the k past tasks (all by default) and Δθ
  * the lookahead step. As in hypercl, each step updates e_T with the task loss (a fresh Adam per
- * task, so past embeddings never move) and θ with task + regulariser gradients.
+ * task, so past embeddings never move) and θ with task + regulariser gradients (by default with
+ * a fresh Adam per task too, `resetOptimizer`).
  */
 export class HnetMethod implements ContinualMethod {
   readonly name = 'hnet' as const;
@@ -54,12 +60,14 @@ export class HnetMethod implements ContinualMethod {
   readonly lookahead: boolean;
   readonly regTasksPerStep: number | null;
   readonly onlineTargets: boolean;
+  readonly resetOptimizer: boolean;
   readonly numParams: number;
   private readonly theta: tf.Variable[];
   private readonly thetaNames: string[];
   private readonly emb: tf.Variable;
-  private readonly thetaAdam: Adam;
+  private thetaAdam: Adam;
   private embAdam: Adam;
+  private readonly lr: number;
   private readonly lrEmbedding: number;
   private rng: Rng;
   private task = -1;
@@ -91,7 +99,8 @@ export class HnetMethod implements ContinualMethod {
     this.emb = own[EMB] as tf.Variable;
     this.thetaNames = hnet.params.filter((s) => s.name !== EMB).map((s) => s.name);
     this.theta = this.thetaNames.map((n) => own[n] as tf.Variable);
-    const lr = config.lr ?? 1e-3;
+    this.resetOptimizer = config.resetOptimizer ?? true;
+    const lr = (this.lr = config.lr ?? 1e-3);
     this.lrEmbedding = config.lrEmbedding ?? lr;
     this.thetaAdam = new Adam(this.theta, { lr });
     this.embAdam = new Adam([this.emb], { lr: this.lrEmbedding });
@@ -105,6 +114,10 @@ export class HnetMethod implements ContinualMethod {
     this.task = task;
     this.embAdam.dispose();
     this.embAdam = new Adam([this.emb], { lr: this.lrEmbedding });
+    if (this.resetOptimizer && task > 0) {
+      this.thetaAdam.dispose();
+      this.thetaAdam = new Adam(this.theta, { lr: this.lr });
+    }
     this.targets?.dispose();
     this.targets = null;
     if (this.thetaStar) tf.dispose(Object.values(this.thetaStar));

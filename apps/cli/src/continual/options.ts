@@ -43,6 +43,7 @@ export const configSchema = z
         lookahead: z.boolean(),
         regTasks: posInt.nullable(),
         onlineTargets: z.boolean(),
+        resetOptimizer: z.boolean(),
       })
       .strict(),
     ewc: z.object({ lambda: z.number().nonnegative().optional(), gamma: z.number().min(0).max(1).optional(), fisherN: posInt.nullable().optional() }).strict(),
@@ -64,7 +65,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
       tasks: 5,
       lr: 1e-3,
       targetHidden: [400, 400],
-      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false },
+      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: true },
       ewc: {},
       si: {},
     };
@@ -74,7 +75,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
     tasks: 10,
     lr: 1e-4,
     targetHidden: [1000, 1000],
-    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false },
+    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: true },
     ewc: {},
     si: {},
   };
@@ -110,6 +111,7 @@ const FLAG_OF: Record<string, string> = {
   'hnet.lookahead': '--no-lookahead',
   'hnet.regTasks': '--reg-tasks',
   'hnet.onlineTargets': '--online-targets',
+  'hnet.resetOptimizer': '--no-reset-optimizer',
   'hnet.init': '--hnet-init',
   'hnet.activation': '--hnet-activation',
   'ewc.lambda': '--ewc-lambda',

@@ -37,7 +37,7 @@ export function buildMethod(cfg: ContinualConfig, stream: TaskStream, layout: He
         init: h.init,
         seed: cfg.seed,
       });
-      const method = new HnetMethod({ hnet, target, layout, beta: h.beta, lr: cfg.lr, lookahead: h.lookahead, regTasksPerStep: h.regTasks ?? undefined, onlineTargets: h.onlineTargets, seed: cfg.seed });
+      const method = new HnetMethod({ hnet, target, layout, beta: h.beta, lr: cfg.lr, lookahead: h.lookahead, regTasksPerStep: h.regTasks ?? undefined, onlineTargets: h.onlineTargets, resetOptimizer: h.resetOptimizer, seed: cfg.seed });
       return { method, target };
     }
     case 'finetune':
