@@ -17,25 +17,24 @@ export interface TaskEvaluation {
  * methods, HNET+ENT) or use the shared head / the classes seen so far (plain networks).
  * Returns predicted labels (task-local in cl1/cl2, global in cl3) and, with ENT, the inferred task.
  */
-export function predict(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): { label: tf.Tensor1D; task: tf.Tensor1D | null } {
+export function predict(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): Prediction {
+  // tidy keeps the tensors of the returned object (its null `task` is skipped at run time).
+  return tf.tidy(() => predictionOf(method, x, task, seen) as unknown as tf.TensorContainer) as unknown as Prediction;
+}
+
+export interface Prediction {
+  label: tf.Tensor1D;
+  task: tf.Tensor1D | null;
+}
+
+function predictionOf(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): Prediction {
   const layout = method.layout;
-  type Out = { label: tf.Tensor1D; task: tf.Tensor1D | null };
-  // tidy keeps the tensors of the returned object (null entries are skipped at run time).
-  return tf.tidy((): tf.TensorContainer => {
-    const r = ((): Out => {
-    if (layout.scenario === 'cl1') return { label: tf.cast(tf.argMax(headLogits(layout, method.outputs(x, task), task), 1), 'int32') as tf.Tensor1D, task: null };
-    if (method.conditioned) {
-      const outs = Array.from({ length: seen }, (_, i) => method.outputs(x, i));
-      const r = entropyInference(layout, outs);
-      return { label: r.label, task: r.task };
-    }
-    const out = method.outputs(x, task);
-    if (layout.scenario === 'cl2') return { label: tf.cast(tf.argMax(out, 1), 'int32') as tf.Tensor1D, task: null };
-    const active = tf.slice(out, [0, 0], [out.shape[0]!, seen * layout.classesPerTask]);
-    return { label: tf.cast(tf.argMax(active, 1), 'int32') as tf.Tensor1D, task: null };
-    })();
-    return r as unknown as tf.TensorContainer;
-  }) as unknown as Out;
+  const argMax = (logits: tf.Tensor) => tf.cast(tf.argMax(logits, 1), 'int32') as tf.Tensor1D;
+  if (layout.scenario === 'cl1') return { label: argMax(headLogits(layout, method.outputs(x, task), task)), task: null };
+  if (method.conditioned) return entropyInference(layout, Array.from({ length: seen }, (_, i) => method.outputs(x, i)));
+  const out = method.outputs(x, task);
+  if (layout.scenario === 'cl2') return { label: argMax(out), task: null };
+  return { label: argMax(tf.slice(out, [0, 0], [out.shape[0]!, seen * layout.classesPerTask])), task: null };
 }
 
 /** Accuracy of `method` on a split of task `task`, `seen` tasks learned (see `predict`). */

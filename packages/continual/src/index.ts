@@ -8,7 +8,7 @@ export { outputRegularizer, headMasks } from './regularizer.js';
 export { HnetMethod } from './hnet.js';
 export type { HnetMethodConfig } from './hnet.js';
 export { evaluateTask, predict } from './evaluate.js';
-export type { TaskEvaluation } from './evaluate.js';
+export type { TaskEvaluation, Prediction } from './evaluate.js';
 export { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 export type { AccuracyMatrix } from './metrics.js';
 export { ContinualTrainer, taskSeed } from './trainer.js';
