@@ -12,7 +12,7 @@ import { Adam } from './adam.js';
 import { HnetMethod } from './hnet.js';
 import { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 import { headMasks, outputRegularizer } from './regularizer.js';
-import { entropyInference, headLayout, softmaxEntropy } from './scenario.js';
+import { entropyInference, headLayout, softmaxEntropy, softmaxLogEntropy } from './scenario.js';
 import { tinyRun } from './fixture.js';
 
 beforeAll(async () => {
@@ -133,6 +133,34 @@ describe('HNET+ENT task inference', () => {
     expect(vals(one.label)).toEqual([0, 0, 1]);
     const cl2 = entropyInference(headLayout({ numTasks: 2, outputsPerTask: 4 }, 'cl2'), [out0, out1]);
     expect(vals(cl2.label)[1]).toBe(3); // cl2 labels are task-local
+  });
+});
+
+describe('softmax log-entropy', () => {
+  it('equals log of the entropy where float32 can hold it, and orders saturated rows that float32 ties at 0', () => {
+    const rows = [[0, 0], [1, -2, 0.5], [3, 0, 0], [12, 0], [0.3, 0.2, 0.1, 0]];
+    for (const r of rows) {
+      const direct = Math.log(softmaxEntropy(tf.tensor2d([r])).dataSync()[0]!);
+      // float64 reference
+      const m = Math.max(...r);
+      const e = r.map((v) => Math.exp(v - m));
+      const Z = e.reduce((a, b) => a + b, 0);
+      const H = -e.reduce((a, v) => a + (v / Z) * Math.log(v / Z), 0);
+      const ours = softmaxLogEntropy(tf.tensor2d([r])).dataSync()[0]!;
+      expect(ours, JSON.stringify(r)).toBeCloseTo(Math.log(H), 4);
+      expect(ours).toBeCloseTo(direct, 2); // float32 entropy itself is off by ~1e-3 in log at gap 12
+    }
+    // gaps 120 and 200: float32 entropy is exactly 0 for both; log H ≈ log(gap + 1) − gap keeps 200 below 120
+    const sat = [tf.tensor2d([[120, 0]]), tf.tensor2d([[200, 0]]), tf.tensor2d([[0, 150, 0]])];
+    for (const t of sat) expect(Math.abs(softmaxEntropy(t).dataSync()[0]!)).toBe(0);
+    const l = sat.map((t) => softmaxLogEntropy(t).dataSync()[0]!);
+    expect(l[0]).toBeCloseTo(Math.log(121) - 120, 3);
+    expect(l[1]).toBeCloseTo(Math.log(201) - 200, 3);
+    expect(l[2]).toBeCloseTo(Math.log(2 * 151) - 150, 3);
+    // ENT picks the more confident of two saturated heads, not the first one
+    const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl3');
+    const { task } = entropyInference(layout, [tf.tensor2d([[120, 0, 0, 0]]), tf.tensor2d([[0, 0, 0, 200]])]);
+    expect(vals(task)).toEqual([1]);
   });
 });
 

@@ -74,6 +74,34 @@ export function softmaxEntropy(logits: tf.Tensor): tf.Tensor1D {
 }
 
 /**
+ * Per-row log of the softmax entropy, log H [B], computed in log space so that confident rows
+ * stay ordered. In float32 the entropy of a row whose logit gap exceeds ~87 underflows to
+ * exactly 0 (e^−gap does), so two confident heads tie at H = 0 and an arg-min picks whichever
+ * comes first; log H ≈ log(gap) − gap keeps them apart. With gaps g_j = max − z_j, j* the arg-max,
+ * L = logsumexp_{j≠j*}(−g_j) and σ = log(1 + e^L):
+ *   log H = logsumexp_j(log p_j + log(−log p_j)),  log p_j = −g_j − σ,  −log p_j = g_j + σ
+ * (for j*, −log p = σ).
+ */
+export function softmaxLogEntropy(logits: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const k = logits.shape[logits.rank - 1]!;
+    const z = tf.reshape(logits, [-1, k]);
+    const g = tf.sub(tf.max(z, 1, true), z); // [B, k] ≥ 0
+    const top = tf.cast(tf.oneHot(tf.argMax(z, 1), k), 'bool');
+    const negInf = tf.fill(g.shape, -Infinity);
+    const L = tf.logSumExp(tf.where(top, negInf, tf.neg(g)), 1, true); // [B, 1]; −∞ when k = 1
+    // σ = log(1 + e^L) loses its digits in float32 once e^L ≪ 1: there σ ≈ e^L − e^{2L}/2, log σ ≈ L − e^L/2.
+    const small = tf.less(L, -5);
+    const eL = tf.exp(L);
+    const sigma = tf.where(small, tf.mul(eL, tf.sub(1, tf.mul(eL, 0.5))), tf.softplus(L));
+    const logSigma = tf.where(small, tf.sub(L, tf.mul(eL, 0.5)), tf.log(sigma));
+    const others = tf.add(tf.neg(tf.add(g, sigma)), tf.log(tf.add(g, sigma)));
+    const star = tf.sub(logSigma, sigma);
+    return tf.reshape(tf.logSumExp(tf.where(top, tf.broadcastTo(star, g.shape), others), 1), [-1]) as tf.Tensor1D;
+  });
+}
+
+/**
  * HNET+ENT task inference (von Oswald et al. 2020, §4.1): `outputsPerTask[i]` are the target
  * outputs [B, outputs] under task embedding i (i = 0…n−1, the tasks learned so far). For every
  * sample, the task whose head prediction has the lowest entropy wins. Returns the chosen task
@@ -82,7 +110,7 @@ export function softmaxEntropy(logits: tf.Tensor): tf.Tensor1D {
 export function entropyInference(layout: HeadLayout, outputsPerTask: readonly tf.Tensor[]): { task: tf.Tensor1D; label: tf.Tensor1D } {
   return tf.tidy(() => {
     const heads = outputsPerTask.map((o, i) => headLogits(layout, o, i));
-    const H = tf.stack(heads.map((h) => softmaxEntropy(h)), 1); // [B, n]
+    const H = tf.stack(heads.map((h) => softmaxLogEntropy(h)), 1); // [B, n], log H: same order as H, no ties at 0
     const task = tf.cast(tf.argMin(H, 1), 'int32') as tf.Tensor1D;
     const local = tf.stack(heads.map((h) => tf.argMax(h, 1)), 1); // [B, n]
     // tf.oneHot needs depth ≥ 2: with one learned task there is nothing to choose.
