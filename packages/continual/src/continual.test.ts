@@ -96,12 +96,12 @@ describe('output regulariser', () => {
 });
 
 describe('HnetMethod optimiser per task', () => {
-  it('θ gets a fresh Adam at each new task by default (hypercl), the same one with resetOptimizer: false', () => {
+  it('θ keeps its Adam across tasks by default, and gets a fresh one per task with resetOptimizer (hypercl)', () => {
     const specs = [paramSpec({ name: 'w', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 })];
     const target = { name: 't', params: specs, inputShape: [2], outputShape: [2], forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!) };
     const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl2');
     const batch = (task: number) => ({ x: tf.tensor2d([[1, 0], [0, 1]]), y: tf.tensor1d([0, 1], 'int32'), yGlobal: tf.tensor1d([0, 1], 'int32'), size: 2, task });
-    for (const reset of [true, false]) {
+    for (const reset of [true, false, undefined]) {
       const hnet = new HyperMLP({ target, numConditions: 2, embeddingSize: 3, hiddenSizes: [4], seed: 1 });
       const m = new HnetMethod({ hnet, target, layout, resetOptimizer: reset });
       m.beginTask(0);

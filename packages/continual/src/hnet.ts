@@ -32,7 +32,8 @@ export interface HnetMethodConfig {
   onlineTargets?: boolean;
   /**
    * Start every task with a fresh Adam for θ, as hypercl does (it builds its optimisers inside
-   * the per-task training function); false keeps θ's Adam state across tasks. Default true.
+   * the per-task training function). Default false: θ's Adam state carries over, which measured
+   * better here (Split-MNIST, one seed each: CL1 99.53% vs 99.17%, CL3 HNET+ENT 59.2% vs 57.3%).
    */
   resetOptimizer?: boolean;
   /** Seed of the subset draws. Default 0. */
@@ -47,8 +48,8 @@ const EMB = 'embeddings';
  * task T minimises L_task(h(e_T, θ)) + β/k · Σ_{i ∈ S} ‖h(e_i, θ*) − h(e_i, θ + Δθ)‖² over θ
  * and e_T, where θ* is θ before task T, S a subset of the k past tasks (all by default) and Δθ
  * the lookahead step. As in hypercl, each step updates e_T with the task loss (a fresh Adam per
- * task, so past embeddings never move) and θ with task + regulariser gradients (by default with
- * a fresh Adam per task too, `resetOptimizer`).
+ * task, so past embeddings never move) and θ with task + regulariser gradients (one Adam across
+ * tasks unless `resetOptimizer`, hypercl's choice).
  */
 export class HnetMethod implements ContinualMethod {
   readonly name = 'hnet' as const;
@@ -99,7 +100,7 @@ export class HnetMethod implements ContinualMethod {
     this.emb = own[EMB] as tf.Variable;
     this.thetaNames = hnet.params.filter((s) => s.name !== EMB).map((s) => s.name);
     this.theta = this.thetaNames.map((n) => own[n] as tf.Variable);
-    this.resetOptimizer = config.resetOptimizer ?? true;
+    this.resetOptimizer = config.resetOptimizer ?? false;
     const lr = (this.lr = config.lr ?? 1e-3);
     this.lrEmbedding = config.lrEmbedding ?? lr;
     this.thetaAdam = new Adam(this.theta, { lr });

@@ -94,7 +94,7 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
     .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
     .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', num('--reg-tasks'))
     .option('--online-targets', 'recompute regulariser targets from a stored θ* instead of snapshotting them')
-    .option('--no-reset-optimizer', 'keep the Adam state of θ across tasks (hypercl starts each task with a fresh one)')
+    .option('--reset-optimizer', 'start every task with a fresh Adam for θ, as hypercl does (default: keep its state)')
     .option('--ewc-lambda <x>', 'online EWC strength λ', num('--ewc-lambda'))
     .option('--ewc-gamma <x>', 'online EWC decay γ', num('--ewc-gamma'))
     .option('--si-c <x>', 'SI strength c', num('--si-c'))

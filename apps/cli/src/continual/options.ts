@@ -65,7 +65,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
       tasks: 5,
       lr: 1e-3,
       targetHidden: [400, 400],
-      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: true },
+      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
       ewc: {},
       si: {},
     };
@@ -75,7 +75,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
     tasks: 10,
     lr: 1e-4,
     targetHidden: [1000, 1000],
-    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: true },
+    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
     ewc: {},
     si: {},
   };
@@ -111,7 +111,7 @@ const FLAG_OF: Record<string, string> = {
   'hnet.lookahead': '--no-lookahead',
   'hnet.regTasks': '--reg-tasks',
   'hnet.onlineTargets': '--online-targets',
-  'hnet.resetOptimizer': '--no-reset-optimizer',
+  'hnet.resetOptimizer': '--reset-optimizer',
   'hnet.init': '--hnet-init',
   'hnet.activation': '--hnet-activation',
   'ewc.lambda': '--ewc-lambda',
