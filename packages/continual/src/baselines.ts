@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, MLP, Rng, activate, countParams, createVariables, linear, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
+import { ConfigError, MLP, Rng, activate, checkPositiveInt, countParams, createVariables, linear, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
 import type { Batch, DataSplit } from '@hypernets/data';
 import { Adam } from './adam.js';
 import type { ContinualMethod, MethodState, StepLosses } from './method.js';
-import { headLogits, taskLoss, type HeadLayout, type Scenario } from './scenario.js';
+import { activeLabels, activeLogits, taskLoss, type HeadLayout, type Scenario } from './scenario.js';
 
 /**
  * Baselines that train the target network's own weights θ directly (no hypernetwork), on the
@@ -73,24 +73,8 @@ export interface BaselineConfig {
   init?: InitScheme;
 }
 
-/** The logits the task loss of an unconditioned model sees: the task's head (cl1/cl2), or all classes so far (cl3). */
-export function activeLogits(layout: HeadLayout, out: tf.Tensor, task: number): tf.Tensor {
-  if (layout.scenario === 'cl3') return tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
-  return headLogits(layout, out, task);
-}
-
-/** The labels matching `activeLogits`: global in cl3, task-local otherwise. */
-function activeLabels(layout: HeadLayout, batch: Batch): tf.Tensor1D {
-  return layout.scenario === 'cl3' ? batch.yGlobal : batch.y;
-}
-
 function checkNumber(field: string, v: unknown, ok: (x: number) => boolean, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new ConfigError(field, `must be ${what}, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function checkPositiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -140,7 +124,7 @@ export function diagonalFisher(target: TargetNet, weights: Weights, layout: Head
     try {
       const next = tf.tidy(() => {
         const B = batch.size;
-        const logits = activeLogits(layout, target.forward(batch.x, weights), task);
+        const logits = activeLogits(layout, target.forward(batch.x, weights), task, false);
         const K = logits.shape[1]!;
         const sums = (targets: tf.Tensor, sampleWeight: tf.Tensor | null) => perSampleSquaredGradSum(target, weights, layout, task, batch.x, targets, sampleWeight);
         let part: tf.Tensor[];
@@ -154,7 +138,7 @@ export function diagonalFisher(target: TargetNet, weights: Weights, layout: Head
             part = part.map((a, i) => tf.add(a, s[i]!));
           }
         } else {
-          const y = labels === 'pred' ? tf.argMax(logits, 1) : activeLabels(layout, batch);
+          const y = labels === 'pred' ? tf.argMax(logits, 1) : (activeLabels(layout, batch, false) as tf.Tensor1D);
           part = sums(tf.oneHot(tf.cast(y, 'int32'), K), null);
         }
         return acc.map((a, i) => tf.add(a, part[i]!));
@@ -199,12 +183,13 @@ function mlpForward(net: MLP, weights: Weights, x: tf.Tensor, probes: readonly t
 function mlpSquaredGradSum(net: MLP, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
   return tf.tidy(() => {
     const B = x.shape[0]!;
+    // One pass: layer inputs a_l are recorded (and kept past tf.grads' own scope) while
+    // δ_l = ∂L/∂z_l (rows: samples) comes out as the gradient with respect to zero probes added to z_l.
     const inputs: tf.Tensor[] = [];
-    mlpForward(net, weights, x, null, inputs);
-    // δ_l = ∂L/∂z_l (rows: samples), as the gradient with respect to zero probes added to z_l
     const probes = net.sizes.slice(1).map((n) => tf.zeros([B, n]));
     const deltas = tf.grads((...ps: tf.Tensor[]) => {
-      const logp = tf.logSoftmax(activeLogits(layout, mlpForward(net, weights, x, ps, null), task));
+      const logp = tf.logSoftmax(activeLogits(layout, mlpForward(net, weights, x, ps, inputs), task, false));
+      for (const a of inputs) if (a !== x) tf.keep(a);
       return tf.neg(tf.sum(tf.mul(targets, logp))) as tf.Scalar;
     })(probes);
     const out: Record<string, tf.Tensor> = {};
@@ -214,6 +199,7 @@ function mlpSquaredGradSum(net: MLP, weights: Weights, layout: HeadLayout, task:
       out[`fc${i + 1}.weight`] = tf.matMul(tf.square(inputs[i]!), d2, true, false);
       out[`fc${i + 1}.bias`] = tf.sum(d2, 0);
     });
+    for (const a of inputs) if (a !== x) a.dispose();
     return net.params.map((s) => out[s.name]!);
   });
 }
@@ -226,7 +212,7 @@ function tiledSquaredGradSum(target: TargetNet, weights: Weights, layout: HeadLa
     const f = (...ws: tf.Tensor[]) => {
       const w: Weights = {};
       specs.forEach((s, i) => (w[s.name] = ws[i]!));
-      const logp = tf.logSoftmax(activeLogits(layout, target.forward(x, w), task));
+      const logp = tf.logSoftmax(activeLogits(layout, target.forward(x, w), task, false));
       return tf.neg(tf.sum(tf.mul(targets, logp))) as tf.Scalar;
     };
     const grads = tf.grads(f)(tiled);

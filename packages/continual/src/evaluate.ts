@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, DataSplit } from '@hypernets/data';
 import { disposeBatch } from '@hypernets/data';
 import type { ContinualMethod } from './method.js';
-import { entropyInference, headLogits } from './scenario.js';
+import { activeLogits, entropyInference, headLogits } from './scenario.js';
 
 export interface TaskEvaluation {
   /** Fraction of correct predictions on the split. */
@@ -32,9 +32,8 @@ function predictionOf(method: ContinualMethod, x: tf.Tensor, task: number, seen:
   const argMax = (logits: tf.Tensor) => tf.cast(tf.argMax(logits, 1), 'int32') as tf.Tensor1D;
   if (layout.scenario === 'cl1') return { label: argMax(headLogits(layout, method.outputs(x, task), task)), task: null };
   if (method.conditioned) return entropyInference(layout, Array.from({ length: seen }, (_, i) => method.outputs(x, i)));
-  const out = method.outputs(x, task);
-  if (layout.scenario === 'cl2') return { label: argMax(out), task: null };
-  return { label: argMax(tf.slice(out, [0, 0], [out.shape[0]!, seen * layout.classesPerTask])), task: null };
+  // the shared head (cl2), or all classes of the tasks seen so far (class-incremental cl3)
+  return { label: argMax(activeLogits(layout, method.outputs(x, task), seen - 1, false)), task: null };
 }
 
 /** Accuracy of `method` on a split of task `task`, `seen` tasks learned (see `predict`). */

@@ -1,6 +1,6 @@
 export { Adam } from './adam.js';
 export type { AdamConfig } from './adam.js';
-export { SCENARIOS, headLayout, headLogits, taskLoss, softmaxEntropy, softmaxLogEntropy, entropyInference } from './scenario.js';
+export { SCENARIOS, headLayout, headLogits, activeLogits, activeLabels, classIncremental, taskLoss, softmaxEntropy, softmaxLogEntropy, entropyInference } from './scenario.js';
 export type { Scenario, HeadLayout } from './scenario.js';
 export { METHODS } from './method.js';
 export type { ContinualMethod, MethodName, MethodState, StepLosses } from './method.js';

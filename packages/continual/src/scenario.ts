@@ -50,19 +50,28 @@ export function headLogits(layout: HeadLayout, out: tf.Tensor, task: number): tf
   return tf.slice(out, [0, layout.headStart(task)], [out.shape[0]!, layout.classesPerTask]);
 }
 
+/** True when a model trains and predicts class-incrementally: an unconditioned model in cl3. */
+export function classIncremental(layout: HeadLayout, conditioned: boolean): boolean {
+  return layout.scenario === 'cl3' && !conditioned;
+}
+
 /**
- * The training loss of a batch of task t. Task-conditioned models (a hypernetwork) and every
- * model in cl1/cl2 train on the task's head with task-local labels; an unconditioned model in
- * cl3 trains class-incrementally: softmax over all classes of tasks 0…t, global labels.
+ * The logits a model's softmax sees for task t: the task's head (task-conditioned models, and
+ * every model in cl1/cl2), or, class-incrementally, all classes of tasks 0…t.
  */
+export function activeLogits(layout: HeadLayout, out: tf.Tensor, task: number, conditioned: boolean): tf.Tensor {
+  if (classIncremental(layout, conditioned)) return tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
+  return headLogits(layout, out, task);
+}
+
+/** The labels matching `activeLogits`: global when class-incremental, task-local otherwise. */
+export function activeLabels(layout: HeadLayout, labels: { y: tf.Tensor; yGlobal: tf.Tensor }, conditioned: boolean): tf.Tensor {
+  return classIncremental(layout, conditioned) ? labels.yGlobal : labels.y;
+}
+
+/** The training loss of a batch of task t: softmax cross-entropy over `activeLogits`. */
 export function taskLoss(layout: HeadLayout, out: tf.Tensor, labels: { y: tf.Tensor; yGlobal: tf.Tensor }, task: number, conditioned: boolean): tf.Scalar {
-  return tf.tidy(() => {
-    if (layout.scenario === 'cl3' && !conditioned) {
-      const active = tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
-      return softmaxCrossEntropy(active, labels.yGlobal);
-    }
-    return softmaxCrossEntropy(headLogits(layout, out, task), labels.y);
-  });
+  return tf.tidy(() => softmaxCrossEntropy(activeLogits(layout, out, task, conditioned), activeLabels(layout, labels, conditioned)));
 }
 
 /** Per-row entropy of softmax(logits), [B] (nats). */

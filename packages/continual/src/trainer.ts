@@ -1,4 +1,4 @@
-import { CheckpointError, ConfigError, checkpointPaths, loadCheckpoint, saveCheckpoint } from '@hypernets/core';
+import { CheckpointError, ConfigError, checkPositiveInt, checkpointPaths, loadCheckpoint, saveCheckpoint } from '@hypernets/core';
 import { disposeBatch, type SamplerState, type TaskStream } from '@hypernets/data';
 import { evaluateTask } from './evaluate.js';
 import type { ContinualMethod } from './method.js';
@@ -78,11 +78,6 @@ export function taskSeed(seed: number, task: number): number {
   return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
-function checkPositive(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
 /**
  * Trains a ContinualMethod on a TaskStream task after task, evaluates every learned task
  * after each one (the accuracy matrix), emits events, checkpoints and resumes. A resumed run
@@ -103,11 +98,11 @@ export class ContinualTrainer {
     readonly config: ContinualTrainerConfig,
     private readonly onEvent: (e: ContinualEvent) => void = () => {},
   ) {
-    this.iterations = checkPositive('iterations', config.iterations);
-    this.batchSize = checkPositive('batchSize', config.batchSize);
-    this.evalBatchSize = checkPositive('evalBatchSize', config.evalBatchSize ?? 1000);
-    this.logEvery = checkPositive('logEvery', config.logEvery ?? 50);
-    this.checkpointEvery = config.checkpointEvery === undefined ? null : checkPositive('checkpointEvery', config.checkpointEvery);
+    this.iterations = checkPositiveInt('iterations', config.iterations);
+    this.batchSize = checkPositiveInt('batchSize', config.batchSize);
+    this.evalBatchSize = checkPositiveInt('evalBatchSize', config.evalBatchSize ?? 1000);
+    this.logEvery = checkPositiveInt('logEvery', config.logEvery ?? 50);
+    this.checkpointEvery = config.checkpointEvery === undefined ? null : checkPositiveInt('checkpointEvery', config.checkpointEvery);
     if (this.checkpointEvery !== null && !config.checkpointDir) throw new ConfigError('checkpointEvery', 'needs checkpointDir');
     if (method.layout.numTasks !== stream.numTasks)
       throw new ConfigError('method', `was built for ${method.layout.numTasks} tasks, the stream ${stream.name} has ${stream.numTasks}`);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
+  checkPositiveInt,
   Rng,
   ShapeMismatchError,
   activate,
@@ -55,12 +56,6 @@ export interface HyperMLPConfig {
   /** Seed (or Rng) for every initial value. Default 0. */
   seed?: number | Rng;
   name?: string;
-}
-
-export function checkPositiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new ConfigError(field, `must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /**

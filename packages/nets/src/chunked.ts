@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
-import { MLPHyperNetBase, checkPositiveInt, lookup, type HyperMLPConfig } from './base.js';
+import { ConfigError, checkPositiveInt, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
+import { MLPHyperNetBase, lookup, type HyperMLPConfig } from './base.js';
 import { chunkedStats, type EntryStats } from './init.js';
 
 export interface ChunkedHyperMLPConfig extends HyperMLPConfig {

@@ -15,9 +15,9 @@ import {
   type ParamSpec,
   type TargetNet,
   type Weights,
+  checkPositiveInt,
 } from '@hypernets/core';
 import { VariableOwner } from './variables.js';
-import { checkPositiveInt } from './base.js';
 
 /**
  * HyperLSTM (Ha, Dai & Le 2016, "HyperNetworks", §3.2 and the HyperLSTMCell of their

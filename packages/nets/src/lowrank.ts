@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, activate, linear, numel, targetVariance, type ParamSpec } from '@hypernets/core';
-import { MLPHyperNetBase, checkPositiveInt, type HyperMLPConfig } from './base.js';
+import { ConfigError, activate, checkPositiveInt, linear, numel, targetVariance, type ParamSpec } from '@hypernets/core';
+import { MLPHyperNetBase, type HyperMLPConfig } from './base.js';
 import type { EntryStats } from './init.js';
 
 export interface LowRankHyperNetConfig extends HyperMLPConfig {

@@ -13,8 +13,9 @@ import {
   type ParamSpec,
   type TargetNet,
   type Weights,
+  checkPositiveInt,
 } from '@hypernets/core';
-import { checkConditionBatch, checkPositiveInt, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
+import { checkConditionBatch, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
 import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
 import { VariableOwner } from './variables.js';
 import { hyperfanColumns, specStats, type HyperInit } from './init.js';

@@ -1,4 +1,5 @@
 export { MLP, denseSpecs, ACTIVATIONS } from './mlp.js';
+export { checkPositiveInt } from './validate.js';
 export type { MLPConfig } from './mlp.js';
 export { CNN, lenet5, haMnist } from './cnn.js';
 export type { CNNConfig, ConvLayerConfig, LeNetOptions } from './cnn.js';

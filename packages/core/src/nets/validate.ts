@@ -1,6 +1,6 @@
 /**
  * Config and input checks shared by the target nets (MLP, CNN, ResNet, RNN/LSTM, Transformer).
- * Internal: not exported from the package (mlp.ts re-exports the older names).
+ * `checkPositiveInt` is public (the other packages validate their configs with it); the rest is internal.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
