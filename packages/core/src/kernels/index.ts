@@ -36,6 +36,11 @@
 //                                        3.4-6.6x faster on ResNet-20 layers (batch 32),
 //                                        1.2-3.3x on LeNet's (batch 64).
 //                                        Falls back to wasm's if BatchMatMul is absent.
+//   Slice, SplitV                        wasm's Slice copies the whole input off the heap
+//                                        before taking the slice (SplitV: once per piece);
+//                                        ours copies contiguous slices from a heap view
+//                                        (splitting a 2.1M-float hypernet output: 51 ms → see
+//                                        Slice.ts). Non-contiguous slices go to wasm's.
 //
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for
 // every backend, gradients tfjs-core 4.22 lacks (only if none is registered):
@@ -73,6 +78,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativ
 import { einsumConfig } from './Einsum.js';
 import { einsumGradConfig } from './Einsum_grad.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
+import { setOriginalSlice, setOriginalSplitV, sliceConfig, splitVConfig } from './Slice.js';
 import { setOriginalStridedSlice, stridedSliceConfig } from './StridedSlice.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
@@ -91,6 +97,8 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: stridedSliceConfig, onReplace: setOriginalStridedSlice },
   { config: conv2DBackpropInputConfig, onReplace: setOriginalConv2DBackpropInput },
   { config: batchMatMulConfig, onReplace: setOriginalBatchMatMul },
+  { config: sliceConfig, onReplace: setOriginalSlice },
+  { config: splitVConfig, onReplace: setOriginalSplitV },
 ];
 const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 

@@ -94,7 +94,7 @@ describe('registration', () => {
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul'].sort(),
+      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV'].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
@@ -406,6 +406,47 @@ describe('StridedSlice (replaces wasm\'s)', () => {
       const gv = g.dataSync();
       expect(Array.from(gv.keys()).filter((i) => gv[i] === 1)).toEqual([...expected].sort((a, b) => a - b));
       tf.dispose([x, y, g]);
+    }
+  });
+});
+
+describe('Slice and SplitV (replace wasm\'s for speed)', () => {
+  it('match cpu exactly on random slices of rank 1-4 (float32, int32, bool), incl. empty ones', async () => {
+    const r = rng(91);
+    for (let c = 0; c < 40; c++) {
+      const rank = r.int(1, 4);
+      const shape = Array.from({ length: rank }, () => r.int(1, 6));
+      const begin = shape.map((d) => r.int(0, d - 1));
+      const size = shape.map((d, i) => (r.next() < 0.3 ? -1 : r.int(0, d - begin[i]!)));
+      const dtype = r.pick(['float32', 'int32', 'bool'] as const);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 ? 1 : 0 : i - 5));
+      const out = await runOn(BOTH, () => {
+        const y = tf.slice(tf.tensor(vals, shape, dtype), begin, size);
+        expect(y.dtype).toBe(dtype);
+        return tf.cast(y, 'float32');
+      });
+      expect(out.wasm.shapes, `slice ${shape} ${begin} ${size}`).toEqual(out.cpu.shapes);
+      expect(compare(out.cpu.values[0], out.wasm.values[0]).maxAbs).toBe(0);
+    }
+  });
+
+  it('split along every axis and its gradient match cpu exactly', async () => {
+    const r = rng(92);
+    for (const shape of [[7], [4, 9], [3, 5, 6], [2, 3, 4, 5]]) {
+      for (let axis = 0; axis < shape.length; axis++) {
+        const d = shape[axis]!;
+        const a = r.int(0, d);
+        const sizes = [a, d - a];
+        const x = randData(r, shape);
+        const w = randData(r, shape);
+        const out = await runOn(BOTH, () => {
+          const parts = tf.split(tf.tensor(x, shape), sizes, axis);
+          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.concat(tf.split(t, sizes, axis).reverse(), axis), tf.tensor(w, shape))))(tf.tensor(x, shape));
+          return [...parts, g];
+        });
+        out.cpu.values.forEach((ref, i) => expect(compare(ref, out.wasm.values[i]).maxAbs, `split ${shape} axis ${axis} output ${i}`).toBe(0));
+      }
     }
   });
 });
