@@ -1,1 +1,15 @@
-export {};
+export { PRIMITIVES } from './primitives.js';
+export type { Primitive } from './primitives.js';
+export { GraphBuilder, GraphError, edgesWithVirtual, levels, nodeTypeIds } from './graph.js';
+export type { ArchGraph, GraphNode, Edge, BuildOptions } from './graph.js';
+export { archGraph, mlpGraph, cnnGraph, resnetGraph } from './describe.js';
+export type { DescribesGraph, ResNetGraphOptions } from './describe.js';
+export { shapeVocab, channelIndex, spatialIndex, shapeIndices, shapeTo4d } from './shape-encoder.js';
+export type { ShapeVocab } from './shape-encoder.js';
+export { batchGraphs } from './batch.js';
+export type { GraphBatch, LevelPlan } from './batch.js';
+export { groupSize, decoderKey, normalization } from './decode.js';
+export type { Normalization } from './decode.js';
+export { GHN2 } from './ghn2.js';
+export type { Ghn2Config, ResolvedGhn2Config, Prediction } from './ghn2.js';
+export { torchShape } from './layout.js';

@@ -1,3 +1,4 @@
+export { VariableOwner } from './variables.js';
 export type { Condition, ConditionMode, HyperNet, FlatHyperNet } from './hypernet.js';
 export { splitFlat, flattenWeights, conditionInput, generateFrom } from './hypernet.js';
 export { MLPHyperNetBase, lookup, resolveConditioning, checkConditionBatch, conditionFeatures } from './base.js';
