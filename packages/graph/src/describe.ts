@@ -1,4 +1,4 @@
-import { CNN, MLP, ResNet, type ParamSpec, type TargetNet } from '@hypernets/core';
+import { CNN, ImageNetResNet, MLP, ResNet, type ParamSpec, type TargetNet } from '@hypernets/core';
 import { GraphBuilder, GraphError, type ArchGraph, type BuildOptions } from './graph.js';
 
 /**
@@ -86,6 +86,7 @@ export function archGraph(net: TargetNet, options: ResNetGraphOptions = {}): Arc
   if (net instanceof MLP) return mlpGraph(net, options);
   if (net instanceof CNN) return cnnGraph(net, options);
   if (net instanceof ResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? null });
+  if (net instanceof ImageNetResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? 3 });
   const ctor = (net as object).constructor?.name ?? typeof net;
   throw new GraphError(
     (net as { name?: string }).name ?? ctor,

@@ -106,7 +106,7 @@ export class GHN2 extends VariableOwner {
     for (const [name, shape, init] of specs) {
       const t =
         init.kind === 'uniform' ? rng.uniformTensor(shape, -init.bound, init.bound) : init.kind === 'normal' ? rng.normal(shape) : init.kind === 'ones' ? tf.ones(shape) : tf.zeros(shape);
-      this.vars[name] = tf.variable(t, true, `ghn2/${name}/${rng.nextInt()}`);
+      this.vars[name] = tf.variable(t, true);
       t.dispose();
     }
   }

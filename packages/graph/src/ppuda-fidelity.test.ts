@@ -1,0 +1,133 @@
+// GHN-2 against ppuda itself: the same GHN weights (ppuda's CIFAR-10 GHN-2 config, seed 0,
+// written by scripts/ppuda_fixtures.py), ppuda's graphs of torchvision ResNet-18/50 and its
+// predicted parameters. Our graphs of core's resnet18/resnet50 must equal ppuda's up to a node
+// renumbering (ppuda's topological sort puts a downsample branch before the block's convs), and
+// every predicted tensor must match within 1e-4 relative error.
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, readSafetensorsFile, resnet18, resnet50, toTorchLayout, type TargetNet } from '@hypernets/core';
+import { archGraph } from './describe.js';
+import { batchGraphs } from './batch.js';
+import type { ArchGraph } from './graph.js';
+import type { GHN2 } from './ghn2.js';
+import { loadGhn } from './io.js';
+
+const FIX = new URL('../fixtures/ppuda/', import.meta.url);
+
+interface RefNode { index: number; type: string; name: string | null; shape: number[] | null }
+interface RefParam { name: string; shape: number[]; numel: number; norm: number; mean: number; std: number; first: number[]; sample: number[] }
+interface Ref { nodes: RefNode[]; edges: [number, number, number][]; params: RefParam[] }
+
+const ref = (model: string): Ref => JSON.parse(readFileSync(new URL(`${model}.json`, FIX), 'utf8')) as Ref;
+
+/** Our node i → ppuda's node: parameter nodes by name, the others by type and their (mapped) inputs. */
+function nodeMapping(g: ArchGraph, r: Ref): number[] {
+  const byName = new Map(r.nodes.filter((n) => n.name !== null && n.type !== 'max_pool' && n.type !== 'avg_pool').map((n) => [n.name!, n.index]));
+  const refPreds = r.nodes.map(() => [] as number[]);
+  for (const [u, v, d] of r.edges) if (d === 1) refPreds[v]!.push(u);
+  const preds = g.nodes.map(() => [] as number[]);
+  for (const [u, v, d] of g.edges) if (d === 1) preds[v]!.push(u);
+  const map: number[] = [];
+  const taken = new Set<number>();
+  g.nodes.forEach((nd, i) => {
+    let j: number | undefined;
+    if (nd.param !== null) j = byName.get(nd.param);
+    else if (nd.type === 'input') j = 0;
+    else {
+      const want = preds[i]!.map((p) => map[p]!).sort((a, b) => a - b).join();
+      j = r.nodes.find((rn) => rn.type === nd.type && !taken.has(rn.index) && refPreds[rn.index]!.sort((a, b) => a - b).join() === want)?.index;
+    }
+    if (j === undefined) throw new Error(`node ${i} (${nd.type} ${nd.name}) has no counterpart in ppuda's graph`);
+    taken.add(j);
+    map.push(j);
+  });
+  return map;
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+describe.each([
+  ['resnet18', () => resnet18({ inputShape: [32, 32, 3] })],
+  ['resnet50', () => resnet50({ inputShape: [32, 32, 3] })],
+] as const)('GHN-2 vs ppuda on %s', (model, make) => {
+  let ghn: GHN2;
+  let net: TargetNet;
+  let graph: ArchGraph;
+  let r: Ref;
+  let map: number[];
+  beforeAll(async () => {
+    await initBackend('cpu');
+    ghn = await loadGhn(new URL('ghn2-cifar10-seed0.safetensors', FIX).pathname);
+    net = make();
+    graph = archGraph(net);
+    r = ref(model);
+    map = nodeMapping(graph, r);
+  });
+
+  it("builds ppuda's graph: same nodes (types, parameters, shapes) and edges, real and virtual", () => {
+    expect(graph.nodes.length).toBe(r.nodes.length);
+    expect(new Set(map).size).toBe(r.nodes.length);
+    graph.nodes.forEach((nd, i) => {
+      const rn = r.nodes[map[i]!]!;
+      expect(nd.type, `node ${i} ${nd.name}`).toBe(rn.type);
+      expect(nd.shape, `node ${i} ${nd.name}`).toEqual(rn.shape);
+    });
+    const ours = graph.edges.map(([u, v, d]) => [map[u]!, map[v]!, d].join()).sort();
+    const theirs = r.edges.map((e) => e.join()).sort();
+    expect(ours).toEqual(theirs);
+    expect(map[graph.nodes.length - 1]).toBe(r.nodes.length - 1); // output last
+  });
+
+  it('node embeddings match ppuda after the shape encoder, the GatedGNN and the layer norm', async () => {
+    const emb = (await readSafetensorsFile(new URL(`${model}-embeddings.safetensors`, FIX).pathname)).tensors;
+    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
+    const reorder = (raw: Float32Array) => {
+      const H = ghn.config.hid;
+      const out = new Float32Array(graph.nodes.length * H);
+      map.forEach((j, i) => out.set(raw.subarray(j * H, (j + 1) * H), i * H));
+      return out;
+    };
+    const x0 = ghn.embedNodes(batch);
+    const xg = ghn.propagate(x0, batch);
+    const xl = ghn.nodeEmbeddings(batch);
+    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) {
+      const want = reorder(emb[name]!.data as Float32Array);
+      expect(relErr(t.dataSync(), want), name).toBeLessThan(1e-5);
+    }
+    tf.dispose([x0, xg, xl]);
+  });
+
+  it('predicts every parameter tensor within 1e-4 relative error of ppuda', () => {
+    const [p] = ghn.predict(graph);
+    expect(p!.missing).toEqual([]);
+    const specs = new Map(net.params.map((s) => [s.name, s]));
+    expect(r.params.map((q) => q.name)).toEqual(net.params.map((s) => s.name));
+    let worst = 0;
+    for (const q of r.params) {
+      const w = p!.weights[q.name]!;
+      const t = tf.tidy(() => toTorchLayout(specs.get(q.name)!, w));
+      expect(t.shape, q.name).toEqual(q.shape);
+      const v = t.dataSync();
+      const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
+      const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
+      let ss = 0;
+      for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
+      const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;
+      worst = Math.max(worst, e, eNorm);
+      expect(e, `${q.name} values`).toBeLessThan(1e-4);
+      expect(eNorm, `${q.name} norm`).toBeLessThan(1e-4);
+      t.dispose();
+    }
+    tf.dispose(Object.values(p!.weights));
+    console.log(`${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
+  });
+});
