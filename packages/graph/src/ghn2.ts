@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
+import { ConfigError, Rng, paramSpec, torchLayoutKind, torchShape, type ParamSpec, type Weights } from '@hypernets/core';
 import { VariableOwner } from '@hypernets/nets';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
 import { decoderKey, normalization } from './decode.js';
 import { GraphError, type ArchGraph } from './graph.js';
-import { torchShape } from './layout.js';
 import { PRIMITIVES } from './primitives.js';
 import { shapeVocab, type ShapeVocab } from './shape-encoder.js';
 
@@ -252,7 +251,7 @@ export class GHN2 extends VariableOwner {
     const list = Array.isArray(graphs) ? (graphs as readonly ArchGraph[]) : [graphs as ArchGraph];
     if (list.length === 0) return [];
     const batch = batchGraphs(list, this.vocab, this.config.sMax);
-    return tf.tidy(() => {
+    return tf.tidy((): tf.TensorContainer => {
       const x = this.nodeEmbeddings(batch);
       // group the parameter nodes by decoder key, as ppuda's _map_net_params does
       interface Job { graph: number; node: number; spec: ParamSpec; row: number | null; isWeight: boolean }
@@ -292,8 +291,8 @@ export class GHN2 extends VariableOwner {
           weights[job.graph]![job.spec.name] = this.fit(w, job.spec, job.isWeight, list[job.graph]!.name);
         }
       }
-      return list.map((g, gi) => ({ weights: weights[gi]!, missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name) })) as unknown as Prediction[];
-    });
+      return list.map((g, gi) => ({ weights: weights[gi]!, missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name) })) as unknown as tf.TensorContainer;
+    }) as unknown as Prediction[];
   }
 
   /**
@@ -322,9 +321,8 @@ export class GHN2 extends VariableOwner {
       else if (nz.kind === 'bias') w = tf.tanh(tf.mul(w, 0.2));
     }
     // to the target's layout, then tile out/in channels
-    let perm: number[] | null = null;
-    if (t.length === 4) perm = [2, 3, 1, 0];
-    else if (t.length === 2 && spec.kind !== 'embedding') perm = [1, 0];
+    const kind = torchLayoutKind(spec); // core's rule (torch-layout.ts), applied to the small tensor
+    const perm = kind === 'conv' ? [2, 3, 1, 0] : kind === 'dense' ? [1, 0] : null;
     const small = perm ? tf.transpose(w, perm) : w;
     const target = spec.shape as number[];
     const reps = target.map((d, j) => Math.ceil(d / small.shape[j]!));

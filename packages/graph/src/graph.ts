@@ -1,6 +1,5 @@
-import { HypernetsError, type ParamSpec } from '@hypernets/core';
+import { HypernetsError, torchShape, type ParamSpec } from '@hypernets/core';
 import { PRIMITIVES, type Primitive } from './primitives.js';
-import { torchShape } from './layout.js';
 
 /** A graph cannot be built or is malformed (unreachable nodes, unknown parameters, …). */
 export class GraphError extends HypernetsError {

@@ -12,5 +12,4 @@ export { groupSize, decoderKey, normalization } from './decode.js';
 export type { Normalization } from './decode.js';
 export { GHN2 } from './ghn2.js';
 export type { Ghn2Config, ResolvedGhn2Config, Prediction } from './ghn2.js';
-export { torchShape } from './layout.js';
 export { GHN_FORMAT, configFromPpuda, ghnFromSafetensors, loadGhn, loadGhnFromBytes, ghnToSafetensors, saveGhn } from './io.js';

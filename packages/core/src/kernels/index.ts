@@ -40,7 +40,10 @@
 //                                        before taking the slice (SplitV: once per piece);
 //                                        ours copies contiguous slices from a heap view
 //                                        (splitting a 2.1M-float hypernet output: 51 ms → see
-//                                        Slice.ts). Non-contiguous slices go to wasm's.
+//                                        Slice.ts). String tensors go to wasm's.
+//   Tile                                 wasm's walks the output element by element (1.7 s of
+//                                        a 3.0 s GHN-2 prediction for ResNet-50); ours copies
+//                                        whole blocks, one axis at a time (Tile.ts).
 //
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for
 // every backend, gradients tfjs-core 4.22 lacks (only if none is registered):
@@ -78,6 +81,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativ
 import { einsumConfig } from './Einsum.js';
 import { einsumGradConfig } from './Einsum_grad.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
+import { setOriginalTile, tileConfig } from './Tile.js';
 import { setOriginalSlice, setOriginalSplitV, sliceConfig, splitVConfig } from './Slice.js';
 import { setOriginalStridedSlice, stridedSliceConfig } from './StridedSlice.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
@@ -99,6 +103,7 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: batchMatMulConfig, onReplace: setOriginalBatchMatMul },
   { config: sliceConfig, onReplace: setOriginalSlice },
   { config: splitVConfig, onReplace: setOriginalSplitV },
+  { config: tileConfig, onReplace: setOriginalTile },
 ];
 const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 

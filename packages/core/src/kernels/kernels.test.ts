@@ -94,7 +94,7 @@ describe('registration', () => {
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV'].sort(),
+      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile'].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
@@ -448,6 +448,31 @@ describe('Slice and SplitV (replace wasm\'s for speed)', () => {
         out.cpu.values.forEach((ref, i) => expect(compare(ref, out.wasm.values[i]).maxAbs, `split ${shape} axis ${axis} output ${i}`).toBe(0));
       }
     }
+  });
+});
+
+describe('Tile (replaces wasm\'s for speed)', () => {
+  it('matches cpu exactly on random shapes and reps (float32, int32, bool), and its gradient too', async () => {
+    const r = rng(93);
+    for (let c = 0; c < 30; c++) {
+      const rank = r.int(1, 5);
+      const shape = Array.from({ length: rank }, () => r.int(1, 4));
+      const reps = Array.from({ length: rank }, () => r.int(1, 3));
+      const dtype = r.pick(['float32', 'int32', 'bool'] as const);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
+      const out = await runOn(BOTH, () => {
+        const y = tf.tile(tf.tensor(vals, shape, dtype), reps);
+        expect(y.dtype).toBe(dtype);
+        return tf.cast(y, 'float32');
+      });
+      expect(out.wasm.shapes, `tile ${shape} by ${reps}`).toEqual(out.cpu.shapes);
+      expect(compare(out.cpu.values[0], out.wasm.values[0]).maxAbs).toBe(0);
+    }
+    const x = randData(r, [2, 3, 4]);
+    const w = randData(r, [4, 3, 8]);
+    const g = await runOn(BOTH, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [2, 1, 2]), tf.tensor(w, [4, 3, 8]))))(tf.tensor(x, [2, 3, 4])));
+    expect(compare(g.cpu.values[0], g.wasm.values[0]).maxAbs).toBeLessThan(1e-5);
   });
 });
 

@@ -12,7 +12,7 @@ import { sameShape, type ParamSpec, type Weights } from '../params.js';
  * - embedding tables (kind 'embedding', [vocab, dim] in both) and every other rank
  *   (biases, norm γ/β): unchanged
  *
- * The same rule as @hypernets/graph's torchShape (layout.ts), which can use this one. A
+ * @hypernets/graph's GHNs use this rule (torchShape, torchLayoutKind). A
  * tensor may carry a leading batch dimension (per-sample weights); it stays in front.
  *
  * Only the memory layout changes: a dense layer after an NHWC flatten (cnn.ts) still
