@@ -254,7 +254,7 @@ export class GHN2 extends VariableOwner {
     return tf.tidy((): tf.TensorContainer => {
       const x = this.nodeEmbeddings(batch);
       // group the parameter nodes by decoder key, as ppuda's _map_net_params does
-      interface Job { graph: number; node: number; spec: ParamSpec; row: number | null; isWeight: boolean }
+      interface Job { graph: number; node: number; spec: ParamSpec; row: number | null; isWeight: boolean; depthwise: boolean }
       const groups = new Map<string, { key: number[]; nodes: number[]; jobs: { job: Job; slot: number }[] }>();
       const weights: Weights[] = list.map(() => ({}));
       list.forEach((g, gi) => {
@@ -264,7 +264,7 @@ export class GHN2 extends VariableOwner {
           if (nd.param === null) return;
           const spec = specs.get(nd.param);
           if (!spec) throw new GraphError(g.name, `node ${i} predicts '${nd.param}', which is not one of the graph's ParamSpecs`);
-          const key = decoderKey(torchShape(spec), i === N - 2, i === N - 1, this.config.maxShape);
+          const key = decoderKey(nd.shape ?? torchShape(spec), i === N - 2, i === N - 1, this.config.maxShape);
           const id = key.join(',');
           let grp = groups.get(id);
           if (!grp) groups.set(id, (grp = { key, nodes: [], jobs: [] }));
@@ -272,11 +272,11 @@ export class GHN2 extends VariableOwner {
           grp.nodes.push(batch.offsets[gi]! + i);
           const oneD = spec.shape.length === 1;
           const isNorm = nd.type === 'bn' || nd.type === 'ln';
-          grp.jobs.push({ job: { graph: gi, node: i, spec, row: oneD ? (isNorm ? 0 : 1) : null, isWeight: !oneD || isNorm }, slot });
+          grp.jobs.push({ job: { graph: gi, node: i, spec, row: oneD ? (isNorm ? 0 : 1) : null, isWeight: !oneD || isNorm, depthwise: nd.depthwise === true }, slot });
           if (nd.shift !== null) {
             const sh = specs.get(nd.shift);
             if (!sh) throw new GraphError(g.name, `node ${i} predicts the shift '${nd.shift}', which is not one of the graph's ParamSpecs`);
-            grp.jobs.push({ job: { graph: gi, node: i, spec: sh, row: 1, isWeight: false }, slot });
+            grp.jobs.push({ job: { graph: gi, node: i, spec: sh, row: 1, isWeight: false, depthwise: false }, slot });
           }
         });
       });
@@ -288,7 +288,7 @@ export class GHN2 extends VariableOwner {
         for (const { job, slot } of jobs) {
           let w = parts[slot]!;
           if (job.row !== null) w = tf.squeeze(tf.slice(w, [job.row, 0], [1, -1]), [0]);
-          weights[job.graph]![job.spec.name] = this.fit(w, job.spec, job.isWeight, list[job.graph]!.name);
+          weights[job.graph]![job.spec.name] = this.fit(w, job.spec, job.isWeight, job.depthwise, list[job.graph]!.name);
         }
       }
       return list.map((g, gi) => ({ weights: weights[gi]!, missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name) })) as unknown as tf.TensorContainer;
@@ -300,8 +300,9 @@ export class GHN2 extends VariableOwner {
    * target's shape, repeat it along out/in channels where the target is larger, normalise.
    * Done in the cheap order (normalise and transpose the small tensor, then tile once).
    */
-  private fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, graph: string): tf.Tensor {
-    const t = torchShape(spec);
+  private fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, depthwise: boolean, graph: string): tf.Tensor {
+    const [kh, kw, c, mult] = spec.shape;
+    const t = depthwise ? [c! * mult!, 1, kh!, kw!] : torchShape(spec);
     const s = w.shape;
     // slice (dropping the decoder's extra trailing dims, as ppuda does with index 0)
     if (t.length === 1) w = s.length === 1 ? tf.slice(w, [0], [Math.min(t[0]!, s[0]!)]) : tf.reshape(tf.slice(w, [0, ...s.slice(1).map(() => 0)], [Math.min(t[0]!, s[0]!), ...s.slice(1).map(() => 1)]), [-1]);
@@ -323,11 +324,12 @@ export class GHN2 extends VariableOwner {
     // to the target's layout, then tile out/in channels
     const kind = torchLayoutKind(spec); // core's rule (torch-layout.ts), applied to the small tensor
     const perm = kind === 'conv' ? [2, 3, 1, 0] : kind === 'dense' ? [1, 0] : null;
-    const small = perm ? tf.transpose(w, perm) : w;
-    const target = spec.shape as number[];
+    let small = perm ? tf.transpose(w, perm) : w;
+    // depthwise: [C·m, 1, kh, kw] → [kh, kw, 1, C·m] (above) → tiled to [kh, kw, 1, C·m] → [kh, kw, C, m]
+    const target = depthwise ? [kh!, kw!, 1, c! * mult!] : (spec.shape as number[]);
     const reps = target.map((d, j) => Math.ceil(d / small.shape[j]!));
     let out = reps.some((r) => r > 1) ? tf.tile(small, reps) : small;
     if (out.shape.some((d, j) => d !== target[j])) out = tf.slice(out, target.map(() => 0), target);
-    return out;
+    return depthwise ? tf.reshape(out, spec.shape as number[]) : out;
   }
 }

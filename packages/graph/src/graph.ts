@@ -26,6 +26,11 @@ export interface GraphNode {
   readonly param: string | null;
   /** Norm nodes (bn, ln): the ParamSpec of the shift, predicted from the same node as in GHN-2. */
   readonly shift: string | null;
+  /**
+   * A depthwise kernel: the ParamSpec holds tfjs's [kh, kw, C, multiplier], PyTorch's (and
+   * `shape`) is [C·multiplier, 1, kh, kw]. Absent for every other node.
+   */
+  readonly depthwise?: true;
 }
 
 /** A directed edge [src, dst, d]: d = 1 for a real edge, the shortest-path length (2…s_max) for a virtual one. */
@@ -107,10 +112,20 @@ export class GraphBuilder {
     return this.add({ type, name: type, shape, param: null, shift: null }, inputs);
   }
 
-  /** A conv or linear layer: a weight node (type conv, sep_conv or dil_conv) and, with a bias, a bias node after it. */
-  layer(type: 'conv' | 'sep_conv' | 'dil_conv', weight: string, inputs: readonly number[], bias: string | null = null): number {
+  /**
+   * A conv or linear layer: a weight node (type conv, sep_conv or dil_conv) and, with a bias, a
+   * bias node after it. `depthwise`: the weight is a tfjs depthwise kernel [kh, kw, C, m]
+   * (GHN-2 sees PyTorch's grouped-conv shape [C·m, 1, kh, kw]).
+   */
+  layer(type: 'conv' | 'sep_conv' | 'dil_conv', weight: string, inputs: readonly number[], bias: string | null = null, options: { depthwise?: boolean } = {}): number {
     const w = this.spec(weight);
-    let last = this.add({ type, name: weight, shape: torchShape(w), param: weight, shift: null }, inputs);
+    let node: GraphNode = { type, name: weight, shape: torchShape(w), param: weight, shift: null };
+    if (options.depthwise) {
+      if (w.shape.length !== 4) throw new GraphError(this.name, `depthwise kernel '${weight}' must be [kh, kw, C, multiplier], got [${w.shape.join(', ')}]`);
+      const [kh, kw, c, m] = w.shape as [number, number, number, number];
+      node = { ...node, shape: [c * m, 1, kh, kw], depthwise: true };
+    }
+    let last = this.add(node, inputs);
     if (bias !== null) {
       const b = this.spec(bias);
       last = this.add({ type: 'bias', name: bias, shape: torchShape(b), param: bias, shift: null }, [last]);
