@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { mlpStep } from './mlp-step.js';
 import { hnetStep } from './hnet-step.js';
+import { ghnPredict } from './ghn-predict.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -31,6 +32,18 @@ program
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {
     await hnetStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads });
+  });
+
+program
+  .command('ghn-predict')
+  .description('ms to predict all parameters of ResNet-50 / ResNet-18 with GHN-2, tfjs backends vs ppuda (PyTorch) on the CPU')
+  .option('--backends <list>', 'comma-separated backends', 'wasm')
+  .option('--runs <n>', 'timed runs per net', '10')
+  .option('--warmup <n>', 'untimed runs per net', '2')
+  .option('--ppuda <dir>', "ppuda's source: a checkout or a bare git dir", process.env.PPUDA_DIR ?? '/work/.mirror/facebookresearch+ppuda/repo')
+  .option('--torch-threads <n>', 'PyTorch intra-op threads', '2')
+  .action(async (o) => {
+    await ghnPredict({ backends: o.backends.split(','), runs: +o.runs, warmup: +o.warmup, ppuda: o.ppuda, torchThreads: +o.torchThreads });
   });
 
 try {
