@@ -80,9 +80,13 @@ export class GraphBuilder {
     this.specs = new Map(params.map((p) => [p.name, p]));
   }
 
-  private add(node: GraphNode, inputs: readonly number[]): number {
+  private checkInputs(name: string, inputs: readonly number[]): void {
     for (const i of inputs)
-      if (!Number.isInteger(i) || i < 0 || i >= this.nodes.length) throw new GraphError(this.name, `node '${node.name}' has an input ${i} that is not an earlier node`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.nodes.length) throw new GraphError(this.name, `node '${name}' has an input ${i} that is not an earlier node`);
+  }
+
+  private add(node: GraphNode, inputs: readonly number[]): number {
+    this.checkInputs(node.name, inputs);
     this.nodes.push(node);
     this.preds.push([...new Set(inputs)]);
     return this.nodes.length - 1;
@@ -103,6 +107,7 @@ export class GraphBuilder {
 
   /** A parameter-free op (sum, concat, glob_avg, msa, cse, max_pool/avg_pool with `window`). */
   op(type: Primitive, inputs: readonly number[], window?: number): number {
+    this.checkInputs(type, inputs);
     if (type === 'sum' || type === 'concat') {
       // GHN-2 keeps sum/concat only where more than one edge comes in
       const distinct = [...new Set(inputs)];
@@ -153,8 +158,7 @@ export class GraphBuilder {
     if (!Number.isInteger(sMax) || sMax < 1) throw new GraphError(this.name, `sMax must be an integer ≥ 1, got ${sMax}`);
     const n = this.nodes.length;
     if (n < 2 || this.nodes[0]!.type !== 'input') throw new GraphError(this.name, 'a graph needs an input node first and at least one more node');
-    const unclaimed = this.params.filter((p) => !this.used.has(p.name)).map((p) => p.name);
-    const missing = unclaimed.filter((p) => !this.skipped.includes(p));
+    const missing = this.params.filter((p) => !this.used.has(p.name)).map((p) => p.name);
     if (missing.length > 0) throw new GraphError(this.name, `ParamSpecs with no node: ${missing.join(', ')} (add them to a node or mark them unsupported)`);
     const succ: number[][] = Array.from({ length: n }, () => []);
     this.preds.forEach((ps, v) => ps.forEach((u) => succ[u]!.push(v)));
@@ -172,7 +176,7 @@ export class GraphBuilder {
       if (!toOut[v]) throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') does not reach the output`);
       if (!fromIn[v] && this.nodes[v]!.type !== 'pos_enc') throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') has no path from the input`);
     }
-    return { name: this.name, nodes: [...this.nodes], edges: edgesWithVirtual(succ, sMax), params: this.params, unsupported: unclaimed, sMax };
+    return { name: this.name, nodes: [...this.nodes], edges: edgesWithVirtual(succ, sMax), params: this.params, unsupported: [...this.skipped], sMax };
   }
 }
 
