@@ -119,7 +119,10 @@ export class GHN2 extends VariableOwner {
   private linear(x: tf.Tensor, name: string): tf.Tensor {
     const W = this.w(`${name}.weight`);
     const W2 = W.rank === 2 ? W : tf.reshape(W, [W.shape[0]!, W.shape[1]!]);
-    return tf.add(tf.matMul(x, W2, false, true), this.w(`${name}.bias`));
+    // 2-D products only: tfjs's BatchMatMul gradient does not reduce broadcast batch dims
+    const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
+    const y = tf.add(tf.matMul(x2, W2, false, true), this.w(`${name}.bias`));
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), W2.shape[0]!]);
   }
 
   private mlp(x: tf.Tensor, name: string, layers: number, lastRelu: boolean): tf.Tensor {
@@ -284,9 +287,10 @@ export class GHN2 extends VariableOwner {
         const xg = tf.gather(x, tf.tensor1d(nodes, 'int32'));
         const out =
           key.length === 4 ? this.convDecoder(xg, key, false) : key[1]! > 0 ? this.convDecoder(xg, [key[0]!, key[1]!, 1, 1], true) : this.decoder1d(xg, key[1]! < 0);
-        const parts = tf.unstack(out, 0);
+        // per-node slices (not tf.unstack: tfjs hands its gradient a lone Tensor when there is one output, and stack() throws)
+        const part = (slot: number) => tf.squeeze(tf.slice(out, [slot, ...out.shape.slice(1).map(() => 0)], [1, ...out.shape.slice(1)]), [0]);
         for (const { job, slot } of jobs) {
-          let w = parts[slot]!;
+          let w = part(slot);
           if (job.row !== null) w = tf.squeeze(tf.slice(w, [job.row, 0], [1, -1]), [0]);
           weights[job.graph]![job.spec.name] = this.fit(w, job.spec, job.isWeight, job.depthwise, list[job.graph]!.name);
         }
