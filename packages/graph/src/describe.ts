@@ -1,5 +1,6 @@
 import { CNN, ImageNetResNet, MLP, ResNet, type ParamSpec, type TargetNet } from '@hypernets/core';
 import { GraphBuilder, GraphError, type ArchGraph, type BuildOptions } from './graph.js';
+import { layersModelGraph, type KerasModelLike } from './describe-layers.js';
 
 /**
  * Architecture graphs of @hypernets/core's TargetNets, shaped like the graphs ppuda traces from
@@ -77,11 +78,18 @@ function describesGraph(net: unknown): net is DescribesGraph {
   return typeof (net as Partial<DescribesGraph>).archGraph === 'function';
 }
 
+function isKerasModel(m: unknown): m is KerasModelLike {
+  const o = m as Partial<KerasModelLike>;
+  return typeof o.getClassName === 'function' && Array.isArray(o.layers) && ['Sequential', 'Model', 'Functional'].includes(o.getClassName());
+}
+
 /**
- * The architecture graph of a TargetNet: core's MLP, CNN and ResNets (CIFAR and torchvision
- * style, told apart by a stem max pool), or any net with an `archGraph()` method.
+ * The architecture graph of a TargetNet — core's MLP, CNN and ResNets (CIFAR and torchvision
+ * style, told apart by a stem max pool), or any net with an `archGraph()` method — or of a
+ * tfjs-layers model (see describe-layers.ts).
  */
-export function archGraph(net: TargetNet, options: ResNetGraphOptions = {}): ArchGraph {
+export function archGraph(net: TargetNet | KerasModelLike, options: ResNetGraphOptions = {}): ArchGraph {
+  if (isKerasModel(net)) return layersModelGraph(net, options);
   if (describesGraph(net)) return net.archGraph(options);
   if (net instanceof MLP) return mlpGraph(net, options);
   if (net instanceof CNN) return cnnGraph(net, options);

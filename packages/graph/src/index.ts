@@ -4,6 +4,8 @@ export { GraphBuilder, GraphError, edgesWithVirtual, levels, nodeTypeIds } from 
 export type { ArchGraph, GraphNode, Edge, BuildOptions } from './graph.js';
 export { archGraph, mlpGraph, cnnGraph, resnetGraph } from './describe.js';
 export type { DescribesGraph, ResNetGraphOptions } from './describe.js';
+export { layersModelGraph, layersModelParams, setLayersModelWeights } from './describe-layers.js';
+export type { KerasLayerLike, KerasModelLike } from './describe-layers.js';
 export { shapeVocab, channelIndex, spatialIndex, shapeIndices, shapeTo4d } from './shape-encoder.js';
 export type { ShapeVocab } from './shape-encoder.js';
 export { batchGraphs } from './batch.js';
