@@ -109,7 +109,7 @@ describe('GHN2', () => {
     const ghn = new GHN2({ hid: 8, maxShape: [8, 8, 3, 3], numClasses: 3, seed: 5 });
     const net = new MLP({ inputSize: 12, hiddenSizes: [5], outputSize: 4 }); // 12 > 8 and 4 > 3: tiling on both axes
     const g = archGraph(net);
-    const R = Object.fromEntries(net.params.map((s, i) => [s.name, tf.randomNormal(s.shape, 0, 1, 'float32', 100 + i)]));
+    const R = Object.fromEntries(net.params.map((s, i) => [s.name, tf.randomNormal([...s.shape], 0, 1, 'float32', 100 + i)]));
     const loss = () => {
       const [p] = ghn.predict(g);
       return tf.addN(net.params.map((s) => tf.sum(tf.mul(p!.weights[s.name]!, R[s.name]!)))) as tf.Scalar;
