@@ -1,4 +1,4 @@
-import { CNN, ImageNetResNet, MLP, ResNet, type ParamSpec, type TargetNet } from '@hypernets/core';
+import { CNN, ImageNetResNet, MLP, ResNet, TransformerEncoder, type ParamSpec, type TargetNet } from '@hypernets/core';
 import { GraphBuilder, GraphError, type ArchGraph, type BuildOptions } from './graph.js';
 import { layersModelGraph, type KerasModelLike } from './describe-layers.js';
 
@@ -69,6 +69,40 @@ export function resnetGraph(name: string, params: readonly ParamSpec[], options:
   return g.build(options);
 }
 
+/**
+ * A pre-norm transformer encoder (core's TransformerEncoder) as DeepNets-1M draws its ViT
+ * blocks: [input_proj →] pos_enc → per block ln1 → qkv → msa → proj → sum(residual) → ln2 →
+ * fc1 → fc2 → sum → … → [norm →] glob_avg ('mean' pooling) → head. Token embeddings and the
+ * CLS token have no GHN-2 primitive: they keep their own init (listed in `unsupported`).
+ */
+export function transformerGraph(net: TransformerEncoder, options?: BuildOptions): ArchGraph {
+  const has = new Set(net.params.map((p) => p.name));
+  const g = new GraphBuilder(net.name, net.params);
+  const lin = (h: number, n: string) => g.layer('conv', `${n}.weight`, [h], has.has(`${n}.bias`) ? `${n}.bias` : null);
+  let h = g.input();
+  for (const n of ['embedding.weight', 'cls_token']) if (has.has(n)) g.unsupported(n);
+  if (has.has('input_proj.weight')) h = lin(h, 'input_proj');
+  if (has.has('pos_embedding')) {
+    const pe = g.posEnc('pos_embedding');
+    h = g.op('sum', [h, pe]);
+  }
+  for (let b = 0; has.has(`blocks.${b}.ln1.weight`); b++) {
+    const p = `blocks.${b}`;
+    let y = g.norm('ln', `${p}.ln1.weight`, `${p}.ln1.bias`, [h]);
+    y = lin(y, `${p}.attn.qkv`);
+    y = g.op('msa', [y]);
+    y = lin(y, `${p}.attn.proj`);
+    h = g.op('sum', [y, h]);
+    y = g.norm('ln', `${p}.ln2.weight`, `${p}.ln2.bias`, [h]);
+    y = lin(lin(y, `${p}.mlp.fc1`), `${p}.mlp.fc2`);
+    h = g.op('sum', [y, h]);
+  }
+  if (has.has('norm.weight')) h = g.norm('ln', 'norm.weight', 'norm.bias', [h]);
+  if (net.config.pooling === 'mean') h = g.op('glob_avg', [h]);
+  if (has.has('head.weight')) lin(h, 'head');
+  return g.build(options);
+}
+
 /** A TargetNet that knows its own graph (any net outside core can implement this). */
 export interface DescribesGraph {
   archGraph(options?: BuildOptions): ArchGraph;
@@ -93,11 +127,12 @@ export function archGraph(net: TargetNet | KerasModelLike, options: ResNetGraphO
   if (describesGraph(net)) return net.archGraph(options);
   if (net instanceof MLP) return mlpGraph(net, options);
   if (net instanceof CNN) return cnnGraph(net, options);
+  if (net instanceof TransformerEncoder) return transformerGraph(net, options);
   if (net instanceof ResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? null });
   if (net instanceof ImageNetResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? 3 });
   const ctor = (net as object).constructor?.name ?? typeof net;
   throw new GraphError(
     (net as { name?: string }).name ?? ctor,
-    `no graph description for ${ctor}: supported are MLP, CNN, ResNet and nets with an archGraph() method; build one with GraphBuilder`,
+    `no graph description for ${ctor}: supported are MLP, CNN, ResNet, ImageNetResNet, TransformerEncoder, tfjs-layers models and nets with an archGraph() method; build one with GraphBuilder`,
   );
 }

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { MLP, initBackend, lenet5, paramSpec, resnet20, type ParamSpec } from '@hypernets/core';
+import { MLP, TransformerEncoder, initBackend, lenet5, paramSpec, resnet20, type ParamSpec } from '@hypernets/core';
 import { GHN2 } from './ghn2.js';
 import { batchGraphs } from './batch.js';
 import { archGraph } from './describe.js';
@@ -161,6 +161,18 @@ describe('GHN2', () => {
     expect(pd!.weights['dw.weight']!.shape).toEqual([3, 3, 8, 1]);
     expect(maxRel(pd!.weights['dw.weight']!, tf.reshape(pc!.weights['dw.weight']!, [3, 3, 8, 1]))).toBe(0);
     tf.dispose([...Object.values(pd!.weights), ...Object.values(pc!.weights)]);
+    ghn.dispose();
+  });
+
+  it('predicts a transformer encoder (all but the token embedding) that runs with finite logits', () => {
+    const ghn = new GHN2({ seed: 6 });
+    const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 2, seqLength: 6, inputSize: 8, outputSize: 5 });
+    const [p] = ghn.predict(archGraph(net));
+    expect(p!.missing).toEqual([]);
+    const y = net.forward(tf.randomNormal([3, 6, 8], 0, 1, 'float32', 2), p!.weights);
+    expect(y.shape).toEqual([3, 5]);
+    expect(Array.from(y.dataSync()).every(Number.isFinite)).toBe(true);
+    tf.dispose([y, ...Object.values(p!.weights)]);
     ghn.dispose();
   });
 

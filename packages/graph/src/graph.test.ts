@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MLP, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
+import { MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
 import { GraphBuilder, GraphError, edgesWithVirtual, levels } from './graph.js';
 import { archGraph } from './describe.js';
 import { channelIndex, shapeVocab, spatialIndex, shapeTo4d } from './shape-encoder.js';
@@ -85,6 +85,21 @@ describe('graphs of core nets', () => {
     expect(r.nodes.at(-1)!.name).toBe('fc.bias');
     expect(r.nodes.at(-2)!.name).toBe('fc.weight');
     expect(r.unsupported).toEqual([]);
+  });
+});
+
+describe('graphs of transformers', () => {
+  it('pre-norm blocks: ln → qkv → msa → proj → sum → ln → fc1 → fc2 → sum; pos_enc a source; token embeddings unsupported', () => {
+    const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 2, seqLength: 6, vocabSize: 30, outputSize: 5 });
+    const g = archGraph(net);
+    expect(g.nodes.map((n) => n.type)).toEqual([
+      'input', 'pos_enc', 'sum',
+      'ln', 'conv', 'bias', 'msa', 'conv', 'bias', 'sum', 'ln', 'conv', 'bias', 'conv', 'bias', 'sum',
+      'ln', 'conv', 'bias', 'msa', 'conv', 'bias', 'sum', 'ln', 'conv', 'bias', 'conv', 'bias', 'sum',
+      'ln', 'glob_avg', 'conv', 'bias',
+    ]);
+    expect(g.unsupported).toEqual(['embedding.weight']);
+    expect(g.nodes[1]!.shape).toEqual([6, 16]);
   });
 });
 

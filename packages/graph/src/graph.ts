@@ -145,6 +145,12 @@ export class GraphBuilder {
     return this.add({ type, name: scale, shape: torchShape(s), param: scale, shift }, inputs);
   }
 
+  /** A learned positional encoding (a source node: no input; GHN-2 allows pos_enc without a path from the input). */
+  posEnc(param: string): number {
+    const s = this.spec(param);
+    return this.add({ type: 'pos_enc', name: param, shape: torchShape(s), param, shift: null }, []);
+  }
+
   /** Marks parameters of a layer the graph cannot represent: they keep their own init. */
   unsupported(...names: string[]): void {
     for (const n of names) {
