@@ -2,7 +2,7 @@ export { PRIMITIVES } from './primitives.js';
 export type { Primitive } from './primitives.js';
 export { GraphBuilder, GraphError, edgesWithVirtual, levels, nodeTypeIds } from './graph.js';
 export type { ArchGraph, GraphNode, Edge, BuildOptions } from './graph.js';
-export { archGraph, mlpGraph, cnnGraph, resnetGraph } from './describe.js';
+export { archGraph, mlpGraph, cnnGraph, resnetGraph, transformerGraph } from './describe.js';
 export type { DescribesGraph, ResNetGraphOptions } from './describe.js';
 export { layersModelGraph, layersModelParams, setLayersModelWeights } from './describe-layers.js';
 export type { KerasLayerLike, KerasModelLike } from './describe-layers.js';
