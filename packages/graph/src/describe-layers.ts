@@ -61,9 +61,9 @@ export function layersModelParams(model: KerasModelLike): ParamSpec[] {
  * ln, pools → max_pool/avg_pool, global pools → glob_avg, Add → sum, Concatenate → concat,
  * Multiply → cse; activations, dropout and reshapes are not nodes. Other layers with weights
  * (Embedding, LSTM, …) pass their input through and their weights are listed in `unsupported`
- * (they keep the model's values): a warning names them.
+ * (they keep the model's values): the warning names them.
  */
-export function layersModelGraph(model: KerasModelLike, options: BuildOptions & { warn?: (message: string) => void } = {}): ArchGraph {
+export function layersModelGraph(model: KerasModelLike, options: BuildOptions = {}): ArchGraph {
   const params = layersModelParams(model);
   const has = new Set(params.map((p) => p.name));
   const g = new GraphBuilder(model.name, params);
@@ -71,7 +71,6 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions & 
   const layers = flatten(model);
   const functional = model.getClassName() !== 'Sequential';
   let input = -1;
-  const skipped: string[] = [];
   let prev = -1;
   for (const layer of layers) {
     const cls = layer.getClassName();
@@ -114,7 +113,7 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions & 
       case 'BatchNormalization':
       case 'LayerNormalization':
         out = p('gamma') ? g.norm(cls === 'BatchNormalization' ? 'bn' : 'ln', p('gamma')!, p('beta'), ins) : ins[0]!;
-        if (!p('gamma') && p('beta')) (g.unsupported(p('beta')!), skipped.push(layer.name));
+        if (!p('gamma') && p('beta')) g.unsupported(p('beta')!, `${layer.name} (${cls} without scale)`);
         break;
       case 'MaxPooling2D':
       case 'AveragePooling2D': {
@@ -138,17 +137,14 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions & 
         break;
       default: {
         const own = params.filter((s) => s.name.startsWith(`${layer.name}.`)).map((s) => s.name);
-        if (own.length > 0) {
-          g.unsupported(...own);
-          skipped.push(`${layer.name} (${cls})`);
-        } else if (!PASS_THROUGH.has(cls) && ins.length > 1) throw new ConfigError('model', `layer '${layer.name}' (${cls}) merges ${ins.length} inputs and has no GHN-2 primitive`);
+        if (own.length > 0) g.unsupported(own, `${layer.name} (${cls})`);
+        else if (!PASS_THROUGH.has(cls) && ins.length > 1) throw new ConfigError('model', `layer '${layer.name}' (${cls}) merges ${ins.length} inputs and has no GHN-2 primitive`);
         out = ins[0]!;
       }
     }
     nodeOf.set(layer, out);
     prev = out;
   }
-  if (skipped.length) (options.warn ?? console.warn)(`${model.name}: no GHN-2 primitive for ${skipped.join(', ')}; their parameters keep the model's values`);
   return g.build(options);
 }
 

@@ -80,7 +80,7 @@ export function transformerGraph(net: TransformerEncoder, options?: BuildOptions
   const g = new GraphBuilder(net.name, net.params);
   const lin = (h: number, n: string) => g.layer('conv', `${n}.weight`, [h], has.has(`${n}.bias`) ? `${n}.bias` : null);
   let h = g.input();
-  for (const n of ['embedding.weight', 'cls_token']) if (has.has(n)) g.unsupported(n);
+  for (const n of ['embedding.weight', 'cls_token']) if (has.has(n)) g.unsupported(n, `${n} (token embedding / CLS token)`);
   if (has.has('input_proj.weight')) h = lin(h, 'input_proj');
   if (has.has('pos_embedding')) {
     const pe = g.posEnc('pos_embedding');

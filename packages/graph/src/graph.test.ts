@@ -68,8 +68,10 @@ describe('GraphBuilder', () => {
   it('unsupported layers keep their own init and are listed', () => {
     const g = new GraphBuilder('t', [spec('w', [2, 2]), spec('odd', [5])]);
     g.layer('conv', 'w', [g.input()]);
-    g.unsupported('odd');
-    expect(g.build().unsupported).toEqual(['odd']);
+    g.unsupported('odd', 'strange (Odd)');
+    const warnings: string[] = [];
+    expect(g.build({ warn: (m) => warnings.push(m) }).unsupported).toEqual(['odd']);
+    expect(warnings).toEqual(["t: no GHN-2 primitive for strange (Odd): their parameters keep their own init"]);
   });
 });
 
@@ -91,7 +93,7 @@ describe('graphs of core nets', () => {
 describe('graphs of transformers', () => {
   it('pre-norm blocks: ln → qkv → msa → proj → sum → ln → fc1 → fc2 → sum; pos_enc a source; token embeddings unsupported', () => {
     const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 2, seqLength: 6, vocabSize: 30, outputSize: 5 });
-    const g = archGraph(net);
+    const g = archGraph(net, { warn: null });
     expect(g.nodes.map((n) => n.type)).toEqual([
       'input', 'pos_enc', 'sum',
       'ln', 'conv', 'bias', 'msa', 'conv', 'bias', 'sum', 'ln', 'conv', 'bias', 'conv', 'bias', 'sum',

@@ -58,6 +58,8 @@ export interface ArchGraph {
 export interface BuildOptions {
   /** Longest shortest path turned into a virtual edge (GHN-2: 50). 1 disables virtual edges. Default 50. */
   sMax?: number;
+  /** Where the warning about unsupported layers goes (default console.warn; null: silent). */
+  warn?: ((message: string) => void) | null;
 }
 
 /**
@@ -72,6 +74,7 @@ export class GraphBuilder {
   private readonly specs: Map<string, ParamSpec>;
   private readonly used = new Set<string>();
   private readonly skipped: string[] = [];
+  private readonly skippedLayers: string[] = [];
 
   constructor(
     readonly name: string,
@@ -151,12 +154,14 @@ export class GraphBuilder {
     return this.add({ type: 'pos_enc', name: param, shape: torchShape(s), param, shift: null }, []);
   }
 
-  /** Marks parameters of a layer the graph cannot represent: they keep their own init. */
-  unsupported(...names: string[]): void {
-    for (const n of names) {
+  /** Marks parameters of a layer the graph cannot represent: they keep their own init. `layer` names it in the warning. */
+  unsupported(names: string | readonly string[], layer?: string): void {
+    const list = typeof names === 'string' ? [names] : names;
+    for (const n of list) {
       this.spec(n);
       this.skipped.push(n);
     }
+    this.skippedLayers.push(layer ?? list.join(', '));
   }
 
   build(options: BuildOptions = {}): ArchGraph {
@@ -182,6 +187,8 @@ export class GraphBuilder {
       if (!toOut[v]) throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') does not reach the output`);
       if (!fromIn[v] && this.nodes[v]!.type !== 'pos_enc') throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') has no path from the input`);
     }
+    if (this.skippedLayers.length > 0 && options.warn !== null)
+      (options.warn ?? console.warn)(`${this.name}: no GHN-2 primitive for ${this.skippedLayers.join('; ')}: their parameters keep their own init`);
     return { name: this.name, nodes: [...this.nodes], edges: edgesWithVirtual(succ, sMax), params: this.params, unsupported: [...this.skipped], sMax };
   }
 }
