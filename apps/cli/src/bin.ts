@@ -3,6 +3,7 @@ import { runDemo } from './demo.js';
 import { continualCommand } from './continual/command.js';
 import { UsageError } from './continual/options.js';
 import { runContinual } from './continual/run.js';
+import { ghnCommand } from './ghn/command.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -42,6 +43,7 @@ export function buildProgram() {
       }
     }),
   );
+  program.addCommand(ghnCommand());
   return program;
 }
 

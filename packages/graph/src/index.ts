@@ -15,3 +15,7 @@ export type { Normalization } from './decode.js';
 export { GHN2 } from './ghn2.js';
 export type { Ghn2Config, ResolvedGhn2Config, Prediction } from './ghn2.js';
 export { GHN_FORMAT, configFromPpuda, ghnFromSafetensors, loadGhn, loadGhnFromBytes, ghnToSafetensors, saveGhn } from './io.js';
+export { GhnTrainer, TrainingError, evaluateArchs, netInput, missingWeights, archSeed, multiStepLr } from './train.js';
+export type { ArchSample, ArchSource, GhnTrainerConfig, GhnTrainEvent, GhnCurvePoint, GhnTrainResult, EvaluateArchsOptions, ArchEvaluation, ArchsEvaluation } from './train.js';
+export { SmallNetFamily, fixedSource, archSample } from './sources.js';
+export type { SmallNetFamilyOptions, SmallNetKind } from './sources.js';
