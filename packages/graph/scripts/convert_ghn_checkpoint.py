@@ -208,8 +208,10 @@ def infer_config(state_dict, fmt):
     hid = sd['embed.weight'].shape[-1]
     cfg['hid'] = int(hid)
     ncls = None
+    # LoGAH without its 1-D decoder keeps a 1x1 placeholder bias_class: it does not tell the classes
+    placeholder = 'decoder.l2.weight' in sd and 'decoder_1d.fc.0.weight' not in sd
     for k in ('decoder.class_layer_predictor.1.weight', 'bias_class.1.weight', 'decoder.class_layer_predictor.1.bias'):
-        if k in sd:
+        if k in sd and not (placeholder and k.startswith('bias_class')):
             ncls = int(sd[k].shape[0])
             break
     if ncls is None:
@@ -241,6 +243,13 @@ def infer_config(state_dict, fmt):
             cfg['layers'] = sum(1 for n in sd if n.startswith('gnn.') and n.endswith('ln1.weight'))
             cfg['heads'] = 16 if hid > 64 else 8
             cfg['pretrained'] = any(n.startswith('centrality_embed_in') for n in sd)
+        if 'decoder.l2.weight' in sd:
+            # LoGAH's low-rank decoder (ConvDecoder3LoRA): l1 is [r, r], l2 [max_ck_lora, r]; its max_shape
+            # (the decoder key cap) is not visible in the weights
+            cfg['lora'] = True
+            cfg['lora_r'] = int(sd['decoder.l1.weight'].shape[0])
+            cfg['max_ck_lora'] = int(sd['decoder.l2.weight'].shape[0])
+            cfg['use_1d_decoder'] = 'decoder_1d.fc.0.weight' in sd
     return cfg, unknown
 
 

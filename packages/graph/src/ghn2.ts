@@ -110,13 +110,13 @@ export class GHN2 extends VariableOwner {
     }
   }
 
-  private w(name: string): tf.Tensor {
+  protected w(name: string): tf.Tensor {
     const v = this.vars[name];
     if (!v) throw new Error(`GHN2: no variable '${name}'`);
     return v;
   }
 
-  private linear(x: tf.Tensor, name: string): tf.Tensor {
+  protected linear(x: tf.Tensor, name: string): tf.Tensor {
     const W = this.w(`${name}.weight`);
     const W2 = W.rank === 2 ? W : tf.reshape(W, [W.shape[0]!, W.shape[1]!]);
     // 2-D products only: tfjs's BatchMatMul gradient does not reduce broadcast batch dims
@@ -125,7 +125,7 @@ export class GHN2 extends VariableOwner {
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), W2.shape[0]!]);
   }
 
-  private mlp(x: tf.Tensor, name: string, layers: number, lastRelu: boolean): tf.Tensor {
+  protected mlp(x: tf.Tensor, name: string, layers: number, lastRelu: boolean): tf.Tensor {
     let h = x;
     for (let j = 0; j < layers; j++) {
       h = this.linear(h, `${name}.fc.${2 * j}`);
@@ -134,7 +134,7 @@ export class GHN2 extends VariableOwner {
     return h;
   }
 
-  private gru(m: tf.Tensor, h: tf.Tensor): tf.Tensor {
+  protected gru(m: tf.Tensor, h: tf.Tensor): tf.Tensor {
     const H = this.config.hid;
     const gi = tf.add(tf.matMul(m, this.w('gnn.gru.weight_ih'), false, true), this.w('gnn.gru.bias_ih'));
     const gh = tf.add(tf.matMul(h, this.w('gnn.gru.weight_hh'), false, true), this.w('gnn.gru.bias_hh'));
@@ -203,7 +203,7 @@ export class GHN2 extends VariableOwner {
    * [n, o', i', h', w'] in PyTorch layout, o' ≤ 64, i' ≤ 64, h', w' ≤ 11 (maxShape), the
    * values ppuda's ConvDecoder gives (it computes only these channels; so do we).
    */
-  private convDecoder(x: tf.Tensor, key: readonly number[], classPred: boolean): tf.Tensor {
+  protected convDecoder(x: tf.Tensor, key: readonly number[], classPred: boolean): tf.Tensor {
     const [O, I, K] = this.config.maxShape;
     const hid0 = this.config.hid * 4;
     const n = x.shape[0]!;
@@ -239,7 +239,7 @@ export class GHN2 extends VariableOwner {
   }
 
   /** decoder_1d: [n, 2, max(o, i)] (row 0: weights / norm scales, row 1: biases / shifts); the class bias goes through bias_class. */
-  private decoder1d(x: tf.Tensor, classBias: boolean): tf.Tensor {
+  protected decoder1d(x: tf.Tensor, classBias: boolean, _key?: readonly number[]): tf.Tensor {
     const n = x.shape[0]!;
     const d = tf.reshape(this.mlp(x, 'decoder_1d', 2, false), [n, 2, -1]);
     if (!classBias) return d;
@@ -286,7 +286,7 @@ export class GHN2 extends VariableOwner {
       for (const { key, nodes, jobs } of groups.values()) {
         const xg = tf.gather(x, tf.tensor1d(nodes, 'int32'));
         const out =
-          key.length === 4 ? this.convDecoder(xg, key, false) : key[1]! > 0 ? this.convDecoder(xg, [key[0]!, key[1]!, 1, 1], true) : this.decoder1d(xg, key[1]! < 0);
+          key.length === 4 ? this.convDecoder(xg, key, false) : key[1]! > 0 ? this.convDecoder(xg, [key[0]!, key[1]!, 1, 1], true) : this.decoder1d(xg, key[1]! < 0, key);
         // per-node slices (not tf.unstack: tfjs hands its gradient a lone Tensor when there is one output, and stack() throws)
         const part = (slot: number) => tf.squeeze(tf.slice(out, [slot, ...out.shape.slice(1).map(() => 0)], [1, ...out.shape.slice(1)]), [0]);
         for (const { job, slot } of jobs) {
@@ -304,7 +304,7 @@ export class GHN2 extends VariableOwner {
    * target's shape, repeat it along out/in channels where the target is larger, normalise.
    * Done in the cheap order (normalise and transpose the small tensor, then tile once).
    */
-  private fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, depthwise: boolean, graph: string): tf.Tensor {
+  protected fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, depthwise: boolean, graph: string): tf.Tensor {
     const [kh, kw, c, mult] = spec.shape;
     const t = depthwise ? [c! * mult!, 1, kh!, kw!] : torchShape(spec);
     const s = w.shape;

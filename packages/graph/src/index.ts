@@ -19,3 +19,10 @@ export { GhnTrainer, TrainingError, evaluateArchs, netInput, missingWeights, arc
 export type { ArchSample, ArchSource, GhnTrainerConfig, GhnTrainEvent, GhnCurvePoint, GhnTrainResult, EvaluateArchsOptions, ArchEvaluation, ArchsEvaluation } from './train.js';
 export { SmallNetFamily, fixedSource, archSample } from './sources.js';
 export type { SmallNetFamilyOptions, SmallNetKind } from './sources.js';
+export { GHN3, ghnParamSpec } from './ghn3.js';
+export type { Ghn3Config, ResolvedGhn3Config } from './ghn3.js';
+export { LoGAH } from './logah.js';
+export type { LogahConfig, ResolvedLogahConfig } from './logah.js';
+export { GHN3_FORMAT, configFromGhn3 } from './io.js';
+export { denseGraphs, structureIndices, edgePairs, edgeBias, paddingMask, graphormerLayer, layerNorm, gelu, MAX_DEGREE, MAX_INPUT_DIST, EDGE_EMBED_ROWS } from './graphormer.js';
+export type { DenseGraphs, WeightLookup } from './graphormer.js';

@@ -1,0 +1,207 @@
+// GHN-3 and LoGAH against their reference code: the same GHN weights (written by
+// scripts/ghn3_fixtures.py from ghn3's GHN3 and LoGAH's GHN3, seed 0), ghn3's graphs of
+// torchvision ResNet-18/50, the node embeddings after every stage and every predicted tensor.
+// ghn3's graph.py builds the same graphs as ppuda's for these nets (same nodes in the same order,
+// same edges); our graphs of core's resnet18/50 equal them up to a node renumbering (our
+// downsample branch comes after the block's convs), so rows are compared through a node map.
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, readSafetensorsFile, resnet18, resnet50, toTorchLayout, type TargetNet } from '@hypernets/core';
+import { archGraph } from './describe.js';
+import { batchGraphs } from './batch.js';
+import type { ArchGraph } from './graph.js';
+import { GHN3 } from './ghn3.js';
+import { LoGAH } from './logah.js';
+import { structureIndices } from './graphormer.js';
+import { loadGhn } from './io.js';
+
+const FIX = new URL('../fixtures/ghn3/', import.meta.url);
+
+interface RefNode { index: number; type: string; name: string | null; shape: number[] | null }
+interface RefParam { name: string; shape: number[]; numel: number; norm: number; first: number[]; sample: number[] }
+interface Ref {
+  meta: { params_match: string; predicted_params: number };
+  nodes?: RefNode[];
+  edges?: [number, number, number][];
+  structure?: { in_degree: number[]; out_degree: number[]; input_dist: number[] };
+  params: RefParam[];
+}
+
+const ref = (stem: string): Ref => JSON.parse(readFileSync(new URL(`${stem}.json`, FIX), 'utf8')) as Ref;
+
+/** Our node i → ghn3's node: parameter nodes by name, the others by type and their (mapped) inputs. */
+function nodeMapping(g: ArchGraph, r: Required<Pick<Ref, 'nodes' | 'edges'>>): number[] {
+  const byName = new Map(r.nodes.filter((n) => n.name !== null && n.type !== 'max_pool' && n.type !== 'avg_pool').map((n) => [n.name!, n.index]));
+  const refPreds = r.nodes.map(() => [] as number[]);
+  for (const [u, v, d] of r.edges) if (d === 1) refPreds[v]!.push(u);
+  const preds = g.nodes.map(() => [] as number[]);
+  for (const [u, v, d] of g.edges) if (d === 1) preds[v]!.push(u);
+  const map: number[] = [];
+  const taken = new Set<number>();
+  g.nodes.forEach((nd, i) => {
+    let j: number | undefined;
+    if (nd.param !== null) j = byName.get(nd.param);
+    else if (nd.type === 'input') j = 0;
+    else {
+      const want = preds[i]!.map((p) => map[p]!).sort((a, b) => a - b).join();
+      j = r.nodes.find((rn) => rn.type === nd.type && !taken.has(rn.index) && refPreds[rn.index]!.sort((a, b) => a - b).join() === want)?.index;
+    }
+    if (j === undefined) throw new Error(`node ${i} (${nd.type} ${nd.name}) has no counterpart in ghn3's graph`);
+    taken.add(j);
+    map.push(j);
+  });
+  return map;
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** Reference rows [N, C] (ghn3's node order) in our order. */
+function reorder(raw: Float32Array, map: number[], C: number): Float32Array {
+  const out = new Float32Array(map.length * C);
+  map.forEach((j, i) => out.set(raw.subarray(j * C, (j + 1) * C), i * C));
+  return out;
+}
+
+/** Every predicted tensor against the reference statistics: first values, samples, norm. Returns the worst relative error. */
+function checkPredictions(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
+  const [p] = ghn.predict(graph);
+  expect(p!.missing).toEqual([]);
+  expect(r.meta.params_match).toBe('MATCHED!');
+  const specs = new Map(net.params.map((s) => [s.name, s]));
+  expect(r.params.map((q) => q.name)).toEqual(net.params.map((s) => s.name));
+  let worst = 0;
+  for (const q of r.params) {
+    const t = tf.tidy(() => toTorchLayout(specs.get(q.name)!, p!.weights[q.name]!));
+    expect(t.shape, q.name).toEqual(q.shape);
+    const v = t.dataSync();
+    const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
+    const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
+    let ss = 0;
+    for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
+    const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;
+    worst = Math.max(worst, e, eNorm);
+    expect(e, `${q.name} values`).toBeLessThan(tol);
+    expect(eNorm, `${q.name} norm`).toBeLessThan(tol);
+    t.dispose();
+  }
+  tf.dispose(Object.values(p!.weights));
+  return worst;
+}
+
+const nets = { resnet18: () => resnet18({ inputShape: [32, 32, 3] }), resnet50: () => resnet50({ inputShape: [32, 32, 3] }) };
+
+describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) => {
+  let ghn: GHN3;
+  let net: TargetNet;
+  let graph: ArchGraph;
+  let r: Ref;
+  let map: number[];
+  beforeAll(async () => {
+    await initBackend('wasm');
+    const g = await loadGhn(new URL('ghn3-hid32-seed0.safetensors', FIX).pathname);
+    expect(g).toBeInstanceOf(GHN3);
+    ghn = g as GHN3;
+    net = nets[model]();
+    graph = archGraph(net);
+    r = ref(model);
+    map = nodeMapping(graph, r as Required<Ref>);
+  });
+
+  it("builds ghn3's graph: same nodes, edges (real and virtual) and the first layer's structural indices", () => {
+    expect(ghn.config).toMatchObject({ hid: 32, layers: 3, heads: 8, isGhn2: false, sMax: 50, maxShape: [32, 32, 11, 11] });
+    expect(ghn.numParams).toBe(904_868); // ghn3's state_dict: 60 tensors, 904,868 values
+    expect(graph.nodes.length).toBe(r.nodes!.length);
+    expect(new Set(map).size).toBe(r.nodes!.length);
+    graph.nodes.forEach((nd, i) => {
+      const rn = r.nodes![map[i]!]!;
+      expect(nd.type, `node ${i} ${nd.name}`).toBe(rn.type);
+      expect(nd.shape, `node ${i} ${nd.name}`).toEqual(rn.shape);
+    });
+    expect(graph.edges.map(([u, v, d]) => [map[u]!, map[v]!, d].join()).sort()).toEqual(r.edges!.map((e) => e.join()).sort());
+    const s = structureIndices(ghn.denseGraphs(batchGraphs([graph], ghn.vocab, ghn.config.sMax)));
+    const st = r.structure!;
+    expect(Array.from(s.inDegree)).toEqual(map.map((j) => st.in_degree[j]));
+    expect(Array.from(s.outDegree)).toEqual(map.map((j) => st.out_degree[j]));
+    expect(Array.from(s.inputDist)).toEqual(map.map((j) => st.input_dist[j]));
+  });
+
+  it('node embeddings match ghn3 after the shape encoder, the degree embeddings, each Graphormer layer and the layer norm', async () => {
+    const emb = (await readSafetensorsFile(new URL(`${model}-embeddings.safetensors`, FIX).pathname)).tensors;
+    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
+    const x0 = ghn.embedNodes(batch);
+    const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
+    const xl = ghn.nodeEmbeddings(batch);
+    const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
+    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
+    if (emb.attn_bias) {
+      // fixture [N, N, H] in ghn3's order; ours [1, H, N, N] in ours
+      const H = 8;
+      const N = map.length;
+      const want = new Float32Array(H * N * N);
+      const raw = emb.attn_bias.data as Float32Array;
+      for (let h = 0; h < H; h++) for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) want[(h * N + i) * N + j] = raw[(map[i]! * N + map[j]!) * H + h]!;
+      expect(relErr(bias.dataSync(), want), 'attn_bias').toBeLessThan(1e-5);
+    }
+    tf.dispose([x0, struct, ...layers, bias, xl]);
+  });
+
+  it('predicts every parameter tensor within 1e-4 relative error of ghn3', () => {
+    const worst = checkPredictions(ghn, graph, net, r, 1e-4);
+    console.log(`GHN-3 ${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
+  });
+});
+
+describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
+  let graph: ArchGraph;
+  let net: TargetNet;
+  let map: number[];
+  beforeAll(async () => {
+    await initBackend('wasm');
+    net = nets.resnet18();
+    graph = archGraph(net);
+    map = nodeMapping(graph, ref('resnet18') as Required<Ref>);
+  });
+
+  it("GHN3 with isGhn2: the GatedGNN's embeddings and every tensor ConvDecoder3 (GHN-2 mode) predicts", async () => {
+    const ghn = (await loadGhn(new URL('ghn3-ghn2mode-hid16-seed0.safetensors', FIX).pathname)) as GHN3;
+    expect(ghn).toBeInstanceOf(GHN3);
+    expect(ghn.config).toMatchObject({ hid: 16, isGhn2: true, maxShape: [32, 32, 11, 11] });
+    const emb = (await readSafetensorsFile(new URL('resnet18-ghn2mode-embeddings.safetensors', FIX).pathname)).tensors;
+    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
+    const x0 = ghn.embedNodes(batch);
+    const xg = ghn.propagate(x0, batch);
+    const xl = ghn.nodeEmbeddings(batch);
+    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
+    tf.dispose([x0, xg, xl]);
+    const worst = checkPredictions(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
+    console.log(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
+    ghn.dispose();
+  });
+
+  it("LoGAH: the Graphormer's embeddings and every tensor the low-rank decoder predicts", async () => {
+    const ghn = (await loadGhn(new URL('logah-hid32-r16-seed0.safetensors', FIX).pathname)) as LoGAH;
+    expect(ghn).toBeInstanceOf(LoGAH);
+    expect(ghn.config).toMatchObject({ hid: 32, rank: 16, maxCk: 2048, use1dDecoder: false, maxShape: [128, 128, 16, 16] });
+    expect(ghn.numParams).toBe(294_580); // LoGAH's parameters(); its state_dict also lists decoder.l2 as decoder.seq.1
+    const emb = (await readSafetensorsFile(new URL('resnet18-logah-embeddings.safetensors', FIX).pathname)).tensors;
+    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
+    const x0 = ghn.embedNodes(batch);
+    const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
+    const xl = ghn.nodeEmbeddings(batch);
+    const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
+    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
+    tf.dispose([x0, struct, ...layers, bias, xl]);
+    const worst = checkPredictions(ghn, graph, net, ref('resnet18-logah'), 1e-4);
+    console.log(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);
+    ghn.dispose();
+  });
+});
