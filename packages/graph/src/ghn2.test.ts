@@ -182,3 +182,28 @@ describe('GHN2', () => {
     expect(() => new GHN2({ virtualEdges: 0 })).toThrow(/'virtualEdges'/);
   });
 });
+
+describe('GHN2 kernels larger than maxShape', () => {
+  it("repeat the decoded kernel 2×2 as ppuda does, differentiably", () => {
+    const ghn = new GHN2({ hid: 8, maxShape: [8, 8, 3, 3], numClasses: 3, seed: 7 });
+    const mk = (name: string, shape: number[]): ParamSpec => paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: 4, fanOut: 4 });
+    const b = new GraphBuilder('big', [mk('c.weight', [5, 5, 2, 4]), mk('fc.weight', [4, 3])]);
+    let h = b.layer('conv', 'c.weight', [b.input()]);
+    h = b.op('glob_avg', [h]);
+    b.layer('conv', 'fc.weight', [h]);
+    const g = b.build();
+    const own = ghn.ownWeights();
+    const { value, grads } = tf.variableGrads(() => {
+      const [p] = ghn.predict(g);
+      const w = p!.weights['c.weight']!; // [5, 5, 2, 4] from a 3×3 prediction repeated to 6×6, cropped
+      // rows 3-4 repeat rows 0-1 (the 2×2 repeat), so this difference is 0
+      const d = tf.sum(tf.abs(tf.sub(tf.slice(w, [3, 0, 0, 0], [2, 5, 2, 4]), tf.slice(w, [0, 0, 0, 0], [2, 5, 2, 4]))));
+      expect(d.dataSync()[0]).toBe(0);
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    }, [own['decoder.conv.2.weight'] as tf.Variable]);
+    expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
+    expect(tf.max(tf.abs(grads['decoder.conv.2.weight'] ?? Object.values(grads)[0]!)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([value, ...Object.values(grads)]);
+    ghn.dispose();
+  });
+});

@@ -229,7 +229,11 @@ export class GHN2 extends VariableOwner {
     }
     let z = tf.add(tf.matMul(y, W, false, true), b); // [n·kh·kw, nOut·nIn]
     z = tf.transpose(tf.reshape(z, [n, kh, kw, nOut, nIn]), [0, 3, 4, 1, 2]); // [n, nOut, nIn, kh, kw]
-    if (subset && Math.min(key[2]!, key[3]!) > Math.min(kh, kw)) z = tf.tile(z, [1, 1, 1, 2, 2]); // ppuda's repeat for kernels > maxShape
+    if (subset && Math.min(key[2]!, key[3]!) > Math.min(kh, kw)) {
+      // ppuda's repeat((1, 1, 1, 2, 2)) for kernels > maxShape; concat, as tfjs has no gradient for rank-5 Tile
+      z = tf.concat([z, z], 3);
+      z = tf.concat([z, z], 4);
+    }
     if (!classPred) return z;
     // class layer: relu, then a 1×1 conv over the out dimension → [n, classes, nIn]
     const Wc = tf.reshape(this.w('decoder.class_layer_predictor.1.weight'), [this.config.numClasses, O]);
