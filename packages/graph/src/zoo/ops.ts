@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeMismatchError, convGeometry } from '@hypernets/core';
+
+/**
+ * Ops of DARTS-style cells with PyTorch's semantics (symmetric `padding=p`, floor mode) that
+ * train on every backend. Max pooling is core's maxPoolPadded.
+ */
+
+/**
+ * A depthwise kernel [kh, kw, C, m] with d − 1 zeros between its taps: [(kh−1)·d+1, (kw−1)·d+1, C, m].
+ * An undilated depthwise conv with it equals the dilated conv with the original kernel. Built
+ * from reshape, concat and slice, so it has a gradient everywhere (tfjs-core's depthwiseConv2d
+ * gradient rejects dilations > 1).
+ */
+export function dilateKernel(w: tf.Tensor, dilation: number): tf.Tensor4D {
+  if (!Number.isInteger(dilation) || dilation < 1) throw new ConfigError('dilation', `must be a positive integer, got ${dilation}`);
+  if (w.rank !== 4) throw new ShapeMismatchError('depthwise kernel', [-1, -1, -1, -1], w.shape, 'pass [kh, kw, C, multiplier]');
+  const w4 = w as tf.Tensor4D;
+  if (dilation === 1) return w4;
+  return tf.tidy(() => {
+    const d = dilation;
+    const [kh, kw, c, m] = w4.shape;
+    const hd = (kh - 1) * d + 1;
+    const wd = (kw - 1) * d + 1;
+    // rows: every tap followed by d − 1 zero rows, the trailing zeros cut off
+    let y: tf.Tensor = tf.reshape(w4, [kh, 1, kw, c, m]);
+    y = tf.concat([y, tf.zeros([kh, d - 1, kw, c, m])], 1);
+    y = tf.slice(tf.reshape(y, [kh * d, kw, c, m]), [0, 0, 0, 0], [hd, kw, c, m]);
+    // columns, likewise
+    y = tf.reshape(y, [hd, kw, 1, c, m]);
+    y = tf.concat([y, tf.zeros([hd, kw, d - 1, c, m])], 2);
+    return tf.slice(tf.reshape(y, [hd, kw * d, c, m]), [0, 0, 0, 0], [hd, wd, c, m]) as tf.Tensor4D;
+  });
+}
+
+export interface TorchConvOptions {
+  /** Default 1. */
+  stride?: number;
+  /** Zero padding on every side (PyTorch `padding=p`). Default 0. */
+  padding?: number;
+  /** Default 1. */
+  dilation?: number;
+}
+
+function pad4(x: tf.Tensor4D, p: number, value = 0): tf.Tensor4D {
+  if (p === 0) return x;
+  return tf.pad(
+    x,
+    [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ],
+    value,
+  );
+}
+
+/**
+ * Depthwise conv (PyTorch's Conv2d with groups = C) on NHWC input: x [N, H, W, C], w [kh, kw, C, m]
+ * → [N, H', W', C·m], H' = ⌊(H + 2p − d(kh − 1) − 1) / s⌋ + 1. Dilation through dilateKernel,
+ * padding through tf.pad, so the native kernel only sees stride, 'valid' and dilation 1 — and
+ * the op has gradients on every backend (see depthwiseValid).
+ */
+export function depthwiseConv2dTorch(x: tf.Tensor, w: tf.Tensor, options: TorchConvOptions = {}): tf.Tensor4D {
+  const stride = options.stride ?? 1;
+  const padding = options.padding ?? 0;
+  const dilation = options.dilation ?? 1;
+  if (x.rank !== 4) throw new ShapeMismatchError('depthwise conv input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
+  if (w.rank !== 4 || w.shape[2] !== x.shape[3])
+    throw new ShapeMismatchError('depthwise kernel', [w.shape[0] ?? -1, w.shape[1] ?? -1, x.shape[3]!, w.shape[3] ?? 1], w.shape, 'pass [kh, kw, C, multiplier] with C the input channels');
+  if (!Number.isInteger(padding) || padding < 0) throw new ConfigError('padding', `must be a non-negative integer, got ${padding}`);
+  const [kh, kw] = w.shape as number[];
+  convGeometry(x.shape[1]!, x.shape[2]!, [(kh! - 1) * dilation + 1, (kw! - 1) * dilation + 1], stride, padding, 'depthwise conv');
+  return tf.tidy(() => depthwiseValid(pad4(x as tf.Tensor4D, padding), dilateKernel(w, dilation), stride));
+}
+
+/**
+ * tf.depthwiseConv2d(x, w, stride, 'valid'). For stride 1 and multiplier 1 both gradients are
+ * forward depthwise convs (native kernels everywhere) instead of tfjs's
+ * DepthwiseConv2dNativeBackprop{Input,Filter}, which are JS loops on wasm: 2–3× faster there on
+ * 64×14×14×16 batches. dx: dy padded by k − 1 on every side, correlated with the flipped kernel;
+ * dw: x and dy correlated per channel, with the batch folded into the channels and dy as the
+ * kernel. Strided convs keep tfjs's gradients (as fast: the strided formulas need a
+ * zero-spread dy and a dilated correlation).
+ */
+function depthwiseValid(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+  if (w.shape[3] !== 1 || stride !== 1) return tf.depthwiseConv2d(x, w, stride, 'valid');
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, wIn, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: tf.depthwiseConv2d(xIn, wIn, 1, 'valid'),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const g = dy as tf.Tensor4D;
+        const [xi, wi] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [n, h, wd, c] = xi.shape;
+        const [kh, kw] = wi.shape;
+        const [, ho, wo] = g.shape;
+        const gp = tf.pad(g, [
+          [0, 0],
+          [kh - 1, kh - 1],
+          [kw - 1, kw - 1],
+          [0, 0],
+        ]);
+        const dx = tf.depthwiseConv2d(gp, tf.reverse(wi, [0, 1]), 1, 'valid');
+        const xs = tf.reshape(tf.transpose(xi, [1, 2, 0, 3]), [1, h, wd, n * c]) as tf.Tensor4D;
+        const gs = tf.reshape(tf.transpose(g, [1, 2, 0, 3]), [ho, wo, n * c, 1]) as tf.Tensor4D;
+        const dw = tf.sum(tf.reshape(tf.depthwiseConv2d(xs, gs, 1, 'valid'), [kh, kw, n, c]), 2); // [1, kh, kw, n·c] → Σ over n
+        return [dx, tf.reshape(dw, [kh, kw, c, 1])];
+      },
+    };
+  });
+  return op(x, w) as tf.Tensor4D;
+}
+
+const countCache = new Map<string, Float32Array>();
+
+/**
+ * Average pooling as PyTorch's nn.AvgPool2d(size, stride, padding, count_include_pad=False):
+ * zero-pad, average 'valid', rescale each output by window / (cells of the window inside the
+ * input). Backend independent (kernels differ in how they count padding).
+ */
+export function avgPoolTorch(x: tf.Tensor, size: number, stride: number, padding: number): tf.Tensor4D {
+  if (x.rank !== 4) throw new ShapeMismatchError('avg pool input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
+  if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= size))
+    throw new ConfigError('padding', `must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`);
+  const [, h, w] = x.shape as number[];
+  const { outH, outW } = convGeometry(h!, w!, size, stride, padding, 'avg pool');
+  return tf.tidy(() => {
+    const y = tf.avgPool(pad4(x as tf.Tensor4D, padding), size, stride, 'valid');
+    if (padding === 0) return y;
+    const key = [h, w, size, stride, padding].join(',');
+    let scale = countCache.get(key);
+    if (!scale) {
+      scale = new Float32Array(outH * outW);
+      const inside = (o: number, n: number) => Math.min(o * stride - padding + size, n) - Math.max(o * stride - padding, 0);
+      for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) scale[i * outW + j] = (size * size) / (inside(i, h!) * inside(j, w!));
+      if (countCache.size > 64) countCache.clear();
+      countCache.set(key, scale);
+    }
+    return tf.mul(y, tf.tensor4d(scale, [1, outH, outW, 1])) as tf.Tensor4D;
+  });
+}
