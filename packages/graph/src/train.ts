@@ -340,22 +340,45 @@ export class GhnTrainer {
    */
   step(archs: readonly ArchSample[], batch: Batch, rng: Rng = new Rng(0)): { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D } {
     const { seed, gradClip } = this.config;
+    const m = archs.length;
+    const graphs = archs.map((a) => a.graph);
     return tf.tidy(() => {
-      const kept: { correct?: tf.Scalar } = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const preds = this.ghn.predict(archs.map((a) => a.graph));
-        const losses: tf.Scalar[] = [];
-        const hits: tf.Scalar[] = [];
-        preds.forEach((pred, i) => {
-          const arch = archs[i]!;
-          const weights = { ...pred.weights, ...missingWeights(arch, pred.missing, seed) };
-          const logits = arch.net.forward(netInput(arch.net, batch.x), weights, { training: true, rng });
-          losses.push(softmaxCrossEntropy(logits, batch.y));
-          hits.push(countCorrect(logits, batch.y));
-        });
-        kept.correct = tf.keep(tf.addN(hits)) as tf.Scalar;
-        return tf.div(tf.addN(losses), losses.length) as tf.Scalar;
+      // One tape over all m nets would hold every net's activations at once (CellNets × 8
+      // filled wasm's 4 GB heap). So: predict, then per net (one at a time) the loss and its
+      // gradient G_i w.r.t. the predicted weights W_i, then one backward pass through the GHN
+      // of Σ_i ⟨G_i, W_i(θ)⟩, whose gradient is exactly that of the mean loss.
+      const preds = this.ghn.predict(graphs);
+      const losses: tf.Scalar[] = [];
+      const hits: tf.Scalar[] = [];
+      const G: Weights[] = preds.map((pred, i) => {
+        const arch = archs[i]!;
+        const names = Object.keys(pred.weights);
+        const fixed = missingWeights(arch, pred.missing, seed);
+        const out = tf.tidy(() => {
+          let correct: tf.Scalar | null = null;
+          const f = (...ws: tf.Tensor[]) => {
+            const weights: Weights = { ...fixed };
+            names.forEach((n, j) => (weights[n] = ws[j]!));
+            const logits = arch.net.forward(netInput(arch.net, batch.x), weights, { training: true, rng });
+            correct = tf.keep(countCorrect(logits, batch.y));
+            return tf.div(softmaxCrossEntropy(logits, batch.y), m) as tf.Scalar;
+          };
+          const { value, grads } = tf.valueAndGrads(f)(names.map((n) => pred.weights[n]!));
+          return { value, correct: correct!, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) } as unknown as tf.TensorContainer;
+        }) as unknown as { value: tf.Scalar; correct: tf.Scalar; grads: Weights };
+        losses.push(out.value);
+        hits.push(out.correct);
+        return out.grads;
+      });
+      for (const p of preds) tf.dispose(Object.values(p.weights));
+      const { grads } = tf.variableGrads(() => {
+        const again = this.ghn.predict(graphs);
+        const terms = again.flatMap((p, i) => Object.entries(G[i]!).map(([n, g]) => tf.sum(tf.mul(p.weights[n]!, g))));
+        return tf.addN(terms) as tf.Scalar;
       }, this.vars);
+      const value = tf.addN(losses) as tf.Scalar;
+      const correct = tf.addN(hits) as tf.Scalar;
+      tf.dispose(hits); // kept inside the tapes' scopes: freed by hand
       const g = this.vars.map((v) => grads[v.name] ?? null);
       const present = g.filter((t): t is tf.Tensor => t !== null);
       const norm = tf.sqrt(tf.addN(present.map((t) => tf.sum(tf.square(t)))));
@@ -364,8 +387,7 @@ export class GhnTrainer {
         const coef = tf.minimum(tf.div(gradClip, tf.add(norm, 1e-6)), 1);
         return g.map((t) => (t === null ? null : tf.mul(t, coef)));
       })();
-      const stats = tf.stack([value, norm, kept.correct!]) as tf.Tensor1D;
-      kept.correct!.dispose(); // kept past the tape's scope, so not freed by this tidy
+      const stats = tf.stack([value, norm, correct]) as tf.Tensor1D;
       return { grads: scaled, stats } as unknown as tf.TensorContainer;
     }) as unknown as { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D };
   }
