@@ -15,6 +15,7 @@ import { GHN3 } from './ghn3.js';
 import { LoGAH } from './logah.js';
 import { structureIndices } from './graphormer.js';
 import { loadGhn } from './io.js';
+import { nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
 
 const FIX = new URL('../fixtures/ghn3/', import.meta.url);
 
@@ -29,47 +30,6 @@ interface Ref {
 }
 
 const ref = (stem: string): Ref => JSON.parse(readFileSync(new URL(`${stem}.json`, FIX), 'utf8')) as Ref;
-
-/** Our node i → ghn3's node: parameter nodes by name, the others by type and their (mapped) inputs. */
-function nodeMapping(g: ArchGraph, r: Required<Pick<Ref, 'nodes' | 'edges'>>): number[] {
-  const byName = new Map(r.nodes.filter((n) => n.name !== null && n.type !== 'max_pool' && n.type !== 'avg_pool').map((n) => [n.name!, n.index]));
-  const refPreds = r.nodes.map(() => [] as number[]);
-  for (const [u, v, d] of r.edges) if (d === 1) refPreds[v]!.push(u);
-  const preds = g.nodes.map(() => [] as number[]);
-  for (const [u, v, d] of g.edges) if (d === 1) preds[v]!.push(u);
-  const map: number[] = [];
-  const taken = new Set<number>();
-  g.nodes.forEach((nd, i) => {
-    let j: number | undefined;
-    if (nd.param !== null) j = byName.get(nd.param);
-    else if (nd.type === 'input') j = 0;
-    else {
-      const want = preds[i]!.map((p) => map[p]!).sort((a, b) => a - b).join();
-      j = r.nodes.find((rn) => rn.type === nd.type && !taken.has(rn.index) && refPreds[rn.index]!.sort((a, b) => a - b).join() === want)?.index;
-    }
-    if (j === undefined) throw new Error(`node ${i} (${nd.type} ${nd.name}) has no counterpart in ghn3's graph`);
-    taken.add(j);
-    map.push(j);
-  });
-  return map;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
-
-/** Reference rows [N, C] (ghn3's node order) in our order. */
-function reorder(raw: Float32Array, map: number[], C: number): Float32Array {
-  const out = new Float32Array(map.length * C);
-  map.forEach((j, i) => out.set(raw.subarray(j * C, (j + 1) * C), i * C));
-  return out;
-}
 
 /** Every predicted tensor against the reference statistics: first values, samples, norm. Returns the worst relative error. */
 function checkPredictions(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
@@ -113,7 +73,7 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
     net = nets[model]();
     graph = archGraph(net);
     r = ref(model);
-    map = nodeMapping(graph, r as Required<Ref>);
+    map = nodeMapping(graph, r as Required<Ref>, 'ghn3');
   });
 
   it("builds ghn3's graph: same nodes, edges (real and virtual) and the first layer's structural indices", () => {
@@ -141,7 +101,7 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
     const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
     const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
-    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
+    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
     if (emb.attn_bias) {
       // fixture [N, N, H] in ghn3's order; ours [1, H, N, N] in ours
       const H = 8;
@@ -168,7 +128,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     await initBackend('wasm');
     net = nets.resnet18();
     graph = archGraph(net);
-    map = nodeMapping(graph, ref('resnet18') as Required<Ref>);
+    map = nodeMapping(graph, ref('resnet18') as Required<Ref>, 'ghn3');
   });
 
   it("GHN3 with isGhn2: the GatedGNN's embeddings and every tensor ConvDecoder3 (GHN-2 mode) predicts", async () => {
@@ -180,7 +140,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const x0 = ghn.embedNodes(batch);
     const xg = ghn.propagate(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
-    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
+    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
     tf.dispose([x0, xg, xl]);
     const worst = checkPredictions(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
     console.log(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
@@ -198,7 +158,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
     const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
-    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorder(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
+    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
     tf.dispose([x0, struct, ...layers, bias, xl]);
     const worst = checkPredictions(ghn, graph, net, ref('resnet18-logah'), 1e-4);
     console.log(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);

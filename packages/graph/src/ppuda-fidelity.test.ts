@@ -12,6 +12,7 @@ import { batchGraphs } from './batch.js';
 import type { ArchGraph } from './graph.js';
 import type { GHN2 } from './ghn2.js';
 import { loadGhn } from './io.js';
+import { nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
 
 const FIX = new URL('../fixtures/ppuda/', import.meta.url);
 
@@ -20,40 +21,6 @@ interface RefParam { name: string; shape: number[]; numel: number; norm: number;
 interface Ref { nodes: RefNode[]; edges: [number, number, number][]; params: RefParam[] }
 
 const ref = (model: string): Ref => JSON.parse(readFileSync(new URL(`${model}.json`, FIX), 'utf8')) as Ref;
-
-/** Our node i → ppuda's node: parameter nodes by name, the others by type and their (mapped) inputs. */
-function nodeMapping(g: ArchGraph, r: Ref): number[] {
-  const byName = new Map(r.nodes.filter((n) => n.name !== null && n.type !== 'max_pool' && n.type !== 'avg_pool').map((n) => [n.name!, n.index]));
-  const refPreds = r.nodes.map(() => [] as number[]);
-  for (const [u, v, d] of r.edges) if (d === 1) refPreds[v]!.push(u);
-  const preds = g.nodes.map(() => [] as number[]);
-  for (const [u, v, d] of g.edges) if (d === 1) preds[v]!.push(u);
-  const map: number[] = [];
-  const taken = new Set<number>();
-  g.nodes.forEach((nd, i) => {
-    let j: number | undefined;
-    if (nd.param !== null) j = byName.get(nd.param);
-    else if (nd.type === 'input') j = 0;
-    else {
-      const want = preds[i]!.map((p) => map[p]!).sort((a, b) => a - b).join();
-      j = r.nodes.find((rn) => rn.type === nd.type && !taken.has(rn.index) && refPreds[rn.index]!.sort((a, b) => a - b).join() === want)?.index;
-    }
-    if (j === undefined) throw new Error(`node ${i} (${nd.type} ${nd.name}) has no counterpart in ppuda's graph`);
-    taken.add(j);
-    map.push(j);
-  });
-  return map;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 describe.each([
   ['resnet18', () => resnet18({ inputShape: [32, 32, 3] })],
@@ -70,7 +37,7 @@ describe.each([
     net = make();
     graph = archGraph(net);
     r = ref(model);
-    map = nodeMapping(graph, r);
+    map = nodeMapping(graph, r, model);
   });
 
   it("builds ppuda's graph: same nodes (types, parameters, shapes) and edges, real and virtual", () => {
@@ -90,17 +57,11 @@ describe.each([
   it('node embeddings match ppuda after the shape encoder, the GatedGNN and the layer norm', async () => {
     const emb = (await readSafetensorsFile(new URL(`${model}-embeddings.safetensors`, FIX).pathname)).tensors;
     const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
-    const reorder = (raw: Float32Array) => {
-      const H = ghn.config.hid;
-      const out = new Float32Array(graph.nodes.length * H);
-      map.forEach((j, i) => out.set(raw.subarray(j * H, (j + 1) * H), i * H));
-      return out;
-    };
     const x0 = ghn.embedNodes(batch);
     const xg = ghn.propagate(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
     for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) {
-      const want = reorder(emb[name]!.data as Float32Array);
+      const want = reorderRows(emb[name]!.data as Float32Array, map, ghn.config.hid);
       expect(relErr(t.dataSync(), want), name).toBeLessThan(1e-5);
     }
     tf.dispose([x0, xg, xl]);

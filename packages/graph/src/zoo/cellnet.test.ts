@@ -9,6 +9,7 @@ import { ConfigError, Rng, countParams, initBackend, toTorchLayout, torchShape, 
 import { archGraph } from '../describe.js';
 import type { GHN2 } from '../ghn2.js';
 import { loadGhn } from '../io.js';
+import { nodeMapping } from '../fidelity-helpers.js';
 import type { ArchGraph } from '../graph.js';
 import { CellNet, reductionCells, type CellNetConfig, type Genotype } from './cellnet.js';
 
@@ -237,34 +238,6 @@ function fromCase(c: Case): CellNet {
   });
 }
 
-/** Our node i → ppuda's: parameter nodes by name, the others by type and their (mapped) inputs. */
-function nodeMapping(g: ArchGraph, c: Case): number[] {
-  const byName = new Map<string, number>();
-  c.nodes.forEach((n, j) => {
-    if (n.name !== null && !['max_pool', 'avg_pool'].includes(n.type)) byName.set(n.name, j);
-  });
-  const refPreds = c.nodes.map(() => [] as number[]);
-  for (const [u, v] of c.edges) refPreds[v]!.push(u);
-  const preds = g.nodes.map(() => [] as number[]);
-  for (const [u, v, d] of g.edges) if (d === 1) preds[v]!.push(u);
-  const map: number[] = [];
-  const taken = new Set<number>();
-  g.nodes.forEach((nd, i) => {
-    let j: number | undefined;
-    if (nd.param !== null) j = byName.get(ppudaName(nd.param));
-    else if (nd.type === 'input') j = 0;
-    else {
-      const want = preds[i]!.map((p) => map[p]!).sort((a, b) => a - b).join();
-      j = c.nodes.findIndex((rn, k) => rn.type === nd.type && !taken.has(k) && [...refPreds[k]!].sort((a, b) => a - b).join() === want);
-      if (j < 0) j = undefined;
-    }
-    if (j === undefined) throw new Error(`${c.name}: node ${i} (${nd.type} ${nd.param}) has no counterpart in ppuda's graph`);
-    taken.add(j);
-    map.push(j);
-  });
-  return map;
-}
-
 let ghn: GHN2;
 beforeAll(async () => {
   ghn = await loadGhn(new URL('ghn2-cifar10-seed0.safetensors', FIX).pathname);
@@ -286,7 +259,7 @@ describe.each(cases.map((c) => [c.name, c] as const))("CellNet '%s' against ppud
   it("builds ppuda's graph: same nodes (types, shapes) and real edges", () => {
     const net = fromCase(c);
     const g = net.archGraph();
-    const map = nodeMapping(g, c);
+    const map = nodeMapping(g, c, c.name, ppudaName);
     expect(g.nodes.length).toBe(c.nodes.length);
     expect(new Set(map).size).toBe(c.nodes.length);
     g.nodes.forEach((nd, i) => {
