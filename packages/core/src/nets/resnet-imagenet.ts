@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
-import { checkWeights, type ParamSpec, type Weights } from '../params.js';
+import { type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
 import { conv2d, convGeometry, convSpecs, globalAvgPool, type PerSampleConvMethod } from './conv.js';
-import { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';
+import { batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';
 import { denseSpecs } from './mlp.js';
-import { checkBatch, checkPositiveInt } from './validate.js';
+import { checkPositiveInt } from './validate.js';
+import { resnetLayers } from './resnet.js';
 
 /** torchvision's residual blocks: BasicBlock (two 3×3 convs) or Bottleneck (1×1, 3×3, 1×1; 4× expansion). */
 export type ResNetBlockType = 'basic' | 'bottleneck';
@@ -194,37 +195,8 @@ export class ImageNetResNet implements TargetNet {
   }
 
   forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
-    const batch = checkWeights(this.params, weights, this.name);
-    const cin = this.inputShape[2];
-    if (x.rank !== 4 || x.shape[3] !== cin)
-      throw new ShapeMismatchError(`${this.name} input`, [x.shape[0] ?? -1, this.inputShape[0], this.inputShape[1], cin], x.shape, 'pass NHWC images [N, H, W, C]');
-    checkBatch(x, batch, this.name);
-    const perSample = batch !== null;
-    const training = options.training ?? false;
-    const { trackRunningStats, bnMomentum, bnEps, convMethod } = this.config;
-    if (trackRunningStats && !training && !options.state)
-      throw new ConfigError(
-        'options.state',
-        `${this.name} in eval mode normalises with running statistics: pass options.state (new NetState(net.stateSpecs)), ` +
-          'run with training: true, or build the net with trackRunningStats: false',
-      );
-    const condition = options.condition ?? '0';
-    const state = trackRunningStats ? options.state : undefined;
-
+    const { bn, conv } = resnetLayers(this, x, weights, options);
     return tf.tidy(() => {
-      const bn = (h: tf.Tensor, name: string) =>
-        batchNorm(h, weights[`${name}.weight`], weights[`${name}.bias`], {
-          training: training || !trackRunningStats,
-          perSample,
-          runningMean: state?.get(condition, `${name}.running_mean`),
-          runningVar: state?.get(condition, `${name}.running_var`),
-          momentum: bnMomentum,
-          eps: bnEps,
-          name,
-        });
-      const conv = (h: tf.Tensor, name: string, stride: number, pad: number) =>
-        conv2d(h, weights[`${name}.weight`], undefined, { stride, padding: pad, method: convMethod });
-
       let h: tf.Tensor = tf.relu(bn(conv(x, 'conv1', 2, 3), 'bn1'));
       h = maxPoolPadded(h, 3, 2, 1);
       for (const b of this.blocks) {

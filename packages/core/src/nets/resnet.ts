@@ -145,37 +145,8 @@ export class ResNet implements TargetNet {
   }
 
   forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
-    const batch = checkWeights(this.params, weights, this.name);
-    const cin = this.inputShape[2];
-    if (x.rank !== 4 || x.shape[3] !== cin)
-      throw new ShapeMismatchError(`${this.name} input`, [x.shape[0] ?? -1, this.inputShape[0], this.inputShape[1], cin], x.shape, 'pass NHWC images [N, H, W, C]');
-    checkBatch(x, batch, this.name);
-    const perSample = batch !== null;
-    const training = options.training ?? false;
-    const { trackRunningStats, bnMomentum, bnEps, convMethod } = this.config;
-    if (trackRunningStats && !training && !options.state)
-      throw new ConfigError(
-        'options.state',
-        `${this.name} in eval mode normalises with running statistics: pass options.state (new NetState(net.stateSpecs)), ` +
-          'run with training: true, or build the net with trackRunningStats: false',
-      );
-    const condition = options.condition ?? '0';
-    const state = trackRunningStats ? options.state : undefined;
-
+    const { bn, conv } = resnetLayers(this, x, weights, options);
     return tf.tidy(() => {
-      const bn = (h: tf.Tensor, name: string) =>
-        batchNorm(h, weights[`${name}.weight`], weights[`${name}.bias`], {
-          training: training || !trackRunningStats,
-          perSample,
-          runningMean: state?.get(condition, `${name}.running_mean`),
-          runningVar: state?.get(condition, `${name}.running_var`),
-          momentum: bnMomentum,
-          eps: bnEps,
-          name,
-        });
-      const conv = (h: tf.Tensor, name: string, stride: number, pad: number) =>
-        conv2d(h, weights[`${name}.weight`], undefined, { stride, padding: pad, method: convMethod });
-
       let h = tf.relu(bn(conv(x, 'conv1', 1, 1), 'bn1'));
       for (const b of this.blocks) {
         let out = tf.relu(bn(conv(h, `${b.prefix}.conv1`, b.stride, 1), `${b.prefix}.bn1`));
@@ -219,4 +190,53 @@ export function resnet20(options: Omit<ResNetConfig, 'depth'> = {}): ResNet {
 /** ResNet-32 (n = 5): 464,154 parameters with option A. */
 export function resnet32(options: Omit<ResNetConfig, 'depth'> = {}): ResNet {
   return new ResNet({ ...options, depth: 32 });
+}
+
+/** The parts of a ResNet (CIFAR or ImageNet style) that its forward pass reads. */
+export interface ResNetLike {
+  readonly name: string;
+  readonly params: readonly ParamSpec[];
+  readonly inputShape: readonly number[];
+  readonly config: { readonly trackRunningStats: boolean; readonly bnMomentum: number; readonly bnEps: number; readonly convMethod: PerSampleConvMethod };
+}
+
+/**
+ * What every ResNet forward shares: the input and weight checks (before any tensor is made),
+ * and the conv / batch-norm layers bound to the weights and options (call them inside a tidy).
+ */
+export function resnetLayers(
+  net: ResNetLike,
+  x: tf.Tensor,
+  weights: Weights,
+  options: ForwardOptions,
+): { bn: (h: tf.Tensor, name: string) => tf.Tensor; conv: (h: tf.Tensor, name: string, stride: number, pad: number) => tf.Tensor } {
+  const batch = checkWeights(net.params, weights, net.name);
+  const cin = net.inputShape[2];
+  if (x.rank !== 4 || x.shape[3] !== cin)
+    throw new ShapeMismatchError(`${net.name} input`, [x.shape[0] ?? -1, net.inputShape[0]!, net.inputShape[1]!, cin!], x.shape, 'pass NHWC images [N, H, W, C]');
+  checkBatch(x, batch, net.name);
+  const perSample = batch !== null;
+  const training = options.training ?? false;
+  const { trackRunningStats, bnMomentum, bnEps, convMethod } = net.config;
+  if (trackRunningStats && !training && !options.state)
+    throw new ConfigError(
+      'options.state',
+      `${net.name} in eval mode normalises with running statistics: pass options.state (new NetState(net.stateSpecs)), ` +
+        'run with training: true, or build the net with trackRunningStats: false',
+    );
+  const condition = options.condition ?? '0';
+  const state = trackRunningStats ? options.state : undefined;
+  return {
+    bn: (h, name) =>
+      batchNorm(h, weights[`${name}.weight`], weights[`${name}.bias`], {
+        training: training || !trackRunningStats,
+        perSample,
+        runningMean: state?.get(condition, `${name}.running_mean`),
+        runningVar: state?.get(condition, `${name}.running_var`),
+        momentum: bnMomentum,
+        eps: bnEps,
+        name,
+      }),
+    conv: (h, name, stride, pad) => conv2d(h, weights[`${name}.weight`], undefined, { stride, padding: pad, method: convMethod }),
+  };
 }
