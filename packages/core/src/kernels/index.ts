@@ -44,6 +44,9 @@
 //   Tile                                 wasm's walks the output element by element (1.7 s of
 //                                        a 3.0 s GHN-2 prediction for ResNet-50); ours copies
 //                                        whole blocks, one axis at a time (Tile.ts).
+//   Sum                                  over leading axes (bias gradients, BN statistics)
+//                                        wasm transposes the whole input first; ours is
+//                                        ones · X on BatchMatMul, 5-13x faster (Sum.ts).
 //
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for
 // every backend, gradients tfjs-core 4.22 lacks (only if none is registered):
@@ -82,6 +85,7 @@ import { einsumConfig } from './Einsum.js';
 import { einsumGradConfig } from './Einsum_grad.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
 import { setOriginalTile, tileConfig } from './Tile.js';
+import { setOriginalSum, sumConfig } from './Sum.js';
 import { setOriginalSlice, setOriginalSplitV, sliceConfig, splitVConfig } from './Slice.js';
 import { setOriginalStridedSlice, stridedSliceConfig } from './StridedSlice.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
@@ -104,6 +108,7 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: sliceConfig, onReplace: setOriginalSlice },
   { config: splitVConfig, onReplace: setOriginalSplitV },
   { config: tileConfig, onReplace: setOriginalTile },
+  { config: sumConfig, onReplace: setOriginalSum },
 ];
 const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 

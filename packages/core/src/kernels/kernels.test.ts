@@ -94,7 +94,7 @@ describe('registration', () => {
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile'].sort(),
+      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile', 'Sum'].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
@@ -448,6 +448,18 @@ describe('Slice and SplitV (replace wasm\'s for speed)', () => {
         out.cpu.values.forEach((ref, i) => expect(compare(ref, out.wasm.values[i]).maxAbs, `split ${shape} axis ${axis} output ${i}`).toBe(0));
       }
     }
+  });
+});
+
+describe('Sum (replaces wasm\'s for speed)', () => {
+  it('matches cpu on leading-axis reductions (keepDims or not), and falls back for the rest', async () => {
+    const r = rng(94);
+    const cases: [number[], number[]][] = [[[7, 5], [0]], [[4, 3, 6], [0, 1]], [[2, 3, 4, 5], [0, 1, 2]], [[6, 1, 9], [0]], [[3, 4], [1]], [[3, 4, 5], [0, 2]], [[3, 4], [0, 1]], [[1, 8], [0]]];
+    for (const [shape, axes] of cases) {
+      const x = randData(r, shape);
+      for (const keep of [false, true]) await check(`Sum ${shape} over ${axes}${keep ? ' keepDims' : ''}`, () => tf.sum(tf.tensor(x, shape), axes, keep));
+    }
+    await check('Sum int32 over axis 0', () => tf.cast(tf.sum(tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32'), 0), 'float32'));
   });
 });
 
