@@ -1,6 +1,10 @@
 // Shared by the tests that compare our graphs and predictions with a PyTorch reference
 // (ppuda-fidelity, ghn3-fidelity, zoo/cellnet): node matching, reordering, relative error.
+import { expect } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { toTorchLayout, type TargetNet } from '@hypernets/core';
 import type { ArchGraph } from './graph.js';
+import type { GHN2 } from './ghn2.js';
 
 /** A reference graph: node types and parameter names in the reference's order, real edges [src, dst(, d)]. */
 export interface ReferenceGraph {
@@ -58,4 +62,43 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den += b[i]! ** 2;
   }
   return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** A reference tensor: its PyTorch shape, norm, first values and 64 evenly spaced samples. */
+export interface ReferenceParam {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly numel: number;
+  readonly norm: number;
+  readonly first: readonly number[];
+  readonly sample: readonly number[];
+}
+
+/**
+ * Predicts the graph's parameters and checks every tensor against the reference (names and
+ * order, PyTorch shape, first values, samples, norm) within `tol` relative error; nothing may
+ * be missing. Returns the worst relative error.
+ */
+export function checkPredictions(ghn: GHN2, graph: ArchGraph, net: TargetNet, params: readonly ReferenceParam[], tol: number): number {
+  const [p] = ghn.predict(graph);
+  expect(p!.missing).toEqual([]);
+  const specs = new Map(net.params.map((s) => [s.name, s]));
+  expect(params.map((q) => q.name)).toEqual(net.params.map((s) => s.name));
+  let worst = 0;
+  for (const q of params) {
+    const t = tf.tidy(() => toTorchLayout(specs.get(q.name)!, p!.weights[q.name]!));
+    expect(t.shape, q.name).toEqual(q.shape);
+    const v = t.dataSync();
+    const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
+    const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
+    let ss = 0;
+    for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
+    const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;
+    worst = Math.max(worst, e, eNorm);
+    expect(e, `${q.name} values`).toBeLessThan(tol);
+    expect(eNorm, `${q.name} norm`).toBeLessThan(tol);
+    t.dispose();
+  }
+  tf.dispose(Object.values(p!.weights));
+  return worst;
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readSafetensorsFile, resnet18, resnet50, toTorchLayout, type TargetNet } from '@hypernets/core';
+import { initBackend, readSafetensorsFile, resnet18, resnet50, type TargetNet } from '@hypernets/core';
 import { archGraph } from './describe.js';
 import { batchGraphs } from './batch.js';
 import type { ArchGraph } from './graph.js';
@@ -15,7 +15,7 @@ import { GHN3 } from './ghn3.js';
 import { LoGAH } from './logah.js';
 import { structureIndices } from './graphormer.js';
 import { loadGhn } from './io.js';
-import { nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
+import { checkPredictions, nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
 
 const FIX = new URL('../fixtures/ghn3/', import.meta.url);
 
@@ -31,30 +31,10 @@ interface Ref {
 
 const ref = (stem: string): Ref => JSON.parse(readFileSync(new URL(`${stem}.json`, FIX), 'utf8')) as Ref;
 
-/** Every predicted tensor against the reference statistics: first values, samples, norm. Returns the worst relative error. */
-function checkPredictions(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
-  const [p] = ghn.predict(graph);
-  expect(p!.missing).toEqual([]);
+/** Every predicted tensor against the reference statistics (see fidelity-helpers.ts), and ghn3's own count check. */
+function checkAll(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
   expect(r.meta.params_match).toBe('MATCHED!');
-  const specs = new Map(net.params.map((s) => [s.name, s]));
-  expect(r.params.map((q) => q.name)).toEqual(net.params.map((s) => s.name));
-  let worst = 0;
-  for (const q of r.params) {
-    const t = tf.tidy(() => toTorchLayout(specs.get(q.name)!, p!.weights[q.name]!));
-    expect(t.shape, q.name).toEqual(q.shape);
-    const v = t.dataSync();
-    const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
-    const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
-    let ss = 0;
-    for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
-    const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;
-    worst = Math.max(worst, e, eNorm);
-    expect(e, `${q.name} values`).toBeLessThan(tol);
-    expect(eNorm, `${q.name} norm`).toBeLessThan(tol);
-    t.dispose();
-  }
-  tf.dispose(Object.values(p!.weights));
-  return worst;
+  return checkPredictions(ghn, graph, net, r.params, tol);
 }
 
 const nets = { resnet18: () => resnet18({ inputShape: [32, 32, 3] }), resnet50: () => resnet50({ inputShape: [32, 32, 3] }) };
@@ -115,7 +95,7 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
   });
 
   it('predicts every parameter tensor within 1e-4 relative error of ghn3', () => {
-    const worst = checkPredictions(ghn, graph, net, r, 1e-4);
+    const worst = checkAll(ghn, graph, net, r, 1e-4);
     console.log(`GHN-3 ${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
   });
 });
@@ -142,7 +122,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const xl = ghn.nodeEmbeddings(batch);
     for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
     tf.dispose([x0, xg, xl]);
-    const worst = checkPredictions(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
+    const worst = checkAll(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
     console.log(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
     ghn.dispose();
   });
@@ -160,7 +140,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
     for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
     tf.dispose([x0, struct, ...layers, bias, xl]);
-    const worst = checkPredictions(ghn, graph, net, ref('resnet18-logah'), 1e-4);
+    const worst = checkAll(ghn, graph, net, ref('resnet18-logah'), 1e-4);
     console.log(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);
     ghn.dispose();
   });

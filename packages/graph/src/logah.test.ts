@@ -36,7 +36,7 @@ function put(ghn: LoGAH, name: string, values: number[]): void {
 }
 
 describe('LoGAH (low-rank decoder)', () => {
-  it('defaults: hid 64, rank hid/2, max_shape (2048, 2048, 16, 16), maxCk 16·2048, no 1-D decoder (placeholders)', () => {
+  it('defaults: hid 64, rank hid/2, max_shape (2048, 2048, 16, 16), maxCk 16·2048, no 1-D decoder (only LoGAH\'s unused 1×1 layers)', () => {
     const g = new LoGAH();
     expect(g.config).toMatchObject({ hid: 64, rank: 32, maxCk: 32768, maxShape: [2048, 2048, 16, 16], use1dDecoder: false, heads: 8, layers: 3 });
     // LoGAH's GHN3(hid=64, heads=8, layers=3, lora=True, lora_r=32, max_ck_lora=32768, use_1d_decoder=False):
@@ -119,7 +119,7 @@ describe('LoGAH (low-rank decoder)', () => {
     ghn.dispose();
   });
 
-  it('is differentiable: gradients reach the low-rank decoder and the Graphormer; l1 and the placeholders get none (unused, as in LoGAH)', () => {
+  it('is differentiable: gradients reach the low-rank decoder and the Graphormer; l1 and the unused 1×1 layers get none, as in LoGAH', () => {
     const ghn = new LoGAH({ hid: 8, heads: 2, layers: 1, rank: 3, maxCk: 128, maxShape: [16, 16, 5, 5], seed: 7 });
     const graph = archGraph(lenet5());
     const { value, grads } = tf.variableGrads(() => {

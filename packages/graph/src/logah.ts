@@ -33,7 +33,7 @@ export type ResolvedLogahConfig = ResolvedGhn3Config & { rank: number; maxCk: nu
  *
  * Variables as LoGAH's state_dict: `decoder.mlp.fc.{0,2,4}`, `decoder.l1` (defined, unused, as in
  * LoGAH), `decoder.l2` (LoGAH's state_dict also lists it as `decoder.seq.1`; io.ts writes and
- * accepts both), and without use1dDecoder the 1×1 placeholders `decoder_1d.0`, `bias_class.1`.
+ * accepts both), and without use1dDecoder the unused 1×1 layers `decoder_1d.0`, `bias_class.1` that LoGAH's state_dicts carry.
  */
 export class LoGAH extends GHN3 {
   declare readonly config: ResolvedLogahConfig;
@@ -77,7 +77,9 @@ export class LoGAH extends GHN3 {
       linear('decoder_1d.fc.2', 2 * hid, 2 * maxCh, true); // _init_small
       linear('bias_class.1', maxCh, this.config.numClasses);
     } else {
-      linear('decoder_1d.0', 1, 1); // placeholders, unused
+      // LoGAH's module keeps these two 1×1 Linear layers unused when the low-rank decoder predicts the 1-D
+      // tensors too; they are in its state_dicts, so they exist here for checkpoints to load
+      linear('decoder_1d.0', 1, 1);
       linear('bias_class.1', 1, 1);
     }
     this.resetParams();

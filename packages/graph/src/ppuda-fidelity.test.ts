@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readSafetensorsFile, resnet18, resnet50, toTorchLayout, type TargetNet } from '@hypernets/core';
+import { initBackend, readSafetensorsFile, resnet18, resnet50, type TargetNet } from '@hypernets/core';
 import { archGraph } from './describe.js';
 import { batchGraphs } from './batch.js';
 import type { ArchGraph } from './graph.js';
 import type { GHN2 } from './ghn2.js';
 import { loadGhn } from './io.js';
-import { nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
+import { checkPredictions, nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
 
 const FIX = new URL('../fixtures/ppuda/', import.meta.url);
 
@@ -68,27 +68,7 @@ describe.each([
   });
 
   it('predicts every parameter tensor within 1e-4 relative error of ppuda', () => {
-    const [p] = ghn.predict(graph);
-    expect(p!.missing).toEqual([]);
-    const specs = new Map(net.params.map((s) => [s.name, s]));
-    expect(r.params.map((q) => q.name)).toEqual(net.params.map((s) => s.name));
-    let worst = 0;
-    for (const q of r.params) {
-      const w = p!.weights[q.name]!;
-      const t = tf.tidy(() => toTorchLayout(specs.get(q.name)!, w));
-      expect(t.shape, q.name).toEqual(q.shape);
-      const v = t.dataSync();
-      const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
-      const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
-      let ss = 0;
-      for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
-      const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;
-      worst = Math.max(worst, e, eNorm);
-      expect(e, `${q.name} values`).toBeLessThan(1e-4);
-      expect(eNorm, `${q.name} norm`).toBeLessThan(1e-4);
-      t.dispose();
-    }
-    tf.dispose(Object.values(p!.weights));
+    const worst = checkPredictions(ghn, graph, net, r.params, 1e-4);
     console.log(`${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
   });
 });
