@@ -254,10 +254,19 @@ export class GHN2 extends VariableOwner {
    * Predicts the parameters of every graph in one forward pass (batched). Call inside
    * tf.grads / variableGrads to train or fine-tune the GHN: nothing is detached.
    */
+  /** The batch of these graphs; the last one is reused when the same graphs come again (a training step predicts twice). */
+  private batchOf(list: readonly ArchGraph[]): GraphBatch {
+    const last = this.lastBatch;
+    if (last && last.graphs.length === list.length && last.graphs.every((g, i) => g === list[i])) return last;
+    return (this.lastBatch = batchGraphs(list, this.vocab, this.config.sMax));
+  }
+
+  private lastBatch: GraphBatch | null = null;
+
   predict(graphs: ArchGraph | readonly ArchGraph[]): Prediction[] {
     const list = Array.isArray(graphs) ? (graphs as readonly ArchGraph[]) : [graphs as ArchGraph];
     if (list.length === 0) return [];
-    const batch = batchGraphs(list, this.vocab, this.config.sMax);
+    const batch = this.batchOf(list);
     return tf.tidy((): tf.TensorContainer => {
       const x = this.nodeEmbeddings(batch);
       // group the parameter nodes by decoder key, as ppuda's _map_net_params does
