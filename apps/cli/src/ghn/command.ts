@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, UsageError } from '../continual/options.js';
 import { userPath } from '../continual/command.js';
-import { EVAL_DEFAULTS, EVAL_SPLITS, FAMILIES, OPTIMIZERS, SOURCES, TRAIN_DEFAULTS, evalSchema, predictSchema, trainSchema, validate } from './options.js';
+import { EVAL_DEFAULTS, EVAL_SPLITS, FAMILIES, GHN_TYPES, OPTIMIZERS, SOURCES, TRAIN_DEFAULTS, evalSchema, predictSchema, trainSchema, validate } from './options.js';
 import { runGhnEval, runGhnPredict, runGhnTrain, type GhnIo } from './run.js';
 import { ZOO_MODELS } from './zoo.js';
 
@@ -39,7 +39,7 @@ function ioFor(json: boolean): GhnIo {
 
 const jsonLine = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const TRAIN_KEYS = ['steps', 'archsPerStep', 'batchSize', 'lr', 'weightDecay', 'gradClip', 'seed', 'hid', 'source', 'families', 'trainSamples', 'checkpointEvery', 'backend'] as const;
+const TRAIN_KEYS = ['steps', 'archsPerStep', 'batchSize', 'lr', 'weightDecay', 'gradClip', 'seed', 'ghnType', 'hid', 'source', 'families', 'trainSamples', 'checkpointEvery', 'backend'] as const;
 const PREDICT_KEYS = ['ghn', 'model', 'out', 'numClasses', 'backend'] as const;
 const EVAL_KEYS = ['ghn', 'split', 'archs', 'models', 'fineTuneSteps', 'optimizer', 'lr', 'testSamples', 'batchSize', 'seed', 'backend'] as const;
 
@@ -50,7 +50,7 @@ export function ghnCommand(): Command {
   ghn
     .command('train')
     .exitOverride()
-    .description("meta-train a GHN-2 on MNIST (ppuda's train_ghn.py: Adam, weight decay, clipping, m architectures per step)")
+    .description("meta-train a GHN-2 / GHN-3 / LoGAH on MNIST (ppuda's train_ghn.py: Adam, weight decay, clipping, m architectures per step)")
     .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps})`, num('--steps'))
     .option('--archs-per-step <m>', `architectures per step (default ${TRAIN_DEFAULTS.archsPerStep}, GHN-2's m)`, num('--archs-per-step'))
     .option('--batch-size <n>', `images per step (default ${TRAIN_DEFAULTS.batchSize})`, num('--batch-size'))
@@ -58,7 +58,8 @@ export function ghnCommand(): Command {
     .option('--weight-decay <x>', `default ${TRAIN_DEFAULTS.weightDecay}`, num('--weight-decay'))
     .option('--grad-clip <x>', `global gradient-norm clip (default ${TRAIN_DEFAULTS.gradClip})`, num('--grad-clip'))
     .option('--seed <n>', 'random seed (default 0)', num('--seed'))
-    .option('--hid <n>', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid}; max_shape 2·hid)`, num('--hid'))
+    .addOption(choice('ghn-type', GHN_TYPES, "the GHN: 'ghn2' (ppuda's GatedGNN, max_shape 2·hid), 'ghn3' (Graphormer layers, max_shape hid) or 'logah' (GHN-3 with LoGAH's low-rank decoder, rank hid/2); default ghn2"))
+    .option('--hid <n>', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`, num('--hid'))
     .addOption(choice('source', SOURCES, "architectures: 'small' (MLP/CNN/ResNet family) or 'sampler' (DeepNets-1M-style ArchSampler); default small"))
     .option('--families <list>', `kinds of the small family, of ${FAMILIES.join(', ')} (default ${TRAIN_DEFAULTS.families.join(',')})`, words)
     .option('--train-samples <n>', 'use the first n MNIST training images (default all 60,000)', num('--train-samples'))

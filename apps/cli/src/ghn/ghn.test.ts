@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { fromTorchWeights, initBackend, readSafetensorsFile, resnet18, torchShape } from '@hypernets/core';
-import { archGraph, loadGhn } from '@hypernets/graph';
+import { LoGAH, archGraph, loadGhn } from '@hypernets/graph';
 import { UsageError } from '../continual/options.js';
 import { EVAL_DEFAULTS, TRAIN_DEFAULTS, evalSchema, predictSchema, trainSchema, validate } from './options.js';
+import { trainFingerprint } from './run.js';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url));
@@ -113,5 +114,29 @@ describe('hypernets ghn train / eval', () => {
     }
     expect(existsSync(join(evalOut, 'results.json'))).toBe(true);
     expect(readFileSync(join(evalOut, 'summary.md'), 'utf8')).toMatch(/Mean test accuracy of the predicted parameters/);
+  });
+
+  it('--ghn-type logah meta-trains a LoGAH; its file loads as one; resuming it as another GHN type is refused', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hn-ghn-logah-'));
+    const args = ['ghn', 'train', '--ghn-type', 'logah', '--steps', '2', '--archs-per-step', '2', '--families', 'mlp', '--hid', '8', '--train-samples', '256', '--batch-size', '32', '--out', out, '--json'];
+    const r = cli(...args);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/LoGAH \(hid 8\)/);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.config.ghnType).toBe('logah');
+    await initBackend('cpu');
+    const ghn = await loadGhn(join(out, 'ghn.safetensors'));
+    expect(ghn).toBeInstanceOf(LoGAH);
+    expect(ghn.numParams).toBe(results.params);
+    ghn.dispose();
+    const other = cli(...args.map((a) => (a === 'logah' ? 'ghn3' : a)), '--resume');
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/another configuration/);
+  });
+
+  it('a GHN-2 run keeps the fingerprint of runs checkpointed before --ghn-type existed', () => {
+    const o = validate(trainSchema, { ...TRAIN_DEFAULTS });
+    expect(trainFingerprint(o)).not.toHaveProperty('ghnType');
+    expect(trainFingerprint({ ...o, ghnType: 'ghn3' })).toMatchObject({ ghnType: 'ghn3' });
   });
 });

@@ -11,6 +11,8 @@ export const FAMILIES = ['mlp', 'cnn', 'resnet'] as const;
 export const SOURCES = ['small', 'sampler'] as const;
 export const EVAL_SPLITS = ['test', 'wide', 'deep', 'dense', 'bn-free'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
+/** GHN architectures `ghn train` meta-trains: ppuda's GHN-2, ghn3's GHN-3 (Graphormer layers), LoGAH (GHN-3 + low-rank decoder). */
+export const GHN_TYPES = ['ghn2', 'ghn3', 'logah'] as const;
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -25,6 +27,7 @@ export const trainSchema = z
     weightDecay: z.number().nonnegative().finite(),
     gradClip: z.number().positive().finite(),
     seed: nonNegInt,
+    ghnType: z.enum(GHN_TYPES),
     hid: posInt.refine((h) => h % 4 === 0, 'must be a multiple of 4 (the shape encoder uses hid/4 per dimension)'),
     source: z.enum(SOURCES),
     families: z.array(z.enum(FAMILIES)).min(1),
@@ -43,6 +46,7 @@ export const TRAIN_DEFAULTS: Omit<GhnTrainOptions, 'backend'> = {
   weightDecay: 1e-5,
   gradClip: 5,
   seed: 0,
+  ghnType: 'ghn2',
   hid: 32,
   source: 'small',
   families: ['mlp', 'cnn'],

@@ -45,9 +45,10 @@ export async function writeTrainReport(dir: string, s: TrainSummary): Promise<st
     { x: p.step, y: p.loss, series: 'cross-entropy (mean over the m nets)' },
     { x: p.step, y: p.accuracy, series: 'training accuracy of predicted parameters' },
   ]);
-  const plot = await renderPlot(lineChartSpec({ title: `GHN-2 meta-training on MNIST (hid ${s.config.hid}, m = ${s.config.archsPerStep})`, rows, xTitle: 'step', yTitle: 'loss / accuracy' }), join(dir, 'learning-curves'));
+  const name = { ghn2: 'GHN-2', ghn3: 'GHN-3', logah: 'LoGAH' }[s.config.ghnType ?? 'ghn2'];
+  const plot = await renderPlot(lineChartSpec({ title: `${name} meta-training on MNIST (hid ${s.config.hid}, m = ${s.config.archsPerStep})`, rows, xTitle: 'step', yTitle: 'loss / accuracy' }), join(dir, 'learning-curves'));
   const md = [
-    `# GHN-2 meta-training, MNIST`,
+    `# ${name} meta-training, MNIST`,
     '',
     `${s.steps} steps (${s.skipped} skipped for a non-finite loss) of ${s.config.archsPerStep} architectures and ${s.config.batchSize} images, ${s.archs_seen} distinct architectures; final loss ${s.final_loss?.toFixed(4) ?? '-'}, training accuracy ${pct(s.final_accuracy)}.`,
     `${s.seconds.toFixed(1)} s on ${s.backend} (${s.ms_per_step?.toFixed(0) ?? '-'} ms/step). GHN: ${s.params.toLocaleString('en-US')} parameters, written to \`${s.ghn}\`.`,
@@ -73,7 +74,7 @@ export async function writeEvalReport(dir: string, s: EvalSummary, table?: strin
   await writeFile(results, JSON.stringify(s, null, 2) + '\n');
   const ft = s.mean_fine_tuned;
   const md = [
-    `# GHN-2 evaluation on MNIST: ${s.split ? `split ${s.split}` : 'model zoo'}`,
+    `# GHN evaluation on MNIST: ${s.split ? `split ${s.split}` : 'model zoo'}`,
     '',
     `GHN \`${s.ghn}\`, ${s.archs.length} architectures, ${s.config.testSamples} test images (batch-norm nets with the statistics of each test batch of ${s.config.batchSize}, as ppuda's eval_ghn.py).`,
     `Mean test accuracy of the predicted parameters **${pct(s.mean_accuracy)}** (the nets' own random init: ${pct(s.mean_random_init)}).` +

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, countParams, initBackend, shutdownBackend, tensorsToSafetensors, toTorchWeights, torchShape, writeFileAtomic } from '@hypernets/core';
 import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
-import { GHN2, GhnTrainer, archGraph, archSample, evaluateArchs, loadGhn, missingWeights, saveGhn, type ArchSample, type ArchSource, type ArchsEvaluation, type GhnTrainEvent } from '@hypernets/graph';
+import { GHN2, GHN3, GhnTrainer, LoGAH, archGraph, archSample, evaluateArchs, loadGhn, missingWeights, saveGhn, type ArchSample, type ArchSource, type ArchsEvaluation, type GhnTrainEvent } from '@hypernets/graph';
 import type { GhnEvalOptions, GhnPredictOptions, GhnTrainOptions } from './options.js';
 import { writeEvalReport, writeTrainReport, type EvalSummary, type TrainSummary } from './report.js';
 import { splitSource, trainSource } from './sources.js';
@@ -26,8 +26,9 @@ function subset(set: ImageSet, n: number): ImageSplit {
 
 /** What must match for --resume: everything but where it runs and how often it checkpoints. */
 export function trainFingerprint(o: GhnTrainOptions): unknown {
-  const { backend: _b, checkpointEvery: _c, ...rest } = o;
-  return rest;
+  const { backend: _b, checkpointEvery: _c, ghnType, ...rest } = o;
+  // runs checkpointed before --ghn-type existed are GHN-2 runs: a GHN-2 run's fingerprint leaves it out, so they still resume
+  return ghnType === 'ghn2' ? rest : { ...rest, ghnType };
 }
 
 /** A progress bar over `total` units on a terminal, periodic lines elsewhere. */
@@ -65,7 +66,22 @@ class Progress {
 // ---------------------------------------------------------------------------------------
 // train
 
-/** `hypernets ghn train`: meta-trains a GHN-2 on MNIST, checkpoints in `out`, writes ghn.safetensors and the report. */
+const GHN_NAMES: Record<GhnTrainOptions['ghnType'], string> = { ghn2: 'GHN-2', ghn3: 'GHN-3', logah: 'LoGAH' };
+
+/**
+ * The GHN `ghn train` starts from, with the MNIST-sized configs of each original: GHN-2 as ppuda's
+ * train_ghn.py (max_shape 2·hid, 2·hid, 11, 11); GHN-3 as ghn3's train_ghn_ddp.py below 1000 classes
+ * (max_shape hid, hid, 11, 11; 3 Graphormer layers); LoGAH with its decoder's defaults (channels up to
+ * 2048 predicted whole, rank hid/2) at GHN-3's 11×11 kernels.
+ */
+export function newGhn(o: Pick<GhnTrainOptions, 'ghnType' | 'hid' | 'seed'>): GHN2 {
+  const h = o.hid;
+  if (o.ghnType === 'ghn3') return new GHN3({ hid: h, maxShape: [h, h, 11, 11], numClasses: 10, seed: o.seed });
+  if (o.ghnType === 'logah') return new LoGAH({ hid: h, maxShape: [2048, 2048, 11, 11], numClasses: 10, seed: o.seed });
+  return new GHN2({ hid: h, maxShape: [2 * h, 2 * h, 11, 11], numClasses: 10, seed: o.seed });
+}
+
+/** `hypernets ghn train`: meta-trains a GHN (GHN-2, GHN-3 or LoGAH) on MNIST, checkpoints in `out`, writes ghn.safetensors and the report. */
 export async function runGhnTrain(o: GhnTrainOptions, out: string, options: { resume: boolean; io: GhnIo }): Promise<TrainSummary> {
   const { io } = options;
   const source: ArchSource = trainSource({ source: o.source, families: o.families, numClasses: 10 }); // before any work: a missing sampler is a usage error
@@ -74,9 +90,8 @@ export async function runGhnTrain(o: GhnTrainOptions, out: string, options: { re
   try {
     const mnist = await loadMnist();
     const train = subset(mnist.train, o.trainSamples);
-    // ppuda's train_ghn.py: max_shape = (2·hid, 2·hid, 11, 11)
-    const ghn = new GHN2({ hid: o.hid, maxShape: [2 * o.hid, 2 * o.hid, 11, 11], numClasses: 10, seed: o.seed });
-    io.err(`GHN-2 (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), batch ${o.batchSize} of ${train.size} MNIST images`);
+    const ghn = newGhn(o);
+    io.err(`${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), batch ${o.batchSize} of ${train.size} MNIST images`);
     const progress = new Progress(io, 'step {value}/{total} |{bar}| loss {loss} acc {acc} {speed} archs/s ETA {eta_formatted}');
     let started = false;
     const on = (e: GhnTrainEvent) => {
