@@ -172,7 +172,9 @@ export class HnetMethod implements ContinualMethod {
       if (this.thetaStar) targets = this.hnet.forward(ids, { ...this.hnet.ownWeights(), ...this.thetaStar }); // θ* are constants: no gradient
       else if (past.length === this.task) targets = this.targets!;
       else targets = tf.gather(this.targets!, ids);
-      const mask = this.masks ? { start: this.masks.start, mask: tf.gather(this.masks.masks, ids) } : undefined;
+      // all past tasks (the default): their masks are the first rows, a slice (a gather copied them slowly on wasm)
+      const rows = (m: tf.Tensor) => (past.length === this.task ? tf.slice(m, [0, 0], [past.length, -1]) : tf.gather(m, ids));
+      const mask = this.masks ? { start: this.masks.start, mask: rows(this.masks.masks) } : undefined;
       return outputRegularizer(predicted, targets, mask);
     });
   }

@@ -23,6 +23,33 @@ function transposeLast2(backend: ReturnType<typeof asWasmBackend>, t: tf.TensorI
   return out;
 }
 
+/**
+ * wasm's untransposed product (XNNPACK's fully-connected operator) packs `b` into an operator it
+ * caches under b's tensor id alone, not its shape (tfjs-backend-wasm's batch_mat_mul_impl.cc:
+ * key {b_id, bias_id, activation}). Data ids are shared — Reshape, Identity, Einsum's operand
+ * layouts — so the same buffer can come again as a [K', N'] with K'·N' = K·N, and the cached
+ * [K, N] operator would then read and write out of bounds. So the (K, N) each buffer was first
+ * multiplied as is remembered, and a buffer that comes with another (K, N) is copied to a fresh
+ * one for that product (rare; the copy is what a non-shared buffer would have cost anyway).
+ */
+const bShapes = new WeakMap<object, string>();
+
+function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const r = b.shape.length;
+  const key = `${b.shape[r - 2]}x${b.shape[r - 1]}`;
+  const seen = bShapes.get(b.dataId);
+  if (seen === undefined) bShapes.set(b.dataId, key);
+  if (seen === undefined || seen === key) return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b } }) as tf.TensorInfo;
+  const copy = backend.makeOutput([...b.shape], b.dtype);
+  backend.typedArrayFromHeap(copy).set(backend.typedArrayFromHeap(b)); // views after makeOutput (it may grow memory)
+  bShapes.set(copy.dataId, key);
+  try {
+    return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: copy } }) as tf.TensorInfo;
+  } finally {
+    backend.disposeData(copy.dataId);
+  }
+}
+
 export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: 'BatchMatMul',
   backendName: 'wasm',
@@ -31,14 +58,14 @@ export const batchMatMulConfig: tf.KernelConfig = {
   kernelFunc: (args) => {
     if (wasmOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
     const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-    if (!transposeA && !transposeB) return wasmOriginal.kernelFunc(args);
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (!transposeA && !transposeB) return untransposed(backend, args, a, b);
     const temps: tf.TensorInfo[] = [];
     try {
       const a2 = transposeA ? (temps[temps.length] = transposeLast2(backend, a)) : a;
       const b2 = transposeB ? (temps[temps.length] = transposeLast2(backend, b)) : b;
-      return wasmOriginal.kernelFunc({ ...args, inputs: { a: a2, b: b2 }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+      return untransposed(backend, { ...args, attrs: { ...args.attrs, transposeA: false, transposeB: false } }, a2, b2);
     } finally {
       for (const t of temps) backend.disposeData(t.dataId);
     }

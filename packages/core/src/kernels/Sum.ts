@@ -3,11 +3,15 @@
 // tfjs-backend-wasm 4.22 reduces over the innermost axes only: for any other axes it first
 // transposes the whole input. Reducing over leading axes — every bias gradient (the batch
 // axis), batch-norm statistics over [N, H, W] — thus cost a full transpose: [140, 78000] over
-// axis 0 took 39 ms, against 3 ms for the same sum as a product ones[1, 140] · X[140, 78000]
-// on wasm's BatchMatMul (XNNPACK) (2 cores, Node 20). Ours does that for float32 reductions
-// over a leading block of axes; everything else goes to wasm's own Sum.
+// axis 0 took 39 ms. Ours adds the rows up in place on the wasm heap (row by row, so reads are
+// sequential), in float64 and rounded once: ~12 ms for [140, 78000] on fresh inputs.
+//
+// Not as a product ones[1, rows] · X on wasm's BatchMatMul (what this kernel did first): XNNPACK
+// packs its right operand into an operator cached by tensor id, which is cheap only when the same
+// X comes again (3.7 ms in a loop over one tensor); a gradient's X is new every step and the
+// packing then cost 130-650 ms for [140, 78000] (tf.profile of the Permuted-MNIST step).
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, callWasmKernel } from './wasm_util.js';
+import { asWasmBackend, makeOutputFrom } from './wasm_util.js';
 
 let wasmSum: tf.KernelConfig | undefined;
 
@@ -31,20 +35,19 @@ export const sumConfig: tf.KernelConfig = {
     const cols = x.shape.slice(axes.length).reduce((p, d) => p * d, 1);
     if (x.dtype !== 'float32' || !leading || rows < 2 || cols === 0) return wasmSum.kernelFunc(args);
     const backend = asWasmBackend(args.backend, 'Sum');
-    const ones = backend.makeOutput([1, 1, rows], 'float32');
-    backend.typedArrayFromHeap(ones).fill(1);
-    const x3 = callWasmKernel('Reshape', backend, { x }, { shape: [1, rows, cols] });
-    if (x3 == null) throw new Error("@hypernets/core: Sum needs wasm's Reshape kernel");
-    try {
-      const y = callWasmKernel('BatchMatMul', backend, { a: ones, b: x3 }, { transposeA: false, transposeB: false });
-      if (y == null) throw new Error("@hypernets/core: Sum needs wasm's BatchMatMul kernel");
-      const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
-      const out = callWasmKernel('Reshape', backend, { x: y }, { shape: outShape })!;
-      backend.disposeData(y.dataId);
-      return out;
-    } finally {
-      backend.disposeData(ones.dataId);
-      backend.disposeData(x3.dataId);
+    const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const acc = new Float64Array(cols);
+    const xs = backend.typedArrayFromHeap(x) as Float32Array;
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      // four rows per pass: a quarter of the accumulator traffic
+      const o0 = r * cols, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
+      for (let c = 0; c < cols; c++) acc[c] += xs[o0 + c]! + xs[o1 + c]! + xs[o2 + c]! + xs[o3 + c]!;
     }
+    for (; r < rows; r++) {
+      const off = r * cols;
+      for (let c = 0; c < cols; c++) acc[c] += xs[off + c]!;
+    }
+    return makeOutputFrom(backend, outShape, 'float32', acc);
   },
 };

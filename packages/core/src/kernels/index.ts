@@ -45,8 +45,11 @@
 //                                        a 3.0 s GHN-2 prediction for ResNet-50); ours copies
 //                                        whole blocks, one axis at a time (Tile.ts).
 //   Sum                                  over leading axes (bias gradients, BN statistics)
-//                                        wasm transposes the whole input first; ours is
-//                                        ones · X on BatchMatMul, 5-13x faster (Sum.ts).
+//                                        wasm transposes the whole input first; ours adds the
+//                                        rows up on the heap, ~3x faster (Sum.ts).
+//   Identity, Cast (same dtype)          wasm copies; tfjs clones every tensor a gradient
+//                                        saves, so each step copied its activations. Ours
+//                                        share the data id, as cpu and wasm's Reshape do.
 //
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for
 // every backend, gradients tfjs-core 4.22 lacks (only if none is registered):
@@ -83,6 +86,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNati
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { einsumConfig } from './Einsum.js';
 import { einsumGradConfig } from './Einsum_grad.js';
+import { castConfig, identityConfig, setOriginalCast, setOriginalIdentity } from './Identity.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
 import { setOriginalTile, tileConfig } from './Tile.js';
 import { setOriginalSum, sumConfig } from './Sum.js';
@@ -109,6 +113,8 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: splitVConfig, onReplace: setOriginalSplitV },
   { config: tileConfig, onReplace: setOriginalTile },
   { config: sumConfig, onReplace: setOriginalSum },
+  { config: identityConfig, onReplace: setOriginalIdentity },
+  { config: castConfig, onReplace: setOriginalCast },
 ];
 const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 

@@ -94,7 +94,7 @@ describe('registration', () => {
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile', 'Sum'].sort(),
+      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile', 'Sum', 'Identity', 'Cast'].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
@@ -460,6 +460,60 @@ describe('Sum (replaces wasm\'s for speed)', () => {
       for (const keep of [false, true]) await check(`Sum ${shape} over ${axes}${keep ? ' keepDims' : ''}`, () => tf.sum(tf.tensor(x, shape), axes, keep));
     }
     await check('Sum int32 over axis 0', () => tf.cast(tf.sum(tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32'), 0), 'float32'));
+  });
+});
+
+describe('Identity and Cast (replace wasm\'s: share the data instead of copying)', () => {
+  it('clone and same-dtype cast share data that outlives the source; dtype changes still convert', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor([1.5, -2, 3.25, 0], [2, 2]);
+    const c = tf.clone(x);
+    const f = tf.cast(x, 'float32');
+    expect(c.dataId).toBe(x.dataId);
+    expect(f.dataId).toBe(x.dataId);
+    const i = tf.cast(x, 'int32');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(await i.data())).toEqual([1, -2, 3, 0]);
+    // wasm's own Cast gives [0, 2, 255] and [0, 1, 0]: bytes, not x ≠ 0
+    const b = tf.cast(tf.tensor([0, 2, -1], [3], 'int32'), 'bool');
+    expect(Array.from(await b.data())).toEqual([0, 1, 1]);
+    const bf = tf.cast(tf.tensor([0, 1, 0.5, -0.25, NaN]), 'bool');
+    expect(Array.from(await bf.data())).toEqual([0, 1, 1, 1, 1]);
+    bf.dispose();
+    x.dispose();
+    expect(Array.from(await c.data())).toEqual([1.5, -2, 3.25, 0]);
+    c.dispose();
+    expect(Array.from(await f.data())).toEqual([1.5, -2, 3.25, 0]);
+    tf.dispose([f, i, b]);
+    const s = tf.clone(tf.tensor(['a', 'b']));
+    expect(await s.data()).toEqual(['a', 'b']);
+    s.dispose();
+  });
+
+  it("a buffer multiplied as [K, N] and, reshaped, as [K', N'] gives both products right (wasm caches XNNPACK operators by buffer, not shape)", async () => {
+    const r = rng(96);
+    const bv = randData(r, [6, 4]);
+    const a1 = randData(r, [3, 6]);
+    const a2 = randData(r, [5, 4]);
+    const out = await runOn(BOTH, () => {
+      const b = tf.tensor(bv, [6, 4]);
+      const p1 = tf.matMul(tf.tensor(a1, [3, 6]), b);
+      const p2 = tf.matMul(tf.tensor(a2, [5, 4]), tf.reshape(b, [4, 6]));
+      const p3 = tf.matMul(tf.tensor(a1, [3, 6]), tf.clone(b));
+      return [p1, p2, p3];
+    });
+    for (let i = 0; i < 3; i++) expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
+  });
+
+  it('gradients that save and cast their inputs match cpu', async () => {
+    const r = rng(95);
+    const a = randData(r, [6, 5]);
+    const w = randData(r, [5, 4]);
+    const g = await runOn(BOTH, () => {
+      const [ga, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.mul(tf.matMul(p, q), tf.sigmoid(tf.matMul(p, q))))))([tf.tensor(a, [6, 5]), tf.tensor(w, [5, 4])]);
+      return tf.concat([tf.reshape(ga!, [-1]), tf.reshape(gw!, [-1])]);
+    });
+    expect(compare(g.cpu.values[0], g.wasm.values[0]).maxAbs).toBeLessThan(1e-4);
   });
 });
 
