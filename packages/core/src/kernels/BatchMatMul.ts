@@ -34,10 +34,38 @@ function transposeLast2(backend: ReturnType<typeof asWasmBackend>, t: tf.TensorI
  */
 const bShapes = new WeakMap<object, string>();
 
+/**
+ * Packing `b` is the expensive part of a product whose b is new and large next to a: XNNPACK
+ * packs [K, N] ~5x slower per element than wasm's Transpose moves it (the regulariser's
+ * [25, 140] · [140, 78000] spent ~200 of its ~230 ms packing). Then C = (bᵀ · aᵀ)ᵀ is cheaper:
+ * two transposes (K·N and M·N elements) and a packed aᵀ of M·K. Chosen when b is not cached
+ * and K·N ≥ 2¹⁶, by that cost model (packing = 5 transposed elements): K·N + M·N + 5·M·K < 5·K·N.
+ */
+function swapPays(M: number, K: number, N: number): boolean {
+  return K * N >= 1 << 16 && K * N + M * N + 5 * M * K < 5 * K * N;
+}
+
 function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const r = b.shape.length;
-  const key = `${b.shape[r - 2]}x${b.shape[r - 1]}`;
+  const [K, N] = [b.shape[r - 2]!, b.shape[r - 1]!];
+  const key = `${K}x${N}`;
   const seen = bShapes.get(b.dataId);
+  const batch1 = a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
+  if (seen === undefined && batch1 && a.dtype === 'float32' && swapPays(a.shape[a.shape.length - 2]!, K, N)) {
+    const M = a.shape[a.shape.length - 2]!;
+    const bT = transposeLast2(backend, b);
+    const aT = transposeLast2(backend, a);
+    bShapes.set(aT.dataId, `${K}x${M}`);
+    let cT: tf.TensorInfo | undefined;
+    try {
+      cT = wasmOriginal!.kernelFunc({ ...args, inputs: { a: bT, b: aT } }) as tf.TensorInfo; // [.., N, M]
+      return transposeLast2(backend, cT);
+    } finally {
+      backend.disposeData(bT.dataId);
+      backend.disposeData(aT.dataId);
+      if (cT) backend.disposeData(cT.dataId);
+    }
+  }
   if (seen === undefined) bShapes.set(b.dataId, key);
   if (seen === undefined || seen === key) return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b } }) as tf.TensorInfo;
   const copy = backend.makeOutput([...b.shape], b.dtype);
