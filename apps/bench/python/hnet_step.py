@@ -14,6 +14,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from blasinfo import blas_in_use
+
 
 def main(steps: int, warmup: int, threads: int) -> None:
     torch.manual_seed(0)
@@ -63,7 +65,7 @@ def main(steps: int, warmup: int, threads: int) -> None:
         step()
         times.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({"torch_ms": round(statistics.median(times), 2), "torch_version": torch.__version__,
-                      "threads": threads, "total_weights": total, "chunks": n_chunks}))
+                      "threads": threads, "blas": blas_in_use(), "total_weights": total, "chunks": n_chunks}))
 
 
 if __name__ == "__main__":

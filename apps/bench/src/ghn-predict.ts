@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resnet18, resnet50, shutdownBackend } from '@hypernets/core';
 import { archGraph, batchGraphs, loadGhn } from '@hypernets/graph';
-import { ensureTorch } from './torch.js';
+import { ensureTorch, torchEnv } from './torch.js';
 
 const PYTHON = '/usr/bin/python3';
 const GHN_FILE = fileURLToPath(new URL('../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url));
@@ -69,7 +69,7 @@ export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }
   if (why) ppudaRes = `skipped: ${why}`;
   else if (!existsSync(ppuda)) ppudaRes = `skipped: no ppuda source at ${ppuda} (pass --ppuda DIR: a checkout or a bare git dir; see packages/graph/scripts/README.md)`;
   else {
-    const r = spawnSync(PYTHON, [PPUDA_SPEED, String(runs), '--warmup', String(warmup), '--threads', String(torchThreads), '--ppuda', ppuda, '--ghn', GHN_FILE], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [PPUDA_SPEED, String(runs), '--warmup', String(warmup), '--threads', String(torchThreads), '--ppuda', ppuda, '--ghn', GHN_FILE], { encoding: 'utf8', env: torchEnv(torchThreads) });
     if (r.status !== 0) ppudaRes = `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     else ppudaRes = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   }

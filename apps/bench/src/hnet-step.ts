@@ -48,7 +48,7 @@ export async function hnetStep({ backends, steps, warmup, torchThreads }: { back
     torch = `skipped: ${why}`;
     console.log(`torch   skipped: ${why}`);
   } else {
-    torch = runTorchScript('hnet_step.py', [steps, warmup, torchThreads]);
+    torch = runTorchScript('hnet_step.py', [steps, warmup, torchThreads], torchThreads);
     torch_ms = torch.torch_ms as number;
     console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (median of ${steps})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s)`);
   }

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { mlpStep } from './mlp-step.js';
 import { hnetStep } from './hnet-step.js';
 import { ghnPredict } from './ghn-predict.js';
+import { clStep } from './cl-step.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -32,6 +33,23 @@ program
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {
     await hnetStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads });
+  });
+
+program
+  .command('cl-step')
+  .description('ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) with k past tasks to regularise, tfjs backends vs PyTorch on the CPU')
+  .option('--backends <list>', 'comma-separated backends', 'wasm')
+  .option('--past <k>', 'past tasks in the regulariser (0-9)', '5')
+  .option('--steps <n>', 'timed steps per backend', '10')
+  .option('--warmup <n>', 'untimed steps per backend', '2')
+  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+  .action(async (o) => {
+    const past = Number(o.past);
+    if (!Number.isInteger(past) || past < 0 || past > 9) {
+      console.error(`--past takes an integer from 0 to 9, got '${o.past}'`);
+      process.exit(2);
+    }
+    await clStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads, past });
   });
 
 program

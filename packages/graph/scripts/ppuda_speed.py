@@ -111,7 +111,9 @@ def main(argv=None):
     result = {}
     for net in [n.strip() for n in a.nets.split(',') if n.strip()]:
         result[net] = bench_net(pp, ghn, net, a.runs, a.warmup)
-    result.update({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'runs': a.runs,
+    with open('/proc/self/maps') as f:  # Debian's torch calls the system libblas.so.3: reference or OpenBLAS
+        blas = 'openblas' if 'openblas' in f.read() else 'reference'
+    result.update({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas, 'runs': a.runs,
                    'warmup': a.warmup, 'ppuda_commit': pp.commit})
     print(json.dumps(result))
 

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MLP, Rng, initBackend, shutdownBackend } from '@hypernets/core';
+import { ChunkedHyperMLP } from '@hypernets/nets';
+import { HnetMethod, headLayout } from '@hypernets/continual';
+import { ensureTorch, runTorchScript } from './torch.js';
+
+/**
+ * One training step of the Permuted-MNIST-10 CL1 hypernetwork (the README's reproduction config:
+ * target MLP 1024-1000-1000-100, chunked hypernetwork 25-25 ELU, chunk 78,000, task embedding 24,
+ * chunk embedding 8, β 0.1, lookahead) with `past` tasks already learned: @hypernets/continual's
+ * HnetMethod.trainStep on a batch of 128 random inputs, on each tfjs backend, next to the same step
+ * in PyTorch on the CPU (python/cl_step.py). The regulariser's cost grows with `past`.
+ */
+export async function clStep({ backends, steps, warmup, torchThreads, past }: { backends: string[]; steps: number; warmup: number; torchThreads: number; past: number }) {
+  const ms: Record<string, number | string> = {};
+  for (const b of backends) {
+    try {
+      const info = await initBackend(b);
+      const layout = headLayout({ numTasks: 10, outputsPerTask: 10 }, 'cl1');
+      const target = new MLP({ inputSize: 1024, hiddenSizes: [1000, 1000], outputSize: layout.outputs, activation: 'relu' });
+      const hnet = new ChunkedHyperMLP({ target, numConditions: 10, embeddingSize: 24, chunkEmbeddingSize: 8, hiddenSizes: [25, 25], activation: 'elu', chunkSize: 78000, seed: 0 });
+      const method = new HnetMethod({ hnet, target, layout, beta: 0.1, lr: 1e-4, lookahead: true, seed: 0 });
+      method.beginTask(past);
+      const rng = new Rng(1);
+      const x = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(rng.normal([128, 1024]), 0.3), 0.2), 0, 1));
+      const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+      const batch = { x, y, yAll: y } as unknown as Parameters<HnetMethod['trainStep']>[0];
+      const step = async () => {
+        const r = method.trainStep(batch, past);
+        await r.loss.data();
+        tf.dispose([r.loss, ...(r.reg ? [r.reg] : [])]);
+      };
+      for (let i = 0; i < warmup; i++) await step();
+      const times: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await step();
+        times.push(performance.now() - t0);
+      }
+      times.sort((p, q) => p - q);
+      ms[b] = +times[Math.floor(times.length / 2)]!.toFixed(1);
+      console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks)  device: ${info.device}`);
+      tf.dispose([x, y]);
+      method.dispose();
+      hnet.dispose();
+      await shutdownBackend();
+    } catch (e) {
+      ms[b] = `unavailable: ${(e as Error).message}`;
+      console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
+    }
+  }
+  let torch_ms: number | null = null;
+  let torch: Record<string, unknown> | string;
+  const why = ensureTorch();
+  if (why) {
+    torch = `skipped: ${why}`;
+    console.log(`torch   skipped: ${why}`);
+  } else {
+    torch = runTorchScript('cl_step.py', [steps, warmup, torchThreads, past], torchThreads);
+    torch_ms = torch.torch_ms as number;
+    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (median of ${steps}, ${past} past tasks)  PyTorch ${torch.torch_version}, ${torch.threads} thread(s)`);
+  }
+  const best = typeof ms.wasm === 'number' ? ms.wasm : null;
+  const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
+  if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
+  console.log(JSON.stringify({ workload: 'cl-step', past, ms, torch_ms, ratio, torch }));
+}
