@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, MLP, Rng, activate, checkPositiveInt, countParams, createVariables, linear, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
+import { Adam, ConfigError, MLP, Rng, activate, checkPositiveInt, countParams, createVariables, linear, sameShape, type InitScheme, type TargetNet, type Weights } from '@hypernets/core';
 import type { Batch, DataSplit } from '@hypernets/data';
-import { Adam } from './adam.js';
 import type { ContinualMethod, MethodState, StepLosses } from './method.js';
 import { activeLabels, activeLogits, taskLoss, type HeadLayout, type Scenario } from './scenario.js';
 

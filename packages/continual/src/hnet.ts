@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, countParams, sameShape, type TargetNet } from '@hypernets/core';
+import { Adam, ConfigError, Rng, countParams, sameShape, type TargetNet } from '@hypernets/core';
 import type { Batch } from '@hypernets/data';
 import type { HyperNet } from '@hypernets/nets';
-import { Adam } from './adam.js';
 import type { ContinualMethod, MethodState, StepLosses } from './method.js';
 import { headMasks, outputRegularizer } from './regularizer.js';
 import { taskLoss, type HeadLayout } from './scenario.js';

@@ -1,5 +1,6 @@
-export { Adam } from './adam.js';
-export type { AdamConfig } from './adam.js';
+// Adam lives in @hypernets/core now (shared with @hypernets/graph); re-exported for existing imports
+export { Adam } from '@hypernets/core';
+export type { AdamConfig } from '@hypernets/core';
 export { SCENARIOS, headLayout, headLogits, activeLogits, activeLabels, classIncremental, taskLoss, softmaxEntropy, softmaxLogEntropy, entropyInference } from './scenario.js';
 export type { Scenario, HeadLayout } from './scenario.js';
 export { METHODS } from './method.js';

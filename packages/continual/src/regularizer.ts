@@ -15,11 +15,12 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
   return tf.tidy(() => {
     const [k, P] = predicted.shape as [number, number];
     const d2 = tf.squaredDifference(predicted, targets);
-    if (!headMask || headMask.start >= P) return tf.div(tf.sum(d2), k) as tf.Scalar;
+    const all = tf.sum(d2);
+    if (!headMask || headMask.start >= P) return tf.div(all, k) as tf.Scalar;
+    // everything, less the masked-out entries of the (small) head region: no copy of the large body
     const { start, mask } = headMask;
-    const body = start > 0 ? tf.sum(tf.slice(d2, [0, 0], [k, start])) : tf.scalar(0);
-    const head = tf.sum(tf.mul(tf.slice(d2, [0, start], [k, P - start]), mask));
-    return tf.div(tf.add(body, head), k) as tf.Scalar;
+    const dropped = tf.sum(tf.mul(tf.slice(d2, [0, start], [k, P - start]), tf.sub(1, mask)));
+    return tf.div(tf.sub(all, dropped), k) as tf.Scalar;
   });
 }
 

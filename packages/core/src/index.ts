@@ -5,6 +5,7 @@ export * from './state.js';
 export * from './random.js';
 export * from './init.js';
 export * from './ops.js';
+export * from './adam.js';
 export * from './memory.js';
 export * from './backend/index.js';
 export { registerTfjsGradients } from './tfjs-setup.js';

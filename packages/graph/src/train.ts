@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import {
+  Adam,
   CheckpointError,
   ConfigError,
   HypernetsError,
@@ -20,7 +21,6 @@ import {
 import { disposeBatch, type Batch, type DataSplit, type SamplerState } from '@hypernets/data';
 import type { GHN2 } from './ghn2.js';
 import type { ArchGraph } from './graph.js';
-import { Adam } from './optimizer.js';
 
 // ---------------------------------------------------------------------------------------
 // architectures
