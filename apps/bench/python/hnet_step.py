@@ -7,14 +7,12 @@ Adam. Prints one JSON line: {"torch_ms": median, "torch_version", "threads"}.
 """
 import json
 import math
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-from blasinfo import blas_in_use
+from common import blas_in_use, median_ms
 
 
 def main(steps: int, warmup: int, threads: int) -> None:
@@ -57,14 +55,8 @@ def main(steps: int, warmup: int, threads: int) -> None:
         opt.step()
         return loss.item()
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"torch_ms": round(statistics.median(times), 2), "torch_version": torch.__version__,
+    ms = median_ms(step, steps, warmup)
+    print(json.dumps({"torch_ms": round(ms, 2), "torch_version": torch.__version__,
                       "threads": threads, "blas": blas_in_use(), "total_weights": total, "chunks": n_chunks}))
 
 

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, initBackend, shutdownBackend } from '@hypernets/core';
 import { ChunkedHyperMLP } from '@hypernets/nets';
 import { HnetMethod, headLayout } from '@hypernets/continual';
-import { ensureTorch, runTorchScript } from './torch.js';
+import { medianMs } from './timing.js';
+import { reportAgainstTorch } from './torch.js';
 
 /**
  * One training step of the Permuted-MNIST-10 CL1 hypernetwork (the README's reproduction config:
@@ -30,15 +31,7 @@ export async function clStep({ backends, steps, warmup, torchThreads, past }: { 
         await r.loss.data();
         tf.dispose([r.loss, ...(r.reg ? [r.reg] : [])]);
       };
-      for (let i = 0; i < warmup; i++) await step();
-      const times: number[] = [];
-      for (let i = 0; i < steps; i++) {
-        const t0 = performance.now();
-        await step();
-        times.push(performance.now() - t0);
-      }
-      times.sort((p, q) => p - q);
-      ms[b] = +times[Math.floor(times.length / 2)]!.toFixed(1);
+      ms[b] = +(await medianMs(step, { steps, warmup })).toFixed(1);
       console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks)  device: ${info.device}`);
       tf.dispose([x, y]);
       method.dispose();
@@ -49,19 +42,5 @@ export async function clStep({ backends, steps, warmup, torchThreads, past }: { 
       console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
     }
   }
-  let torch_ms: number | null = null;
-  let torch: Record<string, unknown> | string;
-  const why = ensureTorch();
-  if (why) {
-    torch = `skipped: ${why}`;
-    console.log(`torch   skipped: ${why}`);
-  } else {
-    torch = runTorchScript('cl_step.py', [steps, warmup, torchThreads, past], torchThreads);
-    torch_ms = torch.torch_ms as number;
-    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (median of ${steps}, ${past} past tasks)  PyTorch ${torch.torch_version}, ${torch.threads} thread(s)`);
-  }
-  const best = typeof ms.wasm === 'number' ? ms.wasm : null;
-  const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
-  if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
-  console.log(JSON.stringify({ workload: 'cl-step', past, ms, torch_ms, ratio, torch }));
+  reportAgainstTorch('cl-step', ms, 'cl_step.py', [steps, warmup, torchThreads, past], torchThreads, `median of ${steps}, ${past} past tasks`, { past });
 }

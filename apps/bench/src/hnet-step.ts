@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { medianStepMs } from './timing.js';
 import { MLP, Rng, initBackend, shutdownBackend, softmaxCrossEntropy } from '@hypernets/core';
 import { ChunkedHyperMLP } from '@hypernets/nets';
-import { ensureTorch, runTorchScript } from './torch.js';
+import { reportAgainstTorch } from './torch.js';
 
 /**
  * One training step of a ChunkedHyperMLP (task embedding 32, chunk embedding 32, one hidden
@@ -41,19 +41,5 @@ export async function hnetStep({ backends, steps, warmup, torchThreads }: { back
       console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
     }
   }
-  let torch_ms: number | null = null;
-  let torch: Record<string, unknown> | string;
-  const why = ensureTorch();
-  if (why) {
-    torch = `skipped: ${why}`;
-    console.log(`torch   skipped: ${why}`);
-  } else {
-    torch = runTorchScript('hnet_step.py', [steps, warmup, torchThreads], torchThreads);
-    torch_ms = torch.torch_ms as number;
-    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (median of ${steps})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s)`);
-  }
-  const best = typeof ms.wasm === 'number' ? ms.wasm : null;
-  const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
-  if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
-  console.log(JSON.stringify({ workload: 'hnet-step', ms, torch_ms, ratio, torch }));
+  reportAgainstTorch('hnet-step', ms, 'hnet_step.py', [steps, warmup, torchThreads], torchThreads, `median of ${steps}`, {});
 }

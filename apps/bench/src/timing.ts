@@ -10,11 +10,15 @@ export async function medianStepMs(
   loss: () => tf.Scalar,
   { steps, warmup, varList }: { steps: number; warmup: number; varList?: tf.Variable[] },
 ): Promise<number> {
-  const step = async () => {
+  return medianMs(async () => {
     const l = opt.minimize(loss, true, varList)!;
     await l.data();
     l.dispose();
-  };
+  }, { steps, warmup });
+}
+
+/** Median ms of `step` over `steps` timed calls after `warmup` untimed ones. */
+export async function medianMs(step: () => Promise<void>, { steps, warmup }: { steps: number; warmup: number }): Promise<number> {
   for (let i = 0; i < warmup; i++) await step();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -23,5 +27,5 @@ export async function medianStepMs(
     times.push(performance.now() - t0);
   }
   times.sort((p, q) => p - q);
-  return +times[Math.floor(times.length / 2)].toFixed(2);
+  return +times[Math.floor(times.length / 2)]!.toFixed(2);
 }

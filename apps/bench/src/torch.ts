@@ -47,3 +47,25 @@ export function runTorchScript(script: string, args: (string | number)[], thread
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
 }
+
+/**
+ * The PyTorch half of a step benchmark: runs `script` (apps/bench/python) with `args`, prints its
+ * median next to ours and the wasm / torch ratio, and the workload's JSON line.
+ */
+export function reportAgainstTorch(workload: string, ms: Record<string, number | string>, script: string, args: (string | number)[], threads: number, label: string, extra: Record<string, unknown> = {}): void {
+  let torch_ms: number | null = null;
+  let torch: Record<string, unknown> | string;
+  const why = ensureTorch();
+  if (why) {
+    torch = `skipped: ${why}`;
+    console.log(`torch   skipped: ${why}`);
+  } else {
+    torch = runTorchScript(script, args, threads);
+    torch_ms = torch.torch_ms as number;
+    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (${label})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s), ${torch.blas} BLAS`);
+  }
+  const best = typeof ms.wasm === 'number' ? ms.wasm : null;
+  const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
+  if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
+  console.log(JSON.stringify({ workload, ...extra, ms, torch_ms, ratio, torch }));
+}
