@@ -138,7 +138,14 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
     const init = this.cfg.init ?? 'hyperfan-in';
     for (const s of specs) {
       let t: tf.Tensor;
-      if (s.name === 'out.weight' && init !== 'default') {
+      if (s.name === 'theta0') {
+        t = tf.tidy(() => {
+          const w = initWeights(this.targetParams, this.rng);
+          return flattenWeights(this.targetParams, w);
+        });
+      } else if (init === 'xavier') {
+        t = initTensor(s, this.rng, 'xavier-uniform'); // weights Xavier-uniform; biases 0, embeddings N(0, 1) by kind
+      } else if (s.name === 'out.weight' && init !== 'default') {
         const small = this.cfg.smallVariance ?? 1e-4;
         const stats = this.outputStats(entryStats(this.targetParams, init, small));
         const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
@@ -147,11 +154,6 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
         this.vars['out.bias'] = tf.variable(this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias), true);
       } else if (s.name === 'out.bias' && init !== 'default') {
         continue; // set with out.weight
-      } else if (s.name === 'theta0') {
-        t = tf.tidy(() => {
-          const w = initWeights(this.targetParams, this.rng);
-          return flattenWeights(this.targetParams, w);
-        });
       } else t = initTensor(s, this.rng);
       this.vars[s.name] = tf.variable(t, true);
       t.dispose();

@@ -49,3 +49,26 @@ describe('hyperfan-in init', () => {
     expect(rows.length).toBe(6);
   });
 });
+
+describe("'xavier' init (hypercl's)", () => {
+  it('every hypernetwork weight Xavier-uniform (variance 2/(fanIn+fanOut), within ±√(6/(fanIn+fanOut))), biases 0, embeddings N(0, 1)', () => {
+    const target = new MLP({ inputSize: 64, hiddenSizes: [32], outputSize: 4 });
+    const h = new ChunkedHyperMLP({ target, numConditions: 10, embeddingSize: 24, chunkEmbeddingSize: 8, hiddenSizes: [25, 25], activation: 'elu', chunkSize: 600, init: 'xavier', seed: 3 });
+    const w = h.ownWeights();
+    for (const s of h.params) {
+      const v = Array.from(w[s.name]!.dataSync());
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
+      if (s.kind === 'bias') expect(v.every((x) => x === 0), s.name).toBe(true);
+      else if (s.kind === 'embedding') {
+        expect(Math.abs(variance - 1), s.name).toBeLessThan(0.3);
+      } else {
+        const want = 2 / (s.fanIn + s.fanOut);
+        const lim = Math.sqrt(3 * want);
+        expect(v.every((x) => Math.abs(x) <= lim + 1e-7), s.name).toBe(true);
+        expect(Math.abs(variance / want - 1), `${s.name}: variance ${variance} vs ${want}`).toBeLessThan(0.25);
+      }
+    }
+    h.dispose();
+  });
+});

@@ -8,9 +8,15 @@ import { numel, targetVariance, type ParamSpec } from '@hypernets/core';
  * - 'hyperfan-out': the fan-out counterpart (2/fanOut where the target uses Kaiming), which
  *   preserves the variance of backward signals in the target;
  * - 'default': the output layer initialised like any dense layer (what hypnettorch does by
- *   default); generated weights then have no particular scale.
+ *   default); generated weights then have no particular scale;
+ * - 'xavier': every weight of the hypernetwork Xavier-uniform, biases 0, embeddings N(0, 1): what
+ *   hypercl's MNIST experiments do (mnist/train_utils.py, generate_classifier). Generated weights
+ *   start ~3× below Kaiming scale for the Permuted-MNIST config. MLP-trunk hypernetworks only.
  */
-export type HyperInit = 'hyperfan-in' | 'hyperfan-out' | 'default';
+export type HyperInit = 'hyperfan-in' | 'hyperfan-out' | 'default' | 'xavier';
+
+/** The inits that give generated tensors a target variance (the hyperfan ones). */
+export type HyperfanInit = Exclude<HyperInit, 'default' | 'xavier'>;
 
 /** Mean and variance one generated entry should have at init. */
 export interface EntryStats {
@@ -23,7 +29,7 @@ export interface EntryStats {
  * constant (bias, norm-shift → 0; norm-scale → 1; targetVariance 0) get that constant as the
  * mean and `smallVariance` as the variance, so different conditions still differ a little.
  */
-export function entryStats(specs: readonly ParamSpec[], mode: Exclude<HyperInit, 'default'>, smallVariance: number): EntryStats {
+export function entryStats(specs: readonly ParamSpec[], mode: HyperfanInit, smallVariance: number): EntryStats {
   let total = 0;
   for (const s of specs) total += numel(s.shape);
   const mean = new Float32Array(total);
@@ -39,7 +45,7 @@ export function entryStats(specs: readonly ParamSpec[], mode: Exclude<HyperInit,
   return { mean, variance };
 }
 
-export function specStats(s: ParamSpec, mode: Exclude<HyperInit, 'default'>, smallVariance: number): { m: number; v: number } {
+export function specStats(s: ParamSpec, mode: HyperfanInit, smallVariance: number): { m: number; v: number } {
   let v = targetVariance(s);
   if (v === 0) return { m: s.kind === 'norm-scale' ? 1 : 0, v: smallVariance };
   if (mode === 'hyperfan-out' && s.fanOut > 0 && Math.abs(v - 2 / s.fanIn) < 1e-12 * v) v = 2 / s.fanOut;

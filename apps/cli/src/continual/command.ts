@@ -89,7 +89,7 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
     .option('--task-emb <n>', 'task embedding size (default 96 split, 24 permuted)', num('--task-emb'))
     .option('--chunk-emb <n>', 'chunk embedding size (default 96 split, 8 permuted)', num('--chunk-emb'))
     .addOption(choice('hnet-activation', ['relu', 'elu', 'tanh'], 'default relu split, elu permuted'))
-    .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default'], 'output-layer init of the hypernetwork (default hyperfan-in)'))
+    .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'], "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in"))
     .option('--beta <x>', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)', num('--beta'))
     .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
     .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', num('--reg-tasks'))

@@ -38,7 +38,7 @@ export const configSchema = z
         taskEmbedding: posInt,
         chunkEmbedding: posInt,
         activation: z.enum(['relu', 'elu', 'tanh']),
-        init: z.enum(['hyperfan-in', 'hyperfan-out', 'default']),
+        init: z.enum(['hyperfan-in', 'hyperfan-out', 'default', 'xavier']),
         beta: z.number().nonnegative(),
         lookahead: z.boolean(),
         regTasks: posInt.nullable(),
