@@ -1,4 +1,4 @@
-import { CheckpointError, ConfigError, checkPositiveInt, checkpointPaths, loadCheckpoint, saveCheckpoint } from '@hypernets/core';
+import { CheckpointError, ConfigError, assertSameRunConfig, checkPositiveInt, loadCheckpointIfAny, saveCheckpoint } from '@hypernets/core';
 import { disposeBatch, type SamplerState, type TaskStream } from '@hypernets/data';
 import { evaluateTask } from './evaluate.js';
 import type { ContinualMethod } from './method.js';
@@ -216,25 +216,15 @@ export class ContinualTrainer {
   private async restore(): Promise<Progress | null> {
     const path = this.checkpointPath;
     if (!path) throw new ConfigError('resume', 'needs checkpointDir');
-    const { stat } = await import('node:fs/promises');
-    const exists = await stat((await checkpointPaths(path)).meta).then(
-      () => true,
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return false;
-        throw new CheckpointError(path, `cannot read the checkpoint (${e.message})`);
-      },
-    );
-    if (!exists) return null; // nothing saved yet: start from the beginning
-    const ck = await loadCheckpoint(path);
+    const ck = await loadCheckpointIfAny(path);
+    if (!ck) return null; // nothing saved yet: start from the beginning
     try {
       const meta = ck.meta as { config?: unknown; continual?: Progress & { method: Record<string, unknown>; methodName: string; stream: string } };
       const c = meta.continual;
       if (!c) throw new CheckpointError(ck.paths.meta, 'is not a continual-learning checkpoint (no `continual` metadata)');
       if (c.methodName !== this.method.name || c.stream !== this.stream.name)
         throw new CheckpointError(ck.paths.meta, `was written by method ${c.methodName} on ${c.stream}; this run is ${this.method.name} on ${this.stream.name}`);
-      const want = JSON.stringify(this.config.fingerprint ?? null);
-      const have = JSON.stringify(meta.config ?? null);
-      if (want !== have) throw new CheckpointError(ck.paths.meta, `was written with another configuration (${have}); this run is ${want}. Use another --out, or the same options`);
+      assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config, 'use another --out, or the same options');
       this.method.restore({ tensors: ck.tensors, meta: c.method });
       this.onEvent({ type: 'resume', task: c.position.task, step: c.position.step, path });
       return { position: c.position, sampler: c.sampler, accMatrix: c.accMatrix, taskInference: c.taskInference, taskSeconds: c.taskSeconds, curve: c.curve };

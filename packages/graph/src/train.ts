@@ -7,11 +7,11 @@ import {
   HypernetsError,
   Rng,
   ShapeMismatchError,
-  checkpointPaths,
+  assertSameRunConfig,
   countCorrect,
   countParams,
   initWeights,
-  loadCheckpoint,
+  loadCheckpointIfAny,
   restoreVariables,
   saveCheckpoint,
   softmaxCrossEntropy,
@@ -405,24 +405,13 @@ export class GhnTrainer {
   private async restore(): Promise<Progress | null> {
     const path = this.checkpointPath;
     if (!path) throw new ConfigError('resume', 'needs checkpointDir');
-    const { stat } = await import('node:fs/promises');
-    const metaFile = (await checkpointPaths(path)).meta;
-    const exists = await stat(metaFile).then(
-      () => true,
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return false;
-        throw new CheckpointError(metaFile, `cannot read the checkpoint (${e.message})`);
-      },
-    );
-    if (!exists) return null; // nothing saved yet: start from the beginning
-    const ck = await loadCheckpoint(path);
+    const ck = await loadCheckpointIfAny(path);
+    if (!ck) return null; // nothing saved yet: start from the beginning
     try {
       const parsed = ghnMetaSchema.safeParse(ck.meta);
       if (!parsed.success) throw new CheckpointError(ck.paths.meta, `is not a GHN meta-training checkpoint (${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message})`);
       const meta = parsed.data;
-      const want = JSON.stringify(this.config.fingerprint ?? null);
-      const have = JSON.stringify(meta.config ?? null);
-      if (want !== have) throw new CheckpointError(ck.paths.meta, `was written with another configuration (${have}); this run is ${want}. Use another output directory, or the same options`);
+      assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config);
       // the GHN's init seed does not matter: every variable is overwritten
       const ghnWant = JSON.stringify({ ...this.ghn.config, seed: undefined });
       const ghnHave = JSON.stringify({ ...(meta.ghnConfig as object), seed: undefined });

@@ -11,7 +11,9 @@ import { paramSpec } from '../params.js';
 import { Rng } from '../random.js';
 import { NetState } from '../state.js';
 import {
+  assertSameRunConfig,
   loadCheckpoint,
+  loadCheckpointIfAny,
   restoreCheckpoint,
   restoreNetState,
   restoreOptimizer,
@@ -170,6 +172,23 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     await expect(loadCheckpoint(join(d, 'absent'))).rejects.toThrow(/absent\.json.*ENOENT/);
     rmSync(join(d, 'ok.safetensors'));
     await expect(loadCheckpoint(join(d, 'ok'))).rejects.toThrow(/ok\.safetensors: cannot read the tensors file/);
+  });
+});
+
+describe('loadCheckpointIfAny / assertSameRunConfig (what --resume needs)', () => {
+  it('null where nothing was saved, the checkpoint where one was; configurations compared as JSON', async () => {
+    const dir = fresh();
+    expect(await loadCheckpointIfAny(join(dir, 'none'))).toBeNull();
+    expect(await loadCheckpointIfAny(dir + '/')).toBeNull();
+    const x = tf.tensor1d([1, 2]);
+    await saveCheckpoint(dir + '/', { tensors: { x }, meta: { config: { lr: 0.1 } } });
+    const ck = (await loadCheckpointIfAny(dir + '/'))!;
+    expect(await values(ck.tensors.x!)).toEqual([1, 2]);
+    expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.1 }, ck.meta.config)).not.toThrow();
+    expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config)).toThrow(CheckpointError);
+    expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config, 'use another --out')).toThrow(/another configuration \({"lr":0.1}\); this run is {"lr":0.2}\. Use another --out/);
+    ck.dispose();
+    x.dispose();
   });
 });
 

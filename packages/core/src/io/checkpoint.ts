@@ -393,6 +393,33 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
 }
 
 /**
+ * `loadCheckpoint(target)`, or null when nothing has been saved there yet (no metadata file): what
+ * a `--resume` of a run that never checkpointed needs. Any other read failure is a CheckpointError.
+ */
+export async function loadCheckpointIfAny(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint | null> {
+  const { fs } = await nodeModules(target);
+  const meta = (await checkpointPaths(target)).meta;
+  const exists = await fs.stat(meta).then(
+    () => true,
+    (e: unknown) => {
+      if (errorCode(e) === 'ENOENT') return false;
+      throw new CheckpointError(meta, `cannot read the checkpoint (${describeError(e)})`);
+    },
+  );
+  return exists ? loadCheckpoint(target, options) : null;
+}
+
+/**
+ * Throws a CheckpointError naming both configurations unless the one a checkpoint was written with
+ * (`have`, from its metadata) equals this run's (`want`), compared as JSON.
+ */
+export function assertSameRunConfig(metaPath: string, want: unknown, have: unknown, hint = 'use another output directory, or the same options'): void {
+  const w = JSON.stringify(want ?? null);
+  const h = JSON.stringify(have ?? null);
+  if (w !== h) throw new CheckpointError(metaPath, `was written with another configuration (${h}); this run is ${w}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`);
+}
+
+/**
  * Loads a checkpoint saved by `saveCheckpoint` and validates it all: the JSON against its
  * schema, the tensors file's size and SHA-256 against the JSON (a mismatched pair is an
  * error), the safetensors structure, and the optimizer/state entries the JSON names.

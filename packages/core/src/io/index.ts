@@ -40,6 +40,8 @@ export {
   OPTIMIZER_PREFIX,
   STATE_PREFIX,
   checkpointPaths,
+  loadCheckpointIfAny,
+  assertSameRunConfig,
   saveCheckpoint,
   loadCheckpoint,
   restoreVariables,
