@@ -15,17 +15,14 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from common import blas_in_use, median_ms
+from common import blas_in_use, median_ms, mlp_forward, mlp_shapes
 
 
 def main(steps: int, warmup: int, threads: int, past: int) -> None:
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     sizes, tasks, per_task = [1024, 1000, 1000, 100], 10, 10
-    shapes = []
-    for i in range(3):
-        shapes += [(sizes[i + 1], sizes[i]), (sizes[i + 1],)]
-    numels = [math.prod(s) for s in shapes]
+    shapes, numels = mlp_shapes(sizes)
     P = sum(numels)
     chunk, te, ce, hid = 78000, 24, 8, 25
     n_chunks = math.ceil(P / chunk)
@@ -52,13 +49,7 @@ def main(steps: int, warmup: int, threads: int, past: int) -> None:
         return (h @ a3 + c3).reshape(k, n_chunks * chunk)[:, :P]
 
     def mlp(x, flat):
-        ws = [t.reshape(s) for t, s in zip(torch.split(flat, numels), shapes)]
-        a = x
-        for i in range(3):
-            a = F.linear(a, ws[2 * i], ws[2 * i + 1])
-            if i < 2:
-                a = F.relu(a)
-        return a
+        return mlp_forward(x, flat, shapes, numels)
 
     t = past
     ids = list(range(past))

@@ -1,4 +1,5 @@
 """Shared by the PyTorch halves of the step benchmarks."""
+import math
 import statistics
 import time
 
@@ -21,3 +22,25 @@ def median_ms(step, steps: int, warmup: int) -> float:
         step()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+def mlp_shapes(sizes):
+    """PyTorch Linear shapes (weight [out, in], bias [out]) of an MLP with layer sizes `sizes`, and their sizes."""
+    shapes = []
+    for i in range(len(sizes) - 1):
+        shapes += [(sizes[i + 1], sizes[i]), (sizes[i + 1],)]
+    return shapes, [math.prod(s) for s in shapes]
+
+
+def mlp_forward(x, flat, shapes, numels):
+    """The MLP (ReLU between layers) with its weights read from one flat generated vector."""
+    import torch
+    import torch.nn.functional as F
+    ws = [t.reshape(s) for t, s in zip(torch.split(flat, numels), shapes)]
+    layers = len(shapes) // 2
+    a = x
+    for i in range(layers):
+        a = F.linear(a, ws[2 * i], ws[2 * i + 1])
+        if i < layers - 1:
+            a = F.relu(a)
+    return a

@@ -12,17 +12,14 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from common import blas_in_use, median_ms
+from common import blas_in_use, median_ms, mlp_forward, mlp_shapes
 
 
 def main(steps: int, warmup: int, threads: int) -> None:
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     sizes = [784, 100, 100, 10]
-    shapes = []
-    for i in range(3):
-        shapes += [(sizes[i + 1], sizes[i]), (sizes[i + 1],)]
-    numels = [math.prod(s) for s in shapes]
+    shapes, numels = mlp_shapes(sizes)
     total = sum(numels)
     chunk, emb, cemb, hidden = 4000, 32, 32, 100
     n_chunks = math.ceil(total / chunk)
@@ -44,12 +41,7 @@ def main(steps: int, warmup: int, threads: int) -> None:
         inp = torch.cat([task_emb.expand(n_chunks, emb), chunk_embs], dim=1)
         h = F.relu(inp @ w1 + b1)
         flat = (h @ w2 + b2).reshape(-1)[:total]
-        ws = [t.reshape(s) for t, s in zip(torch.split(flat, numels), shapes)]
-        a = x
-        for i in range(3):
-            a = F.linear(a, ws[2 * i], ws[2 * i + 1])
-            if i < 2:
-                a = F.relu(a)
+        a = mlp_forward(x, flat, shapes, numels)
         loss = F.cross_entropy(a, y)
         loss.backward()
         opt.step()

@@ -28,23 +28,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from ppuda_fixtures import DEFAULT_OUT, graph_edges, graph_nodes, import_ppuda, make_ghn  # noqa: E402
 
+# a genotype with every op once (a single-state concat in the reduction cell)
+ALL_OPS = {
+    'normal': [['sep_conv_3x3', 0], ['dil_conv_3x3', 1], ['conv_3x3', 0], ['skip_connect', 2],
+               ['max_pool_3x3', 1], ['avg_pool_3x3', 3]],
+    'normal_concat': [2, 4],
+    'reduce': [['skip_connect', 0], ['sep_conv_5x5', 1], ['conv_5x5', 2], ['max_pool_3x3', 0],
+               ['dil_conv_5x5', 1], ['avg_pool_3x3', 3]],
+    'reduce_concat': [4]}
+
 CASES = [
     # every op once, two reduction cells (3 cells), a single-state concat in the reduction cell
-    {'name': 'all-ops-bn', 'cells': 3, 'channels': 8, 'bn': True, 'genotype': {
-        'normal': [['sep_conv_3x3', 0], ['dil_conv_3x3', 1], ['conv_3x3', 0], ['skip_connect', 2],
-                   ['max_pool_3x3', 1], ['avg_pool_3x3', 3]],
-        'normal_concat': [2, 4],
-        'reduce': [['skip_connect', 0], ['sep_conv_5x5', 1], ['conv_5x5', 2], ['max_pool_3x3', 0],
-                   ['dil_conv_5x5', 1], ['avg_pool_3x3', 3]],
-        'reduce_concat': [4]}},
+    {'name': 'all-ops-bn', 'cells': 3, 'channels': 8, 'bn': True, 'genotype': ALL_OPS},
     # the same without batch norm (DeepNets-1M's BN-free split), 4 cells
-    {'name': 'all-ops-no-bn', 'cells': 4, 'channels': 8, 'bn': False, 'genotype': {
-        'normal': [['sep_conv_3x3', 0], ['dil_conv_3x3', 1], ['conv_3x3', 0], ['skip_connect', 2],
-                   ['max_pool_3x3', 1], ['avg_pool_3x3', 3]],
-        'normal_concat': [2, 4],
-        'reduce': [['skip_connect', 0], ['sep_conv_5x5', 1], ['conv_5x5', 2], ['max_pool_3x3', 0],
-                   ['dil_conv_5x5', 1], ['avg_pool_3x3', 3]],
-        'reduce_concat': [4]}},
+    {'name': 'all-ops-no-bn', 'cells': 4, 'channels': 8, 'bn': False, 'genotype': ALL_OPS},
     # DARTS (V2) from ppuda/deepnets1m/genotypes.py, 5 cells
     {'name': 'darts', 'cells': 5, 'channels': 8, 'bn': True, 'genotype': {
         'normal': [['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readSafetensorsFile, resnet18, resnet50, type TargetNet } from '@hypernets/core';
+import { initBackend, readSafetensorsFile, resnet18, resnet50, type RawTensor, type TargetNet } from '@hypernets/core';
 import { archGraph } from './describe.js';
 import { batchGraphs } from './batch.js';
 import type { ArchGraph } from './graph.js';
@@ -35,6 +35,23 @@ const ref = (stem: string): Ref => JSON.parse(readFileSync(new URL(`${stem}.json
 function checkAll(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
   expect(r.meta.params_match).toBe('MATCHED!');
   return checkPredictions(ghn, graph, net, r.params, tol);
+}
+
+/**
+ * The Graphormer's node embeddings after the shape encoder, the degree embeddings, each layer and
+ * the layer norm, each against the fixture's (rows in ghn3's node order, `map` ours → theirs).
+ * Returns the attention bias for the caller's own check.
+ */
+function checkGraphormerStages(ghn: GHN3, graph: ArchGraph, emb: Record<string, RawTensor>, map: readonly number[]): Float32Array {
+  const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
+  const x0 = ghn.embedNodes(batch);
+  const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
+  const xl = ghn.nodeEmbeddings(batch);
+  const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
+  for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map as number[], 32)), name).toBeLessThan(1e-5);
+  const b = bias.dataSync() as Float32Array;
+  tf.dispose([x0, struct, ...layers, bias, xl]);
+  return b;
 }
 
 const nets = { resnet18: () => resnet18({ inputShape: [32, 32, 3] }), resnet50: () => resnet50({ inputShape: [32, 32, 3] }) };
@@ -76,12 +93,7 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
 
   it('node embeddings match ghn3 after the shape encoder, the degree embeddings, each Graphormer layer and the layer norm', async () => {
     const emb = (await readSafetensorsFile(new URL(`${model}-embeddings.safetensors`, FIX).pathname)).tensors;
-    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
-    const x0 = ghn.embedNodes(batch);
-    const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
-    const xl = ghn.nodeEmbeddings(batch);
-    const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
-    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
+    const bias = checkGraphormerStages(ghn, graph, emb, map);
     if (emb.attn_bias) {
       // fixture [N, N, H] in ghn3's order; ours [1, H, N, N] in ours
       const H = 8;
@@ -89,9 +101,8 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
       const want = new Float32Array(H * N * N);
       const raw = emb.attn_bias.data as Float32Array;
       for (let h = 0; h < H; h++) for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) want[(h * N + i) * N + j] = raw[(map[i]! * N + map[j]!) * H + h]!;
-      expect(relErr(bias.dataSync(), want), 'attn_bias').toBeLessThan(1e-5);
+      expect(relErr(bias, want), 'attn_bias').toBeLessThan(1e-5);
     }
-    tf.dispose([x0, struct, ...layers, bias, xl]);
   });
 
   it('predicts every parameter tensor within 1e-4 relative error of ghn3', () => {
@@ -133,13 +144,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     expect(ghn.config).toMatchObject({ hid: 32, rank: 16, maxCk: 2048, use1dDecoder: false, maxShape: [128, 128, 16, 16] });
     expect(ghn.numParams).toBe(294_580); // LoGAH's parameters(); its state_dict also lists decoder.l2 as decoder.seq.1
     const emb = (await readSafetensorsFile(new URL('resnet18-logah-embeddings.safetensors', FIX).pathname)).tensors;
-    const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
-    const x0 = ghn.embedNodes(batch);
-    const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
-    const xl = ghn.nodeEmbeddings(batch);
-    const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
-    for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 32)), name).toBeLessThan(1e-5);
-    tf.dispose([x0, struct, ...layers, bias, xl]);
+    checkGraphormerStages(ghn, graph, emb, map);
     const worst = checkAll(ghn, graph, net, ref('resnet18-logah'), 1e-4);
     console.log(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);
     ghn.dispose();

@@ -6,6 +6,11 @@ import type { ContinualConfig } from './options.js';
 
 const pct = (v: number | null) => (v === null ? '' : (100 * v).toFixed(2));
 
+/** The closing 'Configuration:' block of a run's summary.md (the options it ran with, as JSON). */
+export function configSection(config: unknown): string[] {
+  return ['Configuration:', '', '```json', JSON.stringify(config, null, 2), '```', ''];
+}
+
 /** The accuracy matrix as a text table: rows "after task i", columns "task j", in %. */
 export function accuracyTable(R: AccuracyMatrix): string {
   const T = R.length;
@@ -86,12 +91,7 @@ export async function writeReport(dir: string, s: RunSummary, r: ContinualResult
     '![accuracy matrix](accuracy-matrix.svg)',
     '![learning curves](learning-curves.svg)',
     '',
-    'Configuration:',
-    '',
-    '```json',
-    JSON.stringify(s.config, null, 2),
-    '```',
-    '',
+    ...configSection(s.config),
   ].join('\n');
   const summary = join(dir, 'summary.md');
   await writeFile(summary, md);

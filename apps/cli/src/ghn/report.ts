@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchEvaluation, GhnCurvePoint } from '@hypernets/graph';
 import { lineChartSpec, renderPlot } from '@hypernets/plot';
+import { configSection } from '../continual/report.js';
 import type { GhnEvalOptions, GhnTrainOptions } from './options.js';
 
 export interface TrainSummary {
@@ -55,12 +56,7 @@ export async function writeTrainReport(dir: string, s: TrainSummary): Promise<st
     '',
     '![learning curves](learning-curves.svg)',
     '',
-    'Configuration:',
-    '',
-    '```json',
-    JSON.stringify(s.config, null, 2),
-    '```',
-    '',
+    ...configSection(s.config),
   ].join('\n');
   const summary = join(dir, 'summary.md');
   await writeFile(summary, md);
