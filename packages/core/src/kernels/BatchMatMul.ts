@@ -48,7 +48,6 @@ function swapPays(M: number, K: number, N: number): boolean {
 function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const r = b.shape.length;
   const [K, N] = [b.shape[r - 2]!, b.shape[r - 1]!];
-  const key = `${K}x${N}`;
   const seen = bShapes.get(b.dataId);
   const batch1 = a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
   if (seen === undefined && batch1 && a.dtype === 'float32' && swapPays(a.shape[a.shape.length - 2]!, K, N)) {
@@ -66,15 +65,42 @@ function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameter
       if (cT) backend.disposeData(cT.dataId);
     }
   }
+  const safe = cacheSafeB(backend, b, seen);
+  try {
+    return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo;
+  } finally {
+    if (safe !== b) backend.disposeData(safe.dataId);
+  }
+}
+
+/**
+ * b itself when its buffer is new to XNNPACK's cache (recording its [K, N]) or was first
+ * multiplied with the same [K, N]; otherwise a fresh copy of it (the caller disposes it).
+ * `seen` is bShapes' entry for b, when the caller has looked it up already.
+ */
+function cacheSafeB(backend: ReturnType<typeof asWasmBackend>, b: tf.TensorInfo, seen = bShapes.get(b.dataId)): tf.TensorInfo {
+  const r = b.shape.length;
+  const key = `${b.shape[r - 2]!}x${b.shape[r - 1]!}`;
   if (seen === undefined) bShapes.set(b.dataId, key);
-  if (seen === undefined || seen === key) return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b } }) as tf.TensorInfo;
+  if (seen === undefined || seen === key) return b;
   const copy = backend.makeOutput([...b.shape], b.dtype);
   backend.typedArrayFromHeap(copy).set(backend.typedArrayFromHeap(b)); // views after makeOutput (it may grow memory)
   bShapes.set(copy.dataId, key);
+  return copy;
+}
+
+/** Transposes the last two axes of a and/or b as the attrs ask, runs `run` on the results untransposed, frees the temporaries. */
+function withExplicitTransposes(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo,
+  run: (args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
+  const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+  if (!transposeA && !transposeB) return run(args, a, b);
+  const temps: tf.TensorInfo[] = [];
   try {
-    return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: copy } }) as tf.TensorInfo;
+    const a2 = transposeA ? (temps[temps.length] = transposeLast2(backend, a)) : a;
+    const b2 = transposeB ? (temps[temps.length] = transposeLast2(backend, b)) : b;
+    return run({ ...args, attrs: { ...args.attrs, transposeA: false, transposeB: false } }, a2, b2);
   } finally {
-    backend.disposeData(copy.dataId);
+    for (const t of temps) backend.disposeData(t.dataId);
   }
 }
 
@@ -85,17 +111,41 @@ export const batchMatMulConfig: tf.KernelConfig = {
   setupFunc: (backend) => wasmOriginal?.setupFunc?.(backend),
   kernelFunc: (args) => {
     if (wasmOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
-    const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (!transposeA && !transposeB) return untransposed(backend, args, a, b);
-    const temps: tf.TensorInfo[] = [];
-    try {
-      const a2 = transposeA ? (temps[temps.length] = transposeLast2(backend, a)) : a;
-      const b2 = transposeB ? (temps[temps.length] = transposeLast2(backend, b)) : b;
-      return untransposed(backend, { ...args, attrs: { ...args.attrs, transposeA: false, transposeB: false } }, a2, b2);
-    } finally {
-      for (const t of temps) backend.disposeData(t.dataId);
-    }
+    return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) => untransposed(backend, args2, a2, b2));
+  },
+};
+
+let wasmFusedOriginal: tf.KernelConfig | undefined;
+
+/** Remembers tfjs-backend-wasm's own _FusedMatMul, which this kernel delegates to. */
+export function setOriginalFusedMatMul(config: tf.KernelConfig | undefined): void {
+  if (config != null && config !== fusedMatMulConfig) wasmFusedOriginal = config;
+}
+
+/**
+ * _FusedMatMul (tf.fused.matMul: matMul + bias + activation, what tfjs-layers' Dense runs) for
+ * 'wasm': wasm's own, with the same guard as BatchMatMul against XNNPACK's operator cache (keyed
+ * by b's buffer, bias and activation, not by shape; the same buffer reshaped gave products off
+ * by 2.5 on a 4x6 case) and transposed operands transposed explicitly first (so a cached
+ * operator never meets its buffer in the other layout).
+ */
+export const fusedMatMulConfig: tf.KernelConfig = {
+  kernelName: '_FusedMatMul',
+  backendName: 'wasm',
+  setupFunc: (backend) => wasmFusedOriginal?.setupFunc?.(backend),
+  kernelFunc: (args) => {
+    if (wasmFusedOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
+    const backend = asWasmBackend(args.backend, '_FusedMatMul');
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) => {
+      const safe = cacheSafeB(backend, b2);
+      try {
+        return wasmFusedOriginal!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo;
+      } finally {
+        if (safe !== b2) backend.disposeData(safe.dataId);
+      }
+    });
   },
 };

@@ -44,6 +44,9 @@
 //   Tile                                 wasm's walks the output element by element (1.7 s of
 //                                        a 3.0 s GHN-2 prediction for ResNet-50); ours copies
 //                                        whole blocks, one axis at a time (Tile.ts).
+//   _FusedMatMul                         wasm's, guarded like BatchMatMul: XNNPACK caches the
+//                                        packed b by buffer id, so the same buffer reshaped
+//                                        gave wrong products (off by 2.5 on a 4x6 case).
 //   Sum                                  over leading axes (bias gradients, BN statistics)
 //                                        wasm transposes the whole input first; ours adds the
 //                                        rows up on the heap, ~3x faster (Sum.ts).
@@ -61,7 +64,7 @@
 //
 // Checked and left alone (present and matching cpu in survey.test.ts, which runs tf.grads of
 // ~75 ops our networks train with on wasm against cpu): AvgPoolGrad,
-// EluGrad, ResizeBilinearGrad, ResizeNearestNeighborGrad, BatchMatMul, _FusedMatMul,
+// EluGrad, ResizeBilinearGrad, ResizeNearestNeighborGrad, BatchMatMul,
 // FusedConv2D, Select, ClipByValue, Softmax, Erf, Prelu, MirrorPad, Cumsum, … . Other kernels
 // cpu has and wasm lacks (Complex/FFT/IFFT/Real/Imag/ComplexAbs, RaggedGather/Range/
 // TensorToTensor, StaticRegexReplace, Draw) are not used in training; cpu's "BatchNorm" is
@@ -78,7 +81,7 @@
 //  - cpu's UnsortedSegmentSum accepts only 1-D segment ids and cpu's Einsum rejects labels
 //    private to both operands ('ab,cd->ac'); the wasm kernels here handle both.
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMulConfig, setOriginalBatchMatMul } from './BatchMatMul.js';
+import { batchMatMulConfig, fusedMatMulConfig, setOriginalBatchMatMul, setOriginalFusedMatMul } from './BatchMatMul.js';
 import { comparisonGradConfigs } from './Comparison_grad.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig, setOriginalConv2DBackpropInput } from './Conv2DBackpropInput.js';
@@ -109,6 +112,7 @@ const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: t
   { config: stridedSliceConfig, onReplace: setOriginalStridedSlice },
   { config: conv2DBackpropInputConfig, onReplace: setOriginalConv2DBackpropInput },
   { config: batchMatMulConfig, onReplace: setOriginalBatchMatMul },
+  { config: fusedMatMulConfig, onReplace: setOriginalFusedMatMul },
   { config: sliceConfig, onReplace: setOriginalSlice },
   { config: splitVConfig, onReplace: setOriginalSplitV },
   { config: tileConfig, onReplace: setOriginalTile },

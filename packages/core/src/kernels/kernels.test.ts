@@ -94,7 +94,7 @@ describe('registration', () => {
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', 'Slice', 'SplitV', 'Tile', 'Sum', 'Identity', 'Cast'].sort(),
+      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Tile', 'Sum', 'Identity', 'Cast'].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
@@ -503,6 +503,25 @@ describe('Identity and Cast (replace wasm\'s: share the data instead of copying)
       return [p1, p2, p3];
     });
     for (let i = 0; i < 3; i++) expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
+  });
+
+  it('tf.fused.matMul (bias, activation, transposes) gives the right products on a buffer reshaped between calls, like BatchMatMul', async () => {
+    const r = rng(97);
+    const bv = randData(r, [6, 4]);
+    const bias4 = randData(r, [4]);
+    const bias6 = randData(r, [6]);
+    const a1 = randData(r, [3, 6]);
+    const a2 = randData(r, [5, 4]);
+    const out = await runOn(BOTH, () => {
+      const b = tf.tensor(bv, [6, 4]);
+      const p1 = tf.fused.matMul({ a: tf.tensor(a1, [3, 6]), b, bias: tf.tensor(bias4), activation: 'relu' });
+      const p2 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b: tf.reshape(b, [4, 6]), bias: tf.tensor(bias6), activation: 'relu' });
+      const p3 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b: tf.reshape(b, [4, 6]), activation: 'linear' });
+      const p4 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b, transposeB: true, bias: tf.tensor(bias6), activation: 'elu' });
+      const p5 = tf.fused.matMul({ a: tf.tensor(a1, [6, 3]), b, transposeA: true, activation: 'linear' });
+      return [p1, p2, p3, p4, p5];
+    });
+    for (let i = 0; i < 5; i++) expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
   });
 
   it('gradients that save and cast their inputs match cpu', async () => {
