@@ -53,6 +53,21 @@ describe('output regulariser', () => {
     expect(() => outputRegularizer(pred, tf.zeros([2, 2]))).toThrow(/one shape/);
   });
 
+  it('its gradient is (2/k)·m ⊙ (predicted − target) by hand (m: 1 on the body, the mask on the head), and none flows to the targets', () => {
+    const pred = tf.tensor2d([[1, 2, 3], [0, 0, 1]]);
+    const tgt = tf.tensor2d([[1, 1, 1], [0, 2, 1.5]]);
+    const mask = tf.tensor2d([[1, 0], [0, 1]]);
+    const [gp] = tf.grads((p: tf.Tensor) => outputRegularizer(p, tgt, { start: 1, mask }))([pred]);
+    // d = p − t = [[0, 1, 2], [0, −2, −0.5]]; m = [[1, 1, 0], [1, 0, 1]]; (2/2)·m·d
+    expect(Array.from(gp!.dataSync())).toEqual([0, 1, 0, 0, 0, -0.5]);
+    // the targets are snapshots (hypercl detaches them): no gradient path leads to them
+    expect(() => tf.grads((p: tf.Tensor, t: tf.Tensor) => outputRegularizer(p, t))([pred, tgt])).toThrow(/Cannot compute gradient/);
+    const [g2] = tf.grads((p: tf.Tensor) => tf.mul(outputRegularizer(p, tgt), 3))([pred]);
+    expect(Array.from(g2!.dataSync())).toEqual([0, 3, 6, 0, -6, -1.5]); // 3 · (2/2) · d
+    expect(() => outputRegularizer(pred, tgt, { start: 1, mask: tf.ones([2, 1]) })).toThrow(/head mask must be \[2, 2\]/);
+    tf.dispose([pred, tgt, mask, gp!, g2!]);
+  });
+
   it('head masks keep the body and the task’s own head units only', () => {
     const stream = { numTasks: 2, outputsPerTask: 2 };
     const layout = headLayout(stream, 'cl1');
