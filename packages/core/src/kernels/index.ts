@@ -57,6 +57,9 @@
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for
 // every backend, gradients tfjs-core 4.22 lacks (only if none is registered):
 //   Einsum                               tf.grad through tf.einsum fails everywhere without it.
+//   Tile (replaced, every backend)       tfjs-core's adds one slice of dy per tile (Π reps
+//                                        kernels) and fails above rank 4; ours is a reshape
+//                                        and one sum (Tile_grad.ts).
 //   StridedSlice                         likewise for tf.stridedSlice (any masks).
 //   Greater, Less, LessEqual, Equal,     zero gradients: without them tf.grad fails on any
 //   NotEqual, LogicalAnd/Or/Xor/Not      mask built from a differentiated tensor
@@ -96,6 +99,7 @@ import { setOriginalSum, sumConfig } from './Sum.js';
 import { setOriginalSlice, setOriginalSplitV, sliceConfig, splitVConfig } from './Slice.js';
 import { setOriginalStridedSlice, stridedSliceConfig } from './StridedSlice.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
+import { tileGradConfig } from './Tile_grad.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
 
 const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
@@ -124,6 +128,9 @@ const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 
 const GRADIENT_CONFIGS: readonly tf.GradConfig[] = [einsumGradConfig, stridedSliceGradConfig, ...comparisonGradConfigs];
 
+/** tfjs-core has these gradients, but slow: ours replace them (every backend). */
+const REPLACED_GRADIENT_CONFIGS: readonly tf.GradConfig[] = [tileGradConfig];
+
 /** Names of the kernels core provides for the 'wasm' backend (missing ones, then replacements). */
 export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze(
   [...KERNEL_CONFIGS, ...REPLACEMENT_CONFIGS].map((c) => c.kernelName),
@@ -135,6 +142,9 @@ export const WASM_REPLACED_KERNELS: readonly string[] = Object.freeze(REPLACEMEN
 /** Names of the kernels whose gradient core provides (for every backend, when tfjs-core has none). */
 export const TRAINING_GRADIENTS: readonly string[] = Object.freeze(GRADIENT_CONFIGS.map((c) => c.kernelName));
 
+/** Names of the kernels whose tfjs-core gradient core replaces (for every backend). */
+export const REPLACED_GRADIENTS: readonly string[] = Object.freeze(REPLACED_GRADIENT_CONFIGS.map((c) => c.kernelName));
+
 /**
  * Registers the gradients tfjs-core 4.22 lacks (TRAINING_GRADIENTS: Einsum, StridedSlice,
  * comparisons and logical ops), each unless one is already registered. Backend-independent.
@@ -144,6 +154,11 @@ export function registerTrainingGradients(): string[] {
   const done: string[] = [];
   for (const g of GRADIENT_CONFIGS) {
     if (tf.getGradient(g.kernelName) != null) continue;
+    tf.registerGradient(g);
+    done.push(g.kernelName);
+  }
+  for (const g of REPLACED_GRADIENT_CONFIGS) {
+    if (tf.getGradient(g.kernelName) === g) continue;
     tf.registerGradient(g);
     done.push(g.kernelName);
   }

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { registerWasmTrainingKernels, TRAINING_GRADIENTS, WASM_REPLACED_KERNELS, WASM_TRAINING_KERNELS } from './index.js';
+import { registerWasmTrainingKernels, REPLACED_GRADIENTS, TRAINING_GRADIENTS, WASM_REPLACED_KERNELS, WASM_TRAINING_KERNELS } from './index.js';
 import { conv2DBackpropFilterOptions } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputOptions } from './Conv2DBackpropInput.js';
 import { compare, ErrorTable, naiveEinsum, randData, rng, runOn } from './test_helpers.js';
@@ -92,6 +92,7 @@ describe('registration', () => {
   it('registers every listed kernel for wasm, idempotently', () => {
     for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
+    expect([...REPLACED_GRADIENTS]).toEqual(['Tile']);
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
       ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Tile', 'Sum', 'Identity', 'Cast'].sort(),
@@ -558,6 +559,47 @@ describe('Tile (replaces wasm\'s for speed)', () => {
     const w = randData(r, [4, 3, 8]);
     const g = await runOn(BOTH, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [2, 1, 2]), tf.tensor(w, [4, 3, 8]))))(tf.tensor(x, [2, 3, 4])));
     expect(compare(g.cpu.values[0], g.wasm.values[0]).maxAbs).toBeLessThan(1e-5);
+  });
+});
+
+describe('Tile gradient (replaces tfjs-core\'s: one reshape and one sum instead of a slice per tile)', () => {
+  it('equals the hand-computed Σ over repetitions on random shapes of rank 1-6 and reps, on cpu and wasm', async () => {
+    const r = rng(94);
+    for (let c = 0; c < 24; c++) {
+      const rank = r.int(1, 6);
+      const shape = Array.from({ length: rank }, () => r.int(1, 3));
+      const reps = Array.from({ length: rank }, () => r.int(1, 3));
+      const outShape = shape.map((s, i) => s * reps[i]!);
+      const xv = randData(r, shape);
+      const wv = randData(r, outShape);
+      // reference: every output index maps to input index (o_i mod s_i); add w there
+      const expected = new Float64Array(xv.length);
+      const outN = outShape.reduce((a, b) => a * b, 1);
+      for (let o = 0; o < outN; o++) {
+        let rem = o;
+        let src = 0;
+        let stride = 1;
+        for (let i = rank - 1; i >= 0; i--) {
+          const oi = rem % outShape[i]!;
+          rem = Math.floor(rem / outShape[i]!);
+          src += (oi % shape[i]!) * stride;
+          stride *= shape[i]!;
+        }
+        expected[src] += wv[o]!;
+      }
+      const g = await runOn(BOTH, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, reps), tf.tensor(wv, outShape))))(tf.tensor(xv, shape)));
+      for (const b of ['cpu', 'wasm'] as const)
+        expect(compare(g[b].values[0], Float32Array.from(expected)).maxAbs, `${b}: tile ${shape} by ${reps}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('broadcastTo (which runs Tile) gets it too: a [1, 1, 4] broadcast to [2, 5, 4]', () => {
+    const x = tf.tensor([1, 2, 3, 4], [1, 1, 4]);
+    const w = tf.reshape(tf.range(0, 40), [2, 5, 4]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.broadcastTo(t, [2, 5, 4]), w)))(x);
+    // Σ over the 10 rows of w's column j: Σ_r (4r + j) = 4·45 + 10j
+    expect(Array.from(g.dataSync())).toEqual([180, 190, 200, 210]);
+    tf.dispose([x, w, g]);
   });
 });
 
