@@ -96,8 +96,8 @@ def main(steps: int, warmup: int, threads: int, past: int) -> None:
         opt_e.step()
         return loss.item()
 
-    ms = median_ms(step, steps, warmup)
-    print(json.dumps({"torch_ms": round(ms, 1), "torch_version": torch.__version__,
+    ms, cpu_ms = median_ms(step, steps, warmup)
+    print(json.dumps({"torch_ms": round(ms, 1), "torch_cpu_ms": round(cpu_ms, 1), "torch_version": torch.__version__,
                       "threads": threads, "blas": blas_in_use(), "past": past, "weights": P, "chunks": n_chunks}))
 
 

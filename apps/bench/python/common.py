@@ -12,16 +12,18 @@ def blas_in_use() -> str:
     return 'openblas' if any('openblas' in lib for lib in libs) else ('reference' if libs else 'unknown')
 
 
-def median_ms(step, steps: int, warmup: int) -> float:
-    """Median wall time of `step()` in ms over `steps` timed calls after `warmup` untimed ones."""
+def median_ms(step, steps: int, warmup: int) -> tuple:
+    """Medians of `step()` in ms over `steps` timed calls after `warmup` untimed ones: wall time,
+    and CPU time of this process (all threads), which a loaded machine distorts less."""
     for _ in range(warmup):
         step()
-    times = []
+    wall, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         step()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def mlp_shapes(sizes):

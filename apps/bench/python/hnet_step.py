@@ -47,8 +47,8 @@ def main(steps: int, warmup: int, threads: int) -> None:
         opt.step()
         return loss.item()
 
-    ms = median_ms(step, steps, warmup)
-    print(json.dumps({"torch_ms": round(ms, 2), "torch_version": torch.__version__,
+    ms, cpu_ms = median_ms(step, steps, warmup)
+    print(json.dumps({"torch_ms": round(ms, 2), "torch_cpu_ms": round(cpu_ms, 2), "torch_version": torch.__version__,
                       "threads": threads, "blas": blas_in_use(), "total_weights": total, "chunks": n_chunks}))
 
 

@@ -50,9 +50,11 @@ export function runTorchScript(script: string, args: (string | number)[], thread
 
 /**
  * The PyTorch half of a step benchmark: runs `script` (apps/bench/python) with `args`, prints its
- * median next to ours and the wasm / torch ratio, and the workload's JSON line.
+ * median next to ours and the wasm / torch ratio, and the workload's JSON line. With `cpuMs`
+ * (our CPU-time medians) and a script that reports `torch_cpu_ms`, also the ratio of CPU times,
+ * which a loaded machine distorts less than the wall-time one.
  */
-export function reportAgainstTorch(workload: string, ms: Record<string, number | string>, script: string, args: (string | number)[], threads: number, label: string, extra: Record<string, unknown> = {}): void {
+export function reportAgainstTorch(workload: string, ms: Record<string, number | string>, script: string, args: (string | number)[], threads: number, label: string, extra: Record<string, unknown> = {}, cpuMs?: Record<string, number>): void {
   let torch_ms: number | null = null;
   let torch: Record<string, unknown> | string;
   const why = ensureTorch();
@@ -62,10 +64,14 @@ export function reportAgainstTorch(workload: string, ms: Record<string, number |
   } else {
     torch = runTorchScript(script, args, threads);
     torch_ms = torch.torch_ms as number;
-    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (${label})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s), ${torch.blas} BLAS`);
+    const cpu = typeof torch.torch_cpu_ms === 'number' ? `; CPU ${torch.torch_cpu_ms} ms` : '';
+    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (${label}${cpu})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s), ${torch.blas} BLAS`);
   }
   const best = typeof ms.wasm === 'number' ? ms.wasm : null;
   const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
   if (ratio !== null) console.log(`ratio wasm / torch = ${ratio} (target ≤ 1.0)`);
-  console.log(JSON.stringify({ workload, ...extra, ms, torch_ms, ratio, torch }));
+  const torchCpu = typeof torch === 'object' && typeof torch.torch_cpu_ms === 'number' ? torch.torch_cpu_ms : null;
+  const cpu_ratio = cpuMs?.wasm !== undefined && torchCpu ? +(cpuMs.wasm / torchCpu).toFixed(3) : null;
+  if (cpu_ratio !== null) console.log(`ratio of CPU times wasm / torch = ${cpu_ratio}`);
+  console.log(JSON.stringify({ workload, ...extra, ms, torch_ms, ratio, ...(cpuMs ? { cpu_ms: cpuMs, torch_cpu_ms: torchCpu, cpu_ratio } : {}), torch }));
 }

@@ -20,12 +20,13 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
   // tensor of the full [k, P], multiplies by it with broadcasting, then pads the head part's
   // gradient back to [k, P] and adds it: ~2.8x the time of this one (on [5, 2.1M], wasm).
   // Only `predicted` gets a gradient: the targets are snapshots.
-  const reg = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const reg = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const d = tf.sub(x, targets);
     const all = tf.sum(tf.square(d));
     if (!masked) {
       save([d]);
-      return { value: tf.div(all, k), gradFunc: (dy: tf.Tensor, [diff]: tf.Tensor[]) => [tf.mul(diff!, tf.mul(dy, 2 / k))] };
+      return { value: tf.div(all, k), gradFunc: (dy: tf.Tensor, [diff]: tf.Tensor[]) => [tf.mul(diff!, tf.mul(dy, 2 / k))] as tf.Tensor[] };
     }
     // everything, less the masked-out entries of the (small) head region: no copy of the large body
     const { start } = headMask;
@@ -37,7 +38,7 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
       gradFunc: (dy: tf.Tensor, [diff, offs]: tf.Tensor[]) => {
         const c = tf.mul(dy, 2 / k); // rank 0: wasm multiplies by a scalar fast, by a [1, 1] slowly
         const head = tf.mul(tf.slice(diff!, [0, start], [k, P - start]), tf.mul(offs!, c));
-        return [tf.add(tf.mul(diff!, c), tf.pad(head, [[0, 0], [start, 0]]))];
+        return [tf.add(tf.mul(diff!, c), tf.pad(head, [[0, 0], [start, 0]]))] as tf.Tensor[];
       },
     };
   });
