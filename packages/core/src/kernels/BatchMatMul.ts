@@ -104,6 +104,31 @@ function withExplicitTransposes(backend: ReturnType<typeof asWasmBackend>, args:
   }
 }
 
+/**
+ * a · bᵀ (transposeB only, every gradient w.r.t. a matMul's left operand) with b [N, K] large
+ * next to a [M, K]: the general path would transpose b to [K, N], and then, the swap paying
+ * (swapPays), transpose it back to multiply (bᵀ)ᵀ · aᵀ. Here b goes in as it is:
+ * C = (b · aᵀ)ᵀ, one transpose of a and one of C. Null when the swap does not pay.
+ */
+function aTimesBT(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | null {
+  const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+  if (transposeA || !transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const batch1 = a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
+  const [M, K] = a.shape.slice(-2) as [number, number];
+  const N = b.shape[b.shape.length - 2]!;
+  if (!batch1 || !swapPays(M, K, N)) return null;
+  const aT = transposeLast2(backend, a); // [.., K, M], the operand XNNPACK packs: new, so cached under its own id
+  bShapes.set(aT.dataId, `${K}x${M}`);
+  let cT: tf.TensorInfo | undefined;
+  try {
+    cT = wasmOriginal!.kernelFunc({ ...args, inputs: { a: b, b: aT }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo; // [.., N, M]
+    return transposeLast2(backend, cT);
+  } finally {
+    backend.disposeData(aT.dataId);
+    if (cT) backend.disposeData(cT.dataId);
+  }
+}
+
 export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: 'BatchMatMul',
   backendName: 'wasm',
@@ -113,6 +138,8 @@ export const batchMatMulConfig: tf.KernelConfig = {
     if (wasmOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const swapped = aTimesBT(backend, args, a, b);
+    if (swapped) return swapped;
     return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) => untransposed(backend, args2, a2, b2));
   },
 };
