@@ -28,7 +28,9 @@
 //  Replaced for speed (wasm's is correct but slow):
 //   BatchMatMul                          with transposeA/transposeB (every matMul gradient)
 //                                        wasm's is 5-10x slower than Transpose + its own
-//                                        untransposed product; ours does exactly that.
+//                                        untransposed product; ours does exactly that, and
+//                                        a product with a large new b and a short a runs as
+//                                        (bᵀ·aᵀ)ᵀ (XNNPACK packs b slowly; BatchMatMul.ts).
 //   Conv2DBackpropInput                  gradient of conv2d w.r.t. its input (and the forward
 //                                        of conv2dTranspose). wasm's is a direct C++ loop,
 //                                        6-13x slower than the forward conv on ResNet-20/LeNet
