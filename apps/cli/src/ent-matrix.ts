@@ -5,7 +5,7 @@
 //   pnpm exec tsx --conditions=@hypernets/source src/ent-matrix.ts <run dir>
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadCheckpoint } from '@hypernets/core';
-import { headLayout, type HnetMethod } from '@hypernets/continual';
+import { entropyInference, headLayout, headLogits, softmaxEntropy, type HnetMethod } from '@hypernets/continual';
 import { disposeBatch } from '@hypernets/data';
 import { readFileSync } from 'node:fs';
 import { buildMethod, buildStream } from './continual/run.js';
@@ -29,22 +29,20 @@ if (!meta.continual || cfg.method !== 'hnet') {
 method.restore({ tensors: ck.tensors, meta: meta.continual.method });
 ck.dispose();
 const T = cfg.tasks;
-const k = layout.classesPerTask;
 console.log('mean entropy of model e (rows) on task j test data (cols); and share of task j samples whose lowest entropy is model e');
 const H: number[][] = [], W: number[][] = [];
 for (let e = 0; e < T; e++) { H.push(Array(T).fill(0)); W.push(Array(T).fill(0)); }
 for (let j = 0; j < T; j++) {
   let n = 0;
   for (const b of stream.task(j).test.batches(1000)) {
-    const ents = tf.tidy(() => tf.stack(Array.from({ length: T }, (_, e) => {
-      const o = (method as unknown as HnetMethod).outputs(b.x, e);
-      const h = tf.slice(o, [0, e * k], [-1, k]);
-      const p = tf.softmax(h);
-      return tf.neg(tf.sum(tf.mul(p, tf.logSoftmax(h)), 1));
-    }), 1));
+    const outs = Array.from({ length: T }, (_, e) => (method as unknown as HnetMethod).outputs(b.x, e));
+    const ents = tf.tidy(() => tf.stack(outs.map((o, e) => softmaxEntropy(headLogits(layout, o, e))), 1));
+    const picked = entropyInference(layout, outs); // the evaluation's own rule
     const v = ents.arraySync() as number[][];
-    for (const row of v) { row.forEach((x, e) => (H[e]![j] += x)); const m = row.indexOf(Math.min(...row)); W[m]![j] += 1; n++; }
-    tf.dispose(ents);
+    for (const row of v) row.forEach((x, e) => (H[e]![j] += x));
+    for (const m of picked.task.arraySync()) W[m]![j] += 1;
+    n += v.length;
+    tf.dispose([ents, picked.task, picked.label, ...outs]);
     disposeBatch(b);
   }
   for (let e = 0; e < T; e++) { H[e]![j] /= n; W[e]![j] /= n; }

@@ -41,6 +41,11 @@ const bShapes = new WeakMap<object, string>();
  * two transposes (K·N and M·N elements) and a packed aᵀ of M·K. Chosen when b is not cached
  * and K·N ≥ 2¹⁶, by that cost model (packing = 5 transposed elements): K·N + M·N + 5·M·K < 5·K·N.
  */
+/** Both operands are single matrices (any leading dims are 1): where the swaps apply. */
+function isBatch1(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  return a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
+}
+
 function swapPays(M: number, K: number, N: number): boolean {
   return K * N >= 1 << 16 && K * N + M * N + 5 * M * K < 5 * K * N;
 }
@@ -49,44 +54,52 @@ function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameter
   const r = b.shape.length;
   const [K, N] = [b.shape[r - 2]!, b.shape[r - 1]!];
   const seen = bShapes.get(b.dataId);
-  const batch1 = a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
-  if (seen === undefined && batch1 && a.dtype === 'float32' && swapPays(a.shape[a.shape.length - 2]!, K, N)) {
-    const M = a.shape[a.shape.length - 2]!;
+  if (seen === undefined && isBatch1(a, b) && a.dtype === 'float32' && swapPays(a.shape[a.shape.length - 2]!, K, N)) {
     const bT = transposeLast2(backend, b);
-    const aT = transposeLast2(backend, a);
-    bShapes.set(aT.dataId, `${K}x${M}`);
-    let cT: tf.TensorInfo | undefined;
     try {
-      cT = wasmOriginal!.kernelFunc({ ...args, inputs: { a: bT, b: aT } }) as tf.TensorInfo; // [.., N, M]
-      return transposeLast2(backend, cT);
+      return transposedProduct(backend, args, bT, transposeLast2(backend, a));
     } finally {
       backend.disposeData(bT.dataId);
-      backend.disposeData(aT.dataId);
-      if (cT) backend.disposeData(cT.dataId);
     }
   }
-  const safe = cacheSafeB(backend, b, seen);
+  return withCacheSafeB(backend, b, seen, (safe) => wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo);
+}
+
+/**
+ * (left · right)ᵀ, untransposed product on wasm's kernel, for the (bᵀ·aᵀ)ᵀ swaps: `right` is a
+ * fresh transpose this call owns (XNNPACK packs it, cached under its own id) and frees.
+ */
+function transposedProduct(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], left: tf.TensorInfo, right: tf.TensorInfo): tf.TensorInfo {
+  const r = right.shape.length;
+  bShapes.set(right.dataId, `${right.shape[r - 2]!}x${right.shape[r - 1]!}`);
+  let c: tf.TensorInfo | undefined;
   try {
-    return wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo;
+    c = wasmOriginal!.kernelFunc({ ...args, inputs: { a: left, b: right }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
+    return transposeLast2(backend, c);
   } finally {
-    if (safe !== b) backend.disposeData(safe.dataId);
+    backend.disposeData(right.dataId);
+    if (c) backend.disposeData(c.dataId);
   }
 }
 
 /**
- * b itself when its buffer is new to XNNPACK's cache (recording its [K, N]) or was first
- * multiplied with the same [K, N]; otherwise a fresh copy of it (the caller disposes it).
+ * Runs `run` on b itself when its buffer is new to XNNPACK's cache (recording its [K, N]) or was
+ * first multiplied with the same [K, N]; otherwise on a fresh copy of it, freed afterwards.
  * `seen` is bShapes' entry for b, when the caller has looked it up already.
  */
-function cacheSafeB(backend: ReturnType<typeof asWasmBackend>, b: tf.TensorInfo, seen = bShapes.get(b.dataId)): tf.TensorInfo {
+function withCacheSafeB(backend: ReturnType<typeof asWasmBackend>, b: tf.TensorInfo, seen: string | undefined, run: (b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
   const r = b.shape.length;
   const key = `${b.shape[r - 2]!}x${b.shape[r - 1]!}`;
   if (seen === undefined) bShapes.set(b.dataId, key);
-  if (seen === undefined || seen === key) return b;
+  if (seen === undefined || seen === key) return run(b);
   const copy = backend.makeOutput([...b.shape], b.dtype);
   backend.typedArrayFromHeap(copy).set(backend.typedArrayFromHeap(b)); // views after makeOutput (it may grow memory)
   bShapes.set(copy.dataId, key);
-  return copy;
+  try {
+    return run(copy);
+  } finally {
+    backend.disposeData(copy.dataId);
+  }
 }
 
 /** Transposes the last two axes of a and/or b as the attrs ask, runs `run` on the results untransposed, frees the temporaries. */
@@ -113,20 +126,10 @@ function withExplicitTransposes(backend: ReturnType<typeof asWasmBackend>, args:
 function aTimesBT(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | null {
   const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
   if (transposeA || !transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  const batch1 = a.shape.slice(0, -2).every((d) => d === 1) && b.shape.slice(0, -2).every((d) => d === 1);
   const [M, K] = a.shape.slice(-2) as [number, number];
   const N = b.shape[b.shape.length - 2]!;
-  if (!batch1 || !swapPays(M, K, N)) return null;
-  const aT = transposeLast2(backend, a); // [.., K, M], the operand XNNPACK packs: new, so cached under its own id
-  bShapes.set(aT.dataId, `${K}x${M}`);
-  let cT: tf.TensorInfo | undefined;
-  try {
-    cT = wasmOriginal!.kernelFunc({ ...args, inputs: { a: b, b: aT }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo; // [.., N, M]
-    return transposeLast2(backend, cT);
-  } finally {
-    backend.disposeData(aT.dataId);
-    if (cT) backend.disposeData(cT.dataId);
-  }
+  if (!isBatch1(a, b) || !swapPays(M, K, N)) return null;
+  return transposedProduct(backend, args, b, transposeLast2(backend, a)); // b [.., N, K] · aᵀ [.., K, M], transposed
 }
 
 export const batchMatMulConfig: tf.KernelConfig = {
@@ -166,13 +169,7 @@ export const fusedMatMulConfig: tf.KernelConfig = {
     if (wasmFusedOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
     const backend = asWasmBackend(args.backend, '_FusedMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) => {
-      const safe = cacheSafeB(backend, b2);
-      try {
-        return wasmFusedOriginal!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo;
-      } finally {
-        if (safe !== b2) backend.disposeData(safe.dataId);
-      }
-    });
+    return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) =>
+      withCacheSafeB(backend, b2, bShapes.get(b2.dataId), (safe) => wasmFusedOriginal!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo));
   },
 };
