@@ -32,9 +32,9 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
     const { start } = headMask;
     const off = tf.sub(headMask.mask, 1); // −1 where an entry is left out; saved: the mask may be gone by the backward pass
     save([d, off]);
-    const dropped = tf.sum(tf.neg(tf.mul(tf.square(tf.slice(d, [0, start], [k, P - start])), off)));
+    const dropped = tf.sum(tf.mul(tf.square(tf.slice(d, [0, start], [k, P - start])), off)); // ≤ 0
     return {
-      value: tf.div(tf.sub(all, dropped), k),
+      value: tf.div(tf.add(all, dropped), k),
       gradFunc: (dy: tf.Tensor, [diff, offs]: tf.Tensor[]) => {
         const c = tf.mul(dy, 2 / k); // rank 0: wasm multiplies by a scalar fast, by a [1, 1] slowly
         const head = tf.mul(tf.slice(diff!, [0, start], [k, P - start]), tf.mul(offs!, c));
