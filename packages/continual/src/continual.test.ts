@@ -78,6 +78,11 @@ describe('output regulariser', () => {
     expect(Array.from(hm.masks[1]!)).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
     expect(Array.from(hm.masks[0]!)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]);
     expect(headMasks(target.params, headLayout({ numTasks: 2, outputsPerTask: 4 }, 'cl2'))).toBeNull();
+    // PyTorch's order: fc2.weight laid out [4 units, 2 inputs], unit-major; the bias is unchanged
+    const ht = headMasks(target.params, layout, 'torch')!;
+    expect(ht.start).toBe(8);
+    expect(Array.from(ht.masks[1]!)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1]);
+    expect(Array.from(ht.masks[0]!)).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0]);
   });
 
   it('HnetMethod: regulariser = ‖h(e_0, θ*) − h(e_0, θ)‖² on a tiny hypernet; past embeddings never move', () => {

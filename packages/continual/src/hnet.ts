@@ -106,7 +106,7 @@ export class HnetMethod implements ContinualMethod {
     this.embAdam = new Adam([this.emb], { lr: this.lrEmbedding });
     this.rng = new Rng(config.seed ?? 0);
     this.numParams = countParams(hnet.params);
-    const hm = headMasks(target.params, layout);
+    const hm = headMasks(target.params, layout, hnet.flatOrder);
     this.masks = hm ? { start: hm.start, masks: tf.tensor2d(concat(hm.masks), [hm.masks.length, hm.masks[0]!.length]) } : null;
   }
 

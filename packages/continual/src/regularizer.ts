@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, numel, type ParamSpec } from '@hypernets/core';
 import type { HeadLayout } from './scenario.js';
+import { torchAxes, type FlatOrder } from '@hypernets/nets';
 
 /**
  * The output regulariser of von Oswald et al. (2020), eq. 2, for the k past tasks being
@@ -52,7 +53,7 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
  * specs of the last layer whose last dimension is the number of outputs (weight [h, O], bias [O]).
  * Null for a shared head (cl2): every entry is regularised.
  */
-export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout): { start: number; masks: Float32Array[] } | null {
+export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout, order: FlatOrder = 'native'): { start: number; masks: Float32Array[] } | null {
   if (layout.scenario === 'cl2') return null;
   const last = Math.max(...specs.map((s) => s.layer));
   const isHead = (s: ParamSpec) => s.layer === last && s.shape[s.shape.length - 1] === layout.outputs;
@@ -73,8 +74,11 @@ export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout): { st
       const n = numel(s.shape);
       if (isHead(s)) {
         const O = layout.outputs;
+        // Native order: the output unit is the last axis, which varies fastest. PyTorch's order
+        // puts it first ([out, in]): e / (entries per unit).
+        const unitFirst = order === 'torch' && s.kind === 'weight' && torchAxes(s.shape.length) !== null;
         for (let e = 0; e < n; e++) {
-          const unit = e % O; // last dimension varies fastest
+          const unit = unitFirst ? Math.floor(e / (n / O)) : e % O;
           if (unit < t * k || unit >= (t + 1) * k) m[off + e] = 0;
         }
       }

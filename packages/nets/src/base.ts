@@ -18,7 +18,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
-import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type FlatOrder, type HyperNet } from './hypernet.js';
 import { VariableOwner } from './variables.js';
 import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
 import { mipEncode } from './mip.js';
@@ -40,6 +40,8 @@ export interface HyperMLPConfig {
   init?: HyperInit;
   /** Variance of generated entries whose own init is constant (bias, norm). Default 1e-4. */
   smallVariance?: number;
+  /** Layout of each weight tensor in the flat output (see `FlatOrder`). Default 'native'. */
+  flatOrder?: FlatOrder;
   /**
    * E[x²] of the external condition input, for the hyperfan init. Default 1 (0.5 with MIP,
    * exact for its cos/sin encoding).
@@ -82,10 +84,13 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
   protected readonly condFeatures: number;
   protected readonly rng: Rng;
   protected readonly cfg: HyperMLPConfig;
+  readonly flatOrder: FlatOrder;
 
   protected constructor(config: HyperMLPConfig, defaultName: string) {
     super();
     this.cfg = config;
+    this.flatOrder = config.flatOrder ?? 'native';
+    if (this.flatOrder !== 'native' && this.flatOrder !== 'torch') throw new ConfigError('flatOrder', `must be 'native' or 'torch', got ${String(this.flatOrder)}`);
     const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet).params;
     if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
     this.targetParams = targetParams;
@@ -141,7 +146,7 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
       if (s.name === 'theta0') {
         t = tf.tidy(() => {
           const w = initWeights(this.targetParams, this.rng);
-          return flattenWeights(this.targetParams, w);
+          return flattenWeights(this.targetParams, w, this.flatOrder);
         });
       } else if (init === 'xavier') {
         t = initTensor(s, this.rng, 'xavier-uniform'); // weights Xavier-uniform; biases 0, embeddings N(0, 1) by kind
@@ -207,7 +212,7 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
   }
 
   splitTarget(flat: tf.Tensor): Weights {
-    return splitFlat(this.targetParams, flat, this.name);
+    return splitFlat(this.targetParams, flat, this.name, this.flatOrder);
   }
 
   generate(condition?: Condition): Weights {

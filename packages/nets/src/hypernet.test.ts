@@ -4,6 +4,7 @@ import { MLP, initBackend, paramSpec, type Weights } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
+import { flattenWeights, splitFlat } from './hypernet.js';
 import { checkGradients, expectPerSample, maxAbs } from './test-helpers.js';
 
 beforeAll(async () => {
@@ -159,5 +160,42 @@ describe('nesting, seeds, errors', () => {
     expect(() => new HyperMLP({ target, numConditions: 2, mip: true })).toThrow(/conditionSize/);
     h.dispose();
     c.dispose();
+  });
+});
+
+describe("flat order 'torch' (PyTorch's [out, in] layout of generated weights)", () => {
+  const specs = [
+    paramSpec({ name: 'w', shape: [2, 3], kind: 'weight', layer: 1, fanIn: 2, fanOut: 3 }),
+    paramSpec({ name: 'b', shape: [3], kind: 'bias', layer: 1, fanIn: 2, fanOut: 3 }),
+    paramSpec({ name: 'k', shape: [1, 2, 2, 2], kind: 'weight', layer: 2, fanIn: 4, fanOut: 2 }),
+  ];
+  const P = 6 + 3 + 8;
+  it('reads each weight tensor as PyTorch lays it out (by hand), biases unchanged, and round-trips', () => {
+    const flat = tf.range(0, P, 1, 'float32');
+    const w = splitFlat(specs, flat, 'test', 'torch');
+    // w[i][o] = flat[o · 2 + i] (torch W is [out=3, in=2])
+    expect(w.w!.arraySync()).toEqual([[0, 2, 4], [1, 3, 5]]);
+    expect(Array.from(w.b!.dataSync())).toEqual([6, 7, 8]);
+    // conv: native [kh=1, kw=2, in=2, out=2]; torch [out, in, kh, kw]: k[0][x][c][o] = 9 + o·4 + c·2 + x
+    const k = w.k!.arraySync() as number[][][][];
+    for (let x = 0; x < 2; x++) for (let c = 0; c < 2; c++) for (let o = 0; o < 2; o++) expect(k[0]![x]![c]![o]).toBe(9 + o * 4 + c * 2 + x);
+    expect(Array.from(flattenWeights(specs, w, 'torch').dataSync())).toEqual(Array.from(flat.dataSync()));
+    // native: plain reshape
+    expect(splitFlat(specs, flat).w!.arraySync()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    // batched [N, P]: every row as on its own
+    const rows = tf.stack([flat, tf.mul(flat, -1)]);
+    const wb = splitFlat(specs, rows, 'test', 'torch');
+    expect((wb.w!.arraySync() as number[][][])[1]).toEqual([[-0, -2, -4], [-1, -3, -5]]);
+    expect((wb.k!.arraySync() as number[][][][][])[0]).toEqual(k);
+  });
+  it('a ChunkedHyperMLP with flatOrder torch generates the transpose of its flat output', () => {
+    const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2 });
+    const hnet = new ChunkedHyperMLP({ target, numConditions: 1, embeddingSize: 3, hiddenSizes: [5], chunkSize: 7, chunkEmbeddingSize: 2, flatOrder: 'torch', seed: 1 });
+    const flat = hnet.forward(tf.tensor1d([0], 'int32'), hnet.ownWeights()).reshape([-1]);
+    const w = hnet.generate({ id: 0 });
+    const f = flat.dataSync();
+    const w1 = w['fc1.weight']!.arraySync() as number[][]; // [3, 4], torch [4, 3] first in the flat output
+    for (let i = 0; i < 3; i++) for (let o = 0; o < 4; o++) expect(w1[i]![o]).toBe(f[o * 3 + i]);
+    expect(() => new ChunkedHyperMLP({ target, numConditions: 1, chunkSize: 7, flatOrder: 'tf' as never })).toThrow(/flatOrder/);
   });
 });

@@ -31,14 +31,43 @@ export interface HyperNet extends TargetNet {
   generate(condition?: Condition): Weights;
   /** Splits a flat output [P] or [N, P] of `forward` into target tensors (batched for [N, P]). */
   splitTarget(flat: tf.Tensor): Weights;
+  /** How the flat output is laid out within each weight tensor (see `FlatOrder`); 'native' when absent. */
+  readonly flatOrder?: FlatOrder;
   dispose(): void;
+}
+
+/**
+ * How a weight tensor is laid out in a hypernetwork's flat output, which decides which target
+ * entries share a chunk position (and so an output unit of a chunked hypernetwork).
+ * - 'native': row-major in the ParamSpec shape (tfjs: dense [in, out], conv [kh, kw, in, out]);
+ * - 'torch': row-major in PyTorch's layout (dense [out, in], conv [out, in, kh, kw]), as
+ *   hypnettorch/hypercl generate it. Other ranks (biases, norms) are the same in both.
+ * With a chunked hypernetwork the order changes what is learned: on Permuted-MNIST (hypercl's
+ * setup, 300 steps, one seed) 91.6% test accuracy from 'native', 95.6% from 'torch' (hypercl: 95.9%).
+ */
+export type FlatOrder = 'native' | 'torch';
+
+/** Axis order taking a native-layout tensor of this rank to PyTorch's layout, or null when they agree. */
+export function torchAxes(rank: number): number[] | null {
+  if (rank === 2) return [1, 0];
+  if (rank === 4) return [3, 2, 0, 1];
+  return null;
+}
+
+/** The inverse of `torchAxes(rank)` (PyTorch's layout back to native). */
+function nativeAxes(rank: number): number[] | null {
+  const a = torchAxes(rank);
+  if (!a) return null;
+  const inv = new Array<number>(a.length);
+  a.forEach((ax, i) => (inv[ax] = i));
+  return inv;
 }
 
 /**
  * Splits flat parameters [P] (→ spec shapes) or [N, P] (→ [N, ...spec shape]) into tensors in
  * ParamSpec order. One `split` op: its gradient is a single concat.
  */
-export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 'hypernetwork'): Weights {
+export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 'hypernetwork', order: FlatOrder = 'native'): Weights {
   const sizes = specs.map((s) => numel(s.shape));
   const total = sizes.reduce((a, b) => a + b, 0);
   const p = flat.shape[flat.rank - 1];
@@ -48,15 +77,31 @@ export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 
     const parts = specs.length === 1 ? [flat] : tf.split(flat, sizes, flat.rank - 1);
     const out: Weights = {};
     specs.forEach((s, i) => {
-      out[s.name] = tf.reshape(parts[i], flat.rank === 1 ? [...s.shape] : [flat.shape[0], ...s.shape]);
+      const axes = order === 'torch' && s.kind === 'weight' ? torchAxes(s.shape.length) : null;
+      if (!axes) {
+        out[s.name] = tf.reshape(parts[i], flat.rank === 1 ? [...s.shape] : [flat.shape[0], ...s.shape]);
+        return;
+      }
+      const inv = nativeAxes(s.shape.length)!;
+      const torchShape = axes.map((a) => s.shape[a]!);
+      out[s.name] =
+        flat.rank === 1
+          ? tf.transpose(tf.reshape(parts[i], torchShape), inv)
+          : tf.transpose(tf.reshape(parts[i], [flat.shape[0], ...torchShape]), [0, ...inv.map((a) => a + 1)]);
     });
     return out;
   });
 }
 
 /** Concatenates weights (spec shapes) into one flat [P] tensor in ParamSpec order. */
-export function flattenWeights(specs: readonly ParamSpec[], weights: Weights): tf.Tensor1D {
-  return tf.tidy(() => tf.concat(specs.map((s) => tf.reshape(weights[s.name], [-1])), 0) as tf.Tensor1D);
+export function flattenWeights(specs: readonly ParamSpec[], weights: Weights, order: FlatOrder = 'native'): tf.Tensor1D {
+  return tf.tidy(() => {
+    const flat = (s: ParamSpec) => {
+      const axes = order === 'torch' && s.kind === 'weight' ? torchAxes(s.shape.length) : null;
+      return tf.reshape(axes ? tf.transpose(weights[s.name], axes) : weights[s.name], [-1]);
+    };
+    return tf.concat(specs.map(flat), 0) as tf.Tensor1D;
+  });
 }
 
 export type ConditionMode = 'id' | 'input' | 'none';

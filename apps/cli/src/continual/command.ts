@@ -36,6 +36,7 @@ const PATHS: Record<string, string[]> = {
   chunkEmb: ['hnet', 'chunkEmbedding'],
   hnetActivation: ['hnet', 'activation'],
   hnetInit: ['hnet', 'init'],
+  hnetFlatOrder: ['hnet', 'flatOrder'],
   beta: ['hnet', 'beta'],
   lookahead: ['hnet', 'lookahead'],
   regTasks: ['hnet', 'regTasks'],
@@ -90,6 +91,7 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
     .option('--chunk-emb <n>', 'chunk embedding size (default 96 split, 8 permuted)', num('--chunk-emb'))
     .addOption(choice('hnet-activation', ['relu', 'elu', 'tanh'], 'default relu split, elu permuted'))
     .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'], "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in"))
+    .addOption(choice('hnet-flat-order', ['torch', 'native'], "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch"))
     .option('--beta <x>', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)', num('--beta'))
     .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
     .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', num('--reg-tasks'))

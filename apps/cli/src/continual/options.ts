@@ -39,6 +39,7 @@ export const configSchema = z
         chunkEmbedding: posInt,
         activation: z.enum(['relu', 'elu', 'tanh']),
         init: z.enum(['hyperfan-in', 'hyperfan-out', 'default', 'xavier']),
+        flatOrder: z.enum(['native', 'torch']),
         beta: z.number().nonnegative(),
         lookahead: z.boolean(),
         regTasks: posInt.nullable(),
@@ -65,7 +66,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
       tasks: 5,
       lr: 1e-3,
       targetHidden: [400, 400],
-      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
+      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', flatOrder: 'torch', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
       ewc: {},
       si: {},
     };
@@ -75,7 +76,7 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
     tasks: 10,
     lr: 1e-4,
     targetHidden: [1000, 1000],
-    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
+    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', flatOrder: 'torch', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
     ewc: {},
     si: {},
   };
@@ -113,6 +114,7 @@ const FLAG_OF: Record<string, string> = {
   'hnet.onlineTargets': '--online-targets',
   'hnet.resetOptimizer': '--reset-optimizer',
   'hnet.init': '--hnet-init',
+  'hnet.flatOrder': '--hnet-flat-order',
   'hnet.activation': '--hnet-activation',
   'ewc.lambda': '--ewc-lambda',
   'ewc.gamma': '--ewc-gamma',

@@ -35,6 +35,7 @@ export function buildMethod(cfg: ContinualConfig, stream: TaskStream, layout: He
         activation: h.activation,
         chunkSize: h.chunkSize,
         init: h.init,
+        flatOrder: h.flatOrder,
         seed: cfg.seed,
       });
       const method = new HnetMethod({ hnet, target, layout, beta: h.beta, lr: cfg.lr, lookahead: h.lookahead, regTasksPerStep: h.regTasks ?? undefined, onlineTargets: h.onlineTargets, resetOptimizer: h.resetOptimizer, seed: cfg.seed });
