@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, numel, type ParamSpec } from '@hypernets/core';
 import type { HeadLayout } from './scenario.js';
-import { torchAxes, type FlatOrder } from '@hypernets/nets';
+import { flatAxes, type FlatOrder } from '@hypernets/nets';
 
 /**
  * The output regulariser of von Oswald et al. (2020), eq. 2, for the k past tasks being
@@ -76,7 +76,7 @@ export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout, order
         const O = layout.outputs;
         // Native order: the output unit is the last axis, which varies fastest. PyTorch's order
         // puts it first ([out, in]): e / (entries per unit).
-        const unitFirst = order === 'torch' && s.kind === 'weight' && torchAxes(s.shape.length) !== null;
+        const unitFirst = flatAxes(s, order) !== null;
         for (let e = 0; e < n; e++) {
           const unit = unitFirst ? Math.floor(e / (n / O)) : e % O;
           if (unit < t * k || unit >= (t + 1) * k) m[off + e] = 0;

@@ -191,7 +191,7 @@ describe("flat order 'torch' (PyTorch's [out, in] layout of generated weights)",
   it('a ChunkedHyperMLP with flatOrder torch generates the transpose of its flat output', () => {
     const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2 });
     const hnet = new ChunkedHyperMLP({ target, numConditions: 1, embeddingSize: 3, hiddenSizes: [5], chunkSize: 7, chunkEmbeddingSize: 2, flatOrder: 'torch', seed: 1 });
-    const flat = hnet.forward(tf.tensor1d([0], 'int32'), hnet.ownWeights()).reshape([-1]);
+    const flat = tf.reshape(hnet.forward(tf.tensor1d([0], 'int32'), hnet.ownWeights()), [-1]);
     const w = hnet.generate({ id: 0 });
     const f = flat.dataSync();
     const w1 = w['fc1.weight']!.arraySync() as number[][]; // [3, 4], torch [4, 3] first in the flat output

@@ -47,20 +47,15 @@ export interface HyperNet extends TargetNet {
  */
 export type FlatOrder = 'native' | 'torch';
 
-/** Axis order taking a native-layout tensor of this rank to PyTorch's layout, or null when they agree. */
-export function torchAxes(rank: number): number[] | null {
-  if (rank === 2) return [1, 0];
-  if (rank === 4) return [3, 2, 0, 1];
+/**
+ * Axis order taking `spec`'s tensor from its native layout to the layout `order` puts in the
+ * flat output, or null when the two agree (native order, biases and norms, other ranks).
+ */
+export function flatAxes(spec: ParamSpec, order: FlatOrder): number[] | null {
+  if (order !== 'torch' || spec.kind !== 'weight') return null;
+  if (spec.shape.length === 2) return [1, 0];
+  if (spec.shape.length === 4) return [3, 2, 0, 1];
   return null;
-}
-
-/** The inverse of `torchAxes(rank)` (PyTorch's layout back to native). */
-function nativeAxes(rank: number): number[] | null {
-  const a = torchAxes(rank);
-  if (!a) return null;
-  const inv = new Array<number>(a.length);
-  a.forEach((ax, i) => (inv[ax] = i));
-  return inv;
 }
 
 /**
@@ -76,18 +71,15 @@ export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 
   return tf.tidy(() => {
     const parts = specs.length === 1 ? [flat] : tf.split(flat, sizes, flat.rank - 1);
     const out: Weights = {};
+    const lead: number[] = flat.rank === 1 ? [] : [flat.shape[0]!];
     specs.forEach((s, i) => {
-      const axes = order === 'torch' && s.kind === 'weight' ? torchAxes(s.shape.length) : null;
+      const axes = flatAxes(s, order);
       if (!axes) {
-        out[s.name] = tf.reshape(parts[i], flat.rank === 1 ? [...s.shape] : [flat.shape[0], ...s.shape]);
+        out[s.name] = tf.reshape(parts[i], [...lead, ...s.shape]);
         return;
       }
-      const inv = nativeAxes(s.shape.length)!;
-      const torchShape = axes.map((a) => s.shape[a]!);
-      out[s.name] =
-        flat.rank === 1
-          ? tf.transpose(tf.reshape(parts[i], torchShape), inv)
-          : tf.transpose(tf.reshape(parts[i], [flat.shape[0], ...torchShape]), [0, ...inv.map((a) => a + 1)]);
+      const back = axes.map((_, j) => axes.indexOf(j) + lead.length); // the inverse permutation
+      out[s.name] = tf.transpose(tf.reshape(parts[i], [...lead, ...axes.map((a) => s.shape[a]!)]), [...lead.map((_, j) => j), ...back]);
     });
     return out;
   });
@@ -97,7 +89,7 @@ export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 
 export function flattenWeights(specs: readonly ParamSpec[], weights: Weights, order: FlatOrder = 'native'): tf.Tensor1D {
   return tf.tidy(() => {
     const flat = (s: ParamSpec) => {
-      const axes = order === 'torch' && s.kind === 'weight' ? torchAxes(s.shape.length) : null;
+      const axes = flatAxes(s, order);
       return tf.reshape(axes ? tf.transpose(weights[s.name], axes) : weights[s.name], [-1]);
     };
     return tf.concat(specs.map(flat), 0) as tf.Tensor1D;

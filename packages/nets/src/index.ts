@@ -1,6 +1,6 @@
 export { VariableOwner } from './variables.js';
 export type { Condition, ConditionMode, FlatOrder, HyperNet, FlatHyperNet } from './hypernet.js';
-export { splitFlat, flattenWeights, conditionInput, generateFrom, torchAxes } from './hypernet.js';
+export { splitFlat, flattenWeights, conditionInput, generateFrom, flatAxes } from './hypernet.js';
 export { MLPHyperNetBase, lookup, resolveConditioning, checkConditionBatch, conditionFeatures } from './base.js';
 export type { HyperMLPConfig, Conditioning } from './base.js';
 export { HyperMLP } from './hmlp.js';
