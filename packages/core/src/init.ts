@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParamSpec, Weights } from './params.js';
+import { numel, type ParamSpec, type Weights } from './params.js';
 import { Rng } from './random.js';
 import { ConfigError } from './errors.js';
 
@@ -33,17 +33,21 @@ function resolveScheme(spec: ParamSpec, scheme: InitScheme): Exclude<InitScheme,
   return spec.activation && RELU_LIKE.has(spec.activation) ? 'kaiming-normal' : 'xavier-uniform';
 }
 
-/** One tensor drawn for `spec` (Kaiming/Xavier for weights, zeros/ones for bias/norm). */
-export function initTensor(spec: ParamSpec, rng: Rng, scheme: InitScheme = 'auto'): tf.Tensor {
+/**
+ * The values of one tensor drawn for `spec` (Kaiming/Xavier for weights, zeros/ones for
+ * bias/norm), as a plain array: the same draws as `initTensor` (one seed from `rng` where it
+ * draws), so init code can compute statistics of its values without reading tensors back.
+ */
+export function initArray(spec: ParamSpec, rng: Rng, scheme: InitScheme = 'auto'): Float32Array {
   const shape = [...spec.shape];
   switch (spec.kind) {
     case 'bias':
     case 'norm-shift':
-      return tf.zeros(shape);
+      return new Float32Array(numel(shape));
     case 'norm-scale':
-      return tf.ones(shape);
+      return new Float32Array(numel(shape)).fill(1);
     case 'embedding':
-      return rng.normal(shape, 0, 1);
+      return rng.normalArray(shape, 0, 1);
     case 'weight':
     case 'recurrent-weight':
     case 'other': {
@@ -51,11 +55,16 @@ export function initTensor(spec: ParamSpec, rng: Rng, scheme: InitScheme = 'auto
         throw new ConfigError(`${spec.name}.fanIn`, 'weights need positive fanIn and fanOut to be initialised');
       const s = resolveScheme(spec, scheme);
       const v = s.startsWith('kaiming') ? 2 / spec.fanIn : 2 / (spec.fanIn + spec.fanOut);
-      if (s.endsWith('normal')) return rng.normal(shape, 0, Math.sqrt(v));
+      if (s.endsWith('normal')) return rng.normalArray(shape, 0, Math.sqrt(v));
       const lim = Math.sqrt(3 * v);
-      return rng.uniformTensor(shape, -lim, lim);
+      return rng.uniformArray(shape, -lim, lim);
     }
   }
+}
+
+/** One tensor drawn for `spec` (Kaiming/Xavier for weights, zeros/ones for bias/norm); see initArray. */
+export function initTensor(spec: ParamSpec, rng: Rng, scheme: InitScheme = 'auto'): tf.Tensor {
+  return tf.tensor(initArray(spec, rng, scheme), [...spec.shape], 'float32');
 }
 
 /** Fresh weights for every spec, in order (one rng draw sequence → reproducible). */

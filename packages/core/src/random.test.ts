@@ -37,6 +37,35 @@ describe('Rng', () => {
     expect([resumed.nextInt(), resumed.uniform()]).toEqual(next);
   });
 
+  it('normalArray / uniformArray give exactly the values of tf.randomNormal / tf.randomUniform (same seed)', async () => {
+    // Results recorded in the READMEs depend on these draws: the JS arrays must be bit-identical.
+    for (const [seed, shape, a, b] of [
+      [1, [7], 0, 1],
+      [42, [3, 5], 0.5, 2],
+      [2024, [4, 4, 3], -1, 0.1],
+      [123456789, [1001], 0, Math.sqrt(2 / 300)],
+    ] as [number, number[], number, number][]) {
+      const r1 = new Rng(seed);
+      const r2 = new Rng(seed);
+      const tn = r1.normal(shape, a, b);
+      const tu = r1.uniformTensor(shape, a, a + b);
+      const an = r2.normalArray(shape, a, b);
+      const au = r2.uniformArray(shape, a, a + b);
+      expect(an).toBeInstanceOf(Float32Array);
+      expect(Array.from(an)).toEqual(Array.from(await tn.data()));
+      expect(Array.from(au)).toEqual(Array.from(await tu.data()));
+      expect(r1.nextInt()).toBe(r2.nextInt()); // each consumes one seed from the stream
+      tf.dispose([tn, tu]);
+    }
+    // tfjs seeds with Math.random() for seed 0; the direct seeds below cover small and odd ones.
+    for (const seed of [1, 3, 0x7fffffff]) {
+      const want = await tf.randomNormal([9], 0, 1, 'float32', seed).data();
+      const r = new Rng(0);
+      r.seed = () => seed;
+      expect(Array.from(r.normalArray([9]))).toEqual(Array.from(want));
+    }
+  });
+
   it('uniform() is in [0,1) with mean ≈ 0.5', () => {
     const r = new Rng(1);
     let s = 0;

@@ -72,6 +72,25 @@ export class Rng {
     return tf.randomNormal(shape, mean, std, 'float32', this.seed());
   }
 
+  /**
+   * The values `normal(shape, mean, std)` would hold, as a plain array, drawn in JS: the same
+   * seed from this stream, the same generator as tfjs-core's `randomNormal` (Marsaglia polar on
+   * seedrandom's alea). Init code that needs statistics of what it draws uses this, so nothing
+   * reads a tensor back (no `dataSync`, which WebGPU in Node cannot do).
+   */
+  normalArray(shape: readonly number[], mean = 0, std = 1): Float32Array {
+    return gaussianValues(sizeOf(shape), mean, std, this.seed());
+  }
+
+  /** The values `uniformTensor(shape, lo, hi)` would hold, as a plain array (see normalArray). */
+  uniformArray(shape: readonly number[], lo = 0, hi = 1): Float32Array {
+    const out = new Float32Array(sizeOf(shape));
+    const random = alea(String(this.seed()));
+    const range = hi - lo;
+    for (let i = 0; i < out.length; i++) out[i] = lo + range * random();
+    return out;
+  }
+
   truncatedNormal(shape: number[], mean = 0, std = 1): tf.Tensor {
     return tf.truncatedNormal(shape, mean, std, 'float32', this.seed());
   }
@@ -87,4 +106,74 @@ export class Rng {
       return tf.mul(keep, 1 / (1 - rate));
     });
   }
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor dimensions must be non-negative integers, got [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+/**
+ * seedrandom's `alea` (Johannes Baagøe's generator, as tfjs-core 4.x draws its random tensors
+ * with it), reimplemented so core needs no copy of seedrandom: same seed string, same stream.
+ */
+function alea(seed: string): () => number {
+  let n = 0xefc8249d;
+  const mash = (data: string): number => {
+    for (let i = 0; i < data.length; i++) {
+      n += data.charCodeAt(i);
+      let h = 0.02519603282416938 * n;
+      n = h >>> 0;
+      h -= n;
+      h *= n;
+      n = h >>> 0;
+      h -= n;
+      n += h * 0x100000000; // 2^32
+    }
+    return (n >>> 0) * 2.3283064365386963e-10; // 2^-32
+  };
+  let c = 1;
+  let s0 = mash(' ');
+  let s1 = mash(' ');
+  let s2 = mash(' ');
+  s0 -= mash(seed);
+  if (s0 < 0) s0 += 1;
+  s1 -= mash(seed);
+  if (s1 < 0) s1 += 1;
+  s2 -= mash(seed);
+  if (s2 < 0) s2 += 1;
+  return () => {
+    const t = 2091639 * s0 + c * 2.3283064365386963e-10; // 2^-32
+    s0 = s1;
+    s1 = s2;
+    return (s2 = t - (c = t | 0));
+  };
+}
+
+/**
+ * `count` values of tfjs-core's MPRandGauss(mean, std, 'float32', truncated = false, seed): the
+ * Marsaglia polar method, both values of each pair used. tfjs seeds with Math.random() when the
+ * seed is 0 (falsy); so does this.
+ */
+function gaussianValues(count: number, mean: number, std: number, seed: number): Float32Array {
+  const random = alea(String(seed ? seed : Math.random()));
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    let v1: number;
+    let v2: number;
+    let s: number;
+    do {
+      v1 = 2 * random() - 1;
+      v2 = 2 * random() - 1;
+      s = v1 * v1 + v2 * v2;
+    } while (s >= 1 || s === 0);
+    const mul = Math.sqrt((-2.0 * Math.log(s)) / s);
+    out[i] = mean + std * v1 * mul;
+    if (i + 1 < count) out[i + 1] = mean + std * v2 * mul;
+  }
+  return out;
 }
