@@ -1,17 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { runDemo } from './demo.js';
+import { parseIntArg } from './args.js';
 import { continualCommand } from './continual/command.js';
 import { UsageError } from './continual/options.js';
-import { runContinual } from './continual/run.js';
 import { ghnCommand } from './ghn/command.js';
-import * as tf from '@tensorflow/tfjs-core';
+import { loadTf } from './lazy.js';
 
-// A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
-tf.env().set('PROD', true);
+// tfjs, the backends and the packages load inside each command's action (lazy.ts), so `--help` and
+// usage errors answer without loading them.
 
-const int = (name: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = parseIntArg(name, v);
+  if (n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got '${v}'`);
   return n;
 };
 const BACKENDS = ['auto', 'cuda', 'webgpu', 'wasm', 'cpu'];
@@ -25,17 +24,21 @@ export function buildProgram() {
       if (!BACKENDS.includes(v)) throw new InvalidArgumentError(`use one of ${BACKENDS.join(', ')}`);
       return v;
     })
-    .option('--steps <n>', 'training steps', int('--steps', 1), 600)
-    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
-    .option('--tasks <n>', 'tasks per batch', int('--tasks', 1), 16)
-    .option('--points <n>', 'points per task', int('--points', 1), 32)
+    .option('--steps <n>', 'training steps', int('--steps', 1, 10_000_000), 600)
+    .option('--seed <n>', 'random seed', int('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--tasks <n>', 'tasks per batch', int('--tasks', 1, 4096), 16)
+    .option('--points <n>', 'points per task', int('--points', 1, 4096), 32)
     .action(async (o) => {
+      await loadTf();
+      const { runDemo } = await import('./demo.js');
       await runDemo({ backend: o.backend, steps: o.steps, seed: o.seed, tasksPerBatch: o.tasks, pointsPerTask: o.points });
     });
   program.addCommand(
     continualCommand(async ({ config, out, resume, json }) => {
       const err = (l: string) => process.stderr.write(`${l}\n`);
       const io = { out: json ? err : (l: string) => process.stdout.write(`${l}\n`), err, tty: Boolean(process.stderr.isTTY) && !json };
+      await loadTf();
+      const { runContinual } = await import('./continual/run.js');
       const s = await runContinual(config, out, { resume, io });
       if (json) {
         const { benchmark, scenario, method, avg_acc, acc_matrix, seconds, backend, backward_transfer, forgetting, task_seconds } = s;
@@ -47,7 +50,20 @@ export function buildProgram() {
   return program;
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bin.ts');
+// Run when this file is the entry point: `node dist/bin.js`, `tsx src/bin.ts`, or npm's
+// node_modules/.bin/hypernets symlink (argv[1] is the link, so compare real paths).
+const isMain = await (async () => {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  if (entry.endsWith('bin.ts')) return true;
+  const { realpathSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
 if (isMain) {
   try {
     await buildProgram().parseAsync(process.argv);
