@@ -54,15 +54,61 @@ async function startCuda(): Promise<{ tfjsBackend: string; device: string }> {
   return { tfjsBackend: 'tensorflow', device: 'libtensorflow (tfjs-node-gpu)' };
 }
 
-async function startWasm(): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
+/** The three binaries tfjs-backend-wasm picks from (plain, SIMD, threaded SIMD). */
+export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+
+export interface InitBackendOptions {
+  /**
+   * Where the wasm backend fetches its `.wasm` binaries, passed to tfjs-backend-wasm's
+   * `setWasmPaths` before the backend starts: a folder URL or path ending in '/' that holds all
+   * three, or a map from each binary's name to its URL (e.g. Vite's `?url` imports). Bundlers do
+   * not emit these files by themselves; without it the backend looks beside the bundled script.
+   */
+  wasmPaths?: string | Record<WasmBinaryName, string>;
+}
+
+async function startWasm(options: InitBackendOptions = {}): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
+  let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
+    wasmModule = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
     throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`, 'cpu');
   }
+  if (options.wasmPaths !== undefined && !tf.findBackend('wasm')) {
+    try {
+      wasmModule.setWasmPaths(options.wasmPaths);
+    } catch (e) {
+      throw new BackendUnavailableError('wasm', `wasmPaths was not accepted: ${(e as Error).message}`, 'cpu');
+    }
+  }
   const kernels = registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm')))
-    throw new BackendUnavailableError('wasm', 'the wasm backend failed to initialise (could not load its .wasm binary)', 'cpu');
+  // tfjs only logs why a backend failed to start (e.g. "expected magic word 00 61 73 6d" when a
+  // bundler served index.html for the .wasm file); keep its reason for the error.
+  // Emscripten binds console.warn when the module is created, so the stand-in forwards once done.
+  const warnings: string[] = [];
+  const warn = console.warn;
+  let collecting = true;
+  console.warn = (...args: unknown[]) => {
+    if (collecting) warnings.push(args.map(String).join(' '));
+    else warn.apply(console, args);
+  };
+  let started: boolean;
+  try {
+    started = await tf.setBackend('wasm');
+  } finally {
+    collecting = false;
+    console.warn = warn;
+  }
+  if (!started) {
+    const reason = [...new Set(warnings.filter((w) => !/^Initialization of backend wasm failed/.test(w)).map((w) => w.split('\n')[0]))].join('; ');
+    throw new BackendUnavailableError(
+      'wasm',
+      `the wasm backend could not load its .wasm binary${options.wasmPaths !== undefined ? ` from wasmPaths ${JSON.stringify(options.wasmPaths)}` : ''}` +
+        `${reason ? ` (${reason})` : ''}. In a bundled app, serve node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm ` +
+        `and pass their location as initBackend('wasm', { wasmPaths })`,
+      'cpu',
+    );
+  }
   return { tfjsBackend: 'wasm', device: `WebAssembly (${isNode ? 'Node, 1 thread' : 'browser'})`, kernels };
 }
 
@@ -77,6 +123,7 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic
 async function startOne(
   name: BackendName,
   auto: boolean,
+  options: InitBackendOptions = {},
 ): Promise<{ tfjsBackend: string; device: string; kernels?: string[] }> {
   switch (name) {
     case 'cuda':
@@ -95,7 +142,7 @@ async function startOne(
       return { tfjsBackend: 'webgpu', device: r.device };
     }
     case 'wasm':
-      return startWasm();
+      return startWasm(options);
     case 'cpu':
       return startCpu();
   }
@@ -107,7 +154,7 @@ async function startOne(
  * An explicit backend that cannot start throws BackendUnavailableError saying why and
  * naming the next choice; 'auto' records each skip in `skipped`.
  */
-export async function initBackend(preference?: BackendPreference | string): Promise<BackendInfo> {
+export async function initBackend(preference?: BackendPreference | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const pref =
     preference !== undefined
       ? parsePreference(preference, 'backend')
@@ -117,7 +164,7 @@ export async function initBackend(preference?: BackendPreference | string): Prom
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
     try {
-      const r = await startOne(name, pref === 'auto');
+      const r = await startOne(name, pref === 'auto', options);
       await tf.ready();
       return { backend: name, tfjsBackend: r.tfjsBackend, device: r.device, skipped, registeredKernels: r.kernels ?? [] };
     } catch (e) {
