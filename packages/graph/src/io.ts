@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, decodeSafetensors, readSafetensorsFile, safetensorsToTensors, sameShape, tensorsToSafetensors, writeFileAtomic, type SafetensorsFile } from '@hypernets/core';
+import { CheckpointError, decodeSafetensors, readSafetensorsFile, safetensorsToTensors, sameShape, tensorsToSafetensors, writeFileAtomic, type RawTensor, type SafetensorsFile } from '@hypernets/core';
 import { GHN2, type Ghn2Config } from './ghn2.js';
 import { GHN3, type Ghn3Config } from './ghn3.js';
 import { LoGAH, type LogahConfig } from './logah.js';
@@ -151,13 +151,15 @@ export function ghnFromSafetensors(file: SafetensorsFile, label = 'GHN file'): G
       if (n === undefined) throw new CheckpointError(label, `tensor '${p.name}' is missing`);
       if (!fits(file.tensors[n]!.shape, p.shape)) throw new CheckpointError(label, `tensor '${n}' has shape [${file.tensors[n]!.shape.join(', ')}], the GHN needs [${p.shape.join(', ')}]`);
     }
+    // Aliases are compared on the file's own arrays (no tensor read-back: WebGPU in Node cannot read synchronously).
+    for (const [alias, name] of Object.entries(aliases)) {
+      const a = file.tensors[alias];
+      const b = file.tensors[name];
+      if (!a || !b) continue;
+      if (!sameRawTensor(a, b)) throw new CheckpointError(label, `'${alias}' and '${name}' name the same tensor in ${format === GHN3_FORMAT ? 'ghn3' : 'ppuda'} but differ`);
+    }
     const { tensors } = safetensorsToTensors(file, { file: label });
     try {
-      for (const [alias, name] of Object.entries(aliases)) {
-        if (!(alias in tensors) || !(name in tensors)) continue;
-        const same = tf.tidy(() => tensors[alias]!.shape.join() === tensors[name]!.shape.join() && tf.all(tf.equal(tensors[alias]!, tensors[name]!)).dataSync()[0] === 1);
-        if (!same) throw new CheckpointError(label, `'${alias}' and '${name}' name the same tensor in ${format === GHN3_FORMAT ? 'ghn3' : 'ppuda'} but differ`);
-      }
       for (const p of ghn.params) {
         const t = tensors[source.get(p.name)!]!;
         (own[p.name] as tf.Variable).assign(t.rank === p.shape.length ? t : tf.reshape(t, p.shape as number[]));
@@ -170,6 +172,13 @@ export function ghnFromSafetensors(file: SafetensorsFile, label = 'GHN file'): G
     ghn.dispose();
     throw e;
   }
+}
+
+/** Same shape and equal elements (NaN ≠ NaN, as tf.equal); a dtype change counts as different. */
+function sameRawTensor(a: RawTensor, b: RawTensor): boolean {
+  if (a.dtype !== b.dtype || a.shape.join() !== b.shape.join() || a.data.length !== b.data.length) return false;
+  for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
 }
 
 /** Reads a GHN safetensors file (see ghnFromSafetensors). */

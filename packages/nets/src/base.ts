@@ -8,7 +8,7 @@ import {
   checkWeights,
   countParams,
   denseSpecs,
-  initTensor,
+  initArray,
   initWeights,
   linear,
   paramSpec,
@@ -22,6 +22,7 @@ import { flattenWeights, generateFrom, splitFlat, type Condition, type Condition
 import { VariableOwner } from './variables.js';
 import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
 import { mipEncode } from './mip.js';
+import { hostDense, meanSquare } from './host-init.js';
 
 export interface HyperMLPConfig {
   /** What to generate: a TargetNet (its `params`) or a ParamSpec list. */
@@ -85,6 +86,12 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
   protected readonly rng: Rng;
   protected readonly cfg: HyperMLPConfig;
   readonly flatOrder: FlatOrder;
+  /**
+   * Host copies of the values `build()` drew so far (embeddings, chunk embeddings, hidden
+   * layers), by ParamSpec name: the init statistics are computed on them, never read back
+   * from tensors. Set only while `build()` runs.
+   */
+  protected initValues: Record<string, Float32Array> | undefined;
 
   protected constructor(config: HyperMLPConfig, defaultName: string) {
     super();
@@ -120,6 +127,11 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
   protected abstract outputStats(stats: EntryStats): EntryStats;
   /** Builds the trunk input [N, (K,) in] from condition features [N, F] (and ids). */
   protected abstract trunkInput(feats: tf.Tensor, ids: tf.Tensor | null, w: Weights, batch: number | null): tf.Tensor;
+  /**
+   * `trunkInput` on the host, for the init statistics: features [n, F] of conditions 0 … n−1
+   * (row-major) → the trunk input's rows [rows, in], from `initValues`.
+   */
+  protected abstract trunkInputHost(feats: Float32Array, n: number): { x: Float32Array; rows: number };
   /** Turns the trunk output into the flat target [N, P]. */
   protected abstract trunkOutputToFlat(out: tf.Tensor, n: number): tf.Tensor;
 
@@ -141,27 +153,37 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
 
     // Initial values, drawn in ParamSpec order from one stream (same seed → same numbers).
     const init = this.cfg.init ?? 'hyperfan-in';
-    for (const s of specs) {
-      let t: tf.Tensor;
-      if (s.name === 'theta0') {
-        t = tf.tidy(() => {
-          const w = initWeights(this.targetParams, this.rng);
-          return flattenWeights(this.targetParams, w, this.flatOrder);
-        });
-      } else if (init === 'xavier') {
-        t = initTensor(s, this.rng, 'xavier-uniform'); // weights Xavier-uniform; biases 0, embeddings N(0, 1) by kind
-      } else if (s.name === 'out.weight' && init !== 'default') {
-        const small = this.cfg.smallVariance ?? 1e-4;
-        const stats = this.outputStats(entryStats(this.targetParams, init, small));
-        const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
-        const std = cols.std;
-        t = tf.tidy(() => tf.mul(this.rng.normal([d, outSize]), tf.tensor1d(std)));
-        this.vars['out.bias'] = tf.variable(this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias), true);
-      } else if (s.name === 'out.bias' && init !== 'default') {
-        continue; // set with out.weight
-      } else t = initTensor(s, this.rng);
-      this.vars[s.name] = tf.variable(t, true);
-      t.dispose();
+    const drawn: Record<string, Float32Array> = (this.initValues = {});
+    const draw = (s: ParamSpec, scheme?: 'xavier-uniform') => {
+      const a = initArray(s, this.rng, scheme);
+      drawn[s.name] = a;
+      return tf.tensor(a, [...s.shape], 'float32');
+    };
+    try {
+      for (const s of specs) {
+        let t: tf.Tensor;
+        if (s.name === 'theta0') {
+          t = tf.tidy(() => {
+            const w = initWeights(this.targetParams, this.rng);
+            return flattenWeights(this.targetParams, w, this.flatOrder);
+          });
+        } else if (init === 'xavier') {
+          t = draw(s, 'xavier-uniform'); // weights Xavier-uniform; biases 0, embeddings N(0, 1) by kind
+        } else if (s.name === 'out.weight' && init !== 'default') {
+          const small = this.cfg.smallVariance ?? 1e-4;
+          const stats = this.outputStats(entryStats(this.targetParams, init, small));
+          const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
+          const std = cols.std;
+          t = tf.tidy(() => tf.mul(this.rng.normal([d, outSize]), tf.tensor1d(std)));
+          this.vars['out.bias'] = tf.variable(this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias), true);
+        } else if (s.name === 'out.bias' && init !== 'default') {
+          continue; // set with out.weight
+        } else t = draw(s);
+        this.vars[s.name] = tf.variable(t, true);
+        t.dispose();
+      }
+    } finally {
+      this.initValues = undefined;
     }
   }
 
@@ -180,18 +202,26 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
    */
   protected lastHiddenSecondMoment(): number {
     if (this.mode === 'input') return this.trunkSecondMoment();
-    const m2 = tf.tidy(() => {
-      const n = Math.min(this.numConditions, 64);
-      const ids = tf.range(0, n, 1, 'int32');
-      let h = this.trunkInput(tf.gather(this.vars.embeddings!, ids), ids, this.vars, null);
-      for (let l = 1; l <= this.hiddenSizes.length; l++)
-        h = activate(linear(h, this.vars[`fc${l}.weight`]!, this.vars[`fc${l}.bias`]), this.activation);
-      return tf.mean(tf.square(h)).dataSync()[0]!;
-    });
+    const { h } = this.initHiddenActivations();
+    const m2 = meanSquare(h);
     // All units dead on these inputs (tiny nets): fall back to the analytic value.
     return Number.isFinite(m2) && m2 > 1e-6 ? m2 : this.trunkSecondMoment();
   }
 
+  /**
+   * The last hidden layer's activations [rows, d] at init on conditions 0 … n−1 (n ≤ 64), on
+   * the host from `initValues` (id and unconditional modes: the embeddings are drawn by now).
+   */
+  protected initHiddenActivations(): { h: Float32Array; n: number; rows: number } {
+    const values = this.initValues;
+    const emb = values?.embeddings;
+    if (!values || !emb) throw new Error(`${this.name}: init statistics need the drawn embeddings (only inside build())`);
+    const n = Math.min(this.numConditions, 64);
+    let { x: h, rows } = this.trunkInputHost(emb.subarray(0, n * this.embeddingSize), n);
+    for (let l = 1; l <= this.hiddenSizes.length; l++)
+      h = hostDense(h, rows, values[`fc${l}.weight`]!, values[`fc${l}.bias`], this.activation);
+    return { h, n, rows };
+  }
 
   /**
    * Condition inputs → flat target parameters [N, P]. x: int ids [N] (id mode), inputs

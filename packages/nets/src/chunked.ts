@@ -82,6 +82,24 @@ export class ChunkedHyperMLP extends MLPHyperNetBase {
     return tf.concat([cond, chunk], 2);
   }
 
+  /** Rows (i, k): [features of condition i ; chunk embedding k (of condition i when per condition)]. */
+  protected trunkInputHost(feats: Float32Array, n: number): { x: Float32Array; rows: number } {
+    const K = this.numChunks;
+    const C = this.chunkEmbeddingSize;
+    const F = feats.length / n;
+    const table = this.initValues!.chunkEmbeddings!;
+    const width = F + C;
+    const x = new Float32Array(n * K * width);
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < K; k++) {
+        const row = (i * K + k) * width;
+        x.set(feats.subarray(i * F, (i + 1) * F), row);
+        const c = ((this.chunkEmbeddingsPerCondition ? i * K : 0) + k) * C;
+        x.set(table.subarray(c, c + C), row + F);
+      }
+    return { x, rows: n * K };
+  }
+
   protected trunkOutputToFlat(out: tf.Tensor, n: number): tf.Tensor {
     const flat = tf.reshape(out, [n, this.numChunks * this.chunkSize]);
     if (this.numChunks * this.chunkSize === this.numTargetParams) return flat;

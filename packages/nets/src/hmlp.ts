@@ -34,6 +34,10 @@ export class HyperMLP extends MLPHyperNetBase {
     return feats;
   }
 
+  protected trunkInputHost(feats: Float32Array, n: number): { x: Float32Array; rows: number } {
+    return { x: feats, rows: n };
+  }
+
   protected trunkOutputToFlat(out: tf.Tensor): tf.Tensor {
     return out;
   }

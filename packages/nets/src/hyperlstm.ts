@@ -199,7 +199,7 @@ export function orthogonalMatrix(rows: number, cols: number, rng: Rng): Float32A
   const tall = rows >= cols;
   const m = tall ? rows : cols; // vector length
   const k = tall ? cols : rows; // number of orthonormal vectors
-  const g = tf.tidy(() => rng.normal([k, m]).dataSync());
+  const g = rng.normalArray([k, m]); // the values rng.normal([k, m]) holds, drawn on the host
   const v = Array.from({ length: k }, (_, i) => Float64Array.from(g.subarray(i * m, (i + 1) * m)));
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < i; j++) {

@@ -14,9 +14,9 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ['ChunkedHyperMLP + MIP', () => new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], chunkSize: 128, mip: true, seed: 1 }), 0.1],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 120 steps`, () => {
+    it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {
       const h = make();
-      const { final, ms } = train(h, 120);
+      const { final, ms } = await train(h, 120);
       console.log(`${label}: test MSE ${final.toFixed(4)} after 120 steps (${ms} ms; baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();

@@ -16,10 +16,10 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ['LowRankHyperNet r=4 + MIP', () => new LowRankHyperNet({ target, conditionSize: 2, hiddenSizes: [32, 32], rank: 4, mip: true, seed: 1 }), 0.1],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 150 steps`, () => {
+    it(`${label} reaches test MSE < ${bound} in 150 steps`, async () => {
       const h = make();
       expect((h as LowRankHyperNet).factorization.find((f) => f.name === 'fc2.weight')!.rank).toBe(4);
-      const { final, ms } = train(h, 150);
+      const { final, ms } = await train(h, 150);
       console.log(`${label}: test MSE ${final.toFixed(4)} after 150 steps (${ms} ms; baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();

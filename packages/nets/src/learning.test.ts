@@ -17,19 +17,19 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ['HyperMLP + MIP', () => new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 }), 0.1],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 120 steps`, () => {
+    it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {
       const h = make();
-      const { final, ms } = train(h, 120);
+      const { final, ms } = await train(h, 120);
       console.log(`${label}: test MSE ${final.toFixed(4)} after 120 steps (${ms} ms; baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();
     });
 
-  it('PerturbedHyperNet (learned σ around a HyperMLP + MIP) learns under its own weight noise: test MSE of the mean < 0.1', () => {
+  it('PerturbedHyperNet (learned σ around a HyperMLP + MIP) learns under its own weight noise: test MSE of the mean < 0.1', async () => {
     const inner = new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 });
     const h = new PerturbedHyperNet({ inner, sigma: 0.01, learnSigma: true, rng: 3 });
-    train(h, 120); // trains on sampled weights w = h(z) + σ·ε
-    const { final } = train({ generate: (c) => h.generate(c, { sample: false }), trainableVariables: () => [] }, 0);
+    await train(h, 120); // trains on sampled weights w = h(z) + σ·ε
+    const { final } = await train({ generate: (c) => h.generate(c, { sample: false }), trainableVariables: () => [] }, 0);
     console.log(`PerturbedHyperNet: test MSE of h(z) ${final.toFixed(4)} after 120 noisy steps (baseline 0.875)`);
     expect(final).toBeLessThan(0.1);
     h.dispose();

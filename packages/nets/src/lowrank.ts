@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, activate, checkPositiveInt, linear, numel, targetVariance, type ParamSpec } from '@hypernets/core';
+import { ConfigError, checkPositiveInt, numel, targetVariance, type ParamSpec } from '@hypernets/core';
 import { MLPHyperNetBase, type HyperMLPConfig } from './base.js';
 import type { EntryStats } from './init.js';
+import { mean, meanSquare, rowMeanSquares } from './host-init.js';
 
 export interface LowRankHyperNetConfig extends HyperMLPConfig {
   /** Rank r of every factorised tensor W = A Bᵀ. Default 8. */
@@ -117,19 +118,18 @@ export class LowRankHyperNet extends MLPHyperNetBase {
    */
   private productMomentCorrection(): number {
     if (this.mode === 'input') return 1;
-    const q2 = tf.tidy(() => {
-      const n = Math.min(this.numConditions, 64);
-      let h: tf.Tensor = tf.gather(this.vars.embeddings!, tf.range(0, n, 1, 'int32'));
-      for (let l = 1; l <= this.hiddenSizes.length; l++)
-        h = activate(linear(h, this.vars[`fc${l}.weight`]!, this.vars[`fc${l}.bias`]), this.activation);
-      const m2c = tf.mean(tf.square(h), 1);
-      return tf.div(tf.mean(tf.square(m2c)), tf.square(tf.mean(m2c))).dataSync()[0]!;
-    });
+    const { h, rows } = this.initHiddenActivations();
+    const m2c = rowMeanSquares(h, rows);
+    const q2 = Math.fround(meanSquare(m2c) / Math.fround(mean(m2c) ** 2));
     return Number.isFinite(q2) && q2 > 0 ? Math.sqrt(q2) : 1;
   }
 
   protected trunkInput(feats: tf.Tensor): tf.Tensor {
     return feats;
+  }
+
+  protected trunkInputHost(feats: Float32Array, n: number): { x: Float32Array; rows: number } {
+    return { x: feats, rows: n };
   }
 
   /** [N, O] factors and direct entries → [N, P]: W = A Bᵀ per factorised tensor. */

@@ -36,12 +36,12 @@ describe('noise statistics', () => {
     p.dispose();
   });
 
-  it('learned per-tensor σ: each tensor has its own variance σ_t² (batched draws)', () => {
+  it('learned per-tensor σ: each tensor has its own variance σ_t² (batched draws)', async () => {
     const p = new PerturbedHyperNet({ inner: inner(), sigma: 0.1, learnSigma: true, rng: 3 });
     const want: Record<string, number> = { 'fc1.weight': 0.1, 'fc1.bias': 0.02, 'fc2.weight': 0.5, 'fc2.bias': 1.5 };
     const own = p.ownWeights();
     for (const [name, s] of Object.entries(want)) tf.tidy(() => (own[`logSigma.${name}`] as tf.Variable).assign(tf.fill([1], Math.log(s))));
-    expect(p.sigmas()['fc2.bias']).toBeCloseTo(1.5, 5);
+    expect((await p.sigmas())['fc2.bias']).toBeCloseTo(1.5, 5);
     const K = 400;
     const ids = new Array(K).fill(2);
     const mean = p.generate({ id: 2 }, { sample: false });

@@ -93,12 +93,14 @@ export class PerturbedHyperNet implements HyperNet {
     return [...this.inner.trainableVariables(), ...this.sigmaNames.map((n) => this.logSigma[n]!)];
   }
 
-  /** Current σ per target tensor (reads the variables: for logs and tests, not a training loop). */
-  sigmas(): Record<string, number> {
+  /**
+   * Current σ per target tensor (reads the variables with `await data()`, which works on every
+   * backend: for logs and tests, not a training loop).
+   */
+  async sigmas(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    this.targetParams.forEach((t, i) => {
-      out[t.name] = this.learnSigma ? Math.exp(this.logSigma[this.sigmaNames[i]!]!.dataSync()[0]!) : this.sigma;
-    });
+    for (const [i, t] of this.targetParams.entries())
+      out[t.name] = this.learnSigma ? Math.exp((await this.logSigma[this.sigmaNames[i]!]!.data())[0]!) : this.sigma;
     return out;
   }
 

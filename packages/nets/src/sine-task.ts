@@ -31,7 +31,7 @@ export function batch(rng: Rng, tasks: number, n: number) {
   return { cond: tf.tensor2d(cond, [N, 2]), x: tf.tensor2d(xs, [N, 1]), y: tf.tensor2d(ys, [N, 1]) };
 }
 
-export function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>, steps: number, lr = 1e-2) {
+export async function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>, steps: number, lr = 1e-2) {
   const opt = tf.train.adam(lr);
   const rng = new Rng(11);
   const loss = (b: ReturnType<typeof batch>) => () => mse(target.forward(b.x, h.generate({ input: b.cond })), b.y);
@@ -45,7 +45,9 @@ export function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>, step
   for (let i = 0; i < steps; i++) tf.dispose(step()!);
   const ms = Date.now() - t0;
   const test = batch(new Rng(999), 32, 32);
-  const final = tf.tidy(() => loss(test)().dataSync()[0]!);
+  const testLoss = loss(test)();
+  const final = (await testLoss.data())[0]!;
+  testLoss.dispose();
   tf.dispose([test.cond, test.x, test.y]);
   opt.dispose();
   return { final, ms };

@@ -5,6 +5,7 @@ import {
   checkWeights,
   countParams,
   denseSpecs,
+  initArray,
   initTensor,
   initWeights,
   linear,
@@ -19,6 +20,7 @@ import { checkConditionBatch, conditionFeatures, resolveConditioning, type Hyper
 import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
 import { VariableOwner } from './variables.js';
 import { hyperfanColumns, specStats, type HyperInit } from './init.js';
+import { hostDense, meanSquare } from './host-init.js';
 
 export interface StructuredHyperMLPConfig
   extends Pick<HyperMLPConfig, 'target' | 'numConditions' | 'conditionSize' | 'mip' | 'mipOutputScale' | 'inputSecondMoment' | 'init' | 'seed' | 'name'> {
@@ -165,17 +167,23 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
     // E[c²] of the condition features: N(0, 1) embeddings, or the external input's.
     const condM2 = this.mode === 'input' ? (config.inputSecondMoment ?? (this.mip ? 0.5 : 1)) : 1;
     const inVar = 1 / (Nz + F * condM2);
+    // Host copies of what is drawn before out.weight: its init statistic is computed on them.
+    const drawn: Record<string, Float32Array> = {};
+    const keep = (s: ParamSpec, a: Float32Array) => {
+      drawn[s.name] = a;
+      return tf.tensor(a, [...s.shape], 'float32');
+    };
     for (const s of specs) {
       const t = tf.tidy(() => {
         if (init === 'default' && (s.name === 'in.weight' || s.name === 'out.weight')) return initTensor(s, rng);
-        if (s.name === 'in.weight') return rng.normal([...s.shape], 0, Math.sqrt(inVar));
+        if (s.name === 'in.weight') return keep(s, rng.normalArray([...s.shape], 0, Math.sqrt(inVar)));
         if (s.name === 'out.weight') {
           const stats = { mean: new Float32Array(S), variance: new Float32Array(S).fill(vFirst) };
-          const { std } = hyperfanColumns(stats, d, this.initSecondMoment(inVar * F * condM2), this.mip ? (config.mipOutputScale ?? 0.1) : 1);
+          const { std } = hyperfanColumns(stats, d, this.initSecondMoment(drawn, inVar * F * condM2), this.mip ? (config.mipOutputScale ?? 0.1) : 1);
           return tf.mul(rng.normal([d, S]), tf.tensor1d(std));
         }
         if (s.name === 'theta0') return flattenWeights(targetParams, initWeights(targetParams, rng));
-        return initTensor(s, rng); // embeddings N(0, 1), biases 0 (the target weights' mean)
+        return keep(s, initArray(s, rng)); // embeddings N(0, 1), biases 0 (the target weights' mean)
       });
       this.vars[s.name] = tf.variable(t, true);
       t.dispose();
@@ -187,15 +195,23 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
    * (up to 64 of) the condition embeddings; an external input contributes `inputPart`
    * (Var(W_i)·F·E[c²], its expectation over W_i) and is zero here.
    */
-  private initSecondMoment(inputPart: number): number {
-    return tf.tidy(() => {
-      const n = this.mode === 'id' ? Math.min(this.numConditions, 64) : 1;
-      const F = this.conditionFeatureSize;
-      const feats = this.mode === 'id' ? tf.slice(this.vars.embeddings!, [0, 0], [n, F]) : this.mode === 'input' ? tf.zeros([1, F]) : null;
-      const z = tf.broadcastTo(tf.reshape(this.vars.blockEmbeddings!, [1, this.numBlocks, this.embeddingSize]), [n, this.numBlocks, this.embeddingSize]);
-      const a = this.firstLayer(z, feats, this.vars);
-      return tf.mean(tf.square(a)).dataSync()[0]! + (this.mode === 'input' ? inputPart : 0);
-    });
+  private initSecondMoment(drawn: Record<string, Float32Array>, inputPart: number): number {
+    const n = this.mode === 'id' ? Math.min(this.numConditions, 64) : 1;
+    const F = this.conditionFeatureSize;
+    const Nz = this.embeddingSize;
+    const K = this.numBlocks;
+    const z = drawn.blockEmbeddings!;
+    // Rows (i, b) = [z_b ; c_i], c_i the first F entries of condition i's embedding (zeros for an external input).
+    const width = Nz + F;
+    const x = new Float32Array(n * K * width);
+    for (let i = 0; i < n; i++)
+      for (let b = 0; b < K; b++) {
+        const row = (i * K + b) * width;
+        x.set(z.subarray(b * Nz, (b + 1) * Nz), row);
+        if (this.mode === 'id') x.set(drawn.embeddings!.subarray(i * F, (i + 1) * F), row + Nz);
+      }
+    const a = hostDense(x, n * K, drawn['in.weight']!, drawn['in.bias'], 'linear');
+    return meanSquare(a) + (this.mode === 'input' ? inputPart : 0);
   }
 
   /** a for every block: z [N, blocks, Nz] (+ condition features [N, F]) → [N, blocks·blockIn, d]. */
