@@ -5,6 +5,7 @@ import { sameShape, type ParamSpec } from '../params.js';
 import { Rng } from '../random.js';
 import type { NetState } from '../state.js';
 import { writeFilesAtomic } from './atomic.js';
+import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, preview, quoteName } from './bounded-json.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 import {
   encodeSafetensorsChunks,
@@ -65,7 +66,7 @@ export interface CheckpointMeta {
 const paramSpecSchema = z
   .object({
     name: z.string().min(1),
-    shape: z.array(z.number().int().nonnegative()),
+    shape: intArray({ nonnegative: true }),
     kind: z.string().min(1),
     layer: z.number().int(),
     fanIn: z.number().nonnegative(),
@@ -77,7 +78,7 @@ const paramSpecSchema = z
 const optimizerMetaSchema = z.object({
   className: z.string().min(1),
   iterations: z.number().int().nonnegative(),
-  weights: z.array(z.string().min(1)),
+  weights: arrayOf(z.string().min(1)),
   config: z.record(z.unknown()).optional(),
 });
 
@@ -85,10 +86,12 @@ const metaSchema = z
   .object({
     step: z.number().int().nonnegative().optional(),
     config: z.unknown().optional(),
-    paramSpecs: z.array(paramSpecSchema).optional(),
+    // arrayOf/intArray, not z.array: they stop at the first bad element instead of making an
+    // issue for each of a hostile file's million elements
+    paramSpecs: arrayOf(paramSpecSchema).optional(),
     optimizer: optimizerMetaSchema.optional(),
-    rng: z.array(z.number().int()).min(1).optional(),
-    state: z.object({ entries: z.array(z.string().min(1)) }).optional(),
+    rng: intArray({ min: 1 }).optional(),
+    state: z.object({ entries: arrayOf(z.string().min(1)) }).optional(),
   })
   .passthrough();
 
@@ -108,14 +111,17 @@ type Envelope = z.infer<typeof envelopeSchema>;
 function zodDetail(error: z.ZodError, root: string): string {
   const issues = error.issues
     .slice(0, 5)
-    .map((i) => `${[root, ...i.path].filter((p) => p !== '').join('.') || '(root)'}: ${i.message}`);
+    .map((i) => `${clip([root, ...i.path].filter((p) => p !== '').join('.')) || '(root)'}: ${clip(i.message)}`);
   return issues.join('; ') + (error.issues.length > 5 ? `; and ${error.issues.length - 5} more` : '');
 }
 
-/** Rejects what JSON cannot carry faithfully (NaN, bigint, functions, class instances, cycles). */
+/**
+ * Rejects what JSON cannot carry faithfully (NaN, bigint, functions, class instances, cycles) and
+ * nesting deeper than readers accept (the file adds one level above `meta`).
+ */
 function checkJson(value: unknown, where: string, file: string, seen: unknown[] = []): void {
   const bad = (what: string) => {
-    throw new CheckpointError(file, `${where}: ${what} cannot be stored in JSON metadata`);
+    throw new CheckpointError(file, `${clip(where)}: ${what} cannot be stored in JSON metadata`);
   };
   switch (typeof value) {
     case 'string':
@@ -127,6 +133,7 @@ function checkJson(value: unknown, where: string, file: string, seen: unknown[] 
     case 'object': {
       if (value === null) return;
       if (seen.includes(value)) bad('a circular reference');
+      if (seen.length + 2 > MAX_JSON_DEPTH) bad(`nesting deeper than ${MAX_JSON_DEPTH} levels (readers reject it)`);
       seen.push(value);
       if (Array.isArray(value)) value.forEach((v, i) => checkJson(v, `${where}[${i}]`, file, seen));
       else {
@@ -358,27 +365,25 @@ export interface LoadCheckpointOptions {
   verifyHash?: boolean;
 }
 
-const MAX_META_BYTES = 1 << 30;
+/** Largest checkpoint.json read (well under V8's longest string). */
+const MAX_META_BYTES = 256 * 1024 * 1024;
 
 async function readMetaFile(metaPath: string): Promise<Envelope> {
   const { fs } = await nodeModules(metaPath);
-  let text: string;
+  let bytes: Uint8Array;
   try {
     const st = await fs.stat(metaPath);
     if (!st.isFile()) throw new CheckpointError(metaPath, 'is not a regular file');
-    if (st.size > MAX_META_BYTES) throw new CheckpointError(metaPath, `metadata file of ${st.size} bytes is too large`);
-    text = await fs.readFile(metaPath, 'utf8');
+    if (st.size > MAX_META_BYTES)
+      throw new CheckpointError(metaPath, `metadata file of ${st.size} bytes is over the ${MAX_META_BYTES}-byte limit`);
+    bytes = await fs.readFile(metaPath);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     const hint = errorCode(e) === 'ENOENT' ? ' — is this a checkpoint prefix, directory or file?' : '';
     throw new CheckpointError(metaPath, `cannot read checkpoint metadata (${describeError(e)})${hint}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(metaPath, `metadata is not valid JSON (${(e as Error).message})`);
-  }
+  // bounded before parsing: depth, objects and arrays per byte (a file that grew since stat still parses bounded)
+  const json = parseBoundedJson(bytes, { maxDepth: MAX_JSON_DEPTH }, metaPath, 'metadata');
   const head = z.object({ format: z.unknown(), version: z.unknown() }).safeParse(json);
   if (!head.success || head.data.format !== CHECKPOINT_FORMAT)
     throw new CheckpointError(metaPath, `not a hypernets checkpoint (format must be '${CHECKPOINT_FORMAT}')`);
@@ -414,9 +419,31 @@ export async function loadCheckpointIfAny(target: string, options: LoadCheckpoin
  * (`have`, from its metadata) equals this run's (`want`), compared as JSON.
  */
 export function assertSameRunConfig(metaPath: string, want: unknown, have: unknown, hint = 'use another output directory, or the same options'): void {
-  const w = JSON.stringify(want ?? null);
-  const h = JSON.stringify(have ?? null);
-  if (w !== h) throw new CheckpointError(metaPath, `was written with another configuration (${h}); this run is ${w}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`);
+  const w = configJson(metaPath, want, "this run's configuration");
+  const h = configJson(metaPath, have, "the checkpoint's configuration");
+  if (w === h) return;
+  const [hs, ws] = differingParts(h, w);
+  throw new CheckpointError(metaPath, `was written with another configuration (${hs}); this run is ${ws}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`);
+}
+
+/** JSON text of a configuration; one nested too deeply (or not JSON) is a CheckpointError, not a RangeError. */
+function configJson(metaPath: string, value: unknown, what: string): string {
+  try {
+    return JSON.stringify(value ?? null) ?? 'null';
+  } catch (e) {
+    const why = e instanceof RangeError ? 'is nested too deeply' : `cannot be written as JSON (${clip(describeError(e))})`;
+    throw new CheckpointError(metaPath, `${what} ${why}: ${preview(value)}`);
+  }
+}
+
+/** Both texts whole when short; else a window of each around their first difference. */
+function differingParts(a: string, b: string, max = 200): [string, string] {
+  if (a.length <= max && b.length <= max) return [a, b];
+  let i = 0;
+  while (i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const from = Math.max(0, i - 40);
+  const part = (s: string) => (from > 0 ? '…' : '') + clip(s.slice(from), max);
+  return [part(a), part(b)];
 }
 
 /**
@@ -444,12 +471,13 @@ export async function loadCheckpoint(target: string, options: LoadCheckpointOpti
     throw new CheckpointError(file, `SHA-256 ${read.sha256} differs from the recorded ${envelope.tensors.sha256}${mismatch}`);
 
   const meta = envelope.meta as CheckpointMeta;
+  if (meta.rng !== undefined) rngFromState(meta.rng, paths.meta);
   for (const w of meta.optimizer?.weights ?? [])
     if (!Object.hasOwn(read.tensors, OPTIMIZER_PREFIX + w))
-      throw new CheckpointError(file, `optimizer slot '${w}' named in the metadata has no tensor '${OPTIMIZER_PREFIX}${w}'`);
+      throw new CheckpointError(file, `optimizer slot ${quoteName(w)} named in the metadata has no tensor ${quoteName(OPTIMIZER_PREFIX + w)}`);
   for (const s of meta.state?.entries ?? [])
     if (!Object.hasOwn(read.tensors, STATE_PREFIX + s))
-      throw new CheckpointError(file, `NetState entry '${s}' named in the metadata has no tensor '${STATE_PREFIX}${s}'`);
+      throw new CheckpointError(file, `NetState entry ${quoteName(s)} named in the metadata has no tensor ${quoteName(STATE_PREFIX + s)}`);
 
   const tensors = rawToTensors(read.tensors, { file });
   return {
@@ -556,10 +584,10 @@ async function planOptimizer(checkpoint: CheckpointLike, optimizer: tf.Optimizer
   if (!m) throw new CheckpointError(file, 'holds no optimizer state (it was saved without `optimizer`)');
   const cls = optimizer.getClassName();
   if (m.className !== cls)
-    throw new CheckpointError(file, `holds ${m.className} optimizer state; it cannot be restored into a ${cls} optimizer`);
+    throw new CheckpointError(file, `holds ${clip(m.className)} optimizer state; it cannot be restored into a ${cls} optimizer`);
   const weights: NamedTensor[] = m.weights.map((w) => {
     const key = OPTIMIZER_PREFIX + w;
-    if (!Object.hasOwn(checkpoint.tensors, key)) throw new CheckpointError(file, `optimizer slot '${w}' has no tensor '${key}'`);
+    if (!Object.hasOwn(checkpoint.tensors, key)) throw new CheckpointError(file, `optimizer slot ${quoteName(w)} has no tensor ${quoteName(key)}`);
     const t = usable(checkpoint, key, file);
     if (t.dtype !== 'float32') throw new CheckpointError(file, `optimizer slot '${key}' has dtype ${t.dtype}, not float32`);
     return { name: w, tensor: t };
@@ -632,10 +660,35 @@ export function restoreNetState(checkpoint: CheckpointLike, state: NetState): vo
   state.loadNamedTensors(planNetState(checkpoint, state));
 }
 
+/**
+ * The generator a saved state continues, checked: pure-rand throws a plain Error for a state of
+ * the wrong length and silently truncates non-32-bit values, so the state must also read back
+ * unchanged (and not be all zeros, which xoroshiro never leaves).
+ */
+function rngFromState(state: unknown, file: string): Rng {
+  const bad = (why: string): never => {
+    throw new CheckpointError(file, `meta.rng ${preview(state)} is not a saved random generator state (${why})`);
+  };
+  if (!Array.isArray(state) || state.length === 0 || !state.every((x) => Number.isSafeInteger(x)))
+    bad('expected a non-empty array of integers');
+  const s = state as number[];
+  let back: number[] = [];
+  let rng: Rng | undefined;
+  try {
+    rng = new Rng(s);
+    back = rng.getState();
+  } catch (e) {
+    bad(clip(describeError(e)));
+  }
+  if (back.length !== s.length || back.some((x, i) => x !== s[i])) bad('values out of range for the generator');
+  if (back.every((x) => x === 0)) bad('all zeros');
+  return rng!;
+}
+
 /** A generator continuing the saved random stream, or undefined when none was saved. */
 export function restoreRng(checkpoint: CheckpointLike): Rng | undefined {
   const s = checkpoint.meta?.rng;
-  return s ? new Rng(s) : undefined;
+  return s === undefined ? undefined : rngFromState(s, fileOf(checkpoint));
 }
 
 export interface RestoreCheckpointOptions extends RestoreVariablesOptions {
@@ -652,11 +705,13 @@ export async function restoreCheckpoint(
   checkpoint: CheckpointLike,
   options: RestoreCheckpointOptions,
 ): Promise<{ step?: number; rng?: Rng }> {
+  // every check first (the RNG state included), then the assignments
+  const rng = restoreRng(checkpoint);
   const vars = options.variables ? planVariables(checkpoint, options.variables, options) : [];
   const state = options.state ? planNetState(checkpoint, options.state) : undefined;
   const opt = options.optimizer ? await planOptimizer(checkpoint, options.optimizer) : undefined;
   if (opt) await applyOptimizer(opt, fileOf(checkpoint));
   for (const [v, t] of vars) v.assign(t);
   if (state && options.state) options.state.loadNamedTensors(state);
-  return { step: checkpoint.meta?.step, rng: restoreRng(checkpoint) };
+  return { step: checkpoint.meta?.step, rng };
 }

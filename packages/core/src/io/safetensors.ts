@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors.js';
+import { parseBoundedJson, preview, quoteName } from './bounded-json.js';
 import { describeError, nodeModules } from './node.js';
 
 /**
@@ -216,14 +217,15 @@ function fail(file: string, detail: string): never {
 }
 
 function checkShape(shape: unknown, what: string, file: string): number {
-  if (!Array.isArray(shape)) fail(file, `${what}: shape must be an array of integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape)) fail(file, `${what}: shape must be an array of integers, got ${preview(shape)}`);
   let n = 1;
+  let zero = false;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0)
-      fail(file, `${what}: shape [${shape.join(', ')}] must hold integers >= 0`);
+    if (!Number.isSafeInteger(d) || (d as number) < 0) fail(file, `${what}: shape ${preview(shape)} must hold integers >= 0`);
     n *= d as number;
+    if (d === 0) zero = true;
   }
-  return shape.includes(0) ? 0 : n;
+  return zero ? 0 : n;
 }
 
 function checkMetadata(metadata: unknown, file: string): Record<string, string> {
@@ -232,7 +234,21 @@ function checkMetadata(metadata: unknown, file: string): Record<string, string> 
     fail(file, `${METADATA_KEY} must be an object of string values`);
   for (const [k, v] of Object.entries(metadata))
     if (typeof v !== 'string')
-      fail(file, `${METADATA_KEY} entry '${k}' must be a string, got ${typeof v} (safetensors metadata is string → string)`);
+      fail(file, `${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${typeof v} (safetensors metadata is string → string)`);
+  return metadata as Record<string, string>;
+}
+
+/**
+ * A header's `__metadata__`, checked in one pass without entry pairs or a copy (it may hold a
+ * million keys); the object is JSON.parse's own, so it has only own data properties.
+ */
+function headerMetadata(metadata: unknown, file: string): Record<string, string> {
+  if (!isPlainObject(metadata)) fail(file, `${METADATA_KEY} must be an object of string values`);
+  for (const k in metadata) {
+    const v = metadata[k];
+    if (typeof v !== 'string')
+      fail(file, `${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${typeof v} (safetensors metadata is string → string)`);
+  }
   return metadata as Record<string, string>;
 }
 
@@ -330,20 +346,30 @@ export function encodeSafetensors(
 // ---------------------------------------------------------------------------------------
 // header validation
 
-/** Top-level keys of a JSON object text already known to parse, in text order, duplicates kept. */
-function topLevelKeys(text: string): string[] {
+/**
+ * Top-level keys of JSON object bytes already known to parse, in order, duplicates kept
+ * (JSON.parse keeps only the last of duplicate keys). Linear: one pass, strings skipped with indexOf.
+ */
+function topLevelKeys(bytes: Uint8Array): string[] {
   const keys: string[] = [];
-  let i = text.indexOf('{') + 1;
+  const decoder = new TextDecoder();
+  let i = bytes.indexOf(0x7b) + 1;
   let depth = 1;
   let expectKey = true;
-  while (i < text.length && depth > 0) {
-    const c = text.charCodeAt(i);
+  while (i < bytes.length && depth > 0) {
+    const c = bytes[i];
     if (c === 0x22) {
-      const start = i++;
-      while (text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
-      i++;
+      const start = i;
+      let j = bytes.indexOf(0x22, i + 1);
+      for (;;) {
+        let k = j - 1;
+        while (bytes[k] === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = bytes.indexOf(0x22, j + 1);
+      }
+      i = j + 1;
       if (depth === 1 && expectKey) {
-        keys.push(JSON.parse(text.slice(start, i)) as string);
+        keys.push(JSON.parse(decoder.decode(bytes.subarray(start, i))) as string);
         expectKey = false;
       }
       continue;
@@ -380,44 +406,34 @@ function checkHeaderLength(prefix: Uint8Array, fileSize: number, file: string): 
  */
 function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSize: number, file: string): SafetensorsHeader {
   if (headerBytes[0] !== 0x7b) fail(file, `header does not start with '{' (not a safetensors file?)`);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
-  } catch {
-    fail(file, 'header is not valid UTF-8');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(file, `header is not valid JSON (${(e as Error).message})`);
-  }
+  // header object → entry objects (and __metadata__) → shape and data_offsets arrays: 3 levels
+  const json = parseBoundedJson(headerBytes, { maxDepth: 3 }, file, 'header');
   if (!isPlainObject(json)) fail(file, 'header JSON must be an object');
 
   const entries: Record<string, SafetensorsEntry> = {};
   let metadata: Record<string, string> = {};
   const seen = new Set<string>();
   const spans: { name: string; begin: number; end: number }[] = [];
-  for (const name of topLevelKeys(text)) {
-    if (seen.has(name)) fail(file, `tensor '${name}' appears more than once in the header`);
+  for (const name of topLevelKeys(headerBytes)) {
+    if (seen.has(name)) fail(file, `tensor ${quoteName(name)} appears more than once in the header`);
     seen.add(name);
     const v = json[name];
     if (name === METADATA_KEY) {
-      metadata = { ...checkMetadata(v, file) };
+      metadata = headerMetadata(v, file);
       continue;
     }
-    const what = `tensor '${name}'`;
+    const what = `tensor ${quoteName(name)}`;
     if (!isPlainObject(v)) fail(file, `${what}: entry must be an object {dtype, shape, data_offsets}`);
     const { dtype, shape, data_offsets: offsets } = v;
     if (!isSafetensorsDtype(dtype))
-      fail(file, `${what}: unknown dtype ${JSON.stringify(dtype)} (known: ${SAFETENSORS_DTYPES.join(', ')})`);
+      fail(file, `${what}: unknown dtype ${preview(dtype)} (known: ${SAFETENSORS_DTYPES.join(', ')})`);
     const n = checkShape(shape, what, file);
     if (
       !Array.isArray(offsets) ||
       offsets.length !== 2 ||
       !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
     )
-      fail(file, `${what}: data_offsets must be two integers >= 0, got ${JSON.stringify(offsets)}`);
+      fail(file, `${what}: data_offsets must be two integers >= 0, got ${preview(offsets)}`);
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(file, `${what}: data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLength)
@@ -426,10 +442,10 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSize: numb
     if (end - begin !== need)
       fail(
         file,
-        `${what}: shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${need} bytes but data_offsets ` +
+        `${what}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets ` +
           `[${begin}, ${end}] span ${end - begin}`,
       );
-    setEntry(entries, name, { dtype, shape: [...(shape as number[])], dataOffsets: [begin, end] });
+    setEntry(entries, name, { dtype, shape: shape as number[], dataOffsets: [begin, end] });
     spans.push({ name, begin, end });
   }
 
@@ -438,9 +454,12 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSize: numb
   let prev: (typeof spans)[number] | undefined;
   for (const s of spans) {
     if (s.begin < cursor)
-      fail(file, `tensor '${s.name}': data_offsets [${s.begin}, ${s.end}] overlap tensor '${prev!.name}' [${prev!.begin}, ${prev!.end}]`);
+      fail(
+        file,
+        `tensor ${quoteName(s.name)}: data_offsets [${s.begin}, ${s.end}] overlap tensor ${quoteName(prev!.name)} [${prev!.begin}, ${prev!.end}]`,
+      );
     if (s.begin > cursor)
-      fail(file, `tensor '${s.name}': bytes [${cursor}, ${s.begin}) before it belong to no tensor (a hole in the data buffer)`);
+      fail(file, `tensor ${quoteName(s.name)}: bytes [${cursor}, ${s.begin}) before it belong to no tensor (a hole in the data buffer)`);
     cursor = s.end;
     prev = s;
   }
@@ -448,7 +467,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSize: numb
     fail(
       file,
       `data buffer holds ${dataLength} bytes but the tensors cover ${cursor}` +
-        (prev ? ` (the last, '${prev.name}', ends at ${cursor})` : '') +
+        (prev ? ` (the last, ${quoteName(prev.name)}, ends at ${cursor})` : '') +
         '; the file has trailing bytes or the header is incomplete',
     );
   const headerLength = headerBytes.length;

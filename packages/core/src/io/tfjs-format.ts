@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { CheckpointError } from '../errors.js';
 import { writeFilesAtomic } from './atomic.js';
+import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName } from './bounded-json.js';
 import type { NamedTensor } from './checkpoint.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
@@ -16,12 +17,13 @@ import { describeError, errorCode, nodeModules } from './node.js';
 
 export type WeightsManifestEntry = tf.io.WeightsManifestEntry;
 
-const MAX_MODEL_JSON_BYTES = 1 << 30;
+/** Largest model.json read (well under V8's longest string). */
+const MAX_MODEL_JSON_BYTES = 256 * 1024 * 1024;
 
 const entrySchema = z
   .object({
     name: z.string().min(1),
-    shape: z.array(z.number().int().nonnegative()),
+    shape: intArray({ nonnegative: true }),
     dtype: z.enum(['float32', 'int32', 'bool', 'string', 'complex64']),
     group: z.string().optional(),
     quantization: z
@@ -38,7 +40,8 @@ const entrySchema = z
 const modelJsonSchema = z
   .object({
     modelTopology: z.unknown().optional(),
-    weightsManifest: z.array(z.object({ paths: z.array(z.string().min(1)).min(1), weights: z.array(entrySchema) }).passthrough()),
+    // arrayOf/intArray stop at the first bad element (z.array makes an issue for every one)
+    weightsManifest: arrayOf(z.object({ paths: arrayOf(z.string().min(1), { min: 1 }), weights: arrayOf(entrySchema) }).passthrough()),
     format: z.string().optional(),
     generatedBy: z.string().optional(),
     convertedBy: z.string().nullable().optional(),
@@ -65,11 +68,11 @@ function storedBytes(e: WeightsManifestEntry, where: string, file: string): numb
   const q = e.quantization;
   if (q) {
     if ((q.dtype === 'uint8' || q.dtype === 'uint16') && (typeof q.min !== 'number' || typeof q.scale !== 'number'))
-      throw new CheckpointError(file, `${where} ('${e.name}'): ${q.dtype} quantization needs numeric min and scale`);
+      throw new CheckpointError(file, `${where} (${quoteName(e.name)}): ${q.dtype} quantization needs numeric min and scale`);
     if (q.dtype === 'float16' && e.dtype !== 'float32')
-      throw new CheckpointError(file, `${where} ('${e.name}'): float16 quantization only applies to float32, not ${e.dtype}`);
+      throw new CheckpointError(file, `${where} (${quoteName(e.name)}): float16 quantization only applies to float32, not ${e.dtype}`);
     if (e.dtype !== 'float32' && e.dtype !== 'int32')
-      throw new CheckpointError(file, `${where} ('${e.name}'): ${e.dtype} weights cannot be quantized`);
+      throw new CheckpointError(file, `${where} (${quoteName(e.name)}): ${e.dtype} weights cannot be quantized`);
     return VALUE_BYTES[q.dtype];
   }
   return e.dtype === 'string' ? 0 : VALUE_BYTES[e.dtype];
@@ -88,6 +91,12 @@ interface ReadModel {
   groups: ReadGroup[];
 }
 
+/** Whether `file` is `dir` itself's strict descendant (both absolute, resolved). */
+function isInside(path: typeof import('node:path'), dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
 async function modelJsonPath(source: string): Promise<string> {
   const { path } = await nodeModules(source);
   return source.endsWith('.json') ? source : path.join(source, 'model.json');
@@ -101,31 +110,36 @@ async function modelJsonPath(source: string): Promise<string> {
 async function readTfjsModel(source: string): Promise<ReadModel> {
   const { fs, path } = await nodeModules(source);
   const jsonPath = await modelJsonPath(source);
-  let text: string;
+  const dir = path.dirname(path.resolve(jsonPath));
+  let bytes: Uint8Array;
+  let baseDir: string;
   try {
-    const st = await fs.stat(jsonPath);
+    // the model's directory as the file system sees it: every file read must resolve inside it
+    baseDir = await fs.realpath(dir);
+    const realJson = await fs.realpath(jsonPath);
+    if (!isInside(path, baseDir, realJson))
+      throw new CheckpointError(jsonPath, `is a link to ${clip(realJson)}, outside the model's directory ${clip(baseDir)}`);
+    const st = await fs.stat(realJson);
     if (!st.isFile()) throw new CheckpointError(jsonPath, 'is not a regular file');
-    if (st.size > MAX_MODEL_JSON_BYTES) throw new CheckpointError(jsonPath, `model.json of ${st.size} bytes is too large`);
-    text = await fs.readFile(jsonPath, 'utf8');
+    if (st.size > MAX_MODEL_JSON_BYTES)
+      throw new CheckpointError(jsonPath, `model.json of ${st.size} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit`);
+    bytes = await fs.readFile(realJson);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(jsonPath, `cannot read model.json (${describeError(e)})`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(jsonPath, `model.json is not valid JSON (${(e as Error).message})`);
-  }
+  // bounded before parsing: depth, objects and arrays per byte
+  const raw = parseBoundedJson(bytes, { maxDepth: MAX_JSON_DEPTH }, jsonPath, 'model.json');
   const parsed = modelJsonSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new CheckpointError(jsonPath, `invalid model.json: ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new CheckpointError(jsonPath, `invalid model.json: ${clip(i.path.join('.')) || '(root)'}: ${clip(i.message)}`);
   }
   const json = parsed.data;
-  const baseDir = path.dirname(path.resolve(jsonPath));
   const names = new Set<string>();
   const groups: ReadGroup[] = [];
+  /** dev:ino of every shard read, so one file listed twice (or hard-linked) cannot multiply its bytes. */
+  const shardIds = new Map<string, string>();
 
   for (const [g, group] of json.weightsManifest.entries()) {
     const specs = group.weights as WeightsManifestEntry[];
@@ -133,7 +147,7 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     let strings = 0;
     specs.forEach((e, i) => {
       const where = `weightsManifest[${g}].weights[${i}]`;
-      if (names.has(e.name)) throw new CheckpointError(jsonPath, `${where}: weight name '${e.name}' occurs twice`);
+      if (names.has(e.name)) throw new CheckpointError(jsonPath, `${where}: weight name ${quoteName(e.name)} occurs twice`);
       names.add(e.name);
       const per = storedBytes(e, where, jsonPath);
       if (per === 0) strings += numelOf(e.shape);
@@ -143,28 +157,36 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     const files: { file: string; size: number }[] = [];
     for (const [i, p] of group.paths.entries()) {
       const where = `weightsManifest[${g}].paths[${i}]`;
-      const file = path.resolve(baseDir, p);
-      const rel = path.relative(baseDir, file);
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
-        throw new CheckpointError(jsonPath, `${where} '${p}' points outside the model's directory`);
-      const size = await fs.stat(file).then(
-        (s) => {
-          if (!s.isFile()) throw new CheckpointError(file, `shard file (${where} of ${jsonPath}) is not a regular file`);
-          return s.size;
-        },
-        (e) => {
-          throw new CheckpointError(
-            file,
-            errorCode(e) === 'ENOENT'
-              ? `missing shard file listed in ${jsonPath} (${where})`
-              : `cannot read shard file (${describeError(e)})`,
-          );
-        },
-      );
-      files.push({ file, size });
+      const outside = () => new CheckpointError(jsonPath, `${where} ${quoteName(p)} points outside the model's directory`);
+      // relative paths below the directory only: no absolute paths, no '..', no NUL
+      if (path.posix.isAbsolute(p) || path.win32.isAbsolute(p) || p.split(/[\\/]/).includes('..') || p.includes('\0'))
+        throw outside();
+      const file = path.resolve(dir, p);
+      if (!isInside(path, dir, file)) throw outside();
+      const real = await fs.realpath(file).catch((e: unknown) => {
+        throw new CheckpointError(
+          file,
+          errorCode(e) === 'ENOENT'
+            ? `missing shard file listed in ${jsonPath} (${where})`
+            : `cannot read shard file (${describeError(e)})`,
+        );
+      });
+      // a symbolic link (the shard, or a directory on its way) must not lead out of the directory
+      if (!isInside(path, baseDir, real))
+        throw new CheckpointError(jsonPath, `${where} ${quoteName(p)} is a link to ${clip(real)}, outside the model's directory`);
+      const st = await fs.stat(real).catch((e: unknown) => {
+        throw new CheckpointError(file, `cannot read shard file (${describeError(e)})`);
+      });
+      if (!st.isFile()) throw new CheckpointError(file, `shard file (${where} of ${jsonPath}) is not a regular file`);
+      const id = `${st.dev}:${st.ino}`;
+      const first = shardIds.get(id);
+      if (first !== undefined)
+        throw new CheckpointError(jsonPath, `${where} ${quoteName(p)} is the same file as ${first}; each shard is read once`);
+      shardIds.set(id, where);
+      files.push({ file: real, size: st.size });
     }
     const total = files.reduce((a, f) => a + f.size, 0);
-    const shardList = files.map((f) => `${path.basename(f.file)} (${f.size} bytes)`).join(', ');
+    const shardList = clip(files.map((f) => `${path.basename(f.file)} (${f.size} bytes)`).join(', '), 300);
     if (strings === 0 ? total !== fixed : total < fixed + 4 * strings)
       throw new CheckpointError(
         jsonPath,
@@ -201,10 +223,10 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
       else
         for (let k = numelOf(e.shape); k > 0; k--) {
           if (offset + 4 > total)
-            throw new CheckpointError(jsonPath, `string weight '${e.name}' runs past the end of group ${g}'s shards`);
+            throw new CheckpointError(jsonPath, `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`);
           offset += 4 + view.getUint32(offset, true);
           if (offset > total)
-            throw new CheckpointError(jsonPath, `string weight '${e.name}' runs past the end of group ${g}'s shards`);
+            throw new CheckpointError(jsonPath, `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`);
         }
       ranges.push([begin, offset]);
     }
@@ -244,7 +266,7 @@ export async function importTfjsWeights(source: string): Promise<TfjsImport> {
         try {
           t = tf.io.decodeWeights(bytes, [spec])[spec.name];
         } catch (e) {
-          throw new CheckpointError(file, `cannot decode weight '${spec.name}' (${describeError(e)})`);
+          throw new CheckpointError(file, `cannot decode weight ${quoteName(spec.name)} (${describeError(e)})`);
         }
         Object.defineProperty(tensors, spec.name, { value: t, enumerable: true, writable: true, configurable: true });
       });
