@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runDemo } from './demo.js';
 
 const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
@@ -8,6 +8,7 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], {
     encoding: 'utf8',
     env: { ...process.env, HYPERNETS_BACKEND: 'cpu' },
+    timeout: 60_000,
   });
 
 describe('hypernets demo', () => {
@@ -26,8 +27,19 @@ describe('hypernets demo', () => {
     expect(a.end).toBe(b.end);
   });
 
+  it('--help loads neither tfjs nor the packages (they load when a command runs)', () => {
+    // tfjs-core creates its engine global on import
+    const probe = `const { buildProgram } = await import(${JSON.stringify(pathToFileURL(bin).href)}); buildProgram(); process.stdout.write(String('_tfengine' in globalThis));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('false');
+    const help = cli('--help');
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/continual/);
+  });
+
   it('rejects bad options with exit code 2 before any work', () => {
-    for (const args of [['demo', '--steps', 'ten'], ['demo', '--backend', 'tpu'], ['demo', '--bogus'], ['nosuchcommand']]) {
+    for (const args of [['demo', '--steps', 'ten'], ['demo', '--steps', '0x10'], ['demo', '--steps', '1e20'], ['demo', '--seed', '99999999999'], ['demo', '--backend', 'tpu'], ['demo', '--bogus'], ['nosuchcommand']]) {
       const r = cli(...args);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/error/i);

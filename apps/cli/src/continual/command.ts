@@ -1,18 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKENDS, BENCHMARKS, METHODS, PAPER_ITERATIONS, SCENARIOS, UsageError, resolveConfig, type ContinualConfig } from './options.js';
-
-const num = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got '${v}'`);
-  return n;
-};
-const list = (flag: string) => (v: string) => {
-  const parts = v.split(',').map((s) => Number(s.trim()));
-  if (parts.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError(`${flag} takes comma-separated positive integers (e.g. 400,400), got '${v}'`);
-  return parts;
-};
+import { Command, Option } from 'commander';
+import { floatArg, intArg, intListArg } from '../args.js';
+import { prepareOutDir } from '../out-dir.js';
+import { BACKENDS, BENCHMARKS, METHODS, PAPER_ITERATIONS, SCENARIOS, UsageError, fingerprintOf, resolveConfig, type ContinualConfig } from './options.js';
 
 /** Flag name → where it goes in the config. */
 const PATHS: Record<string, string[]> = {
@@ -52,6 +43,12 @@ export function userPath(p: string): string {
   return resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
+/** A JSON file of options is a few hundred bytes. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** What a run writes into --out (report.ts and the trainer's checkpoint). */
+export const RUN_FILES = ['checkpoint.json', 'checkpoint.safetensors', 'results.json', 'summary.md', 'accuracy-matrix.svg', 'accuracy-matrix.png', 'learning-curves.svg', 'learning-curves.png'] as const;
+
 export interface ContinualInvocation {
   config: ContinualConfig;
   out: string;
@@ -68,38 +65,39 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
     .exitOverride()
     .description('continual learning with a task-conditioned hypernetwork (von Oswald et al. 2020) or a baseline, on real MNIST')
     .addOption(choice('benchmark', BENCHMARKS, 'task stream (default split-mnist)'))
-    .option('--tasks <n>', 'number of tasks (default 5 split, 10 permuted)', num('--tasks'))
+    .option('--tasks <n>', 'number of tasks (default 5 split, 10 permuted)', intArg('--tasks'))
     .addOption(choice('scenario', SCENARIOS, 'cl1: task id given; cl2: shared head; cl3: task inferred (default cl1)'))
     .addOption(choice('method', METHODS, 'hnet, or a baseline on the same target (default hnet)'))
-    .option('--iterations <n>', `training steps per task (default 250; the paper: ${PAPER_ITERATIONS['split-mnist']} split, ${PAPER_ITERATIONS['permuted-mnist']} permuted)`, num('--iterations'))
-    .option('--batch-size <n>', 'default 128', num('--batch-size'))
-    .option('--lr <x>', 'Adam learning rate (default 1e-3 split, 1e-4 permuted)', num('--lr'))
-    .option('--seed <n>', 'random seed (default 0)', num('--seed'))
-    .option('--data-seed <n>', 'seed of the Permuted-MNIST permutations (default 42)', num('--data-seed'))
-    .option('--val-size <n>', 'validation samples per task, taken from the training set (default 0)', num('--val-size'))
-    .option('--target-hidden <widths>', 'hidden widths of the target MLP (default 400,400 split, 1000,1000 permuted)', list('--target-hidden'))
+    .option('--iterations <n>', `training steps per task (default 250; the paper: ${PAPER_ITERATIONS['split-mnist']} split, ${PAPER_ITERATIONS['permuted-mnist']} permuted)`, intArg('--iterations'))
+    .option('--batch-size <n>', 'default 128', intArg('--batch-size'))
+    .option('--lr <x>', 'Adam learning rate (default 1e-3 split, 1e-4 permuted)', floatArg('--lr'))
+    .option('--seed <n>', 'random seed (default 0)', intArg('--seed'))
+    .option('--data-seed <n>', 'seed of the Permuted-MNIST permutations (default 42)', intArg('--data-seed'))
+    .option('--val-size <n>', 'validation samples per task, taken from the training set (default 0)', intArg('--val-size'))
+    .option('--target-hidden <widths>', 'hidden widths of the target MLP (default 400,400 split, 1000,1000 permuted)', intListArg('--target-hidden'))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--out <dir>', 'output directory: checkpoint, results.json, plots, summary.md (default runs/<benchmark>-<scenario>-<method>-s<seed>)')
     .option('--resume', 'continue the run whose checkpoint is in --out')
+    .option('--overwrite', 'replace the run in --out (without --resume or --overwrite, an --out holding a run is refused)')
     .option('--config <file>', 'JSON file of options (same names, camelCase; nested hnet / ewc / si); flags override it')
     .option('--json', 'print one JSON result line at the end (progress goes to stderr)')
-    .option('--checkpoint-every <n>', 'checkpoint every n steps, and at every task end (default 500)', num('--checkpoint-every'))
-    .option('--eval-batch-size <n>', 'default 1000', num('--eval-batch-size'))
-    .option('--hnet-hidden <widths>', 'hypernetwork hidden widths (default 10,10 split, 25,25 permuted)', list('--hnet-hidden'))
-    .option('--chunk-size <n>', 'outputs per chunk (default 42000 split, 78000 permuted)', num('--chunk-size'))
-    .option('--task-emb <n>', 'task embedding size (default 96 split, 24 permuted)', num('--task-emb'))
-    .option('--chunk-emb <n>', 'chunk embedding size (default 96 split, 8 permuted)', num('--chunk-emb'))
+    .option('--checkpoint-every <n>', 'checkpoint every n steps, and at every task end (default 500)', intArg('--checkpoint-every'))
+    .option('--eval-batch-size <n>', 'default 1000', intArg('--eval-batch-size'))
+    .option('--hnet-hidden <widths>', 'hypernetwork hidden widths (default 10,10 split, 25,25 permuted)', intListArg('--hnet-hidden'))
+    .option('--chunk-size <n>', 'outputs per chunk (default 42000 split, 78000 permuted)', intArg('--chunk-size'))
+    .option('--task-emb <n>', 'task embedding size (default 96 split, 24 permuted)', intArg('--task-emb'))
+    .option('--chunk-emb <n>', 'chunk embedding size (default 96 split, 8 permuted)', intArg('--chunk-emb'))
     .addOption(choice('hnet-activation', ['relu', 'elu', 'tanh'], 'default relu split, elu permuted'))
     .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'], "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in"))
     .addOption(choice('hnet-flat-order', ['torch', 'native'], "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch"))
-    .option('--beta <x>', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)', num('--beta'))
+    .option('--beta <x>', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)', floatArg('--beta'))
     .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
-    .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', num('--reg-tasks'))
+    .option('--reg-tasks <n>', 'regularise a random subset of n past tasks per step (default all)', intArg('--reg-tasks'))
     .option('--online-targets', 'recompute regulariser targets from a stored θ* instead of snapshotting them')
     .option('--reset-optimizer', 'start every task with a fresh Adam for θ, as hypercl does (default: keep its state)')
-    .option('--ewc-lambda <x>', 'online EWC strength λ', num('--ewc-lambda'))
-    .option('--ewc-gamma <x>', 'online EWC decay γ', num('--ewc-gamma'))
-    .option('--si-c <x>', 'SI strength c', num('--si-c'))
+    .option('--ewc-lambda <x>', 'online EWC strength λ', floatArg('--ewc-lambda'))
+    .option('--ewc-gamma <x>', 'online EWC decay γ', floatArg('--ewc-gamma'))
+    .option('--si-c <x>', 'SI strength c', floatArg('--si-c'))
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const flags: Record<string, unknown> = {};
       for (const [key, path] of Object.entries(PATHS)) {
@@ -108,24 +106,29 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
         for (const p of path.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
         o[path[path.length - 1]!] = opts[key];
       }
-      let file: Record<string, unknown> | null = null;
+      let file: unknown = null;
       const configFile = opts.config === undefined ? undefined : userPath(opts.config as string);
       if (configFile) {
         let text: string;
         try {
+          const st = await stat(configFile);
+          if (!st.isFile()) throw new Error('not a regular file');
+          if (st.size > MAX_CONFIG_BYTES) throw new Error(`${st.size} bytes; a config file holds at most ${MAX_CONFIG_BYTES}`);
           text = await readFile(configFile, 'utf8');
         } catch (e) {
           throw new UsageError(`--config ${configFile}: cannot read it (${(e as Error).message})`);
         }
         try {
-          file = JSON.parse(text) as Record<string, unknown>;
+          file = JSON.parse(text) as unknown;
         } catch (e) {
           throw new UsageError(`--config ${configFile}: not valid JSON (${(e as Error).message})`);
         }
       }
       const config = resolveConfig(flags, file, configFile);
       const out = userPath((opts.out as string | undefined) ?? `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`);
-      await action({ config, out, resume: Boolean(opts.resume), json: Boolean(opts.json) });
+      const resume = Boolean(opts.resume);
+      await prepareOutDir({ flag: '--out', out, files: RUN_FILES, overwrite: Boolean(opts.overwrite), resume: { resume, fingerprint: fingerprintOf(config) } });
+      await action({ config, out, resume, json: Boolean(opts.json) });
     });
   return c;
 }

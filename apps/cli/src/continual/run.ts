@@ -3,7 +3,7 @@ import { MLP, countParams, initBackend, shutdownBackend } from '@hypernets/core'
 import { PermutedMnist, SplitMnist, type TaskStream } from '@hypernets/data';
 import { ChunkedHyperMLP } from '@hypernets/nets';
 import { ContinualTrainer, EwcMethod, FinetuneMethod, HnetMethod, SiMethod, headLayout, type ContinualEvent, type ContinualMethod, type HeadLayout } from '@hypernets/continual';
-import type { ContinualConfig } from './options.js';
+import { fingerprintOf, type ContinualConfig } from './options.js';
 import { accuracyTable, summaryOf, writeReport, type RunSummary } from './report.js';
 
 export interface RunIo {
@@ -50,11 +50,7 @@ export function buildMethod(cfg: ContinualConfig, stream: TaskStream, layout: He
   }
 }
 
-/** What must match for --resume: everything but where it runs and how it prints. */
-export function fingerprintOf(cfg: ContinualConfig): unknown {
-  const { backend: _b, evalBatchSize: _e, checkpointEvery: _c, ...rest } = cfg;
-  return rest;
-}
+export { fingerprintOf } from './options.js';
 
 /** Runs `hypernets continual` end to end: train, evaluate, report. */
 export async function runContinual(cfg: ContinualConfig, outDir: string, options: { resume: boolean; io: RunIo }): Promise<RunSummary> {

@@ -1,16 +1,24 @@
 import { stat } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { floatArg, intArg } from '../args.js';
+import { loadTf } from '../lazy.js';
+import { prepareOutDir, prepareOutFile } from '../out-dir.js';
 import { BACKENDS, UsageError } from '../continual/options.js';
 import { userPath } from '../continual/command.js';
-import { EVAL_DEFAULTS, EVAL_SPLITS, FAMILIES, GHN_TYPES, OPTIMIZERS, SOURCES, TRAIN_DEFAULTS, evalSchema, predictSchema, trainSchema, validate } from './options.js';
-import { runGhnEval, runGhnPredict, runGhnTrain, type GhnIo } from './run.js';
-import { ZOO_MODELS } from './zoo.js';
+import { EVAL_DEFAULTS, EVAL_SPLITS, FAMILIES, GHN_TYPES, OPTIMIZERS, SOURCES, TRAIN_DEFAULTS, evalSchema, predictSchema, trainFingerprint, trainSchema, validate } from './options.js';
+import type { GhnIo } from './run.js';
+import { ZOO_MODELS } from './zoo-names.js';
 
-const num = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got '${v}'`);
-  return n;
-};
+/** What `ghn train` and `ghn eval` write into --out. */
+export const TRAIN_FILES = ['checkpoint.json', 'checkpoint.safetensors', 'ghn.safetensors', 'results.json', 'summary.md', 'learning-curves.svg', 'learning-curves.png'] as const;
+export const EVAL_FILES = ['results.json', 'summary.md'] as const;
+
+/** The heavy part (tfjs, the packages), loaded when a command runs. */
+async function runner() {
+  await loadTf();
+  return import('./run.js');
+}
+
 const words = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 function choice(name: string, values: readonly string[], description: string): Option {
@@ -51,28 +59,32 @@ export function ghnCommand(): Command {
     .command('train')
     .exitOverride()
     .description("meta-train a GHN-2 / GHN-3 / LoGAH on MNIST (ppuda's train_ghn.py: Adam, weight decay, clipping, m architectures per step)")
-    .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps})`, num('--steps'))
-    .option('--archs-per-step <m>', `architectures per step (default ${TRAIN_DEFAULTS.archsPerStep}, GHN-2's m)`, num('--archs-per-step'))
-    .option('--batch-size <n>', `images per step (default ${TRAIN_DEFAULTS.batchSize})`, num('--batch-size'))
-    .option('--lr <x>', `Adam learning rate (default ${TRAIN_DEFAULTS.lr}; ×0.1 at 2/3 and 5/6 of the run)`, num('--lr'))
-    .option('--weight-decay <x>', `default ${TRAIN_DEFAULTS.weightDecay}`, num('--weight-decay'))
-    .option('--grad-clip <x>', `global gradient-norm clip (default ${TRAIN_DEFAULTS.gradClip})`, num('--grad-clip'))
-    .option('--seed <n>', 'random seed (default 0)', num('--seed'))
+    .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps})`, intArg('--steps'))
+    .option('--archs-per-step <m>', `architectures per step (default ${TRAIN_DEFAULTS.archsPerStep}, GHN-2's m)`, intArg('--archs-per-step'))
+    .option('--batch-size <n>', `images per step (default ${TRAIN_DEFAULTS.batchSize})`, intArg('--batch-size'))
+    .option('--lr <x>', `Adam learning rate (default ${TRAIN_DEFAULTS.lr}; ×0.1 at 2/3 and 5/6 of the run)`, floatArg('--lr'))
+    .option('--weight-decay <x>', `default ${TRAIN_DEFAULTS.weightDecay}`, floatArg('--weight-decay'))
+    .option('--grad-clip <x>', `global gradient-norm clip (default ${TRAIN_DEFAULTS.gradClip})`, floatArg('--grad-clip'))
+    .option('--seed <n>', 'random seed (default 0)', intArg('--seed'))
     .addOption(choice('ghn-type', GHN_TYPES, "the GHN: 'ghn2' (ppuda's GatedGNN, max_shape 2·hid), 'ghn3' (Graphormer layers, max_shape hid) or 'logah' (GHN-3 with LoGAH's low-rank decoder, rank hid/2); default ghn2"))
-    .option('--hid <n>', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`, num('--hid'))
+    .option('--hid <n>', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`, intArg('--hid'))
     .addOption(choice('source', SOURCES, "architectures: 'small' (MLP/CNN/ResNet family) or 'sampler' (DeepNets-1M-style ArchSampler); default small"))
     .option('--families <list>', `kinds of the small family, of ${FAMILIES.join(', ')} (default ${TRAIN_DEFAULTS.families.join(',')})`, words)
-    .option('--train-samples <n>', 'use the first n MNIST training images (default all 60,000)', num('--train-samples'))
-    .option('--checkpoint-every <n>', `checkpoint every n steps, and at the end (default ${TRAIN_DEFAULTS.checkpointEvery})`, num('--checkpoint-every'))
+    .option('--train-samples <n>', 'use the first n MNIST training images (default all 60,000)', intArg('--train-samples'))
+    .option('--checkpoint-every <n>', `checkpoint every n steps, and at the end (default ${TRAIN_DEFAULTS.checkpointEvery})`, intArg('--checkpoint-every'))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--out <dir>', 'output directory: checkpoint, ghn.safetensors, results.json, summary.md (default runs/ghn-train-s<seed>)')
     .option('--resume', 'continue the run whose checkpoint is in --out')
+    .option('--overwrite', 'replace the run in --out (without --resume or --overwrite, an --out holding a run is refused)')
     .option('--json', 'print one JSON result line at the end (progress goes to stderr)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const o = validate(trainSchema, { ...TRAIN_DEFAULTS, ...given(opts, cmd, TRAIN_KEYS) });
       const out = userPath((opts.out as string | undefined) ?? `runs/ghn-train-s${o.seed}`);
       const json = Boolean(opts.json);
-      const s = await runGhnTrain(o, out, { resume: Boolean(opts.resume), io: ioFor(json) });
+      const resume = Boolean(opts.resume);
+      await prepareOutDir({ flag: '--out', out, files: TRAIN_FILES, overwrite: Boolean(opts.overwrite), resume: { resume, fingerprint: trainFingerprint(o) } });
+      const { runGhnTrain } = await runner();
+      const s = await runGhnTrain(o, out, { resume, io: ioFor(json) });
       if (json) jsonLine({ steps: s.steps, final_loss: s.final_loss, final_accuracy: s.final_accuracy, skipped: s.skipped, archs_seen: s.archs_seen, seconds: s.seconds, ms_per_step: s.ms_per_step, backend: s.backend, ghn: s.ghn, out });
     });
 
@@ -83,15 +95,18 @@ export function ghnCommand(): Command {
     .requiredOption('--ghn <file>', 'GHN safetensors in ppuda layout (ghn train writes one; convert ppuda checkpoints with packages/graph/scripts)')
     .requiredOption('--model <name>', `one of ${ZOO_MODELS.join(', ')}`)
     .requiredOption('--out <file>', 'output .safetensors')
-    .option('--num-classes <n>', "classifier outputs (default: the GHN's classes)", num('--num-classes'))
+    .option('--num-classes <n>', "classifier outputs (default: the GHN's classes)", intArg('--num-classes'))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
+    .option('--overwrite', 'replace --out if it exists')
     .option('--json', 'print one JSON result line at the end')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const o = validate(predictSchema, given(opts, cmd, PREDICT_KEYS));
       o.ghn = userPath(o.ghn);
       o.out = userPath(o.out);
       await requireFile('--ghn', o.ghn);
+      await prepareOutFile('--out', o.out, Boolean(opts.overwrite));
       const json = Boolean(opts.json);
+      const { runGhnPredict } = await runner();
       const s = await runGhnPredict(o, ioFor(json));
       if (json) jsonLine(s);
     });
@@ -102,23 +117,26 @@ export function ghnCommand(): Command {
     .description('test accuracy on MNIST of the parameters a GHN predicts, with no training and after fine-tuning, next to the random init')
     .requiredOption('--ghn <file>', 'GHN safetensors in ppuda layout')
     .addOption(choice('split', EVAL_SPLITS, "architectures of a DeepNets-1M-style split (needs the ArchSampler); default: the zoo models of --models"))
-    .option('--archs <n>', `architectures drawn from --split (default ${EVAL_DEFAULTS.archs})`, num('--archs'))
+    .option('--archs <n>', `architectures drawn from --split (default ${EVAL_DEFAULTS.archs})`, intArg('--archs'))
     .option('--models <list>', `zoo models without --split, of ${ZOO_MODELS.join(', ')} (default ${EVAL_DEFAULTS.models.join(',')})`, words)
-    .option('--fine-tune-steps <n>', 'also fine-tune each net this many steps from the predicted parameters and from its random init (default 0)', num('--fine-tune-steps'))
+    .option('--fine-tune-steps <n>', 'also fine-tune each net this many steps from the predicted parameters and from its random init (default 0)', intArg('--fine-tune-steps'))
     .addOption(choice('optimizer', OPTIMIZERS, 'fine-tuning optimiser (default adam)'))
-    .option('--lr <x>', 'fine-tuning learning rate (default 1e-3 adam, 1e-2 sgd)', num('--lr'))
-    .option('--test-samples <n>', 'first n MNIST test images (default all 10,000)', num('--test-samples'))
-    .option('--batch-size <n>', `test batch (BN nets use its statistics; default ${EVAL_DEFAULTS.batchSize})`, num('--batch-size'))
-    .option('--seed <n>', 'seeds the architecture draw, random inits and fine-tuning order (default 0)', num('--seed'))
+    .option('--lr <x>', 'fine-tuning learning rate (default 1e-3 adam, 1e-2 sgd)', floatArg('--lr'))
+    .option('--test-samples <n>', 'first n MNIST test images (default all 10,000)', intArg('--test-samples'))
+    .option('--batch-size <n>', `test batch (BN nets use its statistics; default ${EVAL_DEFAULTS.batchSize})`, intArg('--batch-size'))
+    .option('--seed <n>', 'seeds the architecture draw, random inits and fine-tuning order (default 0)', intArg('--seed'))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--out <dir>', 'output directory: results.json, summary.md (default runs/ghn-eval-<split|zoo>-s<seed>)')
+    .option('--overwrite', 'replace the results in --out (without it, an --out holding results is refused)')
     .option('--json', 'print one JSON result line at the end')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const o = validate(evalSchema, { ...EVAL_DEFAULTS, ...given(opts, cmd, EVAL_KEYS) });
       o.ghn = userPath(o.ghn);
       await requireFile('--ghn', o.ghn);
       const out = userPath((opts.out as string | undefined) ?? `runs/ghn-eval-${o.split ?? 'zoo'}-s${o.seed}`);
+      await prepareOutDir({ flag: '--out', out, files: EVAL_FILES, overwrite: Boolean(opts.overwrite) });
       const json = Boolean(opts.json);
+      const { runGhnEval } = await runner();
       const s = await runGhnEval(o, out, ioFor(json));
       if (json) jsonLine({ split: s.split, mean_accuracy: s.mean_accuracy, mean_random_init: s.mean_random_init, mean_fine_tuned: s.mean_fine_tuned, archs: s.archs.map((a) => ({ id: a.id, accuracy: a.accuracy, random_init: a.randomInit, fine_tuned: a.fineTuned ?? null })), seconds: s.seconds, backend: s.backend, out });
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,13 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fromTorchWeights, initBackend, readSafetensorsFile, resnet18, torchShape } from '@hypernets/core';
 import { LoGAH, archGraph, loadGhn } from '@hypernets/graph';
 import { UsageError } from '../continual/options.js';
-import { EVAL_DEFAULTS, TRAIN_DEFAULTS, evalSchema, predictSchema, trainSchema, validate } from './options.js';
-import { trainFingerprint } from './run.js';
+import { EVAL_DEFAULTS, TRAIN_DEFAULTS, evalSchema, predictSchema, trainFingerprint, trainSchema, validate } from './options.js';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url));
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], { encoding: 'utf8', env: { ...process.env, HYPERNETS_BACKEND: 'wasm' } });
+  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], { encoding: 'utf8', env: { ...process.env, HYPERNETS_BACKEND: 'wasm' }, timeout: 120_000 });
 
 describe('hypernets ghn: options', () => {
   it('bad values are UsageErrors naming the flag', () => {
@@ -30,21 +29,56 @@ describe('hypernets ghn: options', () => {
     expect(() => validate(predictSchema, { ghn: 'g.safetensors', model: 'mlp', out: 'o.bin' })).toThrow(/^--out: must name a \.safetensors file/);
     expect(() => validate(evalSchema, { ...EVAL_DEFAULTS, ghn: 'g', fineTuneSteps: -1 })).toThrow(/^--fine-tune-steps:/);
     expect(() => validate(evalSchema, { ...EVAL_DEFAULTS, ghn: 'g', models: ['vgg16'] })).toThrow(/^--models: 'vgg16' is not a model of the zoo/);
+    expect(train({ steps: 1e20 })).toThrow(/^--steps: must be at most 10,000,000/);
+    expect(train({ batchSize: 600, trainSamples: 512 })).toThrow(/^--batch-size: must be at most --train-samples/);
+    expect(train({ gradClip: Infinity })).toThrow(/^--grad-clip: must be finite/);
+    expect(() => validate(evalSchema, { ...EVAL_DEFAULTS, ghn: 'g', batchSize: 1e9 })).toThrow(/^--batch-size: must be at most 10,000/);
     expect(validate(trainSchema, { ...TRAIN_DEFAULTS })).toMatchObject({ steps: 200, archsPerStep: 8, lr: 1e-3, weightDecay: 1e-5, gradClip: 5 });
   });
 
   it('the command exits with code 2 and names the option before any work', () => {
     for (const [args, want] of [
-      [['ghn', 'train', '--steps', 'many'], /--steps takes a number/],
+      [['ghn', 'train', '--steps', 'many'], /--steps takes a whole number/],
       [['ghn', 'predict', '--ghn', FIXTURE, '--model', 'resnet9', '--out', join(tmpdir(), 'x.safetensors')], /--model: 'resnet9'.*resnet18, resnet34.*lenet5, mlp/],
       [['ghn', 'predict', '--ghn', join(tmpdir(), 'no-such-ghn.safetensors'), '--model', 'mlp', '--out', join(tmpdir(), 'x.safetensors')], /--ghn .*no such file/],
       [['ghn', 'eval', '--ghn', FIXTURE, '--split', 'iid'], /--split .*Allowed choices are test, wide, deep, dense, bn-free/],
+      [['ghn', 'train', '--steps', '0x10'], /--steps takes a whole number in decimal digits/],
+      [['ghn', 'train', '--lr', 'Infinity'], /--lr takes a decimal number/],
     ] as const) {
       const r = cli(...args);
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(want);
       expect(r.stderr + r.stdout).not.toMatch(/backend:/);
     }
+  });
+});
+
+describe('hypernets ghn: output', () => {
+  it('an --out holding a run or results, an existing output file, /proc: exit code 2 before any work', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hn-ghn-out-'));
+    const train = join(dir, 'train');
+    const evalDir = join(dir, 'eval');
+    mkdirSync(train);
+    mkdirSync(evalDir);
+    writeFileSync(join(train, 'ghn.safetensors'), 'x');
+    writeFileSync(join(evalDir, 'results.json'), '{}');
+    const existing = join(dir, 'r.safetensors');
+    writeFileSync(existing, 'x');
+    const tiny = ['--steps', '1', '--archs-per-step', '1', '--families', 'mlp', '--hid', '8', '--train-samples', '64', '--batch-size', '8'];
+    for (const [args, want] of [
+      [['ghn', 'train', ...tiny, '--out', train], /--out .*train holds another run \(ghn\.safetensors\); pass --resume to continue it, a new --out for a new run, or --overwrite to replace it/],
+      [['ghn', 'eval', '--ghn', FIXTURE, '--models', 'mlp', '--test-samples', '10', '--out', evalDir], /--out .*eval holds another run \(results\.json\); pass a new --out, or --overwrite to replace it/],
+      [['ghn', 'predict', '--ghn', FIXTURE, '--model', 'mlp', '--out', existing], /--out .*r\.safetensors: exists; pass another file name, or --overwrite to replace it/],
+      [['ghn', 'train', ...tiny, '--out', '/proc/hypernets-ghn'], /pseudo-filesystem/],
+    ] as const) {
+      if (String(args.at(-1)).startsWith('/proc') && process.platform !== 'linux') continue;
+      const r = cli(...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(want);
+      expect(r.stderr + r.stdout).not.toMatch(/backend:/);
+    }
+    expect(readFileSync(join(train, 'ghn.safetensors'), 'utf8')).toBe('x');
+    expect(readFileSync(existing, 'utf8')).toBe('x');
   });
 });
 
@@ -100,8 +134,11 @@ describe('hypernets ghn train / eval', () => {
     expect(JSON.parse(again.stdout.trim()).final_loss).toBe(j.final_loss);
     // with other options it refuses (and keeps the checkpoint)
     const other = cli(...args.map((a) => (a === '512' ? '256' : a)), '--resume');
-    expect(other.status).toBe(1);
-    expect(other.stderr).toMatch(/another configuration/);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/--resume: the run in .* was started with other options \(trainSamples: 512 there, 256 here\)/);
+    expect(other.stderr).not.toMatch(/backend:/);
+    // without --resume it is refused too; --overwrite replaces it
+    expect(cli(...args).stderr).toMatch(/holds another run .*--overwrite to replace it/);
 
     const evalOut = join(out, 'eval');
     const e = cli('ghn', 'eval', '--ghn', join(out, 'ghn.safetensors'), '--models', 'mlp,lenet5', '--test-samples', '200', '--fine-tune-steps', '3', '--out', evalOut, '--json');
@@ -130,8 +167,8 @@ describe('hypernets ghn train / eval', () => {
     expect(ghn.numParams).toBe(results.params);
     ghn.dispose();
     const other = cli(...args.map((a) => (a === 'logah' ? 'ghn3' : a)), '--resume');
-    expect(other.status).toBe(1);
-    expect(other.stderr).toMatch(/another configuration/);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/--resume: the run in .* was started with other options \(ghnType: "logah" there, "ghn3" here\)/);
   });
 
   it('a GHN-2 run keeps the fingerprint of runs checkpointed before --ghn-type existed', () => {

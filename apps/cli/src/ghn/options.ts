@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BACKENDS, UsageError } from '../continual/options.js';
-import { ZOO_MODELS } from './zoo.js';
+import { ZOO_MODELS } from './zoo-names.js';
 
 /**
  * `hypernets ghn train | predict | eval` options: validated here (zod), before any work; a bad
@@ -14,28 +14,42 @@ export const OPTIMIZERS = ['adam', 'sgd'] as const;
 /** GHN architectures `ghn train` meta-trains: ppuda's GHN-2, ghn3's GHN-3 (Graphormer layers), LoGAH (GHN-3 + low-rank decoder). */
 export const GHN_TYPES = ['ghn2', 'ghn3', 'logah'] as const;
 
-const posInt = z.number().int().positive();
-const nonNegInt = z.number().int().nonnegative();
+const int = (min: number, max: number) =>
+  z
+    .number({ invalid_type_error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max.toLocaleString('en-US')}`);
+const real = (min: number, max: number, { above = false } = {}) =>
+  z
+    .number({ invalid_type_error: 'must be a number' })
+    .finite('must be finite')
+    .refine((x) => (above ? x > min : x >= min), above ? `must be greater than ${min}` : `must be at least ${min}`)
+    .refine((x) => x <= max, `must be at most ${max}`);
+const MAX_STEPS = 10_000_000;
+const MAX_SEED = 2 ** 31 - 1;
 const backend = z.enum(BACKENDS).optional();
 
 export const trainSchema = z
   .object({
-    steps: posInt,
-    archsPerStep: posInt,
-    batchSize: posInt,
-    lr: z.number().positive().finite(),
-    weightDecay: z.number().nonnegative().finite(),
-    gradClip: z.number().positive().finite(),
-    seed: nonNegInt,
+    steps: int(1, MAX_STEPS),
+    archsPerStep: int(1, 1024),
+    /** At most --train-samples (checked below). */
+    batchSize: int(1, 60000),
+    lr: real(0, 10, { above: true }),
+    weightDecay: real(0, 1),
+    gradClip: real(0, 1e6, { above: true }),
+    seed: int(0, MAX_SEED),
     ghnType: z.enum(GHN_TYPES),
-    hid: posInt.refine((h) => h % 4 === 0, 'must be a multiple of 4 (the shape encoder uses hid/4 per dimension)'),
+    hid: int(1, 4096).refine((h) => h % 4 === 0, 'must be a multiple of 4 (the shape encoder uses hid/4 per dimension)'),
     source: z.enum(SOURCES),
     families: z.array(z.enum(FAMILIES)).min(1),
-    trainSamples: posInt.max(60000),
-    checkpointEvery: posInt,
+    trainSamples: int(1, 60000),
+    checkpointEvery: int(1, MAX_STEPS),
     backend,
   })
-  .strict();
+  .strict()
+  .refine((o) => o.batchSize <= o.trainSamples, { message: 'must be at most --train-samples (60,000 by default: all MNIST training images)', path: ['batchSize'] });
 export type GhnTrainOptions = z.infer<typeof trainSchema>;
 
 export const TRAIN_DEFAULTS: Omit<GhnTrainOptions, 'backend'> = {
@@ -59,7 +73,7 @@ export const predictSchema = z
     ghn: z.string().min(1),
     model: z.enum(ZOO_MODELS as unknown as [string, ...string[]]),
     out: z.string().min(1).refine((p) => p.endsWith('.safetensors'), 'must name a .safetensors file'),
-    numClasses: posInt.optional(),
+    numClasses: int(1, 100_000).optional(),
     backend,
   })
   .strict();
@@ -69,14 +83,14 @@ export const evalSchema = z
   .object({
     ghn: z.string().min(1),
     split: z.enum(EVAL_SPLITS).optional(),
-    archs: posInt,
+    archs: int(1, 100_000),
     models: z.array(z.enum(ZOO_MODELS as unknown as [string, ...string[]])).min(1),
-    fineTuneSteps: nonNegInt,
+    fineTuneSteps: int(0, MAX_STEPS),
     optimizer: z.enum(OPTIMIZERS),
-    lr: z.number().positive().finite().optional(),
-    testSamples: posInt.max(10000),
-    batchSize: posInt,
-    seed: nonNegInt,
+    lr: real(0, 10, { above: true }).optional(),
+    testSamples: int(1, 10000),
+    batchSize: int(1, 10000),
+    seed: int(0, MAX_SEED),
     backend,
   })
   .strict();
@@ -107,4 +121,11 @@ export function validate<T>(schema: z.ZodType<T>, values: Record<string, unknown
     throw new UsageError(`${flag(key)}: '${String(got)}' is not ${what} ${issue.options.join(', ')}`);
   }
   throw new UsageError(`${flag(key)}: ${issue.message}`);
+}
+
+/** What must match for --resume: everything but where it runs and how often it checkpoints. */
+export function trainFingerprint(o: GhnTrainOptions): unknown {
+  const { backend: _b, checkpointEvery: _c, ghnType, ...rest } = o;
+  // runs checkpointed before --ghn-type existed are GHN-2 runs: a GHN-2 run's fingerprint leaves it out, so they still resume
+  return ghnType === 'ghn2' ? rest : { ...rest, ghnType };
 }

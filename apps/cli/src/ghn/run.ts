@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, countParams, initBackend, shutdownBackend, tensorsToSafetensors, toTorchWeights, torchShape, writeFileAtomic } from '@hypernets/core';
 import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
 import { GHN2, GHN3, GhnTrainer, LoGAH, archGraph, archSample, evaluateArchs, loadGhn, missingWeights, saveGhn, type ArchSample, type ArchSource, type ArchsEvaluation, type GhnTrainEvent } from '@hypernets/graph';
-import type { GhnEvalOptions, GhnPredictOptions, GhnTrainOptions } from './options.js';
+import { trainFingerprint, type GhnEvalOptions, type GhnPredictOptions, type GhnTrainOptions } from './options.js';
 import { writeEvalReport, writeTrainReport, type EvalSummary, type TrainSummary } from './report.js';
 import { splitSource, trainSource } from './sources.js';
 import { zooNet, type ZooModel } from './zoo.js';
@@ -24,12 +24,7 @@ function subset(set: ImageSet, n: number): ImageSplit {
   return new ImageSplit(set, Int32Array.from({ length: n }, (_, i) => i), padPermuteTransform(set.rows, set.cols, 0, null), Int32Array.from({ length: set.numClasses }, (_, c) => c), 0);
 }
 
-/** What must match for --resume: everything but where it runs and how often it checkpoints. */
-export function trainFingerprint(o: GhnTrainOptions): unknown {
-  const { backend: _b, checkpointEvery: _c, ghnType, ...rest } = o;
-  // runs checkpointed before --ghn-type existed are GHN-2 runs: a GHN-2 run's fingerprint leaves it out, so they still resume
-  return ghnType === 'ghn2' ? rest : { ...rest, ghnType };
-}
+export { trainFingerprint } from './options.js';
 
 /** A progress bar over `total` units on a terminal, periodic lines elsewhere. */
 class Progress {

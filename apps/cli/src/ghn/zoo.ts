@@ -5,8 +5,8 @@ import { MLP, lenet5, resnet101, resnet152, resnet18, resnet20, resnet32, resnet
  * ImageNetResNet, torchvision parameter names), the CIFAR ResNets of He et al. (option-A
  * shortcuts), LeNet-5 and an MNIST MLP 784-256-128-10 (parameters fc1…fc3).
  */
-export const ZOO_MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnet20', 'resnet32', 'lenet5', 'mlp'] as const;
-export type ZooModel = (typeof ZOO_MODELS)[number];
+export { ZOO_MODELS, type ZooModel } from './zoo-names.js';
+import type { ZooModel } from './zoo-names.js';
 
 export interface ZooOptions {
   numClasses: number;
