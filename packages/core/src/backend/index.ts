@@ -65,6 +65,8 @@ export interface InitBackendOptions {
    * not emit these files by themselves; without it the backend looks beside the bundled script.
    */
   wasmPaths?: string | Record<WasmBinaryName, string>;
+  /** Options of the WebGPU backend (adapter, power preference, where to look for the Vulkan loader). */
+  webgpu?: import('./webgpu.js').WebgpuOptions;
 }
 
 async function startWasm(options: InitBackendOptions = {}): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
@@ -130,7 +132,7 @@ async function startOne(
       return startCuda();
     case 'webgpu': {
       const { startWebgpu, releaseWebgpu } = await import('./webgpu.js');
-      const r = await startWebgpu();
+      const r = await startWebgpu(options.webgpu);
       if (auto && SOFTWARE_ADAPTER.test(r.device)) {
         await releaseWebgpu();
         throw new BackendUnavailableError(

@@ -147,3 +147,59 @@ export function configureVulkanDriver(options: { force?: boolean } = {}): Vulkan
   process.env.VK_ICD_FILENAMES = icd;
   return { set: true, icd, reason: `VK_ICD_FILENAMES=${icd} (SwiftShader)` };
 }
+
+/** The Vulkan loader Dawn opens on Linux (`dlopen("libvulkan.so.1")`). */
+export const VULKAN_LOADER = 'libvulkan.so.1';
+
+/** Where `findVulkanLoader` looks; every field defaults to what the dynamic linker uses. */
+export interface VulkanLoaderSearch {
+  /** Colon-separated directories searched first. Default: process.env.LD_LIBRARY_PATH. */
+  libraryPath?: string;
+  /** The dynamic linker's cache (`ldconfig`), or null to skip it. Default: /etc/ld.so.cache. */
+  ldCache?: string | null;
+  /** The linker's default directories. Default: DEFAULT_LIBRARY_DIRS. */
+  dirs?: readonly string[];
+}
+
+const MULTIARCH: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', ia32: 'i386-linux-gnu' };
+
+/** The dynamic linker's trusted directories, Debian multiarch ones included. */
+export const DEFAULT_LIBRARY_DIRS: readonly string[] = (() => {
+  const triplet = MULTIARCH[process.arch];
+  const base = ['/lib', '/usr/lib', '/usr/local/lib', '/lib64', '/usr/lib64'];
+  return triplet ? [...['/lib', '/usr/lib', '/usr/local/lib'].map((d) => `${d}/${triplet}`), ...base] : base;
+})();
+
+/** Paths of `name` recorded in an ld.so.cache (its strings are NUL-terminated absolute paths). */
+function ldCachePaths(cache: string, name: string): string[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(cache);
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`/${name}\0`, 'latin1');
+  const out: string[] = [];
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+    let start = at;
+    while (start > 0 && bytes[start - 1] !== 0) start--;
+    out.push(bytes.toString('latin1', start, at + needle.length - 1));
+  }
+  return out;
+}
+
+/**
+ * Where the dynamic linker would find the Vulkan loader (libvulkan.so.1), or undefined when it
+ * cannot: LD_LIBRARY_PATH, then the ld.so cache, then the default directories. Linux only
+ * (elsewhere Dawn does not load it: returns 'not needed'). Checked before Dawn starts, because
+ * Dawn prints "Warning: Couldn't load Vulkan: …" to the terminal on every run without it.
+ */
+export function findVulkanLoader(search: VulkanLoaderSearch = {}): string | undefined {
+  if (process.platform !== 'linux') return 'not needed';
+  const fromEnv = (search.libraryPath ?? process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  for (const d of fromEnv) if (existsSync(join(d, VULKAN_LOADER))) return join(d, VULKAN_LOADER);
+  const cache = search.ldCache === undefined ? '/etc/ld.so.cache' : search.ldCache;
+  if (cache) for (const p of ldCachePaths(cache, VULKAN_LOADER)) if (existsSync(p)) return p;
+  for (const d of search.dirs ?? DEFAULT_LIBRARY_DIRS) if (existsSync(join(d, VULKAN_LOADER))) return join(d, VULKAN_LOADER);
+  return undefined;
+}

@@ -14,13 +14,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
-import { configureVulkanDriver, findSwiftShaderIcd, VULKAN_DRIVER_ENV } from './vulkan.js';
+import { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER, type VulkanLoaderSearch } from './vulkan.js';
 
 export interface WebgpuOptions {
   /** Passed to `requestAdapter`. Default: 'high-performance'. */
   powerPreference?: 'low-power' | 'high-performance';
   /** Node only: a Dawn adapter name (Dawn's `adapter=` option), e.g. 'SwiftShader Device (Subzero)'. */
   adapter?: string;
+  /**
+   * Node on Linux: where to look for the Vulkan loader (libvulkan.so.1) before starting Dawn.
+   * Default: as the dynamic linker does (LD_LIBRARY_PATH, /etc/ld.so.cache, the standard lib dirs).
+   */
+  vulkanLoader?: VulkanLoaderSearch;
 }
 
 export interface WebgpuInfo {
@@ -147,6 +152,15 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
     gpu = browserGpu;
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   } else {
+    // Without the Vulkan loader Dawn prints "Warning: Couldn't load Vulkan" to the terminal on
+    // every run and finds no adapter: say so quietly instead, before Dawn starts.
+    if (!findVulkanLoader(opts.vulkanLoader))
+      throw new BackendUnavailableError(
+        'webgpu',
+        `${VULKAN_LOADER} not found (apt-get install libvulkan1, or the Vulkan loader of your distribution; ` +
+          'searched LD_LIBRARY_PATH, /etc/ld.so.cache and the standard library directories)',
+        'wasm',
+      );
     const driver = configureVulkanDriver();
     driverNote = driver.reason;
     const dawnOptions = opts.adapter ? [`adapter=${opts.adapter}`] : [];
