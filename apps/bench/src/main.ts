@@ -7,6 +7,7 @@ import { mlpStep } from './mlp-step.js';
 import { hnetStep } from './hnet-step.js';
 import { ghnPredict } from './ghn-predict.js';
 import { clStep } from './cl-step.js';
+import { DEFAULT_BIN, cliStartup } from './cli-startup.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 // A command-line tool: no tfjs console advice ("install tfjs-node") between our own lines.
@@ -62,6 +63,24 @@ program
   .option('--torch-threads <n>', 'PyTorch intra-op threads', '2')
   .action(async (o) => {
     await ghnPredict({ backends: o.backends.split(','), runs: +o.runs, warmup: +o.warmup, ppuda: o.ppuda, torchThreads: +o.torchThreads });
+  });
+
+program
+  .command('cli-startup')
+  .description('start-up of the built hypernets command: median wall ms of `node apps/cli/dist/bin.js --help` over n spawns (target < 1 s)')
+  .option('--runs <n>', 'timed spawns', '20')
+  .option('--warmup <n>', 'untimed spawns first', '2')
+  .option('--bin <file>', 'the built bin', DEFAULT_BIN)
+  .option('--args <words>', 'its arguments, space-separated', '--help')
+  .option('--expect <code>', 'exit code each spawn must return', '0')
+  .action(async (o) => {
+    const runs = Number(o.runs);
+    const warmup = Number(o.warmup);
+    if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) {
+      console.error(`--runs takes an integer ≥ 1 and --warmup one ≥ 0, got '${o.runs}', '${o.warmup}'`);
+      process.exit(2);
+    }
+    await cliStartup({ bin: o.bin, args: String(o.args).split(' ').filter(Boolean), runs, warmup, expect: Number(o.expect) });
   });
 
 try {
