@@ -22,6 +22,15 @@ type FileHandle = Awaited<ReturnType<typeof import('node:fs/promises').open>>;
 
 let counter = 0;
 
+/** Temp and backup files this process is writing or holding right now (absolute paths). */
+const inFlight = new Set<string>();
+
+/**
+ * `.<target name>.<tmp|bak>-<pid>-<counter>-<8 hex>`: what `tempName` makes. Only names of this
+ * shape, for the target being written, are ever cleaned up.
+ */
+const TEMP_NAME = /^\.(.+)\.(tmp|bak)-(\d{1,10})-(\d{1,16})-([0-9a-f]{8})$/;
+
 function withCause<E extends Error>(err: E, cause: unknown): E {
   Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
   return err;
@@ -29,7 +38,68 @@ function withCause<E extends Error>(err: E, cause: unknown): E {
 
 function tempName(dir: string, base: string, tag: string, pathMod: typeof import('node:path')): string {
   const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
-  return pathMod.join(dir, `.${base}.${tag}-${process.pid}-${++counter}-${rand}`);
+  const name = pathMod.join(dir, `.${base}.${tag}-${process.pid}-${++counter}-${rand}`);
+  inFlight.add(name);
+  return name;
+}
+
+/** Whether a process with this id runs on this machine (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errorCode(e) === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp and backup files that earlier atomic writes of `targets` left behind when their
+ * process was killed (between creating a temp file and renaming it, or between the hard-link
+ * backup and its removal). Only files beside each target named as this module names them for that
+ * target are touched, and of those only ones whose process is gone: files of a live process (another
+ * run writing the same file) and of this process's writes in progress are kept. Best effort: a
+ * file that cannot be listed or removed is left. Returns the paths removed.
+ *
+ * Called by every atomic write for its own targets, and by `loadCheckpointIfAny` (resume).
+ */
+export async function removeOrphanTemps(targets: readonly string[]): Promise<string[]> {
+  if (targets.length === 0) return [];
+  const { fs, path } = await nodeModules(targets[0]);
+  const byDir = new Map<string, Set<string>>();
+  for (const t of targets) {
+    const abs = path.resolve(t);
+    const dir = path.dirname(abs);
+    if (!byDir.has(dir)) byDir.set(dir, new Set());
+    byDir.get(dir)!.add(path.basename(abs));
+  }
+  const removed: string[] = [];
+  for (const [dir, bases] of byDir) {
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = TEMP_NAME.exec(name);
+      if (!m || !bases.has(m[1])) continue;
+      const file = path.join(dir, name);
+      if (inFlight.has(file)) continue;
+      const pid = Number(m[3]);
+      if (pid < 1 || pid > 0x7fffffff) continue;
+      // our own pid with no write of ours in flight: a killed earlier process had this pid
+      if (pid !== process.pid && processAlive(pid)) continue;
+      try {
+        if (!(await fs.lstat(file)).isFile()) continue;
+        await fs.rm(file);
+        removed.push(file);
+      } catch {
+        // gone already, or not ours to remove: leave it
+      }
+    }
+  }
+  return removed;
 }
 
 async function writeChunks(fh: FileHandle, data: AtomicData): Promise<void> {
@@ -80,6 +150,26 @@ export async function writeFilesAtomic(files: readonly AtomicFile[], options: At
   const dup = targets.find((t, i) => targets.indexOf(t) !== i);
   if (dup) throw new CheckpointError(dup, 'named twice in one atomic write');
 
+  // what killed earlier writes of these files left behind
+  await removeOrphanTemps(targets);
+
+  const named: string[] = [];
+  try {
+    await commit(files, targets, doSync, named, fs, path);
+  } finally {
+    for (const p of named) inFlight.delete(p);
+  }
+}
+
+/** The steps of writeFilesAtomic; every temp and backup name it makes goes into `named`. */
+async function commit(
+  files: readonly AtomicFile[],
+  targets: readonly string[],
+  doSync: boolean,
+  named: string[],
+  fs: typeof import('node:fs/promises'),
+  path: typeof import('node:path'),
+): Promise<void> {
   const temps: string[] = [];
   const cleanup = async (paths: readonly string[]) => {
     for (const p of paths) await fs.rm(p, { force: true }).catch(() => undefined);
@@ -89,6 +179,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[], options: At
   for (let i = 0; i < files.length; i++) {
     const target = targets[i];
     const tmp = tempName(path.dirname(target), path.basename(target), 'tmp', path);
+    named.push(tmp);
     let fh: FileHandle | undefined;
     try {
       fh = await fs.open(tmp, 'wx');
@@ -113,6 +204,7 @@ export async function writeFilesAtomic(files: readonly AtomicFile[], options: At
   const existed: boolean[] = [];
   for (const target of targets) {
     const bak = tempName(path.dirname(target), path.basename(target), 'bak', path);
+    named.push(bak);
     existed.push(await fs.lstat(target).then(() => true, () => false));
     backups.push(await fs.link(target, bak).then(() => bak, () => undefined));
   }

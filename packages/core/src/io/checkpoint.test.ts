@@ -388,3 +388,130 @@ describe('optimizer, NetState and RNG state', () => {
     expect(existsSync(`${p}.json`)).toBe(true);
   });
 });
+
+/** Runs `f` and reports how far heapUsed rose (garbage included: without a GC it counts what was allocated). */
+async function heapGrowth<T>(f: () => Promise<T>): Promise<{ result: T | unknown; mb: number }> {
+  const before = process.memoryUsage().heapUsed;
+  const result = await f().catch((e: unknown) => e);
+  return { result, mb: (process.memoryUsage().heapUsed - before) / 2 ** 20 };
+}
+
+describe('hostile checkpoint files (issue 14)', () => {
+  /** A saved checkpoint whose JSON is then rewritten as `text(good JSON)`. */
+  async function rewritten(name: string, text: (good: any) => string): Promise<string> {
+    const d = fresh();
+    const w = tf.tensor1d([1, 2]);
+    await saveCheckpoint(join(d, name), { tensors: { w }, meta: { step: 1 } });
+    w.dispose();
+    const good = JSON.parse(readFileSync(join(d, `${name}.json`), 'utf8'));
+    writeFileSync(join(d, `${name}.json`), text(good));
+    return join(d, name);
+  }
+  const withMeta = (good: any, metaJson: string) => JSON.stringify({ ...good, meta: '@@' }).replace('"@@"', metaJson);
+
+  it('deeply nested metadata is a CheckpointError (was accepted, then a RangeError in assertSameRunConfig)', async () => {
+    const depth = 100_000;
+    const p = await rewritten('deep', (g) => withMeta(g, `{"config":${'['.repeat(depth)}${']'.repeat(depth)}}`));
+    const err = await loadCheckpoint(p).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toMatch(/deep\.json: metadata nests deeper than 128 levels/);
+    // and 5,000 deep in a ~10 KB file
+    const p2 = await rewritten('deep2', (g) => withMeta(g, `{"config":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`));
+    await expect(loadCheckpoint(p2)).rejects.toThrow(CheckpointError);
+  });
+
+  it('assertSameRunConfig on a deeply nested or huge configuration: CheckpointError with a short message', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const err = (() => {
+      try {
+        assertSameRunConfig('run/checkpoint.json', { lr: 0.1 }, deep);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toMatch(/checkpoint's configuration is nested too deeply/);
+    expect((err as Error).message.length).toBeLessThan(400);
+    // a long configuration that differs near its end: the message shows where, not all of it
+    const big = { layers: Array.from({ length: 20_000 }, (_, i) => i), lr: 0.1 };
+    const msg = (() => {
+      try {
+        assertSameRunConfig('run/checkpoint.json', { ...big, lr: 0.2 }, big);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })()!;
+    expect(msg).toMatch(/another configuration \(….*"lr":0\.1\}\); this run is ….*"lr":0\.2\}/);
+    expect(msg.length).toBeLessThan(800);
+  });
+
+  it('huge arrays of bad elements fail at the first one, in bounded memory (zod made an issue per element)', async () => {
+    const n = 300_000;
+    const cases: [string, string, RegExp][] = [
+      ['specs', `{"paramSpecs":[${Array(n).fill('{"name":"w"}').join(',')}]}`, /meta\.paramSpecs\.0\.shape/],
+      ['rng', `{"rng":[${Array(n).fill('0.5').join(',')}]}`, /meta\.rng\.0: Expected an integer, received 0\.5/],
+      ['slots', `{"optimizer":{"className":"Adam","iterations":1,"weights":[${Array(n).fill('7').join(',')}]}}`, /meta\.optimizer\.weights\.0/],
+      ['shape', `{"paramSpecs":[{"name":"w","shape":[${Array(n).fill('-1').join(',')}],"kind":"weight","layer":0,"fanIn":1,"fanOut":1}]}`, /meta\.paramSpecs\.0\.shape\.0/],
+    ];
+    for (const [name, meta, re] of cases) {
+      const p = await rewritten(name, (g) => withMeta(g, meta));
+      const { result, mb } = await heapGrowth(() => loadCheckpoint(p));
+      expect(result, name).toBeInstanceOf(CheckpointError);
+      expect((result as Error).message, name).toMatch(re);
+      expect((result as Error).message.length, name).toBeLessThan(600);
+      expect(mb, name).toBeLessThan(60);
+    }
+  });
+
+  it('a metadata file of millions of empty arrays is refused before parsing', async () => {
+    const items = 3_000_000; // ~9 MB: JSON.parse would build 3 million arrays (~120 MB)
+    const p = await rewritten('arrays', (g) => withMeta(g, `{"config":[${Array(items).fill('[]').join(',')}]}`));
+    const { result, mb } = await heapGrowth(() => loadCheckpoint(p));
+    expect(result).toBeInstanceOf(CheckpointError);
+    expect((result as Error).message).toMatch(/metadata holds more than \d+ objects and arrays in \d+ bytes/);
+    expect(mb).toBeLessThan(60);
+  });
+
+  it('a bad RNG state fails before any variable or optimizer slot changes (was a plain Error after assigning)', async () => {
+    const p = join(fresh(), 'rng');
+    const a = problem(1);
+    const adamA = tf.train.adam(0.05);
+    a.step(adamA);
+    await saveCheckpoint(p, { tensors: { w: a.w, b: a.b }, optimizer: adamA, rng: new Rng(5) });
+    const good = JSON.parse(readFileSync(`${p}.json`, 'utf8'));
+
+    const bProb = problem(2);
+    const adamB = tf.train.adam(0.05);
+    bProb.step(adamB); // has slots and an iteration count of its own
+    const snapshot = async () => ({
+      w: await values(bProb.w),
+      b: await values(bProb.b),
+      iterations: adamB.iterations,
+      slots: await Promise.all((await adamB.getWeights()).map(async (s) => [s.name, await values(s.tensor)])),
+    });
+    const before = await snapshot();
+    for (const rng of [[1, 2, 3], [0, 0, 0, 0], [2 ** 40, 1, 2, 3], 'x', []] as unknown[]) {
+      const ck = await loadCheckpoint(p);
+      (ck.meta as { rng: unknown }).rng = rng;
+      const err = await restoreCheckpoint(ck, { variables: { w: bProb.w, b: bProb.b }, optimizer: adamB }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(rng)).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message).toMatch(/meta\.rng .* is not a saved random generator state/);
+      expect(() => restoreRng(ck)).toThrow(CheckpointError);
+      expect(await snapshot()).toEqual(before);
+      ck.dispose();
+      // from the file, loadCheckpoint refuses it already
+      writeFileSync(`${p}.json`, JSON.stringify({ ...good, meta: { ...good.meta, rng } }));
+      await expect(loadCheckpoint(p)).rejects.toThrow(CheckpointError);
+      writeFileSync(`${p}.json`, JSON.stringify(good));
+    }
+    // the saved state itself restores
+    const ck = await loadCheckpoint(p);
+    const res = await restoreCheckpoint(ck, { variables: { w: bProb.w, b: bProb.b }, optimizer: adamB });
+    expect(res.rng?.nextInt()).toBe(new Rng(5).nextInt());
+    ck.dispose();
+    [adamA, adamB].forEach((o) => o.dispose());
+    a.dispose();
+    bProb.dispose();
+  });
+});

@@ -4,7 +4,7 @@ import { CheckpointError } from '../errors.js';
 import { sameShape, type ParamSpec } from '../params.js';
 import { Rng } from '../random.js';
 import type { NetState } from '../state.js';
-import { writeFilesAtomic } from './atomic.js';
+import { removeOrphanTemps, writeFilesAtomic } from './atomic.js';
 import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, preview, quoteName } from './bounded-json.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 import {
@@ -403,7 +403,10 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
  */
 export async function loadCheckpointIfAny(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint | null> {
   const { fs } = await nodeModules(target);
-  const meta = (await checkpointPaths(target)).meta;
+  const paths = await checkpointPaths(target);
+  const meta = paths.meta;
+  // a resume follows a killed run: remove the temp/backup files its interrupted saves left
+  await removeOrphanTemps([paths.tensors, paths.meta]);
   const exists = await fs.stat(meta).then(
     () => true,
     (e: unknown) => {
@@ -669,8 +672,9 @@ function rngFromState(state: unknown, file: string): Rng {
   const bad = (why: string): never => {
     throw new CheckpointError(file, `meta.rng ${preview(state)} is not a saved random generator state (${why})`);
   };
-  if (!Array.isArray(state) || state.length === 0 || !state.every((x) => Number.isSafeInteger(x)))
-    bad('expected a non-empty array of integers');
+  // Rng's generator (xoroshiro128+) keeps its state as signed 32-bit integers
+  if (!Array.isArray(state) || state.length === 0 || !state.every((x) => typeof x === 'number' && x === (x | 0)))
+    bad('expected a non-empty array of 32-bit integers');
   const s = state as number[];
   let back: number[] = [];
   let rng: Rng | undefined;

@@ -32,7 +32,7 @@ export type {
   FloatStorage,
   TensorsToSafetensorsOptions,
 } from './safetensors.js';
-export { writeFileAtomic, writeFilesAtomic } from './atomic.js';
+export { writeFileAtomic, writeFilesAtomic, removeOrphanTemps } from './atomic.js';
 export type { AtomicData, AtomicFile, AtomicWriteOptions } from './atomic.js';
 export {
   CHECKPOINT_FORMAT,
