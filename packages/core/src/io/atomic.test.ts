@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic, writeFilesAtomic } from './atomic.js';
+import { removeOrphanTemps, writeFileAtomic, writeFilesAtomic } from './atomic.js';
 
 let root: string;
 let n = 0;
@@ -133,5 +135,98 @@ describe('writeFilesAtomic', () => {
       ]),
     ).rejects.toThrow(/named twice/);
     expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+/**
+ * Starts a process that begins an atomic write of `target` (first chunk written, then the data
+ * source waits forever) and SIGKILLs it once its temp file exists, as a killed training run
+ * would be. Returns the dead process's pid.
+ */
+async function killMidWrite(target: string): Promise<number> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = join(dirname(target), 'writer.mts');
+  writeFileSync(
+    script,
+    `import { writeFileAtomic } from ${JSON.stringify(join(here, 'atomic.ts'))};
+     async function* slow() { yield new Uint8Array(4096); console.log('writing'); await new Promise(() => setInterval(() => {}, 1000)); }
+     await writeFileAtomic(${JSON.stringify(target)}, slow(), { fsync: false });`,
+  );
+  // tsx (a root dev dependency) runs the TypeScript source, resolved from the package directory
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: join(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('writing') && resolve());
+    child.on('exit', () => reject(new Error(`writer exited early: ${err}`)));
+  });
+  child.kill('SIGKILL');
+  await exited;
+  rmSync(script);
+  return child.pid!;
+}
+
+describe('orphan temp and backup files of killed writes', () => {
+  it('the next write of the same file removes what a killed writer left, and nothing else', async () => {
+    const d = fresh();
+    const p = join(d, 'model.safetensors');
+    writeFileSync(p, 'old');
+    const dead = await killMidWrite(p);
+    const orphan = readdirSync(d).filter((n) => n.startsWith('.model.safetensors.tmp-'));
+    expect(orphan).toEqual([expect.stringMatching(new RegExp(`^\\.model\\.safetensors\\.tmp-${dead}-1-[0-9a-f]{8}$`))]);
+    expect(statSync(join(d, orphan[0])).size).toBe(4096);
+    expect(readFileSync(p, 'utf8')).toBe('old');
+
+    // a backup (hard link) a kill between link and cleanup would leave, of the same dead process
+    const bak = `.model.safetensors.bak-${dead}-2-0123abcd`;
+    linkSync(p, join(d, bak));
+    // not ours to remove: a live process's temp (another run writing now), other targets, other names
+    const keep = [
+      `.model.safetensors.tmp-${process.ppid}-1-89abcdef`,
+      `.other.safetensors.tmp-${dead}-1-0123abcd`,
+      `model.safetensors.tmp-${dead}-1-0123abcd`,
+      `.model.safetensors.tmp-${dead}-1-0123ABCD`,
+      `.model.safetensors.tmp-${dead}-1-0123abcd.x`,
+      'notes.txt',
+    ];
+    for (const k of keep) writeFileSync(join(d, k), 'keep');
+    mkdirSync(join(d, `.model.safetensors.tmp-${dead}-3-0123abcd`)); // a directory: never removed
+
+    await writeFileAtomic(p, 'new', { fsync: false });
+    expect(readFileSync(p, 'utf8')).toBe('new');
+    expect(readdirSync(d).sort()).toEqual(
+      [...keep, 'model.safetensors', `.model.safetensors.tmp-${dead}-3-0123abcd`].sort(),
+    );
+    for (const k of keep) expect(readFileSync(join(d, k), 'utf8')).toBe('keep');
+  }, 30_000);
+
+  it('never removes the temp file of a write in progress in this process', async () => {
+    const d = fresh();
+    const p = join(d, 'a.bin');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const writing = new Promise<void>((r) => (started = r));
+    async function* source() {
+      yield 'first';
+      started();
+      await gate;
+      yield 'second';
+    }
+    const done = writeFileAtomic(p, source(), { fsync: false });
+    await writing;
+    const temp = readdirSync(d).find((n) => n.startsWith('.a.bin.tmp-'))!;
+    expect(temp).toMatch(new RegExp(`^\\.a\\.bin\\.tmp-${process.pid}-\\d+-[0-9a-f]{8}$`));
+    expect(await removeOrphanTemps([p])).toEqual([]);
+    expect(existsSync(join(d, temp))).toBe(true);
+    // one of this pid's names with no write in flight is a leftover of an earlier process that had this pid
+    const stale = `.a.bin.tmp-${process.pid}-999999-0123abcd`;
+    writeFileSync(join(d, stale), 'x');
+    expect(await removeOrphanTemps([p])).toEqual([join(d, stale)]);
+    release();
+    await done;
+    expect(readdirSync(d)).toEqual(['a.bin']);
+    expect(readFileSync(p, 'utf8')).toBe('firstsecond');
   });
 });

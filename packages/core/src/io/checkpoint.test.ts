@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // optimizers need the gradients that the @tensorflow/tfjs union package registers
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
@@ -513,5 +514,37 @@ describe('hostile checkpoint files (issue 14)', () => {
     [adamA, adamB].forEach((o) => o.dispose());
     a.dispose();
     bProb.dispose();
+  });
+});
+
+describe('orphan files of killed saves (issue 14)', () => {
+  it('resume (loadCheckpointIfAny) and the next save remove temp/backup files of dead processes, only ours', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid names a killed run
+    const dir = fresh();
+    mkdirSync(dir);
+    const orphans = [
+      `.checkpoint.safetensors.tmp-${dead}-1-0123abcd`,
+      `.checkpoint.json.tmp-${dead}-2-89abcdef`,
+      `.checkpoint.safetensors.bak-${dead}-3-deadbeef`,
+    ];
+    const others = [`.other.safetensors.tmp-${dead}-1-0123abcd`, `.checkpoint.safetensors.tmp-${process.ppid}-1-0123abcd`, 'notes.txt'];
+    const plant = () => [...orphans, ...others].forEach((n) => writeFileSync(join(dir, n), new Uint8Array(1024)));
+
+    // killed before its first save completed: nothing to resume, the leftovers go
+    plant();
+    expect(await loadCheckpointIfAny(dir)).toBeNull();
+    expect(readdirSync(dir).sort()).toEqual([...others].sort());
+
+    // killed during a later save
+    const w = tf.tensor1d([1, 2]);
+    plant();
+    await saveCheckpoint(dir, { tensors: { w } });
+    expect(readdirSync(dir).sort()).toEqual([...others, 'checkpoint.json', 'checkpoint.safetensors'].sort());
+    plant();
+    const ck = await loadCheckpointIfAny(dir);
+    expect(ck).not.toBeNull();
+    ck!.dispose();
+    expect(readdirSync(dir).sort()).toEqual([...others, 'checkpoint.json', 'checkpoint.safetensors'].sort());
+    w.dispose();
   });
 });

@@ -400,6 +400,8 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
 /**
  * `loadCheckpoint(target)`, or null when nothing has been saved there yet (no metadata file): what
  * a `--resume` of a run that never checkpointed needs. Any other read failure is a CheckpointError.
+ * First removes the temp/backup files that saves to `target` killed midway left (see
+ * `removeOrphanTemps`: only our own names for these two files, only of processes that are gone).
  */
 export async function loadCheckpointIfAny(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint | null> {
   const { fs } = await nodeModules(target);
