@@ -426,3 +426,79 @@ describe('safetensors files', () => {
     });
   });
 });
+
+describe('hostile headers (issue 14)', () => {
+  /** heapUsed growth across `f` (garbage included: without a GC it counts what was allocated). */
+  function heapGrowthMb(f: () => void): number {
+    const before = process.memoryUsage().heapUsed;
+    f();
+    return (process.memoryUsage().heapUsed - before) / 2 ** 20;
+  }
+  const entry = (offsets: string, shape = '[1]') => `{"a":{"dtype":"U8","shape":${shape},"data_offsets":${offsets}}}`;
+
+  it('deeply nested values are a CheckpointError, not a RangeError', async () => {
+    // data_offsets nested 5,000 deep in a 10 KB file, and 100,000 deep
+    for (const depth of [5000, 100_000]) {
+      const bytes = rawFile(entry('['.repeat(depth) + ']'.repeat(depth)), 1);
+      await expectCorrupt(bytes, /header nests deeper than 3 levels/);
+      const msg = (() => {
+        try {
+          decodeSafetensors(bytes);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })()!;
+      expect(msg.length).toBeLessThan(300);
+    }
+  });
+
+  it('error messages show a short preview of the bad value, not all of it', async () => {
+    const n = 200_000;
+    const long = (w: string) => Array(n).fill(w).join(',');
+    const cases: [string, RegExp][] = [
+      [entry(`[${long('0')}]`), /data_offsets must be two integers >= 0, got \[0,0,0.*…$/],
+      [entry('[0,1]', `[${long('-1')}]`), /shape \[-1,-1.*… must hold integers >= 0/],
+      [`{"a":{"dtype":${JSON.stringify('x'.repeat(n))},"shape":[1],"data_offsets":[0,1]}}`, /unknown dtype "xxx.*…/],
+      [`{${JSON.stringify('n'.repeat(n))}:[1]}`, /tensor 'nnn.*…': entry must be an object/],
+      [`{"__metadata__":{${JSON.stringify('k'.repeat(n))}:1}}`, /__metadata__ entry 'kkk.*…' must be a string/],
+    ];
+    for (const [header, re] of cases) {
+      const bytes = rawFile(header, 1);
+      await expectCorrupt(bytes, re);
+      const msg = (() => {
+        try {
+          decodeSafetensors(bytes);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })()!;
+      expect(msg.length, header.slice(0, 60)).toBeLessThan(600);
+    }
+  });
+
+  it('10 MB headers of millions of objects or arrays fail before parsing, in bounded memory', () => {
+    const mb10 = 10_000_000;
+    const fill = (item: string) => Array(Math.floor(mb10 / (item.length + 1))).fill(item).join(',');
+    const headers: [string, RegExp][] = [
+      [`{"a":[${fill('{}')}]}`, /holds more than \d+ objects and arrays|nests deeper/],
+      [`{"a":{"b":[${fill('[]')}]}}`, /nests deeper than 3 levels/],
+      [`{"a":{${fill('"b":[]')}}}`, /holds more than \d+ objects and arrays in \d+ bytes/],
+      [entry('['.repeat(mb10 / 2) + ']'.repeat(mb10 / 2)), /nests deeper than 3 levels/],
+    ];
+    for (const [header, re] of headers) {
+      const bytes = rawFile(header, 1);
+      let err: unknown;
+      const mb = heapGrowthMb(() => {
+        try {
+          decodeSafetensors(bytes);
+        } catch (e) {
+          err = e;
+        }
+      });
+      expect(err, header.slice(0, 40)).toBeInstanceOf(CheckpointError);
+      // the header decoded to a string (10 MB) is all that may be allocated; parsing these took 200-500 MB
+      expect(mb, header.slice(0, 40)).toBeLessThan(40);
+      expect((err as Error).message).toMatch(re);
+    }
+  });
+});
