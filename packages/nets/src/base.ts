@@ -175,7 +175,9 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
           const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
           const std = cols.std;
           t = tf.tidy(() => tf.mul(this.rng.normal([d, outSize]), tf.tensor1d(std)));
-          this.vars['out.bias'] = tf.variable(this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias), true);
+          const bias = this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias);
+          this.vars['out.bias'] = tf.variable(bias, true);
+          bias.dispose(); // the variable keeps its own reference
         } else if (s.name === 'out.bias' && init !== 'default') {
           continue; // set with out.weight
         } else t = draw(s);

@@ -81,7 +81,11 @@ export class PerturbedHyperNet implements HyperNet {
       // draws them like any other tensor.
       ...this.sigmaNames.map((name) => paramSpec({ name, shape: [1], kind: 'other', layer, fanIn: 1, fanOut: 1 })),
     ];
-    for (const n of this.sigmaNames) this.logSigma[n] = tf.variable(tf.fill([1], Math.log(s)), true);
+    for (const n of this.sigmaNames) {
+      const init = tf.fill([1], Math.log(s));
+      this.logSigma[n] = tf.variable(init, true);
+      init.dispose(); // the variable keeps its own reference
+    }
   }
 
   ownWeights(): Weights {
