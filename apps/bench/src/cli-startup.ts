@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The built `hypernets` command (apps/cli/dist/bin.js), as a user runs it. */
 export const DEFAULT_BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
@@ -32,7 +33,7 @@ export async function cliStartup({ bin, args, runs, warmup, expect }: { bin: str
     cli.push(spawnMs(cmd, expect));
     bare.push(spawnMs(['-e', '0'], 0));
   }
-  const shown = `node ${relative(process.cwd(), bin) || bin} ${args.join(' ')}`.trim();
+  const shown = `node ${relative(REPO, bin)} ${args.join(' ')}`.trim();
   const r = { median: +median(cli).toFixed(1), min: +Math.min(...cli).toFixed(1), max: +Math.max(...cli).toFixed(1), node: +median(bare).toFixed(1) };
   console.log(`${shown}: median ${r.median} ms (min ${r.min}, max ${r.max}) over ${runs} runs; bare node -e 0: ${r.node} ms`);
   console.log(JSON.stringify({ workload: 'cli-startup', command: shown, runs, median_ms: r.median, min_ms: r.min, max_ms: r.max, node_ms: r.node, target_ms: 1000, node_version: process.version }));
