@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
@@ -217,5 +217,104 @@ describe('tfjs model.json + weights', () => {
       await fails(d5, /'a'.*uint8 quantization needs numeric min and scale/);
       await fails(join(root, 'nowhere'), /cannot read model\.json/);
     });
+  });
+});
+
+describe('hostile model folders (issue 14)', () => {
+  /** A model folder with weights.bin holding a = [1, 2, 3, 4]. */
+  async function model() {
+    const d = fresh();
+    const a = tf.tensor1d([1, 2, 3, 4]);
+    await exportTfjsWeights(d, { a });
+    a.dispose();
+    return d;
+  }
+  const patchJson = (d: string, f: (j: any) => void) => {
+    const j = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8'));
+    f(j);
+    writeFileSync(join(d, 'model.json'), JSON.stringify(j));
+  };
+  const refused = async (d: string, re: RegExp) => {
+    const before = tf.memory().numTensors;
+    const err = await importTfjsWeights(d).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toMatch(re);
+    await expect(loadTfjsArtifacts(d)).rejects.toThrow(CheckpointError);
+    expect(tf.memory().numTensors).toBe(before);
+  };
+  const outsideBytes = () => new Uint8Array(new Float32Array([9, 9, 9, 9]).buffer);
+
+  it('a shard that is a symbolic link out of the folder is refused (its bytes were returned)', async () => {
+    const d = await model();
+    const outside = join(d, '..', `${d.split('/').pop()}-outside.bin`);
+    writeFileSync(outside, outsideBytes());
+    rmSync(join(d, 'weights.bin'));
+    symlinkSync(join('..', `${d.split('/').pop()}-outside.bin`), join(d, 'weights.bin'));
+    await refused(d, /paths\[0\] '\.\/weights\.bin' is a link to .*-outside\.bin, outside the model's directory/);
+  });
+
+  it('a linked directory leading out, and a model.json linked from elsewhere, are refused', async () => {
+    const d = await model();
+    const elsewhere = fresh();
+    writeFileSync(join(elsewhere, 'w.bin'), outsideBytes());
+    symlinkSync(elsewhere, join(d, 'sub'));
+    patchJson(d, (j) => (j.weightsManifest[0].paths = ['sub/w.bin']));
+    await refused(d, /'sub\/w\.bin' is a link to .*outside the model's directory/);
+
+    const m = await model();
+    const other = await model();
+    renameSync(join(m, 'model.json'), join(m, 'mine.json'));
+    symlinkSync(join(other, 'model.json'), join(m, 'model.json'));
+    await refused(m, /model\.json: is a link to .*outside the model's directory/);
+  });
+
+  it('links that stay inside the folder still load', async () => {
+    const d = await model();
+    mkdirSync(join(d, 'real'));
+    renameSync(join(d, 'weights.bin'), join(d, 'real', 'w.bin'));
+    symlinkSync(join('real', 'w.bin'), join(d, 'weights.bin'));
+    const imp = await importTfjsWeights(d);
+    expect(await values(imp.tensors.a)).toEqual([1, 2, 3, 4]);
+    tf.dispose(Object.values(imp.tensors));
+  });
+
+  it("'..' segments and absolute paths are refused even when they resolve inside the folder", async () => {
+    for (const p of ['sub/../weights.bin', '/etc/passwd', 'C:\\x\\weights.bin', '..\\weights.bin']) {
+      const d = await model();
+      mkdirSync(join(d, 'sub'));
+      patchJson(d, (j) => (j.weightsManifest[0].paths = [p]));
+      await refused(d, /points outside the model's directory/);
+    }
+  });
+
+  it('one file listed twice (or hard-linked) is refused: it cannot multiply its bytes', async () => {
+    const d = await model();
+    patchJson(d, (j) => {
+      j.weightsManifest[0].paths = ['weights.bin', './weights.bin'];
+      j.weightsManifest[0].weights[0].shape = [8];
+    });
+    await refused(d, /paths\[1\] '\.\/weights\.bin' is the same file as weightsManifest\[0\]\.paths\[0\]/);
+    const h = await model();
+    linkSync(join(h, 'weights.bin'), join(h, 'again.bin'));
+    patchJson(h, (j) => {
+      j.weightsManifest[0].paths = ['weights.bin', 'again.bin'];
+      j.weightsManifest[0].weights[0].shape = [8];
+    });
+    await refused(h, /is the same file as/);
+  });
+
+  it('deeply nested or huge model.json fails before parsing, with a short message', async () => {
+    const d = await model();
+    const good = readFileSync(join(d, 'model.json'), 'utf8');
+    writeFileSync(join(d, 'model.json'), `{"modelTopology":${'['.repeat(100_000)}${']'.repeat(100_000)},${good.slice(1)}`);
+    await refused(d, /model\.json nests deeper than 128 levels/);
+    const n = 300_000;
+    patchJson(d, (j) => {
+      delete j.modelTopology;
+      j.weightsManifest = Array(n).fill({ paths: [], pad: 'x'.repeat(24) }); // passes the pre-scan
+    });
+    const before = process.memoryUsage().heapUsed;
+    await refused(d, /invalid model\.json: weightsManifest\.0\.paths: Array must contain at least 1 element/);
+    expect((process.memoryUsage().heapUsed - before) / 2 ** 20).toBeLessThan(60);
   });
 });
