@@ -551,7 +551,7 @@ export class SiMethod extends TargetWeightsMethod {
     const d = baselineDefaults(config.benchmark ?? 'split-mnist', config.layout.scenario);
     this.c = checkNumber('c', config.c ?? d.siC, (x) => x >= 0, 'a number ≥ 0');
     this.xi = checkNumber('xi', config.xi ?? d.siXi, (x) => x > 0, 'a number > 0');
-    this.omega = this.vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    this.omega = tf.tidy(() => this.vars.map((v) => tf.variable(tf.zerosLike(v), false))); // tidy frees the initial zeros
     this.bigOmega = this.vars.map((v) => tf.zerosLike(v));
     this.thetaStar = this.vars.map((v) => tf.clone(v));
   }
