@@ -40,6 +40,17 @@ async function requireFile(flag: string, path: string): Promise<void> {
   if (!ok) throw new UsageError(`${flag} ${path}: no such file`);
 }
 
+/** A GHN file: it exists and its safetensors header is valid (checked before a backend starts). */
+async function requireGhnFile(flag: string, path: string): Promise<void> {
+  await requireFile(flag, path);
+  const { readSafetensorsHeader } = await import('@hypernets/core');
+  try {
+    await readSafetensorsHeader(path);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: not a readable safetensors file (${(e as Error).message}); pass a GHN that ghn train wrote, or a converted ppuda/ghn3 checkpoint`);
+  }
+}
+
 function ioFor(json: boolean): GhnIo {
   const err = (l: string) => process.stderr.write(`${l}\n`);
   return { out: json ? err : (l: string) => process.stdout.write(`${l}\n`), err, tty: Boolean(process.stderr.isTTY) && !json };
@@ -103,7 +114,7 @@ export function ghnCommand(): Command {
       const o = validate(predictSchema, given(opts, cmd, PREDICT_KEYS));
       o.ghn = userPath(o.ghn);
       o.out = userPath(o.out);
-      await requireFile('--ghn', o.ghn);
+      await requireGhnFile('--ghn', o.ghn);
       await prepareOutFile('--out', o.out, Boolean(opts.overwrite));
       const json = Boolean(opts.json);
       const { runGhnPredict } = await runner();
@@ -132,7 +143,7 @@ export function ghnCommand(): Command {
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const o = validate(evalSchema, { ...EVAL_DEFAULTS, ...given(opts, cmd, EVAL_KEYS) });
       o.ghn = userPath(o.ghn);
-      await requireFile('--ghn', o.ghn);
+      await requireGhnFile('--ghn', o.ghn);
       const out = userPath((opts.out as string | undefined) ?? `runs/ghn-eval-${o.split ?? 'zoo'}-s${o.seed}`);
       await prepareOutDir({ flag: '--out', out, files: EVAL_FILES, overwrite: Boolean(opts.overwrite) });
       const json = Boolean(opts.json);

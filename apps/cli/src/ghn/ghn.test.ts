@@ -64,12 +64,16 @@ describe('hypernets ghn: output', () => {
     writeFileSync(join(evalDir, 'results.json'), '{}');
     const existing = join(dir, 'r.safetensors');
     writeFileSync(existing, 'x');
+    const notGhn = join(dir, 'not-a-ghn.safetensors');
+    writeFileSync(notGhn, 'not safetensors at all');
     const tiny = ['--steps', '1', '--archs-per-step', '1', '--families', 'mlp', '--hid', '8', '--train-samples', '64', '--batch-size', '8'];
     for (const [args, want] of [
       [['ghn', 'train', ...tiny, '--out', train], /--out .*train holds another run \(ghn\.safetensors\); pass --resume to continue it, a new --out for a new run, or --overwrite to replace it/],
       [['ghn', 'eval', '--ghn', FIXTURE, '--models', 'mlp', '--test-samples', '10', '--out', evalDir], /--out .*eval holds another run \(results\.json\); pass a new --out, or --overwrite to replace it/],
       [['ghn', 'predict', '--ghn', FIXTURE, '--model', 'mlp', '--out', existing], /--out .*r\.safetensors: exists; pass another file name, or --overwrite to replace it/],
       [['ghn', 'train', ...tiny, '--out', '/proc/hypernets-ghn'], /pseudo-filesystem/],
+      [['ghn', 'predict', '--ghn', notGhn, '--model', 'mlp', '--out', join(dir, 'p.safetensors')], /--ghn .*not-a-ghn\.safetensors: not a readable safetensors file/],
+      [['ghn', 'eval', '--ghn', notGhn, '--models', 'mlp', '--test-samples', '10', '--out', join(dir, 'e')], /--ghn .*not-a-ghn\.safetensors: not a readable safetensors file/],
     ] as const) {
       if (String(args.at(-1)).startsWith('/proc') && process.platform !== 'linux') continue;
       const r = cli(...args);
