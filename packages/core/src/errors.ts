@@ -38,6 +38,17 @@ export class BackendUnavailableError extends HypernetsError {
   }
 }
 
+/** An op that a backend cannot run for these arguments (it would fail or give wrong values there). */
+export class UnsupportedOpError extends HypernetsError {
+  constructor(
+    readonly op: string,
+    readonly backend: string,
+    detail: string,
+  ) {
+    super(`${op} is not supported on backend '${backend}': ${detail}`);
+  }
+}
+
 /** A checkpoint file is missing, corrupt, or does not match what it is loaded into. */
 export class CheckpointError extends HypernetsError {
   constructor(

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
+import { registerWebgpuRank5Kernels } from '../kernels/webgpu-rank5.js';
 import { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER, type VulkanLoaderSearch } from './vulkan.js';
 
 export interface WebgpuOptions {
@@ -144,6 +145,8 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
   }
   if (typeof WebGPUBackend !== 'function')
     throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu exports no WebGPUBackend (expected ^4.22)', 'wasm');
+  // tfjs-backend-webgpu 4.22 gives garbage or untyped errors for some ops at rank ≥ 5 (webgpu-rank5.ts).
+  registerWebgpuRank5Kernels();
 
   let gpu: GpuLike;
   let adapter: AdapterLike | null;

@@ -200,3 +200,4 @@ export function registerWasmTrainingKernels(): string[] {
   registerTrainingGradients();
   return done;
 }
+export { registerWebgpuRank5Kernels, WEBGPU_RANK5_KERNELS } from './webgpu-rank5.js';
