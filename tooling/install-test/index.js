@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { blockSource, codeBlocks } from './blocks.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const KEEP = process.env.HYPERNETS_INSTALL_TEST_KEEP === '1';
@@ -70,29 +71,6 @@ function publishable() {
     }
   }
   return out;
-}
-
-// ```lang meta … ``` blocks of a markdown file, with the HTML comment right above each (if any).
-function codeBlocks(markdown) {
-  const lines = markdown.split('\n');
-  const blocks = [];
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^\s*```(\S*)\s*(.*)$/.exec(lines[i]);
-    if (!m) continue;
-    let j = i + 1;
-    while (j < lines.length && !/^\s*```\s*$/.test(lines[j])) j++;
-    let comment = null;
-    let k = i - 1;
-    while (k >= 0 && lines[k].trim() === '') k--;
-    if (k >= 0 && lines[k].trim().endsWith('-->')) {
-      let s = k;
-      while (s >= 0 && !lines[s].includes('<!--')) s--;
-      if (s >= 0) comment = lines.slice(s, k + 1).join('\n').replace(/^\s*<!--/, '').replace(/-->\s*$/, '');
-    }
-    blocks.push({ lang: m[1].toLowerCase(), meta: m[2].split(/\s+/).filter(Boolean), line: i + 2, code: lines.slice(i + 1, j), comment });
-    i = j;
-  }
-  return blocks;
 }
 
 // Files a tarball ships and its package.json.
@@ -221,13 +199,11 @@ function steps(pkgs, work) {
       if (!['ts', 'typescript', 'tsx', 'mts'].includes(b.lang)) continue;
       n++;
       const id = `${basename(p.dir)}-${n}`;
-      const fragment = b.meta.includes('fragment');
-      const context = fragment && b.comment ? b.comment.replace(/^\s*context:?[^\n]*\n?/, '').split('\n') : [];
-      if (fragment && !/^\s*context\b/.test(b.comment ?? '')) say(`${id}: fragment without a <!-- context: … --> comment: type-checked alone`);
-      const header = [`// ${p.rel}/README.md, block at line ${b.line}${fragment ? ' (fragment: type-checked only)' : ''}`];
-      const src = [...header, ...context, ...b.code, 'export {};', ''].join('\n');
-      const blk = { id, src: `${p.rel}/README.md:${b.line}`, readmeLine: b.line, offset: header.length + context.length, fragment };
-      if (b.meta.includes('vite')) viteBlocks.push({ ...blk, code: src });
+      const { fragment, vite, context, code, offset } = blockSource(b, `${p.rel}/README.md`);
+      if (fragment && !context) say(`${id}: fragment without a <!-- context: … --> comment: type-checked alone`);
+      const blk = { id, src: `${p.rel}/README.md:${b.line}`, readmeLine: b.line, offset, fragment };
+      const src = code;
+      if (vite) viteBlocks.push({ ...blk, code: src });
       else {
         writeFileSync(join(nodeDir, `${id}.ts`), src);
         nodeBlocks.push(blk);
@@ -289,6 +265,7 @@ function steps(pkgs, work) {
 
   // 5. Bins through node_modules/.bin.
   const bins = new Set(pkgs.flatMap((p) => (typeof p.pkg.bin === 'string' ? [p.name.split('/').pop()] : Object.keys(p.pkg.bin ?? {}))));
+  for (const bin of Object.keys(BIN_SMOKE)) if (!bins.has(bin)) fail(`no publishable package provides the '${bin}' bin (a private package is not installable)`);
   const binRuns = [];
   for (const bin of bins) {
     for (const args of BIN_SMOKE[bin] ?? [['--help']]) binRuns.push({ from: 'install-test', bin, args });
