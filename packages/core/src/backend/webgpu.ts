@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
-import { registerWebgpuRank5Kernels } from '../kernels/webgpu-rank5.js';
+import { registerWebgpuKernelFixes } from '../kernels/webgpu-fixes.js';
 import { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER, type VulkanLoaderSearch } from './vulkan.js';
 
 export interface WebgpuOptions {
@@ -145,8 +145,9 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
   }
   if (typeof WebGPUBackend !== 'function')
     throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu exports no WebGPUBackend (expected ^4.22)', 'wasm');
-  // tfjs-backend-webgpu 4.22 gives garbage or untyped errors for some ops at rank ≥ 5 (webgpu-rank5.ts).
-  registerWebgpuRank5Kernels();
+  // tfjs-backend-webgpu 4.22 gives garbage for AddN of many tensors and for some ops at rank ≥ 5,
+  // untyped errors for others (webgpu-fixes.ts).
+  registerWebgpuKernelFixes();
 
   let gpu: GpuLike;
   let adapter: AdapterLike | null;

@@ -200,4 +200,4 @@ export function registerWasmTrainingKernels(): string[] {
   registerTrainingGradients();
   return done;
 }
-export { registerWebgpuRank5Kernels, WEBGPU_RANK5_KERNELS } from './webgpu-rank5.js';
+export { registerWebgpuKernelFixes, WEBGPU_FIXED_KERNELS } from './webgpu-fixes.js';

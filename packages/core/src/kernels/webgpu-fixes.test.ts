@@ -1,5 +1,5 @@
 /**
- * Rank ≥ 5 on webgpu (webgpu-rank5.ts): each wrapped op, forward and where it matters its
+ * Rank ≥ 5 on webgpu (webgpu-fixes.ts): each wrapped op, forward and where it matters its
  * gradient, equals cpu; StridedSlice with strides at rank 5 throws UnsupportedOpError. Without
  * the wrappers PadV2/MirrorPad return garbage (a WGSL compile error is only logged), Tile throws
  * a ReferenceError from a sync read, Reverse/Cumsum/Select throw untyped errors. Skipped without a
@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError, UnsupportedOpError } from '../errors.js';
 import { releaseWebgpu, startWebgpu } from '../backend/webgpu.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
-import { WEBGPU_RANK5_KERNELS } from './webgpu-rank5.js';
+import { WEBGPU_FIXED_KERNELS } from './webgpu-fixes.js';
 
 const CI = process.env.CI === 'true';
 let started = false;
@@ -24,7 +24,7 @@ try {
   if (!(e instanceof BackendUnavailableError)) throw e;
   unavailable = e.message;
 }
-if (!started && !CI) console.warn(`[webgpu-rank5.test] skipping: ${unavailable}`);
+if (!started && !CI) console.warn(`[webgpu-fixes.test] skipping: ${unavailable}`);
 
 const SHAPE = [2, 3, 2, 4, 3];
 const VALUES = Float32Array.from({ length: 144 }, (_, i) => Math.sin(1.7 * i) * 2);
@@ -69,7 +69,7 @@ describe.skipIf(!started && !CI)('webgpu: ops at rank 5 equal cpu', () => {
   });
 
   it('the wrapped kernels are registered', () => {
-    for (const k of WEBGPU_RANK5_KERNELS) expect(tf.getKernel(k, 'webgpu'), k).toBeDefined();
+    for (const k of WEBGPU_FIXED_KERNELS) expect(tf.getKernel(k, 'webgpu'), k).toBeDefined();
   });
 
   for (const [name, f] of CASES)
@@ -81,6 +81,19 @@ describe.skipIf(!started && !CI)('webgpu: ops at rank 5 equal cpu', () => {
       gpu.values.forEach((v, i) => (err = Math.max(err, Math.abs(v - cpu.values[i]!))));
       expect(err, name).toBeLessThan(1e-5);
     });
+
+  it('addN of 2 … 23 tensors (more than a program binds)', async () => {
+    for (const backend of ['webgpu', 'cpu']) {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      for (const n of [2, 7, 8, 9, 15, 23]) {
+        const y = tf.tidy(() => tf.addN(Array.from({ length: n }, (_, i) => tf.mul(tf.ones([3, 5]), i + 1))));
+        expect(Array.from(await y.data()), `${backend} addN of ${n}`).toEqual(new Array(15).fill((n * (n + 1)) / 2));
+        y.dispose();
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
 
   it('stridedSlice with strides at rank 5: UnsupportedOpError, not garbage', async () => {
     await tf.setBackend('webgpu');

@@ -1,5 +1,11 @@
-// Rank ≥ 5 on tfjs-backend-webgpu 4.22 — WRAPPERS of webgpu's own kernels (rank ≤ 4 unchanged).
+// tfjs-backend-webgpu 4.22 fixes — WRAPPERS of webgpu's own kernels (the cases they handle unchanged).
 //
+// AddN with more inputs than the device binds (maxStorageBuffersPerShaderStage − 1, 7 on
+// SwiftShader): the pipeline fails validation, the error is only logged, and the output buffer
+// holds whatever was there — a wrong sum, silently (EWC/SI penalties over many tensors, GHN
+// training losses, gradient norms). Wrapped to sum in chunks the device can bind.
+//
+// Rank ≥ 5:
 // Measured on Dawn/SwiftShader (webgpu.test.ts in this package): several webgpu shaders index a
 // rank-5 coordinate, which WGSL cannot do ("cannot index type 'vec5'"); the pipeline fails to
 // compile, an uncaptured device error is logged and the op returns GARBAGE silently:
@@ -20,7 +26,7 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: 
 type KernelFn = (args: Args) => Info | Info[];
 
 const BACKEND = 'webgpu';
-const WRAPPED = Symbol('hypernets.webgpu-rank5');
+const WRAPPED = Symbol('hypernets.webgpu-fixes');
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 function kernel(name: string): KernelFn {
@@ -139,7 +145,39 @@ const stridedSlice =
     );
   };
 
+/** Inputs one webgpu program may bind besides its output. */
+function maxInputs(backend: tf.KernelBackend): number {
+  const n = (backend as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device?.limits?.maxStorageBuffersPerShaderStage;
+  return typeof n === 'number' && n > 2 ? n - 1 : 7;
+}
+
+const addN =
+  (own: KernelFn): KernelFn =>
+  (args) => {
+    const limit = maxInputs(args.backend);
+    let level = args.inputs as unknown as Info[];
+    if (level.length <= limit) return own(args);
+    const partials: Info[] = [];
+    while (level.length > limit) {
+      const next: Info[] = [];
+      for (let i = 0; i < level.length; i += limit) {
+        const chunk = level.slice(i, i + limit);
+        if (chunk.length === 1) next.push(chunk[0]!);
+        else {
+          const part = own({ ...args, inputs: chunk as unknown as tf.NamedTensorInfoMap }) as Info;
+          partials.push(part);
+          next.push(part);
+        }
+      }
+      level = next;
+    }
+    const out = own({ ...args, inputs: level as unknown as tf.NamedTensorInfoMap }) as Info;
+    for (const p of partials) dispose(args.backend, p);
+    return out;
+  };
+
 const WRAPPERS: Record<string, (own: KernelFn) => KernelFn> = {
+  AddN: addN,
   PadV2: padLike,
   MirrorPad: padLike,
   Tile: tile,
@@ -150,15 +188,15 @@ const WRAPPERS: Record<string, (own: KernelFn) => KernelFn> = {
   StridedSlice: stridedSlice,
 };
 
-/** Kernel names `registerWebgpuRank5Kernels` wraps. */
-export const WEBGPU_RANK5_KERNELS: readonly string[] = Object.keys(WRAPPERS);
+/** Kernel names `registerWebgpuKernelFixes` wraps. */
+export const WEBGPU_FIXED_KERNELS: readonly string[] = Object.keys(WRAPPERS);
 
 /**
- * Wraps webgpu's kernels above so that rank ≥ 5 inputs run correctly (or throw a typed error)
- * instead of returning garbage. Idempotent; call after importing @tensorflow/tfjs-backend-webgpu.
- * Returns the kernels it wrapped this call.
+ * Wraps webgpu's kernels above so that many-input AddN and rank ≥ 5 inputs run correctly (or
+ * throw a typed error) instead of returning garbage. Idempotent; call after importing
+ * @tensorflow/tfjs-backend-webgpu. Returns the kernels it wrapped this call.
  */
-export function registerWebgpuRank5Kernels(): string[] {
+export function registerWebgpuKernelFixes(): string[] {
   const done: string[] = [];
   for (const [name, wrap] of Object.entries(WRAPPERS)) {
     const own = tf.getKernel(name, BACKEND);
