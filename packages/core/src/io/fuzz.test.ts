@@ -290,7 +290,7 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
     mkdirSync(d);
     for (let k = 0; k < 600; k++) {
       let json = baseJson;
-      let tensors = baseTensors;
+      let tensors: Uint8Array = baseTensors;
       const what = r.int(0, 5);
       if (what <= 2) json = rewriteJson(json, r);
       else if (what === 3) json = dec.decode(mutateBytes(enc.encode(json), r));

@@ -1,6 +1,8 @@
 export {
   SAFETENSORS_DTYPES,
   MAX_HEADER_BYTES,
+  MAX_METADATA_ENTRIES,
+  MAX_RANK,
   dtypeSize,
   isSafetensorsDtype,
   float32ToFloat16,
