@@ -253,7 +253,12 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
       counts[
         await expectTyped(label, () => {
           const { tensors } = safetensorsToTensors(m, { file: label });
+          const names = Object.keys(tensors).sort();
           tf.dispose(Object.values(tensors));
+          // the header reader is strict JSON: what it accepts, JSON.parse reads as the same tensors
+          const n = Number(new DataView(m.buffer, m.byteOffset).getBigUint64(0, true));
+          const json = JSON.parse(dec.decode(m.subarray(8, 8 + n))) as Record<string, unknown>;
+          expect(Object.keys(json).filter((k) => k !== '__metadata__').sort(), label).toEqual(names);
         })
       ]++;
       if (k % 10 === 0) {
