@@ -548,3 +548,24 @@ describe('orphan files of killed saves (issue 14)', () => {
     w.dispose();
   });
 });
+
+describe('saveCheckpoint never writes what loadCheckpoint refuses', () => {
+  it('metadata nested deeper than readers accept is refused before writing; just under the limit round-trips', async () => {
+    const p = join(fresh(), 'ck');
+    const w = tf.tensor1d([1]);
+    await saveCheckpoint(p, { tensors: { w }, meta: { step: 1 } });
+    const old = readFileSync(`${p}.json`, 'utf8');
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = [deep];
+    await expect(saveCheckpoint(p, { tensors: { w }, meta: { config: deep } })).rejects.toThrow(/nesting deeper than 128 levels/);
+    // just under the limit still round-trips
+    let ok: unknown = 1;
+    for (let i = 0; i < 120; i++) ok = [ok];
+    await saveCheckpoint(p, { tensors: { w }, meta: { config: ok } });
+    const ck = await loadCheckpoint(p);
+    expect(JSON.stringify(ck.meta.config)).toBe(JSON.stringify(ok));
+    ck.dispose();
+    writeFileSync(`${p}.json`, old);
+    w.dispose();
+  });
+});

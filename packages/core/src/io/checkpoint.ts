@@ -5,7 +5,7 @@ import { sameShape, type ParamSpec } from '../params.js';
 import { Rng } from '../random.js';
 import type { NetState } from '../state.js';
 import { removeOrphanTemps, writeFilesAtomic } from './atomic.js';
-import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, preview, quoteName } from './bounded-json.js';
+import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, preview, quoteName, scanJson } from './bounded-json.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 import {
   encodeSafetensorsChunks,
@@ -322,6 +322,11 @@ export async function saveCheckpoint(
     tensors: { file: path.basename(paths.tensors), bytes: byteLength, sha256 },
     meta: meta as Envelope['meta'],
   };
+  // what loadCheckpoint would refuse is never written (nothing saved before is lost)
+  const metaBytes = new TextEncoder().encode(JSON.stringify(envelope, null, 2) + '\n');
+  if (metaBytes.length > MAX_META_BYTES)
+    throw new CheckpointError(paths.meta, `metadata of ${metaBytes.length} bytes is over the ${MAX_META_BYTES}-byte limit readers enforce`);
+  scanJson(metaBytes, { maxDepth: MAX_JSON_DEPTH }, paths.meta, 'metadata');
   try {
     await fs.mkdir(path.dirname(path.resolve(paths.tensors)), { recursive: true });
   } catch (e) {
@@ -331,7 +336,7 @@ export async function saveCheckpoint(
   await writeFilesAtomic(
     [
       { path: paths.tensors, data: chunks },
-      { path: paths.meta, data: JSON.stringify(envelope, null, 2) + '\n' },
+      { path: paths.meta, data: metaBytes },
     ],
     { fsync: options.fsync },
   );

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { CheckpointError } from '../errors.js';
 import { writeFilesAtomic } from './atomic.js';
-import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName } from './bounded-json.js';
+import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName, scanJson } from './bounded-json.js';
 import type { NamedTensor } from './checkpoint.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
@@ -382,11 +382,21 @@ export async function writeTfjsArtifacts(
   } catch (e) {
     throw new CheckpointError(dir, `cannot create the directory (${describeError(e)})`);
   }
+  // what readers would refuse is never written
+  let jsonBytes: Uint8Array;
+  try {
+    jsonBytes = new TextEncoder().encode(JSON.stringify(modelJson));
+  } catch (e) {
+    throw new CheckpointError(jsonPath, `the model cannot be written as JSON (${clip(describeError(e))})`);
+  }
+  if (jsonBytes.length > MAX_MODEL_JSON_BYTES)
+    throw new CheckpointError(jsonPath, `model.json of ${jsonBytes.length} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit readers enforce`);
+  scanJson(jsonBytes, { maxDepth: MAX_JSON_DEPTH }, jsonPath, 'model.json');
   const weightFiles = shards.map((s) => path.join(dir, s.name));
   await writeFilesAtomic(
     [
       ...shards.map((s, i) => ({ path: weightFiles[i], data: s.bytes })),
-      { path: jsonPath, data: JSON.stringify(modelJson) },
+      { path: jsonPath, data: jsonBytes },
     ],
     { fsync: options.fsync },
   );
