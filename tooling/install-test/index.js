@@ -182,7 +182,13 @@ function steps(pkgs, work) {
   }
   for (const h of HARNESS) specs.add(h);
   const installArgs = ['install', '--no-audit', '--no-fund', '--loglevel=error', ...[...specs].map((s) => (s.endsWith('.tgz') ? relative(app, s) : s))];
-  mustRun('npm install', 'npm', installArgs, { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  // One retry: the registry is the only network this needs, and a dropped connection is not a finding.
+  say(`npm install: npm ${installArgs.join(' ')}`);
+  const first = run('npm', installArgs, { cwd: app });
+  if (first.status !== 0) {
+    say(`npm install failed (${tail(first.stderr, 3)}); once more`);
+    mustRun('npm install (retry)', 'npm', installArgs, { cwd: app });
+  }
   const versions = run('npm', ['ls', '--all', '--parseable', '--long'], { cwd: app }).stdout;
   const tfjsCores = new Set([...versions.matchAll(/@tensorflow\/tfjs-core@([\d.]+)/g)].map((m) => m[1]));
   if (tfjsCores.size !== 1) fail(`npm installed ${tfjsCores.size} versions of @tensorflow/tfjs-core (${[...tfjsCores].join(', ')}): it must be one`);
