@@ -56,7 +56,7 @@ const CASES: [string, (x: tf.Tensor) => tf.Tensor][] = [
   ['stridedSlice (simple)', (x) => tf.stridedSlice(x, [0, 1, 0, 0, 0], [2, 3, 2, 4, 3], [1, 1, 1, 1, 1])],
 ];
 
-describe.skipIf(!started && !CI)('webgpu: ops at rank 5 equal cpu', () => {
+describe.skipIf(!started && !CI)('webgpu kernel fixes: many-input AddN, rank ≥ 5, sync reads', () => {
   let cpuForward: boolean | undefined;
   beforeAll(() => {
     if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
@@ -93,6 +93,16 @@ describe.skipIf(!started && !CI)('webgpu: ops at rank 5 equal cpu', () => {
       }
       expect(tf.memory().numTensors).toBe(before);
     }
+  });
+
+  it('a kernel that would read GPU data synchronously: UnsupportedOpError, not a ReferenceError from tfjs', async () => {
+    await tf.setBackend('webgpu');
+    const data = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const indices = tf.tensor1d([0, 1, 2], 'int32');
+    const segments = tf.add(tf.tensor1d([0, 0, 1], 'int32'), tf.scalar(0, 'int32')) as tf.Tensor1D; // computed on the GPU
+    expect(() => tf.sparse.sparseSegmentSum(data, indices, segments)).toThrow(UnsupportedOpError);
+    expect(() => tf.sparse.sparseSegmentSum(data, indices, segments)).toThrow(/SparseSegmentSum is not supported on backend 'webgpu'.*synchronously/);
+    tf.dispose([data, indices, segments]);
   });
 
   it('stridedSlice with strides at rank 5: UnsupportedOpError, not garbage', async () => {

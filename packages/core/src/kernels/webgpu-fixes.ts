@@ -14,7 +14,11 @@
 //   Tile (reads GPU data with readSync → `ReferenceError: OffscreenCanvas is not defined`;
 //   tf.broadcastTo goes through it), Reverse (a shape error), Cumsum/Cumprod and Select
 //   ("for rank 5 is not yet supported").
-// Each of these acts along one axis at a time (or elementwise), so the wrapper runs webgpu's
+// Kernels that read their input synchronously when it is on the GPU (index tensors of
+// NonMaxSuppression, SparseSegment*, SparseToDense, StringNGrams) throw `ReferenceError:
+// OffscreenCanvas is not defined` in Node: rethrown as UnsupportedOpError naming the kernel.
+//
+// Each rank-5 op above acts along one axis at a time (or elementwise), so the wrapper runs webgpu's
 // own kernel on rank-3 views [Π dims before, dim, Π dims after] (Reshape is free on webgpu),
 // axis after axis. StridedSlice with strides ≠ 1 at rank ≥ 5 has no such split here: it throws
 // UnsupportedOpError (simple slices go to Slice, which works).
@@ -176,7 +180,27 @@ const addN =
     return out;
   };
 
+const noSyncRead =
+  (name: string) =>
+  (own: KernelFn): KernelFn =>
+  (args) => {
+    try {
+      return own(args);
+    } catch (e) {
+      if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message))
+        throw new UnsupportedOpError(
+          name,
+          BACKEND,
+          'it reads its inputs synchronously, which WebGPU in Node cannot do for tensors on the GPU: run it on cpu or wasm, or pass inputs made from host arrays',
+        );
+      throw e;
+    }
+  };
+
+const SYNC_READING = ['NonMaxSuppressionV3', 'NonMaxSuppressionV5', 'SparseSegmentMean', 'SparseSegmentSum', 'SparseToDense', 'StringNGrams'];
+
 const WRAPPERS: Record<string, (own: KernelFn) => KernelFn> = {
+  ...Object.fromEntries(SYNC_READING.map((k) => [k, noSyncRead(k)])),
   AddN: addN,
   PadV2: padLike,
   MirrorPad: padLike,
