@@ -34,6 +34,11 @@ if (!started && !CI) console.warn(`[nets webgpu.test] skipping: ${unavailable}\n
 const STEPS = 3;
 /** |webgpu − cpu| after STEPS Adam steps (lr 1e-2), relative to max(1, |cpu|). */
 const TOL = 2e-4;
+/**
+ * With MIP: the GPU's cos/sin of the encoding differ from cpu's in the last bits, and Adam's first
+ * steps (update ≈ lr·g/|g|) amplify that where a gradient is near zero (measured up to 1e-4).
+ */
+const MIP_TOL = 5e-4;
 
 interface Run {
   init: Float32Array[];
@@ -77,7 +82,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Runs `make` on webgpu and cpu and compares init (equal), losses and trained values (within TOL). */
-async function expectSameOnBothBackends(label: string, make: () => Case) {
+async function expectSameOnBothBackends(label: string, make: () => Case, tol = TOL) {
   const gpu = await train('webgpu', make);
   const cpu = await train('cpu', make);
   const initErr = Math.max(...gpu.init.map((g, i) => maxRelDiff(g, cpu.init[i]!)));
@@ -89,8 +94,8 @@ async function expectSameOnBothBackends(label: string, make: () => Case) {
   );
   expect(cpu.losses.every(Number.isFinite)).toBe(true);
   expect(initErr, `${label}: same seed, same initial values`).toBeLessThan(1e-6);
-  expect(lossErr, label).toBeLessThan(TOL);
-  expect(finalErr, label).toBeLessThan(TOL);
+  expect(lossErr, label).toBeLessThan(tol);
+  expect(finalErr, label).toBeLessThan(tol);
 }
 
 // Targets and data: host values only, so both backends see the same numbers.
@@ -101,6 +106,9 @@ const X = Array.from({ length: N * 3 }, () => hostRng.uniform() * 2 - 1);
 const Y = Array.from({ length: N * 2 }, () => hostRng.uniform() * 2 - 1);
 const IDS = Array.from({ length: N }, (_, i) => i % 3);
 const COND = Array.from({ length: N * 2 }, () => hostRng.uniform());
+
+// Ha et al.'s static hypernetwork tiles weight matrices: a bias-free target 3-8-8 (the loss reads 2 outputs).
+const tiled = new MLP({ inputSize: 3, hiddenSizes: [8], outputSize: 2 * 4, activation: 'relu', bias: false });
 
 type Mode = 'id' | 'input' | 'none';
 const modeConfig = (mode: Mode, mip = false) =>
@@ -154,16 +162,37 @@ describe.skipIf(!started && !CI)('@hypernets/nets on webgpu matches cpu', () => 
     });
   }
 
-  it('HyperMLP (input, MIP) and ChunkedHyperMLP (per-condition chunk embeddings)', async () => {
-    await expectSameOnBothBackends('HyperMLP input+MIP', hypernetCase(() => new HyperMLP({ target, ...modeConfig('input', true), hiddenSizes: [8], seed: 4 }), 'input'));
+  it('MIP (HyperMLP, Chunked, LowRank, Structured) and ChunkedHyperMLP with per-condition chunk embeddings', async () => {
+    await expectSameOnBothBackends(
+      'HyperMLP input+MIP',
+      hypernetCase(() => new HyperMLP({ target, ...modeConfig('input', true), hiddenSizes: [8], seed: 4 }), 'input'),
+      MIP_TOL,
+    );
+    await expectSameOnBothBackends(
+      'ChunkedHyperMLP input+MIP',
+      hypernetCase(() => new ChunkedHyperMLP({ target, ...modeConfig('input', true), chunkSize: 10, hiddenSizes: [8], seed: 14 }), 'input'),
+      MIP_TOL,
+    );
+    await expectSameOnBothBackends(
+      'LowRankHyperNet input+MIP',
+      hypernetCase(() => new LowRankHyperNet({ target, ...modeConfig('input', true), rank: 2, hiddenSizes: [8], seed: 15 }), 'input'),
+      MIP_TOL,
+    );
+    await expectSameOnBothBackends(
+      'StructuredHyperMLP input+MIP',
+      hypernetCase(
+        () => new StructuredHyperMLP({ target: tiled, ...modeConfig('input', true), blockIn: 1, blockOut: 8, embeddingSize: 4, seed: 16 }),
+        'input',
+        (x, w) => tf.slice(tiled.forward(x, w), [0, 0], [N, 2]),
+      ),
+      MIP_TOL,
+    );
     await expectSameOnBothBackends(
       'ChunkedHyperMLP per-condition chunks',
       hypernetCase(() => new ChunkedHyperMLP({ target, numConditions: 3, chunkEmbeddingsPerCondition: true, chunkSize: 10, hiddenSizes: [8], seed: 5 }), 'id'),
     );
   });
 
-  // Ha et al.'s static hypernetwork tiles weight matrices: a bias-free target 3-8-8.
-  const tiled = new MLP({ inputSize: 3, hiddenSizes: [8], outputSize: 2 * 4, activation: 'relu', bias: false });
   for (const mode of ['id', 'input', 'none'] as const) {
     it(`StructuredHyperMLP (${mode})`, async () => {
       const make = hypernetCase(
