@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
 import { registerWebgpuKernelFixes } from '../kernels/webgpu-fixes.js';
-import { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER, type VulkanLoaderSearch } from './vulkan.js';
+// vulkan.ts reads the file system (node:fs): loaded only on the Node path, so browser bundles never see it.
+import type { VulkanLoaderSearch } from './vulkan.js';
 
 export interface WebgpuOptions {
   /** Passed to `requestAdapter`. Default: 'high-performance'. */
@@ -156,6 +157,7 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
     gpu = browserGpu;
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   } else {
+    const { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER } = await import('./vulkan.js');
     // Without the Vulkan loader Dawn prints "Warning: Couldn't load Vulkan" to the terminal on
     // every run and finds no adapter: say so quietly instead, before Dawn starts.
     if (!findVulkanLoader(opts.vulkanLoader))
