@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, readFile, stat, statfs, unlink, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { access, constants, mkdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
 import { UsageError } from './continual/options.js';
@@ -35,8 +33,6 @@ const PSEUDO_FS: Record<number, string> = {
 
 /** Directories created for one --out, at most (a typo like --out a/a/a/… stops here). */
 export const MAX_NEW_LEVELS = 32;
-/** A checkpoint's JSON is small (config, progress, curves); core's loader takes up to 1 GiB. */
-const MAX_META_BYTES = 1 << 30;
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -111,58 +107,29 @@ export async function makeWritableDir(flag: string, dir: string, levels: readonl
 }
 
 /**
- * Checks the checkpoint a `--resume` will load, without loading tensors (no backend yet): a
- * hypernets checkpoint, written with this configuration (`fingerprint`, compared as the
- * trainers compare it), its tensors file whole (size, safetensors header, SHA-256 as recorded).
- * No checkpoint at all is fine: the run starts from the beginning.
+ * Checks the checkpoint a `--resume` will load, without loading tensors (no backend yet): core's
+ * `verifyCheckpoint`, which validates what the trainers' loader does (a hypernets checkpoint,
+ * written with this configuration `fingerprint`, its tensors file whole: size, safetensors
+ * structure, SHA-256 as recorded). No checkpoint at all is fine: the run starts from the beginning.
  */
 export async function checkResumable(out: string, fingerprint: unknown): Promise<void> {
-  const metaPath = join(out, 'checkpoint.json');
-  const tensorsPath = join(out, 'checkpoint.safetensors');
-  const st = await statOrNull(metaPath);
-  if (st === null) return;
-  const damaged = (detail: string) =>
-    new UsageError(`--resume: the checkpoint in ${out} cannot be resumed: ${detail}. Pass --overwrite to start this run again in ${out} (its files are replaced), or another --out`);
-  if (!st.isFile()) throw damaged(`${metaPath} is not a regular file`);
-  if (st.size > MAX_META_BYTES) throw damaged(`${metaPath} is ${st.size} bytes, too large for checkpoint metadata`);
   const core = await import('@hypernets/core');
-  let envelope: { format?: unknown; version?: unknown; tensors?: { bytes?: unknown; sha256?: unknown }; meta?: { config?: unknown } };
   try {
-    const json: unknown = JSON.parse(await readFile(metaPath, 'utf8'));
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
-    envelope = json as typeof envelope;
+    await core.verifyCheckpoint(join(out, 'checkpoint'), { config: fingerprint ?? null });
   } catch (e) {
-    throw damaged(`${metaPath} is not valid JSON (${message(e)})`);
-  }
-  if (envelope.format !== core.CHECKPOINT_FORMAT) throw damaged(`${metaPath} is not a hypernets checkpoint (format must be '${core.CHECKPOINT_FORMAT}')`);
-  if (typeof envelope.version !== 'number' || envelope.version > core.CHECKPOINT_VERSION)
-    throw damaged(`${metaPath} has format version ${String(envelope.version)}; this hypernets reads version ${core.CHECKPOINT_VERSION}`);
-  const bytes = envelope.tensors?.bytes;
-  const sha256 = envelope.tensors?.sha256;
-  if (typeof bytes !== 'number' || typeof sha256 !== 'string' || typeof envelope.meta !== 'object' || envelope.meta === null)
-    throw damaged(`${metaPath} lacks the tensors file's size and SHA-256, or the metadata`);
-  // the trainers' test (core's assertSameRunConfig): the configurations as JSON, equal
-  const have = JSON.parse(JSON.stringify(envelope.meta.config ?? null)) as unknown;
-  const want = JSON.parse(JSON.stringify(fingerprint ?? null)) as unknown;
-  if (JSON.stringify(have) !== JSON.stringify(want)) {
-    const diff = differences(have, want);
-    const shown = diff.slice(0, 6).map(([k, h, w]) => `${k}: ${h} there, ${w} here`).join('; ') + (diff.length > 6 ? `; and ${diff.length - 6} more` : '');
+    if (e instanceof core.CheckpointConfigError) {
+      const json = (x: unknown) => JSON.parse(JSON.stringify(x ?? null)) as unknown;
+      const diff = differences(json(e.have), json(e.want));
+      const shown = diff.slice(0, 6).map(([k, h, w]) => `${k}: ${h} there, ${w} here`).join('; ') + (diff.length > 6 ? `; and ${diff.length - 6} more` : '');
+      throw new UsageError(
+        `--resume: the run in ${out} was started with other options (${shown || 'same values, other layout'}); pass the options that run was started with, another --out for a new run, or --overwrite to replace it`,
+      );
+    }
+    if (!(e instanceof core.CheckpointError)) throw e;
     throw new UsageError(
-      `--resume: the run in ${out} was started with other options (${shown || 'same values, other layout'}); pass the options that run was started with, another --out for a new run, or --overwrite to replace it`,
+      `--resume: the checkpoint in ${out} cannot be resumed: ${basename(e.file)} ${e.detail}. Pass --overwrite to start this run again in ${out} (its files are replaced), or another --out`,
     );
   }
-  const ts = await statOrNull(tensorsPath);
-  if (ts === null || !ts.isFile()) throw damaged(`${tensorsPath} is missing`);
-  if (ts.size !== bytes) throw damaged(`${basename(tensorsPath)} is ${ts.size} bytes but ${basename(metaPath)} records ${bytes} (truncated, or files of two saves mixed)`);
-  try {
-    await core.readSafetensorsHeader(tensorsPath);
-  } catch (e) {
-    throw damaged(message(e));
-  }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(tensorsPath)) hash.update(chunk as Buffer);
-  const got = hash.digest('hex');
-  if (got !== sha256) throw damaged(`${basename(tensorsPath)} has SHA-256 ${got}, not the recorded ${String(sha256)} (corrupted, or files of two saves mixed)`);
 }
 
 /** Leaf paths where two JSON values differ: [path, there, here] (values as JSON, `-` for absent). */

@@ -53,9 +53,22 @@ export class UnsupportedOpError extends HypernetsError {
 export class CheckpointError extends HypernetsError {
   constructor(
     readonly file: string,
-    detail: string,
+    /** The message without its `checkpoint <file>: ` prefix. */
+    readonly detail: string,
   ) {
     super(`checkpoint ${file}: ${detail}`);
+  }
+}
+
+/** A checkpoint was written with another run configuration (`have`) than this run's (`want`). */
+export class CheckpointConfigError extends CheckpointError {
+  constructor(
+    file: string,
+    detail: string,
+    readonly have: unknown,
+    readonly want: unknown,
+  ) {
+    super(file, detail);
   }
 }
 

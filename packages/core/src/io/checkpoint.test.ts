@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointConfigError, CheckpointError } from '../errors.js';
 import { paramSpec } from '../params.js';
 import { Rng } from '../random.js';
 import { NetState } from '../state.js';
@@ -21,6 +21,7 @@ import {
   restoreRng,
   restoreVariables,
   saveCheckpoint,
+  verifyCheckpoint,
 } from './checkpoint.js';
 import { readSafetensorsHeader } from './safetensors.js';
 
@@ -136,7 +137,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     copyFileSync(join(d, 'b.safetensors'), join(d, 'a.safetensors')); // same size, other bytes
     await expect(loadCheckpoint(join(d, 'a'))).rejects.toThrow(/a\.safetensors: SHA-256 .* differs .*different tensors file/);
     copyFileSync(join(d, 'c.safetensors'), join(d, 'b.safetensors')); // other size
-    await expect(loadCheckpoint(join(d, 'b'))).rejects.toThrow(/b\.safetensors: is \d+ bytes but the metadata records \d+/);
+    await expect(loadCheckpoint(join(d, 'b'))).rejects.toThrow(/b\.safetensors: is \d+ bytes but b\.json records \d+/);
     const ck = await loadCheckpoint(join(d, 'a'), { verifyHash: false }); // size matches: loads when asked not to hash
     ck.dispose();
     tf.dispose([a, b, c]);
@@ -190,6 +191,62 @@ describe('loadCheckpointIfAny / assertSameRunConfig (what --resume needs)', () =
     expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config, 'use another --out')).toThrow(/another configuration \({"lr":0.1}\); this run is {"lr":0.2}\. Use another --out/);
     ck.dispose();
     x.dispose();
+  });
+});
+
+describe('verifyCheckpoint (a --resume checked before any work)', () => {
+  it('validates what loadCheckpoint validates, and the configuration, without creating a tensor', async () => {
+    const dir = fresh();
+    expect(await verifyCheckpoint(join(dir, 'none'))).toBeNull();
+    const x = tf.tensor1d([1, 2, 3]);
+    const opt = tf.train.adam(0.1);
+    const v = variable(tf.tensor1d([1, 2]));
+    opt.minimize(() => tf.sum(tf.square(v)), false, [v]);
+    await saveCheckpoint(join(dir, 'ok'), { tensors: { x }, optimizer: opt, rng: new Rng(3), meta: { step: 4, config: { lr: 0.1 } } });
+    const before = tf.memory().numTensors;
+    const meta = await verifyCheckpoint(join(dir, 'ok'), { config: { lr: 0.1 } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(meta?.step).toBe(4);
+    expect(meta?.optimizer?.className).toBe('Adam');
+    expect(await verifyCheckpoint(join(dir, 'ok'))).not.toBeNull(); // no config: not compared
+
+    const other = await verifyCheckpoint(join(dir, 'ok'), { config: { lr: 0.2 }, configHint: 'use another --out' }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(CheckpointConfigError);
+    expect((other as CheckpointConfigError).have).toEqual({ lr: 0.1 });
+    expect((other as CheckpointConfigError).want).toEqual({ lr: 0.2 });
+    expect((other as Error).message).toMatch(/ok\.json: was written with another configuration .*Use another --out/);
+
+    const copy = (name: string, damage: (bytes: Buffer) => Buffer) => {
+      copyFileSync(join(dir, 'ok.json'), join(dir, `${name}.json`));
+      writeFileSync(join(dir, `${name}.safetensors`), damage(readFileSync(join(dir, 'ok.safetensors'))));
+      return join(dir, name);
+    };
+    const truncated = copy('trunc', (b) => b.subarray(0, b.length - 3));
+    const flipped = copy('flip', (b) => {
+      b[b.length - 1]! ^= 0xff;
+      return b;
+    });
+    const header = copy('header', (b) => {
+      b.writeBigUInt64LE(BigInt(b.length), 0); // the header runs past the end of the file
+      return b;
+    });
+    for (const [target, re] of [
+      [truncated, /trunc\.safetensors: is \d+ bytes but trunc\.json records \d+/],
+      [flipped, /flip\.safetensors: SHA-256 .* differs/],
+      [header, /header\.safetensors/],
+    ] as const) {
+      const err = await verifyCheckpoint(target, { config: { lr: 0.1 } }).catch((e: unknown) => e);
+      expect(err, target).toBeInstanceOf(CheckpointError);
+      expect((err as Error).message, target).toMatch(re);
+    }
+    // the configuration is checked before the tensors file is read
+    await expect(verifyCheckpoint(truncated, { config: { lr: 0.2 } })).rejects.toBeInstanceOf(CheckpointConfigError);
+    await expect(verifyCheckpoint(flipped, { config: { lr: 0.1 }, verifyHash: false })).resolves.not.toBeNull();
+    writeFileSync(join(dir, 'bad.json'), '{"format": ');
+    await expect(verifyCheckpoint(join(dir, 'bad'))).rejects.toThrow(/bad\.json: metadata is not valid JSON/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, v]);
+    opt.dispose();
   });
 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { CheckpointError } from '../errors.js';
+import { CheckpointConfigError, CheckpointError } from '../errors.js';
 import { sameShape, type ParamSpec } from '../params.js';
 import { Rng } from '../random.js';
 import type { NetState } from '../state.js';
@@ -14,6 +14,7 @@ import {
   tensorsToRaw,
   type FloatStorage,
   type RawTensor,
+  type ReadSafetensorsResult,
 } from './safetensors.js';
 
 /** What tfjs optimizers' getWeights/setWeights and tf.io.encodeWeights take. */
@@ -409,19 +410,22 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
  * `removeOrphanTemps`: only our own names for these two files, only of processes that are gone).
  */
 export async function loadCheckpointIfAny(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint | null> {
-  const { fs } = await nodeModules(target);
   const paths = await checkpointPaths(target);
-  const meta = paths.meta;
   // a resume follows a killed run: remove the temp/backup files its interrupted saves left
   await removeOrphanTemps([paths.tensors, paths.meta]);
-  const exists = await fs.stat(meta).then(
+  return (await metaExists(paths)) ? loadCheckpoint(target, options) : null;
+}
+
+/** Whether the metadata file exists (a save committed there); a failure other than ENOENT is a CheckpointError. */
+async function metaExists(paths: CheckpointPaths): Promise<boolean> {
+  const { fs } = await nodeModules(paths.meta);
+  return fs.stat(paths.meta).then(
     () => true,
     (e: unknown) => {
       if (errorCode(e) === 'ENOENT') return false;
-      throw new CheckpointError(meta, `cannot read the checkpoint (${describeError(e)})`);
+      throw new CheckpointError(paths.meta, `cannot read the checkpoint (${describeError(e)})`);
     },
   );
-  return exists ? loadCheckpoint(target, options) : null;
 }
 
 /**
@@ -433,7 +437,7 @@ export function assertSameRunConfig(metaPath: string, want: unknown, have: unkno
   const h = configJson(metaPath, have, "the checkpoint's configuration");
   if (w === h) return;
   const [hs, ws] = differingParts(h, w);
-  throw new CheckpointError(metaPath, `was written with another configuration (${hs}); this run is ${ws}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`);
+  throw new CheckpointConfigError(metaPath, `was written with another configuration (${hs}); this run is ${ws}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`, have, want);
 }
 
 /** JSON text of a configuration; one nested too deeply (or not JSON) is a CheckpointError, not a RangeError. */
@@ -457,14 +461,17 @@ function differingParts(a: string, b: string, max = 200): [string, string] {
 }
 
 /**
- * Loads a checkpoint saved by `saveCheckpoint` and validates it all: the JSON against its
- * schema, the tensors file's size and SHA-256 against the JSON (a mismatched pair is an
- * error), the safetensors structure, and the optimizer/state entries the JSON names.
+ * The checks of a checkpoint's tensors file that loading and verifying share: its size and
+ * SHA-256 against the metadata (a mismatched pair is an error), its safetensors structure, the
+ * RNG state, and a tensor for each optimizer slot and NetState entry the metadata names.
+ * `keepTensors: false` reads each tensor only to hash it and keeps none (no tensor memory).
  */
-export async function loadCheckpoint(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
-  const { fs } = await nodeModules(target);
-  const paths = await checkpointPaths(target);
-  const envelope = await readMetaFile(paths.meta);
+async function readTensorsFile(
+  paths: CheckpointPaths,
+  envelope: Envelope,
+  { verifyHash = true, keepTensors }: LoadCheckpointOptions & { keepTensors: boolean },
+): Promise<ReadSafetensorsResult> {
+  const { fs, path } = await nodeModules(paths.tensors);
   const file = paths.tensors;
   const size = await fs.stat(file).then(
     (s) => s.size,
@@ -472,27 +479,38 @@ export async function loadCheckpoint(target: string, options: LoadCheckpointOpti
       throw new CheckpointError(file, `cannot read the tensors file named by ${paths.meta} (${describeError(e)})`);
     },
   );
-  const mismatch = `; ${paths.meta} was written with a different tensors file (interrupted save, or files from two saves mixed)`;
+  const mismatch = ` (${paths.meta} was written with a different tensors file: an interrupted save, or files from two saves mixed)`;
   if (size !== envelope.tensors.bytes)
-    throw new CheckpointError(file, `is ${size} bytes but the metadata records ${envelope.tensors.bytes}${mismatch}`);
-  const verify = options.verifyHash ?? true;
-  const read = await readSafetensorsFile(file, { sha256: verify });
-  if (verify && read.sha256 !== envelope.tensors.sha256)
+    throw new CheckpointError(file, `is ${size} bytes but ${path.basename(paths.meta)} records ${envelope.tensors.bytes}${mismatch}`);
+  const read = await readSafetensorsFile(file, { sha256: verifyHash, ...(keepTensors ? {} : { names: [] }) });
+  if (verifyHash && read.sha256 !== envelope.tensors.sha256)
     throw new CheckpointError(file, `SHA-256 ${read.sha256} differs from the recorded ${envelope.tensors.sha256}${mismatch}`);
 
   const meta = envelope.meta as CheckpointMeta;
+  const entries = read.header.entries;
   if (meta.rng !== undefined) rngFromState(meta.rng, paths.meta);
   for (const w of meta.optimizer?.weights ?? [])
-    if (!Object.hasOwn(read.tensors, OPTIMIZER_PREFIX + w))
+    if (!Object.hasOwn(entries, OPTIMIZER_PREFIX + w))
       throw new CheckpointError(file, `optimizer slot ${quoteName(w)} named in the metadata has no tensor ${quoteName(OPTIMIZER_PREFIX + w)}`);
   for (const s of meta.state?.entries ?? [])
-    if (!Object.hasOwn(read.tensors, STATE_PREFIX + s))
+    if (!Object.hasOwn(entries, STATE_PREFIX + s))
       throw new CheckpointError(file, `NetState entry ${quoteName(s)} named in the metadata has no tensor ${quoteName(STATE_PREFIX + s)}`);
+  return read;
+}
 
-  const tensors = rawToTensors(read.tensors, { file });
+/**
+ * Loads a checkpoint saved by `saveCheckpoint` and validates it all: the JSON against its
+ * schema, the tensors file's size and SHA-256 against the JSON (a mismatched pair is an
+ * error), the safetensors structure, and the optimizer/state entries the JSON names.
+ */
+export async function loadCheckpoint(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
+  const paths = await checkpointPaths(target);
+  const envelope = await readMetaFile(paths.meta);
+  const read = await readTensorsFile(paths, envelope, { ...options, keepTensors: true });
+  const tensors = rawToTensors(read.tensors, { file: paths.tensors });
   return {
     tensors,
-    meta,
+    meta: envelope.meta as CheckpointMeta,
     metadata: read.metadata,
     paths,
     sha256: read.sha256 ?? envelope.tensors.sha256,
@@ -500,6 +518,32 @@ export async function loadCheckpoint(target: string, options: LoadCheckpointOpti
       for (const t of Object.values(tensors)) if (!t.isDisposed) t.dispose();
     },
   };
+}
+
+export interface VerifyCheckpointOptions extends LoadCheckpointOptions {
+  /** This run's configuration: the checkpoint's `meta.config` must equal it (`assertSameRunConfig`). */
+  config?: unknown;
+  /** What to do when the configurations differ, for the error message (see `assertSameRunConfig`). */
+  configHint?: string;
+}
+
+/**
+ * Validates the checkpoint at `target` as `loadCheckpoint` would (metadata schema, tensors file
+ * size, safetensors structure, SHA-256, optimizer/state entries) and, with `config`, that it was
+ * written with this configuration (checked before the tensors file is read), without creating a
+ * tensor: no backend needed, so a `--resume` can be checked before any work. Returns the
+ * metadata, or null when nothing has been saved there (no metadata file). Read-only: unlike
+ * `loadCheckpointIfAny`, it removes no orphan temp files. Throws CheckpointError (a
+ * CheckpointConfigError for another configuration).
+ */
+export async function verifyCheckpoint(target: string, options: VerifyCheckpointOptions = {}): Promise<CheckpointMeta | null> {
+  const paths = await checkpointPaths(target);
+  if (!(await metaExists(paths))) return null;
+  const envelope = await readMetaFile(paths.meta);
+  const meta = envelope.meta as CheckpointMeta;
+  if (options.config !== undefined) assertSameRunConfig(paths.meta, options.config, meta.config, options.configHint);
+  await readTensorsFile(paths, envelope, { ...options, keepTensors: false });
+  return meta;
 }
 
 // ---------------------------------------------------------------------------------------

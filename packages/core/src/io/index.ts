@@ -46,6 +46,7 @@ export {
   assertSameRunConfig,
   saveCheckpoint,
   loadCheckpoint,
+  verifyCheckpoint,
   restoreVariables,
   restoreOptimizer,
   restoreNetState,
@@ -67,6 +68,7 @@ export type {
   CheckpointLike,
   NamedTensor,
   LoadCheckpointOptions,
+  VerifyCheckpointOptions,
   RestoreVariablesOptions,
   RestoreCheckpointOptions,
 } from './checkpoint.js';
