@@ -4,7 +4,8 @@
  * with the same runs on `cpu` (learning curve and accuracy matrix). Skipped without a WebGPU
  * adapter, except under CI=true (see core's webgpu.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError, MLP, Rng, initBackend, shutdownBackend } from '@hypernets/core';
@@ -16,17 +17,11 @@ import { headLayout, type Scenario } from './scenario.js';
 import { ContinualTrainer, type ContinualResult } from './trainer.js';
 import type { ContinualMethod } from './method.js';
 
-const CI = process.env.CI === 'true';
-let unavailable = '';
-let started = false;
-try {
-  await initBackend('webgpu');
-  started = true;
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e; // a bug, not a missing adapter
-  unavailable = e.message;
-}
-if (!started && !CI) console.warn(`[continual webgpu.test] skipping: ${unavailable}\n  (run .ci/install-webgpu.sh; with CI=true this is a failure)`);
+const { describeWebgpu } = await webgpuSuite('continual webgpu.test', () => initBackend('webgpu'), {
+  unavailable: (e) => e instanceof BackendUnavailableError,
+  release: shutdownBackend,
+  env: () => tf.env(),
+});
 
 /** A 4×4 "MNIST" with 4 classes: a bright quadrant per class plus seeded noise. */
 function imageSet(count: number, seed: number): ImageSet {
@@ -67,18 +62,7 @@ async function run(backend: string, kind: Kind, scenario: Scenario): Promise<Con
   return result;
 }
 
-describe.skipIf(!started && !CI)('ContinualTrainer on webgpu matches cpu', () => {
-  let cpuForward: boolean | undefined;
-  beforeAll(() => {
-    if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
-    cpuForward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
-  afterAll(async () => {
-    if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-    await shutdownBackend();
-  });
-
+describeWebgpu('ContinualTrainer on webgpu matches cpu', () => {
   const cases: [Kind, Scenario][] = [
     ['hnet', 'cl1'],
     ['hnet', 'cl3'],

@@ -5,7 +5,8 @@
  * core's webgpu kernel fixes (core/src/kernels/webgpu-fixes.ts) are for. Skipped without a WebGPU adapter, except under CI=true (see core's
  * webgpu.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError, ResNet, initBackend, shutdownBackend } from '@hypernets/core';
@@ -13,17 +14,11 @@ import { archGraph } from './describe.js';
 import { GHN2 } from './ghn2.js';
 import { GHN3 } from './ghn3.js';
 
-const CI = process.env.CI === 'true';
-let unavailable = '';
-let started = false;
-try {
-  await initBackend('webgpu');
-  started = true;
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e; // a bug, not a missing adapter
-  unavailable = e.message;
-}
-if (!started && !CI) console.warn(`[graph webgpu.test] skipping: ${unavailable}\n  (run .ci/install-webgpu.sh; with CI=true this is a failure)`);
+const { describeWebgpu } = await webgpuSuite('graph webgpu.test', () => initBackend('webgpu'), {
+  unavailable: (e) => e instanceof BackendUnavailableError,
+  release: shutdownBackend,
+  env: () => tf.env(),
+});
 
 // ResNet-8 (one block per stage), narrow: every node type of ResNet-20 at a third of the graph
 // (SwiftShader runs GHN-2's level-by-level sweeps at ~15 ms a kernel).
@@ -98,18 +93,7 @@ async function expectSame(label: string, make: () => GHN2, withGradient: boolean
   expect(gradErr).toBeLessThan(1e-3);
 }
 
-describe.skipIf(!started && !CI)('GHNs on webgpu match cpu', () => {
-  let cpuForward: boolean | undefined;
-  beforeAll(() => {
-    if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
-    cpuForward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
-  afterAll(async () => {
-    if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-    await shutdownBackend();
-  });
-
+describeWebgpu('GHNs on webgpu match cpu', () => {
   // GHN-2's gradient through its level-by-level sweeps is ~3000 small kernels on this graph: on
   // SwiftShader that alone takes ~40 s, so GHN-2 is compared on its prediction only; GHN-3 (dense
   // Graphormer layers) also through one gradient.

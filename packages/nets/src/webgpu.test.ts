@@ -5,7 +5,8 @@
  * arrays), and nothing in construction or training reads a tensor synchronously (which throws on
  * WebGPU in Node). Skipped without a WebGPU adapter, except under CI=true (see core's webgpu.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
@@ -19,17 +20,11 @@ import { HyperLSTM } from './hyperlstm.js';
 import { hypernetize } from './hypernetize.js';
 import type { Condition, HyperNet } from './hypernet.js';
 
-const CI = process.env.CI === 'true';
-let unavailable = '';
-let started = false;
-try {
-  await initBackend('webgpu');
-  started = true;
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e; // a bug, not a missing adapter
-  unavailable = e.message;
-}
-if (!started && !CI) console.warn(`[nets webgpu.test] skipping: ${unavailable}\n  (run .ci/install-webgpu.sh; with CI=true this is a failure)`);
+const { describeWebgpu } = await webgpuSuite('nets webgpu.test', () => initBackend('webgpu'), {
+  unavailable: (e) => e instanceof BackendUnavailableError,
+  release: shutdownBackend,
+  env: () => tf.env(),
+});
 
 const STEPS = 3;
 /** |webgpu − cpu| after STEPS Adam steps (lr 1e-2), relative to max(1, |cpu|). */
@@ -134,19 +129,7 @@ function hypernetCase(make: () => HyperNet, mode: Mode, forward: (x: tf.Tensor, 
   };
 }
 
-describe.skipIf(!started && !CI)('@hypernets/nets on webgpu matches cpu', () => {
-  let cpuForward: boolean | undefined;
-  beforeAll(() => {
-    if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
-    // Small tensors would otherwise run on tfjs's CPU fallback inside the webgpu backend.
-    cpuForward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
-  afterAll(async () => {
-    if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-    await shutdownBackend(); // releases the device so the fork can exit
-  });
-
+describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
   for (const mode of ['id', 'input', 'none'] as const) {
     it(`HyperMLP (${mode})`, async () => {
       await expectSameOnBothBackends(`HyperMLP ${mode}`, hypernetCase(() => new HyperMLP({ target, ...modeConfig(mode), hiddenSizes: [16, 8], seed: 1 }), mode));

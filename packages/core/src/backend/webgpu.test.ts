@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core registers no gradients itself (the @tensorflow/tfjs union does).
@@ -7,24 +8,18 @@ import { BackendUnavailableError } from '../errors.js';
 import { releaseWebgpu, startWebgpu, type WebgpuInfo } from './webgpu.js';
 import { configureVulkanDriver, findSwiftShaderIcd, VULKAN_DRIVER_ENV } from './vulkan.js';
 
-// CI must run this suite (it installs SwiftShader with .ci/install-webgpu.sh); elsewhere a
-// machine without a WebGPU adapter skips it with a message.
-const CI = process.env.CI === 'true';
 const TOL = 1e-4;
 
-let info: WebgpuInfo | undefined;
-let unavailable = '';
-try {
-  info = await startWebgpu();
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e; // a bug, not a missing adapter
-  unavailable = e.message;
-}
-if (!info && !CI)
-  console.warn(
-    `[webgpu.test] skipping the WebGPU suite: ${unavailable}\n` +
-      '  (run .ci/install-webgpu.sh to install SwiftShader; with CI=true this is a failure)',
-  );
+// CI must run this suite (it installs SwiftShader with .ci/install-webgpu.sh); elsewhere a
+// machine without a WebGPU adapter skips it with a message.
+const { value: info, describeWebgpu } = await webgpuSuite<WebgpuInfo>('webgpu.test', startWebgpu, {
+  unavailable: (e) => e instanceof BackendUnavailableError,
+  release: async () => {
+    await releaseWebgpu(); // lets the vitest fork exit
+    expect(tf.findBackendFactory('webgpu')).toBeNull();
+  },
+  env: () => tf.env(),
+});
 
 /** Deterministic values in [-scale, scale), independent of any backend's RNG. */
 function fixed(n: number, seed: number, scale = 1): Float32Array {
@@ -95,20 +90,7 @@ async function trainMlp(backend: string): Promise<{ steps: StepResult[]; tensors
   return { steps, tensorsPerStep };
 }
 
-describe.skipIf(!info && !CI)('webgpu backend (Dawn / navigator.gpu)', () => {
-  let cpuForward: boolean | undefined;
-  beforeAll(() => {
-    if (!info) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
-    // Small tensors would otherwise run on tfjs's CPU fallback inside the webgpu backend.
-    cpuForward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
-  afterAll(async () => {
-    if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-    await releaseWebgpu(); // lets the vitest fork exit
-    expect(tf.findBackendFactory('webgpu')).toBeNull();
-  });
-
+describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
   it('starts and describes the adapter', async () => {
     console.log(`[webgpu.test] device: ${info!.device}`, info!.adapterInfo);
     expect(info!.device.length).toBeGreaterThan(0);

@@ -5,7 +5,8 @@
  * a ReferenceError from a sync read, Reverse/Cumsum/Select throw untyped errors. Skipped without a
  * WebGPU adapter, except under CI=true (see ../backend/webgpu.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { BackendUnavailableError, UnsupportedOpError } from '../errors.js';
@@ -13,18 +14,12 @@ import { releaseWebgpu, startWebgpu } from '../backend/webgpu.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
 import { WEBGPU_FIXED_KERNELS } from './webgpu-fixes.js';
 
-const CI = process.env.CI === 'true';
-let started = false;
-let unavailable = '';
 await registerTfjsGradients(); // as initBackend does (core's rank-agnostic Tile gradient among them)
-try {
-  await startWebgpu();
-  started = true;
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e;
-  unavailable = e.message;
-}
-if (!started && !CI) console.warn(`[webgpu-fixes.test] skipping: ${unavailable}`);
+const { describeWebgpu } = await webgpuSuite('webgpu-fixes.test', startWebgpu, {
+  unavailable: (e) => e instanceof BackendUnavailableError,
+  release: releaseWebgpu,
+  env: () => tf.env(),
+});
 
 const SHAPE = [2, 3, 2, 4, 3];
 const VALUES = Float32Array.from({ length: 144 }, (_, i) => Math.sin(1.7 * i) * 2);
@@ -56,18 +51,7 @@ const CASES: [string, (x: tf.Tensor) => tf.Tensor][] = [
   ['stridedSlice (simple)', (x) => tf.stridedSlice(x, [0, 1, 0, 0, 0], [2, 3, 2, 4, 3], [1, 1, 1, 1, 1])],
 ];
 
-describe.skipIf(!started && !CI)('webgpu kernel fixes: many-input AddN, rank ≥ 5, sync reads', () => {
-  let cpuForward: boolean | undefined;
-  beforeAll(() => {
-    if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
-    cpuForward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
-  afterAll(async () => {
-    if (cpuForward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', cpuForward);
-    await releaseWebgpu();
-  });
-
+describeWebgpu('webgpu kernel fixes: many-input AddN, rank ≥ 5, sync reads', () => {
   it('the wrapped kernels are registered', () => {
     for (const k of WEBGPU_FIXED_KERNELS) expect(tf.getKernel(k, 'webgpu'), k).toBeDefined();
   });
