@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 
 /**
  * Strict number arguments. `Number()` takes '0x10' (16), '1e20', ' 5 ', 'Infinity' and '' (0):
@@ -33,3 +34,33 @@ export const intListArg = (flag: string) => (v: string) => {
     throw new InvalidArgumentError(`${flag} takes comma-separated whole numbers (e.g. 400,400), got '${v}'`);
   return parts.map(Number);
 };
+
+/** `--flag <n>` taking a whole number (parseIntArg): the flag is spelled once. */
+export const intOption = (flag: string, description: string, placeholder = 'n') => new Option(`${flag} <${placeholder}>`, description).argParser(intArg(flag));
+/** `--flag <x>` taking a decimal number (parseFloatArg). */
+export const floatOption = (flag: string, description: string, placeholder = 'x') => new Option(`${flag} <${placeholder}>`, description).argParser(floatArg(flag));
+/** `--flag <widths>` taking comma-separated whole numbers (intListArg). */
+export const intListOption = (flag: string, description: string, placeholder = 'widths') => new Option(`${flag} <${placeholder}>`, description).argParser(intListArg(flag));
+
+/** `--name <name>` taking one of `values` (`--backend <name>`). */
+export function choice(name: string, values: readonly string[], description: string): Option {
+  return new Option(`--${name} <${name === 'backend' ? 'name' : name}>`, description).choices(values as string[]);
+}
+
+/**
+ * Schemas of the options' ranges (options.ts files): a config file's numbers reach them unparsed,
+ * so each names its bound. A whole number in [min, max].
+ */
+export const intSchema = (min: number, max: number) =>
+  z
+    .number({ invalid_type_error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max.toLocaleString('en-US')}`);
+/** A finite number in [min, max] (in (min, max] with `above`). */
+export const realSchema = (min: number, max: number, { above = false } = {}) =>
+  z
+    .number({ invalid_type_error: 'must be a number' })
+    .finite('must be finite')
+    .refine((x) => (above ? x > min : x >= min), above ? `must be greater than ${min}` : `must be at least ${min}`)
+    .refine((x) => x <= max, `must be at most ${max}`);

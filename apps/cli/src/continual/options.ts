@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intSchema as int, realSchema as real } from '../args.js';
 
 /**
  * The `hypernets continual` configuration: defaults per benchmark (the paper's protocol from
@@ -22,18 +23,6 @@ export const MAX_SEED = 2 ** 31 - 1; // Rng takes a 32-bit seed: larger ones wou
 export const MNIST_TRAIN_PER_DIGIT = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949] as const;
 export const MNIST_TRAIN = 60_000;
 
-const int = (min: number, max: number) =>
-  z
-    .number({ invalid_type_error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max.toLocaleString('en-US')}`);
-const real = (min: number, max: number, { above = false } = {}) =>
-  z
-    .number({ invalid_type_error: 'must be a number' })
-    .finite('must be finite')
-    .refine((x) => (above ? x > min : x >= min), above ? `must be greater than ${min}` : `must be at least ${min}`)
-    .refine((x) => x <= max, `must be at most ${max}`);
 const posInt = (max: number) => int(1, max);
 const nonNegInt = (max: number) => int(0, max);
 const widths = z.array(posInt(MAX_WIDTH)).min(1).max(64);

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { floatArg, intArg } from '../args.js';
+import { choice, floatOption, intOption } from '../args.js';
 import { loadTf } from '../lazy.js';
 import { prepareOutDir, prepareOutFile } from '../out-dir.js';
 import { BACKENDS, UsageError } from '../continual/options.js';
@@ -20,10 +20,6 @@ async function runner() {
 }
 
 const words = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-
-function choice(name: string, values: readonly string[], description: string): Option {
-  return new Option(`--${name} <${name === 'backend' ? 'name' : name}>`, description).choices(values as string[]);
-}
 
 /** The values the user typed (camelCase keys), without commander's undefineds. */
 function given(opts: Record<string, unknown>, cmd: Command, keys: readonly string[]): Record<string, unknown> {
@@ -70,19 +66,19 @@ export function ghnCommand(): Command {
     .command('train')
     .exitOverride()
     .description("meta-train a GHN-2 / GHN-3 / LoGAH on MNIST (ppuda's train_ghn.py: Adam, weight decay, clipping, m architectures per step)")
-    .option('--steps <n>', `training steps (default ${TRAIN_DEFAULTS.steps})`, intArg('--steps'))
-    .option('--archs-per-step <m>', `architectures per step (default ${TRAIN_DEFAULTS.archsPerStep}, GHN-2's m)`, intArg('--archs-per-step'))
-    .option('--batch-size <n>', `images per step (default ${TRAIN_DEFAULTS.batchSize})`, intArg('--batch-size'))
-    .option('--lr <x>', `Adam learning rate (default ${TRAIN_DEFAULTS.lr}; ×0.1 at 2/3 and 5/6 of the run)`, floatArg('--lr'))
-    .option('--weight-decay <x>', `default ${TRAIN_DEFAULTS.weightDecay}`, floatArg('--weight-decay'))
-    .option('--grad-clip <x>', `global gradient-norm clip (default ${TRAIN_DEFAULTS.gradClip})`, floatArg('--grad-clip'))
-    .option('--seed <n>', 'random seed (default 0)', intArg('--seed'))
+    .addOption(intOption('--steps', `training steps (default ${TRAIN_DEFAULTS.steps})`))
+    .addOption(intOption('--archs-per-step', `architectures per step (default ${TRAIN_DEFAULTS.archsPerStep}, GHN-2's m)`, 'm'))
+    .addOption(intOption('--batch-size', `images per step (default ${TRAIN_DEFAULTS.batchSize})`))
+    .addOption(floatOption('--lr', `Adam learning rate (default ${TRAIN_DEFAULTS.lr}; ×0.1 at 2/3 and 5/6 of the run)`))
+    .addOption(floatOption('--weight-decay', `default ${TRAIN_DEFAULTS.weightDecay}`))
+    .addOption(floatOption('--grad-clip', `global gradient-norm clip (default ${TRAIN_DEFAULTS.gradClip})`))
+    .addOption(intOption('--seed', 'random seed (default 0)'))
     .addOption(choice('ghn-type', GHN_TYPES, "the GHN: 'ghn2' (ppuda's GatedGNN, max_shape 2·hid), 'ghn3' (Graphormer layers, max_shape hid) or 'logah' (GHN-3 with LoGAH's low-rank decoder, rank hid/2); default ghn2"))
-    .option('--hid <n>', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`, intArg('--hid'))
+    .addOption(intOption('--hid', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`))
     .addOption(choice('source', SOURCES, "architectures: 'small' (MLP/CNN/ResNet family) or 'sampler' (DeepNets-1M-style ArchSampler); default small"))
     .option('--families <list>', `kinds of the small family, of ${FAMILIES.join(', ')} (default ${TRAIN_DEFAULTS.families.join(',')})`, words)
-    .option('--train-samples <n>', 'use the first n MNIST training images (default all 60,000)', intArg('--train-samples'))
-    .option('--checkpoint-every <n>', `checkpoint every n steps, and at the end (default ${TRAIN_DEFAULTS.checkpointEvery})`, intArg('--checkpoint-every'))
+    .addOption(intOption('--train-samples', 'use the first n MNIST training images (default all 60,000)'))
+    .addOption(intOption('--checkpoint-every', `checkpoint every n steps, and at the end (default ${TRAIN_DEFAULTS.checkpointEvery})`))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--out <dir>', 'output directory: checkpoint, ghn.safetensors, results.json, summary.md (default runs/ghn-train-s<seed>)')
     .option('--resume', 'continue the run whose checkpoint is in --out')
@@ -106,7 +102,7 @@ export function ghnCommand(): Command {
     .requiredOption('--ghn <file>', 'GHN safetensors in ppuda layout (ghn train writes one; convert ppuda checkpoints with packages/graph/scripts)')
     .requiredOption('--model <name>', `one of ${ZOO_MODELS.join(', ')}`)
     .requiredOption('--out <file>', 'output .safetensors')
-    .option('--num-classes <n>', "classifier outputs (default: the GHN's classes)", intArg('--num-classes'))
+    .addOption(intOption('--num-classes', "classifier outputs (default: the GHN's classes)"))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--overwrite', 'replace --out if it exists')
     .option('--json', 'print one JSON result line at the end')
@@ -128,14 +124,14 @@ export function ghnCommand(): Command {
     .description('test accuracy on MNIST of the parameters a GHN predicts, with no training and after fine-tuning, next to the random init')
     .requiredOption('--ghn <file>', 'GHN safetensors in ppuda layout')
     .addOption(choice('split', EVAL_SPLITS, "architectures of a DeepNets-1M-style split (needs the ArchSampler); default: the zoo models of --models"))
-    .option('--archs <n>', `architectures drawn from --split (default ${EVAL_DEFAULTS.archs})`, intArg('--archs'))
+    .addOption(intOption('--archs', `architectures drawn from --split (default ${EVAL_DEFAULTS.archs})`))
     .option('--models <list>', `zoo models without --split, of ${ZOO_MODELS.join(', ')} (default ${EVAL_DEFAULTS.models.join(',')})`, words)
-    .option('--fine-tune-steps <n>', 'also fine-tune each net this many steps from the predicted parameters and from its random init (default 0)', intArg('--fine-tune-steps'))
+    .addOption(intOption('--fine-tune-steps', 'also fine-tune each net this many steps from the predicted parameters and from its random init (default 0)'))
     .addOption(choice('optimizer', OPTIMIZERS, 'fine-tuning optimiser (default adam)'))
-    .option('--lr <x>', 'fine-tuning learning rate (default 1e-3 adam, 1e-2 sgd)', floatArg('--lr'))
-    .option('--test-samples <n>', 'first n MNIST test images (default all 10,000)', intArg('--test-samples'))
-    .option('--batch-size <n>', `test batch (BN nets use its statistics; default ${EVAL_DEFAULTS.batchSize})`, intArg('--batch-size'))
-    .option('--seed <n>', 'seeds the architecture draw, random inits and fine-tuning order (default 0)', intArg('--seed'))
+    .addOption(floatOption('--lr', 'fine-tuning learning rate (default 1e-3 adam, 1e-2 sgd)'))
+    .addOption(intOption('--test-samples', 'first n MNIST test images (default all 10,000)'))
+    .addOption(intOption('--batch-size', `test batch (BN nets use its statistics; default ${EVAL_DEFAULTS.batchSize})`))
+    .addOption(intOption('--seed', 'seeds the architecture draw, random inits and fine-tuning order (default 0)'))
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
     .option('--out <dir>', 'output directory: results.json, summary.md (default runs/ghn-eval-<split|zoo>-s<seed>)')
     .option('--overwrite', 'replace the results in --out (without it, an --out holding results is refused)')

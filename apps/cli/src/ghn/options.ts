@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BACKENDS, UsageError } from '../continual/options.js';
+import { intSchema as int, realSchema as real } from '../args.js';
+import { BACKENDS, MAX_SEED, MAX_STEPS, UsageError } from '../continual/options.js';
 import { ZOO_MODELS } from './zoo-names.js';
 
 /**
@@ -14,20 +15,6 @@ export const OPTIMIZERS = ['adam', 'sgd'] as const;
 /** GHN architectures `ghn train` meta-trains: ppuda's GHN-2, ghn3's GHN-3 (Graphormer layers), LoGAH (GHN-3 + low-rank decoder). */
 export const GHN_TYPES = ['ghn2', 'ghn3', 'logah'] as const;
 
-const int = (min: number, max: number) =>
-  z
-    .number({ invalid_type_error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max.toLocaleString('en-US')}`);
-const real = (min: number, max: number, { above = false } = {}) =>
-  z
-    .number({ invalid_type_error: 'must be a number' })
-    .finite('must be finite')
-    .refine((x) => (above ? x > min : x >= min), above ? `must be greater than ${min}` : `must be at least ${min}`)
-    .refine((x) => x <= max, `must be at most ${max}`);
-const MAX_STEPS = 10_000_000;
-const MAX_SEED = 2 ** 31 - 1;
 const backend = z.enum(BACKENDS).optional();
 
 export const trainSchema = z
