@@ -173,20 +173,26 @@ export function quoteName(name: string, max = 80): string {
 // ---------------------------------------------------------------------------------------
 // schemas that stop at the first bad element
 
+/** Whether v is an array of at least `min` elements; adds zod's usual issue when not. */
+function isArrayOfAtLeast(v: unknown, min: number, ctx: z.RefinementCtx): v is unknown[] {
+  if (!Array.isArray(v)) {
+    ctx.addIssue({ code: z.ZodIssueCode.invalid_type, expected: z.ZodParsedType.array, received: z.getParsedType(v) });
+    return false;
+  }
+  if (v.length < min) {
+    ctx.addIssue({ code: z.ZodIssueCode.too_small, type: 'array', minimum: min, inclusive: true, exact: false });
+    return false;
+  }
+  return true;
+}
+
 /**
  * `z.array(item)`, except that it stops at the first bad element: zod's own arrays validate every
  * element and collect an issue for each (`[{},{},…]` in 1 MB of JSON makes millions of issues).
  */
 export function arrayOf<T extends z.ZodTypeAny>(item: T, { min = 0 }: { min?: number } = {}) {
   return z.unknown().transform((v, ctx): z.output<T>[] => {
-    if (!Array.isArray(v)) {
-      ctx.addIssue({ code: z.ZodIssueCode.invalid_type, expected: z.ZodParsedType.array, received: z.getParsedType(v) });
-      return z.NEVER;
-    }
-    if (v.length < min) {
-      ctx.addIssue({ code: z.ZodIssueCode.too_small, type: 'array', minimum: min, inclusive: true, exact: false });
-      return z.NEVER;
-    }
+    if (!isArrayOfAtLeast(v, min, ctx)) return z.NEVER;
     const out: z.output<T>[] = new Array(v.length);
     for (let i = 0; i < v.length; i++) {
       const r = item.safeParse(v[i]);
@@ -204,14 +210,7 @@ export function arrayOf<T extends z.ZodTypeAny>(item: T, { min = 0 }: { min?: nu
 /** An array of safe integers (optionally >= 0), checked in a plain loop that stops at the first bad one. */
 export function intArray({ min = 0, nonnegative = false }: { min?: number; nonnegative?: boolean } = {}) {
   return z.unknown().transform((v, ctx): number[] => {
-    if (!Array.isArray(v)) {
-      ctx.addIssue({ code: z.ZodIssueCode.invalid_type, expected: z.ZodParsedType.array, received: z.getParsedType(v) });
-      return z.NEVER;
-    }
-    if (v.length < min) {
-      ctx.addIssue({ code: z.ZodIssueCode.too_small, type: 'array', minimum: min, inclusive: true, exact: false });
-      return z.NEVER;
-    }
+    if (!isArrayOfAtLeast(v, min, ctx)) return z.NEVER;
     for (let i = 0; i < v.length; i++) {
       const x = v[i] as unknown;
       if (!Number.isSafeInteger(x) || (nonnegative && (x as number) < 0)) {
