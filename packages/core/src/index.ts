@@ -4,7 +4,7 @@ export * from './target.js';
 export * from './state.js';
 export * from './random.js';
 export * from './init.js';
-export * from './ops.js';
+export * from './ops/index.js';
 export * from './adam.js';
 export * from './memory.js';
 export * from './backend/index.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
-import { activate, linear, type Activation } from '../ops.js';
+import { activate, linear, type Activation } from '../ops/index.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
 import { checkActivation, checkBatch, checkDropout, checkPositiveInt, dropout, requireRng } from './validate.js';
 

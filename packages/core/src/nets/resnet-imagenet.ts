@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { type ParamSpec, type Weights } from '../params.js';
-import { linear } from '../ops.js';
+import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
 import { conv2d, convGeometry, convSpecs, globalAvgPool, type PerSampleConvMethod } from './conv.js';
 import { batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';

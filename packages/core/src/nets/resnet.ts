@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { checkWeights, type ParamSpec, type Weights } from '../params.js';
-import { linear } from '../ops.js';
+import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
 import { conv2d, convSpecs, globalAvgPool, subsample2, type PerSampleConvMethod } from './conv.js';
 import { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
-import { linear } from '../ops.js';
+import { linear } from '../ops/index.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
 import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
 

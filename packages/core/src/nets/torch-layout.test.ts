@@ -6,7 +6,7 @@ import { conv2d, convSpecs } from './conv.js';
 import { denseSpecs } from './mlp.js';
 import { batchNormSpecs } from './batchnorm.js';
 import { fromTorchLayout, fromTorchWeights, toTorchLayout, toTorchWeights, torchLayoutKind, torchShape } from './torch-layout.js';
-import { linear } from '../ops.js';
+import { linear } from '../ops/index.js';
 import { disposeWeights, maxAbsDiff, useCpu } from './test-utils.js';
 
 describe('PyTorch layout of ParamSpec tensors', () => {

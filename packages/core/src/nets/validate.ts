@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors.js';
-import type { Activation } from '../ops.js';
+import type { Activation } from '../ops/index.js';
 import type { Rng } from '../random.js';
 import type { ForwardOptions } from '../target.js';
 
