@@ -199,12 +199,14 @@ function steps(pkgs, work) {
   mkdirSync(nodeDir);
   const nodeBlocks = [];
   const viteBlocks = [];
-  for (const { p, file } of readmes) {
+  // The repository's own README (its quickstart) too: it is what a visitor copies first.
+  const rootReadme = { p: { dir: ROOT, rel: '.', root: true }, file: join(ROOT, 'README.md') };
+  for (const { p, file } of [...readmes, ...(existsSync(rootReadme.file) ? [rootReadme] : [])]) {
     let n = 0;
     for (const b of codeBlocks(readFileSync(file, 'utf8'))) {
       if (!['ts', 'typescript', 'tsx', 'mts'].includes(b.lang)) continue;
       n++;
-      const id = `${basename(p.dir)}-${n}`;
+      const id = `${p.root ? 'root' : basename(p.dir)}-${n}`;
       const { fragment, vite, context, code, offset } = blockSource(b, `${p.rel}/README.md`);
       if (fragment && !context) say(`${id}: fragment without a <!-- context: … --> comment: type-checked alone`);
       const blk = { id, src: `${p.rel}/README.md:${b.line}`, readmeLine: b.line, offset, fragment };
