@@ -23,7 +23,7 @@ import {
   saveCheckpoint,
   verifyCheckpoint,
 } from './checkpoint.js';
-import { readSafetensorsHeader } from './safetensors.js';
+import { readSafetensorsHeader } from './safetensors/index.js';
 
 let root: string;
 let n = 0;

@@ -15,7 +15,7 @@ import {
   type FloatStorage,
   type RawTensor,
   type ReadSafetensorsResult,
-} from './safetensors.js';
+} from './safetensors/index.js';
 
 /** What tfjs optimizers' getWeights/setWeights and tf.io.encodeWeights take. */
 export interface NamedTensor {

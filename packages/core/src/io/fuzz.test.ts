@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { Rng } from '../random.js';
 import { assertSameRunConfig, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors/index.js';
 import { exportTfjsWeights, importTfjsWeights } from './tfjs-format.js';
 
 /**

@@ -19,7 +19,7 @@ export {
   tensorsToSafetensors,
   rawToTensors,
   safetensorsToTensors,
-} from './safetensors.js';
+} from './safetensors/index.js';
 export type {
   SafetensorsDtype,
   SafetensorsData,
@@ -33,7 +33,7 @@ export type {
   ReadSafetensorsResult,
   FloatStorage,
   TensorsToSafetensorsOptions,
-} from './safetensors.js';
+} from './safetensors/index.js';
 export { writeFileAtomic, writeFilesAtomic, removeOrphanTemps } from './atomic.js';
 export type { AtomicData, AtomicFile, AtomicWriteOptions } from './atomic.js';
 export {

@@ -17,7 +17,7 @@ import {
   safetensorsToTensors,
   tensorsToSafetensors,
   type RawTensor,
-} from './safetensors.js';
+} from './safetensors/index.js';
 
 let dir: string;
 beforeAll(async () => {

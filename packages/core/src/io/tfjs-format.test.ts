@@ -6,7 +6,7 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { float32ToFloat16 } from './safetensors.js';
+import { float32ToFloat16 } from './safetensors/index.js';
 import { exportTfjsWeights, importTfjsWeights, loadTfjsArtifacts, writeTfjsArtifacts } from './tfjs-format.js';
 
 let root: string;
