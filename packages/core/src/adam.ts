@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors/index.js';
 
 export interface AdamConfig {
   /** Learning rate (step() may pass another per step, e.g. from a schedule). Default 1e-3. */

@@ -1,4 +1,4 @@
-export * from './errors.js';
+export * from './errors/index.js';
 export * from './params.js';
 export * from './target.js';
 export * from './state.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { numel, type ParamSpec, type Weights } from './params.js';
 import { Rng } from './random.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './errors/index.js';
 
 /** How weight tensors are drawn. `auto`: Kaiming for ReLU-family activations, Xavier otherwise. */
 export type InitScheme = 'auto' | 'kaiming-normal' | 'kaiming-uniform' | 'xavier-normal' | 'xavier-uniform';

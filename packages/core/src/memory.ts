@@ -1,17 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-export class TensorLeakError extends Error {
-  constructor(
-    readonly label: string,
-    readonly counts: number[],
-  ) {
-    super(
-      `${label}: tensor count grew across steps (${counts.join(' → ')}); ` +
-        'wrap intermediate tensors in tf.tidy or dispose them',
-    );
-    this.name = 'TensorLeakError';
-  }
-}
+import { TensorLeakError } from './errors/index.js';
 
 /**
  * Runs `step` `warmup + steps` times and throws TensorLeakError when the number of live

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { checkWeights, countParams, paramSpec, type ParamSpec } from './params.js';
-import { ConfigError, ShapeMismatchError } from './errors.js';
+import { ConfigError, ShapeMismatchError } from './errors/index.js';
 
 const specs: ParamSpec[] = [
   paramSpec({ name: 'fc.weight', shape: [3, 2], kind: 'weight', layer: 0, fanIn: 3, fanOut: 2 }),

@@ -1,5 +1,5 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { ShapeMismatchError, ConfigError } from './errors.js';
+import { ShapeMismatchError, ConfigError } from './errors/index.js';
 
 /** What role a tensor plays; decides its initialiser and how hypernetworks decode it. */
 export type ParamKind =

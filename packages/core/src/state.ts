@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateSpec } from './target.js';
-import { ConfigError, ShapeMismatchError } from './errors.js';
+import { ConfigError, ShapeMismatchError } from './errors/index.js';
 import { sameShape } from './params.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, shutdownBackend } from './index.js';
-import { BackendUnavailableError, ConfigError } from '../errors.js';
+import { BackendUnavailableError, ConfigError } from '../errors/index.js';
 
 describe('initBackend', () => {
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, ConfigError } from '../errors.js';
+import { BackendUnavailableError, ConfigError } from '../errors/index.js';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError } from '../errors/index.js';
 import { initBackend, shutdownBackend } from './index.js';
 import { startWebgpu } from './webgpu.js';
 import { findVulkanLoader, VULKAN_LOADER } from './vulkan.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from './index.js';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError } from '../errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hypernets-wasm-bad-'));
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core registers no gradients itself (the @tensorflow/tfjs union does).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError } from '../errors/index.js';
 import { releaseWebgpu, startWebgpu, type WebgpuInfo } from './webgpu.js';
 import { configureVulkanDriver, findSwiftShaderIcd, VULKAN_DRIVER_ENV } from './vulkan.js';
 

@@ -13,7 +13,7 @@
  * `await t.data()` (dataSync/arraySync cannot wait for the GPU in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError } from '../errors/index.js';
 import { registerWebgpuKernelFixes } from '../kernels/webgpu-fixes.js';
 // vulkan.ts reads the file system (node:fs): loaded only on the Node path, so browser bundles never see it.
 import type { VulkanLoaderSearch } from './vulkan.js';

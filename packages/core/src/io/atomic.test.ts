@@ -4,7 +4,7 @@ import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import { removeOrphanTemps, writeFileAtomic, writeFilesAtomic } from './atomic.js';
 
 let root: string;

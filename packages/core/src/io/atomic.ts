@@ -1,4 +1,4 @@
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
 /** What can be written: bytes, text, or a (possibly async) sequence of chunks. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 
 /**
  * JSON from files that may be hostile (safetensors headers, checkpoint.json, tfjs model.json).

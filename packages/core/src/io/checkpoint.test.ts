@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointConfigError, CheckpointError } from '../errors.js';
+import { CheckpointConfigError, CheckpointError } from '../errors/index.js';
 import { paramSpec } from '../params.js';
 import { Rng } from '../random.js';
 import { NetState } from '../state.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { CheckpointConfigError, CheckpointError } from '../errors.js';
+import { CheckpointConfigError, CheckpointError } from '../errors/index.js';
 import { sameShape, type ParamSpec } from '../params.js';
 import { Rng } from '../random.js';
 import type { NetState } from '../state.js';

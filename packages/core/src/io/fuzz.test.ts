@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, syml
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import { Rng } from '../random.js';
 import { assertSameRunConfig, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors/index.js';

@@ -1,4 +1,4 @@
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 
 /**
  * Node built-ins, loaded on first use. Loading them lazily keeps `@hypernets/core` importable

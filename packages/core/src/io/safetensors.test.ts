@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import {
   bfloat16ToFloat32,
   decodeSafetensors,

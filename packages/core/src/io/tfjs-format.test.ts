@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import { float32ToFloat16 } from './safetensors/index.js';
 import { exportTfjsWeights, importTfjsWeights, loadTfjsArtifacts, writeTfjsArtifacts } from './tfjs-format.js';
 

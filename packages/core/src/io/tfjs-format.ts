@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError } from '../errors/index.js';
 import { writeFilesAtomic } from './atomic.js';
 import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName, scanJson } from './bounded-json.js';
 import type { NamedTensor } from './checkpoint.js';

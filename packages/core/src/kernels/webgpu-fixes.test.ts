@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { BackendUnavailableError, UnsupportedOpError } from '../errors.js';
+import { BackendUnavailableError, UnsupportedOpError } from '../errors/index.js';
 import { releaseWebgpu, startWebgpu } from '../backend/webgpu.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
 import { WEBGPU_FIXED_KERNELS } from './webgpu-fixes.js';

@@ -23,7 +23,7 @@
 // axis after axis. StridedSlice with strides ≠ 1 at rank ≥ 5 has no such split here: it throws
 // UnsupportedOpError (simple slices go to Slice, which works).
 import * as tf from '@tensorflow/tfjs-core';
-import { UnsupportedOpError } from '../errors.js';
+import { UnsupportedOpError } from '../errors/index.js';
 
 type Info = tf.TensorInfo;
 type Args = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };

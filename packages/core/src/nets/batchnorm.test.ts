@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/index.js';
 import { NetState } from '../state.js';
 import { assertNoLeaks } from '../memory.js';
 import { batchNorm, batchNormSpecs, batchNormStateSpecs } from './batchnorm.js';

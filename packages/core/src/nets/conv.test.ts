@@ -21,7 +21,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNoLeaks } from '../memory.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../errors/index.js';
 import { conv2d, convGeometry, convSpecs, globalAvgPool, pool2d, resolvePerSampleConvMethod, subsample2, type Padding } from './conv.js';
 import { finiteDifferenceError, maxAbsDiff, useCpu } from './test-utils.js';
 

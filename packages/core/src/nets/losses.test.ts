@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeMismatchError } from '../errors.js';
+import { ShapeMismatchError } from '../errors/index.js';
 import { accuracy, countCorrect, mse, softmaxCrossEntropy } from './losses.js';
 import { finiteDifferenceError, useCpu } from './test-utils.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeMismatchError } from '../errors.js';
+import { ShapeMismatchError } from '../errors/index.js';
 
 /**
  * Losses and metrics. Labels are class indices (int32 [N], a number[] or Int32Array) or

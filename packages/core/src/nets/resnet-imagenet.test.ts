@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { countParams, type Weights } from '../params.js';
 import { Rng } from '../random.js';
 import { initWeights } from '../init.js';

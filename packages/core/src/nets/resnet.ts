@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';

@@ -4,7 +4,7 @@ import { LSTM, SimpleRNN, embeddingLookup, type RecurrentConfig } from './rnn.js
 import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import {
   disposeWeights,
   expectNoLeaksWhileTraining,

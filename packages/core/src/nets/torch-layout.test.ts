@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeMismatchError } from '../errors.js';
+import { ShapeMismatchError } from '../errors/index.js';
 import { paramSpec, type ParamSpec } from '../params.js';
 import { conv2d, convSpecs } from './conv.js';
 import { denseSpecs } from './mlp.js';

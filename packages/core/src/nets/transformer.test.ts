@@ -4,7 +4,7 @@ import { TransformerEncoder, multiHeadAttention, type TransformerEncoderConfig }
 import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import {
   disposeWeights,
   expectNoLeaksWhileTraining,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
 import { activate, affine, layerNormalize, linear } from '../ops/index.js';
 import type { ForwardOptions, TargetNet } from '../target.js';

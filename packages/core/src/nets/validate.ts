@@ -3,7 +3,7 @@
  * `checkPositiveInt` is public (the other packages validate their configs with it); the rest is internal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors.js';
+import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import type { Activation } from '../ops/index.js';
 import type { Rng } from '../random.js';
 import type { ForwardOptions } from '../target.js';
