@@ -6,7 +6,7 @@ import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
 import { assertNoLeaks } from '../memory.js';
 import { CNN, haMnist, lenet5 } from './cnn.js';
-import { softmaxCrossEntropy } from './losses.js';
+import { softmaxCrossEntropy } from '../ops/losses.js';
 import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from './test-utils.js';
 
 const small = () =>

@@ -3,7 +3,8 @@ import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, type ParamSpec, type Weights } from '../params.js';
 import { activate, linear, type Activation } from '../ops/index.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
-import { conv2d, convGeometry, convSpecs, pool2d, type Padding, type PerSampleConvMethod } from './conv.js';
+import { conv2d, convGeometry, convSpecs, type Padding, type PerSampleConvMethod } from '../ops/conv.js';
+import { pool2d } from '../ops/pool.js';
 import { denseSpecs } from './mlp.js';
 import { checkActivation, checkBatch, checkDropout, checkPositiveInt, dropout, requireRng } from './validate.js';
 

@@ -6,7 +6,7 @@ import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';
 import { assertNoLeaks } from '../memory.js';
 import { MLP } from './mlp.js';
-import { accuracy, softmaxCrossEntropy } from './losses.js';
+import { accuracy, softmaxCrossEntropy } from '../ops/losses.js';
 import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from './test-utils.js';
 
 describe('MLP', () => {

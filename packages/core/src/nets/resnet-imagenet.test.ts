@@ -9,7 +9,6 @@ import { NetState } from '../state.js';
 import { assertNoLeaks } from '../memory.js';
 import {
   ImageNetResNet,
-  maxPoolPadded,
   resnet101,
   resnet152,
   resnet18,
@@ -17,8 +16,9 @@ import {
   resnet50,
   type ImageNetResNetConfig,
 } from './resnet-imagenet.js';
+import { maxPoolPadded } from '../ops/pool.js';
 import { fromTorchWeights, torchShape } from './torch-layout.js';
-import { softmaxCrossEntropy } from './losses.js';
+import { softmaxCrossEntropy } from '../ops/losses.js';
 import { comparePerSampleWithLoop, disposeWeights, maxAbsDiff, pickSample, randomWeightBatch, useCpu } from './test-utils.js';
 
 // Written by scripts/torchvision_resnet_fixture.py from torchvision 0.14 itself.

@@ -3,8 +3,9 @@ import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
-import { conv2d, convGeometry, convSpecs, globalAvgPool, type PerSampleConvMethod } from './conv.js';
-import { batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';
+import { conv2d, convSpecs, type PerSampleConvMethod } from '../ops/conv.js';
+import { globalAvgPool, maxPoolPadded } from '../ops/pool.js';
+import { batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from '../ops/batch-norm.js';
 import { denseSpecs } from './mlp.js';
 import { checkPositiveInt } from './validate.js';
 import { resnetLayers } from './resnet.js';
@@ -211,39 +212,6 @@ export class ImageNetResNet implements TargetNet {
       return linear(globalAvgPool(h), weights['fc.weight'], weights['fc.bias']);
     });
   }
-}
-
-/**
- * Max pooling with PyTorch's `padding=p` (nn.MaxPool2d, floor mode): the input is padded by p
- * on every side with −∞, so padded cells never win a window, then pooled 'valid'. Output
- * ⌊(H + 2p − size) / stride⌋ + 1. pool2d offers only 'same'/'valid' (tfjs 'same' pads after
- * only on even sizes, shifting every window by one against PyTorch); tf.maxPool's numeric pad
- * is not taken because tfjs-node's kernel rejects explicit padding, and wasm's MaxPool
- * (XNNPACK) runs out of bounds when a padding is ≥ the window — here the kernel never sees
- * any padding. p must be at most size / 2 (as PyTorch requires), so no window is all padding.
- */
-export function maxPoolPadded(x: tf.Tensor, size: number, stride: number, padding: number): tf.Tensor4D {
-  if (x.rank !== 4) throw new ShapeMismatchError('maxPoolPadded input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
-  if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= size))
-    throw new ConfigError('maxPoolPadded', `padding must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`);
-  const x4 = x as tf.Tensor4D;
-  convGeometry(x4.shape[1], x4.shape[2], size, stride, padding, 'maxPoolPadded');
-  return tf.tidy(() => {
-    const xp =
-      padding === 0
-        ? x4
-        : tf.pad(
-            x4,
-            [
-              [0, 0],
-              [padding, padding],
-              [padding, padding],
-              [0, 0],
-            ],
-            -Infinity,
-          );
-    return tf.maxPool(xp, size, stride, 'valid');
-  });
 }
 
 /** resnet18 (BasicBlock, [2, 2, 2, 2]): 11,689,512 parameters with 1000 classes. */

@@ -7,7 +7,7 @@ import { createVariables, initWeights } from '../init.js';
 import { NetState } from '../state.js';
 import { assertNoLeaks } from '../memory.js';
 import { ResNet, resnet20, resnet32, zeroPadShortcut } from './resnet.js';
-import { softmaxCrossEntropy } from './losses.js';
+import { softmaxCrossEntropy } from '../ops/losses.js';
 import {
   comparePerSampleWithLoop,
   disposeWeights,

@@ -3,8 +3,9 @@ import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
-import { conv2d, convSpecs, globalAvgPool, subsample2, type PerSampleConvMethod } from './conv.js';
-import { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from './batchnorm.js';
+import { conv2d, convSpecs, type PerSampleConvMethod } from '../ops/conv.js';
+import { globalAvgPool, subsample2 } from '../ops/pool.js';
+import { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from '../ops/batch-norm.js';
 import { denseSpecs } from './mlp.js';
 import { checkBatch, checkPositiveInt } from './validate.js';
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { LSTM, SimpleRNN, embeddingLookup, type RecurrentConfig } from './rnn.js';
+import { LSTM, SimpleRNN, type RecurrentConfig } from './rnn.js';
+import { embeddingLookup } from '../ops/embedding.js';
 import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';

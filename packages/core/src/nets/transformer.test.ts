@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { TransformerEncoder, multiHeadAttention, type TransformerEncoderConfig } from './transformer.js';
+import { TransformerEncoder, type TransformerEncoderConfig } from './transformer.js';
+import { multiHeadAttention } from '../ops/attention.js';
 import { countParams } from '../params.js';
 import { Rng } from '../random.js';
 import { createVariables, initWeights } from '../init.js';

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors/index.js';
 import { NetState } from '../state.js';
 import { assertNoLeaks } from '../memory.js';
-import { batchNorm, batchNormSpecs, batchNormStateSpecs } from './batchnorm.js';
-import { finiteDifferenceError, maxAbsDiff, useCpu } from './test-utils.js';
+import { batchNorm, batchNormSpecs, batchNormStateSpecs } from './batch-norm.js';
+import { finiteDifferenceError, maxAbsDiff, useCpu } from '../nets/test-utils.js';
 
 /** Per-channel mean and biased/unbiased variance of rows (JS, float64). */
 function stats(rows: number[][], c: number) {

@@ -3,7 +3,7 @@ import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { paramSpec, type ParamSpec } from '../params.js';
 
 /**
- * 2-D convolution and pooling (NHWC) with shared or per-sample kernels.
+ * 2-D convolution (NHWC) with shared or per-sample kernels.
  *
  * Kernels use the tfjs layout [kh, kw, cin, cout] (shared) or [B, kh, kw, cin, cout]
  * (per-sample: sample i is convolved with kernel i, in one batched pass). Strides are never
@@ -50,16 +50,6 @@ export interface Conv2dOptions {
   padding?: Padding;
   /** Per-sample kernels only. Default 'auto'. */
   method?: PerSampleConvMethod;
-}
-
-export interface PoolOptions {
-  type: 'max' | 'avg';
-  /** Window size (square). */
-  size: number;
-  /** Default: equal to size. */
-  stride?: number;
-  /** Default 'valid'. */
-  padding?: 'same' | 'valid';
 }
 
 export interface ConvGeometry {
@@ -306,43 +296,4 @@ function perSampleConvDepthwise(
   const xin = pad === padding ? xg : padInput(xg, geo.pad);
   const y = tf.depthwiseConv2d(xin, f, stride, pad); // [1, H', W', B·cin·cout]
   return tf.transpose(tf.sum(tf.reshape(y, [outH, outW, b, cin, cout]), 3), [2, 0, 1, 3]) as tf.Tensor4D;
-}
-
-/** Max or average pooling (no weights; per-sample weights change nothing here). */
-export function pool2d(x: tf.Tensor, options: PoolOptions): tf.Tensor4D {
-  if (x.rank !== 4) throw new ShapeMismatchError('pool2d input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
-  const x4 = x as tf.Tensor4D;
-  const stride = options.stride ?? options.size;
-  const padding = options.padding ?? 'valid';
-  convGeometry(x4.shape[1], x4.shape[2], options.size, stride, padding, 'pool2d');
-  return options.type === 'max'
-    ? tf.maxPool(x4, options.size, stride, padding)
-    : tf.avgPool(x4, options.size, stride, padding);
-}
-
-/** Mean over the spatial axes: [N, H, W, C] → [N, C]. */
-export function globalAvgPool(x: tf.Tensor): tf.Tensor2D {
-  return tf.mean(x, [1, 2]) as tf.Tensor2D;
-}
-
-/**
- * x[:, ::2, ::2, :] (PyTorch slicing) through reshape + slice, which have gradients on every
- * backend (StridedSlice has none). Odd sizes get one zero row/column first; it is never kept.
- */
-export function subsample2(x: tf.Tensor): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const h2 = Math.ceil(h / 2);
-    const w2 = Math.ceil(w / 2);
-    let xp = x as tf.Tensor4D;
-    if (h % 2 || w % 2)
-      xp = tf.pad(xp, [
-        [0, 0],
-        [0, h % 2],
-        [0, w % 2],
-        [0, 0],
-      ]);
-    const blocks = tf.reshape(xp, [n, h2, 2, w2, 2, c]);
-    return tf.reshape(tf.slice(blocks, [0, 0, 0, 0, 0, 0], [n, h2, 1, w2, 1, c]), [n, h2, w2, c]) as tf.Tensor4D;
-  });
 }

@@ -22,8 +22,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNoLeaks } from '../memory.js';
 import { ConfigError } from '../errors/index.js';
-import { conv2d, convGeometry, convSpecs, globalAvgPool, pool2d, resolvePerSampleConvMethod, subsample2, type Padding } from './conv.js';
-import { finiteDifferenceError, maxAbsDiff, useCpu } from './test-utils.js';
+import { conv2d, convGeometry, convSpecs, resolvePerSampleConvMethod, type Padding } from './conv.js';
+import { globalAvgPool, pool2d, subsample2 } from './pool.js';
+import { finiteDifferenceError, maxAbsDiff, useCpu } from '../nets/test-utils.js';
 
 const CASES: [number, number, number, number, Padding][] = [
   // h, w, kernel, stride, padding

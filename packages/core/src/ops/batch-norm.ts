@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { paramSpec, type ParamSpec } from '../params.js';
-import { affine } from '../ops/index.js';
+import { affine } from './affine.js';
 import type { StateSpec } from '../target.js';
 
 /**
