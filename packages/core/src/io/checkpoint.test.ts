@@ -22,7 +22,7 @@ import {
   restoreVariables,
   saveCheckpoint,
   verifyCheckpoint,
-} from './checkpoint.js';
+} from './checkpoint/index.js';
 import { readSafetensorsHeader } from './safetensors/index.js';
 
 let root: string;

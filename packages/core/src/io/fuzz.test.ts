@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors/index.js';
 import { Rng } from '../random.js';
-import { assertSameRunConfig, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { assertSameRunConfig, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint/index.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors/index.js';
 import { exportTfjsWeights, importTfjsWeights } from './tfjs-format.js';
 

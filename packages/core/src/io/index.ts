@@ -54,7 +54,7 @@ export {
   restoreCheckpoint,
   optimizerState,
   netStateTensors,
-} from './checkpoint.js';
+} from './checkpoint/index.js';
 export type {
   OptimizerMeta,
   NetStateMeta,
@@ -71,7 +71,7 @@ export type {
   VerifyCheckpointOptions,
   RestoreVariablesOptions,
   RestoreCheckpointOptions,
-} from './checkpoint.js';
+} from './checkpoint/index.js';
 export { importTfjsWeights, exportTfjsWeights, loadTfjsArtifacts, writeTfjsArtifacts } from './tfjs-format.js';
 export type {
   WeightsManifestEntry,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CheckpointError } from '../errors/index.js';
 import { writeFilesAtomic } from './atomic.js';
 import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName, scanJson } from './bounded-json.js';
-import type { NamedTensor } from './checkpoint.js';
+import type { NamedTensor } from './checkpoint/index.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
 
