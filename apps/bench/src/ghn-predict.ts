@@ -1,15 +1,45 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resnet18, resnet50, shutdownBackend } from '@hypernets/core';
 import { archGraph, batchGraphs, loadGhn } from '@hypernets/graph';
-import { ensureTorch, torchEnv } from './torch.js';
+import { ensurePythonModules, torchEnv, type PythonModule } from './torch.js';
 
 const PYTHON = '/usr/bin/python3';
 const GHN_FILE = fileURLToPath(new URL('../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url));
 const PPUDA_SPEED = fileURLToPath(new URL('../../../packages/graph/scripts/ppuda_speed.py', import.meta.url));
 const NETS = { resnet50, resnet18 } as const;
+
+/**
+ * What ppuda's modules import besides torch and numpy, for ppuda_speed.py (Debian packages).
+ * matplotlib and einops are imported too, at module level, but stubbed by the script when absent.
+ */
+const PPUDA_MODULES: readonly PythonModule[] = [
+  { module: 'torchvision', deb: 'python3-torchvision' },
+  { module: 'networkx', deb: 'python3-networkx' },
+  { module: 'tqdm', deb: 'python3-tqdm' },
+];
+/** The ppuda commit the fixtures and the port were checked against (packages/graph/scripts/README.md). */
+const PPUDA_COMMIT = '4673a42507a9dcd0a5ae04e74599e8c92af689b9';
+export const PPUDA_HELP =
+  `pass --ppuda DIR or set PPUDA_DIR, DIR being ppuda's source: a checkout (git clone https://github.com/facebookresearch/ppuda && git -C ppuda checkout ${PPUDA_COMMIT}) or a bare git dir of it; see packages/graph/scripts/README.md`;
+
+/**
+ * Whether ppuda's side can run: its source (a path relative to where pnpm was started, as the
+ * user typed it), PyTorch and the modules ppuda imports (installed with apt-get when root). A
+ * reason saying what to pass or install when not. Checked before any timing.
+ */
+export function ppudaReady(ppuda: string | undefined): { dir: string } | { why: string } {
+  if (!ppuda) return { why: `no ppuda source: ${PPUDA_HELP}` };
+  const dir = resolve(process.env.INIT_CWD ?? process.cwd(), ppuda);
+  const tree = existsSync(join(dir, 'ppuda', 'ghn', 'nn.py'));
+  const bare = existsSync(join(dir, 'HEAD')) && existsSync(join(dir, 'objects'));
+  if (!tree && !bare) return { why: `${dir} is neither a ppuda checkout (with ppuda/ghn/nn.py) nor a bare git dir: ${PPUDA_HELP}` };
+  const why = ensurePythonModules(PPUDA_MODULES, 'ppuda');
+  return why ? { why } : { dir };
+}
 
 const median = (a: number[]) => +[...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!.toFixed(1);
 
@@ -20,7 +50,9 @@ const median = (a: number[]) => +[...a].sort((p, q) => p - q)[Math.floor(a.lengt
  * decode, tile, normalise, and read every tensor back (`await data()`); ppuda: `ghn(model)`
  * (traces the graph, predicts, copies into the model). Medians over `runs` after `warmup`.
  */
-export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }: { backends: string[]; runs: number; warmup: number; ppuda: string; torchThreads: number }) {
+export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }: { backends: string[]; runs: number; warmup: number; ppuda: string | undefined; torchThreads: number }) {
+  const ref = ppudaReady(ppuda);
+  if ('why' in ref) console.log(`ppuda  skipped: ${ref.why}`);
   const ours: Record<string, Record<string, { total_ms: number; graph_ms: number; gnn_ms: number }> | string> = {};
   for (const b of backends) {
     try {
@@ -65,11 +97,9 @@ export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }
     }
   }
   let ppudaRes: Record<string, unknown> | string;
-  const why = ensureTorch();
-  if (why) ppudaRes = `skipped: ${why}`;
-  else if (!existsSync(ppuda)) ppudaRes = `skipped: no ppuda source at ${ppuda} (pass --ppuda DIR: a checkout or a bare git dir; see packages/graph/scripts/README.md)`;
+  if ('why' in ref) ppudaRes = `skipped: ${ref.why}`;
   else {
-    const r = spawnSync(PYTHON, [PPUDA_SPEED, String(runs), '--warmup', String(warmup), '--threads', String(torchThreads), '--ppuda', ppuda, '--ghn', GHN_FILE], { encoding: 'utf8', env: torchEnv(torchThreads) });
+    const r = spawnSync(PYTHON, [PPUDA_SPEED, String(runs), '--warmup', String(warmup), '--threads', String(torchThreads), '--ppuda', ref.dir, '--ghn', GHN_FILE], { encoding: 'utf8', env: torchEnv(torchThreads) });
     if (r.status !== 0) ppudaRes = `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     else ppudaRes = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   }

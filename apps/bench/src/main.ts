@@ -59,7 +59,7 @@ program
   .option('--backends <list>', 'comma-separated backends', 'wasm')
   .option('--runs <n>', 'timed runs per net', '10')
   .option('--warmup <n>', 'untimed runs per net', '2')
-  .option('--ppuda <dir>', "ppuda's source: a checkout or a bare git dir", process.env.PPUDA_DIR ?? '/work/.mirror/facebookresearch+ppuda/repo')
+  .option('--ppuda <dir>', "ppuda's source: a checkout or a bare git dir (default $PPUDA_DIR; without either, ppuda's side is skipped and the bench says how to get it)", process.env.PPUDA_DIR || undefined)
   .option('--torch-threads <n>', 'PyTorch intra-op threads', '2')
   .action(async (o) => {
     await ghnPredict({ backends: o.backends.split(','), runs: +o.runs, warmup: +o.warmup, ppuda: o.ppuda, torchThreads: +o.torchThreads });

@@ -34,6 +34,43 @@ export function ensureTorch(): string | null {
   return null;
 }
 
+/** A Python module a reference script imports, and the Debian package that provides it. */
+export interface PythonModule {
+  module: string;
+  deb: string;
+}
+
+/** The modules of `mods` that PYTHON cannot import (checked with importlib, nothing is imported). */
+function missingModules(mods: readonly PythonModule[]): PythonModule[] {
+  const code = 'import importlib.util, sys; print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))';
+  const r = spawnSync(PYTHON, ['-c', code, ...mods.map((m) => m.module)], { encoding: 'utf8' });
+  if (r.status !== 0) return [...mods];
+  const missing = new Set(r.stdout.trim().split(/\s+/).filter(Boolean));
+  return mods.filter((m) => missing.has(m.module));
+}
+
+/**
+ * Makes sure PyTorch (`ensureTorch`) and the Python modules a reference script imports are there
+ * for PYTHON, installing the missing ones' Debian packages with apt-get when root, as
+ * `ensureTorch` does. Returns a reason string, saying what to install, when they cannot be had.
+ */
+export function ensurePythonModules(mods: readonly PythonModule[], who: string): string | null {
+  const why = ensureTorch();
+  if (why) return why;
+  let missing = missingModules(mods);
+  if (missing.length === 0) return null;
+  const debs = [...new Set(missing.map((m) => m.deb))];
+  const what = `${who} imports ${missing.map((m) => m.module).join(', ')}, not installed for ${PYTHON}`;
+  if (process.getuid?.() !== 0) return `${what}: install them with apt-get install ${debs.join(' ')} (needs root)`;
+  console.log(`${what}: installing ${debs.join(' ')} with apt-get (once) …`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-q', ...debs], { stdio: 'ignore', env });
+  missing = missingModules(mods);
+  if (r.status !== 0 || missing.length) return `${what}: apt-get install ${debs.join(' ')} failed`;
+  return null;
+}
+
 /** Environment for a PyTorch process limited to `threads` threads (PyTorch's own and OpenBLAS's). */
 export function torchEnv(threads: number): NodeJS.ProcessEnv {
   return { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
