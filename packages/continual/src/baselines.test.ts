@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, MLP, Rng, assertNoLeaks, initBackend, type TargetNet } from '@hypernets/core';
 import { ImageSplit, disposeBatch, padPermuteTransform, type Batch, type DataSplit, type ImageSet } from '@hypernets/data';
-import { EwcMethod, FinetuneMethod, SiMethod, baselineDefaults, diagonalFisher } from './baselines.js';
+import { EwcMethod, FinetuneMethod, SiMethod, baselineDefaults, diagonalFisher } from './methods/index.js';
 import type { ContinualMethod, MethodState } from './method.js';
 import type { HeadLayout, Scenario } from './scenario.js';
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam, MLP, assertNoLeaks, initBackend, loadCheckpoint, paramSpec } from '@hypernets/core';
 import { SplitMnist } from '@hypernets/data';
 import { HyperMLP } from '@hypernets/nets';
-import { HnetMethod } from './hnet.js';
+import { HnetMethod } from './methods/index.js';
 import { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 import { headMasks, outputRegularizer } from './regularizer.js';
 import { entropyInference, headLayout, softmaxEntropy, softmaxLogEntropy } from './scenario.js';

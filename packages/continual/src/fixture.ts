@@ -3,7 +3,7 @@
 import { MLP, initBackend } from '@hypernets/core';
 import { SplitMnist } from '@hypernets/data';
 import { ChunkedHyperMLP } from '@hypernets/nets';
-import { HnetMethod } from './hnet.js';
+import { HnetMethod } from './methods/index.js';
 import { headLayout, type Scenario } from './scenario.js';
 import { ContinualTrainer, type ContinualEvent } from './trainer.js';
 

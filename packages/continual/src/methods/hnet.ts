@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam, ConfigError, Rng, countParams, sameShape, type TargetNet } from '@hypernets/core';
 import type { Batch } from '@hypernets/data';
 import type { HyperNet } from '@hypernets/nets';
-import type { ContinualMethod, MethodState, StepLosses } from './method.js';
-import { headMasks, outputRegularizer } from './regularizer.js';
-import { taskLoss, type HeadLayout } from './scenario.js';
+import type { ContinualMethod, MethodState, StepLosses } from '../method.js';
+import { headMasks, outputRegularizer } from '../regularizer.js';
+import { taskLoss, type HeadLayout } from '../scenario.js';
 
 export interface HnetMethodConfig {
   /** A hypernetwork with one learned condition embedding per task (`numConditions` ≥ tasks). */
