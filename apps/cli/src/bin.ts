@@ -69,7 +69,7 @@ if (isMain) {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-    if (e instanceof UsageError) {
+    if (UsageError.isInstance(e)) {
       console.error(`error: ${e.message}`);
       process.exit(2);
     }

@@ -1,13 +1,25 @@
 import { HypernetsError, torchShape, type ParamSpec } from '@hypernets/core';
 import { PRIMITIVES, type Primitive } from './primitives.js';
 
+const graphErrorMarker = 'hypernets.error.GraphError';
+const graphErrorSymbol = Symbol.for(graphErrorMarker);
+
 /** A graph cannot be built or is malformed (unreachable nodes, unknown parameters, …). */
 export class GraphError extends HypernetsError {
+  private readonly [graphErrorSymbol] = true;
+  override readonly name: string = 'GraphError';
+
   constructor(
     readonly graph: string,
     detail: string,
+    options?: ErrorOptions,
   ) {
-    super(`architecture graph '${graph}': ${detail}`);
+    super(`architecture graph '${graph}': ${detail}`, options);
+  }
+
+  /** True for a GraphError from any copy of @hypernets/graph (`instanceof` is not, across copies). */
+  static override isInstance(error: unknown): error is GraphError {
+    return HypernetsError.hasMarker(error, graphErrorMarker);
   }
 }
 

@@ -43,8 +43,19 @@ export interface ArchSource {
   sample(rng: Rng): ArchSample;
 }
 
+const trainingErrorMarker = 'hypernets.error.TrainingError';
+const trainingErrorSymbol = Symbol.for(trainingErrorMarker);
+
 /** The training step failed more often than the patience allows (non-finite loss or gradients). */
-export class TrainingError extends HypernetsError {}
+export class TrainingError extends HypernetsError {
+  private readonly [trainingErrorSymbol] = true;
+  override readonly name: string = 'TrainingError';
+
+  /** True for a TrainingError from any copy of @hypernets/graph (`instanceof` is not, across copies). */
+  static override isInstance(error: unknown): error is TrainingError {
+    return HypernetsError.hasMarker(error, trainingErrorMarker);
+  }
+}
 
 /**
  * x [B, D] (flattened images, as @hypernets/data serves them) in the shape `net` takes: as is

@@ -83,12 +83,23 @@ export const SUPPORTED_LAYER_CLASSES: readonly string[] = Object.freeze([
   'InputLayer',
 ]);
 
+const unsupportedLayerMarker = 'hypernets.error.UnsupportedLayerError';
+const unsupportedLayerSymbol = Symbol.for(unsupportedLayerMarker);
+
 /**
  * A layer (or a layer configuration) that hypernetize cannot re-implement. With
  * `unsupported: 'fixed'` such a layer is kept, with its own weights, and run through
  * `layer.apply(x)`.
  */
 export class UnsupportedLayerError extends ConfigError {
+  private readonly [unsupportedLayerSymbol] = true;
+  override readonly name: string = 'UnsupportedLayerError';
+
+  /** True for an UnsupportedLayerError from any copy of @hypernets/nets (`instanceof` is not, across copies). */
+  static override isInstance(error: unknown): error is UnsupportedLayerError {
+    return ConfigError.hasMarker(error, unsupportedLayerMarker);
+  }
+
   constructor(
     readonly layerName: string,
     readonly className: string,
@@ -759,7 +770,7 @@ export function convertLayersModel(model: LayersModelLike, keepUnsupported: bool
         // Under tidy: the snapshots a converter took are freed when it throws.
         ops.push(tf.tidy(() => convertLayer(layer, cc) as unknown as tf.TensorContainer) as unknown as LayerOp);
       } catch (e) {
-        if (!(e instanceof UnsupportedLayerError) || !keepUnsupported) throw e;
+        if (!UnsupportedLayerError.isInstance(e) || !keepUnsupported) throw e;
         ops.push(externalOp(layer));
         external.set(layer.name, { className: layer.getClassName(), weights: layer.weights.map((w) => `${layer.name}.${tailName(w)}`) });
       }

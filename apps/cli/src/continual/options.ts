@@ -1,3 +1,4 @@
+import { HypernetsError } from '@hypernets/core/errors';
 import { z } from 'zod';
 import { intSchema as int, realSchema as real } from '../args.js';
 
@@ -96,10 +97,20 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
   };
 }
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+const usageErrorMarker = 'hypernets.error.UsageError';
+const usageErrorSymbol = Symbol.for(usageErrorMarker);
+
+/** A bad command line (exit code 2); thrown before any data or backend loads. */
+export class UsageError extends HypernetsError {
+  private readonly [usageErrorSymbol] = true;
+  override readonly name: string = 'UsageError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+
+  static override isInstance(error: unknown): error is UsageError {
+    return HypernetsError.hasMarker(error, usageErrorMarker);
   }
 }
 

@@ -109,9 +109,11 @@ describe('typed errors', () => {
 
   it('isInstance holds for a class written separately that carries the same Symbol.for markers', () => {
     // What another build of @hypernets/core (other bundler, other version) would define.
+    const base = Symbol.for('hypernets.error');
+    const own = Symbol.for('hypernets.error.CheckpointError');
     class ForeignCheckpointError extends Error {
-      readonly [Symbol.for('hypernets.error')] = true;
-      readonly [Symbol.for('hypernets.error.CheckpointError')] = true;
+      readonly [base] = true;
+      readonly [own] = true;
     }
     const e = new ForeignCheckpointError('checkpoint /x: y');
     expect(e).not.toBeInstanceOf(CheckpointError);
