@@ -6,7 +6,7 @@ import { ConfigError } from './errors/index.js';
 /** How weight tensors are drawn. `auto`: Kaiming for ReLU-family activations, Xavier otherwise. */
 export type InitScheme = 'auto' | 'kaiming-normal' | 'kaiming-uniform' | 'xavier-normal' | 'xavier-uniform';
 
-const RELU_LIKE = new Set(['relu', 'elu', 'leaky-relu', 'leakyRelu', 'gelu', 'silu', 'swish']);
+const RELU_LIKE = new Set(['relu', 'elu', 'leaky-relu', 'leakyRelu', 'gelu', 'gelu-tanh', 'silu', 'swish']);
 
 /**
  * The variance a target's own init gives a tensor of this spec. Hypernetwork inits

@@ -4,6 +4,7 @@
 // degrees, the distance from the input node, and the (forward, backward) distance pairs of the
 // edge embeddings.
 import * as tf from '@tensorflow/tfjs-core';
+import { gelu } from '@hypernets/core';
 import { GraphError, type ArchGraph } from './graph.js';
 
 /** ghn3's TransformerLayer.max_degree: in/out degrees are clipped to it. */
@@ -116,10 +117,8 @@ export function layerNorm(x: tf.Tensor, w: WeightLookup, name: string, eps = 1e-
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), w(`${name}.weight`)), w(`${name}.bias`));
 }
 
-/** nn.GELU() (exact: 0.5·x·(1 + erf(x/√2))). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
+/** nn.GELU() (exact: 0.5·x·(1 + erf(x/√2))): core's `gelu`, re-exported under its old place. */
+export { gelu };
 
 /**
  * Per-head attention biases [B, H, M, M] from the edge embeddings (ghn3's first

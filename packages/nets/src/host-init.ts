@@ -13,6 +13,14 @@ const f32 = Math.fround;
 /** tfjs-cpu's MatMul block size (MathBackendCPU.blockSize). */
 const MATMUL_BLOCK = 48;
 
+/** erf as tfjs's cpu kernel computes it (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
+function erfValue(x: number): number {
+  const v = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * v);
+  const poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+  return Math.sign(x) * (1 - poly * Math.exp(-v * v));
+}
+
 /** One activation, as `activate` in @hypernets/core computes it. */
 export function activateValue(x: number, act: Activation): number {
   switch (act) {
@@ -28,8 +36,9 @@ export function activateValue(x: number, act: Activation): number {
       return x < 0 ? 0.01 * x : x;
     case 'silu':
       return x * f32(1 / (1 + Math.exp(-x)));
-    case 'gelu': {
-      // the tanh form `activate` uses
+    case 'gelu':
+      return 0.5 * x * (1 + erfValue(x * Math.SQRT1_2));
+    case 'gelu-tanh': {
       const c = Math.sqrt(2 / Math.PI);
       return 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x * x * x)));
     }

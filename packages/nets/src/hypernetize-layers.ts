@@ -7,6 +7,8 @@ import {
   batchNorm,
   conv2d,
   embeddingLookup,
+  gelu,
+  geluTanh,
   layerNormalize,
   linear,
   paramSpec,
@@ -152,15 +154,14 @@ const KERAS_ACTIVATIONS: Record<string, ActFn> = {
   tanh: (x) => tf.tanh(x),
   softmax: (x) => tf.softmax(x, -1),
   logSoftmax: (x) => tf.logSoftmax(x, -1),
-  gelu: (x) => tf.mul(x, tf.mul(0.5, tf.add(1, tf.erf(tf.div(x, Math.SQRT2))))),
-  gelu_new: (x) =>
-    tf.mul(0.5, tf.mul(x, tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))),
+  gelu: (x) => gelu(x),
+  gelu_new: (x) => geluTanh(x),
   mish: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),
   swish: (x) => tf.mul(tf.sigmoid(x), x),
 };
 
 /** Keras activation names as the fan-based inits of core know them. */
-const INIT_ACTIVATION: Record<string, string> = { relu6: 'relu', swish: 'silu', gelu_new: 'gelu' };
+const INIT_ACTIVATION: Record<string, string> = { relu6: 'relu', swish: 'silu', gelu_new: 'gelu-tanh' };
 
 function activationOf(layer: LayerLike, value: unknown, field = 'activation'): { name: string; fn: ActFn } {
   const name = value === undefined || value === null ? 'linear' : value;

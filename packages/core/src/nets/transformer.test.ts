@@ -111,7 +111,7 @@ describe('TransformerEncoder: config and ParamSpecs', () => {
     expect(byName['blocks.1.attn.qkv.weight']).toMatchObject({ shape: [d, 3 * d], kind: 'weight', fanIn: d, fanOut: 3 * d });
     expect(byName['blocks.1.ln2.weight'].kind).toBe('norm-scale');
     expect(byName['blocks.1.ln2.bias'].kind).toBe('norm-shift');
-    expect(byName['blocks.0.mlp.fc1.weight'].activation).toBe('gelu');
+    expect(byName['blocks.0.mlp.fc1.weight'].activation).toBe('gelu-tanh');
     expect(byName['head.weight'].shape).toEqual([d, 3]);
     expect(net.inputShape).toEqual([5]);
     expect(net.outputShape).toEqual([3]);

@@ -10,6 +10,7 @@ import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, r
 /**
  * Pre-LN Transformer encoder (GPT-2 / ViT block order) with shared or per-sample weights:
  *   x ← x + Drop(Proj(MHSA(LN1(x))));   x ← x + Drop(FC2(GELU(FC1(LN2(x)))))
+ * GELU is the tanh approximation ('gelu-tanh', GPT-2's), as it always was here.
  * Attention runs on [N, heads, T, dh] with both BatchMatMul operands carrying the same batch
  * dims (tfjs's BatchMatMul gradient does not reduce broadcast batch dims), so per-sample
  * weights need nothing beyond ops.linear's batched path.
@@ -196,7 +197,7 @@ export class TransformerEncoder implements TargetNet {
       dense(`${p}.attn.qkv`, d, 3 * d);
       dense(`${p}.attn.proj`, d, d);
       norm(`${p}.ln2`);
-      dense(`${p}.mlp.fc1`, d, c.ffSize, 'gelu');
+      dense(`${p}.mlp.fc1`, d, c.ffSize, 'gelu-tanh');
       dense(`${p}.mlp.fc2`, c.ffSize, d);
     }
     if (c.finalNorm) norm('norm');
@@ -254,7 +255,7 @@ export class TransformerEncoder implements TargetNet {
         const [q, k, v] = tf.split(qkv, 3, -1);
         const att = multiHeadAttention(q, k, v, c.numHeads, c.causal, dropping ? drop : undefined);
         h = tf.add(h, drop(linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`))));
-        const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu');
+        const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu-tanh');
         h = tf.add(h, drop(linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`))));
       }
       if (c.finalNorm) h = ln(h, 'norm');

@@ -8,7 +8,7 @@ import type { Activation } from '../ops/index.js';
 import type { Rng } from '../random.js';
 import type { ForwardOptions } from '../target.js';
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'elu', 'gelu', 'leaky-relu', 'linear', 'silu'];
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'elu', 'gelu', 'gelu-tanh', 'leaky-relu', 'linear', 'silu'];
 
 export function checkPositiveInt(field: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { gelu, geluTanh } from './gelu.js';
 
-export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'gelu' | 'leaky-relu' | 'linear' | 'silu';
+/** 'gelu' is the exact (erf) GELU, 'gelu-tanh' its tanh approximation (see gelu.ts). */
+export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'elu' | 'gelu' | 'gelu-tanh' | 'leaky-relu' | 'linear' | 'silu';
 
 export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
   switch (act) {
@@ -17,12 +19,9 @@ export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
     case 'silu':
       return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
     case 'gelu':
-      // tanh approximation (Hendrycks & Gimpel); every op has a gradient on every backend.
-      return tf.tidy(() => {
-        const c = Math.sqrt(2 / Math.PI);
-        const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
-        return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-      });
+      return gelu(x);
+    case 'gelu-tanh':
+      return geluTanh(x);
     case 'linear':
       return x;
   }

@@ -5,6 +5,7 @@
 export { linear } from './linear.js';
 export { affine } from './affine.js';
 export { activate, type Activation } from './activate.js';
+export { gelu, geluTanh } from './gelu.js';
 export { layerNormalize } from './layer-norm.js';
 export { conv2d, convGeometry, convSpecs, im2col, resolvePerSampleConvMethod } from './conv.js';
 export type { Padding, PerSampleConvMethod, Conv2dOptions, ConvGeometry } from './conv.js';
