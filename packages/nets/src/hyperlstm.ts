@@ -10,6 +10,7 @@ import {
   initTensor,
   layerNormalize,
   linear,
+  lstmCell,
   paramSpec,
   type ForwardOptions,
   type ParamSpec,
@@ -257,12 +258,10 @@ interface CellNorm {
 function lstmUpdate(z: tf.Tensor, cPrev: tf.Tensor | null, norm: CellNorm | null, eps: number, mask: tf.Tensor | null) {
   if (norm) z = tf.add(tf.mul(layerNormalize(z, eps), norm.gateScale), norm.gateShift);
   const [zi, zf, zg, zo] = tf.unstack(z, 0);
-  let g = tf.tanh(zg);
-  if (mask) g = tf.mul(g, mask);
-  const ig = tf.mul(tf.sigmoid(zi), g);
-  const c = cPrev === null ? ig : tf.add(tf.mul(tf.sigmoid(zf), cPrev), ig);
-  const cOut = norm ? affine(layerNormalize(c, eps), norm.cellScale, norm.cellShift) : c;
-  return { h: tf.mul(tf.sigmoid(zo), tf.tanh(cOut)), c };
+  return lstmCell(zi, zf, zg, zo, cPrev, {
+    candidateMask: mask,
+    cellOutput: norm ? (c) => affine(layerNormalize(c, eps), norm.cellScale, norm.cellShift) : undefined,
+  });
 }
 
 export class HyperLSTM extends VariableOwner implements TargetNet {

@@ -11,6 +11,7 @@ import {
   geluTanh,
   layerNormalize,
   linear,
+  lstmLayer,
   paramSpec,
   type ForwardOptions,
   type ParamKind,
@@ -469,21 +470,9 @@ function convertLSTM(layer: LayerLike, cfg: Config, cc: ConvertContext): LayerOp
       const { ts } = alignLayer(specs, weights);
       const [wIh, wHh, b] = ts as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
       const seq = goBackwards ? tf.reverse(x, 1) : x;
-      // As core's LSTM: the input projection of all steps in one matmul; h0 = c0 = 0, so the
-      // first step skips the recurrent matmul and the forget term.
-      const steps = tf.unstack(linear(seq, wIh, b), 1);
-      const hs: tf.Tensor[] = [];
-      let hPrev: tf.Tensor | null = null;
-      let c: tf.Tensor | null = null;
-      for (const xw of steps) {
-        const z: tf.Tensor = hPrev === null ? xw : tf.add(xw, linear(hPrev, wHh));
-        const [zi, zf, zc, zo] = tf.split(z, 4, -1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const ig = tf.mul(rec.fn(zi), act.fn(zc));
-        c = c === null ? ig : tf.add(tf.mul(rec.fn(zf), c), ig);
-        hPrev = tf.mul(rec.fn(zo), act.fn(c));
-        hs.push(hPrev);
-      }
-      return returnSequences ? tf.stack(hs, 1) : hPrev!;
+      // core's LSTM layer with the Keras layer's own activations.
+      const hs = lstmLayer(seq, wIh, wHh, b, { gate: rec.fn, cell: act.fn });
+      return returnSequences ? tf.stack(hs, 1) : hs[hs.length - 1]!;
     },
   };
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops/index.js';
+import { lstmLayer } from '../ops/lstm.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import type { ForwardOptions, TargetNet } from '../target.js';
 import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
@@ -168,24 +169,13 @@ abstract class RecurrentNet implements TargetNet {
 
   /** One layer unrolled over T; returns the hidden state of every step ([N, H] each). */
   private runLayer(seq: tf.Tensor, wIh: tf.Tensor, wHh: tf.Tensor, b: tf.Tensor): tf.Tensor[] {
-    // The input projection of all steps in one matmul; the loop only does h·W_hh.
-    // unstack (Unpack, gradient: Pack) rather than T slices: one op forward, and the backward
-    // pass stacks T step gradients instead of padding each to [N, T, G·H] and summing.
+    if (this.cell === 'lstm') return lstmLayer(seq, wIh, wHh, b);
+    // As lstmLayer: all input projections in one matmul, unstacked; h0 = 0 skips the first h·W_hh.
     const steps = tf.unstack(linear(seq, wIh, b), 1);
     const hs: tf.Tensor[] = [];
     let h: tf.Tensor | null = null;
-    let cState: tf.Tensor | null = null;
     for (const xw of steps) {
-      // h0 = c0 = 0: the first step skips the recurrent matmul and the forget term.
-      const z: tf.Tensor = h === null ? xw : tf.add(xw, linear(h, wHh));
-      if (this.cell === 'rnn') {
-        h = tf.tanh(z);
-      } else {
-        const [zi, zf, zg, zo] = tf.split(z, 4, -1);
-        const ig = tf.mul(tf.sigmoid(zi), tf.tanh(zg));
-        cState = cState === null ? ig : tf.add(tf.mul(tf.sigmoid(zf), cState), ig);
-        h = tf.mul(tf.sigmoid(zo), tf.tanh(cState));
-      }
+      h = tf.tanh(h === null ? xw : tf.add(xw, linear(h, wHh)));
       hs.push(h);
     }
     return hs;

@@ -15,5 +15,7 @@ export { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_MOMENTUM, BN_EPS } f
 export type { BatchNormCall, BatchNormSettings } from './batch-norm.js';
 export { embeddingLookup } from './embedding.js';
 export { multiHeadAttention } from './attention.js';
+export { lstmCell, lstmLayer } from './lstm.js';
+export type { LstmActivations, LstmCellOptions } from './lstm.js';
 export { softmaxCrossEntropy, mse, accuracy, countCorrect } from './losses.js';
 export type { Labels } from './losses.js';
