@@ -1,6 +1,6 @@
 import { CNN, ConfigError, MLP, ResNet, type ConvLayerConfig, type Rng, type TargetNet } from '@hypernets/core';
 import { archGraph } from './describe.js';
-import type { ArchSample, ArchSource } from './train.js';
+import type { ArchSample, ArchSource } from './train/index.js';
 
 /** An ArchSample for a net (its graph built by archGraph). */
 export function archSample(net: TargetNet, id: string | number = net.name): ArchSample {

@@ -9,7 +9,7 @@ import { GHN2 } from './ghn2.js';
 import { GraphBuilder } from './graph.js';
 import { mlpGraph } from './describe.js';
 import { SmallNetFamily, archSample, fixedSource } from './sources.js';
-import { GhnTrainer, TrainingError, evaluateArchs, missingWeights, multiStepLr, netInput, type ArchSample, type GhnTrainEvent } from './train.js';
+import { GhnTrainer, TrainingError, evaluateArchs, missingWeights, multiStepLr, netInput, type ArchSample, type GhnTrainEvent } from './train/index.js';
 
 /** The first n samples of an MNIST set as a split (labels as stored). */
 function subset(set: ImageSet, n: number): ImageSplit {

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { ConfigError } from '@hypernets/core';
+
+export const posInt = z.number().int().positive();
+
+const configSchema = z
+  .object({
+    steps: posInt,
+    archsPerStep: posInt.default(8),
+    batchSize: posInt.default(64),
+    lr: z.number().positive().finite().default(1e-3),
+    weightDecay: z.number().nonnegative().finite().default(1e-5),
+    gradClip: z.number().positive().nullable().default(5),
+    lrMilestones: z.array(z.number().int().nonnegative()).optional(),
+    gamma: z.number().positive().finite().default(0.1),
+    seed: z.number().int().nonnegative().default(0),
+    logEvery: posInt.default(10),
+    checkpointDir: z.string().min(1).optional(),
+    checkpointEvery: posInt.optional(),
+    maxSkips: z.number().int().nonnegative().optional(),
+    fingerprint: z.unknown().optional(),
+  })
+  .strict();
+
+export interface GhnTrainerConfig {
+  /** Meta-training steps (one batch of images, `archsPerStep` architectures each). */
+  steps: number;
+  /** m, architectures per step (ppuda's -m / meta_batch_size; GHN-2: 8). Default 8. */
+  archsPerStep?: number;
+  /** Images per step (ppuda's CIFAR-10 default: 64). Default 64. */
+  batchSize?: number;
+  /** Adam learning rate. Default 1e-3 (ppuda). */
+  lr?: number;
+  /** torch.optim.Adam weight decay (L2 in the gradient). Default 1e-5 (ppuda). */
+  weightDecay?: number;
+  /** Clip the GHN's gradients to this global norm (ppuda's clip_grad_norm_ at 5); null: no clipping. Default 5. */
+  gradClip?: number | null;
+  /**
+   * MultiStepLR milestones in steps: lr ← lr·gamma at each. Default [⌊2K/3⌋, ⌊5K/6⌋] for K steps
+   * (ppuda: epochs 200 and 250 of 300).
+   */
+  lrMilestones?: number[];
+  /** Default 0.1 (ppuda). */
+  gamma?: number;
+  /** Seeds architecture draws, the image order and the init of unpredicted parameters. Default 0. */
+  seed?: number;
+  /** Emit a step event (and a curve point) every this many steps. Default 10. */
+  logEvery?: number;
+  /** Where checkpoints go (`checkpoint.safetensors` + `checkpoint.json`); none: no checkpoints. */
+  checkpointDir?: string;
+  /** Checkpoint every this many steps (and always at the end). Default: at the end only. */
+  checkpointEvery?: number;
+  /**
+   * Steps skipped for a non-finite loss or gradient before giving up with a TrainingError
+   * (ppuda: 1/50 of an epoch's batches). Default max(10, ⌊steps/50⌋).
+   */
+  maxSkips?: number;
+  /** What must match for a checkpoint to be resumed (the run's configuration); stored and compared. */
+  fingerprint?: unknown;
+}
+
+export type Resolved = Required<Omit<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>> & Pick<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>;
+
+export function resolveConfig(config: GhnTrainerConfig): Resolved {
+  const r = configSchema.safeParse(config);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ConfigError(issue.path.join('.') || 'config', issue.message);
+  }
+  const c = r.data;
+  if (c.checkpointEvery !== undefined && !c.checkpointDir) throw new ConfigError('checkpointEvery', 'needs checkpointDir');
+  const lrMilestones = c.lrMilestones ?? [Math.floor((2 * c.steps) / 3), Math.floor((5 * c.steps) / 6)];
+  return { ...c, lrMilestones: [...lrMilestones].sort((a, b) => a - b), maxSkips: c.maxSkips ?? Math.max(10, Math.floor(c.steps / 50)) };
+}
+
+/** MultiStepLR: the rate for (0-based) step `step`. */
+export function multiStepLr(lr: number, milestones: readonly number[], gamma: number, step: number): number {
+  let n = 0;
+  for (const m of milestones) if (step >= m) n++;
+  return lr * gamma ** n;
+}

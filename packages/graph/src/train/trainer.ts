@@ -1,0 +1,235 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  Adam,
+  CheckpointError,
+  ConfigError,
+  HypernetsError,
+  Rng,
+  assertSameRunConfig,
+  countCorrect,
+  loadCheckpointIfAny,
+  restoreVariables,
+  saveCheckpoint,
+  softmaxCrossEntropy,
+  type Weights,
+} from '@hypernets/core';
+import { disposeBatch, type Batch, type DataSplit } from '@hypernets/data';
+import type { GHN2 } from '../ghn2.js';
+import { dataSeed, missingWeights, netInput, type ArchSample, type ArchSource } from './arch.js';
+import { multiStepLr, resolveConfig, type GhnTrainerConfig, type Resolved } from './config.js';
+import { ghnMetaSchema, type GhnTrainEvent, type GhnTrainResult, type Progress } from './events.js';
+
+const trainingErrorMarker = 'hypernets.error.TrainingError';
+const trainingErrorSymbol = Symbol.for(trainingErrorMarker);
+
+/** The training step failed more often than the patience allows (non-finite loss or gradients). */
+export class TrainingError extends HypernetsError {
+  private readonly [trainingErrorSymbol] = true;
+  override readonly name: string = 'TrainingError';
+
+  /** True for a TrainingError from any copy of @hypernets/graph (`instanceof` is not, across copies). */
+  static override isInstance(error: unknown): error is TrainingError {
+    return HypernetsError.hasMarker(error, trainingErrorMarker);
+  }
+}
+
+/**
+ * Meta-trains a GHN (Knyazev et al. 2021, §3-4; ppuda's train_ghn.py and Trainer.update): each
+ * step draws m architectures, predicts all their parameters in one batched `ghn.predict`, runs
+ * every net on the same image batch (training mode: batch norm with batch statistics), and
+ * takes one Adam step on the mean cross-entropy over the m nets, with the gradients clipped to
+ * a global norm. A step whose loss or gradient norm is not finite is skipped and counted (ppuda
+ * restarts the batch on a NaN loss); too many and it stops with a TrainingError.
+ *
+ * Parameters a graph does not predict (`Prediction.missing`) keep a fixed seeded init
+ * (`missingWeights`): they take part in the forward pass, but nothing trains them.
+ *
+ * Checkpoints (every `checkpointEvery` steps and at the end, atomic) hold the GHN's variables
+ * under ppuda's state_dict names, Adam's moments, the step, the architecture/dropout rng, the
+ * image sampler's position and the learning curve; `run({ resume: true })` continues from one
+ * exactly: same backend, same numbers as a run that never stopped.
+ */
+export class GhnTrainer {
+  readonly config: Resolved;
+  private readonly vars: tf.Variable[];
+  private readonly names: string[];
+  private readonly adam: Adam;
+  private progress: Progress | null = null;
+
+  constructor(
+    readonly ghn: GHN2,
+    readonly source: ArchSource,
+    readonly train: DataSplit,
+    config: GhnTrainerConfig,
+    private readonly onEvent: (e: GhnTrainEvent) => void = () => {},
+  ) {
+    this.config = resolveConfig(config);
+    this.names = ghn.params.map((p) => p.name);
+    this.vars = ghn.trainableVariables();
+    this.adam = new Adam(this.vars, { weightDecay: this.config.weightDecay });
+    if (this.config.batchSize > train.size) throw new ConfigError('batchSize', `${this.config.batchSize} is larger than the training split (${train.size} samples)`);
+  }
+
+  private get checkpointPath(): string | null {
+    return this.config.checkpointDir ? `${this.config.checkpointDir.replace(/[\\/]+$/, '')}/checkpoint` : null;
+  }
+
+  /**
+   * Runs to `config.steps` (or stops after step `until`): from scratch, from where this
+   * trainer's last run stopped, or, with `resume`, from the checkpoint in checkpointDir (none
+   * there yet: from scratch).
+   */
+  async run(options: { resume?: boolean; until?: number } = {}): Promise<GhnTrainResult> {
+    const c = this.config;
+    const until = Math.min(options.until ?? c.steps, c.steps);
+    // a second run() continues where the last one stopped (run({ until }) then run())
+    let p: Progress = this.progress ?? { step: 0, skipped: 0, seconds: 0, rng: new Rng(c.seed).getState(), sampler: null, adamStep: 0, seen: [], curve: [] };
+    if (options.resume) p = (await this.restore()) ?? p;
+    const rng = new Rng(p.rng);
+    const sampler = this.train.sampler(c.batchSize, p.sampler ?? dataSeed(c.seed));
+    const seen = new Set<string | number>(p.seen);
+    const t0 = performance.now();
+    const prior = p.seconds;
+    let window = performance.now();
+    let windowSteps = 0;
+    let step = p.step;
+    const save = async () => {
+      p = { ...p, step, rng: rng.getState(), sampler: sampler.getState(), adamStep: this.adam.t, seen: [...seen], seconds: prior + (performance.now() - t0) / 1000 };
+      await this.save(p);
+    };
+    while (step < until) {
+      const lr = multiStepLr(c.lr, c.lrMilestones, c.gamma, step);
+      const archs = Array.from({ length: c.archsPerStep }, () => this.source.sample(rng));
+      for (const a of archs) seen.add(a.id);
+      const batch = sampler.next();
+      const stepRng = rng.fork(); // dropout masks, if a net has dropout
+      const out = this.step(archs, batch, stepRng);
+      disposeBatch(batch);
+      const [loss, gradNorm, correct] = (await out.stats.data()) as Float32Array;
+      out.stats.dispose();
+      const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+      if (finite) this.adam.step(out.grads, lr);
+      tf.dispose(out.grads.filter((g): g is tf.Tensor => g !== null));
+      step++;
+      windowSteps++;
+      if (!finite) {
+        p.skipped++;
+        this.onEvent({ type: 'skip', step, loss: loss!, gradNorm: gradNorm!, skipped: p.skipped });
+        if (p.skipped > c.maxSkips)
+          throw new TrainingError(`the loss or its gradients were not finite in ${p.skipped} steps (last: step ${step}, loss ${loss}, gradient norm ${gradNorm}); lower the learning rate or resume from the last checkpoint with another seed`);
+      }
+      if (step % c.logEvery === 0 || step === until) {
+        const accuracy = correct! / (c.archsPerStep * c.batchSize);
+        p.curve.push({ step, loss: loss!, accuracy, lr });
+        const now = performance.now();
+        this.onEvent({ type: 'step', step, steps: c.steps, loss: loss!, accuracy, lr, archsPerSecond: (windowSteps * c.archsPerStep * 1000) / Math.max(now - window, 1e-3), skipped: p.skipped });
+        window = now;
+        windowSteps = 0;
+      }
+      if (this.checkpointPath && ((c.checkpointEvery !== undefined && step % c.checkpointEvery === 0) || step === until)) await save();
+    }
+    p = { ...p, step, rng: rng.getState(), sampler: sampler.getState(), adamStep: this.adam.t, seen: [...seen], seconds: prior + (performance.now() - t0) / 1000 };
+    this.progress = p;
+    return { step, skipped: p.skipped, seconds: p.seconds, archsSeen: seen.size, curve: [...p.curve] };
+  }
+
+  /**
+   * One meta-training step's forward and backward pass: the gradients of the mean
+   * cross-entropy w.r.t. the GHN's variables (clipped; null where a variable got none), and
+   * [loss, global gradient norm before clipping, correct predictions over all nets] as one
+   * tensor (one read-back per step).
+   */
+  step(archs: readonly ArchSample[], batch: Batch, rng: Rng = new Rng(0)): { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D } {
+    const { seed, gradClip } = this.config;
+    const m = archs.length;
+    const graphs = archs.map((a) => a.graph);
+    return tf.tidy(() => {
+      // One tape over all m nets would hold every net's activations at once (CellNets × 8
+      // filled wasm's 4 GB heap). So: predict, then per net (one at a time) the loss and its
+      // gradient G_i w.r.t. the predicted weights W_i, then one backward pass through the GHN
+      // of Σ_i ⟨G_i, W_i(θ)⟩, whose gradient is exactly that of the mean loss.
+      const preds = this.ghn.predict(graphs);
+      const losses: tf.Scalar[] = [];
+      const hits: tf.Scalar[] = [];
+      const G: Weights[] = preds.map((pred, i) => {
+        const arch = archs[i]!;
+        const names = Object.keys(pred.weights);
+        const fixed = missingWeights(arch, pred.missing, seed);
+        const out = tf.tidy(() => {
+          let correct: tf.Scalar | null = null;
+          const f = (...ws: tf.Tensor[]) => {
+            const weights: Weights = { ...fixed };
+            names.forEach((n, j) => (weights[n] = ws[j]!));
+            const logits = arch.net.forward(netInput(arch.net, batch.x), weights, { training: true, rng });
+            correct = tf.keep(countCorrect(logits, batch.y));
+            return tf.div(softmaxCrossEntropy(logits, batch.y), m) as tf.Scalar;
+          };
+          const { value, grads } = tf.valueAndGrads(f)(names.map((n) => pred.weights[n]!));
+          return { value, correct: correct!, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) } as unknown as tf.TensorContainer;
+        }) as unknown as { value: tf.Scalar; correct: tf.Scalar; grads: Weights };
+        losses.push(out.value);
+        hits.push(out.correct);
+        return out.grads;
+      });
+      for (const p of preds) tf.dispose(Object.values(p.weights));
+      const { grads } = tf.variableGrads(() => {
+        const again = this.ghn.predict(graphs);
+        const terms = again.flatMap((p, i) => Object.entries(G[i]!).map(([n, g]) => tf.sum(tf.mul(p.weights[n]!, g))));
+        return tf.addN(terms) as tf.Scalar;
+      }, this.vars);
+      const value = tf.addN(losses) as tf.Scalar;
+      const correct = tf.addN(hits) as tf.Scalar;
+      tf.dispose(hits); // kept inside the tapes' scopes: freed by hand
+      const g = this.vars.map((v) => grads[v.name] ?? null);
+      const present = g.filter((t): t is tf.Tensor => t !== null);
+      const norm = tf.sqrt(tf.addN(present.map((t) => tf.sum(tf.square(t)))));
+      // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
+      const scaled = gradClip === null ? g : (() => {
+        const coef = tf.minimum(tf.div(gradClip, tf.add(norm, 1e-6)), 1);
+        return g.map((t) => (t === null ? null : tf.mul(t, coef)));
+      })();
+      const stats = tf.stack([value, norm, correct]) as tf.Tensor1D;
+      return { grads: scaled, stats } as unknown as tf.TensorContainer;
+    }) as unknown as { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D };
+  }
+
+  private async save(p: Progress): Promise<void> {
+    const path = this.checkpointPath!;
+    await saveCheckpoint(path, {
+      tensors: { ...this.ghn.ownWeights(), ...this.adam.slots(this.names) },
+      meta: { step: p.step, config: (this.config.fingerprint ?? null) as never, ghnConfig: { ...this.ghn.config }, ghnTrainer: { ...p } },
+    });
+    this.onEvent({ type: 'checkpoint', step: p.step, path });
+  }
+
+  /** Loads the checkpoint (null when there is none yet), checks that it belongs to this run and GHN, then restores. */
+  private async restore(): Promise<Progress | null> {
+    const path = this.checkpointPath;
+    if (!path) throw new ConfigError('resume', 'needs checkpointDir');
+    const ck = await loadCheckpointIfAny(path);
+    if (!ck) return null; // nothing saved yet: start from the beginning
+    try {
+      const parsed = ghnMetaSchema.safeParse(ck.meta);
+      if (!parsed.success) throw new CheckpointError(ck.paths.meta, `is not a GHN meta-training checkpoint (${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message})`);
+      const meta = parsed.data;
+      assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config);
+      // the GHN's init seed does not matter: every variable is overwritten
+      const ghnWant = JSON.stringify({ ...this.ghn.config, seed: undefined });
+      const ghnHave = JSON.stringify({ ...(meta.ghnConfig as object), seed: undefined });
+      if (ghnWant !== ghnHave) throw new CheckpointError(ck.paths.meta, `holds a GHN with config ${ghnHave}; this GHN is ${ghnWant}`);
+      const p = meta.ghnTrainer as Progress;
+      if (p.step > this.config.steps) throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
+      // names, shapes and dtypes of every GHN variable and Adam moment are checked before any is assigned
+      restoreVariables(ck, { ...(this.ghn.ownWeights() as Record<string, tf.Variable>), ...this.adam.slots(this.names) });
+      this.adam.t = p.adamStep;
+      this.onEvent({ type: 'resume', step: p.step, path });
+      return { ...p, curve: [...p.curve], seen: [...p.seen] };
+    } finally {
+      ck.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.adam.dispose();
+  }
+}
