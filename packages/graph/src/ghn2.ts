@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { affine, layerNormalize, linearTorch } from '@hypernets/core';
 import { ConfigError, Rng, paramSpec, torchLayoutKind, torchShape, type ParamSpec, type Weights } from '@hypernets/core';
 import { VariableOwner } from '@hypernets/nets';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
@@ -119,10 +120,7 @@ export class GHN2 extends VariableOwner {
   protected linear(x: tf.Tensor, name: string): tf.Tensor {
     const W = this.w(`${name}.weight`);
     const W2 = W.rank === 2 ? W : tf.reshape(W, [W.shape[0]!, W.shape[1]!]);
-    // 2-D products only: tfjs's BatchMatMul gradient does not reduce broadcast batch dims
-    const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
-    const y = tf.add(tf.matMul(x2, W2, false, true), this.w(`${name}.bias`));
-    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), W2.shape[0]!]);
+    return linearTorch(x, W2, this.w(`${name}.bias`));
   }
 
   protected mlp(x: tf.Tensor, name: string, layers: number, lastRelu: boolean): tf.Tensor {
@@ -136,8 +134,8 @@ export class GHN2 extends VariableOwner {
 
   protected gru(m: tf.Tensor, h: tf.Tensor): tf.Tensor {
     const H = this.config.hid;
-    const gi = tf.add(tf.matMul(m, this.w('gnn.gru.weight_ih'), false, true), this.w('gnn.gru.bias_ih'));
-    const gh = tf.add(tf.matMul(h, this.w('gnn.gru.weight_hh'), false, true), this.w('gnn.gru.bias_hh'));
+    const gi = linearTorch(m, this.w('gnn.gru.weight_ih'), this.w('gnn.gru.bias_ih'));
+    const gh = linearTorch(h, this.w('gnn.gru.weight_hh'), this.w('gnn.gru.bias_hh'));
     const [ir, iz, inn] = tf.split(gi, [H, H, H], 1);
     const [hr, hz, hn] = tf.split(gh, [H, H, H], 1);
     const r = tf.sigmoid(tf.add(ir!, hr!));
@@ -192,9 +190,7 @@ export class GHN2 extends VariableOwner {
     return tf.tidy(() => {
       const h = this.propagate(this.embedNodes(batch), batch);
       if (!this.config.layernorm) return h;
-      const { mean, variance } = tf.moments(h, 1, true);
-      const ln = tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-5)));
-      return tf.add(tf.mul(ln, this.w('ln.weight')), this.w('ln.bias')) as tf.Tensor2D;
+      return affine(layerNormalize(h, 1e-5), this.w('ln.weight'), this.w('ln.bias')) as tf.Tensor2D;
     });
   }
 
@@ -227,7 +223,7 @@ export class GHN2 extends VariableOwner {
       W = tf.gather(W, r);
       b = tf.gather(b, r);
     }
-    let z = tf.add(tf.matMul(y, W, false, true), b); // [n·kh·kw, nOut·nIn]
+    let z = linearTorch(y, W, b); // [n·kh·kw, nOut·nIn]
     z = tf.transpose(tf.reshape(z, [n, kh, kw, nOut, nIn]), [0, 3, 4, 1, 2]); // [n, nOut, nIn, kh, kw]
     if (subset && Math.min(key[2]!, key[3]!) > Math.min(kh, kw)) {
       // ppuda's repeat((1, 1, 1, 2, 2)) for kernels > maxShape; concat, as tfjs has no gradient for rank-5 Tile

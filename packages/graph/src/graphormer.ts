@@ -4,6 +4,7 @@
 // degrees, the distance from the input node, and the (forward, backward) distance pairs of the
 // edge embeddings.
 import * as tf from '@tensorflow/tfjs-core';
+import { affine, layerNormalize, linearTorch } from '@hypernets/core';
 import { gelu } from '@hypernets/core';
 import { GraphError, type ArchGraph } from './graph.js';
 
@@ -107,14 +108,12 @@ export function edgePairs(g: DenseGraphs): { pairs: Int32Array; index: Int32Arra
 export type WeightLookup = (name: string) => tf.Tensor;
 
 function linear(x: tf.Tensor, w: WeightLookup, name: string, bias = true): tf.Tensor {
-  const y = tf.matMul(x, w(`${name}.weight`), false, true);
-  return bias ? tf.add(y, w(`${name}.bias`)) : y;
+  return linearTorch(x, w(`${name}.weight`), bias ? w(`${name}.bias`) : undefined);
 }
 
-/** LayerNorm over the last axis (PyTorch's: biased variance, eps inside the square root). */
+/** LayerNorm over the last axis (PyTorch's: biased variance, eps inside the square root): core's layerNormalize + affine. */
 export function layerNorm(x: tf.Tensor, w: WeightLookup, name: string, eps = 1e-5): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), w(`${name}.weight`)), w(`${name}.bias`));
+  return affine(layerNormalize(x, eps), w(`${name}.weight`), w(`${name}.bias`));
 }
 
 /** nn.GELU() (exact: 0.5·x·(1 + erf(x/√2))): core's `gelu`, re-exported under its old place. */

@@ -6,6 +6,7 @@ import {
   affine,
   batchNorm,
   conv2d,
+  dilateKernel,
   embeddingLookup,
   gelu,
   geluTanh,
@@ -233,26 +234,6 @@ function alignLayer(specs: readonly ParamSpec[], weights: Weights): { ts: tf.Ten
 /** A constant per-channel vector, shared [C] or per-sample [B, C]. */
 function constant(value: number, c: number, batch: number | null): tf.Tensor {
   return tf.fill(batch === null ? [c] : [batch, c], value);
-}
-
-/** Inserts d − 1 zeros between kernel taps along `axis` (dilated conv as an ordinary one). */
-function dilateAxis(k: tf.Tensor, axis: number, d: number): tf.Tensor {
-  const shape = k.shape;
-  const n = shape[axis]!;
-  const pads: [number, number][] = shape.map(() => [0, 0]);
-  pads.splice(axis + 1, 0, [0, d - 1]);
-  const merged = tf.reshape(tf.pad(tf.expandDims(k, axis + 1), pads), [...shape.slice(0, axis), n * d, ...shape.slice(axis + 1)]);
-  const size = [...merged.shape];
-  size[axis] = (n - 1) * d + 1;
-  return tf.slice(merged, new Array(size.length).fill(0), size);
-}
-
-function dilateKernel(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tensor {
-  const off = w.rank - 4; // 1 for per-sample kernels
-  let k = w;
-  if (dh > 1) k = dilateAxis(k, off, dh);
-  if (dw > 1) k = dilateAxis(k, off + 1, dw);
-  return k;
 }
 
 function spec(layerName: string, weight: string, shape: readonly number[], kind: ParamKind, layer: number, fanIn: number, fanOut: number, activation?: string): ParamSpec {

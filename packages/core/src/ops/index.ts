@@ -2,7 +2,7 @@
  * Functional ops, one per file. Each takes weights that are either shared (the ParamSpec shape)
  * or per-sample (a leading batch dimension B equal to x's batch).
  */
-export { linear } from './linear.js';
+export { linear, linearTorch } from './linear.js';
 export { affine } from './affine.js';
 export { activate, type Activation } from './activate.js';
 export { gelu, geluTanh } from './gelu.js';
@@ -16,6 +16,7 @@ export type { BatchNormCall, BatchNormSettings } from './batch-norm.js';
 export { embeddingLookup } from './embedding.js';
 export { multiHeadAttention } from './attention.js';
 export { lstmCell, lstmLayer } from './lstm.js';
+export { dilateKernel } from './dilate.js';
 export type { LstmActivations, LstmCellOptions } from './lstm.js';
 export { softmaxCrossEntropy, mse, accuracy, countCorrect } from './losses.js';
 export type { Labels } from './losses.js';

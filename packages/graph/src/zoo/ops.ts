@@ -1,37 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError, convGeometry } from '@hypernets/core';
+import { ConfigError, ShapeMismatchError, convGeometry, dilateKernel } from '@hypernets/core';
+
+export { dilateKernel };
 
 /**
  * Ops of DARTS-style cells with PyTorch's semantics (symmetric `padding=p`, floor mode) that
  * train on every backend. Max pooling is core's maxPoolPadded.
  */
-
-/**
- * A depthwise kernel [kh, kw, C, m] with d − 1 zeros between its taps: [(kh−1)·d+1, (kw−1)·d+1, C, m].
- * An undilated depthwise conv with it equals the dilated conv with the original kernel. Built
- * from reshape, concat and slice, so it has a gradient everywhere (tfjs-core's depthwiseConv2d
- * gradient rejects dilations > 1).
- */
-export function dilateKernel(w: tf.Tensor, dilation: number): tf.Tensor4D {
-  if (!Number.isInteger(dilation) || dilation < 1) throw new ConfigError('dilation', `must be a positive integer, got ${dilation}`);
-  if (w.rank !== 4) throw new ShapeMismatchError('depthwise kernel', [-1, -1, -1, -1], w.shape, 'pass [kh, kw, C, multiplier]');
-  const w4 = w as tf.Tensor4D;
-  if (dilation === 1) return w4;
-  return tf.tidy(() => {
-    const d = dilation;
-    const [kh, kw, c, m] = w4.shape;
-    const hd = (kh - 1) * d + 1;
-    const wd = (kw - 1) * d + 1;
-    // rows: every tap followed by d − 1 zero rows, the trailing zeros cut off
-    let y: tf.Tensor = tf.reshape(w4, [kh, 1, kw, c, m]);
-    y = tf.concat([y, tf.zeros([kh, d - 1, kw, c, m])], 1);
-    y = tf.slice(tf.reshape(y, [kh * d, kw, c, m]), [0, 0, 0, 0], [hd, kw, c, m]);
-    // columns, likewise
-    y = tf.reshape(y, [hd, kw, 1, c, m]);
-    y = tf.concat([y, tf.zeros([hd, kw, d - 1, c, m])], 2);
-    return tf.slice(tf.reshape(y, [hd, kw * d, c, m]), [0, 0, 0, 0], [hd, wd, c, m]) as tf.Tensor4D;
-  });
-}
 
 export interface TorchConvOptions {
   /** Default 1. */
@@ -72,7 +47,7 @@ export function depthwiseConv2dTorch(x: tf.Tensor, w: tf.Tensor, options: TorchC
   if (!Number.isInteger(padding) || padding < 0) throw new ConfigError('padding', `must be a non-negative integer, got ${padding}`);
   const [kh, kw] = w.shape as number[];
   convGeometry(x.shape[1]!, x.shape[2]!, [(kh! - 1) * dilation + 1, (kw! - 1) * dilation + 1], stride, padding, 'depthwise conv');
-  return tf.tidy(() => depthwiseValid(pad4(x as tf.Tensor4D, padding), dilateKernel(w, dilation), stride));
+  return tf.tidy(() => depthwiseValid(pad4(x as tf.Tensor4D, padding), dilateKernel(w as tf.Tensor4D, dilation), stride));
 }
 
 /**
