@@ -44,4 +44,15 @@ describe('ParamSpec', () => {
     expect(() => checkWeights(specs, mixed)).toThrow(/batch layout/);
     tf.dispose([...Object.values(missing), ...Object.values(mixed)]);
   });
+
+  it('with { mixed: true } takes shared and per-sample weights side by side, one B for all per-sample ones', () => {
+    const mixed = { 'fc.weight': tf.zeros([4, 3, 2]), 'fc.bias': tf.zeros([2]) };
+    expect(checkWeights(specs, mixed, 'net', { mixed: true })).toBe(4);
+    const shared = { 'fc.weight': tf.zeros([3, 2]), 'fc.bias': tf.zeros([2]) };
+    expect(checkWeights(specs, shared, 'net', { mixed: true })).toBeNull();
+    const twoBatches = { 'fc.weight': tf.zeros([4, 3, 2]), 'fc.bias': tf.zeros([5, 2]) };
+    expect(() => checkWeights(specs, twoBatches, 'net', { mixed: true })).toThrow(/fc\.bias.*expected \[4, 2\], found \[5, 2\]/);
+    expect(() => checkWeights(specs, { 'fc.weight': tf.zeros([3, 2]) }, 'net', { mixed: true })).toThrow(ConfigError);
+    tf.dispose([...Object.values(mixed), ...Object.values(shared), ...Object.values(twoBatches)]);
+  });
 });

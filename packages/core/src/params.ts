@@ -48,16 +48,29 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+export interface CheckWeightsOptions {
+  /**
+   * Allow shared and per-sample weights side by side (each tensor independently; one B for all
+   * per-sample ones), as a net whose layers run per-sample only where their weights are.
+   * Default false: all shared or all batched.
+   */
+  mixed?: boolean;
+}
+
 /**
  * Checks that `weights` holds one tensor per spec, either with the spec's shape (shared
  * weights) or with one leading batch dimension (per-sample weights). Returns the batch size,
- * or null for shared weights. Mixed layouts are rejected: all shared or all batched.
+ * or null for shared weights. Mixed layouts are rejected (all shared or all batched) unless
+ * `options.mixed`; then the batch is that of the per-sample weights, null if there are none.
  */
 export function checkWeights(
   specs: readonly ParamSpec[],
   weights: Weights,
   owner = 'target network',
+  options: CheckWeightsOptions = {},
 ): number | null {
+  const mixed = options.mixed === true;
+  const mixedHint = 'pass the spec shape, or [B, ...spec shape] for per-sample weights (one B for all per-sample weights)';
   let batch: number | null | undefined;
   for (const s of specs) {
     const w = weights[s.name];
@@ -73,11 +86,15 @@ export function checkWeights(
     else
       throw new ShapeMismatchError(
         `ParamSpec '${s.name}' of ${owner}`,
-        s.shape,
+        mixed && batch != null ? [batch, ...s.shape] : s.shape,
         w.shape,
-        'pass the spec shape, or [B, ...spec shape] for per-sample weights',
+        mixed ? mixedHint : 'pass the spec shape, or [B, ...spec shape] for per-sample weights',
       );
-    if (batch === undefined) batch = b;
+    if (mixed) {
+      if (b === null) continue;
+      if (batch != null && b !== batch) throw new ShapeMismatchError(`ParamSpec '${s.name}' of ${owner}`, [batch, ...s.shape], w.shape, mixedHint);
+      batch = b;
+    } else if (batch === undefined) batch = b;
     else if (batch !== b)
       throw new ShapeMismatchError(
         `ParamSpec '${s.name}' of ${owner} (batch layout)`,

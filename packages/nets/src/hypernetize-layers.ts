@@ -5,6 +5,7 @@ import {
   ShapeMismatchError,
   affine,
   batchNorm,
+  checkWeights,
   conv2d,
   dilateKernel,
   embeddingLookup,
@@ -635,28 +636,6 @@ export interface LayersConversion {
   readonly values: Weights;
 }
 
-/** Every per-spec weight either shared or [B, ...] with one B; mixed layouts allowed. */
-function checkMixedWeights(specs: readonly ParamSpec[], weights: Weights, owner: string): number | null {
-  let batch: number | null = null;
-  for (const s of specs) {
-    const w = weights[s.name];
-    if (w === undefined)
-      throw new ConfigError(`weights.${s.name}`, `${owner} needs a tensor for ParamSpec '${s.name}' of shape [${s.shape.join(', ')}]; none was given`);
-    const shared = w.rank === s.shape.length && s.shape.every((d, i) => w.shape[i] === d);
-    if (shared) continue;
-    const per = w.rank === s.shape.length + 1 && s.shape.every((d, i) => w.shape[i + 1] === d);
-    if (!per || (batch !== null && w.shape[0] !== batch))
-      throw new ShapeMismatchError(
-        `ParamSpec '${s.name}' of ${owner}`,
-        batch === null ? s.shape : [batch, ...s.shape],
-        w.shape,
-        'pass the spec shape, or [B, ...spec shape] for per-sample weights (one B for all per-sample weights)',
-      );
-    batch = w.shape[0]!;
-  }
-  return batch;
-}
-
 /**
  * The functional re-implementation of a LayersModel. `params` are every supported layer's
  * weights (`${layerName}.${weightName}`); each may be shared or per-sample independently
@@ -697,7 +676,7 @@ export class LayersTargetNet implements TargetNet {
   }
 
   forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
-    const batch = checkMixedWeights(this.params, weights, this.name);
+    const batch = checkWeights(this.params, weights, this.name, { mixed: true });
     const want = this.inputShape;
     if (x.rank !== want.length + 1 || want.some((d, i) => d !== -1 && x.shape[i + 1] !== d))
       throw new ShapeMismatchError(`input of ${this.name}`, [x.shape[0] ?? -1, ...want], x.shape, `pass [N, ${want.join(', ')}] (-1: any size)`);
