@@ -42,7 +42,7 @@ async function statOrNull(p: string): Promise<Stats | null> {
     return await stat(p);
   } catch (e) {
     if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return null;
-    throw new UsageError(`${p}: cannot inspect it (${message(e)})`);
+    throw new UsageError(`${p}: cannot inspect it (${message(e)})`, { cause: e });
   }
 }
 
@@ -94,14 +94,14 @@ export async function makeWritableDir(flag: string, dir: string, levels: readonl
       await mkdir(d);
     } catch (e) {
       if (code(e) === 'EEXIST' && (await statOrNull(d))?.isDirectory()) continue;
-      throw new UsageError(`${what}: cannot create ${d} (${message(e)})`);
+      throw new UsageError(`${what}: cannot create ${d} (${message(e)})`, { cause: e });
     }
   }
   const probe = join(resolve(dir), `.hypernets-write-test-${process.pid}`);
   try {
     await writeFile(probe, 'ok\n', { flag: 'wx' });
   } catch (e) {
-    throw new UsageError(`${what}: cannot write there (${message(e)}); pass a directory you can write to`);
+    throw new UsageError(`${what}: cannot write there (${message(e)}); pass a directory you can write to`, { cause: e });
   }
   await unlink(probe).catch(() => {});
 }
@@ -179,7 +179,7 @@ export async function prepareOutDir(o: OutDirOptions): Promise<void> {
       try {
         await unlink(join(o.out, f));
       } catch (e) {
-        if (code(e) !== 'ENOENT') throw new UsageError(`--overwrite: cannot remove ${join(o.out, f)} (${message(e)})`);
+        if (code(e) !== 'ENOENT') throw new UsageError(`--overwrite: cannot remove ${join(o.out, f)} (${message(e)})`, { cause: e });
       }
     }
   }

@@ -9,14 +9,12 @@
  * the test also checks that no library file imports it.
  *
  * HYPERNETS_SCAN_ROOT=<repository root> scans another checkout (e.g. an old commit unpacked
- * with `git archive`) to see the guard fail there.
+ * with `git archive`) to see the guard fail there. The scanner is shared: testing/source-scan.ts.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = resolve(process.env.HYPERNETS_SCAN_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'));
+import { ROOT, TEST, findInCode, localImports, packageSources, rel } from './testing/source-scan.js';
 
 /** Files allowed to read synchronously, each with why (repository-relative, '/' separators). */
 const ALLOWLIST: Record<string, string> = {
@@ -27,90 +25,10 @@ const ALLOWLIST: Record<string, string> = {
   'packages/graph/src/zoo/test-helpers.ts': 'test helper (relative error against reference gradients); imported only by *.test.ts',
 };
 
-const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
-const TEST = /\.(test|spec|bench)\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const SYNC_READ = /\b(dataSync|arraySync|bufferSync)\s*\(|\.\s*(dataSync|arraySync|bufferSync)\b|\[\s*['"`](dataSync|arraySync|bufferSync)['"`]\s*\]/;
 
-/**
- * The source with comments blanked (strings kept, line numbers kept): a comment that explains
- * why `dataSync()` is not used must not count as a use.
- */
-function stripComments(src: string): string {
-  let out = '';
-  let i = 0;
-  let quote: string | null = null;
-  while (i < src.length) {
-    const c = src[i]!;
-    const next = src[i + 1];
-    if (quote) {
-      out += c;
-      if (c === '\\') {
-        out += next ?? '';
-        i += 2;
-        continue;
-      }
-      if (c === quote) quote = null;
-      i++;
-    } else if (c === '/' && next === '/') {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (c === '/' && next === '*') {
-      const end = src.indexOf('*/', i + 2);
-      const stop = end < 0 ? src.length : end + 2;
-      out += src.slice(i, stop).replace(/[^\n]/g, ' ');
-      i = stop;
-    } else {
-      if (c === "'" || c === '"' || c === '`') quote = c;
-      out += c;
-      i++;
-    }
-  }
-  return out;
-}
-
 /** 1-based line numbers and text of the sync reads in a source file. */
-function findSyncReads(src: string): { line: number; text: string }[] {
-  const lines = src.split('\n');
-  const code = stripComments(src).split('\n');
-  const out: { line: number; text: string }[] = [];
-  code.forEach((l, i) => {
-    if (SYNC_READ.test(l)) out.push({ line: i + 1, text: lines[i]!.trim() });
-  });
-  return out;
-}
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (SOURCE.test(name) && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
-const rel = (p: string) => relative(ROOT, p).split(sep).join('/');
-
-/** Every source file under packages/<name>/src, test files included (they are told apart later). */
-function packageSources(): string[] {
-  const pkgs = join(ROOT, 'packages');
-  return readdirSync(pkgs)
-    .map((p) => join(pkgs, p, 'src'))
-    .filter((d) => existsSync(d) && statSync(d).isDirectory())
-    .flatMap((d) => walk(d));
-}
-
-/** Relative import / export / dynamic import specifiers of a file, resolved to existing files. */
-function localImports(file: string, src: string): string[] {
-  const specs = [...stripComments(src).matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
-  const out: string[] = [];
-  for (const s of specs) {
-    const base = resolve(dirname(file), s);
-    const candidates = [base, base.replace(/\.(m|c)?js$/, '.$1ts'), base.replace(/\.js$/, '.tsx'), `${base}.ts`, join(base, 'index.ts')];
-    const hit = candidates.find((c) => existsSync(c) && statSync(c).isFile());
-    if (hit) out.push(hit);
-  }
-  return out;
-}
+const findSyncReads = (src: string) => findInCode(src, SYNC_READ);
 
 describe('no synchronous tensor reads in library code', () => {
   it('the scanner finds the patterns that broke WebGPU, and not comments about them', () => {

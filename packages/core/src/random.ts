@@ -1,5 +1,6 @@
 import prand from 'pure-rand';
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from './errors/index.js';
 
 /**
  * Seeded random source. One seed makes every init, shuffle and dropout mask reproducible on
@@ -19,6 +20,7 @@ export class Rng {
   /** Serialisable state; `new Rng(state)` continues the same stream. */
   getState(): number[] {
     const g = this.gen as prand.RandomGenerator & { getState?: () => readonly number[] };
+    // invariant: package.json requires pure-rand ^6.1, which has getState (a broken install, not bad input).
     if (!g.getState) throw new Error('pure-rand generator lacks getState (pure-rand >= 6.1 required)');
     return [...g.getState()];
   }
@@ -111,7 +113,7 @@ export class Rng {
 function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor dimensions must be non-negative integers, got [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0) throw new ConfigError('shape', `tensor dimensions must be non-negative integers, got [${shape.join(', ')}]`);
     n *= d;
   }
   return n;

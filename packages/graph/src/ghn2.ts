@@ -113,6 +113,7 @@ export class GHN2 extends VariableOwner {
 
   protected w(name: string): tf.Tensor {
     const v = this.vars[name];
+    // invariant: the constructor makes every variable the forward pass asks for (a bug here, not bad input).
     if (!v) throw new Error(`GHN2: no variable '${name}'`);
     return v;
   }
@@ -276,7 +277,12 @@ export class GHN2 extends VariableOwner {
           if (nd.param === null) return;
           const spec = specs.get(nd.param);
           if (!spec) throw new GraphError(g.name, `node ${i} predicts '${nd.param}', which is not one of the graph's ParamSpecs`);
-          const key = decoderKey(nd.shape ?? torchShape(spec), i === N - 2, i === N - 1, this.config.maxShape);
+          let key: number[];
+          try {
+            key = decoderKey(nd.shape ?? torchShape(spec), i === N - 2, i === N - 1, this.config.maxShape);
+          } catch (e) {
+            throw new GraphError(g.name, `node ${i} ('${nd.param}'): ${(e as Error).message}`, { cause: e });
+          }
           const id = key.join(',');
           let grp = groups.get(id);
           if (!grp) groups.set(id, (grp = { key, nodes: [], jobs: [] }));

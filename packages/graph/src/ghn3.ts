@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, paramSpec, torchShape, type ParamSpec } from '@hypernets/core';
+import { ConfigError, Rng, ShapeMismatchError, paramSpec, torchShape, type ParamSpec } from '@hypernets/core';
 import type { GraphBatch } from './batch.js';
 import { GHN2, type Ghn2Config, type ResolvedGhn2Config } from './ghn2.js';
 import { GraphError } from './graph.js';
@@ -263,7 +263,7 @@ export class GHN3 extends GHN2 {
     }
     if (!classPred) return key[0]! < O ? tf.slice(z, [0, 0, 0, 0, 0], [n, key[0]!, -1, -1, -1]) : z;
     const [, , , zh, zw] = z.shape as number[];
-    if (zh !== zw) throw new Error(`GHN3: a classification layer needs a square kernel, got ${zh}×${zw}`);
+    if (zh !== zw) throw new ShapeMismatchError('GHN3 classification layer kernel', [zw!, zw!], [zh!, zw!], 'a classification layer needs a square kernel');
     const k = Math.floor(zw! / 2);
     const centre = tf.reshape(tf.slice(z, [0, 0, 0, k, k], [n, O, i1, 1, 1]), [n, O, i1]);
     const c = this.linear(tf.relu(tf.reshape(tf.transpose(centre, [0, 2, 1]), [n * i1, O])), 'decoder.class_layer_predictor.1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
+import { ConfigError, MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
 import { GraphBuilder, GraphError, edgesWithVirtual, levels } from './graph.js';
 import { archGraph } from './describe.js';
 import { channelIndex, shapeVocab, spatialIndex, shapeTo4d } from './shape-encoder.js';
@@ -132,6 +132,17 @@ describe('decoder keys and normalisation (ppuda _map_net_params / _normalize)', 
     expect(decoderKey([1000], false, true, ms)).toEqual([64, -1]);
     expect(decoderKey([16], false, false, ms)).toEqual([16, 0]);
     expect(decoderKey([100, 784], false, false, ms)).toEqual([64, 64, 1, 1]);
+  });
+  it('a parameter of another rank is a ConfigError naming its shape', () => {
+    const err = (() => {
+      try {
+        decoderKey([8, 4, 3], false, false, ms);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(ConfigError.isInstance(err)).toBe(true);
+    expect((err as Error).message).toMatch(/no GHN-2 decoder for a 3-D parameter \[8, 4, 3\]/);
   });
   it('fan-in scaling with β = 2, or 1 for depthwise / kh < kw kernels; sigmoid/tanh for 1-D', () => {
     expect(normalization([64, 64, 3, 3], true)).toEqual({ kind: 'fan-in', scale: Math.sqrt(2 / 576) });

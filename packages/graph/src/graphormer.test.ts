@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, paramSpec, type ParamSpec } from '@hypernets/core';
+import { ConfigError, initBackend, paramSpec, type ParamSpec } from '@hypernets/core';
 import { batchGraphs } from './batch.js';
 import { GHN3 } from './ghn3.js';
 import { GraphBuilder, type ArchGraph } from './graph.js';
-import { denseGraphs, edgePairs, structureIndices } from './graphormer.js';
+import { denseGraphs, edgePairs, graphormerLayer, structureIndices } from './graphormer.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -194,5 +194,14 @@ describe('Graphormer (ghn3/graphormer.py)', () => {
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     ghn.dispose();
+  });
+});
+
+describe('graphormerLayer', () => {
+  it('features that do not split into the heads are a ConfigError naming both', () => {
+    const x = tf.zeros([1, 2, 6]);
+    expect(() => graphormerLayer(x, null, null, () => tf.zeros([1]), 'layers.0', 4)).toThrow(ConfigError);
+    expect(() => graphormerLayer(x, null, null, () => tf.zeros([1]), 'layers.0', 4)).toThrow(/6 features do not split into 4 heads/);
+    x.dispose();
   });
 });

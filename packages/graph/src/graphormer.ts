@@ -5,7 +5,7 @@
 // edge embeddings.
 import * as tf from '@tensorflow/tfjs-core';
 import { affine, layerNormalize, linearTorch } from '@hypernets/core';
-import { gelu } from '@hypernets/core';
+import { ConfigError, gelu } from '@hypernets/core';
 import { GraphError, type ArchGraph } from './graph.js';
 
 /** ghn3's TransformerLayer.max_degree: in/out degrees are clipped to it. */
@@ -160,7 +160,7 @@ export function paddingMask(g: DenseGraphs, heads: number): tf.Tensor {
 export function graphormerLayer(x: tf.Tensor, bias: tf.Tensor | null, mask: tf.Tensor | null, w: WeightLookup, prefix: string, heads: number): tf.Tensor {
   return tf.tidy(() => {
     const [B, M, C] = x.shape as [number, number, number];
-    if (C % heads !== 0) throw new Error(`graphormerLayer: ${C} features do not split into ${heads} heads`);
+    if (C % heads !== 0) throw new ConfigError('heads', `graphormerLayer: ${C} features do not split into ${heads} heads`);
     const hd = C / heads;
     const flat = tf.reshape(x, [B * M, C]);
     const qkv = linear(layerNorm(flat, w, `${prefix}.ln1`), w, `${prefix}.attn.to_qkv`, false); // [B·M, 3C]

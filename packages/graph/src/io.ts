@@ -124,7 +124,7 @@ export function ghnFromSafetensors(file: SafetensorsFile, label = 'GHN file'): G
   try {
     cfg = JSON.parse(meta.config) as Ghn3PyConfig;
   } catch (e) {
-    throw new CheckpointError(label, `'config' metadata is not JSON: ${(e as Error).message}`);
+    throw new CheckpointError(label, `'config' metadata is not JSON: ${(e as Error).message}`, { cause: e });
   }
   let ghn: GHN2;
   if (format === GHN_FORMAT) ghn = new GHN2(configFromPpuda(cfg, label));

@@ -217,6 +217,7 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
   protected initHiddenActivations(): { h: Float32Array; n: number; rows: number } {
     const values = this.initValues;
     const emb = values?.embeddings;
+    // invariant: only build() calls this, after drawing the embeddings (a bug here, not bad input).
     if (!values || !emb) throw new Error(`${this.name}: init statistics need the drawn embeddings (only inside build())`);
     const n = Math.min(this.numConditions, 64);
     let { x: h, rows } = this.trunkInputHost(emb.subarray(0, n * this.embeddingSize), n);

@@ -112,12 +112,12 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
           if (st.size > MAX_CONFIG_BYTES) throw new Error(`${st.size} bytes; a config file holds at most ${MAX_CONFIG_BYTES}`);
           text = await readFile(configFile, 'utf8');
         } catch (e) {
-          throw new UsageError(`--config ${configFile}: cannot read it (${(e as Error).message})`);
+          throw new UsageError(`--config ${configFile}: cannot read it (${(e as Error).message})`, { cause: e });
         }
         try {
           file = JSON.parse(text) as unknown;
         } catch (e) {
-          throw new UsageError(`--config ${configFile}: not valid JSON (${(e as Error).message})`);
+          throw new UsageError(`--config ${configFile}: not valid JSON (${(e as Error).message})`, { cause: e });
         }
       }
       const config = resolveConfig(flags, file, configFile);

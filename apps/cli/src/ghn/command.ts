@@ -43,7 +43,7 @@ async function requireGhnFile(flag: string, path: string): Promise<void> {
   try {
     await readSafetensorsHeader(path);
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: not a readable safetensors file (${(e as Error).message}); pass a GHN that ghn train wrote, or a converted ppuda/ghn3 checkpoint`);
+    throw new UsageError(`${flag} ${path}: not a readable safetensors file (${(e as Error).message}); pass a GHN that ghn train wrote, or a converted ppuda/ghn3 checkpoint`, { cause: e });
   }
 }
 

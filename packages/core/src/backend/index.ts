@@ -45,6 +45,7 @@ async function startCuda(): Promise<{ tfjsBackend: string; device: string }> {
         ? 'the optional package "@tensorflow/tfjs-node-gpu" is not installed (npm install @tensorflow/tfjs-node-gpu; it needs CUDA 11.2 and cuDNN 8.1)'
         : `@tensorflow/tfjs-node-gpu failed to load libtensorflow: ${msg.split('\n')[0]}`,
       'webgpu',
+      { cause: e },
     );
   }
   if (!tf.findBackendFactory('tensorflow'))
@@ -74,13 +75,13 @@ async function startWasm(options: InitBackendOptions = {}): Promise<{ tfjsBacken
   try {
     wasmModule = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
-    throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`, 'cpu');
+    throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`, 'cpu', { cause: e });
   }
   if (options.wasmPaths !== undefined && !tf.findBackend('wasm')) {
     try {
       wasmModule.setWasmPaths(options.wasmPaths);
     } catch (e) {
-      throw new BackendUnavailableError('wasm', `wasmPaths was not accepted: ${(e as Error).message}`, 'cpu');
+      throw new BackendUnavailableError('wasm', `wasmPaths was not accepted: ${(e as Error).message}`, 'cpu', { cause: e });
     }
   }
   const kernels = registerWasmTrainingKernels();

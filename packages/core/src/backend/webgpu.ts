@@ -125,6 +125,7 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
           ? 'the optional package "webgpu" is not installed: npm install webgpu'
           : `the "webgpu" package (Dawn) failed to load: ${firstLine(e)}`,
         'wasm',
+        { cause: e },
       );
     }
     // tfjs reads GPUBufferUsage, GPUMapMode, GPUTextureUsage, … as globals.
@@ -142,6 +143,7 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
         ? 'the optional package "@tensorflow/tfjs-backend-webgpu" is not installed: npm install @tensorflow/tfjs-backend-webgpu'
         : `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(e)}`,
       'wasm',
+      { cause: e },
     );
   }
   if (typeof WebGPUBackend !== 'function')
@@ -174,7 +176,7 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
       try {
         return dawn!.create(dawnOptions);
       } catch (e) {
-        throw new BackendUnavailableError('webgpu', `Dawn could not start${opts.adapter ? ` adapter '${opts.adapter}'` : ''}: ${firstLine(e)}`, 'wasm');
+        throw new BackendUnavailableError('webgpu', `Dawn could not start${opts.adapter ? ` adapter '${opts.adapter}'` : ''}: ${firstLine(e)}`, 'wasm', { cause: e });
       }
     };
     gpu = createGpu();
@@ -259,7 +261,7 @@ async function requestTfjsDevice(adapter: AdapterLike): Promise<DeviceLike> {
   try {
     return await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (e) {
-    throw new BackendUnavailableError('webgpu', `the adapter refused a device with tfjs's limits: ${firstLine(e)}`, 'wasm');
+    throw new BackendUnavailableError('webgpu', `the adapter refused a device with tfjs's limits: ${firstLine(e)}`, 'wasm', { cause: e });
   }
 }
 

@@ -31,11 +31,6 @@ const inFlight = new Set<string>();
  */
 const TEMP_NAME = /^\.(.+)\.(tmp|bak)-(\d{1,10})-(\d{1,16})-([0-9a-f]{8})$/;
 
-function withCause<E extends Error>(err: E, cause: unknown): E {
-  Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
-  return err;
-}
-
 function tempName(dir: string, base: string, tag: string, pathMod: typeof import('node:path')): string {
   const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
   const name = pathMod.join(dir, `.${base}.${tag}-${process.pid}-${++counter}-${rand}`);
@@ -195,7 +190,7 @@ async function commit(
       await fh?.close().catch(() => undefined);
       await cleanup(temps);
       if (e instanceof CheckpointError) throw e;
-      throw withCause(new CheckpointError(target, `write failed, previous file left untouched (${describeError(e)})`), e);
+      throw new CheckpointError(target, `write failed, previous file left untouched (${describeError(e)})`, { cause: e });
     }
   }
 
@@ -220,12 +215,10 @@ async function commit(
         else if (!existed[j]) await fs.rm(targets[j], { force: true }).catch(() => undefined);
       }
       await cleanup([...temps.slice(i), ...backups.filter((b): b is string => b !== undefined)]);
-      throw withCause(
-        new CheckpointError(
-          targets[i],
-          `could not move the new file into place; previous files left as they were (${describeError(e)})`,
-        ),
-        e,
+      throw new CheckpointError(
+        targets[i],
+        `could not move the new file into place; previous files left as they were (${describeError(e)})`,
+        { cause: e },
       );
     }
   }

@@ -34,8 +34,9 @@ export interface JsonScan {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-function fail(file: string, detail: string): never {
-  throw new CheckpointError(file, detail);
+/** `cause`: the error this one wraps, when a catch rethrows. */
+function fail(file: string, detail: string, cause?: unknown): never {
+  throw new CheckpointError(file, detail, cause === undefined ? undefined : { cause });
 }
 
 /** The default container budget for `bytes` of JSON: empty `[]`/`{}` cost ~40 bytes each in V8. */
@@ -101,13 +102,13 @@ export function parseBoundedJson(bytes: Uint8Array, limits: JsonLimits, file: st
     // a string of at most 2 bytes per byte: bounded, and UTF-8 errors are named before syntax
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
-    fail(file, `${what} is not valid UTF-8 (${clip((e as Error).message)})`);
+    fail(file, `${what} is not valid UTF-8 (${clip((e as Error).message)})`, e);
   }
   scanJson(bytes, limits, file, what);
   try {
     return JSON.parse(text);
   } catch (e) {
-    fail(file, `${what} is not valid JSON (${clip((e as Error).message)})`);
+    fail(file, `${what} is not valid JSON (${clip((e as Error).message)})`, e);
   }
 }
 

@@ -24,6 +24,7 @@ export async function nodeModules(file: string): Promise<NodeModules> {
       file,
       `file checkpoints need Node.js (node:fs could not be loaded: ${(e as Error).message}); ` +
         'in a browser, use encodeSafetensors/decodeSafetensors on bytes instead',
+      { cause: e },
     );
   }
 }

@@ -126,7 +126,7 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     bytes = await fs.readFile(realJson);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError(jsonPath, `cannot read model.json (${describeError(e)})`);
+    throw new CheckpointError(jsonPath, `cannot read model.json (${describeError(e)})`, { cause: e });
   }
   // bounded before parsing: depth, objects and arrays per byte
   const raw = parseBoundedJson(bytes, { maxDepth: MAX_JSON_DEPTH }, jsonPath, 'model.json');
@@ -266,7 +266,7 @@ export async function importTfjsWeights(source: string): Promise<TfjsImport> {
         try {
           t = tf.io.decodeWeights(bytes, [spec])[spec.name];
         } catch (e) {
-          throw new CheckpointError(file, `cannot decode weight ${quoteName(spec.name)} (${describeError(e)})`);
+          throw new CheckpointError(file, `cannot decode weight ${quoteName(spec.name)} (${describeError(e)})`, { cause: e });
         }
         Object.defineProperty(tensors, spec.name, { value: t, enumerable: true, writable: true, configurable: true });
       });
@@ -380,14 +380,14 @@ export async function writeTfjsArtifacts(
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new CheckpointError(dir, `cannot create the directory (${describeError(e)})`);
+    throw new CheckpointError(dir, `cannot create the directory (${describeError(e)})`, { cause: e });
   }
   // what readers would refuse is never written
   let jsonBytes: Uint8Array;
   try {
     jsonBytes = new TextEncoder().encode(JSON.stringify(modelJson));
   } catch (e) {
-    throw new CheckpointError(jsonPath, `the model cannot be written as JSON (${clip(describeError(e))})`);
+    throw new CheckpointError(jsonPath, `the model cannot be written as JSON (${clip(describeError(e))})`, { cause: e });
   }
   if (jsonBytes.length > MAX_MODEL_JSON_BYTES)
     throw new CheckpointError(jsonPath, `model.json of ${jsonBytes.length} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit readers enforce`);

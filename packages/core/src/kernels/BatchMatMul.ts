@@ -19,6 +19,7 @@ function transposeLast2(backend: ReturnType<typeof asWasmBackend>, t: tf.TensorI
   const perm = [...Array(r).keys()];
   [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
   const out = callWasmKernel('Transpose', backend, { x: t }, { perm });
+  // invariant: tfjs-backend-wasm always registers Transpose (a bug here, not bad input).
   if (out == null) throw new Error("@hypernets/core: BatchMatMul needs wasm's Transpose kernel");
   return out;
 }
@@ -138,6 +139,7 @@ export const batchMatMulConfig: tf.KernelConfig = {
   // wasm's kernel binds its C function in its setupFunc: forward it.
   setupFunc: (backend) => wasmOriginal?.setupFunc?.(backend),
   kernelFunc: (args) => {
+    // invariant: tfjs-backend-wasm registers BatchMatMul before this pack replaces it (a bug here, not bad input).
     if (wasmOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -166,6 +168,7 @@ export const fusedMatMulConfig: tf.KernelConfig = {
   backendName: 'wasm',
   setupFunc: (backend) => wasmFusedOriginal?.setupFunc?.(backend),
   kernelFunc: (args) => {
+    // invariant: tfjs-backend-wasm registers _FusedMatMul before this pack replaces it (a bug here, not bad input).
     if (wasmFusedOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
     const backend = asWasmBackend(args.backend, '_FusedMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };

@@ -10,6 +10,7 @@
 // NHWC only (as wasm's Conv2D). tfjs's Conv2DBackpropInput has no dilations attr; a
 // `dilations` attr, if a caller passes one (as TensorFlow's op has), is honoured.
 import * as tf from '@tensorflow/tfjs-core';
+import { UnsupportedOpError } from '../errors/index.js';
 import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
 
 let wasmOriginal: tf.KernelConfig | undefined;
@@ -77,6 +78,7 @@ function inputGradMatMul(
           : makeOutputFrom(backend, [1, N, CO], 'float32', dyVals.subarray(b0 * perBatch * CO, b1 * perBatch * CO));
       const cols = callWasmKernel('BatchMatMul', backend, { a: dyc, b: wTInfo }, { transposeA: false, transposeB: false });
       if (dyVals != null) backend.disposeData(dyc.dataId);
+      // invariant: inputGradMatMul runs only when wasm's BatchMatMul is registered (a bug here, not bad input).
       if (cols == null) throw new Error('BatchMatMul vanished');
       // views taken after the allocations above (growing wasm memory detaches older views)
       col2imAdd(backend.typedArrayFromHeap(cols) as Float32Array, backend.typedArrayFromHeap(dx) as Float32Array, info, b0, b1);
@@ -107,6 +109,6 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
       if (r != null) return r;
     }
     if (wasmOriginal != null && (info.dilationHeight === 1 && info.dilationWidth === 1)) return wasmOriginal.kernelFunc(args);
-    throw new Error('@hypernets/core Conv2DBackpropInput on wasm: needs float32 tensors and the wasm BatchMatMul kernel');
+    throw new UnsupportedOpError('Conv2DBackpropInput', 'wasm', 'needs float32 tensors and the wasm BatchMatMul kernel');
   },
 };

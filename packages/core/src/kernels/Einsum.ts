@@ -10,6 +10,7 @@
 //    in that order), run the wasm BatchMatMul kernel (XNNPACK), permute to the output order;
 //  - otherwise (int32, empty dims, no BatchMatMul): a direct loop over all labels.
 import * as tf from '@tensorflow/tfjs-core';
+import { UnsupportedOpError } from '../errors/index.js';
 import {
   asWasmBackend,
   callWasmKernel,
@@ -161,7 +162,7 @@ export const einsumConfig: tf.KernelConfig = {
     const tensors = (Array.isArray(inputs) ? inputs : Object.values(inputs)) as tf.TensorInfo[];
     for (const t of tensors)
       if (t.dtype !== 'float32' && t.dtype !== 'int32')
-        throw new Error(`@hypernets/core Einsum on wasm supports float32 and int32 tensors, got ${t.dtype}`);
+        throw new UnsupportedOpError('Einsum', 'wasm', `supports float32 and int32 tensors, got ${t.dtype}`);
     const p = parse(equation, tensors);
     const outShape = p.sizes.slice(0, p.numOut);
     const dtype = tensors.every((t) => t.dtype === 'int32') ? 'int32' : 'float32';

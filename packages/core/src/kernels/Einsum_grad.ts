@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 function parseLabels(equation: string): { inputs: string[]; output: string } {
   const eq = equation.replace(/\s/g, '');
   const [lhs, output] = eq.split('->');
+  // invariant: tf.einsum rejects equations without '->' before any kernel runs (a bug here, not bad input).
   if (output === undefined) throw new Error(`Einsum gradient: equation '${equation}' has no '->'`);
   return { inputs: lhs.split(','), output };
 }

@@ -42,6 +42,7 @@ export const identityConfig: tf.KernelConfig = {
   kernelFunc: (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype === 'string') {
+      // invariant: tfjs-backend-wasm registers Identity before this pack replaces it (a bug here, not bad input).
       if (wasmIdentity == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Identity is not registered");
       return wasmIdentity.kernelFunc(args);
     }
@@ -65,6 +66,7 @@ export const castConfig: tf.KernelConfig = {
       for (let i = 0; i < dst.length; i++) dst[i] = src[i] !== 0 ? 1 : 0; // NaN ≠ 0: true, as cpu
       return out;
     }
+    // invariant: tfjs-backend-wasm registers Cast before this pack replaces it (a bug here, not bad input).
     if (wasmCast == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Cast is not registered");
     return wasmCast.kernelFunc(args);
   },

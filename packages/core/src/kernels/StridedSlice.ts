@@ -11,6 +11,7 @@
 // float32 inputs without that problem still go to wasm's own kernel (captured when this one
 // is registered); the rest take a JS strided copy over the dense shape, TensorFlow semantics.
 import * as tf from '@tensorflow/tfjs-core';
+import { UnsupportedOpError } from '../errors/index.js';
 import { asWasmBackend, computeStrides, makeOutputFrom, readValues, sizeOf } from './wasm_util.js';
 
 let wasmOriginal: tf.KernelConfig | undefined;
@@ -67,10 +68,11 @@ export const stridedSliceConfig: tf.KernelConfig = {
     if (x.dtype === 'float32' && wasmOriginal != null && !sparseBug) return wasmOriginal.kernelFunc(args);
     const backend = asWasmBackend(b, 'StridedSlice');
     if (x.dtype === 'string' || x.dtype === 'complex64')
-      throw new Error(`@hypernets/core StridedSlice on wasm: dtype ${x.dtype} is not supported`);
+      throw new UnsupportedOpError('StridedSlice', 'wasm', `dtype ${x.dtype} (float32, int32 and bool are)`);
     const dense = info.begin.map((bg, i) => Math.max(0, Math.ceil((info.end[i] - bg) / info.strides[i])));
     const xv = readValues(backend, x);
     const out = new (x.dtype === 'bool' ? Uint8Array : x.dtype === 'int32' ? Int32Array : Float32Array)(sizeOf(dense));
+    // invariant: tfjs's sliceInfo gives finalShape from the same begin/end/strides (a bug here, not bad input).
     if (out.length !== sizeOf(info.finalShape))
       throw new Error(`@hypernets/core StridedSlice on wasm: internal shape mismatch [${dense}] vs [${info.finalShape}]`);
     stridedSliceJS(xv, x.shape, info.begin, info.strides, dense, out);

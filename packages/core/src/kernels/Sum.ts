@@ -25,6 +25,7 @@ export const sumConfig: tf.KernelConfig = {
   backendName: 'wasm',
   setupFunc: (backend) => wasmSum?.setupFunc?.(backend),
   kernelFunc: (args) => {
+    // invariant: tfjs-backend-wasm registers Sum before this pack replaces it (a bug here, not bad input).
     if (wasmSum == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Sum is not registered");
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;

@@ -52,6 +52,7 @@ export const tileConfig: tf.KernelConfig = {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { reps } = args.attrs as unknown as tf.TileAttrs;
     if (x.dtype === 'string') {
+      // invariant: tfjs-backend-wasm registers Tile before this pack replaces it (a bug here, not bad input).
       if (wasmTile == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Tile is not registered");
       return wasmTile.kernelFunc(args);
     }

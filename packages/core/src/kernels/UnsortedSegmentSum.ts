@@ -3,6 +3,7 @@
 // out[s, ...] = Σ_{i : segmentIds[i] = s} x[i, ...]; ids outside [0, numSegments) are
 // dropped (TensorFlow semantics). Accumulates in float64 for float inputs.
 import * as tf from '@tensorflow/tfjs-core';
+import { ShapeMismatchError } from '../errors/index.js';
 import { asWasmBackend, makeOutputFrom, readValues, sizeOf } from './wasm_util.js';
 
 export const unsortedSegmentSumConfig: tf.KernelConfig = {
@@ -15,8 +16,11 @@ export const unsortedSegmentSumConfig: tf.KernelConfig = {
     const segRank = segmentIds.shape.length;
     for (let i = 0; i < segRank; i++)
       if (segmentIds.shape[i] !== x.shape[i])
-        throw new Error(
-          `@hypernets/core UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`,
+        throw new ShapeMismatchError(
+          'UnsortedSegmentSum segmentIds',
+          x.shape.slice(0, segRank),
+          segmentIds.shape,
+          `segmentIds' shape must be a prefix of x's shape [${x.shape}]`,
         );
     const inner = sizeOf(x.shape.slice(segRank));
     const outShape = [numSegments, ...x.shape.slice(segRank)];

@@ -9,6 +9,7 @@ import { registerWasmTrainingKernels, REPLACED_GRADIENTS, TRAINING_GRADIENTS, WA
 import { conv2DBackpropFilterOptions } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputOptions } from './Conv2DBackpropInput.js';
 import { compare, ErrorTable, naiveEinsum, randData, rng, runOn } from './test_helpers.js';
+import { UnsupportedOpError } from '../errors/index.js';
 
 const TOL = 1e-4;
 // tfjs-backend-wasm's own kernels, captured before core replaces them (canaries below)
@@ -191,11 +192,12 @@ describe('Conv2DBackpropFilter', () => {
   it('errors clearly on NCHW', () => {
     const x = tf.zeros([1, 2, 5, 5]);
     const dy = tf.zeros([1, 3, 5, 5]);
-    expect(() =>
+    const run = () =>
       tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
         strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3],
-      } as unknown as tf.NamedAttrMap),
-    ).toThrow(/NHWC/);
+      } as unknown as tf.NamedAttrMap);
+    expect(run).toThrow(/NHWC/);
+    expect(run).toThrow(UnsupportedOpError);
     tf.dispose([x, dy]);
   });
 });

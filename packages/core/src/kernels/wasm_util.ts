@@ -6,6 +6,7 @@
 // loaded lazily by the backend selector); the backend object reaches us as the kernel's
 // `backend` argument and is typed here structurally.
 import * as tf from '@tensorflow/tfjs-core';
+import { UnsupportedOpError } from '../errors/index.js';
 
 type DataId = object;
 
@@ -20,6 +21,7 @@ export interface WasmBackendLike {
 
 export function asWasmBackend(backend: unknown, kernelName: string): WasmBackendLike {
   const b = backend as Partial<WasmBackendLike> | null;
+  // invariant: tfjs calls a kernel registered for 'wasm' only with the wasm backend (a bug here, not bad input).
   if (b == null || typeof b.makeOutput !== 'function' || typeof b.typedArrayFromHeap !== 'function')
     throw new Error(`@hypernets/core: the ${kernelName} kernel registered for 'wasm' was called with a backend that is not tfjs-backend-wasm`);
   return b as WasmBackendLike;
@@ -28,6 +30,7 @@ export function asWasmBackend(backend: unknown, kernelName: string): WasmBackend
 /** Input values as a typed array (a copy off the wasm heap). */
 export function readValues(backend: WasmBackendLike, t: tf.TensorInfo): tf.backend_util.TypedArray {
   const v = backend.readSync(t.dataId);
+  // invariant: callers read numeric tensors only; string tensors are routed to wasm's own kernels (a bug here, not bad input).
   if (!(ArrayBuffer.isView(v))) throw new Error(`@hypernets/core: expected a numeric tensor, got dtype ${t.dtype}`);
   return v as tf.backend_util.TypedArray;
 }
@@ -45,6 +48,7 @@ export function makeOutputFrom(
 ): tf.TensorInfo {
   const out = backend.makeOutput(shape, dtype);
   const view = backend.typedArrayFromHeap(out);
+  // invariant: the kernels compute `values` for `shape` themselves (a bug here, not bad input).
   if (values.length !== view.length) throw new Error(`@hypernets/core: output size ${values.length} != ${view.length}`);
   if (ArrayBuffer.isView(values)) view.set(values as unknown as ArrayLike<number>);
   else for (let i = 0; i < view.length; i++) view[i] = values[i];
@@ -66,8 +70,10 @@ export function callWasmKernel(
 /** Throws a clear error for data formats the wasm backend's convolutions do not support. */
 export function assertChannelsLast(kernelName: string, dataFormat: unknown): void {
   if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast')
-    throw new Error(
-      `@hypernets/core: ${kernelName} on the wasm backend supports only dataFormat 'NHWC' (got '${String(dataFormat)}'); ` +
+    throw new UnsupportedOpError(
+      kernelName,
+      'wasm',
+      `only dataFormat 'NHWC' (got '${String(dataFormat)}'); ` +
         `tfjs-backend-wasm's own Conv2D has the same restriction. Transpose to NHWC or use the cpu backend.`,
     );
 }

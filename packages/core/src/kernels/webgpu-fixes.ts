@@ -35,6 +35,7 @@ const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 function kernel(name: string): KernelFn {
   const k = tf.getKernel(name, BACKEND);
+  // invariant: the fixes are installed after tfjs-backend-webgpu registered its kernels (a bug here, not bad input).
   if (!k) throw new Error(`tfjs-backend-webgpu has no ${name} kernel`);
   return k.kernelFunc as unknown as KernelFn;
 }
@@ -192,6 +193,7 @@ const noSyncRead =
           name,
           BACKEND,
           'it reads its inputs synchronously, which WebGPU in Node cannot do for tensors on the GPU: run it on cpu or wasm, or pass inputs made from host arrays',
+          { cause: e },
         );
       throw e;
     }

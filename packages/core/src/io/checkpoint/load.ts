@@ -55,7 +55,7 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     const hint = errorCode(e) === 'ENOENT' ? ' — is this a checkpoint prefix, directory or file?' : '';
-    throw new CheckpointError(metaPath, `cannot read checkpoint metadata (${describeError(e)})${hint}`);
+    throw new CheckpointError(metaPath, `cannot read checkpoint metadata (${describeError(e)})${hint}`, { cause: e });
   }
   // bounded before parsing: depth, objects and arrays per byte (a file that grew since stat still parses bounded)
   const json = parseBoundedJson(bytes, { maxDepth: MAX_JSON_DEPTH }, metaPath, 'metadata');
@@ -115,7 +115,7 @@ function configJson(metaPath: string, value: unknown, what: string): string {
     return JSON.stringify(value ?? null) ?? 'null';
   } catch (e) {
     const why = e instanceof RangeError ? 'is nested too deeply' : `cannot be written as JSON (${clip(describeError(e))})`;
-    throw new CheckpointError(metaPath, `${what} ${why}: ${preview(value)}`);
+    throw new CheckpointError(metaPath, `${what} ${why}: ${preview(value)}`, { cause: e });
   }
 }
 

@@ -134,7 +134,7 @@ async function applyOptimizer(p: OptimizerPlan, file: string): Promise<void> {
   try {
     await p.optimizer.setWeights([{ name: 'iter', tensor: iter }, ...p.weights]);
   } catch (e) {
-    throw new CheckpointError(file, `${p.optimizer.getClassName()}.setWeights failed (${describeError(e)})`);
+    throw new CheckpointError(file, `${p.optimizer.getClassName()}.setWeights failed (${describeError(e)})`, { cause: e });
   } finally {
     iter.dispose();
   }

@@ -24,6 +24,7 @@ export async function optimizerWeights(optimizer: tf.Optimizer, file: string): P
       file,
       `optimizer ${optimizer.getClassName()} cannot export its state (${describeError(e)}); ` +
         'use an optimizer that implements getWeights/setWeights (sgd, momentum, adam, adagrad, rmsprop, adadelta)',
+      { cause: e },
     );
   }
   // tfjs puts the iteration counter first, as a fresh scalar

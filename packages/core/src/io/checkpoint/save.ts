@@ -117,7 +117,7 @@ export async function saveCheckpoint(
   try {
     await fs.mkdir(path.dirname(path.resolve(paths.tensors)), { recursive: true });
   } catch (e) {
-    throw new CheckpointError(file, `cannot create the directory (${describeError(e)})`);
+    throw new CheckpointError(file, `cannot create the directory (${describeError(e)})`, { cause: e });
   }
   // tensors first, JSON last: the JSON commits the pair
   await writeFilesAtomic(

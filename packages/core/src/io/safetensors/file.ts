@@ -27,7 +27,7 @@ async function openForRead(path: string): Promise<{ fh: FileHandle; size: number
   try {
     fh = await fs.open(path, 'r');
   } catch (e) {
-    fail(path, `cannot open (${describeError(e)})`);
+    fail(path, `cannot open (${describeError(e)})`, e);
   }
   try {
     const st = await fh.stat();
@@ -35,7 +35,7 @@ async function openForRead(path: string): Promise<{ fh: FileHandle; size: number
     return { fh, size: st.size };
   } catch (e) {
     await fh.close();
-    throw e instanceof CheckpointError ? e : new CheckpointError(path, `cannot stat (${describeError(e)})`);
+    throw CheckpointError.isInstance(e) ? e : new CheckpointError(path, `cannot stat (${describeError(e)})`, { cause: e });
   }
 }
 
@@ -103,7 +103,7 @@ export async function readSafetensorsFile(
       try {
         bytes = new Uint8Array(end - begin);
       } catch (e) {
-        fail(path, `tensor '${name}': cannot allocate ${end - begin} bytes (${describeError(e)})`);
+        fail(path, `tensor '${name}': cannot allocate ${end - begin} bytes (${describeError(e)})`, e);
       }
       await readFully(fh, bytes, header.dataStart + begin, path);
       hash?.update(bytes);

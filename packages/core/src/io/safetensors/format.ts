@@ -119,8 +119,9 @@ export const METADATA_KEY = '__metadata__';
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const DEFAULT_FILE = '<safetensors bytes>';
 
-export function fail(file: string, detail: string): never {
-  throw new CheckpointError(file, detail);
+/** `cause`: the error this one wraps, when a catch rethrows. */
+export function fail(file: string, detail: string, cause?: unknown): never {
+  throw new CheckpointError(file, detail, cause === undefined ? undefined : { cause });
 }
 
 export function checkShape(shape: unknown, what: string, file: string): number {
