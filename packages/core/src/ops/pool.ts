@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { convGeometry, type Padding } from './conv.js';
+import { padSpatial } from './pad.js';
 
 export interface PoolOptions {
   type: 'max' | 'avg';
@@ -81,5 +82,34 @@ export function maxPoolPadded(x: tf.Tensor, size: number, stride: number, paddin
             -Infinity,
           );
     return tf.maxPool(xp, size, stride, 'valid');
+  });
+}
+
+const countCache = new Map<string, Float32Array>();
+
+/**
+ * Average pooling as PyTorch's nn.AvgPool2d(size, stride, padding, count_include_pad=False):
+ * zero-pad, average 'valid', rescale each output by window / (cells of the window inside the
+ * input). Backend independent (kernels differ in how they count padding).
+ */
+export function avgPoolTorch(x: tf.Tensor, size: number, stride: number, padding: number): tf.Tensor4D {
+  if (x.rank !== 4) throw new ShapeMismatchError('avg pool input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
+  if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= size))
+    throw new ConfigError('padding', `must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`);
+  const [, h, w] = x.shape as number[];
+  const { outH, outW } = convGeometry(h!, w!, size, stride, padding, 'avg pool');
+  return tf.tidy(() => {
+    const y = tf.avgPool(padSpatial(x as tf.Tensor4D, padding), size, stride, 'valid');
+    if (padding === 0) return y;
+    const key = [h, w, size, stride, padding].join(',');
+    let scale = countCache.get(key);
+    if (!scale) {
+      scale = new Float32Array(outH * outW);
+      const inside = (o: number, n: number) => Math.min(o * stride - padding + size, n) - Math.max(o * stride - padding, 0);
+      for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) scale[i * outW + j] = (size * size) / (inside(i, h!) * inside(j, w!));
+      if (countCache.size > 64) countCache.clear();
+      countCache.set(key, scale);
+    }
+    return tf.mul(y, tf.tensor4d(scale, [1, outH, outW, 1])) as tf.Tensor4D;
   });
 }
