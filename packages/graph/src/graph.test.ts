@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
+import { ConfigError, HypernetsError, MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
 import { GraphBuilder, GraphError, edgesWithVirtual, levels } from './graph.js';
+import { TrainingError } from './train/index.js';
 import { archGraph } from './describe.js';
 import { channelIndex, shapeVocab, spatialIndex, shapeTo4d } from './shape-encoder.js';
 import { decoderKey, groupSize, normalization } from './decode.js';
@@ -152,5 +153,20 @@ describe('decoder keys and normalisation (ppuda _map_net_params / _normalize)', 
     expect(normalization([64], true)).toEqual({ kind: 'norm-scale' });
     expect(normalization([64], false)).toEqual({ kind: 'bias' });
     expect(normalization([1, 197, 768], true)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('graph errors', () => {
+  it('GraphError and TrainingError: names, cause, and isInstance that tells them apart and holds across package copies', () => {
+    const cause = new Error('inner');
+    const g = new GraphError('resnet20', 'node 3 is unreachable', { cause });
+    const t = new TrainingError('3 non-finite steps in a row', { cause });
+    expect([g.name, g.message, g.cause]).toEqual(['GraphError', "architecture graph 'resnet20': node 3 is unreachable", cause]);
+    expect([t.name, t.cause]).toEqual(['TrainingError', cause]);
+    expect([GraphError.isInstance(g), TrainingError.isInstance(g), HypernetsError.isInstance(g)]).toEqual([true, false, true]);
+    expect([GraphError.isInstance(t), TrainingError.isInstance(t), HypernetsError.isInstance(t)]).toEqual([false, true, true]);
+    expect(GraphError.isInstance(new ConfigError('heads', 'x'))).toBe(false);
+    const copy = Object.assign(new Error('x'), { [Symbol.for('hypernets.error')]: true, [Symbol.for('hypernets.error.GraphError')]: true });
+    expect(GraphError.isInstance(copy)).toBe(true);
   });
 });

@@ -189,7 +189,7 @@ async function commit(
     } catch (e) {
       await fh?.close().catch(() => undefined);
       await cleanup(temps);
-      if (e instanceof CheckpointError) throw e;
+      if (CheckpointError.isInstance(e)) throw e;
       throw new CheckpointError(target, `write failed, previous file left untouched (${describeError(e)})`, { cause: e });
     }
   }

@@ -125,7 +125,7 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
       throw new CheckpointError(jsonPath, `model.json of ${st.size} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit`);
     bytes = await fs.readFile(realJson);
   } catch (e) {
-    if (e instanceof CheckpointError) throw e;
+    if (CheckpointError.isInstance(e)) throw e;
     throw new CheckpointError(jsonPath, `cannot read model.json (${describeError(e)})`, { cause: e });
   }
   // bounded before parsing: depth, objects and arrays per byte

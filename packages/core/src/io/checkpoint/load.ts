@@ -53,7 +53,7 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
       throw new CheckpointError(metaPath, `metadata file of ${st.size} bytes is over the ${MAX_META_BYTES}-byte limit`);
     bytes = await fs.readFile(metaPath);
   } catch (e) {
-    if (e instanceof CheckpointError) throw e;
+    if (CheckpointError.isInstance(e)) throw e;
     const hint = errorCode(e) === 'ENOENT' ? ' — is this a checkpoint prefix, directory or file?' : '';
     throw new CheckpointError(metaPath, `cannot read checkpoint metadata (${describeError(e)})${hint}`, { cause: e });
   }
