@@ -31,7 +31,7 @@ export interface CNNConfig {
   activation?: Activation;
   /** Inverted dropout after every hidden dense activation, in training mode. Default 0. */
   dropout?: number;
-  /** Per-sample conv method (see conv.ts). Default 'auto'. */
+  /** Per-sample conv method (see ops/conv.ts). Default 'auto'. */
   convMethod?: PerSampleConvMethod;
 }
 

@@ -7,8 +7,6 @@ export { ResNet, resnet20, resnet32, zeroPadShortcut } from './resnet.js';
 export type { ResNetConfig, ShortcutOption } from './resnet.js';
 export { ImageNetResNet, resnet18, resnet34, resnet50, resnet101, resnet152 } from './resnet-imagenet.js';
 export type { ImageNetResNetConfig, ImageNetResNetOptions, ResNetBlockType } from './resnet-imagenet.js';
-export { torchLayoutKind, torchShape, toTorchLayout, fromTorchLayout, toTorchWeights, fromTorchWeights } from './torch-layout.js';
-export type { TorchLayoutKind } from './torch-layout.js';
 export { SimpleRNN, LSTM } from './rnn.js';
 export type { RecurrentConfig, ResolvedRecurrentConfig, RecurrentOutput } from './rnn.js';
 export { TransformerEncoder } from './transformer.js';

@@ -17,7 +17,7 @@ import {
   type ImageNetResNetConfig,
 } from './resnet-imagenet.js';
 import { maxPoolPadded } from '../ops/pool.js';
-import { fromTorchWeights, torchShape } from './torch-layout.js';
+import { fromTorchWeights, torchShape } from '../torch-layout.js';
 import { softmaxCrossEntropy } from '../ops/losses.js';
 import { comparePerSampleWithLoop, disposeWeights, maxAbsDiff, pickSample, randomWeightBatch, useCpu } from './test-utils.js';
 

@@ -42,7 +42,7 @@ export interface ImageNetResNetConfig {
    * statistics in both modes, no state.
    */
   trackRunningStats?: boolean;
-  /** Per-sample conv method (see conv.ts). Default 'auto'. */
+  /** Per-sample conv method (see ops/conv.ts). Default 'auto'. */
   convMethod?: PerSampleConvMethod;
 }
 
@@ -84,10 +84,10 @@ const TORCHVISION_WIDTHS = [64, 128, 256, 512] as const;
  * `layer{s}.{b}.bn{1,2[,3]}.weight`/`bias`, `layer{s}.{b}.downsample.0.weight`,
  * `layer{s}.{b}.downsample.1.weight`/`bias`, `fc.weight`, `fc.bias`. Conv kernels are tfjs
  * [kh, kw, cin, cout] and fc.weight is [in, out] (PyTorch: [cout, cin, kh, kw] and [out, in];
- * torch-layout.ts converts). State specs are the BN buffers `….running_mean` /
+ * ../torch-layout.ts converts). State specs are the BN buffers `….running_mean` /
  * `….running_var` (torchvision's num_batches_tracked only matters with momentum None).
  *
- * Batch norm with per-sample weights: see batchnorm.ts — in training mode each sample is its
+ * Batch norm with per-sample weights: see ops/batch-norm.ts — in training mode each sample is its
  * own batch, so per-sample output equals the one-at-a-time loop.
  */
 export class ImageNetResNet implements TargetNet {

@@ -126,7 +126,7 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
       state.dispose();
     });
 
-  // Training mode: each sample is its own batch (statistics over its H×W; see batchnorm.ts).
+  // Training mode: each sample is its own batch (statistics over its H×W; see ops/batch-norm.ts).
   // 12×12 inputs leave 3×3 maps in stage 3: with 2×2 maps the per-sample variance of 4 values
   // amplifies float32 rounding (ResNet-20, 8×8, γ ≈ 1: grads differed by 8.6e-4 at |grad| ≈ 79).
   for (const shortcut of ['A', 'B'] as const)

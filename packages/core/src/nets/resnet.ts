@@ -36,7 +36,7 @@ export interface ResNetConfig {
    * statistics in both modes (hypnettorch's bn_track_stats=False), no state.
    */
   trackRunningStats?: boolean;
-  /** Per-sample conv method (see conv.ts). Default 'auto'. */
+  /** Per-sample conv method (see ops/conv.ts). Default 'auto'. */
   convMethod?: PerSampleConvMethod;
 }
 
@@ -59,7 +59,7 @@ interface BlockPlan {
  * `layer{s}.{b}.downsample.{0,1}.*` (option B), `fc.weight` [64, classes], `fc.bias`. Conv
  * kernels are tfjs [kh, kw, cin, cout] (PyTorch: [cout, cin, kh, kw]).
  *
- * Batch norm with per-sample weights: see batchnorm.ts — in training mode each sample is its
+ * Batch norm with per-sample weights: see ops/batch-norm.ts — in training mode each sample is its
  * own batch (statistics over its H×W), so per-sample output equals the one-at-a-time loop.
  */
 export class ResNet implements TargetNet {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors/index.js';
-import { sameShape, type ParamSpec, type Weights } from '../params.js';
+import { ConfigError, ShapeMismatchError } from './errors/index.js';
+import { sameShape, type ParamSpec, type Weights } from './params.js';
 
 /**
  * ParamSpec tensors between the TargetNet layout (tfjs) and PyTorch's, for porting

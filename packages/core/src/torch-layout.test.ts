@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeMismatchError } from '../errors/index.js';
-import { paramSpec, type ParamSpec } from '../params.js';
-import { conv2d, convSpecs } from '../ops/conv.js';
-import { denseSpecs } from './mlp.js';
-import { batchNormSpecs } from '../ops/batch-norm.js';
+import { ShapeMismatchError } from './errors/index.js';
+import { paramSpec, type ParamSpec } from './params.js';
+import { conv2d, convSpecs } from './ops/conv.js';
+import { denseSpecs } from './nets/mlp.js';
+import { batchNormSpecs } from './ops/batch-norm.js';
 import { fromTorchLayout, fromTorchWeights, toTorchLayout, toTorchWeights, torchLayoutKind, torchShape } from './torch-layout.js';
-import { linear } from '../ops/index.js';
-import { disposeWeights, maxAbsDiff, useCpu } from './test-utils.js';
+import { linear } from './ops/index.js';
+import { disposeWeights, maxAbsDiff, useCpu } from './nets/test-utils.js';
 
 describe('PyTorch layout of ParamSpec tensors', () => {
   beforeAll(useCpu);
