@@ -19,7 +19,7 @@ describe('dilateKernel', () => {
     expect(dilateKernel(w, [1, 1])).toBe(w);
     expect(() => dilateKernel(w, 0)).toThrow(ConfigError);
     expect(() => dilateKernel(w, [2, 1.5])).toThrow(ConfigError);
-    expect(() => dilateKernel(tf.zeros([2, 2, 1]), 2)).toThrow(ShapeMismatchError);
+    expect(() => dilateKernel(tf.zeros([2, 2, 1]) as tf.Tensor, 2)).toThrow(ShapeMismatchError);
     tf.dispose([w, d, rows]);
   });
 
