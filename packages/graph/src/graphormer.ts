@@ -4,8 +4,7 @@
 // degrees, the distance from the input node, and the (forward, backward) distance pairs of the
 // edge embeddings.
 import * as tf from '@tensorflow/tfjs-core';
-import { affine, layerNormalize, linearTorch } from '@hypernets/core';
-import { ConfigError, gelu } from '@hypernets/core';
+import { ConfigError, affine, gelu, layerNormalize, linearTorch } from '@hypernets/core';
 import { GraphError, type ArchGraph } from './graph.js';
 
 /** ghn3's TransformerLayer.max_degree: in/out degrees are clipped to it. */
