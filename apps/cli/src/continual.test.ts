@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HypernetsError } from '@hypernets/core/errors';
 import { fingerprintOf, resolveConfig, UsageError } from './continual/options.js';
-import { fakeCheckpoint } from './test-helpers.js';
+import { fakeCheckpoint } from './testing/helpers.js';
 
 const bin = fileURLToPath(new URL('./bin.ts', import.meta.url));
 const cli = (...args: string[]) =>

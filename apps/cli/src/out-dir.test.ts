@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from './continual/options.js';
 import { checkDirTarget, checkResumable, prepareOutDir, prepareOutFile } from './out-dir.js';
-import { fakeCheckpoint } from './test-helpers.js';
+import { fakeCheckpoint } from './testing/helpers.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 

@@ -12,7 +12,7 @@ import { HnetMethod } from './methods/index.js';
 import { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 import { headMasks, outputRegularizer } from './regularizer.js';
 import { entropyInference, headLayout, softmaxEntropy, softmaxLogEntropy } from './scenario.js';
-import { tinyRun } from './fixture.js';
+import { tinyRun } from './testing/fixture.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -220,7 +220,7 @@ describe('trainer on real Split-MNIST (tiny)', () => {
   it('a run killed with SIGKILL mid-task and resumed ends with the same accuracy matrix', async () => {
     const reference = await (await tinyRun({ iterations: 24 })).trainer.run();
     const dir = mkdtempSync(join(tmpdir(), 'hn-resume-'));
-    const child = fileURLToPath(new URL('./resume-child.ts', import.meta.url));
+    const child = fileURLToPath(new URL('./testing/resume-child.ts', import.meta.url));
     // Kill twice (in task 0 and in task 1), checking each time that the checkpoint on disk is whole.
     for (const [mode, killAt] of [['fresh', 'checkpoint 0 8'], ['resume', 'checkpoint 1 12']] as const) {
       await new Promise<void>((resolve, reject) => {

@@ -5,8 +5,9 @@
  * OffscreenCanvas is not defined` from inside tfjs), so one such call makes a whole class
  * unusable on that backend. Library code reads with `await t.data()` or computes what it needs
  * on host arrays. This test scans every non-test source file under packages/<name>/src of every
- * package and fails on a sync read outside ALLOWLIST; each allowed file is a test helper, and
- * the test also checks that no library file imports it.
+ * package and fails on a sync read outside packages/<name>/src/testing/ (test-only modules) and
+ * ALLOWLIST (test helpers not yet moved there, each with a reason); the test also checks that no
+ * library file imports either.
  *
  * HYPERNETS_SCAN_ROOT=<repository root> scans another checkout (e.g. an old commit unpacked
  * with `git archive`) to see the guard fail there. The scanner is shared: testing/source-scan.ts.
@@ -14,16 +15,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, TEST, findInCode, localImports, packageSources, rel } from './testing/source-scan.js';
+import { ROOT, TEST, TESTING, findInCode, localImports, packageSources, rel } from './testing/source-scan.js';
 
-/** Files allowed to read synchronously, each with why (repository-relative, '/' separators). */
+/** Why everything under packages/<name>/src/testing/ may read synchronously. */
+const TESTING_REASON = 'test-only module (helpers, fixtures; gradient checks and comparisons against cpu read synchronously); imported only by tests';
+
+/**
+ * Test helpers outside a testing/ folder allowed to read synchronously, each with why
+ * (repository-relative, '/' separators).
+ */
 const ALLOWLIST: Record<string, string> = {
   'packages/core/src/nets/test-utils.ts': 'test helper (finite-difference gradient checks, max |a − b|); imported only by *.test.ts, runs on cpu',
-  'packages/core/src/kernels/test_helpers.ts': 'test helper (kernel results per backend, compared against cpu); imported only by *.test.ts',
-  'packages/nets/src/test-helpers.ts': 'test helper (gradient checks, init-variance measurements); imported only by *.test.ts',
   'packages/graph/src/fidelity-helpers.ts': 'test helper (comparisons with the PyTorch reference outputs); imported only by *.test.ts',
   'packages/graph/src/zoo/test-helpers.ts': 'test helper (relative error against reference gradients); imported only by *.test.ts',
 };
+
+/** A file allowed to read synchronously: under a testing/ folder, or in ALLOWLIST. */
+const allowed = (relPath: string) => TESTING.test(relPath) || relPath in ALLOWLIST;
 
 const SYNC_READ = /\b(dataSync|arraySync|bufferSync)\s*\(|\.\s*(dataSync|arraySync|bufferSync)\b|\[\s*['"`](dataSync|arraySync|bufferSync)['"`]\s*\]/;
 
@@ -47,26 +55,31 @@ describe('no synchronous tensor reads in library code', () => {
     expect(files.length).toBeGreaterThan(20); // the scan found the packages
     const found: string[] = [];
     for (const f of files) {
-      if (rel(f) in ALLOWLIST) continue;
+      if (allowed(rel(f))) continue;
       for (const r of findSyncReads(readFileSync(f, 'utf8'))) found.push(`${rel(f)}:${r.line}: ${r.text}`);
     }
     expect(
       found,
       'library code must not read tensors synchronously (fails on WebGPU in Node): use `await t.data()`, or compute on host arrays ' +
-        '(e.g. Rng.normalArray); a test-only helper may be added to ALLOWLIST with its reason',
+        '(e.g. Rng.normalArray); a test-only helper belongs under the package\'s src/testing/',
     ).toEqual([]);
   });
 
-  it('every allowlist entry has a reason, exists, and is imported by test files only', () => {
+  it('every allowlist entry has a reason and exists; no library file imports a testing/ module or an allowlisted helper', () => {
     const all = packageSources();
     const library = all.filter((f) => !TEST.test(f));
+    expect(TESTING_REASON.length).toBeGreaterThan(10);
+    expect(all.filter((f) => TESTING.test(rel(f))).length, 'the testing/ folders were found').toBeGreaterThan(3);
     for (const [file, reason] of Object.entries(ALLOWLIST)) {
       expect(reason.length, `${file}: give the reason`).toBeGreaterThan(10);
       expect(existsSync(join(ROOT, file)), `${file} is allowlisted but does not exist: remove the entry`).toBe(true);
     }
     const importers: string[] = [];
     for (const f of library)
-      for (const dep of localImports(f, readFileSync(f, 'utf8'))) if (rel(dep) in ALLOWLIST && !(rel(f) in ALLOWLIST)) importers.push(`${rel(f)} imports ${rel(dep)}`);
-    expect(importers, 'allowlisted test helpers may read synchronously only because no library code imports them').toEqual([]);
+      for (const dep of localImports(f, readFileSync(f, 'utf8'))) if (allowed(rel(dep)) && !allowed(rel(f))) importers.push(`${rel(f)} imports ${rel(dep)}`);
+    expect(
+      importers,
+      'test-only modules (src/testing/, ALLOWLIST) may read synchronously only because no library code imports them; nor are they exported from a package index',
+    ).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  *
  *   cd packages/nets && pnpm exec tsx --conditions=@hypernets/source examples/mip-vs-plain.ts [--steps 1500] [--seeds 3] [--backend wasm]
  *
- * Task: sine regression conditioned on (amplitude, phase), γ ∈ [0, 1]² (see src/sine-task.ts);
+ * Task: sine regression conditioned on (amplitude, phase), γ ∈ [0, 1]² (see src/testing/sine-task.ts);
  * the target MLP 1-16-16-1 runs with per-sample weights. Both hypernetworks are HyperMLPs with
  * hidden [32, 32] and hyperfan-in init; MIP adds the cos/sin input encoding and the learned
  * residual θ₀ (Ortiz et al. 2024). Writes examples/results/mip-vs-plain.{svg,png,json}.
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend, mse, type BackendName } from '@hypernets/core';
 import { HyperMLP } from '../src/hmlp.js';
-import { batch, target } from '../src/sine-task.js';
+import { batch, target } from '../src/testing/sine-task.js';
 import { lineChartSpec, renderPlot } from '@hypernets/plot';
 
 const { values } = parseArgs({

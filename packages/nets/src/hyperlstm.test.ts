@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, LSTM, Rng, ShapeMismatchError, assertNoLeaks, initBackend, softmaxCrossEntropy, type Weights } from '@hypernets/core';
 import { HyperLSTM, orthogonalMatrix, type HyperLSTMConfig } from './hyperlstm.js';
-import { checkGradients, maxAbs } from './test-helpers.js';
+import { checkGradients, maxAbs } from './testing/helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

@@ -5,7 +5,7 @@ import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
 import { flattenWeights, splitFlat } from './hypernet.js';
-import { checkGradients, expectPerSample, maxAbs } from './test-helpers.js';
+import { checkGradients, expectPerSample, maxAbs } from './testing/helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MLP, initBackend, resnet20, targetVariance, type TargetNet } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
-import { expectHyperfan, measure, report } from './test-helpers.js';
+import { expectHyperfan, measure, report } from './testing/helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@hypernets/core';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
-import { target, train } from './sine-task.js';
+import { target, train } from './testing/sine-task.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

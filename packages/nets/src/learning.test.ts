@@ -5,7 +5,7 @@ import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import { PerturbedHyperNet } from './perturb.js';
 import type { MLPHyperNetBase } from './base.js';
-import { batch, target, train } from './sine-task.js';
+import { batch, target, train } from './testing/sine-task.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CNN, ConfigError, MLP, Rng, assertNoLeaks, initBackend, mse, paramSpec, resnet20, targetVariance, type ParamSpec, type TargetNet } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { LowRankHyperNet } from './lowrank.js';
-import { checkGradients, configErrorField, expectHyperfan, expectPerSample, maxAbs, measure, report } from './test-helpers.js';
+import { checkGradients, configErrorField, expectHyperfan, expectPerSample, maxAbs, measure, report } from './testing/helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

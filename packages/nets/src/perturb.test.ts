@@ -4,7 +4,7 @@ import { ConfigError, MLP, Rng, assertNoLeaks, initBackend, mse, type Weights } 
 import { HyperMLP } from './hmlp.js';
 import { LowRankHyperNet } from './lowrank.js';
 import { PerturbedHyperNet } from './perturb.js';
-import { checkGradients, configErrorField, maxAbs } from './test-helpers.js';
+import { checkGradients, configErrorField, maxAbs } from './testing/helpers.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

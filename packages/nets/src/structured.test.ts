@@ -19,8 +19,8 @@ import {
 } from '@hypernets/core';
 import { StructuredHyperMLP, type StructuredHyperMLPConfig } from './structured.js';
 import { HyperMLP } from './hmlp.js';
-import { checkGradients, expectHyperfan, expectPerSample, maxAbs, measure, report } from './test-helpers.js';
-import { batch as sineBatch } from './sine-task.js';
+import { checkGradients, expectHyperfan, expectPerSample, maxAbs, measure, report } from './testing/helpers.js';
+import { batch as sineBatch } from './testing/sine-task.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -243,7 +243,7 @@ describe('hyperfan-in init', () => {
 });
 
 describe('learning and memory', () => {
-  // Conditioned sine regression (sine-task.ts): the target MLP 1-16-16-1's middle weight
+  // Conditioned sine regression (testing/sine-task.ts): the target MLP 1-16-16-1's middle weight
   // fc2 [16, 16] is generated from 4×4 blocks for each (amplitude, phase); fc1, fc3 and the
   // biases are shared and trained directly.
   const target = new MLP({ inputSize: 1, hiddenSizes: [16, 16], outputSize: 1, activation: 'tanh' });

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../backend/index.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
-import { compare, randData, rng } from './test_helpers.js';
+import { compare, randData, rng } from '../testing/kernels.js';
 
 async function on(backend: string, f: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(backend);

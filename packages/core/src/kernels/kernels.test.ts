@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { registerWasmTrainingKernels, REPLACED_GRADIENTS, TRAINING_GRADIENTS, WASM_REPLACED_KERNELS, WASM_TRAINING_KERNELS } from './index.js';
 import { conv2DBackpropFilterOptions } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputOptions } from './Conv2DBackpropInput.js';
-import { compare, ErrorTable, naiveEinsum, randData, rng, runOn } from './test_helpers.js';
+import { compare, ErrorTable, naiveEinsum, randData, rng, runOn } from '../testing/kernels.js';
 import { UnsupportedOpError } from '../errors/index.js';
 
 const TOL = 1e-4;

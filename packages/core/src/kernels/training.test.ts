@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { registerWasmTrainingKernels } from './index.js';
 import { conv2DBackpropFilterOptions } from './Conv2DBackpropFilter.js';
-import { compare, ErrorTable, randData, rng, runOn } from './test_helpers.js';
+import { compare, ErrorTable, randData, rng, runOn } from '../testing/kernels.js';
 
 const TOL = 1e-4;
 const table = new ErrorTable();

@@ -15,6 +15,13 @@ export const ROOT = resolve(process.env.HYPERNETS_SCAN_ROOT ?? join(dirname(file
 export const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 /** Test, spec and bench files: not library code. */
 export const TEST = /\.(test|spec|bench)\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+/**
+ * Test-only modules (fixtures, helpers, child processes of tests): everything under
+ * packages/<name>/src/testing/ (repository-relative path, '/' separators). Not library code, so
+ * the guards let them read synchronously and throw bare Errors; no-sync-reads.test.ts checks
+ * that no library file imports one, so none is part of a package's API.
+ */
+export const TESTING = /^packages\/[^/]+\/src\/testing\//;
 
 /**
  * The source with comments blanked (strings kept, line numbers kept): a comment that explains

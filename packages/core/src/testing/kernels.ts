@@ -1,4 +1,4 @@
-// Test-only helpers for the kernel tests in this folder (not exported from the package).
+// Test-only helpers for the kernel tests in src/kernels/ (not exported from the package).
 import * as tf from '@tensorflow/tfjs-core';
 
 /** mulberry32: small seeded PRNG, deterministic across runs. */

@@ -3,9 +3,9 @@
 import { MLP, initBackend } from '@hypernets/core';
 import { SplitMnist } from '@hypernets/data';
 import { ChunkedHyperMLP } from '@hypernets/nets';
-import { HnetMethod } from './methods/index.js';
-import { headLayout, type Scenario } from './scenario.js';
-import { ContinualTrainer, type ContinualEvent } from './trainer.js';
+import { HnetMethod } from '../methods/index.js';
+import { headLayout, type Scenario } from '../scenario.js';
+import { ContinualTrainer, type ContinualEvent } from '../trainer.js';
 
 export async function tinyRun(options: { dir?: string; checkpointEvery?: number; scenario?: Scenario; iterations?: number; onEvent?: (e: ContinualEvent) => void } = {}) {
   await initBackend('cpu');

@@ -1,7 +1,8 @@
-// Test-only: the sine-regression task shared by learning*.test.ts (not exported).
+// Test-only: the sine-regression task shared by learning*.test.ts, structured.test.ts and
+// examples/mip-vs-plain.ts (not exported).
 import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, mse } from '@hypernets/core';
-import type { HyperNet } from './hypernet.js';
+import type { HyperNet } from '../hypernet.js';
 
 /**
  * Sine regression conditioned on (amplitude, phase): y = A·sin(x + φ), A ∈ [0.5, 2],

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, targetVariance, type ParamSpec, type Weights } from '@hypernets/core';
-import type { HyperNet } from './hypernet.js';
+import type { HyperNet } from '../hypernet.js';
 
 /** Largest absolute entry-wise difference of two tensors. */
 export const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
