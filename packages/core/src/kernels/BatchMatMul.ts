@@ -5,14 +5,11 @@
 // [128,100]·[784,100]ᵀ 12.4 ms vs 2.5 ms). So transposed operands are transposed with wasm's
 // Transpose kernel and the product runs on wasm's own untransposed path.
 import * as tf from '@tensorflow/tfjs-core';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend, callWasmKernel } from './wasm_util.js';
 
-let wasmOriginal: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own BatchMatMul, which this kernel delegates to. */
-export function setOriginalBatchMatMul(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== batchMatMulConfig) wasmOriginal = config;
-}
+/** tfjs-backend-wasm's own BatchMatMul, which this kernel delegates to. */
+const wasmOriginal = () => getOriginalKernel(batchMatMulConfig);
 
 function transposeLast2(backend: ReturnType<typeof asWasmBackend>, t: tf.TensorInfo): tf.TensorInfo {
   const r = t.shape.length;
@@ -63,7 +60,7 @@ function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameter
       backend.disposeData(bT.dataId);
     }
   }
-  return withCacheSafeB(backend, b, seen, (safe) => wasmOriginal!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo);
+  return withCacheSafeB(backend, b, seen, (safe) => wasmOriginal()!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo);
 }
 
 /**
@@ -75,7 +72,7 @@ function transposedProduct(backend: ReturnType<typeof asWasmBackend>, args: Para
   bShapes.set(right.dataId, `${right.shape[r - 2]!}x${right.shape[r - 1]!}`);
   let c: tf.TensorInfo | undefined;
   try {
-    c = wasmOriginal!.kernelFunc({ ...args, inputs: { a: left, b: right }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
+    c = wasmOriginal()!.kernelFunc({ ...args, inputs: { a: left, b: right }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
     return transposeLast2(backend, c);
   } finally {
     backend.disposeData(right.dataId);
@@ -137,10 +134,10 @@ export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: 'BatchMatMul',
   backendName: 'wasm',
   // wasm's kernel binds its C function in its setupFunc: forward it.
-  setupFunc: (backend) => wasmOriginal?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmOriginal()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     // invariant: tfjs-backend-wasm registers BatchMatMul before this pack replaces it (a bug here, not bad input).
-    if (wasmOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
+    if (wasmOriginal() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const swapped = aTimesBT(backend, args, a, b);
@@ -149,12 +146,8 @@ export const batchMatMulConfig: tf.KernelConfig = {
   },
 };
 
-let wasmFusedOriginal: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own _FusedMatMul, which this kernel delegates to. */
-export function setOriginalFusedMatMul(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== fusedMatMulConfig) wasmFusedOriginal = config;
-}
+/** tfjs-backend-wasm's own _FusedMatMul, which this kernel delegates to. */
+const wasmFusedOriginal = () => getOriginalKernel(fusedMatMulConfig);
 
 /**
  * _FusedMatMul (tf.fused.matMul: matMul + bias + activation, what tfjs-layers' Dense runs) for
@@ -166,13 +159,13 @@ export function setOriginalFusedMatMul(config: tf.KernelConfig | undefined): voi
 export const fusedMatMulConfig: tf.KernelConfig = {
   kernelName: '_FusedMatMul',
   backendName: 'wasm',
-  setupFunc: (backend) => wasmFusedOriginal?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmFusedOriginal()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     // invariant: tfjs-backend-wasm registers _FusedMatMul before this pack replaces it (a bug here, not bad input).
-    if (wasmFusedOriginal == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
+    if (wasmFusedOriginal() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
     const backend = asWasmBackend(args.backend, '_FusedMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) =>
-      withCacheSafeB(backend, b2, bShapes.get(b2.dataId), (safe) => wasmFusedOriginal!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo));
+      withCacheSafeB(backend, b2, bShapes.get(b2.dataId), (safe) => wasmFusedOriginal()!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo));
   },
 };

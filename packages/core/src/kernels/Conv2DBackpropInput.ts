@@ -11,14 +11,11 @@
 // `dilations` attr, if a caller passes one (as TensorFlow's op has), is honoured.
 import * as tf from '@tensorflow/tfjs-core';
 import { UnsupportedOpError } from '../errors/index.js';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
 
-let wasmOriginal: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own Conv2DBackpropInput (fallback when BatchMatMul is absent). */
-export function setOriginalConv2DBackpropInput(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== conv2DBackpropInputConfig) wasmOriginal = config;
-}
+/** tfjs-backend-wasm's own Conv2DBackpropInput (fallback when BatchMatMul is absent). */
+const wasmOriginal = () => getOriginalKernel(conv2DBackpropInputConfig);
 
 /** Tunables (tests change them): most floats in one cols matrix (default 8 Mi = 32 MiB). */
 export const conv2DBackpropInputOptions = { colsChunkFloats: 8 * 1024 * 1024 };
@@ -98,7 +95,7 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
   backendName: 'wasm',
   // wasm's kernel binds its C function in its setupFunc (run when the backend initialises,
   // for the kernels registered then, i.e. ours once replaced); keep the fallback usable.
-  setupFunc: (backend) => wasmOriginal?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmOriginal()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const backend = asWasmBackend(args.backend, 'Conv2DBackpropInput');
     const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -108,7 +105,7 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
       const r = inputGradMatMul(backend, dy, filter, info);
       if (r != null) return r;
     }
-    if (wasmOriginal != null && (info.dilationHeight === 1 && info.dilationWidth === 1)) return wasmOriginal.kernelFunc(args);
+    if (wasmOriginal() != null && (info.dilationHeight === 1 && info.dilationWidth === 1)) return wasmOriginal()!.kernelFunc(args);
     throw new UnsupportedOpError('Conv2DBackpropInput', 'wasm', 'needs float32 tensors and the wasm BatchMatMul kernel');
   },
 };

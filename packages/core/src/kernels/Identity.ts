@@ -12,20 +12,14 @@
 // float32 0.5 → 0) where cpu and TensorFlow give x ≠ 0. Other dtype changes and string tensors go
 // to wasm's own kernels.
 import * as tf from '@tensorflow/tfjs-core';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend } from './wasm_util.js';
 
-let wasmIdentity: tf.KernelConfig | undefined;
-let wasmCast: tf.KernelConfig | undefined;
+/** tfjs-backend-wasm's own Identity (string tensors go to it). */
+const wasmIdentity = () => getOriginalKernel(identityConfig);
 
-/** Remembers tfjs-backend-wasm's own Identity (string tensors go to it). */
-export function setOriginalIdentity(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== identityConfig) wasmIdentity = config;
-}
-
-/** Remembers tfjs-backend-wasm's own Cast (dtype changes go to it). */
-export function setOriginalCast(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== castConfig) wasmCast = config;
-}
+/** tfjs-backend-wasm's own Cast (dtype changes go to it). */
+const wasmCast = () => getOriginalKernel(castConfig);
 
 interface RefCounting {
   incRef(dataId: tf.DataId): void;
@@ -43,8 +37,8 @@ export const identityConfig: tf.KernelConfig = {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype === 'string') {
       // invariant: tfjs-backend-wasm registers Identity before this pack replaces it (a bug here, not bad input).
-      if (wasmIdentity == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Identity is not registered");
-      return wasmIdentity.kernelFunc(args);
+      if (wasmIdentity() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Identity is not registered");
+      return wasmIdentity()!.kernelFunc(args);
     }
     return share(args.backend, x);
   },
@@ -53,7 +47,7 @@ export const identityConfig: tf.KernelConfig = {
 export const castConfig: tf.KernelConfig = {
   kernelName: tf.Cast,
   backendName: 'wasm',
-  setupFunc: (backend) => wasmCast?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmCast()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { dtype } = args.attrs as unknown as tf.CastAttrs;
@@ -67,7 +61,7 @@ export const castConfig: tf.KernelConfig = {
       return out;
     }
     // invariant: tfjs-backend-wasm registers Cast before this pack replaces it (a bug here, not bad input).
-    if (wasmCast == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Cast is not registered");
-    return wasmCast.kernelFunc(args);
+    if (wasmCast() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Cast is not registered");
+    return wasmCast()!.kernelFunc(args);
   },
 };

@@ -7,28 +7,22 @@
 // 2 cores, Node 20). Ours copies a contiguous slice straight from a heap view of the input
 // (no intermediate copy); non-contiguous slices still go to wasm's own Slice.
 import * as tf from '@tensorflow/tfjs-core';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend, computeStrides, type WasmBackendLike } from './wasm_util.js';
 
-let wasmSlice: tf.KernelConfig | undefined;
-let wasmSplitV: tf.KernelConfig | undefined;
+/** tfjs-backend-wasm's own Slice (non-contiguous slices are delegated to it). */
+const wasmSlice = () => getOriginalKernel(sliceConfig);
 
-/** Remembers tfjs-backend-wasm's own Slice (non-contiguous slices are delegated to it). */
-export function setOriginalSlice(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== sliceConfig) wasmSlice = config;
-}
-
-/** Remembers tfjs-backend-wasm's own SplitV (only its setup is forwarded). */
-export function setOriginalSplitV(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== splitVConfig) wasmSplitV = config;
-}
+/** tfjs-backend-wasm's own SplitV (only its setup is forwarded). */
+const wasmSplitV = () => getOriginalKernel(splitVConfig);
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function sliceOf(backend: WasmBackendLike, args: KernelArgs, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
   if (x.dtype === 'string') {
     // invariant: tfjs-backend-wasm registers Slice before this pack replaces it (a bug here, not bad input).
-    if (wasmSlice == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Slice is not registered");
-    return wasmSlice.kernelFunc({ ...args, inputs: { x }, attrs: { begin, size } }) as tf.TensorInfo;
+    if (wasmSlice() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Slice is not registered");
+    return wasmSlice()!.kernelFunc({ ...args, inputs: { x }, attrs: { begin, size } }) as tf.TensorInfo;
   }
   const out = backend.makeOutput(size, x.dtype);
   const n = size.reduce((a, b) => a * b, 1);
@@ -66,7 +60,7 @@ function sliceOf(backend: WasmBackendLike, args: KernelArgs, x: tf.TensorInfo, b
 export const sliceConfig: tf.KernelConfig = {
   kernelName: tf.Slice,
   backendName: 'wasm',
-  setupFunc: (backend) => wasmSlice?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmSlice()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const backend = asWasmBackend(args.backend, 'Slice');
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -79,7 +73,7 @@ export const sliceConfig: tf.KernelConfig = {
 export const splitVConfig: tf.KernelConfig = {
   kernelName: tf.SplitV,
   backendName: 'wasm',
-  setupFunc: (backend) => wasmSplitV?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmSplitV()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const backend = asWasmBackend(args.backend, 'SplitV');
     const { x } = args.inputs as { x: tf.TensorInfo };

@@ -12,14 +12,11 @@
 // is registered); the rest take a JS strided copy over the dense shape, TensorFlow semantics.
 import * as tf from '@tensorflow/tfjs-core';
 import { UnsupportedOpError } from '../errors/index.js';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend, computeStrides, makeOutputFrom, readValues, sizeOf } from './wasm_util.js';
 
-let wasmOriginal: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own StridedSlice (float32 inputs are delegated to it). */
-export function setOriginalStridedSlice(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== stridedSliceConfig) wasmOriginal = config;
-}
+/** tfjs-backend-wasm's own StridedSlice (float32 inputs are delegated to it). */
+const wasmOriginal = () => getOriginalKernel(stridedSliceConfig);
 
 export function stridedSliceJS(
   x: ArrayLike<number>,
@@ -57,7 +54,7 @@ export const stridedSliceConfig: tf.KernelConfig = {
   backendName: 'wasm',
   // wasm's kernel binds its C function in its setupFunc, which tfjs runs when the backend
   // initialises — for the kernels registered at that moment, i.e. ours once replaced.
-  setupFunc: (backend) => wasmOriginal?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmOriginal()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const { inputs, backend: b, attrs } = args;
     const { x } = inputs as unknown as { x: tf.TensorInfo };
@@ -65,7 +62,7 @@ export const stridedSliceConfig: tf.KernelConfig = {
     const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
     const general = !(info.isIdentity || info.sliceDim0 || info.isSimpleSlice);
     const sparseBug = general && info.finalShapeSparse.length !== x.shape.length;
-    if (x.dtype === 'float32' && wasmOriginal != null && !sparseBug) return wasmOriginal.kernelFunc(args);
+    if (x.dtype === 'float32' && wasmOriginal() != null && !sparseBug) return wasmOriginal()!.kernelFunc(args);
     const backend = asWasmBackend(b, 'StridedSlice');
     if (x.dtype === 'string' || x.dtype === 'complex64')
       throw new UnsupportedOpError('StridedSlice', 'wasm', `dtype ${x.dtype} (float32, int32 and bool are)`);

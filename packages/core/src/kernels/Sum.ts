@@ -11,22 +11,19 @@
 // X comes again (3.7 ms in a loop over one tensor); a gradient's X is new every step and the
 // packing then cost 130-650 ms for [140, 78000] (tf.profile of the Permuted-MNIST step).
 import * as tf from '@tensorflow/tfjs-core';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend, makeOutputFrom } from './wasm_util.js';
 
-let wasmSum: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own Sum (the cases not handled here go to it). */
-export function setOriginalSum(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== sumConfig) wasmSum = config;
-}
+/** tfjs-backend-wasm's own Sum (the cases not handled here go to it). */
+const wasmSum = () => getOriginalKernel(sumConfig);
 
 export const sumConfig: tf.KernelConfig = {
   kernelName: tf.Sum,
   backendName: 'wasm',
-  setupFunc: (backend) => wasmSum?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmSum()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     // invariant: tfjs-backend-wasm registers Sum before this pack replaces it (a bug here, not bad input).
-    if (wasmSum == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Sum is not registered");
+    if (wasmSum() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Sum is not registered");
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
     const rank = x.shape.length;
@@ -34,7 +31,7 @@ export const sumConfig: tf.KernelConfig = {
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
     const rows = axes.reduce((p, a) => p * x.shape[a]!, 1);
     const cols = x.shape.slice(axes.length).reduce((p, d) => p * d, 1);
-    if (x.dtype !== 'float32' || !leading || rows < 2 || cols === 0) return wasmSum.kernelFunc(args);
+    if (x.dtype !== 'float32' || !leading || rows < 2 || cols === 0) return wasmSum()!.kernelFunc(args);
     const backend = asWasmBackend(args.backend, 'Sum');
     const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     const acc = new Float64Array(cols);

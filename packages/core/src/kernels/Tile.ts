@@ -6,14 +6,11 @@
 // time, innermost first, with block copies on heap views: each stage repeats whole contiguous
 // blocks, so an axis costs one pass over its output. String tensors go to wasm's own kernel.
 import * as tf from '@tensorflow/tfjs-core';
+import { getOriginalKernel } from './originals.js';
 import { asWasmBackend } from './wasm_util.js';
 
-let wasmTile: tf.KernelConfig | undefined;
-
-/** Remembers tfjs-backend-wasm's own Tile (string tensors are delegated to it). */
-export function setOriginalTile(config: tf.KernelConfig | undefined): void {
-  if (config != null && config !== tileConfig) wasmTile = config;
-}
+/** tfjs-backend-wasm's own Tile (string tensors are delegated to it). */
+const wasmTile = () => getOriginalKernel(tileConfig);
 
 type Typed = Float32Array | Int32Array | Uint8Array;
 
@@ -47,14 +44,14 @@ export function tileInto(src: Typed, shape: readonly number[], reps: readonly nu
 export const tileConfig: tf.KernelConfig = {
   kernelName: tf.Tile,
   backendName: 'wasm',
-  setupFunc: (backend) => wasmTile?.setupFunc?.(backend),
+  setupFunc: (backend) => wasmTile()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { reps } = args.attrs as unknown as tf.TileAttrs;
     if (x.dtype === 'string') {
       // invariant: tfjs-backend-wasm registers Tile before this pack replaces it (a bug here, not bad input).
-      if (wasmTile == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Tile is not registered");
-      return wasmTile.kernelFunc(args);
+      if (wasmTile() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Tile is not registered");
+      return wasmTile()!.kernelFunc(args);
     }
     const backend = asWasmBackend(args.backend, 'Tile');
     const outShape = x.shape.map((d, i) => d * reps[i]!);

@@ -86,20 +86,21 @@
 //  - cpu's UnsortedSegmentSum accepts only 1-D segment ids and cpu's Einsum rejects labels
 //    private to both operands ('ab,cd->ac'); the wasm kernels here handle both.
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMulConfig, fusedMatMulConfig, setOriginalBatchMatMul, setOriginalFusedMatMul } from './BatchMatMul.js';
+import { batchMatMulConfig, fusedMatMulConfig } from './BatchMatMul.js';
 import { comparisonGradConfigs } from './Comparison_grad.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
-import { conv2DBackpropInputConfig, setOriginalConv2DBackpropInput } from './Conv2DBackpropInput.js';
+import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { einsumConfig } from './Einsum.js';
 import { einsumGradConfig } from './Einsum_grad.js';
-import { castConfig, identityConfig, setOriginalCast, setOriginalIdentity } from './Identity.js';
+import { castConfig, identityConfig } from './Identity.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
-import { setOriginalTile, tileConfig } from './Tile.js';
-import { setOriginalSum, sumConfig } from './Sum.js';
-import { setOriginalSlice, setOriginalSplitV, sliceConfig, splitVConfig } from './Slice.js';
-import { setOriginalStridedSlice, stridedSliceConfig } from './StridedSlice.js';
+import { setOriginalKernel } from './originals.js';
+import { sliceConfig, splitVConfig } from './Slice.js';
+import { stridedSliceConfig } from './StridedSlice.js';
+import { sumConfig } from './Sum.js';
+import { tileConfig } from './Tile.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
 import { tileGradConfig } from './Tile_grad.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
@@ -112,21 +113,23 @@ const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   einsumConfig,
 ];
 
-/** wasm has these, but wrong: ours replace them (onReplace receives wasm's own kernel). */
-const REPLACEMENTS: readonly { config: tf.KernelConfig; onReplace?: (original: tf.KernelConfig | undefined) => void }[] = [
-  { config: maxPoolGradConfig },
-  { config: stridedSliceConfig, onReplace: setOriginalStridedSlice },
-  { config: conv2DBackpropInputConfig, onReplace: setOriginalConv2DBackpropInput },
-  { config: batchMatMulConfig, onReplace: setOriginalBatchMatMul },
-  { config: fusedMatMulConfig, onReplace: setOriginalFusedMatMul },
-  { config: sliceConfig, onReplace: setOriginalSlice },
-  { config: splitVConfig, onReplace: setOriginalSplitV },
-  { config: tileConfig, onReplace: setOriginalTile },
-  { config: sumConfig, onReplace: setOriginalSum },
-  { config: identityConfig, onReplace: setOriginalIdentity },
-  { config: castConfig, onReplace: setOriginalCast },
+/**
+ * wasm has these, but wrong or slow: ours replace them. wasm's own kernel is recorded first
+ * (originals.ts): all but MaxPoolGrad forward its setup and delegate cases to it.
+ */
+const REPLACEMENT_CONFIGS: readonly tf.KernelConfig[] = [
+  maxPoolGradConfig,
+  stridedSliceConfig,
+  conv2DBackpropInputConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  sliceConfig,
+  splitVConfig,
+  tileConfig,
+  sumConfig,
+  identityConfig,
+  castConfig,
 ];
-const REPLACEMENT_CONFIGS = REPLACEMENTS.map((r) => r.config);
 
 const GRADIENT_CONFIGS: readonly tf.GradConfig[] = [einsumGradConfig, stridedSliceGradConfig, ...comparisonGradConfigs];
 
@@ -189,10 +192,10 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel(c);
     done.push(c.kernelName);
   }
-  for (const { config: c, onReplace } of REPLACEMENTS) {
+  for (const c of REPLACEMENT_CONFIGS) {
     const current = tf.getKernel(c.kernelName, 'wasm');
     if (current === c) continue;
-    onReplace?.(current);
+    setOriginalKernel(c, current);
     if (current != null) tf.unregisterKernel(c.kernelName, 'wasm');
     tf.registerKernel(c);
     done.push(c.kernelName);
