@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { tidy } from '@hypernets/core';
 import type { Batch, DataSplit } from '@hypernets/data';
 import { disposeBatch } from '@hypernets/data';
 import type { ContinualMethod } from './method.js';
@@ -18,8 +19,8 @@ export interface TaskEvaluation {
  * Returns predicted labels (task-local in cl1/cl2, global in cl3) and, with ENT, the inferred task.
  */
 export function predict(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): Prediction {
-  // tidy keeps the tensors of the returned object (its null `task` is skipped at run time).
-  return tf.tidy(() => predictionOf(method, x, task, seen) as unknown as tf.TensorContainer) as unknown as Prediction;
+  // tidy keeps the tensors of the returned object (its null `task` is skipped).
+  return tidy(() => predictionOf(method, x, task, seen));
 }
 
 export interface Prediction {

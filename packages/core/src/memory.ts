@@ -30,3 +30,13 @@ function disposeAny(x: unknown): void {
   else if (x && typeof x === 'object' && !(x instanceof Promise))
     for (const v of Object.values(x)) if (v instanceof tf.Tensor) v.dispose();
 }
+
+/**
+ * `tf.tidy` for a result TypeScript does not take as a `tf.TensorContainer`: an interface (it
+ * has no index signature) or an object or array holding `null`s. As tf.tidy does, it keeps
+ * every tensor the result holds (in nested objects and arrays; `null`s are skipped) and disposes
+ * the other tensors `fn` made. `fn` must be synchronous.
+ */
+export function tidy<T>(fn: () => T): T {
+  return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
+}

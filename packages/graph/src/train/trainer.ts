@@ -11,6 +11,7 @@ import {
   restoreVariables,
   saveCheckpoint,
   softmaxCrossEntropy,
+  tidy,
   type Weights,
 } from '@hypernets/core';
 import { disposeBatch, type Batch, type DataSplit } from '@hypernets/data';
@@ -143,7 +144,7 @@ export class GhnTrainer {
     const { seed, gradClip } = this.config;
     const m = archs.length;
     const graphs = archs.map((a) => a.graph);
-    return tf.tidy(() => {
+    return tidy(() => {
       // One tape over all m nets would hold every net's activations at once (CellNets × 8
       // filled wasm's 4 GB heap). So: predict, then per net (one at a time) the loss and its
       // gradient G_i w.r.t. the predicted weights W_i, then one backward pass through the GHN
@@ -155,7 +156,7 @@ export class GhnTrainer {
         const arch = archs[i]!;
         const names = Object.keys(pred.weights);
         const fixed = missingWeights(arch, pred.missing, seed);
-        const out = tf.tidy(() => {
+        const out = tidy(() => {
           let correct: tf.Scalar | null = null;
           const f = (...ws: tf.Tensor[]) => {
             const weights: Weights = { ...fixed };
@@ -165,8 +166,8 @@ export class GhnTrainer {
             return tf.div(softmaxCrossEntropy(logits, batch.y), m) as tf.Scalar;
           };
           const { value, grads } = tf.valueAndGrads(f)(names.map((n) => pred.weights[n]!));
-          return { value, correct: correct!, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) } as unknown as tf.TensorContainer;
-        }) as unknown as { value: tf.Scalar; correct: tf.Scalar; grads: Weights };
+          return { value, correct: correct!, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) as Weights };
+        });
         losses.push(out.value);
         hits.push(out.correct);
         return out.grads;
@@ -189,8 +190,8 @@ export class GhnTrainer {
         return g.map((t) => (t === null ? null : tf.mul(t, coef)));
       })();
       const stats = tf.stack([value, norm, correct]) as tf.Tensor1D;
-      return { grads: scaled, stats } as unknown as tf.TensorContainer;
-    }) as unknown as { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D };
+      return { grads: scaled, stats };
+    });
   }
 
   private async save(p: Progress): Promise<void> {
