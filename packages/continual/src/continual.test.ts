@@ -250,9 +250,12 @@ describe('trainer on real Split-MNIST (tiny)', () => {
       console.log(`tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, task inference ${last.map((v) => v.toFixed(3))}`);
       // 12 steps per task are too few for ENT to work (the first head is overconfident on
       // every digit); its rule is checked on the constructed case above, its quality by the
-      // Split-MNIST CL3 reproduction. Here: values are fractions, and the first task's own data is recognised.
+      // Split-MNIST CL3 reproduction. Here: values are fractions, and the first task's own data is
+      // recognised and classified.
       for (const v of last) expect(v >= 0 && v <= 1).toBe(true);
+      for (const v of r.accMatrix[2]!) expect(v! >= 0 && v! <= 1).toBe(true);
       expect(r.taskInferenceMatrix![2]![0]!).toBeGreaterThan(0.9);
+      expect(r.accMatrix[2]![0]!).toBeGreaterThan(0.9);
     }
   });
 
