@@ -23,10 +23,7 @@ const TESTING_REASON = 'test-only module (helpers, fixtures); imported only by t
  * Test helpers outside a testing/ folder that may throw bare Errors, each with why
  * (repository-relative, '/' separators).
  */
-const ALLOWLIST: Record<string, string> = {
-  'packages/core/src/nets/test-utils.ts': 'test helper (gradient checks, max |a − b|); imported only by *.test.ts, its errors fail a test',
-  'packages/graph/src/fidelity-helpers.ts': 'test helper (graph matching against the PyTorch reference); imported only by *.test.ts, its errors fail a test',
-};
+const ALLOWLIST: Record<string, string> = {};
 
 /** A file that may throw bare Errors: under a testing/ folder, or in ALLOWLIST. */
 const allowed = (relPath: string) => TESTING.test(relPath) || relPath in ALLOWLIST;

@@ -24,11 +24,7 @@ const TESTING_REASON = 'test-only module (helpers, fixtures; gradient checks and
  * Test helpers outside a testing/ folder allowed to read synchronously, each with why
  * (repository-relative, '/' separators).
  */
-const ALLOWLIST: Record<string, string> = {
-  'packages/core/src/nets/test-utils.ts': 'test helper (finite-difference gradient checks, max |a − b|); imported only by *.test.ts, runs on cpu',
-  'packages/graph/src/fidelity-helpers.ts': 'test helper (comparisons with the PyTorch reference outputs); imported only by *.test.ts',
-  'packages/graph/src/zoo/test-helpers.ts': 'test helper (relative error against reference gradients); imported only by *.test.ts',
-};
+const ALLOWLIST: Record<string, string> = {};
 
 /** A file allowed to read synchronously: under a testing/ folder, or in ALLOWLIST. */
 const allowed = (relPath: string) => TESTING.test(relPath) || relPath in ALLOWLIST;

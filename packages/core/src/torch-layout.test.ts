@@ -7,7 +7,7 @@ import { denseSpecs } from './nets/mlp.js';
 import { batchNormSpecs } from './ops/batch-norm.js';
 import { fromTorchLayout, fromTorchWeights, toTorchLayout, toTorchWeights, torchLayoutKind, torchShape } from './torch-layout.js';
 import { linear } from './ops/index.js';
-import { disposeWeights, maxAbsDiff, useCpu } from './nets/test-utils.js';
+import { disposeWeights, maxAbsDiff, useCpu } from './testing/nets.js';
 
 describe('PyTorch layout of ParamSpec tensors', () => {
   beforeAll(useCpu);

@@ -15,7 +15,7 @@ import { GHN3 } from './ghn3.js';
 import { LoGAH } from './logah.js';
 import { structureIndices } from './graphormer.js';
 import { loadGhn } from './io.js';
-import { checkPredictions, nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
+import { checkPredictions, nodeMapping, relErr, reorderRows } from './testing/fidelity.js';
 
 const FIX = new URL('../fixtures/ghn3/', import.meta.url);
 
@@ -31,7 +31,7 @@ interface Ref {
 
 const ref = (stem: string): Ref => JSON.parse(readFileSync(new URL(`${stem}.json`, FIX), 'utf8')) as Ref;
 
-/** Every predicted tensor against the reference statistics (see fidelity-helpers.ts), and ghn3's own count check. */
+/** Every predicted tensor against the reference statistics (see testing/fidelity.ts), and ghn3's own count check. */
 function checkAll(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: number): number {
   expect(r.meta.params_match).toBe('MATCHED!');
   return checkPredictions(ghn, graph, net, r.params, tol);

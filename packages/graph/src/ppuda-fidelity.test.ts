@@ -12,7 +12,7 @@ import { batchGraphs } from './batch.js';
 import type { ArchGraph } from './graph.js';
 import type { GHN2 } from './ghn2.js';
 import { loadGhn } from './io.js';
-import { checkPredictions, nodeMapping, relErr, reorderRows } from './fidelity-helpers.js';
+import { checkPredictions, nodeMapping, relErr, reorderRows } from './testing/fidelity.js';
 
 const FIX = new URL('../fixtures/ppuda/', import.meta.url);
 

@@ -7,7 +7,7 @@ import { createVariables, initWeights } from '../init.js';
 import { assertNoLeaks } from '../memory.js';
 import { CNN, haMnist, lenet5 } from './cnn.js';
 import { softmaxCrossEntropy } from '../ops/losses.js';
-import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from './test-utils.js';
+import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from '../testing/nets.js';
 
 const small = () =>
   new CNN({

@@ -19,7 +19,7 @@ import {
 import { maxPoolPadded } from '../ops/pool.js';
 import { fromTorchWeights, torchShape } from '../torch-layout.js';
 import { softmaxCrossEntropy } from '../ops/losses.js';
-import { comparePerSampleWithLoop, disposeWeights, maxAbsDiff, pickSample, randomWeightBatch, useCpu } from './test-utils.js';
+import { comparePerSampleWithLoop, disposeWeights, maxAbsDiff, pickSample, randomWeightBatch, useCpu } from '../testing/nets.js';
 
 // Written by scripts/torchvision_resnet_fixture.py from torchvision 0.14 itself.
 interface Encoded {

@@ -16,7 +16,7 @@ import {
   pickSample,
   randomWeightBatch,
   useCpu,
-} from './test-utils.js';
+} from '../testing/nets.js';
 
 /** A state with random (but valid) running statistics for every BN of `net`. */
 function randomState(net: ResNet, seed: number): NetState {

@@ -18,7 +18,7 @@ import {
   stackWeights,
   trainBinaryClassifier,
   useCpu,
-} from './test-utils.js';
+} from '../testing/nets.js';
 
 // ---------- plain-JS references ----------
 

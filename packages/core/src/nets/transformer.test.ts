@@ -17,7 +17,7 @@ import {
   perSampleVsLoop,
   trainBinaryClassifier,
   useCpu,
-} from './test-utils.js';
+} from '../testing/nets.js';
 
 // ---------- plain-JS reference ----------
 

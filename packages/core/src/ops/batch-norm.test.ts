@@ -4,7 +4,7 @@ import { ConfigError } from '../errors/index.js';
 import { NetState } from '../state.js';
 import { assertNoLeaks } from '../memory.js';
 import { batchNorm, batchNormSpecs, batchNormStateSpecs } from './batch-norm.js';
-import { finiteDifferenceError, maxAbsDiff, useCpu } from '../nets/test-utils.js';
+import { finiteDifferenceError, maxAbsDiff, useCpu } from '../testing/nets.js';
 
 /** Per-channel mean and biased/unbiased variance of rows (JS, float64). */
 function stats(rows: number[][], c: number) {

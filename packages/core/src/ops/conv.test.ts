@@ -24,7 +24,7 @@ import { assertNoLeaks } from '../memory.js';
 import { ConfigError } from '../errors/index.js';
 import { conv2d, convGeometry, convSpecs, resolvePerSampleConvMethod, type Padding } from './conv.js';
 import { globalAvgPool, pool2d, subsample2 } from './pool.js';
-import { finiteDifferenceError, maxAbsDiff, useCpu } from '../nets/test-utils.js';
+import { finiteDifferenceError, maxAbsDiff, useCpu } from '../testing/nets.js';
 
 const CASES: [number, number, number, number, Padding][] = [
   // h, w, kernel, stride, padding

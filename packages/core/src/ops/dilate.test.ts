@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { dilateKernel } from './dilate.js';
-import { maxAbsDiff, useCpu } from '../nets/test-utils.js';
+import { maxAbsDiff, useCpu } from '../testing/nets.js';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 
 beforeAll(useCpu);

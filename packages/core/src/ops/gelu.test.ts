@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu, geluTanh } from './gelu.js';
 import { activate } from './activate.js';
-import { useCpu } from '../nets/test-utils.js';
+import { useCpu } from '../testing/nets.js';
 
 beforeAll(useCpu);
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeMismatchError } from '../errors/index.js';
 import { accuracy, countCorrect, mse, softmaxCrossEntropy } from './losses.js';
-import { finiteDifferenceError, useCpu } from '../nets/test-utils.js';
+import { finiteDifferenceError, useCpu } from '../testing/nets.js';
 
 describe('losses', () => {
   beforeAll(useCpu);

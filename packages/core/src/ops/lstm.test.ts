@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { lstmCell, lstmLayer } from './lstm.js';
-import { maxAbsDiff, useCpu } from '../nets/test-utils.js';
+import { maxAbsDiff, useCpu } from '../testing/nets.js';
 
 beforeAll(useCpu);
 

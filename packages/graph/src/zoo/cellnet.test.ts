@@ -9,7 +9,7 @@ import { ConfigError, Rng, countParams, initBackend, toTorchLayout, torchShape, 
 import { archGraph } from '../describe.js';
 import type { GHN2 } from '../ghn2.js';
 import { loadGhn } from '../io.js';
-import { nodeMapping } from '../fidelity-helpers.js';
+import { nodeMapping } from '../testing/fidelity.js';
 import type { ArchGraph } from '../graph.js';
 import { CellNet, reductionCells, type CellNetConfig, type Genotype } from './cellnet.js';
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng, initBackend } from '@hypernets/core';
 import { avgPoolTorch, depthwiseConv2dTorch, dilateKernel } from './ops.js';
-import { gradientGap } from './test-helpers.js';
+import { gradientGap } from '../testing/zoo.js';
 
 beforeAll(async () => {
   await initBackend('cpu');

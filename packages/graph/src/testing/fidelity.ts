@@ -3,8 +3,8 @@
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { toTorchLayout, type TargetNet } from '@hypernets/core';
-import type { ArchGraph } from './graph.js';
-import type { GHN2 } from './ghn2.js';
+import type { ArchGraph } from '../graph.js';
+import type { GHN2 } from '../ghn2.js';
 
 /** A reference graph: node types and parameter names in the reference's order, real edges [src, dst(, d)]. */
 export interface ReferenceGraph {
