@@ -13,10 +13,10 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
-import { convertLayersModel, isLayersModel, LayersTargetNet, type LayersModelLike } from './hypernetize-layers.js';
+import { convertLayersModel, isLayersModel, LayersTargetNet, type LayersModelLike } from './hypernetize/index.js';
 
-export { LayersTargetNet, UnsupportedLayerError, SUPPORTED_LAYER_CLASSES } from './hypernetize-layers.js';
-export type { LayerLike, LayersModelLike, LayerVariableLike } from './hypernetize-layers.js';
+export { LayersTargetNet, UnsupportedLayerError, SUPPORTED_LAYER_CLASSES } from './hypernetize/index.js';
+export type { LayerLike, LayersModelLike, LayerVariableLike } from './hypernetize/index.js';
 
 /**
  * Which parameters a hypernetwork generates (the others stay fixed):
