@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { affine, layerNormalize, linearTorch } from '@hypernets/core';
-import { ConfigError, Rng, paramSpec, torchLayoutKind, torchShape, type ParamSpec, type Weights } from '@hypernets/core';
+import { ConfigError, Rng, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
 import { VariableOwner } from '@hypernets/nets';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
-import { decoderKey, normalization } from './decode.js';
-import { GraphError, type ArchGraph } from './graph.js';
+import { cropParams, decode, mapNetParams, nodeParams, normalize, predictedShape, setParams, tileParams, type GroupDecoders } from './ghn2-predict.js';
+import type { ArchGraph } from './graph.js';
 import { PRIMITIVES } from './primitives.js';
 import { shapeVocab, type ShapeVocab } from './shape-encoder.js';
 
@@ -247,10 +247,6 @@ export class GHN2 extends VariableOwner {
     return this.linear(tf.relu(d), 'bias_class.1'); // [n, 2, classes]
   }
 
-  /**
-   * Predicts the parameters of every graph in one forward pass (batched). Call inside
-   * tf.grads / variableGrads to train or fine-tune the GHN: nothing is detached.
-   */
   /** The batch of these graphs; the last one is reused when the same graphs come again (a training step predicts twice). */
   private batchOf(list: readonly ArchGraph[]): GraphBatch {
     const last = this.lastBatch;
@@ -260,95 +256,43 @@ export class GHN2 extends VariableOwner {
 
   private lastBatch: GraphBatch | null = null;
 
+  /**
+   * Predicts the parameters of every graph in one forward pass (batched): ppuda's
+   * _map_net_params, one decoder call per group, _tile_params + _normalize (fit), _set_params
+   * (ghn2-predict.ts). Call inside tf.grads / variableGrads to train or fine-tune the GHN:
+   * nothing is detached.
+   */
   predict(graphs: ArchGraph | readonly ArchGraph[]): Prediction[] {
     const list = Array.isArray(graphs) ? (graphs as readonly ArchGraph[]) : [graphs as ArchGraph];
     if (list.length === 0) return [];
     const batch = this.batchOf(list);
+    const decoders: GroupDecoders = {
+      conv: (x, key, classPred) => this.convDecoder(x, key, classPred),
+      oneD: (x, classBias, key) => this.decoder1d(x, classBias, key),
+    };
     return tf.tidy((): tf.TensorContainer => {
       const x = this.nodeEmbeddings(batch);
-      // group the parameter nodes by decoder key, as ppuda's _map_net_params does
-      interface Job { graph: number; node: number; spec: ParamSpec; row: number | null; isWeight: boolean; depthwise: boolean }
-      const groups = new Map<string, { key: number[]; nodes: number[]; jobs: { job: Job; slot: number }[] }>();
+      const groups = mapNetParams(list, batch.offsets, this.config.maxShape);
       const weights: Weights[] = list.map(() => ({}));
-      list.forEach((g, gi) => {
-        const specs = new Map(g.params.map((p) => [p.name, p]));
-        const N = g.nodes.length;
-        g.nodes.forEach((nd, i) => {
-          if (nd.param === null) return;
-          const spec = specs.get(nd.param);
-          if (!spec) throw new GraphError(g.name, `node ${i} predicts '${nd.param}', which is not one of the graph's ParamSpecs`);
-          let key: number[];
-          try {
-            key = decoderKey(nd.shape ?? torchShape(spec), i === N - 2, i === N - 1, this.config.maxShape);
-          } catch (e) {
-            throw new GraphError(g.name, `node ${i} ('${nd.param}'): ${(e as Error).message}`, { cause: e });
-          }
-          const id = key.join(',');
-          let grp = groups.get(id);
-          if (!grp) groups.set(id, (grp = { key, nodes: [], jobs: [] }));
-          const slot = grp.nodes.length;
-          grp.nodes.push(batch.offsets[gi]! + i);
-          const oneD = spec.shape.length === 1;
-          const isNorm = nd.type === 'bn' || nd.type === 'ln';
-          grp.jobs.push({ job: { graph: gi, node: i, spec, row: oneD ? (isNorm ? 0 : 1) : null, isWeight: !oneD || isNorm, depthwise: nd.depthwise === true }, slot });
-          if (nd.shift !== null) {
-            const sh = specs.get(nd.shift);
-            if (!sh) throw new GraphError(g.name, `node ${i} predicts the shift '${nd.shift}', which is not one of the graph's ParamSpecs`);
-            grp.jobs.push({ job: { graph: gi, node: i, spec: sh, row: 1, isWeight: false, depthwise: false }, slot });
-          }
-        });
-      });
-      for (const { key, nodes, jobs } of groups.values()) {
-        const xg = tf.gather(x, tf.tensor1d(nodes, 'int32'));
-        const out =
-          key.length === 4 ? this.convDecoder(xg, key, false) : key[1]! > 0 ? this.convDecoder(xg, [key[0]!, key[1]!, 1, 1], true) : this.decoder1d(xg, key[1]! < 0, key);
-        // per-node slices (not tf.unstack: tfjs hands its gradient a lone Tensor when there is one output, and stack() throws)
-        const part = (slot: number) => tf.squeeze(tf.slice(out, [slot, ...out.shape.slice(1).map(() => 0)], [1, ...out.shape.slice(1)]), [0]);
-        for (const { job, slot } of jobs) {
-          let w = part(slot);
-          if (job.row !== null) w = tf.squeeze(tf.slice(w, [job.row, 0], [1, -1]), [0]);
-          weights[job.graph]![job.spec.name] = this.fit(w, job.spec, job.isWeight, job.depthwise, list[job.graph]!.name);
-        }
+      for (const group of groups.values()) {
+        const out = decode(x, group, decoders);
+        for (const { job, slot } of group.jobs)
+          weights[job.graph]![job.spec.name] = this.fit(nodeParams(out, slot, job.row), job.spec, job.isWeight, job.depthwise, list[job.graph]!.name);
       }
-      return list.map((g, gi) => ({ weights: weights[gi]!, missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name) })) as unknown as tf.TensorContainer;
+      return setParams(list, weights) as unknown as tf.TensorContainer;
     }) as unknown as Prediction[];
   }
 
   /**
-   * ppuda's _tile_params + _normalize, then the target's layout: slice the prediction to the
-   * target's shape, repeat it along out/in channels where the target is larger, normalise.
-   * Done in the cheap order (normalise and transpose the small tensor, then tile once).
+   * ppuda's _tile_params + _normalize, then the target's layout (ghn2-predict.ts): crop the
+   * prediction to the target's shape, normalise, transpose to the target's layout and repeat
+   * it along out/in channels where the target is larger. Done in the cheap order (normalise
+   * and transpose the small tensor, then tile once).
    */
   protected fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, depthwise: boolean, graph: string): tf.Tensor {
-    const [kh, kw, c, mult] = spec.shape;
-    const t = depthwise ? [c! * mult!, 1, kh!, kw!] : torchShape(spec);
-    const s = w.shape;
-    // slice (dropping the decoder's extra trailing dims, as ppuda does with index 0)
-    if (t.length === 1) w = s.length === 1 ? tf.slice(w, [0], [Math.min(t[0]!, s[0]!)]) : tf.reshape(tf.slice(w, [0, ...s.slice(1).map(() => 0)], [Math.min(t[0]!, s[0]!), ...s.slice(1).map(() => 1)]), [-1]);
-    else if (t.length === 2) {
-      const size = [Math.min(t[0]!, s[0]!), Math.min(t[1]!, s[1]!), ...s.slice(2).map(() => 1)];
-      w = tf.reshape(tf.slice(w, s.map(() => 0), size), size.slice(0, 2));
-    } else if (t.length === 4) {
-      if (s.length !== 4) throw new GraphError(graph, `'${spec.name}' [${t.join(', ')}] got a ${s.length}-D prediction`);
-      w = tf.slice(w, [0, 0, 0, 0], t.map((d, j) => Math.min(d, s[j]!)));
-      if (w.shape[2]! < t[2]! || w.shape[3]! < t[3]!)
-        throw new GraphError(graph, `'${spec.name}' has ${t[2]}×${t[3]} kernels, larger than the GHN predicts (${w.shape[2]}×${w.shape[3]})`);
-    } else throw new GraphError(graph, `'${spec.name}': GHN-2 predicts 1-, 2- and 4-D parameters, not [${t.join(', ')}]`);
-    if (this.config.weightNorm) {
-      const nz = normalization(t, isWeight);
-      if (nz.kind === 'fan-in') w = tf.mul(w, nz.scale);
-      else if (nz.kind === 'norm-scale') w = tf.mul(tf.sigmoid(tf.mul(w, 0.5)), 2);
-      else if (nz.kind === 'bias') w = tf.tanh(tf.mul(w, 0.2));
-    }
-    // to the target's layout, then tile out/in channels
-    const kind = torchLayoutKind(spec); // core's rule (torch-layout.ts), applied to the small tensor
-    const perm = kind === 'conv' ? [2, 3, 1, 0] : kind === 'dense' ? [1, 0] : null;
-    let small = perm ? tf.transpose(w, perm) : w;
-    // depthwise: [C·m, 1, kh, kw] → [kh, kw, 1, C·m] (above) → tiled to [kh, kw, 1, C·m] → [kh, kw, C, m]
-    const target = depthwise ? [kh!, kw!, 1, c! * mult!] : (spec.shape as number[]);
-    const reps = target.map((d, j) => Math.ceil(d / small.shape[j]!));
-    let out = reps.some((r) => r > 1) ? tf.tile(small, reps) : small;
-    if (out.shape.some((d, j) => d !== target[j])) out = tf.slice(out, target.map(() => 0), target);
-    return depthwise ? tf.reshape(out, spec.shape as number[]) : out;
+    const t = predictedShape(spec, depthwise);
+    let small = cropParams(w, t, spec.name, graph);
+    if (this.config.weightNorm) small = normalize(small, t, isWeight);
+    return tileParams(small, spec, depthwise);
   }
 }
