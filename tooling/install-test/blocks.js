@@ -15,9 +15,20 @@ export function codeBlocks(markdown) {
     if (k >= 0 && lines[k].trim().endsWith('-->')) {
       let s = k;
       while (s >= 0 && !lines[s].includes('<!--')) s--;
-      if (s >= 0) comment = lines.slice(s, k + 1).join('\n').replace(/^\s*<!--/, '').replace(/-->\s*$/, '');
+      if (s >= 0)
+        comment = lines
+          .slice(s, k + 1)
+          .join('\n')
+          .replace(/^\s*<!--/, '')
+          .replace(/-->\s*$/, '');
     }
-    blocks.push({ lang: m[1].toLowerCase(), meta: m[2].split(/\s+/).filter(Boolean), line: i + 2, code: lines.slice(i + 1, j), comment });
+    blocks.push({
+      lang: m[1].toLowerCase(),
+      meta: m[2].split(/\s+/).filter(Boolean),
+      line: i + 2,
+      code: lines.slice(i + 1, j),
+      comment,
+    });
     i = j;
   }
   return blocks;
@@ -35,5 +46,11 @@ export function blockSource(b, readme) {
   const context = hasContext ? b.comment.replace(/^\s*context\b:?[^\n]*\n?/, '').split('\n') : [];
   const header = [`// ${readme}, block at line ${b.line}${fragment ? ' (fragment: type-checked only)' : ''}`];
   const code = [...header, ...context, ...b.code, 'export {};', ''].join('\n');
-  return { fragment, vite, context: hasContext ? context.join('\n') : null, code, offset: header.length + context.length };
+  return {
+    fragment,
+    vite,
+    context: hasContext ? context.join('\n') : null,
+    code,
+    offset: header.length + context.length,
+  };
 }

@@ -17,7 +17,16 @@
 //
 // Any failure exits non-zero. HYPERNETS_INSTALL_TEST_KEEP=1 keeps the temporary project.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,8 +62,18 @@ function mustRun(what, cmd, args, opts = {}) {
   return r;
 }
 const tail = (s, n) =>
-  s.trimEnd().split('\n').slice(-n).map((l) => (l.length > 300 ? `${l.slice(0, 300)} …` : l)).join('\n');
-const indent = (s) => s.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+  s
+    .trimEnd()
+    .split('\n')
+    .slice(-n)
+    .map((l) => (l.length > 300 ? `${l.slice(0, 300)} …` : l))
+    .join('\n');
+const indent = (s) =>
+  s
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 // ---------------------------------------------------------------------------------------------
 // Workspace packages that are published (not private).
@@ -75,7 +94,10 @@ function publishable() {
 
 // Files a tarball ships and its package.json.
 function tarball(tgz) {
-  const files = run('tar', ['tzf', tgz]).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  const files = run('tar', ['tzf', tgz])
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
   const pkg = JSON.parse(run('tar', ['xzf', tgz, '-O', 'package/package.json']).stdout);
   const readme = files.includes('README.md') ? run('tar', ['xzf', tgz, '-O', 'package/README.md']).stdout : '';
   return { files, pkg, readme };
@@ -92,19 +114,23 @@ function checkTarball(p, tgz) {
   if (!pkg.license) problems.push('no "license"');
   if (!pkg.repository) problems.push('no "repository"');
   const entry = JSON.stringify([pkg.exports, pkg.main, pkg.module, pkg.types, pkg.typings, pkg.bin]);
-  if (entry.includes('@hypernets/source')) problems.push('its exports keep the workspace-only "@hypernets/source" condition');
+  if (entry.includes('@hypernets/source'))
+    problems.push('its exports keep the workspace-only "@hypernets/source" condition');
   const deps = JSON.stringify([pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies]);
   if (deps.includes('workspace:')) problems.push('its dependencies keep a workspace: range');
   const targets = [];
-  const walk = (v) => (typeof v === 'string' ? targets.push(v) : v && typeof v === 'object' && Object.values(v).forEach(walk));
+  const walk = (v) =>
+    typeof v === 'string' ? targets.push(v) : v && typeof v === 'object' && Object.values(v).forEach(walk);
   walk(pkg.exports);
   for (const k of ['main', 'module', 'types', 'typings']) if (pkg[k]) targets.push(pkg[k]);
   walk(typeof pkg.bin === 'string' ? { bin: pkg.bin } : pkg.bin);
-  for (const t of targets) if (t.startsWith('.') || !t.includes(':')) if (!shipped(t)) problems.push(`points at ${t}, which is not shipped`);
+  for (const t of targets)
+    if (t.startsWith('.') || !t.includes(':')) if (!shipped(t)) problems.push(`points at ${t}, which is not shipped`);
   for (const m of readme.matchAll(/\]\(([^)\s]+)[^)]*\)/g)) {
     const link = m[1];
     if (/^[a-z][a-z0-9+.-]*:/i.test(link) || link.startsWith('#')) continue;
-    if (!shipped(link.split('#')[0])) problems.push(`README links ${link}, which is not shipped (link to GitHub or ship it)`);
+    if (!shipped(link.split('#')[0]))
+      problems.push(`README links ${link}, which is not shipped (link to GitHub or ship it)`);
   }
   if (problems.length) fail(`${p.name}: ${problems.join('; ')}`);
   else say(`${p.name}: ${files.length} files, LICENSE, repository, every export/bin/link target shipped`);
@@ -126,7 +152,9 @@ function main() {
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   if (failures.length) {
-    console.log(`\n[install-test] ${failures.length} failure(s) in ${secs}s:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+    console.log(
+      `\n[install-test] ${failures.length} failure(s) in ${secs}s:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
+    );
     process.exit(1);
   }
   say(`all checks passed in ${secs}s`);
@@ -134,10 +162,15 @@ function main() {
 
 function steps(pkgs, work) {
   // 1. Build and pack.
-  mustRun('build', 'pnpm', ['exec', 'turbo', 'run', 'build', ...pkgs.map((p) => `--filter=${p.name}`), '--output-logs=errors-only'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  mustRun(
+    'build',
+    'pnpm',
+    ['exec', 'turbo', 'run', 'build', ...pkgs.map((p) => `--filter=${p.name}`), '--output-logs=errors-only'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const tarDir = join(work, 'tarballs');
   mkdirSync(tarDir);
   const tgz = {};
@@ -155,14 +188,22 @@ function steps(pkgs, work) {
   // 3. A fresh npm project outside the workspace; the READMEs' install lines, tarballs for ours.
   const app = join(work, 'app');
   mkdirSync(app);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'hypernets-install-test-app', private: true, type: 'module' }, null, 2));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'hypernets-install-test-app', private: true, type: 'module' }, null, 2),
+  );
   const readmes = pkgs.map((p) => ({ p, file: join(p.dir, 'README.md') })).filter((r) => existsSync(r.file));
   const specs = new Set(Object.values(tgz));
   const npxLines = [];
   for (const { p, file } of readmes) {
     for (const b of codeBlocks(readFileSync(file, 'utf8'))) {
       if (!['sh', 'bash', 'shell', 'console'].includes(b.lang)) continue;
-      const cmds = b.code.map((l) => l.replace(/^\s*\$\s*/, '').replace(/\s+#.*$/, '').trim());
+      const cmds = b.code.map((l) =>
+        l
+          .replace(/^\s*\$\s*/, '')
+          .replace(/\s+#.*$/, '')
+          .trim(),
+      );
       if (!cmds.some((c) => /^npm (install|i) /.test(c))) continue;
       for (const c of cmds) {
         const m = /^npm (?:install|i) (.+)$/.exec(c);
@@ -181,7 +222,13 @@ function steps(pkgs, work) {
     }
   }
   for (const h of HARNESS) specs.add(h);
-  const installArgs = ['install', '--no-audit', '--no-fund', '--loglevel=error', ...[...specs].map((s) => (s.endsWith('.tgz') ? relative(app, s) : s))];
+  const installArgs = [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    ...[...specs].map((s) => (s.endsWith('.tgz') ? relative(app, s) : s)),
+  ];
   // One retry: the registry is the only network this needs, and a dropped connection is not a finding.
   say(`npm install: npm ${installArgs.join(' ')}`);
   const first = run('npm', installArgs, { cwd: app });
@@ -191,7 +238,10 @@ function steps(pkgs, work) {
   }
   const versions = run('npm', ['ls', '--all', '--parseable', '--long'], { cwd: app }).stdout;
   const tfjsCores = new Set([...versions.matchAll(/@tensorflow\/tfjs-core@([\d.]+)/g)].map((m) => m[1]));
-  if (tfjsCores.size !== 1) fail(`npm installed ${tfjsCores.size} versions of @tensorflow/tfjs-core (${[...tfjsCores].join(', ')}): it must be one`);
+  if (tfjsCores.size !== 1)
+    fail(
+      `npm installed ${tfjsCores.size} versions of @tensorflow/tfjs-core (${[...tfjsCores].join(', ')}): it must be one`,
+    );
   else say(`one @tensorflow/tfjs-core (${[...tfjsCores][0]})`);
 
   // 4. README ```ts blocks.
@@ -218,7 +268,9 @@ function steps(pkgs, work) {
       }
     }
   }
-  say(`README blocks: ${nodeBlocks.length} for node (${nodeBlocks.filter((b) => b.fragment).length} fragments), ${viteBlocks.length} for Vite`);
+  say(
+    `README blocks: ${nodeBlocks.length} for node (${nodeBlocks.filter((b) => b.fragment).length} fragments), ${viteBlocks.length} for Vite`,
+  );
   writeFileSync(
     join(app, 'tsconfig.json'),
     JSON.stringify(
@@ -239,18 +291,25 @@ function steps(pkgs, work) {
       2,
     ),
   );
-  const tsVersion = run('node', [join(app, 'node_modules/typescript/bin/tsc'), '--version'], { cwd: app }).stdout.trim();
+  const tsVersion = run('node', [join(app, 'node_modules/typescript/bin/tsc'), '--version'], {
+    cwd: app,
+  }).stdout.trim();
   say(`type-check README blocks (${tsVersion}, strict, nodenext)`);
   const tsc = run('node', [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app });
   if (tsc.status !== 0) {
     const byFile = Object.fromEntries(nodeBlocks.map((b) => [`readme/${b.id}.ts`, b]));
-    const msgs = (tsc.stdout + tsc.stderr).trimEnd().split('\n').map((l) => {
-      const m = /^(readme\/[^()]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(l);
-      const b = m && byFile[m[1]];
-      if (!b) return l;
-      const line = Number(m[2]) - b.offset;
-      return line >= 1 ? `${b.src.split(':')[0]}:${b.readmeLine + line - 1}: ${m[4]}` : `${b.src} (declared context): ${m[4]}`;
-    });
+    const msgs = (tsc.stdout + tsc.stderr)
+      .trimEnd()
+      .split('\n')
+      .map((l) => {
+        const m = /^(readme\/[^()]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(l);
+        const b = m && byFile[m[1]];
+        if (!b) return l;
+        const line = Number(m[2]) - b.offset;
+        return line >= 1
+          ? `${b.src.split(':')[0]}:${b.readmeLine + line - 1}: ${m[4]}`
+          : `${b.src} (declared context): ${m[4]}`;
+      });
     fail(`README blocks do not type-check:\n${indent(msgs.join('\n'))}`);
   } else say('README blocks type-check');
 
@@ -267,18 +326,26 @@ function steps(pkgs, work) {
     const s = Date.now();
     const r = run('node', ['--enable-source-maps', js], { cwd, timeout: NODE_BLOCK_TIMEOUT_S * 1000 });
     const took = ((Date.now() - s) / 1000).toFixed(1);
-    if (r.status !== 0) fail(`${b.src} ${r.timedOut ? `timed out after ${NODE_BLOCK_TIMEOUT_S}s` : `exited ${r.status}`} (${took}s):\n${indent(tail(r.stdout + r.stderr, 25))}`);
+    if (r.status !== 0)
+      fail(
+        `${b.src} ${r.timedOut ? `timed out after ${NODE_BLOCK_TIMEOUT_S}s` : `exited ${r.status}`} (${took}s):\n${indent(tail(r.stdout + r.stderr, 25))}`,
+      );
     else say(`  ok in ${took}s${r.stdout.trim() ? `; last line: ${tail(r.stdout, 1).slice(0, 160)}` : ''}`);
   }
 
   // 5. Bins through node_modules/.bin.
-  const bins = new Set(pkgs.flatMap((p) => (typeof p.pkg.bin === 'string' ? [p.name.split('/').pop()] : Object.keys(p.pkg.bin ?? {}))));
-  for (const bin of Object.keys(BIN_SMOKE)) if (!bins.has(bin)) fail(`no publishable package provides the '${bin}' bin (a private package is not installable)`);
+  const bins = new Set(
+    pkgs.flatMap((p) => (typeof p.pkg.bin === 'string' ? [p.name.split('/').pop()] : Object.keys(p.pkg.bin ?? {}))),
+  );
+  for (const bin of Object.keys(BIN_SMOKE))
+    if (!bins.has(bin)) fail(`no publishable package provides the '${bin}' bin (a private package is not installable)`);
   const binRuns = [];
   for (const bin of bins) {
     for (const args of BIN_SMOKE[bin] ?? [['--help']]) binRuns.push({ from: 'install-test', bin, args });
   }
-  for (const x of npxLines) if (bins.has(x.bin) && !binRuns.some((r) => r.bin === x.bin && r.args.join(' ') === x.args.join(' '))) binRuns.push(x);
+  for (const x of npxLines)
+    if (bins.has(x.bin) && !binRuns.some((r) => r.bin === x.bin && r.args.join(' ') === x.args.join(' ')))
+      binRuns.push(x);
   for (const { from, bin, args } of binRuns) {
     const exe = join(app, 'node_modules', '.bin', bin);
     say(`run node_modules/.bin/${bin} ${args.join(' ')} (${from})`);
@@ -291,7 +358,8 @@ function steps(pkgs, work) {
     const took = ((Date.now() - s) / 1000).toFixed(1);
     const out = r.stdout + r.stderr;
     if (r.status !== 0) fail(`${bin} ${args.join(' ')} exited ${r.status} (${took}s):\n${indent(tail(out, 20))}`);
-    else if (args[0] === '--help' && !/usage/i.test(r.stdout)) fail(`${bin} --help exited 0 but printed no usage text on stdout:\n${indent(tail(out, 10) || '(nothing)')}`);
+    else if (args[0] === '--help' && !/usage/i.test(r.stdout))
+      fail(`${bin} --help exited 0 but printed no usage text on stdout:\n${indent(tail(out, 10) || '(nothing)')}`);
     else if (!out.trim()) fail(`${bin} ${args.join(' ')} printed nothing`);
     else say(`  ok in ${took}s; last line: ${tail(out, 1).slice(0, 160)}`);
   }
@@ -324,22 +392,37 @@ export {};
 `,
   );
   writeFileSync(join(dir, 'vite-env.d.ts'), '/// <reference types="vite/client" />\n');
-  writeFileSync(join(dir, 'index.html'), `<!doctype html>\n<html><body><script type="module" src="/main.ts"></script></body></html>\n`);
+  writeFileSync(
+    join(dir, 'index.html'),
+    `<!doctype html>\n<html><body><script type="module" src="/main.ts"></script></body></html>\n`,
+  );
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       // As Vite's own template (vite-env.d.ts references vite/client for ?url imports).
-      compilerOptions: { target: 'es2022', module: 'esnext', moduleResolution: 'bundler', allowImportingTsExtensions: true, strict: true, noEmit: true, skipLibCheck: false, lib: ['es2022', 'dom'] },
+      compilerOptions: {
+        target: 'es2022',
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        allowImportingTsExtensions: true,
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        lib: ['es2022', 'dom'],
+      },
       include: ['*.ts'],
     }),
   );
   say(`type-check ${b.src} (Vite entry, vite/client types)`);
   const tsc = run('node', [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir });
   if (tsc.status !== 0) {
-    const msgs = (tsc.stdout + tsc.stderr).trimEnd().split('\n').map((l) => {
-      const m = /^block\.ts\((\d+),(\d+)\): (.*)$/.exec(l);
-      return m ? `${b.src.split(':')[0]}:${b.readmeLine + Number(m[1]) - b.offset - 1}: ${m[3]}` : l;
-    });
+    const msgs = (tsc.stdout + tsc.stderr)
+      .trimEnd()
+      .split('\n')
+      .map((l) => {
+        const m = /^block\.ts\((\d+),(\d+)\): (.*)$/.exec(l);
+        return m ? `${b.src.split(':')[0]}:${b.readmeLine + Number(m[1]) - b.offset - 1}: ${m[3]}` : l;
+      });
     fail(`${b.src} does not type-check:\n${indent(msgs.join('\n'))}`);
   }
   const vite = join(app, 'node_modules/vite/bin/vite.js');
@@ -352,7 +435,10 @@ export {};
   }
   const dist = join(dir, 'dist');
   const files = [];
-  const walk = (d) => readdirSync(d).forEach((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : files.push(relative(dist, join(d, f)))));
+  const walk = (d) =>
+    readdirSync(d).forEach((f) =>
+      statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : files.push(relative(dist, join(d, f))),
+    );
   walk(dist);
   const wasm = files.filter((f) => f.endsWith('.wasm'));
   if (wasm.length === 0) fail(`vite build of ${b.src}: no .wasm file in dist/ (${files.join(', ')})`);
@@ -361,35 +447,60 @@ export {};
 }
 
 function chromium() {
-  for (const c of [process.env.CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'].filter(Boolean)) {
+  for (const c of [
+    process.env.CHROMIUM,
+    'chromium',
+    'chromium-browser',
+    'google-chrome',
+    'google-chrome-stable',
+  ].filter(Boolean)) {
     if (run('sh', ['-c', `command -v ${c}`]).status === 0) return c;
   }
   return null;
 }
 
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.map': 'application/json' };
+const MIME = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
 
 function browserRun(b, dist, app) {
   const exe = chromium();
   if (!exe) {
-    if (process.env.CI === 'true') fail(`no Chromium to run the Vite build of ${b.src} (install Debian's chromium: bash .ci/install-webgpu.sh)`);
+    if (process.env.CI === 'true')
+      fail(`no Chromium to run the Vite build of ${b.src} (install Debian's chromium: bash .ci/install-webgpu.sh)`);
     else say(`  SKIPPED running the Vite build in a browser: no chromium on PATH`);
     return;
   }
   // Run the checks in a child so this script's synchronous flow stays simple.
   const child = join(app, `browser-${b.id}.mjs`);
-  writeFileSync(child, `(${browserChild.toString()})(${JSON.stringify({ dist, exe, profile: join(app, `chrome-${b.id}`), mime: MIME })});`);
+  writeFileSync(
+    child,
+    `(${browserChild.toString()})(${JSON.stringify({ dist, exe, profile: join(app, `chrome-${b.id}`), mime: MIME })});`,
+  );
   say(`run the Vite build of ${b.src} in ${exe} (headless)`);
   const r = run('node', [child], { timeout: 150_000 });
   let res;
   try {
     res = JSON.parse(r.stdout.trim().split('\n').pop());
   } catch {
-    fail(`browser run of ${b.src}: no report (${r.timedOut ? 'timed out' : `exit ${r.status}`}):\n${indent(tail(r.stdout + r.stderr, 20))}`);
+    fail(
+      `browser run of ${b.src}: no report (${r.timedOut ? 'timed out' : `exit ${r.status}`}):\n${indent(tail(r.stdout + r.stderr, 20))}`,
+    );
     return;
   }
-  if (!res.ok) fail(`the Vite build of ${b.src} failed in the browser: ${res.error}\n${indent((res.logs ?? []).slice(-15).join('\n'))}`);
-  else if (res.backend !== 'wasm') fail(`the Vite build of ${b.src} ran on '${res.backend}', not wasm:\n${indent((res.logs ?? []).slice(-15).join('\n'))}`);
+  if (!res.ok)
+    fail(
+      `the Vite build of ${b.src} failed in the browser: ${res.error}\n${indent((res.logs ?? []).slice(-15).join('\n'))}`,
+    );
+  else if (res.backend !== 'wasm')
+    fail(
+      `the Vite build of ${b.src} ran on '${res.backend}', not wasm:\n${indent((res.logs ?? []).slice(-15).join('\n'))}`,
+    );
   else say(`  ran in the browser on wasm; last log: ${(res.logs ?? []).slice(-1)[0]?.slice(0, 160) ?? '(none)'}`);
 }
 
@@ -423,15 +534,31 @@ async function browserChild({ dist, exe, profile, mime }) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const browser = spawn(exe, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, url], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  const timer = new Promise((r) => setTimeout(() => r(JSON.stringify({ ok: false, error: 'no report from the page within 120 s' })), 120_000));
+  const browser = spawn(
+    exe,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      url,
+    ],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  const timer = new Promise((r) =>
+    setTimeout(() => r(JSON.stringify({ ok: false, error: 'no report from the page within 120 s' })), 120_000),
+  );
   const out = await Promise.race([report, timer]);
   try {
     process.kill(-browser.pid, 'SIGKILL');
-  } catch {}
+  } catch {
+    // the browser has already exited
+  }
   server.close();
   console.log(out.replace(/\n/g, ' '));
   process.exit(0);

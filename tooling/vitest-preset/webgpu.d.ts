@@ -31,4 +31,8 @@ export interface WebgpuSuite<T> {
  * Starts WebGPU once (at import: call it with top-level await), warning `[label] skipping: …`
  * where it is unavailable and CI is not `true`.
  */
-export function webgpuSuite<T>(label: string, start: () => Promise<T>, options: WebgpuSuiteOptions): Promise<WebgpuSuite<T>>;
+export function webgpuSuite<T>(
+  label: string,
+  start: () => Promise<T>,
+  options: WebgpuSuiteOptions,
+): Promise<WebgpuSuite<T>>;

@@ -18,13 +18,16 @@ export async function webgpuSuite(label, start, { unavailable: isUnavailable, re
     unavailable = e instanceof Error ? e.message : String(e);
   }
   if (!started && !CI)
-    console.warn(`[${label}] skipping: ${unavailable}\n  (run .ci/install-webgpu.sh to install SwiftShader; with CI=true this is a failure)`);
+    console.warn(
+      `[${label}] skipping: ${unavailable}\n  (run .ci/install-webgpu.sh to install SwiftShader; with CI=true this is a failure)`,
+    );
 
   const describeWebgpu = (name, fn) =>
     describe.skipIf(!started && !CI)(name, () => {
       let cpuForward;
       beforeAll(() => {
-        if (!started) throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
+        if (!started)
+          throw new Error(`CI=true requires the WebGPU suite to run, but WebGPU could not start: ${unavailable}`);
         // Small tensors would otherwise run on tfjs's CPU fallback inside the webgpu backend.
         cpuForward = env().getBool('WEBGPU_CPU_FORWARD');
         env().set('WEBGPU_CPU_FORWARD', false);

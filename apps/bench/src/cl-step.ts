@@ -12,20 +12,49 @@ import { reportAgainstTorch } from './torch.js';
  * HnetMethod.trainStep on a batch of 128 random inputs, on each tfjs backend, next to the same step
  * in PyTorch on the CPU (python/cl_step.py). The regulariser's cost grows with `past`.
  */
-export async function clStep({ backends, steps, warmup, torchThreads, past }: { backends: string[]; steps: number; warmup: number; torchThreads: number; past: number }) {
+export async function clStep({
+  backends,
+  steps,
+  warmup,
+  torchThreads,
+  past,
+}: {
+  backends: string[];
+  steps: number;
+  warmup: number;
+  torchThreads: number;
+  past: number;
+}) {
   const ms: Record<string, number | string> = {};
   const cpuMs: Record<string, number> = {};
   for (const b of backends) {
     try {
       const info = await initBackend(b);
       const layout = headLayout({ numTasks: 10, outputsPerTask: 10 }, 'cl1');
-      const target = new MLP({ inputSize: 1024, hiddenSizes: [1000, 1000], outputSize: layout.outputs, activation: 'relu' });
-      const hnet = new ChunkedHyperMLP({ target, numConditions: 10, embeddingSize: 24, chunkEmbeddingSize: 8, hiddenSizes: [25, 25], activation: 'elu', chunkSize: 78000, seed: 0 });
+      const target = new MLP({
+        inputSize: 1024,
+        hiddenSizes: [1000, 1000],
+        outputSize: layout.outputs,
+        activation: 'relu',
+      });
+      const hnet = new ChunkedHyperMLP({
+        target,
+        numConditions: 10,
+        embeddingSize: 24,
+        chunkEmbeddingSize: 8,
+        hiddenSizes: [25, 25],
+        activation: 'elu',
+        chunkSize: 78000,
+        seed: 0,
+      });
       const method = new HnetMethod({ hnet, target, layout, beta: 0.1, lr: 1e-4, lookahead: true, seed: 0 });
       method.beginTask(past);
       const rng = new Rng(1);
       const x = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(rng.normal([128, 1024]), 0.3), 0.2), 0, 1));
-      const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+      const y = tf.tensor1d(
+        Array.from({ length: 128 }, (_, i) => i % 10),
+        'int32',
+      );
       const batch = { x, y, yAll: y } as unknown as Parameters<HnetMethod['trainStep']>[0];
       const step = async () => {
         const r = method.trainStep(batch, past);
@@ -34,7 +63,9 @@ export async function clStep({ backends, steps, warmup, torchThreads, past }: { 
       };
       const t = await medianMs(step, { steps, warmup });
       [ms[b], cpuMs[b]] = [+t.ms.toFixed(1), +t.cpuMs.toFixed(1)];
-      console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks; CPU ${cpuMs[b]} ms)  device: ${info.device}`);
+      console.log(
+        `${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks; CPU ${cpuMs[b]} ms)  device: ${info.device}`,
+      );
       tf.dispose([x, y]);
       method.dispose();
       hnet.dispose();
@@ -44,5 +75,14 @@ export async function clStep({ backends, steps, warmup, torchThreads, past }: { 
       console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
     }
   }
-  reportAgainstTorch('cl-step', ms, 'cl_step.py', [steps, warmup, torchThreads, past], torchThreads, `median of ${steps}, ${past} past tasks`, { past }, cpuMs);
+  reportAgainstTorch(
+    'cl-step',
+    ms,
+    'cl_step.py',
+    [steps, warmup, torchThreads, past],
+    torchThreads,
+    `median of ${steps}, ${past} past tasks`,
+    { past },
+    cpuMs,
+  );
 }

@@ -8,7 +8,9 @@ import { archGraph, batchGraphs, loadGhn } from '@hypernets/graph';
 import { ensurePythonModules, torchEnv, type PythonModule } from './torch.js';
 
 const PYTHON = '/usr/bin/python3';
-const GHN_FILE = fileURLToPath(new URL('../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url));
+const GHN_FILE = fileURLToPath(
+  new URL('../../../packages/graph/fixtures/ppuda/ghn2-cifar10-seed0.safetensors', import.meta.url),
+);
 const PPUDA_SPEED = fileURLToPath(new URL('../../../packages/graph/scripts/ppuda_speed.py', import.meta.url));
 const NETS = { resnet50, resnet18 } as const;
 
@@ -23,8 +25,7 @@ const PPUDA_MODULES: readonly PythonModule[] = [
 ];
 /** The ppuda commit the fixtures and the port were checked against (packages/graph/scripts/README.md). */
 const PPUDA_COMMIT = '4673a42507a9dcd0a5ae04e74599e8c92af689b9';
-export const PPUDA_HELP =
-  `pass --ppuda DIR or set PPUDA_DIR, DIR being ppuda's source: a checkout (git clone https://github.com/facebookresearch/ppuda && git -C ppuda checkout ${PPUDA_COMMIT}) or a bare git dir of it; see packages/graph/scripts/README.md`;
+export const PPUDA_HELP = `pass --ppuda DIR or set PPUDA_DIR, DIR being ppuda's source: a checkout (git clone https://github.com/facebookresearch/ppuda && git -C ppuda checkout ${PPUDA_COMMIT}) or a bare git dir of it; see packages/graph/scripts/README.md`;
 
 /**
  * Whether ppuda's side can run: its source (a path relative to where pnpm was started, as the
@@ -36,7 +37,8 @@ export function ppudaReady(ppuda: string | undefined): { dir: string } | { why: 
   const dir = resolve(process.env.INIT_CWD ?? process.cwd(), ppuda);
   const tree = existsSync(join(dir, 'ppuda', 'ghn', 'nn.py'));
   const bare = existsSync(join(dir, 'HEAD')) && existsSync(join(dir, 'objects'));
-  if (!tree && !bare) return { why: `${dir} is neither a ppuda checkout (with ppuda/ghn/nn.py) nor a bare git dir: ${PPUDA_HELP}` };
+  if (!tree && !bare)
+    return { why: `${dir} is neither a ppuda checkout (with ppuda/ghn/nn.py) nor a bare git dir: ${PPUDA_HELP}` };
   const why = ensurePythonModules(PPUDA_MODULES, 'ppuda');
   return why ? { why } : { dir };
 }
@@ -50,7 +52,19 @@ const median = (a: number[]) => +[...a].sort((p, q) => p - q)[Math.floor(a.lengt
  * decode, tile, normalise, and read every tensor back (`await data()`); ppuda: `ghn(model)`
  * (traces the graph, predicts, copies into the model). Medians over `runs` after `warmup`.
  */
-export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }: { backends: string[]; runs: number; warmup: number; ppuda: string | undefined; torchThreads: number }) {
+export async function ghnPredict({
+  backends,
+  runs,
+  warmup,
+  ppuda,
+  torchThreads,
+}: {
+  backends: string[];
+  runs: number;
+  warmup: number;
+  ppuda: string | undefined;
+  torchThreads: number;
+}) {
   const ref = ppudaReady(ppuda);
   if ('why' in ref) console.log(`ppuda  skipped: ${ref.why}`);
   const ours: Record<string, Record<string, { total_ms: number; graph_ms: number; gnn_ms: number }> | string> = {};
@@ -86,7 +100,9 @@ export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }
           }
         }
         res[name] = { total_ms: median(total), graph_ms: median(graph), gnn_ms: median(gnn) };
-        console.log(`${b.padEnd(6)} ${name.padEnd(9)} ${String(res[name].total_ms).padStart(8)} ms  (graph ${res[name].graph_ms} ms, GNN ${res[name].gnn_ms} ms)  ${info.device}`);
+        console.log(
+          `${b.padEnd(6)} ${name.padEnd(9)} ${String(res[name].total_ms).padStart(8)} ms  (graph ${res[name].graph_ms} ms, GNN ${res[name].gnn_ms} ms)  ${info.device}`,
+        );
       }
       ours[b] = res;
       ghn.dispose();
@@ -99,7 +115,22 @@ export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }
   let ppudaRes: Record<string, unknown> | string;
   if ('why' in ref) ppudaRes = `skipped: ${ref.why}`;
   else {
-    const r = spawnSync(PYTHON, [PPUDA_SPEED, String(runs), '--warmup', String(warmup), '--threads', String(torchThreads), '--ppuda', ref.dir, '--ghn', GHN_FILE], { encoding: 'utf8', env: torchEnv(torchThreads) });
+    const r = spawnSync(
+      PYTHON,
+      [
+        PPUDA_SPEED,
+        String(runs),
+        '--warmup',
+        String(warmup),
+        '--threads',
+        String(torchThreads),
+        '--ppuda',
+        ref.dir,
+        '--ghn',
+        GHN_FILE,
+      ],
+      { encoding: 'utf8', env: torchEnv(torchThreads) },
+    );
     if (r.status !== 0) ppudaRes = `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     else ppudaRes = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   }
@@ -116,9 +147,16 @@ export async function ghnPredict({ backends, runs, warmup, ppuda, torchThreads }
   if (typeof ppudaRes === 'object')
     for (const name of Object.keys(NETS)) {
       const t = ppudaRes[name] as { total_ms: number; graph_ms: number; gnn_ms: number };
-      console.log(`ppuda  ${name.padEnd(9)} ${String(t.total_ms).padStart(8)} ms  (graph ${t.graph_ms} ms, GNN ${t.gnn_ms} ms)  PyTorch ${ppudaRes.torch}, ${ppudaRes.threads} threads`);
+      console.log(
+        `ppuda  ${name.padEnd(9)} ${String(t.total_ms).padStart(8)} ms  (graph ${t.graph_ms} ms, GNN ${t.gnn_ms} ms)  PyTorch ${ppudaRes.torch}, ${ppudaRes.threads} threads`,
+      );
     }
   else console.log(`ppuda  ${ppudaRes}`);
-  for (const [b, r] of Object.entries(ratio)) console.log(`ratio ${b}/ppuda: ${Object.entries(r).map(([n, v]) => `${n} ${v}`).join(', ')} (target < 1.0, stretch 0.5)`);
+  for (const [b, r] of Object.entries(ratio))
+    console.log(
+      `ratio ${b}/ppuda: ${Object.entries(r)
+        .map(([n, v]) => `${n} ${v}`)
+        .join(', ')} (target < 1.0, stretch 0.5)`,
+    );
   console.log(JSON.stringify({ workload: 'ghn-predict', ours, ppuda: ppudaRes, ratio, runs, warmup }));
 }

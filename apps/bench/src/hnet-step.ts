@@ -10,7 +10,17 @@ import { reportAgainstTorch } from './torch.js';
  * target forward on 128 random inputs, cross-entropy, backward, Adam — on each tfjs backend,
  * and the same computation in PyTorch on the CPU (python/hnet_step.py), side by side.
  */
-export async function hnetStep({ backends, steps, warmup, torchThreads }: { backends: string[]; steps: number; warmup: number; torchThreads: number }) {
+export async function hnetStep({
+  backends,
+  steps,
+  warmup,
+  torchThreads,
+}: {
+  backends: string[];
+  steps: number;
+  warmup: number;
+  torchThreads: number;
+}) {
   const ms: Record<string, number | string> = {};
   const cpuMs: Record<string, number> = {};
   for (const b of backends) {
@@ -28,12 +38,21 @@ export async function hnetStep({ backends, steps, warmup, torchThreads }: { back
       });
       const rng = new Rng(0);
       const x = rng.normal([128, 784]);
-      const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+      const y = tf.tensor1d(
+        Array.from({ length: 128 }, (_, i) => i % 10),
+        'int32',
+      );
       const opt = tf.train.adam(1e-3);
       const vars = hnet.trainableVariables();
-      const t = await medianStepMs(opt, () => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y), { steps, warmup, varList: vars });
+      const t = await medianStepMs(opt, () => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y), {
+        steps,
+        warmup,
+        varList: vars,
+      });
       [ms[b], cpuMs[b]] = [t.ms, t.cpuMs];
-      console.log(`${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps}; CPU ${t.cpuMs} ms)  device: ${info.device}`);
+      console.log(
+        `${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps}; CPU ${t.cpuMs} ms)  device: ${info.device}`,
+      );
       tf.dispose([x, y]);
       hnet.dispose();
       opt.dispose();
@@ -43,5 +62,14 @@ export async function hnetStep({ backends, steps, warmup, torchThreads }: { back
       console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
     }
   }
-  reportAgainstTorch('hnet-step', ms, 'hnet_step.py', [steps, warmup, torchThreads], torchThreads, `median of ${steps}`, {}, cpuMs);
+  reportAgainstTorch(
+    'hnet-step',
+    ms,
+    'hnet_step.py',
+    [steps, warmup, torchThreads],
+    torchThreads,
+    `median of ${steps}`,
+    {},
+    cpuMs,
+  );
 }

@@ -27,18 +27,27 @@ program
 
 program
   .command('hnet-step')
-  .description('ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU')
+  .description(
+    'ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU',
+  )
   .option('--backends <list>', 'comma-separated backends', 'wasm,cpu')
   .option('--steps <n>', 'timed steps per backend', '30')
   .option('--warmup <n>', 'untimed steps per backend', '5')
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {
-    await hnetStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads });
+    await hnetStep({
+      backends: o.backends.split(','),
+      steps: +o.steps,
+      warmup: +o.warmup,
+      torchThreads: +o.torchThreads,
+    });
   });
 
 program
   .command('cl-step')
-  .description('ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) with k past tasks to regularise, tfjs backends vs PyTorch on the CPU')
+  .description(
+    'ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) with k past tasks to regularise, tfjs backends vs PyTorch on the CPU',
+  )
   .option('--backends <list>', 'comma-separated backends', 'wasm')
   .option('--past <k>', 'past tasks in the regulariser (0-9)', '5')
   .option('--steps <n>', 'timed steps per backend', '10')
@@ -50,24 +59,44 @@ program
       console.error(`--past takes an integer from 0 to 9, got '${o.past}'`);
       process.exit(2);
     }
-    await clStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup, torchThreads: +o.torchThreads, past });
+    await clStep({
+      backends: o.backends.split(','),
+      steps: +o.steps,
+      warmup: +o.warmup,
+      torchThreads: +o.torchThreads,
+      past,
+    });
   });
 
 program
   .command('ghn-predict')
-  .description('ms to predict all parameters of ResNet-50 / ResNet-18 with GHN-2, tfjs backends vs ppuda (PyTorch) on the CPU')
+  .description(
+    'ms to predict all parameters of ResNet-50 / ResNet-18 with GHN-2, tfjs backends vs ppuda (PyTorch) on the CPU',
+  )
   .option('--backends <list>', 'comma-separated backends', 'wasm')
   .option('--runs <n>', 'timed runs per net', '10')
   .option('--warmup <n>', 'untimed runs per net', '2')
-  .option('--ppuda <dir>', "ppuda's source: a checkout or a bare git dir (default $PPUDA_DIR; without either, ppuda's side is skipped and the bench says how to get it)", process.env.PPUDA_DIR || undefined)
+  .option(
+    '--ppuda <dir>',
+    "ppuda's source: a checkout or a bare git dir (default $PPUDA_DIR; without either, ppuda's side is skipped and the bench says how to get it)",
+    process.env.PPUDA_DIR || undefined,
+  )
   .option('--torch-threads <n>', 'PyTorch intra-op threads', '2')
   .action(async (o) => {
-    await ghnPredict({ backends: o.backends.split(','), runs: +o.runs, warmup: +o.warmup, ppuda: o.ppuda, torchThreads: +o.torchThreads });
+    await ghnPredict({
+      backends: o.backends.split(','),
+      runs: +o.runs,
+      warmup: +o.warmup,
+      ppuda: o.ppuda,
+      torchThreads: +o.torchThreads,
+    });
   });
 
 program
   .command('cli-startup')
-  .description('start-up of the built hypernets command: median wall ms of `node apps/cli/dist/bin.js --help` over n spawns (target < 1 s)')
+  .description(
+    'start-up of the built hypernets command: median wall ms of `node apps/cli/dist/bin.js --help` over n spawns (target < 1 s)',
+  )
   .option('--runs <n>', 'timed spawns', '20')
   .option('--warmup <n>', 'untimed spawns first', '2')
   .option('--bin <file>', 'the built bin', DEFAULT_BIN)
@@ -80,7 +109,13 @@ program
       console.error(`--runs takes an integer ≥ 1 and --warmup one ≥ 0, got '${o.runs}', '${o.warmup}'`);
       process.exit(2);
     }
-    await cliStartup({ bin: o.bin, args: String(o.args).split(' ').filter(Boolean), runs, warmup, expect: Number(o.expect) });
+    await cliStartup({
+      bin: o.bin,
+      args: String(o.args).split(' ').filter(Boolean),
+      runs,
+      warmup,
+      expect: Number(o.expect),
+    });
   });
 
 try {

@@ -15,7 +15,10 @@ export async function mlpStep({ backends, steps, warmup }: { backends: string[];
       const rng = new Rng(0);
       const vars = createVariables(net.params, rng);
       const x = rng.normal([128, 784]);
-      const y = tf.tensor1d(Array.from({ length: 128 }, (_, i) => i % 10), 'int32');
+      const y = tf.tensor1d(
+        Array.from({ length: 128 }, (_, i) => i % 10),
+        'int32',
+      );
       const opt = tf.train.adam(1e-3);
       ms[b] = (await medianStepMs(opt, () => softmaxCrossEntropy(net.forward(x, vars), y), { steps, warmup })).ms;
       console.log(`${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps})  device: ${info.device}`);

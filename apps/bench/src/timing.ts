@@ -20,15 +20,21 @@ export async function medianStepMs(
   loss: () => tf.Scalar,
   { steps, warmup, varList }: { steps: number; warmup: number; varList?: tf.Variable[] },
 ): Promise<StepTimes> {
-  return medianMs(async () => {
-    const l = opt.minimize(loss, true, varList)!;
-    await l.data();
-    l.dispose();
-  }, { steps, warmup });
+  return medianMs(
+    async () => {
+      const l = opt.minimize(loss, true, varList)!;
+      await l.data();
+      l.dispose();
+    },
+    { steps, warmup },
+  );
 }
 
 /** Median wall and CPU ms of `step` over `steps` timed calls after `warmup` untimed ones. */
-export async function medianMs(step: () => Promise<void>, { steps, warmup }: { steps: number; warmup: number }): Promise<StepTimes> {
+export async function medianMs(
+  step: () => Promise<void>,
+  { steps, warmup }: { steps: number; warmup: number },
+): Promise<StepTimes> {
   for (let i = 0; i < warmup; i++) await step();
   const wall: number[] = [];
   const cpu: number[] = [];

@@ -16,7 +16,10 @@ function hasTorch(): boolean {
  * former flatters us, so the benchmarks install OpenBLAS next to PyTorch.
  */
 function hasOpenBlas(): boolean {
-  return existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3') || existsSync('/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3');
+  return (
+    existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3') ||
+    existsSync('/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3')
+  );
 }
 
 /**
@@ -25,12 +28,17 @@ function hasOpenBlas(): boolean {
  */
 export function ensureTorch(): string | null {
   if (hasTorch() && hasOpenBlas()) return null;
-  if (process.getuid?.() !== 0) return `PyTorch with OpenBLAS is not installed for ${PYTHON} and installing it needs root (apt-get install python3-torch libopenblas0-pthread)`;
+  if (process.getuid?.() !== 0)
+    return `PyTorch with OpenBLAS is not installed for ${PYTHON} and installing it needs root (apt-get install python3-torch libopenblas0-pthread)`;
   console.log('installing python3-torch and libopenblas0-pthread with apt-get (once) …');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'ignore', env });
-  if (r.status !== 0 || !hasTorch() || !hasOpenBlas()) return 'apt-get install python3-torch libopenblas0-pthread failed';
+  const r = spawnSync('apt-get', ['install', '-y', '-q', 'python3-torch', 'libopenblas0-pthread'], {
+    stdio: 'ignore',
+    env,
+  });
+  if (r.status !== 0 || !hasTorch() || !hasOpenBlas())
+    return 'apt-get install python3-torch libopenblas0-pthread failed';
   return null;
 }
 
@@ -42,7 +50,8 @@ export interface PythonModule {
 
 /** The modules of `mods` that PYTHON cannot import (checked with importlib, nothing is imported). */
 function missingModules(mods: readonly PythonModule[]): PythonModule[] {
-  const code = 'import importlib.util, sys; print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))';
+  const code =
+    'import importlib.util, sys; print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))';
   const r = spawnSync(PYTHON, ['-c', code, ...mods.map((m) => m.module)], { encoding: 'utf8' });
   if (r.status !== 0) return [...mods];
   const missing = new Set(r.stdout.trim().split(/\s+/).filter(Boolean));
@@ -91,7 +100,16 @@ export function runTorchScript(script: string, args: (string | number)[], thread
  * (our CPU-time medians) and a script that reports `torch_cpu_ms`, also the ratio of CPU times,
  * which a loaded machine distorts less than the wall-time one.
  */
-export function reportAgainstTorch(workload: string, ms: Record<string, number | string>, script: string, args: (string | number)[], threads: number, label: string, extra: Record<string, unknown> = {}, cpuMs?: Record<string, number>): void {
+export function reportAgainstTorch(
+  workload: string,
+  ms: Record<string, number | string>,
+  script: string,
+  args: (string | number)[],
+  threads: number,
+  label: string,
+  extra: Record<string, unknown> = {},
+  cpuMs?: Record<string, number>,
+): void {
   let torch_ms: number | null = null;
   let torch: Record<string, unknown> | string;
   const why = ensureTorch();
@@ -102,7 +120,9 @@ export function reportAgainstTorch(workload: string, ms: Record<string, number |
     torch = runTorchScript(script, args, threads);
     torch_ms = torch.torch_ms as number;
     const cpu = typeof torch.torch_cpu_ms === 'number' ? `; CPU ${torch.torch_cpu_ms} ms` : '';
-    console.log(`torch   ${String(torch_ms).padStart(9)} ms/step (${label}${cpu})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s), ${torch.blas} BLAS`);
+    console.log(
+      `torch   ${String(torch_ms).padStart(9)} ms/step (${label}${cpu})  PyTorch ${torch.torch_version}, ${torch.threads} thread(s), ${torch.blas} BLAS`,
+    );
   }
   const best = typeof ms.wasm === 'number' ? ms.wasm : null;
   const ratio = best !== null && torch_ms ? +(best / torch_ms).toFixed(3) : null;
@@ -110,5 +130,15 @@ export function reportAgainstTorch(workload: string, ms: Record<string, number |
   const torchCpu = typeof torch === 'object' && typeof torch.torch_cpu_ms === 'number' ? torch.torch_cpu_ms : null;
   const cpu_ratio = cpuMs?.wasm !== undefined && torchCpu ? +(cpuMs.wasm / torchCpu).toFixed(3) : null;
   if (cpu_ratio !== null) console.log(`ratio of CPU times wasm / torch = ${cpu_ratio}`);
-  console.log(JSON.stringify({ workload, ...extra, ms, torch_ms, ratio, ...(cpuMs ? { cpu_ms: cpuMs, torch_cpu_ms: torchCpu, cpu_ratio } : {}), torch }));
+  console.log(
+    JSON.stringify({
+      workload,
+      ...extra,
+      ms,
+      torch_ms,
+      ratio,
+      ...(cpuMs ? { cpu_ms: cpuMs, torch_cpu_ms: torchCpu, cpu_ratio } : {}),
+      torch,
+    }),
+  );
 }

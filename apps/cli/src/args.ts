@@ -13,14 +13,16 @@ const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 /** A non-negative integer in plain decimal digits (e.g. 250), no larger than Number.MAX_SAFE_INTEGER. */
 export function parseIntArg(flag: string, v: string): number {
   const n = INT.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} takes a whole number in decimal digits (e.g. 250), got '${v}'`);
+  if (!Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`${flag} takes a whole number in decimal digits (e.g. 250), got '${v}'`);
   return n;
 }
 
 /** A finite decimal number (e.g. 0.01, 1e-3). */
 export function parseFloatArg(flag: string, v: string): number {
   const n = FLOAT.test(v) ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a decimal number (e.g. 0.01 or 1e-3), got '${v}'`);
+  if (!Number.isFinite(n))
+    throw new InvalidArgumentError(`${flag} takes a decimal number (e.g. 0.01 or 1e-3), got '${v}'`);
   return n;
 }
 
@@ -36,11 +38,14 @@ export const intListArg = (flag: string) => (v: string) => {
 };
 
 /** `--flag <n>` taking a whole number (parseIntArg): the flag is spelled once. */
-export const intOption = (flag: string, description: string, placeholder = 'n') => new Option(`${flag} <${placeholder}>`, description).argParser(intArg(flag));
+export const intOption = (flag: string, description: string, placeholder = 'n') =>
+  new Option(`${flag} <${placeholder}>`, description).argParser(intArg(flag));
 /** `--flag <x>` taking a decimal number (parseFloatArg). */
-export const floatOption = (flag: string, description: string, placeholder = 'x') => new Option(`${flag} <${placeholder}>`, description).argParser(floatArg(flag));
+export const floatOption = (flag: string, description: string, placeholder = 'x') =>
+  new Option(`${flag} <${placeholder}>`, description).argParser(floatArg(flag));
 /** `--flag <widths>` taking comma-separated whole numbers (intListArg). */
-export const intListOption = (flag: string, description: string, placeholder = 'widths') => new Option(`${flag} <${placeholder}>`, description).argParser(intListArg(flag));
+export const intListOption = (flag: string, description: string, placeholder = 'widths') =>
+  new Option(`${flag} <${placeholder}>`, description).argParser(intListArg(flag));
 
 /** `--name <name>` taking one of `values` (`--backend <name>`). */
 export function choice(name: string, values: readonly string[], description: string): Option {

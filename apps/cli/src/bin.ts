@@ -10,7 +10,10 @@ import { loadTf } from './lazy.js';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = parseIntArg(name, v);
-  if (n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got '${v}'`);
+  if (n < min || n > max)
+    throw new InvalidArgumentError(
+      `${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got '${v}'`,
+    );
   return n;
 };
 const BACKENDS = ['auto', 'cuda', 'webgpu', 'wasm', 'cpu'];
@@ -31,18 +34,53 @@ export function buildProgram() {
     .action(async (o) => {
       await loadTf();
       const { runDemo } = await import('./demo.js');
-      await runDemo({ backend: o.backend, steps: o.steps, seed: o.seed, tasksPerBatch: o.tasks, pointsPerTask: o.points });
+      await runDemo({
+        backend: o.backend,
+        steps: o.steps,
+        seed: o.seed,
+        tasksPerBatch: o.tasks,
+        pointsPerTask: o.points,
+      });
     });
   program.addCommand(
     continualCommand(async ({ config, out, resume, json }) => {
       const err = (l: string) => process.stderr.write(`${l}\n`);
-      const io = { out: json ? err : (l: string) => process.stdout.write(`${l}\n`), err, tty: Boolean(process.stderr.isTTY) && !json };
+      const io = {
+        out: json ? err : (l: string) => process.stdout.write(`${l}\n`),
+        err,
+        tty: Boolean(process.stderr.isTTY) && !json,
+      };
       await loadTf();
       const { runContinual } = await import('./continual/run.js');
       const s = await runContinual(config, out, { resume, io });
       if (json) {
-        const { benchmark, scenario, method, avg_acc, acc_matrix, seconds, backend, backward_transfer, forgetting, task_seconds } = s;
-        process.stdout.write(JSON.stringify({ benchmark, scenario, method, avg_acc, acc_matrix, seconds, backend, backward_transfer, forgetting, task_seconds, out }) + '\n');
+        const {
+          benchmark,
+          scenario,
+          method,
+          avg_acc,
+          acc_matrix,
+          seconds,
+          backend,
+          backward_transfer,
+          forgetting,
+          task_seconds,
+        } = s;
+        process.stdout.write(
+          JSON.stringify({
+            benchmark,
+            scenario,
+            method,
+            avg_acc,
+            acc_matrix,
+            seconds,
+            backend,
+            backward_transfer,
+            forgetting,
+            task_seconds,
+            out,
+          }) + '\n',
+        );
       }
     }),
   );

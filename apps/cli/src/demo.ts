@@ -79,7 +79,9 @@ export async function runDemo(o: DemoOptions) {
   const evalLoss = () => tf.tidy(() => lossOf(heldOut)).dataSync()[0];
   const opt = tf.train.adam(3e-3);
   const start = evalLoss();
-  log(`target MLP 1-32-32-1: ${total} weights generated per task; hypernetwork: ${3 * 64 + 64 + 64 * total + total} parameters`);
+  log(
+    `target MLP 1-32-32-1: ${total} weights generated per task; hypernetwork: ${3 * 64 + 64 + 64 * total + total} parameters`,
+  );
   log(`step     0  held-out loss ${start.toFixed(4)}`);
   const t0 = performance.now();
   let last = start;

@@ -29,14 +29,25 @@ if (!meta.continual || cfg.method !== 'hnet') {
 method.restore({ tensors: ck.tensors, meta: meta.continual.method });
 ck.dispose();
 const T = cfg.tasks;
-console.log('mean entropy of model e (rows) on task j test data (cols); and share of task j samples whose lowest entropy is model e');
-const H: number[][] = [], W: number[][] = [];
-for (let e = 0; e < T; e++) { H.push(Array(T).fill(0)); W.push(Array(T).fill(0)); }
+console.log(
+  'mean entropy of model e (rows) on task j test data (cols); and share of task j samples whose lowest entropy is model e',
+);
+const H: number[][] = [],
+  W: number[][] = [];
+for (let e = 0; e < T; e++) {
+  H.push(Array(T).fill(0));
+  W.push(Array(T).fill(0));
+}
 for (let j = 0; j < T; j++) {
   let n = 0;
   for (const b of stream.task(j).test.batches(1000)) {
     const outs = Array.from({ length: T }, (_, e) => (method as unknown as HnetMethod).outputs(b.x, e));
-    const ents = tf.tidy(() => tf.stack(outs.map((o, e) => softmaxEntropy(headLogits(layout, o, e))), 1));
+    const ents = tf.tidy(() =>
+      tf.stack(
+        outs.map((o, e) => softmaxEntropy(headLogits(layout, o, e))),
+        1,
+      ),
+    );
     const picked = entropyInference(layout, outs); // the evaluation's own rule
     const v = ents.arraySync() as number[][];
     for (const row of v) row.forEach((x, e) => (H[e]![j] += x));
@@ -45,7 +56,16 @@ for (let j = 0; j < T; j++) {
     tf.dispose([ents, picked.task, picked.label, ...outs]);
     disposeBatch(b);
   }
-  for (let e = 0; e < T; e++) { H[e]![j] /= n; W[e]![j] /= n; }
+  for (let e = 0; e < T; e++) {
+    H[e]![j] /= n;
+    W[e]![j] /= n;
+  }
 }
-for (let e = 0; e < T; e++) console.log(`model ${e}: ` + H[e]!.map((x) => x.toExponential(2).padStart(9)).join(' ') + '   | ' + W[e]!.map((x) => (100 * x).toFixed(1).padStart(5)).join(' '));
+for (let e = 0; e < T; e++)
+  console.log(
+    `model ${e}: ` +
+      H[e]!.map((x) => x.toExponential(2).padStart(9)).join(' ') +
+      '   | ' +
+      W[e]!.map((x) => (100 * x).toFixed(1).padStart(5)).join(' '),
+  );
 process.exit(0);

@@ -23,7 +23,9 @@ describe('--out checks', () => {
     await expect(checkDirTarget('--out', f)).rejects.toThrow(/exists and is not a directory/);
     await expect(checkDirTarget('--out', join(f, 'run'))).rejects.toThrow(/is not a directory/);
     expect(await checkDirTarget('--out', join(dir, 'a', 'b'))).toEqual([join(dir, 'a'), join(dir, 'a', 'b')]);
-    await expect(checkDirTarget('--out', join(dir, ...Array.from({ length: 40 }, () => 'a')))).rejects.toThrow(/more than 32 nested/);
+    await expect(checkDirTarget('--out', join(dir, ...Array.from({ length: 40 }, () => 'a')))).rejects.toThrow(
+      /more than 32 nested/,
+    );
   });
 
   it('an --out holding a run is refused unless --resume or --overwrite; --overwrite removes only the run files', async () => {
@@ -31,11 +33,17 @@ describe('--out checks', () => {
     writeFileSync(join(dir, 'results.json'), '{}');
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     const files = ['checkpoint.json', 'results.json'];
-    await expect(prepareOutDir({ flag: '--out', out: dir, files, overwrite: false, resume: { resume: false, fingerprint: {} } })).rejects.toThrow(
+    await expect(
+      prepareOutDir({ flag: '--out', out: dir, files, overwrite: false, resume: { resume: false, fingerprint: {} } }),
+    ).rejects.toThrow(
       /holds another run \(results\.json\); pass --resume to continue it, a new --out for a new run, or --overwrite to replace it/,
     );
-    await expect(prepareOutDir({ flag: '--out', out: dir, files, overwrite: false })).rejects.toThrow(/pass a new --out, or --overwrite/);
-    await expect(prepareOutDir({ flag: '--out', out: dir, files, overwrite: true, resume: { resume: true, fingerprint: {} } })).rejects.toThrow(/pass one of them/);
+    await expect(prepareOutDir({ flag: '--out', out: dir, files, overwrite: false })).rejects.toThrow(
+      /pass a new --out, or --overwrite/,
+    );
+    await expect(
+      prepareOutDir({ flag: '--out', out: dir, files, overwrite: true, resume: { resume: true, fingerprint: {} } }),
+    ).rejects.toThrow(/pass one of them/);
     expect(existsSync(join(dir, 'results.json'))).toBe(true);
     await prepareOutDir({ flag: '--out', out: dir, files, overwrite: true });
     expect(readdirSync(dir)).toEqual(['notes.txt']); // the write probe is gone too
@@ -49,10 +57,14 @@ describe('--out checks', () => {
     const ok = tmp('hn-resume-');
     fakeCheckpoint(ok, cfg);
     await checkResumable(ok, cfg);
-    await expect(checkResumable(ok, { ...cfg, iterations: 6 })).rejects.toThrow(/--resume: the run in .* was started with other options \(iterations: 5 there, 6 here\); .*--overwrite/);
+    await expect(checkResumable(ok, { ...cfg, iterations: 6 })).rejects.toThrow(
+      /--resume: the run in .* was started with other options \(iterations: 5 there, 6 here\); .*--overwrite/,
+    );
     const trunc = tmp('hn-resume-');
     fakeCheckpoint(trunc, cfg, 'truncate');
-    await expect(checkResumable(trunc, cfg)).rejects.toThrow(/cannot be resumed: checkpoint\.safetensors is \d+ bytes but checkpoint\.json records/);
+    await expect(checkResumable(trunc, cfg)).rejects.toThrow(
+      /cannot be resumed: checkpoint\.safetensors is \d+ bytes but checkpoint\.json records/,
+    );
     const flip = tmp('hn-resume-');
     fakeCheckpoint(flip, cfg, 'flip');
     await expect(checkResumable(flip, cfg)).rejects.toThrow(/SHA-256/);

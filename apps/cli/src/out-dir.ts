@@ -55,7 +55,10 @@ async function checkStorage(what: string, dir: string): Promise<void> {
     return; // statfs unsupported here: the write test below still runs
   }
   const fs = PSEUDO_FS[type];
-  if (fs) throw new UsageError(`${what}: ${dir} is on ${fs}, a kernel pseudo-filesystem, not storage; pass a directory on a disk`);
+  if (fs)
+    throw new UsageError(
+      `${what}: ${dir} is on ${fs}, a kernel pseudo-filesystem, not storage; pass a directory on a disk`,
+    );
 }
 
 /**
@@ -69,14 +72,21 @@ export async function checkDirTarget(flag: string, dir: string): Promise<string[
   let st = await statOrNull(p);
   while (st === null) {
     create.unshift(p);
-    if (create.length > MAX_NEW_LEVELS) throw new UsageError(`${what}: would create more than ${MAX_NEW_LEVELS} nested directories; create its parent first`);
+    if (create.length > MAX_NEW_LEVELS)
+      throw new UsageError(
+        `${what}: would create more than ${MAX_NEW_LEVELS} nested directories; create its parent first`,
+      );
     const up = dirname(p);
     if (up === p) throw new UsageError(`${what}: no part of the path exists`);
     p = up;
     st = await statOrNull(p);
   }
   if (!st.isDirectory())
-    throw new UsageError(create.length === 0 ? `${what}: exists and is not a directory; pass a directory (it is created if missing)` : `${what}: ${p} is not a directory`);
+    throw new UsageError(
+      create.length === 0
+        ? `${what}: exists and is not a directory; pass a directory (it is created if missing)`
+        : `${what}: ${p} is not a directory`,
+    );
   await checkStorage(what, p);
   try {
     await access(p, constants.W_OK | constants.X_OK);
@@ -101,7 +111,9 @@ export async function makeWritableDir(flag: string, dir: string, levels: readonl
   try {
     await writeFile(probe, 'ok\n', { flag: 'wx' });
   } catch (e) {
-    throw new UsageError(`${what}: cannot write there (${message(e)}); pass a directory you can write to`, { cause: e });
+    throw new UsageError(`${what}: cannot write there (${message(e)}); pass a directory you can write to`, {
+      cause: e,
+    });
   }
   await unlink(probe).catch(() => {});
 }
@@ -120,7 +132,11 @@ export async function checkResumable(out: string, fingerprint: unknown): Promise
     if (e instanceof core.CheckpointConfigError) {
       const json = (x: unknown) => JSON.parse(JSON.stringify(x ?? null)) as unknown;
       const diff = differences(json(e.have), json(e.want));
-      const shown = diff.slice(0, 6).map(([k, h, w]) => `${k}: ${h} there, ${w} here`).join('; ') + (diff.length > 6 ? `; and ${diff.length - 6} more` : '');
+      const shown =
+        diff
+          .slice(0, 6)
+          .map(([k, h, w]) => `${k}: ${h} there, ${w} here`)
+          .join('; ') + (diff.length > 6 ? `; and ${diff.length - 6} more` : '');
       throw new UsageError(
         `--resume: the run in ${out} was started with other options (${shown || 'same values, other layout'}); pass the options that run was started with, another --out for a new run, or --overwrite to replace it`,
       );
@@ -161,13 +177,16 @@ export interface OutDirOptions {
  */
 export async function prepareOutDir(o: OutDirOptions): Promise<void> {
   const resume = o.resume?.resume ?? false;
-  if (resume && o.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: pass one of them');
+  if (resume && o.overwrite)
+    throw new UsageError('--resume continues the run in --out and --overwrite replaces it: pass one of them');
   const create = await checkDirTarget(o.flag, o.out);
   const present: string[] = [];
   if (create.length === 0) for (const f of o.files) if ((await statOrNull(join(o.out, f))) !== null) present.push(f);
   if (present.length > 0 && !resume && !o.overwrite) {
     const shown = present.slice(0, 4).join(', ') + (present.length > 4 ? ', …' : '');
-    const ways = o.resume ? 'pass --resume to continue it, a new --out for a new run, or --overwrite to replace it' : 'pass a new --out, or --overwrite to replace it';
+    const ways = o.resume
+      ? 'pass --resume to continue it, a new --out for a new run, or --overwrite to replace it'
+      : 'pass a new --out, or --overwrite to replace it';
     throw new UsageError(`${o.flag} ${o.out} holds another run (${shown}); ${ways}`);
   }
   if (resume) await checkResumable(o.out, o.resume!.fingerprint);
@@ -179,7 +198,8 @@ export async function prepareOutDir(o: OutDirOptions): Promise<void> {
       try {
         await unlink(join(o.out, f));
       } catch (e) {
-        if (code(e) !== 'ENOENT') throw new UsageError(`--overwrite: cannot remove ${join(o.out, f)} (${message(e)})`, { cause: e });
+        if (code(e) !== 'ENOENT')
+          throw new UsageError(`--overwrite: cannot remove ${join(o.out, f)} (${message(e)})`, { cause: e });
       }
     }
   }
@@ -192,7 +212,8 @@ export async function prepareOutDir(o: OutDirOptions): Promise<void> {
 export async function prepareOutFile(flag: string, file: string, overwrite: boolean): Promise<void> {
   const st = await statOrNull(file);
   if (st?.isDirectory()) throw new UsageError(`${flag} ${file}: is a directory; pass a file name`);
-  if (st && !overwrite) throw new UsageError(`${flag} ${file}: exists; pass another file name, or --overwrite to replace it`);
+  if (st && !overwrite)
+    throw new UsageError(`${flag} ${file}: exists; pass another file name, or --overwrite to replace it`);
   const dir = dirname(resolve(file));
   await makeWritableDir(flag, dir, await checkDirTarget(flag, dir));
 }

@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, MLP, Rng, assertNoLeaks, initBackend, type TargetNet } from '@hypernets/core';
-import { ImageSplit, disposeBatch, padPermuteTransform, type Batch, type DataSplit, type ImageSet } from '@hypernets/data';
+import {
+  ImageSplit,
+  disposeBatch,
+  padPermuteTransform,
+  type Batch,
+  type DataSplit,
+  type ImageSet,
+} from '@hypernets/data';
 import { EwcMethod, FinetuneMethod, SiMethod, baselineDefaults, diagonalFisher } from './methods/index.js';
 import type { ContinualMethod, MethodState } from './method.js';
 import type { HeadLayout, Scenario } from './scenario.js';
@@ -12,13 +19,26 @@ beforeAll(async () => {
 
 function layoutOf(scenario: Scenario, numTasks: number, k: number): HeadLayout {
   const shared = scenario === 'cl2';
-  return { scenario, outputs: shared ? k : k * numTasks, numTasks, classesPerTask: k, headStart: (t) => (shared ? 0 : t * k) };
+  return {
+    scenario,
+    outputs: shared ? k : k * numTasks,
+    numTasks,
+    classesPerTask: k,
+    headStart: (t) => (shared ? 0 : t * k),
+  };
 }
 
 /** An ImageSet of 1×D "images" (bytes) with labels. */
 function imageSet(pixels: number[][], labels: number[], numClasses: number): ImageSet {
   const D = pixels[0]!.length;
-  return { images: Uint8Array.from(pixels.flat()), labels: Uint8Array.from(labels), count: labels.length, rows: 1, cols: D, numClasses };
+  return {
+    images: Uint8Array.from(pixels.flat()),
+    labels: Uint8Array.from(labels),
+    count: labels.length,
+    rows: 1,
+    cols: D,
+    numClasses,
+  };
 }
 
 /** Task split over the samples whose class is in `classes` (local label = position in `classes`). */
@@ -39,7 +59,15 @@ const softmax = (z: number[]) => {
 };
 
 /** Hand Fisher of a 1-layer softmax model (per-sample gradient (p − onehot) xᵀ on the active logits). */
-function handFisher(W: number[], b: number[], D: number, O: number, xs: number[][], active: [number, number], label: (p: number[], i: number) => number | 'all') {
+function handFisher(
+  W: number[],
+  b: number[],
+  D: number,
+  O: number,
+  xs: number[][],
+  active: [number, number],
+  label: (p: number[], i: number) => number | 'all',
+) {
   const FW = new Array(D * O).fill(0);
   const Fb = new Array(O).fill(0);
   xs.forEach((x, i) => {
@@ -104,7 +132,15 @@ describe('diagonal Fisher', () => {
       const trueLabel = (i: number) => (scenario === 'cl1' ? yLocal[i]! : yLocal[i]! + 2);
       for (const labels of ['pred', 'true', 'all'] as const) {
         const F = diagonalFisher(target, w, layout, 1, split, { labels, batchSize: 3 });
-        const hand = handFisher(W, b, D, O, xs, active, labels === 'pred' ? (p) => argmax(p) : labels === 'true' ? (_, i) => trueLabel(i) : () => 'all');
+        const hand = handFisher(
+          W,
+          b,
+          D,
+          O,
+          xs,
+          active,
+          labels === 'pred' ? (p) => argmax(p) : labels === 'true' ? (_, i) => trueLabel(i) : () => 'all',
+        );
         expectClose(arr(F['fc1.weight']!), hand.FW, 1e-4);
         expectClose(arr(F['fc1.bias']!), hand.Fb, 1e-4);
         if (scenario === 'cl1') expect(arr(F['fc1.bias']!).slice(0, 2)).toEqual([0, 0]); // task 0's head gets no Fisher
@@ -147,7 +183,13 @@ describe('diagonal Fisher', () => {
   it('any TargetNet (tiled per-sample weights) gives the MLP closed form’s Fisher', () => {
     for (const bias of [true, false]) {
       const net = new MLP({ inputSize: 5, hiddenSizes: [6, 4], outputSize: 4, activation: 'relu', bias });
-      const wrapped: TargetNet = { name: 'wrapped-mlp', params: net.params, inputShape: net.inputShape, outputShape: net.outputShape, forward: (x, w, o) => net.forward(x, w, o) };
+      const wrapped: TargetNet = {
+        name: 'wrapped-mlp',
+        params: net.params,
+        inputShape: net.inputShape,
+        outputShape: net.outputShape,
+        forward: (x, w, o) => net.forward(x, w, o),
+      };
       const layout = layoutOf('cl3', 2, 2);
       const { set } = randomSet(11, 5, 4, 6);
       const split = taskSplit(set, [2, 3], 1);
@@ -182,7 +224,11 @@ describe('diagonal Fisher', () => {
 });
 
 /** Replaces some tensors of a state (clones the rest, so the method's own views are not shared). */
-function withTensors(s: MethodState, extra: Record<string, tf.Tensor>, meta: Record<string, unknown> = {}): MethodState {
+function withTensors(
+  s: MethodState,
+  extra: Record<string, tf.Tensor>,
+  meta: Record<string, unknown> = {},
+): MethodState {
   return { tensors: { ...s.tensors, ...extra }, meta: { ...s.meta, ...meta } };
 }
 
@@ -222,11 +268,28 @@ describe('online EWC', () => {
     const r = new Rng(2);
     const s = m.state();
     const F = { w: r.uniformTensor([D, 4], 0, 2), b: r.uniformTensor([4], 0, 2) };
-    const star = { w: tf.add(s.tensors['target/fc1.weight']!, r.normal([D, 4], 0, 0.5)), b: tf.add(s.tensors['target/fc1.bias']!, r.normal([4], 0, 0.5)) };
-    m.restore(withTensors(s, { 'ewc/fisher/fc1.weight': F.w, 'ewc/fisher/fc1.bias': F.b, 'ewc/theta_star/fc1.weight': star.w, 'ewc/theta_star/fc1.bias': star.b }, { consolidated: 1, task: 1 }));
+    const star = {
+      w: tf.add(s.tensors['target/fc1.weight']!, r.normal([D, 4], 0, 0.5)),
+      b: tf.add(s.tensors['target/fc1.bias']!, r.normal([4], 0, 0.5)),
+    };
+    m.restore(
+      withTensors(
+        s,
+        {
+          'ewc/fisher/fc1.weight': F.w,
+          'ewc/fisher/fc1.bias': F.b,
+          'ewc/theta_star/fc1.weight': star.w,
+          'ewc/theta_star/fc1.bias': star.b,
+        },
+        { consolidated: 1, task: 1 },
+      ),
+    );
     const w = m.currentWeights();
     let hand = 0;
-    for (const [n, f, st] of [['fc1.weight', F.w, star.w], ['fc1.bias', F.b, star.b]] as const) {
+    for (const [n, f, st] of [
+      ['fc1.weight', F.w, star.w],
+      ['fc1.bias', F.b, star.b],
+    ] as const) {
       const th = arr(w[n]!);
       arr(f).forEach((fv, i) => (hand += (lambda / 2) * gamma * fv * (th[i]! - arr(st)[i]!) ** 2));
     }
@@ -236,7 +299,11 @@ describe('online EWC', () => {
     const auto = tf.variableGrads(() => m.penalty()!.value, vars);
     vars.forEach((v, i) => expectClose(arr(pen.grads[i]!), arr(auto.grads[v.name]!), 1e-5));
     // −grad points from θ to θ*: ⟨grad, θ − θ*⟩ > 0, and a small gradient step shrinks the penalty
-    const dot = vars.reduce((a, v, i) => a + tf.tidy(() => tf.sum(tf.mul(pen.grads[i]!, tf.sub(v, i === 0 ? star.w : star.b))).dataSync()[0]!), 0);
+    const dot = vars.reduce(
+      (a, v, i) =>
+        a + tf.tidy(() => tf.sum(tf.mul(pen.grads[i]!, tf.sub(v, i === 0 ? star.w : star.b))).dataSync()[0]!),
+      0,
+    );
     expect(dot).toBeGreaterThan(0);
     vars.forEach((v, i) => v.assign(tf.tidy(() => tf.sub(v, tf.mul(pen.grads[i]!, 0.01)))));
     const after = m.penalty()!;
@@ -248,7 +315,20 @@ describe('online EWC', () => {
     const expected = after.value.dataSync()[0]!;
     const out = m.trainStep(b, 1);
     expect(out.reg!.dataSync()[0]).toBeCloseTo(expected, 5);
-    tf.dispose([pen.value, ...pen.grads, after.value, ...after.grads, auto.value, ...Object.values(auto.grads), out.loss, out.reg!, F.w, F.b, star.w, star.b]);
+    tf.dispose([
+      pen.value,
+      ...pen.grads,
+      after.value,
+      ...after.grads,
+      auto.value,
+      ...Object.values(auto.grads),
+      out.loss,
+      out.reg!,
+      F.w,
+      F.b,
+      star.w,
+      star.b,
+    ]);
     disposeBatch(b);
     m.dispose();
   });
@@ -297,7 +377,11 @@ describe('Synaptic Intelligence', () => {
       return out;
     };
     m.beginTask(0);
-    for (const pos of [[0, 1, 2], [3, 4, 5], [1, 3, 5]]) {
+    for (const pos of [
+      [0, 1, 2],
+      [3, 4, 5],
+      [1, 3, 5],
+    ]) {
       const out = step(s0, pos, 0, 2);
       expect(out.reg).toBeNull(); // no importance before the first task ends
       out.loss.dispose();
@@ -359,13 +443,18 @@ function conflictData(seed: number, perClass: number) {
   };
   const train = mk(perClass);
   const test = mk(50);
-  return { train: [taskSplit(train, [0, 1], 0), taskSplit(train, [2, 3], 1)], test: [taskSplit(test, [0, 1], 0), taskSplit(test, [2, 3], 1)] };
+  return {
+    train: [taskSplit(train, [0, 1], 0), taskSplit(train, [2, 3], 1)],
+    test: [taskSplit(test, [0, 1], 0), taskSplit(test, [2, 3], 1)],
+  };
 }
 
 async function accuracyOn(m: ContinualMethod, split: DataSplit, task: number): Promise<number> {
   let hit = 0;
   for (const b of split.batches(100)) {
-    const pred = tf.tidy(() => tf.argMax(tf.slice(m.outputs(b.x, task), [0, m.layout.headStart(task)], [b.size, m.layout.classesPerTask]), 1));
+    const pred = tf.tidy(() =>
+      tf.argMax(tf.slice(m.outputs(b.x, task), [0, m.layout.headStart(task)], [b.size, m.layout.classesPerTask]), 1),
+    );
     const y = await b.y.data();
     const p = await pred.data();
     p.forEach((v, i) => (hit += v === y[i] ? 1 : 0));
@@ -375,7 +464,11 @@ async function accuracyOn(m: ContinualMethod, split: DataSplit, task: number): P
   return hit / split.size;
 }
 
-async function runTwoTasks(m: ContinualMethod, data: ReturnType<typeof conflictData>, steps: number): Promise<{ before: number; after: number; task1: number }> {
+async function runTwoTasks(
+  m: ContinualMethod,
+  data: ReturnType<typeof conflictData>,
+  steps: number,
+): Promise<{ before: number; after: number; task1: number }> {
   let before = 0;
   for (let t = 0; t < 2; t++) {
     m.beginTask(t);
@@ -408,7 +501,10 @@ describe('two conflicting tasks (cl2, shared head)', () => {
       res[name] = await runTwoTasks(m, data, 150);
       m.dispose();
     }
-    console.log(`task-0 test accuracy after task 0 → after task 1 (task-1 accuracy), ${((performance.now() - t0) / 1000).toFixed(1)} s:`, JSON.stringify(res));
+    console.log(
+      `task-0 test accuracy after task 0 → after task 1 (task-1 accuracy), ${((performance.now() - t0) / 1000).toFixed(1)} s:`,
+      JSON.stringify(res),
+    );
     for (const r of Object.values(res)) expect(r.before).toBeGreaterThan(0.9);
     expect(res.finetune!.after).toBeLessThan(0.6);
     expect(res.finetune!.task1).toBeGreaterThan(0.9); // fine-tuning learns task 1 as it forgets task 0
@@ -424,17 +520,26 @@ describe('checkpoint state', () => {
   const layout = layoutOf('cl3', 2, 2);
   const data = conflictData(2, 20);
   const make = (name: string, seed: number): ContinualMethod =>
-    name === 'finetune' ? new FinetuneMethod({ target, layout, seed }) : name === 'ewc' ? new EwcMethod({ target, layout, seed, lambda: 50, fisherN: 15 }) : new SiMethod({ target, layout, seed, c: 1 });
+    name === 'finetune'
+      ? new FinetuneMethod({ target, layout, seed })
+      : name === 'ewc'
+        ? new EwcMethod({ target, layout, seed, lambda: 50, fisherN: 15 })
+        : new SiMethod({ target, layout, seed, c: 1 });
   const train = (m: ContinualMethod, task: number, steps: number[]) => {
     for (const s of steps) {
-      const pos = [s % data.train[task]!.size, (s * 7 + 1) % data.train[task]!.size, (s * 3 + 2) % data.train[task]!.size];
+      const pos = [
+        s % data.train[task]!.size,
+        (s * 7 + 1) % data.train[task]!.size,
+        (s * 3 + 2) % data.train[task]!.size,
+      ];
       const b = data.train[task]!.batch(pos);
       const out = m.trainStep(b, task);
       tf.dispose([out.loss, ...(out.reg ? [out.reg] : [])]);
       disposeBatch(b);
     }
   };
-  const snapshot = (m: ContinualMethod) => Object.fromEntries(Object.entries(m.state().tensors).map(([k, v]) => [k, Array.from(v.dataSync())]));
+  const snapshot = (m: ContinualMethod) =>
+    Object.fromEntries(Object.entries(m.state().tensors).map(([k, v]) => [k, Array.from(v.dataSync())]));
 
   for (const name of ['finetune', 'ewc', 'si'])
     it(`${name}: restore mid-task 0 into a fresh copy, both continue bit for bit (through endTask and task 1)`, async () => {
@@ -483,7 +588,9 @@ describe('checkpoint state', () => {
     expect(() => a.restore({ tensors: s.tensors, meta: { ...s.meta, task: 7 } })).toThrow(ConfigError);
     expect(snapshot(a)).toEqual(before);
     const e = make('ewc', 1);
-    expect(() => e.restore({ tensors: e.state().tensors, meta: { ...e.state().meta, consolidated: 1 } })).toThrow(/ewc\/fisher\/fc1\.weight/);
+    expect(() => e.restore({ tensors: e.state().tensors, meta: { ...e.state().meta, consolidated: 1 } })).toThrow(
+      /ewc\/fisher\/fc1\.weight/,
+    );
     wrong.dispose();
     [a, other, e].forEach((m) => m.dispose());
   });
@@ -495,7 +602,12 @@ describe('memory', () => {
   const data = conflictData(3, 10);
   for (const name of ['finetune', 'ewc', 'si'])
     it(`${name}: no tensor leaks across steps (with the regulariser on) and across task ends`, async () => {
-      const m: ContinualMethod = name === 'finetune' ? new FinetuneMethod({ target, layout }) : name === 'ewc' ? new EwcMethod({ target, layout, lambda: 10, fisherLabels: 'all', fisherBatch: 7 }) : new SiMethod({ target, layout, c: 1 });
+      const m: ContinualMethod =
+        name === 'finetune'
+          ? new FinetuneMethod({ target, layout })
+          : name === 'ewc'
+            ? new EwcMethod({ target, layout, lambda: 10, fisherLabels: 'all', fisherBatch: 7 })
+            : new SiMethod({ target, layout, c: 1 });
       m.beginTask(0);
       await m.endTask(0, data.train[0]!);
       m.beginTask(1);
@@ -535,12 +647,26 @@ describe('config', () => {
     expect(field(() => new EwcMethod({ target, layout, benchmark: 'cifar' as never }))).toBe('benchmark');
     expect(field(() => new SiMethod({ target, layout, c: -1 }))).toBe('c');
     expect(field(() => new SiMethod({ target, layout, xi: 0 }))).toBe('xi');
-    const withState = { ...target, name: 'bn', params: target.params, inputShape: target.inputShape, outputShape: target.outputShape, forward: target.forward.bind(target), stateSpecs: [{ name: 'bn.mean', shape: [4], init: 'zeros' }] } as TargetNet;
+    const withState = {
+      ...target,
+      name: 'bn',
+      params: target.params,
+      inputShape: target.inputShape,
+      outputShape: target.outputShape,
+      forward: target.forward.bind(target),
+      stateSpecs: [{ name: 'bn.mean', shape: [4], init: 'zeros' }],
+    } as TargetNet;
     expect(field(() => new FinetuneMethod({ target: withState, layout }))).toBe('target');
     const m = new SiMethod({ target, layout });
     expect(field(() => m.beginTask(2))).toBe('task');
     m.beginTask(0);
-    const b: Batch = { x: tf.zeros([1, 4]) as tf.Tensor2D, y: tf.zeros([1], 'int32') as tf.Tensor1D, yGlobal: tf.zeros([1], 'int32') as tf.Tensor1D, size: 1, task: 1 };
+    const b: Batch = {
+      x: tf.zeros([1, 4]) as tf.Tensor2D,
+      y: tf.zeros([1], 'int32') as tf.Tensor1D,
+      yGlobal: tf.zeros([1], 'int32') as tf.Tensor1D,
+      size: 1,
+      task: 1,
+    };
     expect(field(() => m.trainStep(b, 1))).toBe('task');
     expect(field(() => m.endTask(1))).toBe('task');
     disposeBatch(b);

@@ -43,28 +43,50 @@ describe('Adam', () => {
 
 describe('output regulariser', () => {
   it('(1/k) Σ ‖target − predicted‖² by hand, with and without a head mask', () => {
-    const pred = tf.tensor2d([[1, 2, 3], [0, 0, 1]]);
-    const tgt = tf.tensor2d([[1, 1, 1], [0, 2, 1]]);
+    const pred = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 1],
+    ]);
+    const tgt = tf.tensor2d([
+      [1, 1, 1],
+      [0, 2, 1],
+    ]);
     // squared differences [[0, 1, 4], [0, 4, 0]]: sum 9 over k = 2 tasks
     expect(outputRegularizer(pred, tgt).dataSync()[0]).toBeCloseTo(4.5, 6);
     // entries 1.. masked: task 0 keeps entry 1, task 1 keeps entry 2 → (1 + 0) / 2
-    const mask = tf.tensor2d([[1, 0], [0, 1]]);
+    const mask = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(outputRegularizer(pred, tgt, { start: 1, mask }).dataSync()[0]).toBeCloseTo(0.5, 6);
     expect(() => outputRegularizer(pred, tf.zeros([2, 2]))).toThrow(/one shape/);
   });
 
   it('its gradient is (2/k)·m ⊙ (predicted − target) by hand (m: 1 on the body, the mask on the head), and none flows to the targets', () => {
-    const pred = tf.tensor2d([[1, 2, 3], [0, 0, 1]]);
-    const tgt = tf.tensor2d([[1, 1, 1], [0, 2, 1.5]]);
-    const mask = tf.tensor2d([[1, 0], [0, 1]]);
+    const pred = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 1],
+    ]);
+    const tgt = tf.tensor2d([
+      [1, 1, 1],
+      [0, 2, 1.5],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     const [gp] = tf.grads((p: tf.Tensor) => outputRegularizer(p, tgt, { start: 1, mask }))([pred]);
     // d = p − t = [[0, 1, 2], [0, −2, −0.5]]; m = [[1, 1, 0], [1, 0, 1]]; (2/2)·m·d
     expect(Array.from(gp!.dataSync())).toEqual([0, 1, 0, 0, 0, -0.5]);
     // the targets are snapshots (hypercl detaches them): no gradient path leads to them
-    expect(() => tf.grads((p: tf.Tensor, t: tf.Tensor) => outputRegularizer(p, t))([pred, tgt])).toThrow(/Cannot compute gradient/);
+    expect(() => tf.grads((p: tf.Tensor, t: tf.Tensor) => outputRegularizer(p, t))([pred, tgt])).toThrow(
+      /Cannot compute gradient/,
+    );
     const [g2] = tf.grads((p: tf.Tensor) => tf.mul(outputRegularizer(p, tgt), 3))([pred]);
     expect(Array.from(g2!.dataSync())).toEqual([0, 3, 6, 0, -6, -1.5]); // 3 · (2/2) · d
-    expect(() => outputRegularizer(pred, tgt, { start: 1, mask: tf.ones([2, 1]) })).toThrow(/head mask must be \[2, 2\]/);
+    expect(() => outputRegularizer(pred, tgt, { start: 1, mask: tf.ones([2, 1]) })).toThrow(
+      /head mask must be \[2, 2\]/,
+    );
     tf.dispose([pred, tgt, mask, gp!, g2!]);
   });
 
@@ -87,11 +109,27 @@ describe('output regulariser', () => {
 
   it('HnetMethod: regulariser = ‖h(e_0, θ*) − h(e_0, θ)‖² on a tiny hypernet; past embeddings never move', () => {
     const specs = [paramSpec({ name: 'w', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 })];
-    const target = { name: 't', params: specs, inputShape: [2], outputShape: [2], forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!) };
+    const target = {
+      name: 't',
+      params: specs,
+      inputShape: [2],
+      outputShape: [2],
+      forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!),
+    };
     const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl2');
     const hnet = new HyperMLP({ target, numConditions: 2, embeddingSize: 3, hiddenSizes: [4], seed: 1 });
     const m = new HnetMethod({ hnet, target, layout, beta: 0.5, lr: 0.05, lookahead: false });
-    const batch = () => ({ x: tf.tensor2d([[1, 0], [0, 1], [1, 1]]), y: tf.tensor1d([0, 1, 1], 'int32'), yGlobal: tf.tensor1d([0, 1, 1], 'int32'), size: 3, task: 0 });
+    const batch = () => ({
+      x: tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]),
+      y: tf.tensor1d([0, 1, 1], 'int32'),
+      yGlobal: tf.tensor1d([0, 1, 1], 'int32'),
+      size: 3,
+      task: 0,
+    });
     m.beginTask(0);
     for (let i = 0; i < 5; i++) tf.dispose(Object.values(m.trainStep(batch(), 0)));
     const h0 = tf.tidy(() => hnet.forward(tf.tensor1d([0], 'int32'), hnet.ownWeights()));
@@ -117,14 +155,30 @@ describe('output regulariser', () => {
 describe('HnetMethod optimiser per task', () => {
   it('θ keeps its Adam across tasks by default, and gets a fresh one per task with resetOptimizer (hypercl)', () => {
     const specs = [paramSpec({ name: 'w', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 })];
-    const target = { name: 't', params: specs, inputShape: [2], outputShape: [2], forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!) };
+    const target = {
+      name: 't',
+      params: specs,
+      inputShape: [2],
+      outputShape: [2],
+      forward: (x: tf.Tensor, w: Record<string, tf.Tensor>) => tf.matMul(x, w.w!),
+    };
     const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl2');
-    const batch = (task: number) => ({ x: tf.tensor2d([[1, 0], [0, 1]]), y: tf.tensor1d([0, 1], 'int32'), yGlobal: tf.tensor1d([0, 1], 'int32'), size: 2, task });
+    const batch = (task: number) => ({
+      x: tf.tensor2d([
+        [1, 0],
+        [0, 1],
+      ]),
+      y: tf.tensor1d([0, 1], 'int32'),
+      yGlobal: tf.tensor1d([0, 1], 'int32'),
+      size: 2,
+      task,
+    });
     for (const reset of [true, false, undefined]) {
       const hnet = new HyperMLP({ target, numConditions: 2, embeddingSize: 3, hiddenSizes: [4], seed: 1 });
       const m = new HnetMethod({ hnet, target, layout, resetOptimizer: reset });
       m.beginTask(0);
-      for (let i = 0; i < 3; i++) tf.dispose(Object.values(m.trainStep(batch(0), 0)).filter((t) => t !== null) as tf.Tensor[]);
+      for (let i = 0; i < 3; i++)
+        tf.dispose(Object.values(m.trainStep(batch(0), 0)).filter((t) => t !== null) as tf.Tensor[]);
       m.beginTask(1);
       expect(m.state().meta.adamTheta).toBe(reset ? 0 : 3);
       m.dispose();
@@ -137,8 +191,16 @@ describe('HNET+ENT task inference', () => {
   it('picks, per sample, the task whose head is least uncertain (constructed case)', () => {
     const layout = headLayout({ numTasks: 2, outputsPerTask: 2 }, 'cl3');
     // outputs [B=3, 4 units] under embedding 0 and 1; head t = units 2t, 2t+1
-    const out0 = tf.tensor2d([[5, -5, 0, 0], [0.1, 0, 9, 9], [0, 0.2, 0, 0]]);
-    const out1 = tf.tensor2d([[0, 0, 0.1, 0], [0, 0, -4, 4], [0, 0, 0, 0.3]]);
+    const out0 = tf.tensor2d([
+      [5, -5, 0, 0],
+      [0.1, 0, 9, 9],
+      [0, 0.2, 0, 0],
+    ]);
+    const out1 = tf.tensor2d([
+      [0, 0, 0.1, 0],
+      [0, 0, -4, 4],
+      [0, 0, 0, 0.3],
+    ]);
     const { task, label } = entropyInference(layout, [out0, out1]);
     // sample 0: head 0 of out0 is sure (class 0) → task 0, label 0
     // sample 1: head 1 of out1 is sure (local 1) → task 1, global 3
@@ -157,7 +219,13 @@ describe('HNET+ENT task inference', () => {
 
 describe('softmax log-entropy', () => {
   it('equals log of the entropy where float32 can hold it, and orders saturated rows that float32 ties at 0', () => {
-    const rows = [[0, 0], [1, -2, 0.5], [3, 0, 0], [12, 0], [0.3, 0.2, 0.1, 0]];
+    const rows = [
+      [0, 0],
+      [1, -2, 0.5],
+      [3, 0, 0],
+      [12, 0],
+      [0.3, 0.2, 0.1, 0],
+    ];
     for (const r of rows) {
       const direct = Math.log(softmaxEntropy(tf.tensor2d([r])).dataSync()[0]!);
       // float64 reference
@@ -200,7 +268,9 @@ describe('trainer on real Split-MNIST (tiny)', () => {
   it('learns 3 tasks (every final accuracy > 0.75, mean > 0.88); no tensor leaks across steps', async () => {
     const { trainer, method, stream } = await tinyRun({ iterations: 24 });
     const r = await trainer.run();
-    console.log(`tiny Split-MNIST-3 CL1 HNET: ${JSON.stringify(r.accMatrix.map((row) => row.map((v) => (v === null ? null : +v.toFixed(4)))))}`);
+    console.log(
+      `tiny Split-MNIST-3 CL1 HNET: ${JSON.stringify(r.accMatrix.map((row) => row.map((v) => (v === null ? null : +v.toFixed(4)))))}`,
+    );
     expect(r.accMatrix.length).toBe(3);
     expect(r.accMatrix[0]![1]).toBeNull();
     for (const v of r.accMatrix[2]!) expect(v!).toBeGreaterThan(0.75);
@@ -222,9 +292,14 @@ describe('trainer on real Split-MNIST (tiny)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hn-resume-'));
     const child = fileURLToPath(new URL('./testing/resume-child.ts', import.meta.url));
     // Kill twice (in task 0 and in task 1), checking each time that the checkpoint on disk is whole.
-    for (const [mode, killAt] of [['fresh', 'checkpoint 0 8'], ['resume', 'checkpoint 1 12']] as const) {
+    for (const [mode, killAt] of [
+      ['fresh', 'checkpoint 0 8'],
+      ['resume', 'checkpoint 1 12'],
+    ] as const) {
       await new Promise<void>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', child, dir, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', child, dir, mode], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let err = '';
         p.stdout.on('data', (d: Buffer) => {
@@ -232,7 +307,11 @@ describe('trainer on real Split-MNIST (tiny)', () => {
           if (out.includes(killAt)) p.kill('SIGKILL');
         });
         p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} before '${killAt}': ${out}\n${err.slice(-2000)}`))));
+        p.on('exit', (code, signal) =>
+          signal === 'SIGKILL'
+            ? resolve()
+            : reject(new Error(`child exited ${code} before '${killAt}': ${out}\n${err.slice(-2000)}`)),
+        );
       });
       const ck = await loadCheckpoint(join(dir, 'checkpoint')); // validates sizes and SHA-256
       ck.dispose();
@@ -247,7 +326,9 @@ describe('trainer on real Split-MNIST (tiny)', () => {
       expect(r.taskInferenceMatrix, scenario).not.toBeNull();
       expect(r.taskInferenceMatrix![0]![0]).toBe(1); // one task learned: nothing to infer
       const last = r.taskInferenceMatrix![2]!.map((v) => v!);
-      console.log(`tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, task inference ${last.map((v) => v.toFixed(3))}`);
+      console.log(
+        `tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, task inference ${last.map((v) => v.toFixed(3))}`,
+      );
       // 12 steps per task are too few for ENT to work (the first head is overconfident on
       // every digit); its rule is checked on the constructed case above, its quality by the
       // Split-MNIST CL3 reproduction. Here: values are fractions, and the first task's own data is
@@ -262,7 +343,9 @@ describe('trainer on real Split-MNIST (tiny)', () => {
   it('refuses a checkpoint written with another configuration', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hn-resume-'));
     await (await tinyRun({ dir, iterations: 4 })).trainer.run();
-    await expect((await tinyRun({ dir, iterations: 4, scenario: 'cl3' })).trainer.run({ resume: true })).rejects.toThrow(/another configuration/);
+    await expect(
+      (await tinyRun({ dir, iterations: 4, scenario: 'cl3' })).trainer.run({ resume: true }),
+    ).rejects.toThrow(/another configuration/);
   });
 });
 

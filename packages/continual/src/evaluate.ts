@@ -31,14 +31,25 @@ export interface Prediction {
 function predictionOf(method: ContinualMethod, x: tf.Tensor, task: number, seen: number): Prediction {
   const layout = method.layout;
   const argMax = (logits: tf.Tensor) => tf.cast(tf.argMax(logits, 1), 'int32') as tf.Tensor1D;
-  if (layout.scenario === 'cl1') return { label: argMax(headLogits(layout, method.outputs(x, task), task)), task: null };
-  if (method.conditioned) return entropyInference(layout, Array.from({ length: seen }, (_, i) => method.outputs(x, i)));
+  if (layout.scenario === 'cl1')
+    return { label: argMax(headLogits(layout, method.outputs(x, task), task)), task: null };
+  if (method.conditioned)
+    return entropyInference(
+      layout,
+      Array.from({ length: seen }, (_, i) => method.outputs(x, i)),
+    );
   // the shared head (cl2), or all classes of the tasks seen so far (class-incremental cl3)
   return { label: argMax(activeLogits(layout, method.outputs(x, task), seen - 1, false)), task: null };
 }
 
 /** Accuracy of `method` on a split of task `task`, `seen` tasks learned (see `predict`). */
-export async function evaluateTask(method: ContinualMethod, split: DataSplit, task: number, seen: number, batchSize = 1000): Promise<TaskEvaluation> {
+export async function evaluateTask(
+  method: ContinualMethod,
+  split: DataSplit,
+  task: number,
+  seen: number,
+  batchSize = 1000,
+): Promise<TaskEvaluation> {
   let correct = 0;
   let taskHits = 0;
   let n = 0;
@@ -56,7 +67,12 @@ export async function evaluateTask(method: ContinualMethod, split: DataSplit, ta
   return { accuracy: correct / n, taskInference: withTask ? taskHits / n : null };
 }
 
-async function countBatch(method: ContinualMethod, b: Batch, task: number, seen: number): Promise<[number, number | null]> {
+async function countBatch(
+  method: ContinualMethod,
+  b: Batch,
+  task: number,
+  seen: number,
+): Promise<[number, number | null]> {
   const labels = method.layout.scenario === 'cl3' ? b.yGlobal : b.y;
   const counts = tf.tidy(() => {
     const p = predict(method, b.x, task, seen);

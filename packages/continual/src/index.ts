@@ -1,7 +1,18 @@
 // Adam lives in @hypernets/core now (shared with @hypernets/graph); re-exported for existing imports
 export { Adam } from '@hypernets/core';
 export type { AdamConfig } from '@hypernets/core';
-export { SCENARIOS, headLayout, headLogits, activeLogits, activeLabels, classIncremental, taskLoss, softmaxEntropy, softmaxLogEntropy, entropyInference } from './scenario.js';
+export {
+  SCENARIOS,
+  headLayout,
+  headLogits,
+  activeLogits,
+  activeLabels,
+  classIncremental,
+  taskLoss,
+  softmaxEntropy,
+  softmaxLogEntropy,
+  entropyInference,
+} from './scenario.js';
 export type { Scenario, HeadLayout } from './scenario.js';
 export { METHODS } from './method.js';
 export type { ContinualMethod, MethodName, MethodState, StepLosses } from './method.js';
@@ -14,5 +25,21 @@ export { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 export type { AccuracyMatrix } from './metrics.js';
 export { ContinualTrainer, taskSeed } from './trainer.js';
 export type { ContinualTrainerConfig, ContinualEvent, ContinualResult, CurvePoint } from './trainer.js';
-export { FinetuneMethod, EwcMethod, SiMethod, diagonalFisher, baselineDefaults, BENCHMARKS, FISHER_LABELS } from './methods/index.js';
-export type { BaselineConfig, EwcConfig, SiConfig, FisherOptions, FisherLabels, Benchmark, BaselineDefaults } from './methods/index.js';
+export {
+  FinetuneMethod,
+  EwcMethod,
+  SiMethod,
+  diagonalFisher,
+  baselineDefaults,
+  BENCHMARKS,
+  FISHER_LABELS,
+} from './methods/index.js';
+export type {
+  BaselineConfig,
+  EwcConfig,
+  SiConfig,
+  FisherOptions,
+  FisherLabels,
+  Benchmark,
+  BaselineDefaults,
+} from './methods/index.js';

@@ -10,13 +10,23 @@ import { flatAxes, type FlatOrder } from '@hypernets/nets';
  * mask, output units of heads other than task i's are left out of task i's term (hypnettorch's
  * `inds_of_out_heads`): `mask` [k, P − start] weights the entries from `start` on.
  */
-export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, headMask?: { start: number; mask: tf.Tensor }): tf.Scalar {
+export function outputRegularizer(
+  predicted: tf.Tensor,
+  targets: tf.Tensor,
+  headMask?: { start: number; mask: tf.Tensor },
+): tf.Scalar {
   if (predicted.rank !== 2 || predicted.shape.join() !== targets.shape.join())
-    throw new ConfigError('targets', `regulariser needs predicted and target outputs of one shape [k, P], got [${predicted.shape}] and [${targets.shape}]`);
+    throw new ConfigError(
+      'targets',
+      `regulariser needs predicted and target outputs of one shape [k, P], got [${predicted.shape}] and [${targets.shape}]`,
+    );
   const [k, P] = predicted.shape as [number, number];
   const masked = headMask != null && headMask.start < P;
   if (masked && headMask.mask.shape.join() !== `${k},${P - headMask.start}`)
-    throw new ConfigError('headMask', `head mask must be [${k}, ${P - headMask.start}] (k tasks × entries from ${headMask.start} on), got [${headMask.mask.shape}]`);
+    throw new ConfigError(
+      'headMask',
+      `head mask must be [${k}, ${P - headMask.start}] (k tasks × entries from ${headMask.start} on), got [${headMask.mask.shape}]`,
+    );
   // The gradient is written out: tfjs's own, through squaredDifference and sum, builds a ones
   // tensor of the full [k, P], multiplies by it with broadcasting, then pads the head part's
   // gradient back to [k, P] and adds it: ~2.8x the time of this one (on [5, 2.1M], wasm).
@@ -27,7 +37,10 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
     const all = tf.sum(tf.square(d));
     if (!masked) {
       save([d]);
-      return { value: tf.div(all, k), gradFunc: (dy: tf.Tensor, [diff]: tf.Tensor[]) => [tf.mul(diff!, tf.mul(dy, 2 / k))] as tf.Tensor[] };
+      return {
+        value: tf.div(all, k),
+        gradFunc: (dy: tf.Tensor, [diff]: tf.Tensor[]) => [tf.mul(diff!, tf.mul(dy, 2 / k))] as tf.Tensor[],
+      };
     }
     // everything, less the masked-out entries of the (small) head region: no copy of the large body
     const { start } = headMask;
@@ -39,7 +52,15 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
       gradFunc: (dy: tf.Tensor, [diff, offs]: tf.Tensor[]) => {
         const c = tf.mul(dy, 2 / k); // rank 0: wasm multiplies by a scalar fast, by a [1, 1] slowly
         const head = tf.mul(tf.slice(diff!, [0, start], [k, P - start]), tf.mul(offs!, c));
-        return [tf.add(tf.mul(diff!, c), tf.pad(head, [[0, 0], [start, 0]]))] as tf.Tensor[];
+        return [
+          tf.add(
+            tf.mul(diff!, c),
+            tf.pad(head, [
+              [0, 0],
+              [start, 0],
+            ]),
+          ),
+        ] as tf.Tensor[];
       },
     };
   });
@@ -53,13 +74,20 @@ export function outputRegularizer(predicted: tf.Tensor, targets: tf.Tensor, head
  * specs of the last layer whose last dimension is the number of outputs (weight [h, O], bias [O]).
  * Null for a shared head (cl2): every entry is regularised.
  */
-export function headMasks(specs: readonly ParamSpec[], layout: HeadLayout, order: FlatOrder = 'native'): { start: number; masks: Float32Array[] } | null {
+export function headMasks(
+  specs: readonly ParamSpec[],
+  layout: HeadLayout,
+  order: FlatOrder = 'native',
+): { start: number; masks: Float32Array[] } | null {
   if (layout.scenario === 'cl2') return null;
   const last = Math.max(...specs.map((s) => s.layer));
   const isHead = (s: ParamSpec) => s.layer === last && s.shape[s.shape.length - 1] === layout.outputs;
   const first = specs.findIndex(isHead);
   if (first < 0)
-    throw new ConfigError('target', `no tensor of the target's last layer ends in ${layout.outputs} outputs: cannot tell its heads apart (a multi-head target needs numTasks · classesPerTask outputs)`);
+    throw new ConfigError(
+      'target',
+      `no tensor of the target's last layer ends in ${layout.outputs} outputs: cannot tell its heads apart (a multi-head target needs numTasks · classesPerTask outputs)`,
+    );
   let start = 0;
   for (let i = 0; i < first; i++) start += numel(specs[i]!.shape);
   let size = 0;

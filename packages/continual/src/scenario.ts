@@ -32,7 +32,8 @@ export interface HeadLayout {
  * shared head of k outputs.
  */
 export function headLayout(stream: Pick<TaskStream, 'numTasks' | 'outputsPerTask'>, scenario: Scenario): HeadLayout {
-  if (!SCENARIOS.includes(scenario)) throw new ConfigError('scenario', `must be one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(scenario)}`);
+  if (!SCENARIOS.includes(scenario))
+    throw new ConfigError('scenario', `must be one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(scenario)}`);
   const k = stream.outputsPerTask;
   const shared = scenario === 'cl2';
   return {
@@ -60,18 +61,31 @@ export function classIncremental(layout: HeadLayout, conditioned: boolean): bool
  * every model in cl1/cl2), or, class-incrementally, all classes of tasks 0…t.
  */
 export function activeLogits(layout: HeadLayout, out: tf.Tensor, task: number, conditioned: boolean): tf.Tensor {
-  if (classIncremental(layout, conditioned)) return tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
+  if (classIncremental(layout, conditioned))
+    return tf.slice(out, [0, 0], [out.shape[0]!, (task + 1) * layout.classesPerTask]);
   return headLogits(layout, out, task);
 }
 
 /** The labels matching `activeLogits`: global when class-incremental, task-local otherwise. */
-export function activeLabels(layout: HeadLayout, labels: { y: tf.Tensor; yGlobal: tf.Tensor }, conditioned: boolean): tf.Tensor {
+export function activeLabels(
+  layout: HeadLayout,
+  labels: { y: tf.Tensor; yGlobal: tf.Tensor },
+  conditioned: boolean,
+): tf.Tensor {
   return classIncremental(layout, conditioned) ? labels.yGlobal : labels.y;
 }
 
 /** The training loss of a batch of task t: softmax cross-entropy over `activeLogits`. */
-export function taskLoss(layout: HeadLayout, out: tf.Tensor, labels: { y: tf.Tensor; yGlobal: tf.Tensor }, task: number, conditioned: boolean): tf.Scalar {
-  return tf.tidy(() => softmaxCrossEntropy(activeLogits(layout, out, task, conditioned), activeLabels(layout, labels, conditioned)));
+export function taskLoss(
+  layout: HeadLayout,
+  out: tf.Tensor,
+  labels: { y: tf.Tensor; yGlobal: tf.Tensor },
+  task: number,
+  conditioned: boolean,
+): tf.Scalar {
+  return tf.tidy(() =>
+    softmaxCrossEntropy(activeLogits(layout, out, task, conditioned), activeLabels(layout, labels, conditioned)),
+  );
 }
 
 /** Per-row entropy of softmax(logits), [B] (nats). */
@@ -116,14 +130,26 @@ export function softmaxLogEntropy(logits: tf.Tensor): tf.Tensor1D {
  * sample, the task whose head prediction has the lowest entropy wins. Returns the chosen task
  * [B] and the predicted label [B]: task-local in cl2, global (task · k + local) in cl3.
  */
-export function entropyInference(layout: HeadLayout, outputsPerTask: readonly tf.Tensor[]): { task: tf.Tensor1D; label: tf.Tensor1D } {
+export function entropyInference(
+  layout: HeadLayout,
+  outputsPerTask: readonly tf.Tensor[],
+): { task: tf.Tensor1D; label: tf.Tensor1D } {
   return tf.tidy(() => {
     const heads = outputsPerTask.map((o, i) => headLogits(layout, o, i));
-    const H = tf.stack(heads.map((h) => softmaxLogEntropy(h)), 1); // [B, n], log H: same order as H, no ties at 0
+    const H = tf.stack(
+      heads.map((h) => softmaxLogEntropy(h)),
+      1,
+    ); // [B, n], log H: same order as H, no ties at 0
     const task = tf.cast(tf.argMin(H, 1), 'int32') as tf.Tensor1D;
-    const local = tf.stack(heads.map((h) => tf.argMax(h, 1)), 1); // [B, n]
+    const local = tf.stack(
+      heads.map((h) => tf.argMax(h, 1)),
+      1,
+    ); // [B, n]
     // tf.oneHot needs depth ≥ 2: with one learned task there is nothing to choose.
-    const pick = heads.length === 1 ? tf.reshape(local, [-1]) : tf.sum(tf.mul(local, tf.oneHot(task, heads.length, 1, 0, 'int32')), 1);
+    const pick =
+      heads.length === 1
+        ? tf.reshape(local, [-1])
+        : tf.sum(tf.mul(local, tf.oneHot(task, heads.length, 1, 0, 'int32')), 1);
     const label = layout.scenario === 'cl3' ? tf.add(pick, tf.mul(task, layout.classesPerTask)) : pick;
     return { task, label: tf.cast(label, 'int32') as tf.Tensor1D };
   });

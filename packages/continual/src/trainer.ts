@@ -1,4 +1,11 @@
-import { CheckpointError, ConfigError, assertSameRunConfig, checkPositiveInt, loadCheckpointIfAny, saveCheckpoint } from '@hypernets/core';
+import {
+  CheckpointError,
+  ConfigError,
+  assertSameRunConfig,
+  checkPositiveInt,
+  loadCheckpointIfAny,
+  saveCheckpoint,
+} from '@hypernets/core';
 import { disposeBatch, type SamplerState, type TaskStream } from '@hypernets/data';
 import { evaluateTask } from './evaluate.js';
 import type { ContinualMethod } from './method.js';
@@ -102,10 +109,15 @@ export class ContinualTrainer {
     this.batchSize = checkPositiveInt('batchSize', config.batchSize);
     this.evalBatchSize = checkPositiveInt('evalBatchSize', config.evalBatchSize ?? 1000);
     this.logEvery = checkPositiveInt('logEvery', config.logEvery ?? 50);
-    this.checkpointEvery = config.checkpointEvery === undefined ? null : checkPositiveInt('checkpointEvery', config.checkpointEvery);
-    if (this.checkpointEvery !== null && !config.checkpointDir) throw new ConfigError('checkpointEvery', 'needs checkpointDir');
+    this.checkpointEvery =
+      config.checkpointEvery === undefined ? null : checkPositiveInt('checkpointEvery', config.checkpointEvery);
+    if (this.checkpointEvery !== null && !config.checkpointDir)
+      throw new ConfigError('checkpointEvery', 'needs checkpointDir');
     if (method.layout.numTasks !== stream.numTasks)
-      throw new ConfigError('method', `was built for ${method.layout.numTasks} tasks, the stream ${stream.name} has ${stream.numTasks}`);
+      throw new ConfigError(
+        'method',
+        `was built for ${method.layout.numTasks} tasks, the stream ${stream.name} has ${stream.numTasks}`,
+      );
   }
 
   private get checkpointPath(): string | null {
@@ -139,7 +151,10 @@ export class ContinualTrainer {
       const info = this.stream.task(task);
       this.onEvent({ type: 'task-begin', task, name: info.name, numTasks: T });
       if (!resumingThis) this.method.beginTask(task);
-      const sampler = info.train.sampler(this.batchSize, resumingThis && p.sampler ? p.sampler : taskSeed(this.config.seed, task));
+      const sampler = info.train.sampler(
+        this.batchSize,
+        resumingThis && p.sampler ? p.sampler : taskSeed(this.config.seed, task),
+      );
       let step = resumingThis ? p.position.step : 0;
       const prior = resumingThis ? (p.taskSeconds[task] ?? 0) : 0;
       while (step < this.iterations) {
@@ -174,7 +189,13 @@ export class ContinualTrainer {
         const ev = await evaluateTask(this.method, this.stream.task(j).test, j, task + 1, this.evalBatchSize);
         row.push(ev.accuracy);
         inf.push(ev.taskInference);
-        this.onEvent({ type: 'eval', afterTask: task, task: j, accuracy: ev.accuracy, taskInference: ev.taskInference });
+        this.onEvent({
+          type: 'eval',
+          afterTask: task,
+          task: j,
+          accuracy: ev.accuracy,
+          taskInference: ev.taskInference,
+        });
       }
       p.accMatrix[task] = row;
       p.taskInference[task] = inf;
@@ -219,15 +240,34 @@ export class ContinualTrainer {
     const ck = await loadCheckpointIfAny(path);
     if (!ck) return null; // nothing saved yet: start from the beginning
     try {
-      const meta = ck.meta as { config?: unknown; continual?: Progress & { method: Record<string, unknown>; methodName: string; stream: string } };
+      const meta = ck.meta as {
+        config?: unknown;
+        continual?: Progress & { method: Record<string, unknown>; methodName: string; stream: string };
+      };
       const c = meta.continual;
-      if (!c) throw new CheckpointError(ck.paths.meta, 'is not a continual-learning checkpoint (no `continual` metadata)');
+      if (!c)
+        throw new CheckpointError(ck.paths.meta, 'is not a continual-learning checkpoint (no `continual` metadata)');
       if (c.methodName !== this.method.name || c.stream !== this.stream.name)
-        throw new CheckpointError(ck.paths.meta, `was written by method ${c.methodName} on ${c.stream}; this run is ${this.method.name} on ${this.stream.name}`);
-      assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config, 'use another --out, or the same options');
+        throw new CheckpointError(
+          ck.paths.meta,
+          `was written by method ${c.methodName} on ${c.stream}; this run is ${this.method.name} on ${this.stream.name}`,
+        );
+      assertSameRunConfig(
+        ck.paths.meta,
+        this.config.fingerprint,
+        meta.config,
+        'use another --out, or the same options',
+      );
       this.method.restore({ tensors: ck.tensors, meta: c.method });
       this.onEvent({ type: 'resume', task: c.position.task, step: c.position.step, path });
-      return { position: c.position, sampler: c.sampler, accMatrix: c.accMatrix, taskInference: c.taskInference, taskSeconds: c.taskSeconds, curve: c.curve };
+      return {
+        position: c.position,
+        sampler: c.sampler,
+        accMatrix: c.accMatrix,
+        taskInference: c.taskInference,
+        taskSeconds: c.taskSeconds,
+        curve: c.curve,
+      };
     } finally {
       ck.dispose();
     }

@@ -37,7 +37,10 @@ function imageSet(count: number, seed: number): ImageSet {
   }
   return { images, labels, count, rows: 4, cols: 4, numClasses: 4 };
 }
-const stream = new SplitMnist({ train: imageSet(48, 1), test: imageSet(24, 2), source: 'synthetic' }, { numTasks: 2, classesPerTask: 2 });
+const stream = new SplitMnist(
+  { train: imageSet(48, 1), test: imageSet(24, 2), source: 'synthetic' },
+  { numTasks: 2, classesPerTask: 2 },
+);
 
 type Kind = 'hnet' | 'ewc' | 'si';
 
@@ -51,9 +54,16 @@ async function run(backend: string, kind: Kind, scenario: Scenario): Promise<Con
   if (kind === 'hnet') {
     hnet = new HyperMLP({ target, numConditions: stream.numTasks, hiddenSizes: [12], seed: 3 });
     method = new HnetMethod({ hnet, target, layout, beta: 0.05, lr: 3e-3, seed: 4 });
-  } else if (kind === 'ewc') method = new EwcMethod({ target, layout, seed: 5, lambda: 100, fisherN: 8, fisherBatch: 4 });
+  } else if (kind === 'ewc')
+    method = new EwcMethod({ target, layout, seed: 5, lambda: 100, fisherN: 8, fisherBatch: 4 });
   else method = new SiMethod({ target, layout, seed: 6, c: 1 });
-  const trainer = new ContinualTrainer(stream, method, { iterations: 3, batchSize: 8, seed: 7, logEvery: 1, evalBatchSize: 16 });
+  const trainer = new ContinualTrainer(stream, method, {
+    iterations: 3,
+    batchSize: 8,
+    seed: 7,
+    logEvery: 1,
+    evalBatchSize: 16,
+  });
   const result = await trainer.run();
   method.dispose();
   hnet?.dispose();
@@ -81,7 +91,9 @@ describeWebgpu('ContinualTrainer on webgpu matches cpu', () => {
         if (q.reg !== null) lossErr = Math.max(lossErr, Math.abs(p.reg! - q.reg) / Math.max(1, Math.abs(q.reg)));
       });
       let accErr = 0;
-      gpu.accMatrix.forEach((row, i) => row.forEach((a, j) => (accErr = Math.max(accErr, Math.abs((a ?? 0) - (cpu.accMatrix[i]![j] ?? 0))))));
+      gpu.accMatrix.forEach((row, i) =>
+        row.forEach((a, j) => (accErr = Math.max(accErr, Math.abs((a ?? 0) - (cpu.accMatrix[i]![j] ?? 0))))),
+      );
       console.log(
         `[continual webgpu.test] ${kind} ${scenario}: loss ${cpu.curve[0]!.loss.toFixed(4)}→${cpu.curve.at(-1)!.loss.toFixed(4)}, avgAcc cpu ${cpu.avgAcc.toFixed(3)} ` +
           `webgpu ${gpu.avgAcc.toFixed(3)}; max |Δloss| ${lossErr.toExponential(1)}, max |Δacc| ${accErr.toFixed(3)}`,

@@ -12,7 +12,9 @@ export interface GradientCheck {
   lenetLoss: { wasm: number; cpu: number };
 }
 
-async function gradients(backend: 'wasm' | 'cpu'): Promise<{ lenet: Float32Array[]; emb: Float32Array[]; loss: number }> {
+async function gradients(
+  backend: 'wasm' | 'cpu',
+): Promise<{ lenet: Float32Array[]; emb: Float32Array[]; loss: number }> {
   await initBackend(backend);
   const net = lenet5();
   const rng = new Rng(0);

@@ -5,7 +5,12 @@ import { initBackend } from './backend/index.js';
 import { Adam } from './adam.js';
 
 /** torch.optim.Adam by hand in float64 (the reference both implementations must follow). */
-function reference(x0: number[], grads: (x: number[]) => number[], steps: number, o: { lr: number; b1: number; b2: number; eps: number; wd: number }) {
+function reference(
+  x0: number[],
+  grads: (x: number[]) => number[],
+  steps: number,
+  o: { lr: number; b1: number; b2: number; eps: number; wd: number },
+) {
   const x = [...x0];
   const m = x.map(() => 0);
   const v = x.map(() => 0);

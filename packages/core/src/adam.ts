@@ -54,7 +54,8 @@ export class Adam {
   }
 
   private check(grads: readonly (tf.Tensor | null)[]): void {
-    if (grads.length !== this.vars.length) throw new ConfigError('grads', `Adam over ${this.vars.length} variables got ${grads.length} gradients`);
+    if (grads.length !== this.vars.length)
+      throw new ConfigError('grads', `Adam over ${this.vars.length} variables got ${grads.length} gradients`);
   }
 
   /** m', v' and Δθ for variable i at step t. */
@@ -73,9 +74,7 @@ export class Adam {
   candidate(grads: readonly tf.Tensor[], lr = this.lr): tf.Tensor[] {
     this.check(grads);
     const t = this.t + 1;
-    return tf.tidy(() =>
-      grads.map((g, i) => this.update(i, g, t, lr).d),
-    );
+    return tf.tidy(() => grads.map((g, i) => this.update(i, g, t, lr).d));
   }
 
   /**
@@ -111,7 +110,8 @@ export class Adam {
     const pick = (k: string, like: tf.Tensor) => {
       const x = tensors[k];
       if (!x) throw new ConfigError('checkpoint', `optimizer slot '${k}' is missing`);
-      if (x.shape.join() !== like.shape.join()) throw new ConfigError('checkpoint', `optimizer slot '${k}' has shape [${x.shape}], expected [${like.shape}]`);
+      if (x.shape.join() !== like.shape.join())
+        throw new ConfigError('checkpoint', `optimizer slot '${k}' has shape [${x.shape}], expected [${like.shape}]`);
       return x;
     };
     const ms = this.m.map((m, i) => pick(`${prefix}m.${i}`, m));
@@ -126,7 +126,8 @@ export class Adam {
 
   /** The moment variables by `${prefix}exp_avg.${names[i]}` / `${prefix}exp_avg_sq.${names[i]}` (PyTorch's state names; views, do not dispose). */
   slots(names: readonly string[], prefix = 'adam.'): Record<string, tf.Variable> {
-    if (names.length !== this.vars.length) throw new ConfigError('names', `Adam over ${this.vars.length} variables got ${names.length} names`);
+    if (names.length !== this.vars.length)
+      throw new ConfigError('names', `Adam over ${this.vars.length} variables got ${names.length} names`);
     const out: Record<string, tf.Variable> = {};
     names.forEach((n, i) => {
       out[`${prefix}exp_avg.${n}`] = this.m[i]!;

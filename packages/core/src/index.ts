@@ -4,7 +4,14 @@ export * from './target.js';
 export * from './state.js';
 export * from './random.js';
 export * from './init.js';
-export { torchLayoutKind, torchShape, toTorchLayout, fromTorchLayout, toTorchWeights, fromTorchWeights } from './torch-layout.js';
+export {
+  torchLayoutKind,
+  torchShape,
+  toTorchLayout,
+  fromTorchLayout,
+  toTorchWeights,
+  fromTorchWeights,
+} from './torch-layout.js';
 export type { TorchLayoutKind } from './torch-layout.js';
 export * from './ops/index.js';
 export * from './adam.js';

@@ -34,20 +34,32 @@ const INVARIANT = /\/\/\s*invariant:\s*\S.{9,}/;
 /** Bare Error constructions in `src` that carry no `// invariant:` comment on their line or the two above. */
 function findRawErrors(src: string): { line: number; text: string }[] {
   const lines = src.split('\n');
-  return findInCode(src, RAW_ERROR).filter(({ line }) => !lines.slice(Math.max(0, line - 3), line).some((l) => INVARIANT.test(l)));
+  return findInCode(src, RAW_ERROR).filter(
+    ({ line }) => !lines.slice(Math.max(0, line - 3), line).some((l) => INVARIANT.test(l)),
+  );
 }
 
 describe('no bare Error in library code', () => {
   it('the scanner finds bare Errors, and not comments, typed errors or stated invariants', () => {
-    expect(findRawErrors("  if (C % heads !== 0) throw new Error(`graphormerLayer: ${C} features`);")).toHaveLength(1);
+    expect(findRawErrors('  if (C % heads !== 0) throw new Error(`graphormerLayer: ${C} features`);')).toHaveLength(1);
     expect(findRawErrors("throw Error('x');\nconst e = new Error('y');\nreject(new  Error ('z'));")).toHaveLength(3);
-    expect(findRawErrors("throw new ConfigError('heads', 'x');\nthrow new TypeError('t');\nthrow new GraphError(g, 'd');")).toEqual([]);
+    expect(
+      findRawErrors("throw new ConfigError('heads', 'x');\nthrow new TypeError('t');\nthrow new GraphError(g, 'd');"),
+    ).toEqual([]);
     expect(findRawErrors("// throw new Error('old way')\n/* new Error() */ const m = 1;")).toEqual([]);
-    expect(findRawErrors("  // invariant: tfjs registers Sum before the pack replaces it.\n  if (k == null) throw new Error('no Sum');")).toEqual([]);
-    expect(findRawErrors("  // invariant: the kernels size their outputs.\n  if (a)\n    throw new Error('size');")).toEqual([]);
+    expect(
+      findRawErrors(
+        "  // invariant: tfjs registers Sum before the pack replaces it.\n  if (k == null) throw new Error('no Sum');",
+      ),
+    ).toEqual([]);
+    expect(
+      findRawErrors("  // invariant: the kernels size their outputs.\n  if (a)\n    throw new Error('size');"),
+    ).toEqual([]);
     // An invariant comment needs a reason, and reaches only the statement below it.
     expect(findRawErrors("  // invariant:\n  throw new Error('a');")).toHaveLength(1);
-    expect(findRawErrors("  // invariant: only build() calls this.\n  f();\n  g();\n  throw new Error('far');")).toHaveLength(1);
+    expect(
+      findRawErrors("  // invariant: only build() calls this.\n  f();\n  g();\n  throw new Error('far');"),
+    ).toHaveLength(1);
   });
 
   it(`no bare new Error( under packages/*/src outside the allowlist and stated invariants (scanning ${ROOT})`, () => {
@@ -62,7 +74,7 @@ describe('no bare Error in library code', () => {
       found,
       'throw the fitting typed error (ShapeMismatchError, ConfigError, UnsupportedOpError, CheckpointError, the package’s own …), ' +
         'passing { cause: e } when wrapping another error; an internal invariant (a bug if it fires) may stay a bare Error with a ' +
-        '`// invariant: <why>` comment above it; a test-only helper belongs under the package\'s src/testing/',
+        "`// invariant: <why>` comment above it; a test-only helper belongs under the package's src/testing/",
     ).toEqual([]);
   });
 

@@ -18,7 +18,8 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, TEST, TESTING, findInCode, localImports, packageSources, rel } from './testing/source-scan.js';
 
 /** Why everything under packages/<name>/src/testing/ may read synchronously. */
-const TESTING_REASON = 'test-only module (helpers, fixtures; gradient checks and comparisons against cpu read synchronously); imported only by tests';
+const TESTING_REASON =
+  'test-only module (helpers, fixtures; gradient checks and comparisons against cpu read synchronously); imported only by tests';
 
 /**
  * Test helpers outside a testing/ folder allowed to read synchronously, each with why
@@ -29,7 +30,8 @@ const ALLOWLIST: Record<string, string> = {};
 /** A file allowed to read synchronously: under a testing/ folder, or in ALLOWLIST. */
 const allowed = (relPath: string) => TESTING.test(relPath) || relPath in ALLOWLIST;
 
-const SYNC_READ = /\b(dataSync|arraySync|bufferSync)\s*\(|\.\s*(dataSync|arraySync|bufferSync)\b|\[\s*['"`](dataSync|arraySync|bufferSync)['"`]\s*\]/;
+const SYNC_READ =
+  /\b(dataSync|arraySync|bufferSync)\s*\(|\.\s*(dataSync|arraySync|bufferSync)\b|\[\s*['"`](dataSync|arraySync|bufferSync)['"`]\s*\]/;
 
 /** 1-based line numbers and text of the sync reads in a source file. */
 const findSyncReads = (src: string) => findInCode(src, SYNC_READ);
@@ -40,9 +42,17 @@ describe('no synchronous tensor reads in library code', () => {
     expect(findSyncReads('      return tf.mean(tf.square(h)).dataSync()[0]!;')).toHaveLength(1);
     expect(findSyncReads('  const g = tf.tidy(() => rng.normal([k, m]).dataSync());')).toHaveLength(1);
     expect(findSyncReads('out[n] = Math.exp(this.logSigma[n]!.dataSync()[0]!);')).toHaveLength(1);
-    expect(findSyncReads('const a = t.arraySync();\nconst b = t.bufferSync();\nconst f = t.dataSync;\nt["dataSync"]();')).toHaveLength(4);
-    expect(findSyncReads('  // await data(), not dataSync(): WebGPU in Node cannot read synchronously.\n/* t.arraySync() */ const x = 1;')).toEqual([]);
-    expect(findSyncReads("const url = 'https://x//y'; t.dataSync();")).toEqual([{ line: 1, text: "const url = 'https://x//y'; t.dataSync();" }]);
+    expect(
+      findSyncReads('const a = t.arraySync();\nconst b = t.bufferSync();\nconst f = t.dataSync;\nt["dataSync"]();'),
+    ).toHaveLength(4);
+    expect(
+      findSyncReads(
+        '  // await data(), not dataSync(): WebGPU in Node cannot read synchronously.\n/* t.arraySync() */ const x = 1;',
+      ),
+    ).toEqual([]);
+    expect(findSyncReads("const url = 'https://x//y'; t.dataSync();")).toEqual([
+      { line: 1, text: "const url = 'https://x//y'; t.dataSync();" },
+    ]);
     expect(findSyncReads('await t.data(); await t.array(); t.buffer();')).toEqual([]);
   });
 
@@ -57,7 +67,7 @@ describe('no synchronous tensor reads in library code', () => {
     expect(
       found,
       'library code must not read tensors synchronously (fails on WebGPU in Node): use `await t.data()`, or compute on host arrays ' +
-        '(e.g. Rng.normalArray); a test-only helper belongs under the package\'s src/testing/',
+        "(e.g. Rng.normalArray); a test-only helper belongs under the package's src/testing/",
     ).toEqual([]);
   });
 
@@ -72,7 +82,8 @@ describe('no synchronous tensor reads in library code', () => {
     }
     const importers: string[] = [];
     for (const f of library)
-      for (const dep of localImports(f, readFileSync(f, 'utf8'))) if (allowed(rel(dep)) && !allowed(rel(f))) importers.push(`${rel(f)} imports ${rel(dep)}`);
+      for (const dep of localImports(f, readFileSync(f, 'utf8')))
+        if (allowed(rel(dep)) && !allowed(rel(f))) importers.push(`${rel(f)} imports ${rel(dep)}`);
     expect(
       importers,
       'test-only modules (src/testing/, ALLOWLIST) may read synchronously only because no library code imports them; nor are they exported from a package index',

@@ -19,7 +19,9 @@ describe('ParamSpec', () => {
   });
 
   it('rejects bad shapes when building a spec', () => {
-    expect(() => paramSpec({ name: 'x', shape: [0, 2], kind: 'weight', layer: 0, fanIn: 1, fanOut: 1 })).toThrow(ConfigError);
+    expect(() => paramSpec({ name: 'x', shape: [0, 2], kind: 'weight', layer: 0, fanIn: 1, fanOut: 1 })).toThrow(
+      ConfigError,
+    );
   });
 
   it('accepts shared and per-sample weights and reports the batch', () => {
@@ -51,7 +53,9 @@ describe('ParamSpec', () => {
     const shared = { 'fc.weight': tf.zeros([3, 2]), 'fc.bias': tf.zeros([2]) };
     expect(checkWeights(specs, shared, 'net', { mixed: true })).toBeNull();
     const twoBatches = { 'fc.weight': tf.zeros([4, 3, 2]), 'fc.bias': tf.zeros([5, 2]) };
-    expect(() => checkWeights(specs, twoBatches, 'net', { mixed: true })).toThrow(/fc\.bias.*expected \[4, 2\], found \[5, 2\]/);
+    expect(() => checkWeights(specs, twoBatches, 'net', { mixed: true })).toThrow(
+      /fc\.bias.*expected \[4, 2\], found \[5, 2\]/,
+    );
     expect(() => checkWeights(specs, { 'fc.weight': tf.zeros([3, 2]) }, 'net', { mixed: true })).toThrow(ConfigError);
     tf.dispose([...Object.values(mixed), ...Object.values(shared), ...Object.values(twoBatches)]);
   });

@@ -2,14 +2,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { ShapeMismatchError, ConfigError } from './errors/index.js';
 
 /** What role a tensor plays; decides its initialiser and how hypernetworks decode it. */
-export type ParamKind =
-  | 'weight'
-  | 'bias'
-  | 'norm-scale'
-  | 'norm-shift'
-  | 'embedding'
-  | 'recurrent-weight'
-  | 'other';
+export type ParamKind = 'weight' | 'bias' | 'norm-scale' | 'norm-shift' | 'embedding' | 'recurrent-weight' | 'other';
 
 /**
  * The one contract between a hypernetwork and what it generates: one entry per tensor, in
@@ -70,7 +63,8 @@ export function checkWeights(
   options: CheckWeightsOptions = {},
 ): number | null {
   const mixed = options.mixed === true;
-  const mixedHint = 'pass the spec shape, or [B, ...spec shape] for per-sample weights (one B for all per-sample weights)';
+  const mixedHint =
+    'pass the spec shape, or [B, ...spec shape] for per-sample weights (one B for all per-sample weights)';
   let batch: number | null | undefined;
   for (const s of specs) {
     const w = weights[s.name];
@@ -92,7 +86,8 @@ export function checkWeights(
       );
     if (mixed) {
       if (b === null) continue;
-      if (batch != null && b !== batch) throw new ShapeMismatchError(`ParamSpec '${s.name}' of ${owner}`, [batch, ...s.shape], w.shape, mixedHint);
+      if (batch != null && b !== batch)
+        throw new ShapeMismatchError(`ParamSpec '${s.name}' of ${owner}`, [batch, ...s.shape], w.shape, mixedHint);
       batch = b;
     } else if (batch === undefined) batch = b;
     else if (batch !== b)

@@ -82,9 +82,33 @@ describe('Rng', () => {
 describe('init', () => {
   it('draws weights with the Kaiming / Xavier variance and zero/one for bias/norm', async () => {
     const specs = [
-      paramSpec({ name: 'a', shape: [400, 300], kind: 'weight', layer: 0, fanIn: 400, fanOut: 300, activation: 'relu' }),
-      paramSpec({ name: 'b', shape: [400, 300], kind: 'weight', layer: 1, fanIn: 400, fanOut: 300, activation: 'tanh' }),
-      paramSpec({ name: 'c', shape: [3, 3, 16, 32], kind: 'weight', layer: 2, fanIn: 144, fanOut: 288, activation: 'relu' }),
+      paramSpec({
+        name: 'a',
+        shape: [400, 300],
+        kind: 'weight',
+        layer: 0,
+        fanIn: 400,
+        fanOut: 300,
+        activation: 'relu',
+      }),
+      paramSpec({
+        name: 'b',
+        shape: [400, 300],
+        kind: 'weight',
+        layer: 1,
+        fanIn: 400,
+        fanOut: 300,
+        activation: 'tanh',
+      }),
+      paramSpec({
+        name: 'c',
+        shape: [3, 3, 16, 32],
+        kind: 'weight',
+        layer: 2,
+        fanIn: 144,
+        fanOut: 288,
+        activation: 'relu',
+      }),
       paramSpec({ name: 'd', shape: [300], kind: 'bias', layer: 0, fanIn: 400, fanOut: 300 }),
       paramSpec({ name: 'e', shape: [32], kind: 'norm-scale', layer: 2, fanIn: 32, fanOut: 32 }),
     ];

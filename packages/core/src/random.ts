@@ -113,7 +113,8 @@ export class Rng {
 function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ConfigError('shape', `tensor dimensions must be non-negative integers, got [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ConfigError('shape', `tensor dimensions must be non-negative integers, got [${shape.join(', ')}]`);
     n *= d;
   }
   return n;

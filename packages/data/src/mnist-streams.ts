@@ -1,9 +1,17 @@
 import { ConfigError, Rng } from '@hypernets/core';
 import { loadMnist, type ImageSet, type Mnist } from './mnist.js';
-import { ImageSplit, checkTaskIndex, padPermuteTransform, type InputTransform, type Task, type TaskStream } from './stream.js';
+import {
+  ImageSplit,
+  checkTaskIndex,
+  padPermuteTransform,
+  type InputTransform,
+  type Task,
+  type TaskStream,
+} from './stream.js';
 
 function checkCount(field: string, v: unknown, min = 1): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new ConfigError(field, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new ConfigError(field, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -16,7 +24,11 @@ function range(n: number, from = 0): Int32Array {
 /** Validation = the first `valSize` training samples (of the task), as hypnettorch does; train the rest. */
 function splitVal(indices: Int32Array, valSize: number, owner: string): { train: Int32Array; val: Int32Array | null } {
   if (valSize === 0) return { train: indices, val: null };
-  if (valSize >= indices.length) throw new ConfigError('valSize', `${owner}: a validation set of ${valSize} leaves no training samples (the task has ${indices.length})`);
+  if (valSize >= indices.length)
+    throw new ConfigError(
+      'valSize',
+      `${owner}: a validation set of ${valSize} leaves no training samples (the task has ${indices.length})`,
+    );
   return { train: indices.subarray(valSize), val: indices.subarray(0, valSize) };
 }
 
@@ -128,7 +140,10 @@ export class SplitMnist implements TaskStream {
     this.numTasks = checkCount('numTasks', options.numTasks ?? 5);
     const k = checkCount('classesPerTask', options.classesPerTask ?? 2);
     if (this.numTasks * k > data.train.numClasses)
-      throw new ConfigError('numTasks', `${this.numTasks} tasks × ${k} classes exceed MNIST's ${data.train.numClasses} classes`);
+      throw new ConfigError(
+        'numTasks',
+        `${this.numTasks} tasks × ${k} classes exceed MNIST's ${data.train.numClasses} classes`,
+      );
     const valSize = checkCount('valSize', options.valSize ?? 0, 0);
     this.outputsPerTask = k;
     this.totalClasses = this.numTasks * k;

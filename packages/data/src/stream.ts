@@ -58,13 +58,19 @@ export interface InputTransform {
 }
 
 /** Zero padding by `pad` pixels on every side, then an optional permutation of the padded pixels. */
-export function padPermuteTransform(rows: number, cols: number, pad: number, permutation: Int32Array | null): InputTransform {
+export function padPermuteTransform(
+  rows: number,
+  cols: number,
+  pad: number,
+  permutation: Int32Array | null,
+): InputTransform {
   const W = cols + 2 * pad;
   const H = rows + 2 * pad;
   const padded = new Int32Array(H * W).fill(-1);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) padded[(r + pad) * W + c + pad] = r * cols + c;
   if (!permutation) return { source: padded };
-  if (permutation.length !== H * W) throw new ConfigError('permutation', `needs ${H * W} entries (a ${H}×${W} input), got ${permutation.length}`);
+  if (permutation.length !== H * W)
+    throw new ConfigError('permutation', `needs ${H * W} entries (a ${H}×${W} input), got ${permutation.length}`);
   // Permuted input j is padded pixel permutation[j] (numpy's x[:, perm]).
   const source = new Int32Array(H * W);
   for (let j = 0; j < source.length; j++) source[j] = padded[permutation[j]!]!;
@@ -72,7 +78,8 @@ export function padPermuteTransform(rows: number, cols: number, pad: number, per
 }
 
 export function checkBatchSize(batchSize: number): number {
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new ConfigError('batchSize', `must be a positive integer, got ${batchSize}`);
   return batchSize;
 }
 
@@ -113,7 +120,8 @@ export class ImageSplit implements DataSplit {
     const images = this.set.images;
     for (let b = 0; b < B; b++) {
       const p = positions[b]!;
-      if (!(p >= 0 && p < this.size)) throw new ConfigError('positions', `position ${p} is outside this split of ${this.size} samples`);
+      if (!(p >= 0 && p < this.size))
+        throw new ConfigError('positions', `position ${p} is outside this split of ${this.size} samples`);
       const i = this.indices[p]!;
       const base = i * pixels;
       const out = b * D;
@@ -125,7 +133,13 @@ export class ImageSplit implements DataSplit {
       yg[b] = label + this.globalOffset;
       y[b] = this.localLabel[label]!;
     }
-    return { x: tf.tensor2d(x, [B, D]), y: tf.tensor1d(y, 'int32'), yGlobal: tf.tensor1d(yg, 'int32'), size: B, task: this.task };
+    return {
+      x: tf.tensor2d(x, [B, D]),
+      y: tf.tensor1d(y, 'int32'),
+      yGlobal: tf.tensor1d(yg, 'int32'),
+      size: B,
+      task: this.task,
+    };
   }
 
   *batches(batchSize: number): Generator<Batch> {
@@ -140,7 +154,8 @@ export class ImageSplit implements DataSplit {
 
   sampler(batchSize: number, seed: number | SamplerState): BatchSampler {
     checkBatchSize(batchSize);
-    if (batchSize > this.size) throw new ConfigError('batchSize', `${batchSize} is larger than the split (${this.size} samples)`);
+    if (batchSize > this.size)
+      throw new ConfigError('batchSize', `${batchSize} is larger than the split (${this.size} samples)`);
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const split = this;
     let rng: Rng;
@@ -158,7 +173,11 @@ export class ImageSplit implements DataSplit {
       position = 0;
       startEpoch();
     } else {
-      if (!(seed.position >= 0 && seed.position <= split.size)) throw new ConfigError('sampler state', `position ${seed.position} is outside a split of ${split.size} samples: the state belongs to another split`);
+      if (!(seed.position >= 0 && seed.position <= split.size))
+        throw new ConfigError(
+          'sampler state',
+          `position ${seed.position} is outside a split of ${split.size} samples: the state belongs to another split`,
+        );
       rng = new Rng(seed.epochRng);
       epoch = seed.epoch;
       position = seed.position;
@@ -214,5 +233,8 @@ export interface TaskStream {
 
 export function checkTaskIndex(stream: { name: string; numTasks: number }, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= stream.numTasks)
-    throw new ConfigError('task', `${stream.name} has ${stream.numTasks} tasks; task ${index} is not in [0, ${stream.numTasks - 1}]`);
+    throw new ConfigError(
+      'task',
+      `${stream.name} has ${stream.numTasks} tasks; task ${index} is not in [0, ${stream.numTasks - 1}]`,
+    );
 }

@@ -50,7 +50,13 @@ export function batchGraphs(graphs: readonly ArchGraph[], vocab: ShapeVocab, sMa
   graphs.forEach((g, gi) => {
     const o = offsets[gi]!;
     types.set(nodeTypeIds(g), o);
-    shapeRows.set(shapeIndices(vocab, g.nodes.map((nd) => nd.shape)), o * 4);
+    shapeRows.set(
+      shapeIndices(
+        vocab,
+        g.nodes.map((nd) => nd.shape),
+      ),
+      o * 4,
+    );
     const lv = levels(g);
     fwdLevel.set(lv.forward, o);
     bwdLevel.set(lv.backward, o);
@@ -81,5 +87,12 @@ export function batchGraphs(graphs: readonly ArchGraph[], vocab: ShapeVocab, sMa
       return { nodes: Int32Array.from(nodes), senders: Int32Array.from(senders), direct, virtual, hasVirtual };
     });
   };
-  return { graphs, offsets, numNodes: n, types, shapeRows, sweeps: [plan(fwdLevel, inEdges), plan(bwdLevel, outEdges)] };
+  return {
+    graphs,
+    offsets,
+    numNodes: n,
+    types,
+    shapeRows,
+    sweeps: [plan(fwdLevel, inEdges), plan(bwdLevel, outEdges)],
+  };
 }

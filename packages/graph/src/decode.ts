@@ -15,17 +15,26 @@ export function groupSize(size: number, max: number): number {
  * network's last bias (class bias), [o, i] for the last weight (classification layer),
  * [o, i, 1, 1] for other 2-D weights, [o, i, kh, kw] for 4-D ones. `shape` is PyTorch's.
  */
-export function decoderKey(shape: readonly number[], lastWeight: boolean, lastBias: boolean, maxShape: readonly number[]): number[] {
+export function decoderKey(
+  shape: readonly number[],
+  lastWeight: boolean,
+  lastBias: boolean,
+  maxShape: readonly number[],
+): number[] {
   const m = (j: number) => groupSize(shape[j]!, maxShape[j]!);
   if (shape.length === 1) return [m(0), lastBias ? -1 : 0];
   if (lastWeight) return [m(0), m(1)];
   if (shape.length === 2) return [m(0), m(1), 1, 1];
   if (shape.length === 4) return [m(0), m(1), shape[2]!, shape[3]!];
-  throw new ConfigError('shape', `no GHN-2 decoder for a ${shape.length}-D parameter [${shape.join(', ')}] (GHN-2 predicts 1-, 2- and 4-D parameters)`);
+  throw new ConfigError(
+    'shape',
+    `no GHN-2 decoder for a ${shape.length}-D parameter [${shape.join(', ')}] (GHN-2 predicts 1-, 2- and 4-D parameters)`,
+  );
 }
 
 /** Scale and kind of GHN-2's normalisation for a target tensor (PyTorch shape). */
-export type Normalization = { kind: 'fan-in'; scale: number } | { kind: 'norm-scale' } | { kind: 'bias' } | { kind: 'none' };
+export type Normalization =
+  { kind: 'fan-in'; scale: number } | { kind: 'norm-scale' } | { kind: 'bias' } | { kind: 'none' };
 
 /**
  * GHN-2's normalisation of predicted parameters (§3.4, "fan-in" scheme): weights × √(β / fan_in)

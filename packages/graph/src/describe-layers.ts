@@ -7,7 +7,11 @@ export interface KerasLayerLike {
   readonly name: string;
   getClassName(): string;
   getConfig(): object;
-  readonly weights: readonly { readonly name: string; readonly shape: readonly (number | null)[]; readonly trainable?: boolean }[];
+  readonly weights: readonly {
+    readonly name: string;
+    readonly shape: readonly (number | null)[];
+    readonly trainable?: boolean;
+  }[];
   getWeights(): tf.Tensor[];
   setWeights(weights: tf.Tensor[]): void;
   readonly inboundNodes?: readonly { readonly inboundLayers: readonly KerasLayerLike[] }[];
@@ -20,7 +24,23 @@ export interface KerasModelLike extends KerasLayerLike {
 
 const MODELS = new Set(['Sequential', 'Model', 'Functional']);
 /** Layers that are not nodes of GHN-2's graphs (activations, reshapes, regularisers): their output is their input's node. */
-const PASS_THROUGH = new Set(['Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'Flatten', 'Reshape', 'Permute', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D', 'Masking']);
+const PASS_THROUGH = new Set([
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'UpSampling2D',
+  'Masking',
+]);
 
 /** The short name of a layer weight ('kernel', 'bias', 'gamma', …) from its variable name. */
 function shortName(v: string): string {
@@ -28,10 +48,21 @@ function shortName(v: string): string {
   return base.replace(/_\d+$/, '');
 }
 
-const KIND: Record<string, ParamKind> = { kernel: 'weight', depthwise_kernel: 'weight', pointwise_kernel: 'weight', recurrent_kernel: 'recurrent-weight', bias: 'bias', gamma: 'norm-scale', beta: 'norm-shift', embeddings: 'embedding' };
+const KIND: Record<string, ParamKind> = {
+  kernel: 'weight',
+  depthwise_kernel: 'weight',
+  pointwise_kernel: 'weight',
+  recurrent_kernel: 'recurrent-weight',
+  bias: 'bias',
+  gamma: 'norm-scale',
+  beta: 'norm-shift',
+  embeddings: 'embedding',
+};
 
 function flatten(model: KerasModelLike): KerasLayerLike[] {
-  return model.layers.flatMap((l) => (MODELS.has(l.getClassName()) ? flatten(l as KerasModelLike).filter((x) => x.getClassName() !== 'InputLayer') : [l]));
+  return model.layers.flatMap((l) =>
+    MODELS.has(l.getClassName()) ? flatten(l as KerasModelLike).filter((x) => x.getClassName() !== 'InputLayer') : [l],
+  );
 }
 
 /**
@@ -46,9 +77,22 @@ export function layersModelParams(model: KerasModelLike): ParamSpec[] {
       const s = shortName(w.name);
       if (s.startsWith('moving_') || w.trainable === false) continue;
       const shape = w.shape.map((d) => d ?? -1);
-      if (shape.some((d) => d < 0)) throw new ConfigError('model', `weight '${w.name}' of layer '${layer.name}' has an unknown dimension: build the model first`);
+      if (shape.some((d) => d < 0))
+        throw new ConfigError(
+          'model',
+          `weight '${w.name}' of layer '${layer.name}' has an unknown dimension: build the model first`,
+        );
       const fanIn = shape.length >= 2 ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : shape[0]!;
-      specs.push(paramSpec({ name: `${layer.name}.${s}`, shape, kind: KIND[s] ?? 'other', layer: li, fanIn, fanOut: shape[shape.length - 1]! }));
+      specs.push(
+        paramSpec({
+          name: `${layer.name}.${s}`,
+          shape,
+          kind: KIND[s] ?? 'other',
+          layer: li,
+          fanIn,
+          fanOut: shape[shape.length - 1]!,
+        }),
+      );
     }
   });
   return specs;
@@ -87,7 +131,8 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions = 
       const inbound = layer.inboundNodes?.[0]?.inboundLayers ?? [];
       ins = inbound.map((l) => {
         const n = nodeOf.get(l) ?? nodeOf.get(lastLayer(l));
-        if (n === undefined) throw new ConfigError('model', `layer '${layer.name}' takes '${l.name}', which has no graph node yet`);
+        if (n === undefined)
+          throw new ConfigError('model', `layer '${layer.name}' takes '${l.name}', which has no graph node yet`);
         return n;
       });
       if (ins.length === 0) ins = [input];
@@ -101,12 +146,16 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions = 
         break;
       case 'DepthwiseConv2D': {
         const dil = [cfg.dilationRate ?? 1].flat() as number[];
-        out = g.layer(dil.some((d) => d > 1) ? 'dil_conv' : 'sep_conv', p('depthwise_kernel')!, ins, p('bias'), { depthwise: true });
+        out = g.layer(dil.some((d) => d > 1) ? 'dil_conv' : 'sep_conv', p('depthwise_kernel')!, ins, p('bias'), {
+          depthwise: true,
+        });
         break;
       }
       case 'SeparableConv2D': {
         const dil = [cfg.dilationRate ?? 1].flat() as number[];
-        const dw = g.layer(dil.some((d) => d > 1) ? 'dil_conv' : 'sep_conv', p('depthwise_kernel')!, ins, null, { depthwise: true });
+        const dw = g.layer(dil.some((d) => d > 1) ? 'dil_conv' : 'sep_conv', p('depthwise_kernel')!, ins, null, {
+          depthwise: true,
+        });
         out = g.layer('conv', p('pointwise_kernel')!, [dw], p('bias'));
         break;
       }
@@ -138,7 +187,11 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions = 
       default: {
         const own = params.filter((s) => s.name.startsWith(`${layer.name}.`)).map((s) => s.name);
         if (own.length > 0) g.unsupported(own, `${layer.name} (${cls})`);
-        else if (!PASS_THROUGH.has(cls) && ins.length > 1) throw new ConfigError('model', `layer '${layer.name}' (${cls}) merges ${ins.length} inputs and has no GHN-2 primitive`);
+        else if (!PASS_THROUGH.has(cls) && ins.length > 1)
+          throw new ConfigError(
+            'model',
+            `layer '${layer.name}' (${cls}) merges ${ins.length} inputs and has no GHN-2 primitive`,
+          );
         out = ins[0]!;
       }
     }
@@ -149,7 +202,9 @@ export function layersModelGraph(model: KerasModelLike, options: BuildOptions = 
 }
 
 function lastLayer(l: KerasLayerLike): KerasLayerLike {
-  return MODELS.has(l.getClassName()) ? lastLayer((l as KerasModelLike).layers[(l as KerasModelLike).layers.length - 1]!) : l;
+  return MODELS.has(l.getClassName())
+    ? lastLayer((l as KerasModelLike).layers[(l as KerasModelLike).layers.length - 1]!)
+    : l;
 }
 
 /** Writes predicted weights (by `${layer}.${weight}` name) into the model's layers; weights not given keep their values. */
@@ -163,7 +218,11 @@ export function setLayersModelWeights(model: KerasModelLike, weights: Weights): 
     const next = layer.weights.map((w, i) => {
       const t = weights[`${layer.name}.${shortName(w.name)}`];
       if (t === undefined) return current[i]!;
-      if (t.shape.join() !== current[i]!.shape.join()) throw new ConfigError(`weights.${layer.name}.${shortName(w.name)}`, `shape [${t.shape.join(', ')}], the layer needs [${current[i]!.shape.join(', ')}]`);
+      if (t.shape.join() !== current[i]!.shape.join())
+        throw new ConfigError(
+          `weights.${layer.name}.${shortName(w.name)}`,
+          `shape [${t.shape.join(', ')}], the layer needs [${current[i]!.shape.join(', ')}]`,
+        );
       changed = true;
       return t;
     });

@@ -12,7 +12,8 @@ export function mlpGraph(net: MLP, options?: BuildOptions): ArchGraph {
   const g = new GraphBuilder(net.name ?? 'mlp', net.params);
   let h = g.input();
   const has = new Set(net.params.map((p) => p.name));
-  for (let l = 1; has.has(`fc${l}.weight`); l++) h = g.layer('conv', `fc${l}.weight`, [h], has.has(`fc${l}.bias`) ? `fc${l}.bias` : null);
+  for (let l = 1; has.has(`fc${l}.weight`); l++)
+    h = g.layer('conv', `fc${l}.weight`, [h], has.has(`fc${l}.bias`) ? `fc${l}.bias` : null);
   return g.build(options);
 }
 
@@ -25,7 +26,8 @@ export function cnnGraph(net: CNN, options?: BuildOptions): ArchGraph {
     h = g.layer('conv', `${n}.weight`, [h], has.has(`${n}.bias`) ? `${n}.bias` : null);
     if (cv.pool) h = g.op(cv.pool.type === 'max' ? 'max_pool' : 'avg_pool', [h], cv.pool.size);
   });
-  for (let l = 1; has.has(`fc${l}.weight`); l++) h = g.layer('conv', `fc${l}.weight`, [h], has.has(`fc${l}.bias`) ? `fc${l}.bias` : null);
+  for (let l = 1; has.has(`fc${l}.weight`); l++)
+    h = g.layer('conv', `fc${l}.weight`, [h], has.has(`fc${l}.bias`) ? `fc${l}.bias` : null);
   return g.build(options);
 }
 
@@ -56,16 +58,19 @@ export function resnetGraph(name: string, params: readonly ParamSpec[], options:
     const m = /^(layer\d+\.\d+)\./.exec(p.name);
     if (m) blocks.set(m[1]!, true);
   }
-  if (blocks.size === 0) throw new GraphError(name, "no residual blocks found (expected ParamSpecs named 'layer{s}.{b}.conv1.weight', …)");
+  if (blocks.size === 0)
+    throw new GraphError(name, "no residual blocks found (expected ParamSpecs named 'layer{s}.{b}.conv1.weight', …)");
   for (const prefix of blocks.keys()) {
     const input = h;
     let y = input;
     for (let k = 1; has.has(`${prefix}.conv${k}.weight`); k++) y = convBn(y, `${prefix}.conv${k}`, `${prefix}.bn${k}`);
-    const shortcut = has.has(`${prefix}.downsample.0.weight`) ? convBn(input, `${prefix}.downsample.0`, `${prefix}.downsample.1`) : input;
+    const shortcut = has.has(`${prefix}.downsample.0.weight`)
+      ? convBn(input, `${prefix}.downsample.0`, `${prefix}.downsample.1`)
+      : input;
     h = g.op('sum', [y, shortcut]);
   }
   h = g.op('glob_avg', [h]);
-  h = g.layer('conv', 'fc.weight', [h], bias('fc'));
+  g.layer('conv', 'fc.weight', [h], bias('fc'));
   return g.build(options);
 }
 
@@ -80,7 +85,8 @@ export function transformerGraph(net: TransformerEncoder, options?: BuildOptions
   const g = new GraphBuilder(net.name, net.params);
   const lin = (h: number, n: string) => g.layer('conv', `${n}.weight`, [h], has.has(`${n}.bias`) ? `${n}.bias` : null);
   let h = g.input();
-  for (const n of ['embedding.weight', 'cls_token']) if (has.has(n)) g.unsupported(n, `${n} (token embedding / CLS token)`);
+  for (const n of ['embedding.weight', 'cls_token'])
+    if (has.has(n)) g.unsupported(n, `${n} (token embedding / CLS token)`);
   if (has.has('input_proj.weight')) h = lin(h, 'input_proj');
   if (has.has('pos_embedding')) {
     const pe = g.posEnc('pos_embedding');
@@ -114,7 +120,11 @@ function describesGraph(net: unknown): net is DescribesGraph {
 
 function isKerasModel(m: unknown): m is KerasModelLike {
   const o = m as Partial<KerasModelLike>;
-  return typeof o.getClassName === 'function' && Array.isArray(o.layers) && ['Sequential', 'Model', 'Functional'].includes(o.getClassName());
+  return (
+    typeof o.getClassName === 'function' &&
+    Array.isArray(o.layers) &&
+    ['Sequential', 'Model', 'Functional'].includes(o.getClassName())
+  );
 }
 
 /**
@@ -128,8 +138,10 @@ export function archGraph(net: TargetNet | KerasModelLike, options: ResNetGraphO
   if (net instanceof MLP) return mlpGraph(net, options);
   if (net instanceof CNN) return cnnGraph(net, options);
   if (net instanceof TransformerEncoder) return transformerGraph(net, options);
-  if (net instanceof ResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? null });
-  if (net instanceof ImageNetResNet) return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? 3 });
+  if (net instanceof ResNet)
+    return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? null });
+  if (net instanceof ImageNetResNet)
+    return resnetGraph(net.name, net.params, { ...options, stemPool: options.stemPool ?? 3 });
   const ctor = (net as object).constructor?.name ?? typeof net;
   throw new GraphError(
     (net as { name?: string }).name ?? ctor,

@@ -34,7 +34,11 @@ export interface DecoderGroup {
  * ppuda's _map_net_params: the parameter nodes of every graph grouped by decoder key
  * (decode.ts), in node order. `offsets` are each graph's first row in the batch.
  */
-export function mapNetParams(list: readonly ArchGraph[], offsets: readonly number[], maxShape: readonly number[]): Map<string, DecoderGroup> {
+export function mapNetParams(
+  list: readonly ArchGraph[],
+  offsets: readonly number[],
+  maxShape: readonly number[],
+): Map<string, DecoderGroup> {
   const groups = new Map<string, DecoderGroup>();
   list.forEach((g, gi) => {
     const specs = new Map(g.params.map((p) => [p.name, p]));
@@ -42,7 +46,8 @@ export function mapNetParams(list: readonly ArchGraph[], offsets: readonly numbe
     g.nodes.forEach((nd, i) => {
       if (nd.param === null) return;
       const spec = specs.get(nd.param);
-      if (!spec) throw new GraphError(g.name, `node ${i} predicts '${nd.param}', which is not one of the graph's ParamSpecs`);
+      if (!spec)
+        throw new GraphError(g.name, `node ${i} predicts '${nd.param}', which is not one of the graph's ParamSpecs`);
       let key: number[];
       try {
         key = decoderKey(nd.shape ?? torchShape(spec), i === N - 2, i === N - 1, maxShape);
@@ -56,10 +61,24 @@ export function mapNetParams(list: readonly ArchGraph[], offsets: readonly numbe
       grp.nodes.push(offsets[gi]! + i);
       const oneD = spec.shape.length === 1;
       const isNorm = nd.type === 'bn' || nd.type === 'ln';
-      grp.jobs.push({ job: { graph: gi, node: i, spec, row: oneD ? (isNorm ? 0 : 1) : null, isWeight: !oneD || isNorm, depthwise: nd.depthwise === true }, slot });
+      grp.jobs.push({
+        job: {
+          graph: gi,
+          node: i,
+          spec,
+          row: oneD ? (isNorm ? 0 : 1) : null,
+          isWeight: !oneD || isNorm,
+          depthwise: nd.depthwise === true,
+        },
+        slot,
+      });
       if (nd.shift !== null) {
         const sh = specs.get(nd.shift);
-        if (!sh) throw new GraphError(g.name, `node ${i} predicts the shift '${nd.shift}', which is not one of the graph's ParamSpecs`);
+        if (!sh)
+          throw new GraphError(
+            g.name,
+            `node ${i} predicts the shift '${nd.shift}', which is not one of the graph's ParamSpecs`,
+          );
         grp.jobs.push({ job: { graph: gi, node: i, spec: sh, row: 1, isWeight: false, depthwise: false }, slot });
       }
     });
@@ -81,7 +100,11 @@ export interface GroupDecoders {
 export function decode(x: tf.Tensor, group: DecoderGroup, decoders: GroupDecoders): tf.Tensor {
   const { key, nodes } = group;
   const xg = tf.gather(x, tf.tensor1d(nodes, 'int32'));
-  return key.length === 4 ? decoders.conv(xg, key, false) : key[1]! > 0 ? decoders.conv(xg, [key[0]!, key[1]!, 1, 1], true) : decoders.oneD(xg, key[1]! < 0, key);
+  return key.length === 4
+    ? decoders.conv(xg, key, false)
+    : key[1]! > 0
+      ? decoders.conv(xg, [key[0]!, key[1]!, 1, 1], true)
+      : decoders.oneD(xg, key[1]! < 0, key);
 }
 
 /** One node's prediction from its group's decoder output (`row`: the 1-D decoder's row, as in ParamJob). */
@@ -106,16 +129,36 @@ export function predictedShape(spec: ParamSpec, depthwise: boolean): number[] {
  */
 export function cropParams(w: tf.Tensor, t: readonly number[], name: string, graph: string): tf.Tensor {
   const s = w.shape;
-  if (t.length === 1) return s.length === 1 ? tf.slice(w, [0], [Math.min(t[0]!, s[0]!)]) : tf.reshape(tf.slice(w, [0, ...s.slice(1).map(() => 0)], [Math.min(t[0]!, s[0]!), ...s.slice(1).map(() => 1)]), [-1]);
+  if (t.length === 1)
+    return s.length === 1
+      ? tf.slice(w, [0], [Math.min(t[0]!, s[0]!)])
+      : tf.reshape(
+          tf.slice(w, [0, ...s.slice(1).map(() => 0)], [Math.min(t[0]!, s[0]!), ...s.slice(1).map(() => 1)]),
+          [-1],
+        );
   if (t.length === 2) {
     const size = [Math.min(t[0]!, s[0]!), Math.min(t[1]!, s[1]!), ...s.slice(2).map(() => 1)];
-    return tf.reshape(tf.slice(w, s.map(() => 0), size), size.slice(0, 2));
+    return tf.reshape(
+      tf.slice(
+        w,
+        s.map(() => 0),
+        size,
+      ),
+      size.slice(0, 2),
+    );
   }
   if (t.length === 4) {
     if (s.length !== 4) throw new GraphError(graph, `'${name}' [${t.join(', ')}] got a ${s.length}-D prediction`);
-    const out = tf.slice(w, [0, 0, 0, 0], t.map((d, j) => Math.min(d, s[j]!)));
+    const out = tf.slice(
+      w,
+      [0, 0, 0, 0],
+      t.map((d, j) => Math.min(d, s[j]!)),
+    );
     if (out.shape[2]! < t[2]! || out.shape[3]! < t[3]!)
-      throw new GraphError(graph, `'${name}' has ${t[2]}×${t[3]} kernels, larger than the GHN predicts (${out.shape[2]}×${out.shape[3]})`);
+      throw new GraphError(
+        graph,
+        `'${name}' has ${t[2]}×${t[3]} kernels, larger than the GHN predicts (${out.shape[2]}×${out.shape[3]})`,
+      );
     return out;
   }
   throw new GraphError(graph, `'${name}': GHN-2 predicts 1-, 2- and 4-D parameters, not [${t.join(', ')}]`);
@@ -148,7 +191,12 @@ export function tileParams(w: tf.Tensor, spec: ParamSpec, depthwise: boolean): t
   const target = depthwise ? [kh!, kw!, 1, c! * mult!] : (spec.shape as number[]);
   const reps = target.map((d, j) => Math.ceil(d / small.shape[j]!));
   let out = reps.some((r) => r > 1) ? tf.tile(small, reps) : small;
-  if (out.shape.some((d, j) => d !== target[j])) out = tf.slice(out, target.map(() => 0), target);
+  if (out.shape.some((d, j) => d !== target[j]))
+    out = tf.slice(
+      out,
+      target.map(() => 0),
+      target,
+    );
   return depthwise ? tf.reshape(out, spec.shape as number[]) : out;
 }
 
@@ -156,6 +204,12 @@ export function tileParams(w: tf.Tensor, spec: ParamSpec, depthwise: boolean): t
  * ppuda's _set_params, functionally: each graph's predicted tensors by ParamSpec name, and
  * the specs no node predicted (they keep their own init).
  */
-export function setParams(list: readonly ArchGraph[], weights: readonly Weights[]): { weights: Weights; missing: string[] }[] {
-  return list.map((g, gi) => ({ weights: weights[gi]!, missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name) }));
+export function setParams(
+  list: readonly ArchGraph[],
+  weights: readonly Weights[],
+): { weights: Weights; missing: string[] }[] {
+  return list.map((g, gi) => ({
+    weights: weights[gi]!,
+    missing: g.params.filter((p) => !(p.name in weights[gi]!)).map((p) => p.name),
+  }));
 }

@@ -46,14 +46,20 @@ function sequentialGnn(ghn: GHN2, x: tf.Tensor2D, g: ArchGraph): tf.Tensor2D {
 }
 
 function maxRel(a: tf.Tensor, b: tf.Tensor): number {
-  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / Math.max(1e-12, tf.max(tf.abs(b)).dataSync()[0]!));
+  const d = tf.tidy(
+    () => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / Math.max(1e-12, tf.max(tf.abs(b)).dataSync()[0]!),
+  );
   return d;
 }
 
 describe('GHN2', () => {
   it('the level-by-level sweeps equal ppuda’s node-by-node loop, for a batch of graphs', () => {
     const ghn = new GHN2({ seed: 3 });
-    const graphs = [archGraph(resnet20()), archGraph(new MLP({ inputSize: 20, hiddenSizes: [16, 16], outputSize: 10 })), archGraph(lenet5())];
+    const graphs = [
+      archGraph(resnet20()),
+      archGraph(new MLP({ inputSize: 20, hiddenSizes: [16, 16], outputSize: 10 })),
+      archGraph(lenet5()),
+    ];
     const batch = batchGraphs(graphs, ghn.vocab, ghn.config.sMax);
     const x = ghn.embedNodes(batch);
     const ours = ghn.propagate(x, batch);
@@ -98,8 +104,16 @@ describe('GHN2', () => {
     const [p] = ghn.predict(archGraph(net));
     for (const s of net.params) {
       const v = p!.weights[s.name]!.dataSync();
-      if (s.kind === 'norm-scale') expect(v.every((a) => a > 0 && a < 2), s.name).toBe(true);
-      if (s.kind === 'bias' || s.kind === 'norm-shift') expect(v.every((a) => a > -1 && a < 1), s.name).toBe(true);
+      if (s.kind === 'norm-scale')
+        expect(
+          v.every((a) => a > 0 && a < 2),
+          s.name,
+        ).toBe(true);
+      if (s.kind === 'bias' || s.kind === 'norm-shift')
+        expect(
+          v.every((a) => a > -1 && a < 1),
+          s.name,
+        ).toBe(true);
     }
     tf.dispose(Object.values(p!.weights));
     ghn.dispose();
@@ -109,12 +123,25 @@ describe('GHN2', () => {
     const ghn = new GHN2({ hid: 8, maxShape: [8, 8, 3, 3], numClasses: 3, seed: 5 });
     const net = new MLP({ inputSize: 12, hiddenSizes: [5], outputSize: 4 }); // 12 > 8 and 4 > 3: tiling on both axes
     const g = archGraph(net);
-    const R = Object.fromEntries(net.params.map((s, i) => [s.name, tf.randomNormal([...s.shape], 0, 1, 'float32', 100 + i)]));
+    const R = Object.fromEntries(
+      net.params.map((s, i) => [s.name, tf.randomNormal([...s.shape], 0, 1, 'float32', 100 + i)]),
+    );
     const loss = () => {
       const [p] = ghn.predict(g);
       return tf.addN(net.params.map((s) => tf.sum(tf.mul(p!.weights[s.name]!, R[s.name]!)))) as tf.Scalar;
     };
-    const names = ['embed.weight', 'shape_enc.embed_channel.weight', 'gnn.mlp_ve.fc.0.weight', 'gnn.gru.weight_hh', 'ln.weight', 'decoder.fc.0.weight', 'decoder.conv.2.bias', 'decoder.class_layer_predictor.1.weight', 'decoder_1d.fc.2.weight', 'bias_class.1.bias'];
+    const names = [
+      'embed.weight',
+      'shape_enc.embed_channel.weight',
+      'gnn.mlp_ve.fc.0.weight',
+      'gnn.gru.weight_hh',
+      'ln.weight',
+      'decoder.fc.0.weight',
+      'decoder.conv.2.bias',
+      'decoder.class_layer_predictor.1.weight',
+      'decoder_1d.fc.2.weight',
+      'bias_class.1.bias',
+    ];
     const own = ghn.ownWeights();
     const vars = names.map((n) => own[n] as tf.Variable);
     const { grads } = tf.variableGrads(loss, vars);
@@ -145,7 +172,8 @@ describe('GHN2', () => {
 
   it("depthwise kernels are predicted as PyTorch's grouped conv [C, 1, k, k] and laid out as tfjs [k, k, C, 1]", () => {
     const ghn = new GHN2({ seed: 4 });
-    const mk = (name: string, shape: number[]): ParamSpec => paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: 9, fanOut: 9 });
+    const mk = (name: string, shape: number[]): ParamSpec =>
+      paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: 9, fanOut: 9 });
     const build = (depthwise: boolean) => {
       const specs = [mk('dw.weight', depthwise ? [3, 3, 8, 1] : [3, 3, 1, 8]), mk('fc.weight', [8, 10])];
       const b = new GraphBuilder('dw', specs);
@@ -166,7 +194,14 @@ describe('GHN2', () => {
 
   it('predicts a transformer encoder (all but the token embedding) that runs with finite logits', () => {
     const ghn = new GHN2({ seed: 6 });
-    const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 2, seqLength: 6, inputSize: 8, outputSize: 5 });
+    const net = new TransformerEncoder({
+      dModel: 16,
+      numHeads: 2,
+      numBlocks: 2,
+      seqLength: 6,
+      inputSize: 8,
+      outputSize: 5,
+    });
     const [p] = ghn.predict(archGraph(net));
     expect(p!.missing).toEqual([]);
     const y = net.forward(tf.randomNormal([3, 6, 8], 0, 1, 'float32', 2), p!.weights);
@@ -184,9 +219,10 @@ describe('GHN2', () => {
 });
 
 describe('GHN2 kernels larger than maxShape', () => {
-  it("repeat the decoded kernel 2×2 as ppuda does, differentiably", () => {
+  it('repeat the decoded kernel 2×2 as ppuda does, differentiably', () => {
     const ghn = new GHN2({ hid: 8, maxShape: [8, 8, 3, 3], numClasses: 3, seed: 7 });
-    const mk = (name: string, shape: number[]): ParamSpec => paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: 4, fanOut: 4 });
+    const mk = (name: string, shape: number[]): ParamSpec =>
+      paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: 4, fanOut: 4 });
     const b = new GraphBuilder('big', [mk('c.weight', [5, 5, 2, 4]), mk('fc.weight', [4, 3])]);
     let h = b.layer('conv', 'c.weight', [b.input()]);
     h = b.op('glob_avg', [h]);
@@ -197,7 +233,9 @@ describe('GHN2 kernels larger than maxShape', () => {
       const [p] = ghn.predict(g);
       const w = p!.weights['c.weight']!; // [5, 5, 2, 4] from a 3×3 prediction repeated to 6×6, cropped
       // rows 3-4 repeat rows 0-1 (the 2×2 repeat), so this difference is 0
-      const d = tf.sum(tf.abs(tf.sub(tf.slice(w, [3, 0, 0, 0], [2, 5, 2, 4]), tf.slice(w, [0, 0, 0, 0], [2, 5, 2, 4]))));
+      const d = tf.sum(
+        tf.abs(tf.sub(tf.slice(w, [3, 0, 0, 0], [2, 5, 2, 4]), tf.slice(w, [0, 0, 0, 0], [2, 5, 2, 4]))),
+      );
       expect(d.dataSync()[0]).toBe(0);
       return tf.sum(tf.square(w)) as tf.Scalar;
     }, [own['decoder.conv.2.weight'] as tf.Variable]);

@@ -3,7 +3,17 @@ import { affine, layerNormalize, linearTorch } from '@hypernets/core';
 import { ConfigError, Rng, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
 import { VariableOwner } from '@hypernets/nets';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
-import { cropParams, decode, mapNetParams, nodeParams, normalize, predictedShape, setParams, tileParams, type GroupDecoders } from './ghn2-predict.js';
+import {
+  cropParams,
+  decode,
+  mapNetParams,
+  nodeParams,
+  normalize,
+  predictedShape,
+  setParams,
+  tileParams,
+  type GroupDecoders,
+} from './ghn2-predict.js';
 import type { ArchGraph } from './graph.js';
 import { PRIMITIVES } from './primitives.js';
 import { shapeVocab, type ShapeVocab } from './shape-encoder.js';
@@ -58,18 +68,34 @@ export class GHN2 extends VariableOwner {
   constructor(config: Ghn2Config = {}) {
     super();
     const hid = config.hid ?? 32;
-    if (!Number.isInteger(hid) || hid < 4 || hid % 4 !== 0) throw new ConfigError('hid', `must be a positive multiple of 4 (the shape encoder uses hid/4 per dimension), got ${config.hid}`);
+    if (!Number.isInteger(hid) || hid < 4 || hid % 4 !== 0)
+      throw new ConfigError(
+        'hid',
+        `must be a positive multiple of 4 (the shape encoder uses hid/4 per dimension), got ${config.hid}`,
+      );
     const maxShape = config.maxShape ?? [64, 64, 11, 11];
     if (maxShape.length !== 4 || maxShape.some((d) => !Number.isInteger(d) || d < 1) || maxShape[2] !== maxShape[3])
       throw new ConfigError('maxShape', `must be [out, in, k, k] of positive integers, got [${maxShape.join(', ')}]`);
     const numClasses = config.numClasses ?? 10;
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new ConfigError('numClasses', `must be a positive integer, got ${config.numClasses}`);
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new ConfigError('numClasses', `must be a positive integer, got ${config.numClasses}`);
     const ve = config.virtualEdges ?? true;
     const sMax = ve === true ? 50 : ve === false ? 1 : ve;
-    if (!Number.isInteger(sMax) || sMax < 1) throw new ConfigError('virtualEdges', `must be a boolean or an integer ≥ 1, got ${String(ve)}`);
+    if (!Number.isInteger(sMax) || sMax < 1)
+      throw new ConfigError('virtualEdges', `must be a boolean or an integer ≥ 1, got ${String(ve)}`);
     const steps = config.steps ?? 1;
-    if (!Number.isInteger(steps) || steps < 1) throw new ConfigError('steps', `must be a positive integer, got ${config.steps}`);
-    this.config = { hid, maxShape, numClasses, sMax, layernorm: config.layernorm ?? true, weightNorm: config.weightNorm ?? true, steps, seed: config.seed ?? 0 };
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new ConfigError('steps', `must be a positive integer, got ${config.steps}`);
+    this.config = {
+      hid,
+      maxShape,
+      numClasses,
+      sMax,
+      layernorm: config.layernorm ?? true,
+      weightNorm: config.weightNorm ?? true,
+      steps,
+      seed: config.seed ?? 0,
+    };
     this.vocab = shapeVocab(numClasses, maxShape[3]);
 
     const specs: [string, number[], Init][] = [];
@@ -78,8 +104,10 @@ export class GHN2 extends VariableOwner {
       specs.push([`${name}.weight`, conv ? [outF, inF, 1, 1] : [outF, inF], { kind: 'uniform', bound }]);
       specs.push([`${name}.bias`, [outF], { kind: 'uniform', bound }]);
     };
-    const mlp = (name: string, sizes: number[]) => sizes.slice(1).forEach((s, j) => linear(`${name}.fc.${2 * j}`, sizes[j]!, s));
-    if (this.config.layernorm) specs.push(['ln.weight', [hid], { kind: 'ones' }], ['ln.bias', [hid], { kind: 'zeros' }]);
+    const mlp = (name: string, sizes: number[]) =>
+      sizes.slice(1).forEach((s, j) => linear(`${name}.fc.${2 * j}`, sizes[j]!, s));
+    if (this.config.layernorm)
+      specs.push(['ln.weight', [hid], { kind: 'ones' }], ['ln.bias', [hid], { kind: 'zeros' }]);
     specs.push(['embed.weight', [PRIMITIVES.length, hid], { kind: 'normal' }]);
     specs.push(['shape_enc.embed_spatial.weight', [this.vocab.spatial.length + 1, hid / 4], { kind: 'normal' }]);
     specs.push(['shape_enc.embed_channel.weight', [this.vocab.channels.length + 1, hid / 4], { kind: 'normal' }]);
@@ -87,7 +115,8 @@ export class GHN2 extends VariableOwner {
     mlp('gnn.mlp', [hid, ved ? hid / 2 : hid, hid]);
     if (ved) mlp('gnn.mlp_ve', [hid, hid / 2, hid]);
     const gb = 1 / Math.sqrt(hid);
-    for (const n of ['weight_ih', 'weight_hh']) specs.push([`gnn.gru.${n}`, [3 * hid, hid], { kind: 'uniform', bound: gb }]);
+    for (const n of ['weight_ih', 'weight_hh'])
+      specs.push([`gnn.gru.${n}`, [3 * hid, hid], { kind: 'uniform', bound: gb }]);
     for (const n of ['bias_ih', 'bias_hh']) specs.push([`gnn.gru.${n}`, [3 * hid], { kind: 'uniform', bound: gb }]);
     const [o, i, k] = maxShape;
     const dh = [hid * 4, hid * 8];
@@ -101,11 +130,30 @@ export class GHN2 extends VariableOwner {
 
     const rng = new Rng(this.config.seed);
     this.params = specs.map(([name, shape], j) =>
-      paramSpec({ name, shape, kind: name.endsWith('bias') ? 'bias' : shape.length === 1 ? 'norm-scale' : name.includes('embed') ? 'embedding' : 'weight', layer: j, fanIn: shape[1] ?? shape[0]!, fanOut: shape[0]! }),
+      paramSpec({
+        name,
+        shape,
+        kind: name.endsWith('bias')
+          ? 'bias'
+          : shape.length === 1
+            ? 'norm-scale'
+            : name.includes('embed')
+              ? 'embedding'
+              : 'weight',
+        layer: j,
+        fanIn: shape[1] ?? shape[0]!,
+        fanOut: shape[0]!,
+      }),
     );
     for (const [name, shape, init] of specs) {
       const t =
-        init.kind === 'uniform' ? rng.uniformTensor(shape, -init.bound, init.bound) : init.kind === 'normal' ? rng.normal(shape) : init.kind === 'ones' ? tf.ones(shape) : tf.zeros(shape);
+        init.kind === 'uniform'
+          ? rng.uniformTensor(shape, -init.bound, init.bound)
+          : init.kind === 'normal'
+            ? rng.normal(shape)
+            : init.kind === 'ones'
+              ? tf.ones(shape)
+              : tf.zeros(shape);
       this.vars[name] = tf.variable(t, true);
       t.dispose();
     }
@@ -277,7 +325,13 @@ export class GHN2 extends VariableOwner {
       for (const group of groups.values()) {
         const out = decode(x, group, decoders);
         for (const { job, slot } of group.jobs)
-          weights[job.graph]![job.spec.name] = this.fit(nodeParams(out, slot, job.row), job.spec, job.isWeight, job.depthwise, list[job.graph]!.name);
+          weights[job.graph]![job.spec.name] = this.fit(
+            nodeParams(out, slot, job.row),
+            job.spec,
+            job.isWeight,
+            job.depthwise,
+            list[job.graph]!.name,
+          );
       }
       return setParams(list, weights) as unknown as tf.TensorContainer;
     }) as unknown as Prediction[];

@@ -19,8 +19,20 @@ import { checkPredictions, nodeMapping, relErr, reorderRows } from './testing/fi
 
 const FIX = new URL('../fixtures/ghn3/', import.meta.url);
 
-interface RefNode { index: number; type: string; name: string | null; shape: number[] | null }
-interface RefParam { name: string; shape: number[]; numel: number; norm: number; first: number[]; sample: number[] }
+interface RefNode {
+  index: number;
+  type: string;
+  name: string | null;
+  shape: number[] | null;
+}
+interface RefParam {
+  name: string;
+  shape: number[];
+  numel: number;
+  norm: number;
+  first: number[];
+  sample: number[];
+}
 interface Ref {
   meta: { params_match: string; predicted_params: number };
   nodes?: RefNode[];
@@ -42,19 +54,35 @@ function checkAll(ghn: GHN3, graph: ArchGraph, net: TargetNet, r: Ref, tol: numb
  * the layer norm, each against the fixture's (rows in ghn3's node order, `map` ours → theirs).
  * Returns the attention bias for the caller's own check.
  */
-function checkGraphormerStages(ghn: GHN3, graph: ArchGraph, emb: Record<string, RawTensor>, map: readonly number[]): Float32Array {
+function checkGraphormerStages(
+  ghn: GHN3,
+  graph: ArchGraph,
+  emb: Record<string, RawTensor>,
+  map: readonly number[],
+): Float32Array {
   const batch = batchGraphs([graph], ghn.vocab, ghn.config.sMax);
   const x0 = ghn.embedNodes(batch);
   const { struct, layers, bias } = ghn.graphormerStages(x0, batch);
   const xl = ghn.nodeEmbeddings(batch);
-  const stages: [string, tf.Tensor][] = [['x_shape', x0], ['x_struct', struct], ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]), ['x_ln', xl]];
-  for (const [name, t] of stages) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map as number[], 32)), name).toBeLessThan(1e-5);
+  const stages: [string, tf.Tensor][] = [
+    ['x_shape', x0],
+    ['x_struct', struct],
+    ...layers.map((t, l): [string, tf.Tensor] => [`x_layer${l}`, t]),
+    ['x_ln', xl],
+  ];
+  for (const [name, t] of stages)
+    expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map as number[], 32)), name).toBeLessThan(
+      1e-5,
+    );
   const b = bias.dataSync() as Float32Array;
   tf.dispose([x0, struct, ...layers, bias, xl]);
   return b;
 }
 
-const nets = { resnet18: () => resnet18({ inputShape: [32, 32, 3] }), resnet50: () => resnet50({ inputShape: [32, 32, 3] }) };
+const nets = {
+  resnet18: () => resnet18({ inputShape: [32, 32, 3] }),
+  resnet50: () => resnet50({ inputShape: [32, 32, 3] }),
+};
 
 describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) => {
   let ghn: GHN3;
@@ -74,7 +102,14 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
   });
 
   it("builds ghn3's graph: same nodes, edges (real and virtual) and the first layer's structural indices", () => {
-    expect(ghn.config).toMatchObject({ hid: 32, layers: 3, heads: 8, isGhn2: false, sMax: 50, maxShape: [32, 32, 11, 11] });
+    expect(ghn.config).toMatchObject({
+      hid: 32,
+      layers: 3,
+      heads: 8,
+      isGhn2: false,
+      sMax: 50,
+      maxShape: [32, 32, 11, 11],
+    });
     expect(ghn.numParams).toBe(904_868); // ghn3's state_dict: 60 tensors, 904,868 values
     expect(graph.nodes.length).toBe(r.nodes!.length);
     expect(new Set(map).size).toBe(r.nodes!.length);
@@ -83,7 +118,9 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
       expect(nd.type, `node ${i} ${nd.name}`).toBe(rn.type);
       expect(nd.shape, `node ${i} ${nd.name}`).toEqual(rn.shape);
     });
-    expect(graph.edges.map(([u, v, d]) => [map[u]!, map[v]!, d].join()).sort()).toEqual(r.edges!.map((e) => e.join()).sort());
+    expect(graph.edges.map(([u, v, d]) => [map[u]!, map[v]!, d].join()).sort()).toEqual(
+      r.edges!.map((e) => e.join()).sort(),
+    );
     const s = structureIndices(ghn.denseGraphs(batchGraphs([graph], ghn.vocab, ghn.config.sMax)));
     const st = r.structure!;
     expect(Array.from(s.inDegree)).toEqual(map.map((j) => st.in_degree[j]));
@@ -100,7 +137,9 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
       const N = map.length;
       const want = new Float32Array(H * N * N);
       const raw = emb.attn_bias.data as Float32Array;
-      for (let h = 0; h < H; h++) for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) want[(h * N + i) * N + j] = raw[(map[i]! * N + map[j]!) * H + h]!;
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < N; i++)
+          for (let j = 0; j < N; j++) want[(h * N + i) * N + j] = raw[(map[i]! * N + map[j]!) * H + h]!;
       expect(relErr(bias, want), 'attn_bias').toBeLessThan(1e-5);
     }
   });
@@ -131,7 +170,12 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const x0 = ghn.embedNodes(batch);
     const xg = ghn.propagate(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
-    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
+    for (const [name, t] of [
+      ['x_shape', x0],
+      ['x_gnn', xg],
+      ['x_ln', xl],
+    ] as const)
+      expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
     tf.dispose([x0, xg, xl]);
     const worst = checkAll(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
     console.log(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
@@ -141,7 +185,13 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
   it("LoGAH: the Graphormer's embeddings and every tensor the low-rank decoder predicts", async () => {
     const ghn = (await loadGhn(new URL('logah-hid32-r16-seed0.safetensors', FIX).pathname)) as LoGAH;
     expect(ghn).toBeInstanceOf(LoGAH);
-    expect(ghn.config).toMatchObject({ hid: 32, rank: 16, maxCk: 2048, use1dDecoder: false, maxShape: [128, 128, 16, 16] });
+    expect(ghn.config).toMatchObject({
+      hid: 32,
+      rank: 16,
+      maxCk: 2048,
+      use1dDecoder: false,
+      maxShape: [128, 128, 16, 16],
+    });
     expect(ghn.numParams).toBe(294_580); // LoGAH's parameters(); its state_dict also lists decoder.l2 as decoder.seq.1
     const emb = (await readSafetensorsFile(new URL('resnet18-logah-embeddings.safetensors', FIX).pathname)).tensors;
     checkGraphormerStages(ghn, graph, emb, map);

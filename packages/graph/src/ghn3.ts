@@ -3,7 +3,17 @@ import { ConfigError, Rng, ShapeMismatchError, paramSpec, torchShape, type Param
 import type { GraphBatch } from './batch.js';
 import { GHN2, type Ghn2Config, type ResolvedGhn2Config } from './ghn2.js';
 import { GraphError } from './graph.js';
-import { EDGE_EMBED_ROWS, MAX_DEGREE, MAX_INPUT_DIST, denseGraphs, edgeBias, graphormerLayer, paddingMask, structureIndices, type DenseGraphs } from './graphormer.js';
+import {
+  EDGE_EMBED_ROWS,
+  MAX_DEGREE,
+  MAX_INPUT_DIST,
+  denseGraphs,
+  edgeBias,
+  graphormerLayer,
+  paddingMask,
+  structureIndices,
+  type DenseGraphs,
+} from './graphormer.js';
 
 export interface Ghn3Config extends Ghn2Config {
   /** Node embedding size. Default 64 (GHN-3-T), 32 with `isGhn2`. */
@@ -26,14 +36,21 @@ export interface Ghn3Config extends Ghn2Config {
 
 export type ResolvedGhn3Config = ResolvedGhn2Config & { layers: number; heads: number; isGhn2: boolean };
 
-type Init = { kind: 'uniform'; bound: number } | { kind: 'trunc-normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' };
+type Init =
+  { kind: 'uniform'; bound: number } | { kind: 'trunc-normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' };
 
 /** ppuda's / ghn3's ParamSpec kind rule for GHN variables (the same as GHN2's). */
 export function ghnParamSpec(name: string, shape: readonly number[], layer: number): ParamSpec {
   return paramSpec({
     name,
     shape: [...shape],
-    kind: name.endsWith('bias') ? 'bias' : shape.length === 1 ? 'norm-scale' : name.includes('embed') ? 'embedding' : 'weight',
+    kind: name.endsWith('bias')
+      ? 'bias'
+      : shape.length === 1
+        ? 'norm-scale'
+        : name.includes('embed')
+          ? 'embedding'
+          : 'weight',
     layer,
     fanIn: shape[1] ?? shape[0]!,
     fanOut: shape[0]!,
@@ -49,11 +66,16 @@ function resolve(config: Ghn3Config): { base: Ghn2Config; layers: number; heads:
   const layers = config.layers ?? 3;
   const heads = config.heads ?? (hid > 64 ? 16 : 8);
   if (!isGhn2) {
-    if (!Number.isInteger(layers) || layers < 1) throw new ConfigError('layers', `must be a positive integer, got ${config.layers}`);
-    if (!Number.isInteger(heads) || heads < 1 || hid % heads !== 0) throw new ConfigError('heads', `must be a positive integer dividing hid = ${hid}, got ${config.heads}`);
+    if (!Number.isInteger(layers) || layers < 1)
+      throw new ConfigError('layers', `must be a positive integer, got ${config.layers}`);
+    if (!Number.isInteger(heads) || heads < 1 || hid % heads !== 0)
+      throw new ConfigError('heads', `must be a positive integer dividing hid = ${hid}, got ${config.heads}`);
     const ve = config.virtualEdges ?? true;
     if (typeof ve === 'number' && ve > EDGE_EMBED_ROWS - 3)
-      throw new ConfigError('virtualEdges', `GHN-3's edge embedding has ${EDGE_EMBED_ROWS} rows: shortest paths up to ${EDGE_EMBED_ROWS - 3}, got ${ve}`);
+      throw new ConfigError(
+        'virtualEdges',
+        `GHN-3's edge embedding has ${EDGE_EMBED_ROWS} rows: shortest paths up to ${EDGE_EMBED_ROWS - 3}, got ${ve}`,
+      );
   }
   return {
     base: {
@@ -98,7 +120,12 @@ export class GHN3 extends GHN2 {
   constructor(config: Ghn3Config = {}) {
     const r = resolve(config);
     super(r.base); // GHN-2's modules first, then ghn3's replacements, as GHN3.__init__ does
-    (this as { config: ResolvedGhn3Config }).config = { ...this.config, layers: r.layers, heads: r.heads, isGhn2: r.isGhn2 };
+    (this as { config: ResolvedGhn3Config }).config = {
+      ...this.config,
+      layers: r.layers,
+      heads: r.heads,
+      isGhn2: r.isGhn2,
+    };
     const { hid, seed } = this.config;
     const rng = new Rng((seed ^ 0x67686e33) | 0);
     const draw = (shape: number[], init: Init): tf.Tensor => {
@@ -122,13 +149,20 @@ export class GHN3 extends GHN2 {
       set(`${name}.weight`, tf.reshape(w, [w.shape[0]!, w.shape[1]!]));
     }
     if (!this.config.isGhn2) {
-      for (const name of Object.keys(this.vars)) if (name.startsWith('gnn.')) (this.vars[name]!.dispose(), delete this.vars[name]);
+      for (const name of Object.keys(this.vars))
+        if (name.startsWith('gnn.')) {
+          this.vars[name]!.dispose();
+          delete this.vars[name];
+        }
       for (let l = 0; l < this.config.layers; l++) {
         const p = `gnn.${l}`;
         set(`${p}.ln1.weight`, draw([hid], { kind: 'ones' }));
         set(`${p}.ln1.bias`, draw([hid], { kind: 'zeros' }));
         if (l === 0) {
-          set(`${p}.attn.edge_embed.embed.weight`, draw([EDGE_EMBED_ROWS, hid], { kind: 'trunc-normal', std: hid ** -0.5 }));
+          set(
+            `${p}.attn.edge_embed.embed.weight`,
+            draw([EDGE_EMBED_ROWS, hid], { kind: 'trunc-normal', std: hid ** -0.5 }),
+          );
           linear(`${p}.attn.proj_e.0`, 2 * hid, hid);
           linear(`${p}.attn.proj_e.2`, hid, this.config.heads);
         }
@@ -175,8 +209,15 @@ export class GHN3 extends GHN2 {
    * degree and input-distance embeddings), `layers` (after each layer), all [numNodes, hid] in batch
    * order, and the first layer's attention biases `bias` [B, heads, M, M] (M: largest graph).
    */
-  graphormerStages(x: tf.Tensor2D, batch: GraphBatch): { struct: tf.Tensor2D; layers: tf.Tensor2D[]; bias: tf.Tensor4D } {
-    if (this.config.isGhn2) throw new GraphError(batch.graphs[0]?.name ?? 'batch', 'this GHN3 is in GHN-2 mode (isGhn2): it has a GatedGNN, not Graphormer layers');
+  graphormerStages(
+    x: tf.Tensor2D,
+    batch: GraphBatch,
+  ): { struct: tf.Tensor2D; layers: tf.Tensor2D[]; bias: tf.Tensor4D } {
+    if (this.config.isGhn2)
+      throw new GraphError(
+        batch.graphs[0]?.name ?? 'batch',
+        'this GHN3 is in GHN-2 mode (isGhn2): it has a GatedGNN, not Graphormer layers',
+      );
     const out: tf.Tensor[] = [];
     const g = this.denseGraphs(batch);
     const B = g.sizes.length;
@@ -193,7 +234,8 @@ export class GHN3 extends GHN2 {
           fromDense[batch.offsets[b]! + i] = b * M + i;
         }
       });
-      const unpad = (t: tf.Tensor) => (g.padded ? tf.gather(tf.reshape(t, [B * M, C]), tf.tensor1d(fromDense, 'int32')) : tf.reshape(t, [B * M, C]));
+      const unpad = (t: tf.Tensor) =>
+        g.padded ? tf.gather(tf.reshape(t, [B * M, C]), tf.tensor1d(fromDense, 'int32')) : tf.reshape(t, [B * M, C]);
       let h: tf.Tensor = g.padded ? tf.gather(tf.concat([x, tf.zeros([1, C])], 0), tf.tensor1d(toDense, 'int32')) : x;
       const s = structureIndices(g);
       h = tf.addN([
@@ -215,7 +257,11 @@ export class GHN3 extends GHN2 {
         h = graphormerLayer(h, bias, mask, w, `gnn.${l}`, this.config.heads);
         out.push(unpad(h));
       }
-      return { struct: out[0] as tf.Tensor2D, layers: out.slice(1) as tf.Tensor2D[], bias: bias as tf.Tensor4D } as unknown as tf.TensorContainer;
+      return {
+        struct: out[0] as tf.Tensor2D,
+        layers: out.slice(1) as tf.Tensor2D[],
+        bias: bias as tf.Tensor4D,
+      } as unknown as tf.TensorContainer;
     }) as unknown as { struct: tf.Tensor2D; layers: tf.Tensor2D[]; bias: tf.Tensor4D };
   }
 
@@ -263,10 +309,19 @@ export class GHN3 extends GHN2 {
     }
     if (!classPred) return key[0]! < O ? tf.slice(z, [0, 0, 0, 0, 0], [n, key[0]!, -1, -1, -1]) : z;
     const [, , , zh, zw] = z.shape as number[];
-    if (zh !== zw) throw new ShapeMismatchError('GHN3 classification layer kernel', [zw!, zw!], [zh!, zw!], 'a classification layer needs a square kernel');
+    if (zh !== zw)
+      throw new ShapeMismatchError(
+        'GHN3 classification layer kernel',
+        [zw!, zw!],
+        [zh!, zw!],
+        'a classification layer needs a square kernel',
+      );
     const k = Math.floor(zw! / 2);
     const centre = tf.reshape(tf.slice(z, [0, 0, 0, k, k], [n, O, i1, 1, 1]), [n, O, i1]);
-    const c = this.linear(tf.relu(tf.reshape(tf.transpose(centre, [0, 2, 1]), [n * i1, O])), 'decoder.class_layer_predictor.1');
+    const c = this.linear(
+      tf.relu(tf.reshape(tf.transpose(centre, [0, 2, 1]), [n * i1, O])),
+      'decoder.class_layer_predictor.1',
+    );
     return tf.transpose(tf.reshape(c, [n, i1, this.config.numClasses]), [0, 2, 1]); // [n, classes, i']
   }
 
@@ -275,7 +330,13 @@ export class GHN3 extends GHN2 {
    * GHN-3 crops predicted kernels around their centre (GHN-2 mode: from the corner), then GHN-2's
    * slicing, normalisation and channel tiling.
    */
-  protected override fit(w: tf.Tensor, spec: ParamSpec, isWeight: boolean, depthwise: boolean, graph: string): tf.Tensor {
+  protected override fit(
+    w: tf.Tensor,
+    spec: ParamSpec,
+    isWeight: boolean,
+    depthwise: boolean,
+    graph: string,
+  ): tf.Tensor {
     const [kh, kw, c, mult] = spec.shape;
     const t = depthwise ? [c! * mult!, 1, kh!, kw!] : torchShape(spec);
     if (t.length === 4 && w.rank === 2) w = tf.reshape(w, [...w.shape, 1, 1]);
@@ -283,7 +344,12 @@ export class GHN3 extends GHN2 {
       const [, , sh, sw] = w.shape as number[];
       const h = Math.min(t[2]!, sh!);
       const wd = Math.min(t[3]!, sw!);
-      if (h < sh! || wd < sw!) w = tf.slice(w, [0, 0, Math.floor(sh! / 2) - Math.floor(h / 2), Math.floor(sw! / 2) - Math.floor(wd / 2)], [-1, -1, h, wd]);
+      if (h < sh! || wd < sw!)
+        w = tf.slice(
+          w,
+          [0, 0, Math.floor(sh! / 2) - Math.floor(h / 2), Math.floor(sw! / 2) - Math.floor(wd / 2)],
+          [-1, -1, h, wd],
+        );
     }
     return super.fit(w, spec, isWeight, depthwise, graph);
   }

@@ -1,15 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, HypernetsError, MLP, TransformerEncoder, lenet5, resnet20, paramSpec, type ParamSpec } from '@hypernets/core';
+import {
+  ConfigError,
+  HypernetsError,
+  MLP,
+  TransformerEncoder,
+  lenet5,
+  resnet20,
+  paramSpec,
+  type ParamSpec,
+} from '@hypernets/core';
 import { GraphBuilder, GraphError, edgesWithVirtual, levels } from './graph.js';
 import { TrainingError } from './train/index.js';
 import { archGraph } from './describe.js';
 import { channelIndex, shapeVocab, spatialIndex, shapeTo4d } from './shape-encoder.js';
 import { decoderKey, groupSize, normalization } from './decode.js';
 
-const spec = (name: string, shape: number[], kind: ParamSpec['kind'] = 'weight') => paramSpec({ name, shape, kind, layer: 0, fanIn: shape[0]!, fanOut: shape[shape.length - 1]! });
+const spec = (name: string, shape: number[], kind: ParamSpec['kind'] = 'weight') =>
+  paramSpec({ name, shape, kind, layer: 0, fanIn: shape[0]!, fanOut: shape[shape.length - 1]! });
 
 describe('GraphBuilder', () => {
-  const params = [spec('a.weight', [3, 3, 2, 4]), spec('a.bias', [4], 'bias'), spec('n.weight', [4], 'norm-scale'), spec('n.bias', [4], 'norm-shift'), spec('fc.weight', [4, 10]), spec('fc.bias', [10], 'bias')];
+  const params = [
+    spec('a.weight', [3, 3, 2, 4]),
+    spec('a.bias', [4], 'bias'),
+    spec('n.weight', [4], 'norm-scale'),
+    spec('n.bias', [4], 'norm-shift'),
+    spec('fc.weight', [4, 10]),
+    spec('fc.bias', [10], 'bias'),
+  ];
 
   it('builds weight → bias chains, norms as one node, PyTorch shapes, sum only with > 1 input', () => {
     const g = new GraphBuilder('t', params);
@@ -21,7 +38,16 @@ describe('GraphBuilder', () => {
     const p = g.op('glob_avg', [s]);
     g.layer('conv', 'fc.weight', [p], 'fc.bias');
     const graph = g.build();
-    expect(graph.nodes.map((nd) => nd.type)).toEqual(['input', 'conv', 'bias', 'bn', 'sum', 'glob_avg', 'conv', 'bias']);
+    expect(graph.nodes.map((nd) => nd.type)).toEqual([
+      'input',
+      'conv',
+      'bias',
+      'bn',
+      'sum',
+      'glob_avg',
+      'conv',
+      'bias',
+    ]);
     expect(graph.nodes[1]!.shape).toEqual([4, 2, 3, 3]); // [cout, cin, kh, kw]
     expect(graph.nodes[6]!.shape).toEqual([10, 4]); // [out, in]
     expect(graph.nodes[3]).toMatchObject({ param: 'n.weight', shift: 'n.bias' });
@@ -32,19 +58,42 @@ describe('GraphBuilder', () => {
     // 0 → 1 → 2 → 3 and 0 → 3 ; 1 → 3 is at distance 2, 0 → 2 at 2
     const succ = [[1, 3], [2], [3], []];
     expect(edgesWithVirtual(succ, 50)).toEqual([
-      [0, 1, 1], [0, 2, 2], [0, 3, 1],
-      [1, 2, 1], [1, 3, 2],
+      [0, 1, 1],
+      [0, 2, 2],
+      [0, 3, 1],
+      [1, 2, 1],
+      [1, 3, 2],
       [2, 3, 1],
     ]);
     expect(edgesWithVirtual(succ, 1).every((e) => e[2] === 1)).toBe(true);
     const chain = Array.from({ length: 6 }, (_, i) => (i < 5 ? [i + 1] : []));
-    expect(edgesWithVirtual(chain, 3).filter((e) => e[0] === 0)).toEqual([[0, 1, 1], [0, 2, 2], [0, 3, 3]]);
+    expect(edgesWithVirtual(chain, 3).filter((e) => e[0] === 0)).toEqual([
+      [0, 1, 1],
+      [0, 2, 2],
+      [0, 3, 3],
+    ]);
   });
 
   it('levels: longest path from the sources (forward) and to the sinks (backward)', () => {
-    const nodes = Array.from({ length: 5 }, () => ({ type: 'conv' as const, name: '', shape: null, param: null, shift: null }));
+    const nodes = Array.from({ length: 5 }, () => ({
+      type: 'conv' as const,
+      name: '',
+      shape: null,
+      param: null,
+      shift: null,
+    }));
     // 0 → 1 → 2 → 4, 0 → 3 → 4
-    const lv = levels({ nodes, edges: [[0, 1, 1], [1, 2, 1], [2, 4, 1], [0, 3, 1], [3, 4, 1], [0, 4, 2]] });
+    const lv = levels({
+      nodes,
+      edges: [
+        [0, 1, 1],
+        [1, 2, 1],
+        [2, 4, 1],
+        [0, 3, 1],
+        [3, 4, 1],
+        [0, 4, 2],
+      ],
+    });
     expect([...lv.forward]).toEqual([0, 1, 2, 1, 3]);
     expect([...lv.backward]).toEqual([3, 2, 1, 1, 0]);
   });
@@ -72,14 +121,22 @@ describe('GraphBuilder', () => {
     g.unsupported('odd', 'strange (Odd)');
     const warnings: string[] = [];
     expect(g.build({ warn: (m) => warnings.push(m) }).unsupported).toEqual(['odd']);
-    expect(warnings).toEqual(["t: no GHN-2 primitive for strange (Odd): their parameters keep their own init"]);
+    expect(warnings).toEqual(['t: no GHN-2 primitive for strange (Odd): their parameters keep their own init']);
   });
 });
 
 describe('graphs of core nets', () => {
   it('MLP: input → (weight → bias)×L; LeNet: convs with pools; CIFAR ResNet-20: option-A shortcuts are edges', () => {
     const mlp = archGraph(new MLP({ inputSize: 784, hiddenSizes: [100, 50], outputSize: 10 }));
-    expect(mlp.nodes.map((n) => `${n.type}:${n.name}`)).toEqual(['input:input', 'conv:fc1.weight', 'bias:fc1.bias', 'conv:fc2.weight', 'bias:fc2.bias', 'conv:fc3.weight', 'bias:fc3.bias']);
+    expect(mlp.nodes.map((n) => `${n.type}:${n.name}`)).toEqual([
+      'input:input',
+      'conv:fc1.weight',
+      'bias:fc1.bias',
+      'conv:fc2.weight',
+      'bias:fc2.bias',
+      'conv:fc3.weight',
+      'bias:fc3.bias',
+    ]);
     const le = archGraph(lenet5());
     expect(le.nodes.filter((n) => n.type === 'max_pool' || n.type === 'avg_pool').length).toBeGreaterThan(0);
     const r = archGraph(resnet20());
@@ -93,13 +150,49 @@ describe('graphs of core nets', () => {
 
 describe('graphs of transformers', () => {
   it('pre-norm blocks: ln → qkv → msa → proj → sum → ln → fc1 → fc2 → sum; pos_enc a source; token embeddings unsupported', () => {
-    const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 2, seqLength: 6, vocabSize: 30, outputSize: 5 });
+    const net = new TransformerEncoder({
+      dModel: 16,
+      numHeads: 2,
+      numBlocks: 2,
+      seqLength: 6,
+      vocabSize: 30,
+      outputSize: 5,
+    });
     const g = archGraph(net, { warn: null });
     expect(g.nodes.map((n) => n.type)).toEqual([
-      'input', 'pos_enc', 'sum',
-      'ln', 'conv', 'bias', 'msa', 'conv', 'bias', 'sum', 'ln', 'conv', 'bias', 'conv', 'bias', 'sum',
-      'ln', 'conv', 'bias', 'msa', 'conv', 'bias', 'sum', 'ln', 'conv', 'bias', 'conv', 'bias', 'sum',
-      'ln', 'glob_avg', 'conv', 'bias',
+      'input',
+      'pos_enc',
+      'sum',
+      'ln',
+      'conv',
+      'bias',
+      'msa',
+      'conv',
+      'bias',
+      'sum',
+      'ln',
+      'conv',
+      'bias',
+      'conv',
+      'bias',
+      'sum',
+      'ln',
+      'conv',
+      'bias',
+      'msa',
+      'conv',
+      'bias',
+      'sum',
+      'ln',
+      'conv',
+      'bias',
+      'conv',
+      'bias',
+      'sum',
+      'ln',
+      'glob_avg',
+      'conv',
+      'bias',
     ]);
     expect(g.unsupported).toEqual(['embedding.weight']);
     expect(g.nodes[1]!.shape).toEqual([6, 16]);
@@ -127,7 +220,9 @@ describe("shape encoder (ppuda's vocabularies)", () => {
 describe('decoder keys and normalisation (ppuda _map_net_params / _normalize)', () => {
   const ms = [64, 64, 11, 11];
   it('groups sizes as min_sz does', () => {
-    expect([3, 9, 18, 20, 24, 31, 32, 48, 64, 512].map((n) => groupSize(n, 64))).toEqual([4, 12, 24, 20, 64, 31, 64, 64, 64, 64]);
+    expect([3, 9, 18, 20, 24, 31, 32, 48, 64, 512].map((n) => groupSize(n, 64))).toEqual([
+      4, 12, 24, 20, 64, 31, 64, 64, 64, 64,
+    ]);
     expect(decoderKey([64, 3, 7, 7], false, false, ms)).toEqual([64, 4, 7, 7]);
     expect(decoderKey([1000, 512], true, false, ms)).toEqual([64, 64]);
     expect(decoderKey([1000], false, true, ms)).toEqual([64, -1]);
@@ -161,12 +256,27 @@ describe('graph errors', () => {
     const cause = new Error('inner');
     const g = new GraphError('resnet20', 'node 3 is unreachable', { cause });
     const t = new TrainingError('3 non-finite steps in a row', { cause });
-    expect([g.name, g.message, g.cause]).toEqual(['GraphError', "architecture graph 'resnet20': node 3 is unreachable", cause]);
+    expect([g.name, g.message, g.cause]).toEqual([
+      'GraphError',
+      "architecture graph 'resnet20': node 3 is unreachable",
+      cause,
+    ]);
     expect([t.name, t.cause]).toEqual(['TrainingError', cause]);
-    expect([GraphError.isInstance(g), TrainingError.isInstance(g), HypernetsError.isInstance(g)]).toEqual([true, false, true]);
-    expect([GraphError.isInstance(t), TrainingError.isInstance(t), HypernetsError.isInstance(t)]).toEqual([false, true, true]);
+    expect([GraphError.isInstance(g), TrainingError.isInstance(g), HypernetsError.isInstance(g)]).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect([GraphError.isInstance(t), TrainingError.isInstance(t), HypernetsError.isInstance(t)]).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect(GraphError.isInstance(new ConfigError('heads', 'x'))).toBe(false);
-    const copy = Object.assign(new Error('x'), { [Symbol.for('hypernets.error')]: true, [Symbol.for('hypernets.error.GraphError')]: true });
+    const copy = Object.assign(new Error('x'), {
+      [Symbol.for('hypernets.error')]: true,
+      [Symbol.for('hypernets.error.GraphError')]: true,
+    });
     expect(GraphError.isInstance(copy)).toBe(true);
   });
 });

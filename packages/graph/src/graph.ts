@@ -97,7 +97,8 @@ export class GraphBuilder {
 
   private checkInputs(name: string, inputs: readonly number[]): void {
     for (const i of inputs)
-      if (!Number.isInteger(i) || i < 0 || i >= this.nodes.length) throw new GraphError(this.name, `node '${name}' has an input ${i} that is not an earlier node`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.nodes.length)
+        throw new GraphError(this.name, `node '${name}' has an input ${i} that is not an earlier node`);
   }
 
   private add(node: GraphNode, inputs: readonly number[]): number {
@@ -109,7 +110,14 @@ export class GraphBuilder {
 
   private spec(name: string): ParamSpec {
     const s = this.specs.get(name);
-    if (!s) throw new GraphError(this.name, `no ParamSpec named '${name}' (the net has ${this.params.length}: ${this.params.slice(0, 4).map((p) => p.name).join(', ')}, …)`);
+    if (!s)
+      throw new GraphError(
+        this.name,
+        `no ParamSpec named '${name}' (the net has ${this.params.length}: ${this.params
+          .slice(0, 4)
+          .map((p) => p.name)
+          .join(', ')}, …)`,
+      );
     if (this.used.has(name)) throw new GraphError(this.name, `ParamSpec '${name}' is used by two nodes`);
     this.used.add(name);
     return s;
@@ -128,7 +136,8 @@ export class GraphBuilder {
       const distinct = [...new Set(inputs)];
       if (distinct.length === 1) return distinct[0]!;
     }
-    const shape = window !== undefined ? [1, 1, window, window] : type === 'max_pool' || type === 'avg_pool' ? [1, 1, 3, 3] : null;
+    const shape =
+      window !== undefined ? [1, 1, window, window] : type === 'max_pool' || type === 'avg_pool' ? [1, 1, 3, 3] : null;
     return this.add({ type, name: type, shape, param: null, shift: null }, inputs);
   }
 
@@ -137,11 +146,21 @@ export class GraphBuilder {
    * bias node after it. `depthwise`: the weight is a tfjs depthwise kernel [kh, kw, C, m]
    * (GHN-2 sees PyTorch's grouped-conv shape [C·m, 1, kh, kw]).
    */
-  layer(type: 'conv' | 'sep_conv' | 'dil_conv', weight: string, inputs: readonly number[], bias: string | null = null, options: { depthwise?: boolean } = {}): number {
+  layer(
+    type: 'conv' | 'sep_conv' | 'dil_conv',
+    weight: string,
+    inputs: readonly number[],
+    bias: string | null = null,
+    options: { depthwise?: boolean } = {},
+  ): number {
     const w = this.spec(weight);
     let node: GraphNode = { type, name: weight, shape: torchShape(w), param: weight, shift: null };
     if (options.depthwise) {
-      if (w.shape.length !== 4) throw new GraphError(this.name, `depthwise kernel '${weight}' must be [kh, kw, C, multiplier], got [${w.shape.join(', ')}]`);
+      if (w.shape.length !== 4)
+        throw new GraphError(
+          this.name,
+          `depthwise kernel '${weight}' must be [kh, kw, C, multiplier], got [${w.shape.join(', ')}]`,
+        );
       const [kh, kw, c, m] = w.shape as [number, number, number, number];
       node = { ...node, shape: [c * m, 1, kh, kw], depthwise: true };
     }
@@ -178,11 +197,17 @@ export class GraphBuilder {
 
   build(options: BuildOptions = {}): ArchGraph {
     const sMax = options.sMax ?? 50;
-    if (!Number.isInteger(sMax) || sMax < 1) throw new GraphError(this.name, `sMax must be an integer ≥ 1, got ${sMax}`);
+    if (!Number.isInteger(sMax) || sMax < 1)
+      throw new GraphError(this.name, `sMax must be an integer ≥ 1, got ${sMax}`);
     const n = this.nodes.length;
-    if (n < 2 || this.nodes[0]!.type !== 'input') throw new GraphError(this.name, 'a graph needs an input node first and at least one more node');
+    if (n < 2 || this.nodes[0]!.type !== 'input')
+      throw new GraphError(this.name, 'a graph needs an input node first and at least one more node');
     const missing = this.params.filter((p) => !this.used.has(p.name)).map((p) => p.name);
-    if (missing.length > 0) throw new GraphError(this.name, `ParamSpecs with no node: ${missing.join(', ')} (add them to a node or mark them unsupported)`);
+    if (missing.length > 0)
+      throw new GraphError(
+        this.name,
+        `ParamSpecs with no node: ${missing.join(', ')} (add them to a node or mark them unsupported)`,
+      );
     const succ: number[][] = Array.from({ length: n }, () => []);
     this.preds.forEach((ps, v) => ps.forEach((u) => succ[u]!.push(v)));
     // every node must lead to the output and come from the input (GHN-2 asserts both)
@@ -190,18 +215,33 @@ export class GraphBuilder {
       const seen = new Uint8Array(n);
       const stack = [start];
       seen[start] = 1;
-      while (stack.length) for (const w of next[stack.pop()!]!) if (!seen[w]) (seen[w] = 1), stack.push(w);
+      while (stack.length)
+        for (const w of next[stack.pop()!]!)
+          if (!seen[w]) {
+            seen[w] = 1;
+            stack.push(w);
+          }
       return seen;
     };
     const toOut = reach(n - 1, this.preds);
     const fromIn = reach(0, succ);
     for (let v = 0; v < n; v++) {
       if (!toOut[v]) throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') does not reach the output`);
-      if (!fromIn[v] && this.nodes[v]!.type !== 'pos_enc') throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') has no path from the input`);
+      if (!fromIn[v] && this.nodes[v]!.type !== 'pos_enc')
+        throw new GraphError(this.name, `node ${v} ('${this.nodes[v]!.name}') has no path from the input`);
     }
     if (this.skippedLayers.length > 0 && options.warn !== null)
-      (options.warn ?? console.warn)(`${this.name}: no GHN-2 primitive for ${this.skippedLayers.join('; ')}: their parameters keep their own init`);
-    return { name: this.name, nodes: [...this.nodes], edges: edgesWithVirtual(succ, sMax), params: this.params, unsupported: [...this.skipped], sMax };
+      (options.warn ?? console.warn)(
+        `${this.name}: no GHN-2 primitive for ${this.skippedLayers.join('; ')}: their parameters keep their own init`,
+      );
+    return {
+      name: this.name,
+      nodes: [...this.nodes],
+      edges: edgesWithVirtual(succ, sMax),
+      params: this.params,
+      unsupported: [...this.skipped],
+      sMax,
+    };
   }
 }
 
@@ -242,7 +282,8 @@ export function levels(graph: Pick<ArchGraph, 'nodes' | 'edges'>): { forward: In
   const real = graph.edges.filter((e) => e[2] === 1);
   // the node order is topological: one pass each way suffices
   const bySrc = [...real].sort((a, b) => a[0] - b[0]);
-  for (const [u, v] of bySrc) if (u >= v) throw new GraphError('levels', `edge ${u} → ${v} goes backwards: nodes are not in topological order`);
+  for (const [u, v] of bySrc)
+    if (u >= v) throw new GraphError('levels', `edge ${u} → ${v} goes backwards: nodes are not in topological order`);
   const byDst = [...real].sort((a, b) => a[1] - b[1]);
   for (const [u, v] of byDst) fwd[v] = Math.max(fwd[v]!, fwd[u]! + 1);
   for (const [u, v] of bySrc.reverse()) bwd[u] = Math.max(bwd[u]!, bwd[v]! + 1);

@@ -10,11 +10,24 @@ beforeAll(async () => {
   await initBackend('cpu');
 });
 
-const spec = (name: string, shape: number[]): ParamSpec => paramSpec({ name, shape, kind: shape.length === 1 ? 'norm-scale' : 'weight', layer: 0, fanIn: shape[0]!, fanOut: shape.at(-1)! });
+const spec = (name: string, shape: number[]): ParamSpec =>
+  paramSpec({
+    name,
+    shape,
+    kind: shape.length === 1 ? 'norm-scale' : 'weight',
+    layer: 0,
+    fanIn: shape[0]!,
+    fanOut: shape.at(-1)!,
+  });
 
 /** input → conv → bn → sum(bn, input) → fc: 5 nodes, a skip edge and virtual edges up to distance 3. */
 function fiveNodes(): ArchGraph {
-  const g = new GraphBuilder('five', [spec('conv.weight', [3, 3, 4, 8]), spec('bn.weight', [8]), spec('bn.bias', [8]), spec('fc.weight', [8, 10])]);
+  const g = new GraphBuilder('five', [
+    spec('conv.weight', [3, 3, 4, 8]),
+    spec('bn.weight', [8]),
+    spec('bn.bias', [8]),
+    spec('fc.weight', [8, 10]),
+  ]);
   const x = g.input();
   const c = g.layer('conv', 'conv.weight', [x]);
   const b = g.norm('bn', 'bn.weight', 'bn.bias', [c]);
@@ -26,7 +39,10 @@ function fiveNodes(): ArchGraph {
 /** A chain input → fc1 → fc1.bias → … → fc3.bias: 7 nodes (a larger graph for batching). */
 function chain(): ArchGraph {
   const dims = [6, 5, 4, 10];
-  const g = new GraphBuilder('chain', dims.slice(1).flatMap((d, l) => [spec(`fc${l + 1}.weight`, [dims[l]!, d]), spec(`fc${l + 1}.bias`, [d])]));
+  const g = new GraphBuilder(
+    'chain',
+    dims.slice(1).flatMap((d, l) => [spec(`fc${l + 1}.weight`, [dims[l]!, d]), spec(`fc${l + 1}.bias`, [d])]),
+  );
   let h = g.input();
   for (let l = 1; l < dims.length; l++) h = g.layer('conv', `fc${l}.weight`, [h], `fc${l}.bias`);
   return g.build();
@@ -37,7 +53,8 @@ function chain(): ArchGraph {
 type Mat = number[][];
 const rows = (t: tf.Tensor): Mat => t.arraySync() as Mat;
 const vec = (t: tf.Tensor): number[] => t.arraySync() as number[];
-const lin = (W: Mat, b: number[] | null, x: number[]): number[] => W.map((r, o) => r.reduce((s, w, i) => s + w * x[i]!, b ? b[o]! : 0));
+const lin = (W: Mat, b: number[] | null, x: number[]): number[] =>
+  W.map((r, o) => r.reduce((s, w, i) => s + w * x[i]!, b ? b[o]! : 0));
 function ln(x: number[], g: number[], b: number[]): number[] {
   const m = x.reduce((s, v) => s + v, 0) / x.length;
   const v = x.reduce((s, u) => s + (u - m) ** 2, 0) / x.length;
@@ -54,7 +71,8 @@ function erf(z: number): number {
     }
     return Math.sign(z) * (2 / Math.sqrt(Math.PI)) * sum;
   }
-  const erfc = (Math.exp(-a * a) / (a * Math.sqrt(Math.PI))) * (1 - 1 / (2 * a * a) + 3 / (4 * a ** 4) - 15 / (8 * a ** 6));
+  const erfc =
+    (Math.exp(-a * a) / (a * Math.sqrt(Math.PI))) * (1 - 1 / (2 * a * a) + 3 / (4 * a ** 4) - 15 / (8 * a ** 6));
   return Math.sign(z) * (1 - erfc);
 }
 const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
@@ -81,7 +99,9 @@ function naiveGraphormer(ghn: GHN3, x0: Mat, g: ArchGraph): Mat {
   });
   // attention biases from the edge embeddings of (d(i→j) + 2, d(j→i) + 2)
   const E = W('gnn.0.attn.edge_embed.embed.weight');
-  const bias: number[][][] = Array.from({ length: H }, () => Array.from({ length: N }, () => new Array<number>(N).fill(0)));
+  const bias: number[][][] = Array.from({ length: H }, () =>
+    Array.from({ length: N }, () => new Array<number>(N).fill(0)),
+  );
   for (let i = 0; i < N; i++)
     for (let j = 0; j < N; j++) {
       const e = [...E[dist[i]![j]! + 2]!, ...E[dist[j]![i]! + 2]!];
@@ -105,12 +125,17 @@ function naiveGraphormer(ghn: GHN3, x0: Mat, g: ArchGraph): Mat {
         const m = Math.max(...s);
         const e = s.map((v) => Math.exp(v - m));
         const z = e.reduce((a, b) => a + b, 0);
-        for (let j = 0; j < N; j++) for (let d = 0; d < hd; d++) o[i]![h * hd + d]! += (e[j]! / z) * qkv[j]![2 * C + h * hd + d]!;
+        for (let j = 0; j < N; j++)
+          for (let d = 0; d < hd; d++) o[i]![h * hd + d]! += (e[j]! / z) * qkv[j]![2 * C + h * hd + d]!;
       }
     x = x.map((r, i) => {
       const a = lin(W(`${p}.attn.to_out.0.weight`), V(`${p}.attn.to_out.0.bias`), o[i]!);
       const h1 = r.map((v, c) => v + a[c]!);
-      const f = lin(W(`${p}.ff.net.0.weight`), V(`${p}.ff.net.0.bias`), ln(h1, V(`${p}.ln2.weight`), V(`${p}.ln2.bias`))).map(gelu);
+      const f = lin(
+        W(`${p}.ff.net.0.weight`),
+        V(`${p}.ff.net.0.bias`),
+        ln(h1, V(`${p}.ln2.weight`), V(`${p}.ln2.bias`)),
+      ).map(gelu);
       const f2 = lin(W(`${p}.ff.net.3.weight`), V(`${p}.ff.net.3.bias`), f);
       return h1.map((v, c) => v + f2[c]!);
     });
@@ -121,12 +146,14 @@ function naiveGraphormer(ghn: GHN3, x0: Mat, g: ArchGraph): Mat {
 function maxRel(a: Mat, b: Mat): number {
   let num = 0;
   let den = 0;
-  a.forEach((r, i) => r.forEach((v, j) => ((num = Math.max(num, Math.abs(v - b[i]![j]!))), (den = Math.max(den, Math.abs(b[i]![j]!))))));
+  a.forEach((r, i) =>
+    r.forEach((v, j) => ((num = Math.max(num, Math.abs(v - b[i]![j]!))), (den = Math.max(den, Math.abs(b[i]![j]!))))),
+  );
   return num / den;
 }
 
 describe('Graphormer (ghn3/graphormer.py)', () => {
-  it("structure: dense distances, degrees, input distance and the distinct (forward, backward) pairs", () => {
+  it('structure: dense distances, degrees, input distance and the distinct (forward, backward) pairs', () => {
     const g = fiveNodes();
     const dense = denseGraphs([g], 50);
     const d = (i: number, j: number) => dense.dist[i * 5 + j];
@@ -172,7 +199,11 @@ describe('Graphormer (ghn3/graphormer.py)', () => {
       }
       expect(denseGraphs(graphs, 50)).toMatchObject({ M: 7, padded: true });
       // the larger graph in the middle against the loops
-      const naive = naiveGraphormer(ghn, rows(ghn.embedNodes(batchGraphs([graphs[1]!], ghn.vocab, ghn.config.sMax))), graphs[1]!);
+      const naive = naiveGraphormer(
+        ghn,
+        rows(ghn.embedNodes(batchGraphs([graphs[1]!], ghn.vocab, ghn.config.sMax))),
+        graphs[1]!,
+      );
       expect(maxRel(rows(ghn.propagate(ghn.embedNodes(batch), batch)).slice(5, 12), naive)).toBeLessThan(1e-5);
     });
     expect(tf.memory().numTensors).toBe(before);
@@ -188,7 +219,8 @@ describe('Graphormer (ghn3/graphormer.py)', () => {
     const names = ghn.params.filter((p) => p.name.startsWith('gnn.')).map((p) => p.name);
     // every Graphormer tensor gets a gradient (the embedding tables: zero in the rows no node reads)
     expect(Object.keys(grads).length).toBe(names.length);
-    for (const gr of Object.values(grads)) expect(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(gr)).dataSync()[0]!))).toBe(true);
+    for (const gr of Object.values(grads))
+      expect(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(gr)).dataSync()[0]!))).toBe(true);
     const qkv = grads[gnn[names.indexOf('gnn.1.attn.to_qkv.weight')]!.name]!;
     expect(tf.tidy(() => tf.max(tf.abs(qkv)).dataSync()[0]!)).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
@@ -201,7 +233,9 @@ describe('graphormerLayer', () => {
   it('features that do not split into the heads are a ConfigError naming both', () => {
     const x = tf.zeros([1, 2, 6]);
     expect(() => graphormerLayer(x, null, null, () => tf.zeros([1]), 'layers.0', 4)).toThrow(ConfigError);
-    expect(() => graphormerLayer(x, null, null, () => tf.zeros([1]), 'layers.0', 4)).toThrow(/6 features do not split into 4 heads/);
+    expect(() => graphormerLayer(x, null, null, () => tf.zeros([1]), 'layers.0', 4)).toThrow(
+      /6 features do not split into 4 heads/,
+    );
     x.dispose();
   });
 });

@@ -38,7 +38,11 @@ export function denseGraphs(graphs: readonly Pick<ArchGraph, 'name' | 'nodes' | 
   graphs.forEach((g, b) => {
     for (const [u, v, d] of g.edges) {
       if (d > sMax) continue;
-      if (d + 2 >= EDGE_EMBED_ROWS) throw new GraphError(g.name, `edge ${u} → ${v} has distance ${d}; GHN-3's edge embedding supports up to ${EDGE_EMBED_ROWS - 3}`);
+      if (d + 2 >= EDGE_EMBED_ROWS)
+        throw new GraphError(
+          g.name,
+          `edge ${u} → ${v} has distance ${d}; GHN-3's edge embedding supports up to ${EDGE_EMBED_ROWS - 3}`,
+        );
       dist[b * M * M + u * M + v] = d;
     }
   });
@@ -50,7 +54,11 @@ export function denseGraphs(graphs: readonly Pick<ArchGraph, 'name' | 'nodes' | 
  * (in-degree over real edges), centrality_embed_out (out-degree) and input_dist_embed
  * (d(0 → j), node 0 being the input; 0 where no path), each [B·M], clipped as ghn3 clips them.
  */
-export function structureIndices(g: DenseGraphs): { inDegree: Int32Array; outDegree: Int32Array; inputDist: Int32Array } {
+export function structureIndices(g: DenseGraphs): {
+  inDegree: Int32Array;
+  outDegree: Int32Array;
+  inputDist: Int32Array;
+} {
   const { M, dist } = g;
   const B = g.sizes.length;
   const inDegree = new Int32Array(B * M);
@@ -156,16 +164,26 @@ export function paddingMask(g: DenseGraphs, heads: number): tf.Tensor {
  * to_qkv(ln1(x)). `x` [B, M, C]; `bias` [B, H, M, M] or null; `mask` (paddingMask) or null:
  * masked scores are set to −2¹⁵ before the softmax, as ghn3's masked_fill does.
  */
-export function graphormerLayer(x: tf.Tensor, bias: tf.Tensor | null, mask: tf.Tensor | null, w: WeightLookup, prefix: string, heads: number): tf.Tensor {
+export function graphormerLayer(
+  x: tf.Tensor,
+  bias: tf.Tensor | null,
+  mask: tf.Tensor | null,
+  w: WeightLookup,
+  prefix: string,
+  heads: number,
+): tf.Tensor {
   return tf.tidy(() => {
     const [B, M, C] = x.shape as [number, number, number];
-    if (C % heads !== 0) throw new ConfigError('heads', `graphormerLayer: ${C} features do not split into ${heads} heads`);
+    if (C % heads !== 0)
+      throw new ConfigError('heads', `graphormerLayer: ${C} features do not split into ${heads} heads`);
     const hd = C / heads;
     const flat = tf.reshape(x, [B * M, C]);
     const qkv = linear(layerNorm(flat, w, `${prefix}.ln1`), w, `${prefix}.attn.to_qkv`, false); // [B·M, 3C]
     // (B, M, 3, H, hd) → (3, B, H, M, hd), as ghn3's permute(2, 0, 3, 1, 4)
     const parts = tf.transpose(tf.reshape(qkv, [B, M, 3, heads, hd]), [2, 0, 3, 1, 4]);
-    const [q, k, v] = tf.split(tf.reshape(parts, [3, B * heads, M, hd]), 3, 0).map((t) => tf.reshape(t, [B * heads, M, hd])) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+    const [q, k, v] = tf
+      .split(tf.reshape(parts, [3, B * heads, M, hd]), 3, 0)
+      .map((t) => tf.reshape(t, [B * heads, M, hd])) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
     let attn: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), hd ** -0.5); // [B·H, M, M]
     if (bias) attn = tf.add(attn, tf.reshape(bias, [B * heads, M, M]));
     if (mask) attn = tf.where(mask, attn, tf.fill([B * heads, M, M], MASKED));

@@ -14,9 +14,35 @@ export { groupSize, decoderKey, normalization } from './decode.js';
 export type { Normalization } from './decode.js';
 export { GHN2 } from './ghn2.js';
 export type { Ghn2Config, ResolvedGhn2Config, Prediction } from './ghn2.js';
-export { GHN_FORMAT, configFromPpuda, ghnFromSafetensors, loadGhn, loadGhnFromBytes, ghnToSafetensors, saveGhn } from './io.js';
-export { GhnTrainer, TrainingError, evaluateArchs, netInput, missingWeights, archSeed, multiStepLr } from './train/index.js';
-export type { ArchSample, ArchSource, GhnTrainerConfig, GhnTrainEvent, GhnCurvePoint, GhnTrainResult, EvaluateArchsOptions, ArchEvaluation, ArchsEvaluation } from './train/index.js';
+export {
+  GHN_FORMAT,
+  configFromPpuda,
+  ghnFromSafetensors,
+  loadGhn,
+  loadGhnFromBytes,
+  ghnToSafetensors,
+  saveGhn,
+} from './io.js';
+export {
+  GhnTrainer,
+  TrainingError,
+  evaluateArchs,
+  netInput,
+  missingWeights,
+  archSeed,
+  multiStepLr,
+} from './train/index.js';
+export type {
+  ArchSample,
+  ArchSource,
+  GhnTrainerConfig,
+  GhnTrainEvent,
+  GhnCurvePoint,
+  GhnTrainResult,
+  EvaluateArchsOptions,
+  ArchEvaluation,
+  ArchsEvaluation,
+} from './train/index.js';
 export { SmallNetFamily, fixedSource, archSample } from './sources.js';
 export type { SmallNetFamilyOptions, SmallNetKind } from './sources.js';
 export { GHN3, ghnParamSpec } from './ghn3.js';
@@ -24,11 +50,32 @@ export type { Ghn3Config, ResolvedGhn3Config } from './ghn3.js';
 export { LoGAH } from './logah.js';
 export type { LogahConfig, ResolvedLogahConfig } from './logah.js';
 export { GHN3_FORMAT, configFromGhn3 } from './io.js';
-export { denseGraphs, structureIndices, edgePairs, edgeBias, paddingMask, graphormerLayer, layerNorm, gelu, MAX_DEGREE, MAX_INPUT_DIST, EDGE_EMBED_ROWS } from './graphormer.js';
+export {
+  denseGraphs,
+  structureIndices,
+  edgePairs,
+  edgeBias,
+  paddingMask,
+  graphormerLayer,
+  layerNorm,
+  gelu,
+  MAX_DEGREE,
+  MAX_INPUT_DIST,
+  EDGE_EMBED_ROWS,
+} from './graphormer.js';
 export type { DenseGraphs, WeightLookup } from './graphormer.js';
 export { CellNet, CELL_OPS, reductionCells } from './zoo/cellnet.js';
 export type { CellNetConfig, ResolvedCellNetConfig, CellOp, CellEdge, Genotype } from './zoo/cellnet.js';
 export { ArchSampler, ARCH_FAMILIES, SPLITS, canonicalKey } from './zoo/sampler.js';
-export type { ArchSamplerConfig, ArchFamily, SplitName, IntRange, ArchSpec, ArchInfo, SampledArch, SplitRanges } from './zoo/sampler.js';
+export type {
+  ArchSamplerConfig,
+  ArchFamily,
+  SplitName,
+  IntRange,
+  ArchSpec,
+  ArchInfo,
+  SampledArch,
+  SplitRanges,
+} from './zoo/sampler.js';
 export { depthwiseConv2dTorch, dilateKernel, avgPoolTorch } from './zoo/ops.js';
 export type { TorchConvOptions } from './zoo/ops.js';

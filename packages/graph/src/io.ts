@@ -1,5 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, decodeSafetensors, readSafetensorsFile, safetensorsToTensors, sameShape, tensorsToSafetensors, writeFileAtomic, type RawTensor, type SafetensorsFile } from '@hypernets/core';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  readSafetensorsFile,
+  safetensorsToTensors,
+  sameShape,
+  tensorsToSafetensors,
+  writeFileAtomic,
+  type RawTensor,
+  type SafetensorsFile,
+} from '@hypernets/core';
 import { GHN2, type Ghn2Config } from './ghn2.js';
 import { GHN3, type Ghn3Config } from './ghn3.js';
 import { LoGAH, type LogahConfig } from './logah.js';
@@ -23,10 +33,13 @@ interface PpudaConfig {
 
 /** Our config from ppuda's constructor arguments (GHN-1: ve, layernorm and weight_norm off). */
 export function configFromPpuda(c: PpudaConfig, file: string): Ghn2Config {
-  if (c.hypernet !== undefined && c.hypernet !== 'gatedgnn') throw new CheckpointError(file, `hypernet '${c.hypernet}' is not supported (only ppuda's 'gatedgnn')`);
-  if (c.decoder !== undefined && c.decoder !== 'conv') throw new CheckpointError(file, `decoder '${c.decoder}' is not supported (only ppuda's 'conv' decoder)`);
+  if (c.hypernet !== undefined && c.hypernet !== 'gatedgnn')
+    throw new CheckpointError(file, `hypernet '${c.hypernet}' is not supported (only ppuda's 'gatedgnn')`);
+  if (c.decoder !== undefined && c.decoder !== 'conv')
+    throw new CheckpointError(file, `decoder '${c.decoder}' is not supported (only ppuda's 'conv' decoder)`);
   const ms = c.max_shape;
-  if (ms !== undefined && (!Array.isArray(ms) || ms.length !== 4)) throw new CheckpointError(file, `config.max_shape must be 4 integers, got ${JSON.stringify(ms)}`);
+  if (ms !== undefined && (!Array.isArray(ms) || ms.length !== 4))
+    throw new CheckpointError(file, `config.max_shape must be 4 integers, got ${JSON.stringify(ms)}`);
   return {
     hid: c.hid ?? 32,
     maxShape: ms ? (ms as [number, number, number, number]) : undefined,
@@ -39,7 +52,16 @@ export function configFromPpuda(c: PpudaConfig, file: string): Ghn2Config {
 
 function ppudaConfig(ghn: GHN2): PpudaConfig {
   const c = ghn.config;
-  return { max_shape: [...c.maxShape], num_classes: c.numClasses, hypernet: 'gatedgnn', decoder: 'conv', weight_norm: c.weightNorm, ve: c.sMax > 1, layernorm: c.layernorm, hid: c.hid };
+  return {
+    max_shape: [...c.maxShape],
+    num_classes: c.numClasses,
+    hypernet: 'gatedgnn',
+    decoder: 'conv',
+    weight_norm: c.weightNorm,
+    ve: c.sMax > 1,
+    layernorm: c.layernorm,
+    hid: c.hid,
+  };
 }
 
 /** ghn3's GHN3 constructor arguments (and LoGAH's), as stored in the `config` metadata entry. */
@@ -61,14 +83,29 @@ interface Ghn3PyConfig extends PpudaConfig {
  * heads 8, layers 3, is_ghn2 false; LoGAH: lora_r 16, max_ck_lora 32, use_1d_decoder false).
  * `hid`, when absent, is read from embed.weight as ghn3's from_pretrained does.
  */
-export function configFromGhn3(c: Ghn3PyConfig, file: string, hidFromWeights?: number): { kind: 'ghn3'; config: Ghn3Config } | { kind: 'logah'; config: LogahConfig } {
+export function configFromGhn3(
+  c: Ghn3PyConfig,
+  file: string,
+  hidFromWeights?: number,
+): { kind: 'ghn3'; config: Ghn3Config } | { kind: 'logah'; config: LogahConfig } {
   const ms = c.max_shape;
-  if (!Array.isArray(ms) || ms.length !== 4) throw new CheckpointError(file, `config.max_shape must be 4 integers, got ${JSON.stringify(ms)} (convert with scripts/convert_ghn_checkpoint.py --infer-config)`);
-  if (c.num_classes === undefined) throw new CheckpointError(file, 'config.num_classes is missing (convert with scripts/convert_ghn_checkpoint.py --infer-config)');
-  if (c.act_layer !== undefined && !/GELU$/.test(c.act_layer)) throw new CheckpointError(file, `act_layer '${c.act_layer}' is not supported (ghn3's default nn.GELU only)`);
-  if (c.is_ghn2 && c.hypernet !== undefined && c.hypernet !== 'gatedgnn') throw new CheckpointError(file, `hypernet '${c.hypernet}' is not supported (GHN-2 mode: only 'gatedgnn')`);
+  if (!Array.isArray(ms) || ms.length !== 4)
+    throw new CheckpointError(
+      file,
+      `config.max_shape must be 4 integers, got ${JSON.stringify(ms)} (convert with scripts/convert_ghn_checkpoint.py --infer-config)`,
+    );
+  if (c.num_classes === undefined)
+    throw new CheckpointError(
+      file,
+      'config.num_classes is missing (convert with scripts/convert_ghn_checkpoint.py --infer-config)',
+    );
+  if (c.act_layer !== undefined && !/GELU$/.test(c.act_layer))
+    throw new CheckpointError(file, `act_layer '${c.act_layer}' is not supported (ghn3's default nn.GELU only)`);
+  if (c.is_ghn2 && c.hypernet !== undefined && c.hypernet !== 'gatedgnn')
+    throw new CheckpointError(file, `hypernet '${c.hypernet}' is not supported (GHN-2 mode: only 'gatedgnn')`);
   const hid = c.hid ?? hidFromWeights;
-  if (hid === undefined) throw new CheckpointError(file, 'config.hid is missing and the file has no embed.weight to read it from');
+  if (hid === undefined)
+    throw new CheckpointError(file, 'config.hid is missing and the file has no embed.weight to read it from');
   const base: Ghn3Config = {
     hid,
     maxShape: ms as [number, number, number, number],
@@ -81,7 +118,10 @@ export function configFromGhn3(c: Ghn3PyConfig, file: string, hidFromWeights?: n
   };
   if (c.lora) {
     if (c.is_ghn2) throw new CheckpointError(file, 'a LoGAH (lora) in GHN-2 mode (is_ghn2) is not supported');
-    return { kind: 'logah', config: { ...base, rank: c.lora_r ?? 16, maxCk: c.max_ck_lora ?? 32, use1dDecoder: c.use_1d_decoder ?? false } };
+    return {
+      kind: 'logah',
+      config: { ...base, rank: c.lora_r ?? 16, maxCk: c.max_ck_lora ?? 32, use1dDecoder: c.use_1d_decoder ?? false },
+    };
   }
   return { kind: 'ghn3', config: { ...base, isGhn2: c.is_ghn2 ?? false } };
 }
@@ -89,10 +129,25 @@ export function configFromGhn3(c: Ghn3PyConfig, file: string, hidFromWeights?: n
 function ghn3PyConfig(ghn: GHN3): Ghn3PyConfig {
   const c = ghn.config;
   const py: Ghn3PyConfig = {
-    max_shape: [...c.maxShape], num_classes: c.numClasses, hypernet: 'gatedgnn', decoder: 'conv', weight_norm: c.weightNorm, ve: c.sMax > 1,
-    layernorm: c.layernorm, hid: c.hid, layers: c.layers, heads: c.heads, is_ghn2: c.isGhn2,
+    max_shape: [...c.maxShape],
+    num_classes: c.numClasses,
+    hypernet: 'gatedgnn',
+    decoder: 'conv',
+    weight_norm: c.weightNorm,
+    ve: c.sMax > 1,
+    layernorm: c.layernorm,
+    hid: c.hid,
+    layers: c.layers,
+    heads: c.heads,
+    is_ghn2: c.isGhn2,
   };
-  if (ghn instanceof LoGAH) Object.assign(py, { lora: true, lora_r: ghn.config.rank, max_ck_lora: ghn.config.maxCk, use_1d_decoder: ghn.config.use1dDecoder });
+  if (ghn instanceof LoGAH)
+    Object.assign(py, {
+      lora: true,
+      lora_r: ghn.config.rank,
+      max_ck_lora: ghn.config.maxCk,
+      use_1d_decoder: ghn.config.use1dDecoder,
+    });
   return py;
 }
 
@@ -118,8 +173,16 @@ const GHN3_ALIASES: Record<string, string> = {
 export function ghnFromSafetensors(file: SafetensorsFile, label = 'GHN file'): GHN2 {
   const meta = file.metadata;
   const format = meta.format ?? GHN_FORMAT;
-  if (format !== GHN_FORMAT && format !== GHN3_FORMAT) throw new CheckpointError(label, `metadata format is '${meta.format}', expected '${GHN_FORMAT}' or '${GHN3_FORMAT}'`);
-  if (meta.config === undefined) throw new CheckpointError(label, "no 'config' metadata entry (the GHN's constructor arguments as JSON); convert checkpoints with scripts/convert_ghn_checkpoint.py");
+  if (format !== GHN_FORMAT && format !== GHN3_FORMAT)
+    throw new CheckpointError(
+      label,
+      `metadata format is '${meta.format}', expected '${GHN_FORMAT}' or '${GHN3_FORMAT}'`,
+    );
+  if (meta.config === undefined)
+    throw new CheckpointError(
+      label,
+      "no 'config' metadata entry (the GHN's constructor arguments as JSON); convert checkpoints with scripts/convert_ghn_checkpoint.py",
+    );
   let cfg: Ghn3PyConfig;
   try {
     cfg = JSON.parse(meta.config) as Ghn3PyConfig;
@@ -136,27 +199,41 @@ export function ghnFromSafetensors(file: SafetensorsFile, label = 'GHN file'): G
     const own = ghn.ownWeights();
     const names = new Set(ghn.params.map((p) => p.name));
     const aliases = format === GHN3_FORMAT ? GHN3_ALIASES : {};
-    const target = (n: string) => (names.has(n) ? n : aliases[n] !== undefined && names.has(aliases[n]!) ? aliases[n]! : null);
+    const target = (n: string) =>
+      names.has(n) ? n : aliases[n] !== undefined && names.has(aliases[n]!) ? aliases[n]! : null;
     const extra = Object.keys(file.tensors).filter((n) => target(n) === null);
-    if (extra.length) throw new CheckpointError(label, `tensors this GHN does not have: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    if (extra.length)
+      throw new CheckpointError(
+        label,
+        `tensors this GHN does not have: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`,
+      );
     const source = new Map<string, string>(); // our name → the file's
     for (const n of Object.keys(file.tensors)) {
       const t = target(n)!;
       if (!source.has(t) || t === n) source.set(t, n);
     }
     const fits = (fileShape: readonly number[], shape: readonly number[]) =>
-      sameShape(fileShape, shape) || (format === GHN3_FORMAT && shape.length === 2 && sameShape(fileShape, [...shape, 1, 1]));
+      sameShape(fileShape, shape) ||
+      (format === GHN3_FORMAT && shape.length === 2 && sameShape(fileShape, [...shape, 1, 1]));
     for (const p of ghn.params) {
       const n = source.get(p.name);
       if (n === undefined) throw new CheckpointError(label, `tensor '${p.name}' is missing`);
-      if (!fits(file.tensors[n]!.shape, p.shape)) throw new CheckpointError(label, `tensor '${n}' has shape [${file.tensors[n]!.shape.join(', ')}], the GHN needs [${p.shape.join(', ')}]`);
+      if (!fits(file.tensors[n]!.shape, p.shape))
+        throw new CheckpointError(
+          label,
+          `tensor '${n}' has shape [${file.tensors[n]!.shape.join(', ')}], the GHN needs [${p.shape.join(', ')}]`,
+        );
     }
     // Aliases are compared on the file's own arrays (no tensor read-back: WebGPU in Node cannot read synchronously).
     for (const [alias, name] of Object.entries(aliases)) {
       const a = file.tensors[alias];
       const b = file.tensors[name];
       if (!a || !b) continue;
-      if (!sameRawTensor(a, b)) throw new CheckpointError(label, `'${alias}' and '${name}' name the same tensor in ${format === GHN3_FORMAT ? 'ghn3' : 'ppuda'} but differ`);
+      if (!sameRawTensor(a, b))
+        throw new CheckpointError(
+          label,
+          `'${alias}' and '${name}' name the same tensor in ${format === GHN3_FORMAT ? 'ghn3' : 'ppuda'} but differ`,
+        );
     }
     const { tensors } = safetensorsToTensors(file, { file: label });
     try {
@@ -199,10 +276,18 @@ export function loadGhnFromBytes(bytes: Uint8Array, label = 'GHN bytes'): GHN2 {
 export async function ghnToSafetensors(ghn: GHN2, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   if (ghn instanceof GHN3) {
     const w = ghn.ownWeights();
-    if (ghn instanceof LoGAH) Object.assign(w, { 'decoder.seq.1.weight': w['decoder.l2.weight']!, 'decoder.seq.1.bias': w['decoder.l2.bias']! });
+    if (ghn instanceof LoGAH)
+      Object.assign(w, {
+        'decoder.seq.1.weight': w['decoder.l2.weight']!,
+        'decoder.seq.1.bias': w['decoder.l2.bias']!,
+      });
     return tensorsToSafetensors(w, { ...metadata, format: GHN3_FORMAT, config: JSON.stringify(ghn3PyConfig(ghn)) });
   }
-  return tensorsToSafetensors(ghn.ownWeights(), { ...metadata, format: GHN_FORMAT, config: JSON.stringify(ppudaConfig(ghn)) });
+  return tensorsToSafetensors(ghn.ownWeights(), {
+    ...metadata,
+    format: GHN_FORMAT,
+    config: JSON.stringify(ppudaConfig(ghn)),
+  });
 }
 
 /** Writes a GHN atomically (temp file, fsync, rename). */

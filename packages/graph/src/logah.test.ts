@@ -17,7 +17,8 @@ function lowRankRef(ghn: LoGAH, x: number[], cOut: number, cIn: number, kOut: nu
   const w = ghn.ownWeights();
   const W = (n: string) => rows(w[n]!);
   const b = (n: string) => w[n]!.arraySync() as number[];
-  const lin = (name: string, v: number[]) => W(`${name}.weight`).map((r, o) => r.reduce((s, wi, i) => s + wi * v[i]!, b(`${name}.bias`)[o]!));
+  const lin = (name: string, v: number[]) =>
+    W(`${name}.weight`).map((r, o) => r.reduce((s, wi, i) => s + wi * v[i]!, b(`${name}.bias`)[o]!));
   const relu = (v: number[]) => v.map((u) => Math.max(0, u));
   const { rank: r, maxCk: ck } = ghn.config;
   const h = lin('decoder.mlp.fc.4', relu(lin('decoder.mlp.fc.2', relu(lin('decoder.mlp.fc.0', x))))); // 2r²
@@ -36,9 +37,17 @@ function put(ghn: LoGAH, name: string, values: number[]): void {
 }
 
 describe('LoGAH (low-rank decoder)', () => {
-  it('defaults: hid 64, rank hid/2, max_shape (2048, 2048, 16, 16), maxCk 16·2048, no 1-D decoder (only LoGAH\'s unused 1×1 layers)', () => {
+  it("defaults: hid 64, rank hid/2, max_shape (2048, 2048, 16, 16), maxCk 16·2048, no 1-D decoder (only LoGAH's unused 1×1 layers)", () => {
     const g = new LoGAH();
-    expect(g.config).toMatchObject({ hid: 64, rank: 32, maxCk: 32768, maxShape: [2048, 2048, 16, 16], use1dDecoder: false, heads: 8, layers: 3 });
+    expect(g.config).toMatchObject({
+      hid: 64,
+      rank: 32,
+      maxCk: 32768,
+      maxShape: [2048, 2048, 16, 16],
+      use1dDecoder: false,
+      heads: 8,
+      layers: 3,
+    });
     // LoGAH's GHN3(hid=64, heads=8, layers=3, lora=True, lora_r=32, max_ck_lora=32768, use_1d_decoder=False):
     // 2,540,380 parameters ("Hid=64: max_shape=2048: 2.54" M in its compute_params.py)
     expect(g.numParams).toBe(2_540_380);
@@ -47,7 +56,9 @@ describe('LoGAH (low-rank decoder)', () => {
     expect(shape('decoder.l2.weight')).toEqual([32768, 32]);
     expect(shape('decoder.l1.weight')).toEqual([32, 32]);
     expect(shape('decoder_1d.0.weight')).toEqual([1, 1]);
-    expect(g.params.map((p) => p.name).filter((n) => n.startsWith('decoder.conv') || n.startsWith('decoder.fc'))).toEqual([]);
+    expect(
+      g.params.map((p) => p.name).filter((n) => n.startsWith('decoder.conv') || n.startsWith('decoder.fc')),
+    ).toEqual([]);
     g.dispose();
     expect(() => new LoGAH({ hid: 8, heads: 2, rank: 0 })).toThrow(ConfigError);
   });
@@ -55,7 +66,8 @@ describe('LoGAH (low-rank decoder)', () => {
   it('W = A·Bᵀ by hand: r = 2, ck = 3, the MLP output fixed to [1, 2, 0, 1, 1, 0, 2, -1]', () => {
     const ghn = new LoGAH({ hid: 4, heads: 2, layers: 1, rank: 2, maxCk: 3, maxShape: [64, 64, 3, 3] });
     // zero MLP weights: its output is the last bias; l2 = [[1, 0], [0, 1], [1, 1]], no bias
-    for (const n of ['decoder.mlp.fc.0', 'decoder.mlp.fc.2', 'decoder.mlp.fc.4']) put(ghn, `${n}.weight`, new Array(ghn.ownWeights()[`${n}.weight`]!.size).fill(0));
+    for (const n of ['decoder.mlp.fc.0', 'decoder.mlp.fc.2', 'decoder.mlp.fc.4'])
+      put(ghn, `${n}.weight`, new Array(ghn.ownWeights()[`${n}.weight`]!.size).fill(0));
     put(ghn, 'decoder.mlp.fc.0.bias', new Array(16).fill(0));
     put(ghn, 'decoder.mlp.fc.2.bias', new Array(32).fill(0));
     put(ghn, 'decoder.mlp.fc.4.bias', [1, 2, 0, 1, 1, 0, 2, -1]);
@@ -73,7 +85,10 @@ describe('LoGAH (low-rank decoder)', () => {
     expect(lowRankRef(ghn, [0.3, -1, 2, 0.5], 3, 3, 1, 1)).toEqual(W);
     // the decoders: a classifier [2, 3] = W[:2, :3]; a 1-D key c = 1: A[:2]·Bᵗ[:1]ᵀ = (1, 3) as (weight, bias);
     // a 3×3 kernel [1, 1, 3, 3]: W[k_out, k_in]; a [3, 1, 1, 1] kernel: W[:3, :1]
-    const dec = ghn as unknown as { convDecoder(x: tf.Tensor, k: number[], c: boolean): tf.Tensor; decoder1d(x: tf.Tensor, c: boolean, k: number[]): tf.Tensor };
+    const dec = ghn as unknown as {
+      convDecoder(x: tf.Tensor, k: number[], c: boolean): tf.Tensor;
+      decoder1d(x: tf.Tensor, c: boolean, k: number[]): tf.Tensor;
+    };
     expect(rows(dec.convDecoder(x, [2, 3], true))).toEqual([W.slice(0, 2)]);
     expect(rows(dec.decoder1d(x, false, [1, 0]))).toEqual([[[1], [3]]]);
     expect(rows(dec.convDecoder(x, [1, 1, 3, 3], false))).toEqual([[[W]]]);
@@ -90,7 +105,11 @@ describe('LoGAH (low-rank decoder)', () => {
     const dec = ghn as unknown as { convDecoder(x: tf.Tensor, k: number[], c: boolean): tf.Tensor };
     const got = dec.convDecoder(tf.tensor2d([x]), [2, 5, 3, 3], false).arraySync() as number[][][][][];
     let err = 0;
-    for (let o = 0; o < 2; o++) for (let i = 0; i < 5; i++) for (let a = 0; a < 3; a++) for (let c = 0; c < 3; c++) err = Math.max(err, Math.abs(got[0]![o]![i]![a]![c]! - ref[o * 3 + a]![i * 3 + c]!));
+    for (let o = 0; o < 2; o++)
+      for (let i = 0; i < 5; i++)
+        for (let a = 0; a < 3; a++)
+          for (let c = 0; c < 3; c++)
+            err = Math.max(err, Math.abs(got[0]![o]![i]![a]![c]! - ref[o * 3 + a]![i * 3 + c]!));
     expect(err).toBeLessThan(1e-5);
     ghn.dispose();
   });
@@ -127,9 +146,23 @@ describe('LoGAH (low-rank decoder)', () => {
       return tf.addN(Object.values(p!.weights).map((w) => tf.mean(tf.square(w)))) as tf.Scalar;
     }, ghn.trainableVariables());
     const byName = new Map(ghn.params.map((p) => [(ghn.ownWeights()[p.name] as tf.Variable).name, p.name]));
-    const got = Object.keys(grads).map((k) => byName.get(k)!).sort();
-    const unused = ['decoder.l1.weight', 'decoder.l1.bias', 'decoder_1d.0.weight', 'decoder_1d.0.bias', 'bias_class.1.weight', 'bias_class.1.bias'];
-    expect(got).toEqual(ghn.params.map((p) => p.name).filter((n) => !unused.includes(n)).sort());
+    const got = Object.keys(grads)
+      .map((k) => byName.get(k)!)
+      .sort();
+    const unused = [
+      'decoder.l1.weight',
+      'decoder.l1.bias',
+      'decoder_1d.0.weight',
+      'decoder_1d.0.bias',
+      'bias_class.1.weight',
+      'bias_class.1.bias',
+    ];
+    expect(got).toEqual(
+      ghn.params
+        .map((p) => p.name)
+        .filter((n) => !unused.includes(n))
+        .sort(),
+    );
     for (const g of Object.values(grads)) expect(tf.tidy(() => Number.isFinite(tf.norm(g).dataSync()[0]!))).toBe(true);
     tf.dispose([value, ...Object.values(grads)]);
     ghn.dispose();
@@ -143,13 +176,24 @@ describe('LoGAH (low-rank decoder)', () => {
   ])("predicts all of %s's parameters, finite, with no tensor leaks (with and without the 1-D decoder)", (_, make) => {
     const net = make();
     for (const use1dDecoder of [false, true]) {
-      const ghn = new LoGAH({ hid: 16, heads: 4, layers: 2, maxShape: [128, 128, 16, 16], maxCk: 2048, use1dDecoder, seed: 6 });
+      const ghn = new LoGAH({
+        hid: 16,
+        heads: 4,
+        layers: 2,
+        maxShape: [128, 128, 16, 16],
+        maxCk: 2048,
+        use1dDecoder,
+        seed: 6,
+      });
       const before = tf.memory().numTensors;
       const [p] = ghn.predict(archGraph(net));
       expect(p!.missing).toEqual([]);
       for (const s of net.params) {
         expect(p!.weights[s.name]!.shape, s.name).toEqual([...s.shape]);
-        expect(tf.tidy(() => tf.all(tf.isFinite(p!.weights[s.name]!)).dataSync()[0]), s.name).toBe(1);
+        expect(
+          tf.tidy(() => tf.all(tf.isFinite(p!.weights[s.name]!)).dataSync()[0]),
+          s.name,
+        ).toBe(1);
       }
       tf.dispose(Object.values(p!.weights));
       expect(tf.memory().numTensors).toBe(before);

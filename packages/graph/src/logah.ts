@@ -46,8 +46,10 @@ export class LoGAH extends GHN3 {
     const maxCk = config.maxCk ?? 16 * maxShape[0];
     if (maxShape.length !== 4 || maxShape.some((d) => !Number.isInteger(d) || d < 1) || maxShape[2] !== maxShape[3])
       throw new ConfigError('maxShape', `must be [out, in, k, k] of positive integers, got [${maxShape.join(', ')}]`);
-    if (!Number.isInteger(rank) || rank < 1) throw new ConfigError('rank', `must be a positive integer, got ${config.rank}`);
-    if (!Number.isInteger(maxCk) || maxCk < 1) throw new ConfigError('maxCk', `must be a positive integer, got ${config.maxCk}`);
+    if (!Number.isInteger(rank) || rank < 1)
+      throw new ConfigError('rank', `must be a positive integer, got ${config.rank}`);
+    if (!Number.isInteger(maxCk) || maxCk < 1)
+      throw new ConfigError('maxCk', `must be a positive integer, got ${config.maxCk}`);
     // the base builds GHN-3's decoders at a small max_shape (as LoGAH's from_pretrained does: at the
     // real one, GHN-2's conv decoder alone would have O·I·8·hid weights), then they are replaced
     super({ ...config, hid, isGhn2: false, maxShape: [hid, hid, s, s] });
@@ -61,11 +63,17 @@ export class LoGAH extends GHN3 {
     };
     const linear = (name: string, inF: number, outF: number, small = false) => {
       const bound = 1 / Math.sqrt(inF);
-      set(`${name}.weight`, tf.tidy(() => tf.div(rng.uniformTensor([outF, inF], -bound, bound), small ? 5 : 1)));
+      set(
+        `${name}.weight`,
+        tf.tidy(() => tf.div(rng.uniformTensor([outF, inF], -bound, bound), small ? 5 : 1)),
+      );
       set(`${name}.bias`, small ? tf.zeros([outF]) : rng.uniformTensor([outF], -bound, bound));
     };
     for (const name of Object.keys(this.vars))
-      if (name.startsWith('decoder.') || name.startsWith('decoder_1d.') || name.startsWith('bias_class.')) (this.vars[name]!.dispose(), delete this.vars[name]);
+      if (name.startsWith('decoder.') || name.startsWith('decoder_1d.') || name.startsWith('bias_class.')) {
+        this.vars[name]!.dispose();
+        delete this.vars[name];
+      }
     linear('decoder.mlp.fc.0', hid, 4 * hid);
     linear('decoder.mlp.fc.2', 4 * hid, 8 * hid);
     linear('decoder.mlp.fc.4', 8 * hid, 2 * rank * rank);
@@ -92,7 +100,10 @@ export class LoGAH extends GHN3 {
   lowRank(x: tf.Tensor, cOut: number, cIn: number, kOut: number, kIn: number): tf.Tensor {
     const { rank: r, maxCk: ck } = this.config;
     if (cOut * kOut > ck || cIn * kIn > ck)
-      throw new ConfigError('maxCk', `a ${cOut}×${cIn}×${kOut}×${kIn} tensor needs maxCk ≥ ${Math.max(cOut * kOut, cIn * kIn)}, this LoGAH has ${ck}`);
+      throw new ConfigError(
+        'maxCk',
+        `a ${cOut}×${cIn}×${kOut}×${kIn} tensor needs maxCk ≥ ${Math.max(cOut * kOut, cIn * kIn)}, this LoGAH has ${ck}`,
+      );
     return tf.tidy(() => {
       const n = x.shape[0]!;
       const h = tf.relu(tf.reshape(this.mlp(x, 'decoder.mlp', 3, false), [n, 2 * r, r])); // [n, 2r, r]

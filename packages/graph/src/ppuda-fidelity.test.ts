@@ -16,9 +16,27 @@ import { checkPredictions, nodeMapping, relErr, reorderRows } from './testing/fi
 
 const FIX = new URL('../fixtures/ppuda/', import.meta.url);
 
-interface RefNode { index: number; type: string; name: string | null; shape: number[] | null }
-interface RefParam { name: string; shape: number[]; numel: number; norm: number; mean: number; std: number; first: number[]; sample: number[] }
-interface Ref { nodes: RefNode[]; edges: [number, number, number][]; params: RefParam[] }
+interface RefNode {
+  index: number;
+  type: string;
+  name: string | null;
+  shape: number[] | null;
+}
+interface RefParam {
+  name: string;
+  shape: number[];
+  numel: number;
+  norm: number;
+  mean: number;
+  std: number;
+  first: number[];
+  sample: number[];
+}
+interface Ref {
+  nodes: RefNode[];
+  edges: [number, number, number][];
+  params: RefParam[];
+}
 
 const ref = (model: string): Ref => JSON.parse(readFileSync(new URL(`${model}.json`, FIX), 'utf8')) as Ref;
 
@@ -60,7 +78,11 @@ describe.each([
     const x0 = ghn.embedNodes(batch);
     const xg = ghn.propagate(x0, batch);
     const xl = ghn.nodeEmbeddings(batch);
-    for (const [name, t] of [['x_shape', x0], ['x_gnn', xg], ['x_ln', xl]] as const) {
+    for (const [name, t] of [
+      ['x_shape', x0],
+      ['x_gnn', xg],
+      ['x_ln', xl],
+    ] as const) {
       const want = reorderRows(emb[name]!.data as Float32Array, map, ghn.config.hid);
       expect(relErr(t.dataSync(), want), name).toBeLessThan(1e-5);
     }

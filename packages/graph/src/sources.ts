@@ -8,7 +8,9 @@ export function archSample(net: TargetNet, id: string | number = net.name): Arch
 }
 
 /** Draws uniformly from a fixed list of architectures (graphs built once). */
-export function fixedSource(archs: readonly (TargetNet | ArchSample)[]): ArchSource & { readonly archs: readonly ArchSample[] } {
+export function fixedSource(
+  archs: readonly (TargetNet | ArchSample)[],
+): ArchSource & { readonly archs: readonly ArchSample[] } {
   if (archs.length === 0) throw new ConfigError('archs', 'needs at least one architecture');
   const list = archs.map((a) => ('graph' in a && 'net' in a ? a : archSample(a)));
   return { archs: list, sample: (rng: Rng) => list[rng.int(0, list.length - 1)]! };
@@ -49,9 +51,15 @@ export class SmallNetFamily implements ArchSource {
     this.kinds = options.kinds ?? ['mlp', 'cnn'];
     this.widths = options.widths ?? [8, 16, 32, 64];
     this.maxLayers = options.maxLayers ?? 2;
-    if (this.kinds.length === 0 || this.kinds.some((k) => !['mlp', 'cnn', 'resnet'].includes(k))) throw new ConfigError('kinds', `must be a non-empty list of 'mlp', 'cnn', 'resnet', got ${JSON.stringify(this.kinds)}`);
-    if (this.widths.length === 0 || this.widths.some((w) => !Number.isInteger(w) || w < 1)) throw new ConfigError('widths', `must be positive integers, got ${JSON.stringify(this.widths)}`);
-    if (!Number.isInteger(this.maxLayers) || this.maxLayers < 1) throw new ConfigError('maxLayers', `must be a positive integer, got ${options.maxLayers}`);
+    if (this.kinds.length === 0 || this.kinds.some((k) => !['mlp', 'cnn', 'resnet'].includes(k)))
+      throw new ConfigError(
+        'kinds',
+        `must be a non-empty list of 'mlp', 'cnn', 'resnet', got ${JSON.stringify(this.kinds)}`,
+      );
+    if (this.widths.length === 0 || this.widths.some((w) => !Number.isInteger(w) || w < 1))
+      throw new ConfigError('widths', `must be positive integers, got ${JSON.stringify(this.widths)}`);
+    if (!Number.isInteger(this.maxLayers) || this.maxLayers < 1)
+      throw new ConfigError('maxLayers', `must be a positive integer, got ${options.maxLayers}`);
   }
 
   private pick<T>(rng: Rng, xs: readonly T[]): T {
@@ -86,10 +94,18 @@ export class SmallNetFamily implements ArchSource {
       const id = `cnn-${parts.join('-')}${dense.length ? `-d${dense[0]}` : ''}`;
       return archSample(new CNN({ inputShape: this.inputShape, convs, dense, outputSize: K }, id), id);
     }
-    const base = this.pick(rng, this.widths.filter((w) => w <= 16).length ? this.widths.filter((w) => w <= 16) : [this.widths[0]!]);
+    const base = this.pick(
+      rng,
+      this.widths.filter((w) => w <= 16).length ? this.widths.filter((w) => w <= 16) : [this.widths[0]!],
+    );
     const blocks = rng.int(1, this.maxLayers);
     const id = `resnet${6 * blocks + 2}-${base}`;
-    const net = new ResNet({ depth: 6 * blocks + 2, widths: [base, 2 * base, 4 * base], numClasses: K, inputShape: this.inputShape });
+    const net = new ResNet({
+      depth: 6 * blocks + 2,
+      widths: [base, 2 * base, 4 * base],
+      numClasses: K,
+      inputShape: this.inputShape,
+    });
     return archSample(net, id);
   }
 }

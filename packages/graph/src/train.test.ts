@@ -9,14 +9,30 @@ import { GHN2 } from './ghn2.js';
 import { GraphBuilder } from './graph.js';
 import { mlpGraph } from './describe.js';
 import { SmallNetFamily, archSample, fixedSource } from './sources.js';
-import { GhnTrainer, TrainingError, evaluateArchs, missingWeights, multiStepLr, netInput, type ArchSample, type GhnTrainEvent } from './train/index.js';
+import {
+  GhnTrainer,
+  TrainingError,
+  evaluateArchs,
+  missingWeights,
+  multiStepLr,
+  netInput,
+  type ArchSample,
+  type GhnTrainEvent,
+} from './train/index.js';
 
 /** The first n samples of an MNIST set as a split (labels as stored). */
 function subset(set: ImageSet, n: number): ImageSplit {
-  return new ImageSplit(set, Int32Array.from({ length: n }, (_, i) => i), padPermuteTransform(set.rows, set.cols, 0, null), Int32Array.from({ length: set.numClasses }, (_, c) => c), 0);
+  return new ImageSplit(
+    set,
+    Int32Array.from({ length: n }, (_, i) => i),
+    padPermuteTransform(set.rows, set.cols, 0, null),
+    Int32Array.from({ length: set.numClasses }, (_, c) => c),
+    0,
+  );
 }
 
-const mlp = (hidden: number[]) => archSample(new MLP({ inputSize: 784, hiddenSizes: hidden, outputSize: 10 }), `mlp-${hidden.join('-')}`);
+const mlp = (hidden: number[]) =>
+  archSample(new MLP({ inputSize: 784, hiddenSizes: hidden, outputSize: 10 }), `mlp-${hidden.join('-')}`);
 // kernels up to 5×5 (SmallNetFamily's): larger ones would be tiled (rank-5 tf.tile, no gradient in tfjs 4.22)
 const tinyGhn = (seed = 0) => new GHN2({ hid: 8, maxShape: [16, 16, 5, 5], seed });
 
@@ -37,17 +53,33 @@ describe('GhnTrainer: configuration and pieces', () => {
     expect(() => new GhnTrainer(ghn, src, train, { steps: 0 })).toThrow(/'steps'/);
     expect(() => new GhnTrainer(ghn, src, train, { steps: 3, archsPerStep: 1.5 })).toThrow(/'archsPerStep'/);
     expect(() => new GhnTrainer(ghn, src, train, { steps: 3, lr: -1 })).toThrow(/'lr'/);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, checkpointEvery: 2 })).toThrow(/'checkpointEvery'.*checkpointDir/);
+    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, checkpointEvery: 2 })).toThrow(
+      /'checkpointEvery'.*checkpointDir/,
+    );
     expect(() => new GhnTrainer(ghn, src, train, { steps: 3, batchSize: 5000 })).toThrow(ConfigError);
     expect(() => new GhnTrainer(ghn, src, train, { steps: 3, bogus: 1 } as never)).toThrow(/bogus/);
     ghn.dispose();
   });
 
   it("MultiStepLR decays at ppuda's milestones (2/3 and 5/6 of the run by default)", () => {
-    expect([0, 199, 200, 249, 250, 299].map((s) => multiStepLr(1e-3, [200, 250], 0.1, s))).toEqual([1e-3, 1e-3, 1e-3 * 0.1, 1e-3 * 0.1, 1e-3 * 0.1 ** 2, 1e-3 * 0.1 ** 2]);
+    expect([0, 199, 200, 249, 250, 299].map((s) => multiStepLr(1e-3, [200, 250], 0.1, s))).toEqual([
+      1e-3,
+      1e-3,
+      1e-3 * 0.1,
+      1e-3 * 0.1,
+      1e-3 * 0.1 ** 2,
+      1e-3 * 0.1 ** 2,
+    ]);
     const t = new GhnTrainer(tinyGhn(), fixedSource([mlp([8])]), train, { steps: 300 });
     expect(t.config.lrMilestones).toEqual([200, 250]);
-    expect([t.config.lr, t.config.weightDecay, t.config.gradClip, t.config.archsPerStep, t.config.batchSize, t.config.gamma]).toEqual([1e-3, 1e-5, 5, 8, 64, 0.1]);
+    expect([
+      t.config.lr,
+      t.config.weightDecay,
+      t.config.gradClip,
+      t.config.archsPerStep,
+      t.config.batchSize,
+      t.config.gamma,
+    ]).toEqual([1e-3, 1e-5, 5, 8, 64, 0.1]);
   });
 
   it('images go flat to MLPs and as [B, 28, 28, 1] to convnets', () => {
@@ -55,7 +87,9 @@ describe('GhnTrainer: configuration and pieces', () => {
     const cnn = new CNN({ inputShape: [28, 28, 1], convs: [{ filters: 2, kernel: 3 }], outputSize: 10 });
     expect(netInput(new MLP({ inputSize: 784, hiddenSizes: [], outputSize: 10 }), x).shape).toEqual([3, 784]);
     expect(netInput(cnn, x).shape).toEqual([3, 28, 28, 1]);
-    expect(() => netInput(new MLP({ inputSize: 100, hiddenSizes: [], outputSize: 10 }), x)).toThrow(/784 values per sample, the net takes 100/);
+    expect(() => netInput(new MLP({ inputSize: 100, hiddenSizes: [], outputSize: 10 }), x)).toThrow(
+      /784 values per sample, the net takes 100/,
+    );
     x.dispose();
   });
 
@@ -65,7 +99,7 @@ describe('GhnTrainer: configuration and pieces', () => {
     let h = g.input();
     h = g.layer('conv', 'fc1.weight', [h]);
     g.unsupported('fc1.bias');
-    h = g.layer('conv', 'fc2.weight', [h], 'fc2.bias');
+    g.layer('conv', 'fc2.weight', [h], 'fc2.bias');
     const arch: ArchSample = { id: 'mlp-unsup', net, graph: g.build() };
     const ghn = tinyGhn();
     const [p] = ghn.predict(arch.graph);
@@ -79,7 +113,16 @@ describe('GhnTrainer: configuration and pieces', () => {
     const batch = train.batch([0, 1, 2, 3, 4, 5, 6, 7]);
     const { grads, stats } = t.step([arch], batch);
     expect(Number.isFinite(stats.dataSync()[0]!)).toBe(true);
-    tf.dispose([...Object.values(p!.weights), ...Object.values(a), ...Object.values(b), ...(grads.filter(Boolean) as tf.Tensor[]), stats, batch.x, batch.y, batch.yGlobal]);
+    tf.dispose([
+      ...Object.values(p!.weights),
+      ...Object.values(a),
+      ...Object.values(b),
+      ...(grads.filter(Boolean) as tf.Tensor[]),
+      stats,
+      batch.x,
+      batch.y,
+      batch.yGlobal,
+    ]);
     t.dispose();
     ghn.dispose();
   });
@@ -91,7 +134,13 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
   it('one step: finite loss, clipped gradients, one Adam update of every variable; no tensors leak across steps', async () => {
     const ghn = tinyGhn();
     const events: GhnTrainEvent[] = [];
-    const t = new GhnTrainer(ghn, source(), train, { steps: 4, archsPerStep: 3, batchSize: 16, gradClip: 0.5, logEvery: 1 }, (e) => events.push(e));
+    const t = new GhnTrainer(
+      ghn,
+      source(),
+      train,
+      { steps: 4, archsPerStep: 3, batchSize: 16, gradClip: 0.5, logEvery: 1 },
+      (e) => events.push(e),
+    );
     const rng = new Rng(1);
     const archs = [0, 1, 2].map(() => t.source.sample(rng));
     const batch = train.batch(Array.from({ length: 16 }, (_, i) => i));
@@ -119,12 +168,24 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
 
   it('skips (and counts) steps whose loss is not finite, and gives up after maxSkips', async () => {
     const inner = new MLP({ inputSize: 784, hiddenSizes: [4], outputSize: 10 });
-    const nanNet: TargetNet = { name: 'nan', params: inner.params, inputShape: inner.inputShape, outputShape: inner.outputShape, forward: (x, w, o) => tf.mul(inner.forward(x, w, o), NaN) };
+    const nanNet: TargetNet = {
+      name: 'nan',
+      params: inner.params,
+      inputShape: inner.inputShape,
+      outputShape: inner.outputShape,
+      forward: (x, w, o) => tf.mul(inner.forward(x, w, o), NaN),
+    };
     const bad: ArchSample = { id: 'nan', net: nanNet, graph: mlpGraph(inner) };
     const ghn = tinyGhn();
     const before = ghn.trainableVariables().map((v) => v.dataSync().slice());
     const skips: GhnTrainEvent[] = [];
-    const t = new GhnTrainer(ghn, fixedSource([bad]), train, { steps: 3, archsPerStep: 1, batchSize: 8, maxSkips: 5 }, (e) => e.type === 'skip' && skips.push(e));
+    const t = new GhnTrainer(
+      ghn,
+      fixedSource([bad]),
+      train,
+      { steps: 3, archsPerStep: 1, batchSize: 8, maxSkips: 5 },
+      (e) => e.type === 'skip' && skips.push(e),
+    );
     const r = await t.run();
     expect(r.skipped).toBe(3);
     expect(skips.length).toBe(3);
@@ -139,7 +200,17 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
   it('a run stopped after j steps and resumed by a new trainer ends with the GHN variables of a straight k-step run', async () => {
     const k = 6;
     const j = 3;
-    const cfg = (dir: string) => ({ steps: k, archsPerStep: 2, batchSize: 16, lr: 3e-3, seed: 5, checkpointDir: dir, checkpointEvery: 2, logEvery: 1, fingerprint: { k } });
+    const cfg = (dir: string) => ({
+      steps: k,
+      archsPerStep: 2,
+      batchSize: 16,
+      lr: 3e-3,
+      seed: 5,
+      checkpointDir: dir,
+      checkpointEvery: 2,
+      logEvery: 1,
+      fingerprint: { k },
+    });
     const straightDir = mkdtempSync(join(tmpdir(), 'ghn-train-'));
     const ghnA = tinyGhn(3);
     const a = new GhnTrainer(ghnA, source(), train, cfg(straightDir));
@@ -179,11 +250,17 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
     const other = new GhnTrainer(ghnC, source(), train, { ...cfg(dir), fingerprint: { k: 7 } });
     await expect(other.run({ resume: true })).rejects.toThrow(/another configuration/);
     const wrongGhn = new GHN2({ hid: 12, maxShape: [16, 16, 5, 5] });
-    await expect(new GhnTrainer(wrongGhn, source(), train, cfg(dir)).run({ resume: true })).rejects.toThrow(/holds a GHN with config/);
+    await expect(new GhnTrainer(wrongGhn, source(), train, cfg(dir)).run({ resume: true })).rejects.toThrow(
+      /holds a GHN with config/,
+    );
     ghnC.trainableVariables().forEach((v, i) => expect(v.dataSync()).toEqual(va[i]!.dataSync()));
     // in one process: run({ until: j }) then run() continues
     const ghnD = tinyGhn(3);
-    const d = new GhnTrainer(ghnD, source(), train, { ...cfg(dir), checkpointDir: undefined, checkpointEvery: undefined });
+    const d = new GhnTrainer(ghnD, source(), train, {
+      ...cfg(dir),
+      checkpointDir: undefined,
+      checkpointEvery: undefined,
+    });
     await d.run({ until: j });
     const rd = await d.run();
     expect(rd.curve).toEqual(ra.curve);
@@ -196,15 +273,26 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
 describe('evaluateArchs', () => {
   it('accuracy of predicted parameters, of the random init, and after fine-tuning from each on the same batches', async () => {
     const ghn = tinyGhn();
-    const archs = [mlp([8]), archSample(new CNN({ inputShape: [28, 28, 1], convs: [{ filters: 4, kernel: 3, stride: 2 }], outputSize: 10 }, 'cnn'))];
+    const archs = [
+      mlp([8]),
+      archSample(
+        new CNN({ inputShape: [28, 28, 1], convs: [{ filters: 4, kernel: 3, stride: 2 }], outputSize: 10 }, 'cnn'),
+      ),
+    ];
     const n0 = tf.memory().numTensors;
     const seen: number[] = [];
-    const r = await evaluateArchs(ghn, archs, { test, train }, { fineTuneSteps: 30, testSamples: 500, lr: 3e-3, onArch: (_, i) => seen.push(i) });
+    const r = await evaluateArchs(
+      ghn,
+      archs,
+      { test, train },
+      { fineTuneSteps: 30, testSamples: 500, lr: 3e-3, onArch: (_, i) => seen.push(i) },
+    );
     expect(tf.memory().numTensors).toBe(n0);
     expect(seen).toEqual([0, 1]);
     expect(r.archs.map((a) => a.id)).toEqual(['mlp-8', 'cnn']);
     for (const a of r.archs) {
-      for (const v of [a.accuracy, a.randomInit, a.fineTuned!.predicted, a.fineTuned!.random]) expect(v).toBeGreaterThanOrEqual(0);
+      for (const v of [a.accuracy, a.randomInit, a.fineTuned!.predicted, a.fineTuned!.random])
+        expect(v).toBeGreaterThanOrEqual(0);
       expect(a.fineTuned!.random).toBeGreaterThan(0.4); // 30 Adam steps train a small net on MNIST
       expect(a.missing).toEqual([]);
     }
@@ -229,10 +317,18 @@ describe('meta-training learns', () => {
     const held = [mlp([24]), mlp([48, 24]), mlp([40]), mlp([24, 48])];
     const ghn = new GHN2({ hid: 16, maxShape: [32, 32, 5, 5], seed: 0 });
     const before = await evaluateArchs(ghn, held, { test });
-    const t = new GhnTrainer(ghn, fixedSource(trainArchs), train, { steps: 60, archsPerStep: 8, batchSize: 64, lr: 5e-3, lrMilestones: [] });
+    const t = new GhnTrainer(ghn, fixedSource(trainArchs), train, {
+      steps: 60,
+      archsPerStep: 8,
+      batchSize: 64,
+      lr: 5e-3,
+      lrMilestones: [],
+    });
     const r = await t.run();
     const after = await evaluateArchs(ghn, held, { test });
-    console.log(`held-out accuracy of predicted parameters: ${before.meanAccuracy.toFixed(3)} → ${after.meanAccuracy.toFixed(3)} (${after.archs.map((a) => a.accuracy.toFixed(3)).join(' ')}), random init ${after.meanRandomInit.toFixed(3)}; ${r.seconds.toFixed(1)} s`);
+    console.log(
+      `held-out accuracy of predicted parameters: ${before.meanAccuracy.toFixed(3)} → ${after.meanAccuracy.toFixed(3)} (${after.archs.map((a) => a.accuracy.toFixed(3)).join(' ')}), random init ${after.meanRandomInit.toFixed(3)}; ${r.seconds.toFixed(1)} s`,
+    );
     expect(before.meanAccuracy).toBeLessThan(0.15);
     expect(after.meanAccuracy).toBeGreaterThan(0.18);
     expect(after.meanAccuracy).toBeGreaterThan(after.meanRandomInit + 0.08);

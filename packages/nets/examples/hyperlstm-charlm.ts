@@ -11,7 +11,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { LSTM, Rng, createVariables, initBackend, softmaxCrossEntropy, type BackendName, type Weights } from '@hypernets/core';
+import {
+  LSTM,
+  Rng,
+  createVariables,
+  initBackend,
+  softmaxCrossEntropy,
+  type BackendName,
+  type Weights,
+} from '@hypernets/core';
 import { HyperLSTM } from '../src/hyperlstm.js';
 
 const args = new Map<string, string>();
@@ -34,7 +42,11 @@ function loadText(): { text: string; source: string } {
     resolve(here, '../node_modules/@tensorflow/tfjs-backend-wasm/README.md'),
   ];
   const found = candidates.filter((p) => existsSync(p));
-  if (found.length > 0) return { text: found.map((p) => readFileSync(p, 'utf8')).join('\n'), source: found.map((p) => p.split('node_modules/')[1]).join(' + ') };
+  if (found.length > 0)
+    return {
+      text: found.map((p) => readFileSync(p, 'utf8')).join('\n'),
+      source: found.map((p) => p.split('node_modules/')[1]).join(' + '),
+    };
   // Fallback: a seeded toy grammar.
   const rng = new Rng(0);
   const nouns = ['cat', 'dog', 'bird', 'tree', 'river', 'house', 'child', 'garden'];
@@ -56,12 +68,15 @@ const ids = Int32Array.from([...text], (c) => index.get(c)!);
 const BLOCK = 2000;
 const trainParts: number[] = [];
 const validParts: number[] = [];
-for (let b = 0; b * BLOCK < ids.length; b++) (b % 10 === 9 ? validParts : trainParts).push(...ids.subarray(b * BLOCK, (b + 1) * BLOCK));
+for (let b = 0; b * BLOCK < ids.length; b++)
+  (b % 10 === 9 ? validParts : trainParts).push(...ids.subarray(b * BLOCK, (b + 1) * BLOCK));
 const train = Int32Array.from(trainParts);
 const valid = Int32Array.from(validParts);
 
 const backend = await initBackend((args.get('backend') ?? 'wasm') as BackendName);
-console.log(`backend ${backend.tfjsBackend} (${backend.device}); text: ${source}, ${ids.length} chars, vocab ${V}; train ${train.length}, valid ${valid.length}`);
+console.log(
+  `backend ${backend.tfjsBackend} (${backend.device}); text: ${source}, ${ids.length} chars, vocab ${V}; train ${train.length}, valid ${valid.length}`,
+);
 
 interface Model {
   label: string;
@@ -71,8 +86,22 @@ interface Model {
 }
 
 function hyperModel(): Model {
-  const net = new HyperLSTM({ inputSize: INPUT, hiddenSize: H, hyperHiddenSize: HYPER, hyperEmbeddingSize: EMB, vocabSize: V, outputSize: V, seqLength: T, seed: 1 });
-  return { label: `HyperLSTM H=${H} Ĥ=${HYPER} E=${EMB}`, numParams: net.numParams, variables: net.trainableVariables(), logits: (x) => net.forward(x, net.ownWeights()) };
+  const net = new HyperLSTM({
+    inputSize: INPUT,
+    hiddenSize: H,
+    hyperHiddenSize: HYPER,
+    hyperEmbeddingSize: EMB,
+    vocabSize: V,
+    outputSize: V,
+    seqLength: T,
+    seed: 1,
+  });
+  return {
+    label: `HyperLSTM H=${H} Ĥ=${HYPER} E=${EMB}`,
+    numParams: net.numParams,
+    variables: net.trainableVariables(),
+    logits: (x) => net.forward(x, net.ownWeights()),
+  };
 }
 
 /** The plain LSTM's hidden size with about `target` parameters (embedding and head included). */
@@ -85,11 +114,23 @@ function lstmHiddenFor(target: number): number {
 
 function lstmModel(targetParams: number): Model {
   const hidden = lstmHiddenFor(targetParams);
-  const net = new LSTM({ inputSize: INPUT, hiddenSize: hidden, seqLength: T, vocabSize: V, outputSize: V, output: 'sequence' });
+  const net = new LSTM({
+    inputSize: INPUT,
+    hiddenSize: hidden,
+    seqLength: T,
+    vocabSize: V,
+    outputSize: V,
+    output: 'sequence',
+  });
   const vars = createVariables(net.params, new Rng(1));
   const weights: Weights = vars;
   const n = net.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
-  return { label: `LSTM H=${hidden}`, numParams: n, variables: net.params.map((p) => vars[p.name]!), logits: (x) => net.forward(x, weights) };
+  return {
+    label: `LSTM H=${hidden}`,
+    numParams: n,
+    variables: net.params.map((p) => vars[p.name]!),
+    logits: (x) => net.forward(x, weights),
+  };
 }
 
 function batchOf(source: Int32Array, starts: number[]): { x: tf.Tensor; y: tf.Tensor } {
@@ -127,7 +168,9 @@ async function trainModel(m: Model): Promise<{ bpc: number; seconds: number }> {
     const loss = opt.minimize(() => softmaxCrossEntropy(m.logits(x), y), true, m.variables)!;
     if (step % 50 === 0 || step === STEPS) {
       const l = (await loss.data())[0]!;
-      console.log(`  ${m.label} step ${step}/${STEPS}: train bpc ${(l / Math.LN2).toFixed(3)} (${((performance.now() - t0) / step).toFixed(0)} ms/step)`);
+      console.log(
+        `  ${m.label} step ${step}/${STEPS}: train bpc ${(l / Math.LN2).toFixed(3)} (${((performance.now() - t0) / step).toFixed(0)} ms/step)`,
+      );
     }
     tf.dispose([x, y, loss]);
   }
@@ -145,12 +188,16 @@ unigram /= valid.length;
 
 const hyper = hyperModel();
 const plain = lstmModel(hyper.numParams);
-console.log(`${hyper.label}: ${hyper.numParams} params; ${plain.label}: ${plain.numParams} params; ${STEPS} Adam steps (lr ${LR}), batch ${BATCH} × T=${T}`);
+console.log(
+  `${hyper.label}: ${hyper.numParams} params; ${plain.label}: ${plain.numParams} params; ${STEPS} Adam steps (lr ${LR}), batch ${BATCH} × T=${T}`,
+);
 const results: string[] = [];
 for (const m of [hyper, plain]) {
   const before = await validBpc(m);
   const r = await trainModel(m);
-  results.push(`${m.label} (${m.numParams} params): valid bpc ${before.toFixed(3)} → ${r.bpc.toFixed(3)} in ${r.seconds.toFixed(1)} s`);
+  results.push(
+    `${m.label} (${m.numParams} params): valid bpc ${before.toFixed(3)} → ${r.bpc.toFixed(3)} in ${r.seconds.toFixed(1)} s`,
+  );
 }
 console.log(`baselines: uniform ${Math.log2(V).toFixed(3)} bpc, unigram (train counts) ${unigram.toFixed(3)} bpc`);
 for (const r of results) console.log(r);

@@ -19,7 +19,12 @@ import { batch, target } from '../src/testing/sine-task.js';
 import { lineChartSpec, renderPlot } from '@hypernets/plot';
 
 const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '1500' }, seeds: { type: 'string', default: '3' }, backend: { type: 'string', default: 'wasm' }, lr: { type: 'string', default: '1e-3' } },
+  options: {
+    steps: { type: 'string', default: '1500' },
+    seeds: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'wasm' },
+    lr: { type: 'string', default: '1e-3' },
+  },
 });
 const steps = Number(values.steps);
 const seeds = Number(values.seeds);
@@ -29,7 +34,8 @@ const chosen = await initBackend(values.backend as BackendName);
 console.log(`backend ${chosen.backend}; ${steps} steps × ${seeds} seeds, Adam ${lr}, batch 8 tasks × 16 points`);
 
 const test = batch(new Rng(999), 64, 32);
-const testLoss = (h: HyperMLP) => tf.tidy(() => mse(target.forward(test.x, h.generate({ input: test.cond })), test.y).dataSync()[0]!);
+const testLoss = (h: HyperMLP) =>
+  tf.tidy(() => mse(target.forward(test.x, h.generate({ input: test.cond })), test.y).dataSync()[0]!);
 
 const rows: { x: number; y: number; series: string }[] = [];
 const finals: Record<string, number[]> = { plain: [], MIP: [] };
@@ -50,7 +56,9 @@ for (const label of ['plain', 'MIP'] as const) {
     const ms = performance.now() - t0;
     curves[label].push(curve);
     finals[label].push(curve[curve.length - 1]!);
-    console.log(`${label} seed ${s}: test MSE ${curve[0]!.toFixed(4)} → ${curve[curve.length - 1]!.toFixed(4)} (${(ms / steps).toFixed(2)} ms/step)`);
+    console.log(
+      `${label} seed ${s}: test MSE ${curve[0]!.toFixed(4)} → ${curve[curve.length - 1]!.toFixed(4)} (${(ms / steps).toFixed(2)} ms/step)`,
+    );
     opt.dispose();
     h.dispose();
   }
@@ -82,7 +90,12 @@ const out = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'mip-vs-plain.json'), JSON.stringify({ ...summary, curves }, null, 1));
 await renderPlot(
-  lineChartSpec({ title: `MIP vs plain HyperMLP (mean test MSE of ${seeds} seeds, Adam ${lr})`, rows, xTitle: 'training step', yTitle: 'test MSE (log scale)' }),
+  lineChartSpec({
+    title: `MIP vs plain HyperMLP (mean test MSE of ${seeds} seeds, Adam ${lr})`,
+    rows,
+    xTitle: 'training step',
+    yTitle: 'test MSE (log scale)',
+  }),
   join(out, 'mip-vs-plain'),
 );
 console.log(`wrote ${join(out, 'mip-vs-plain')}.{svg,png,json}`);

@@ -18,7 +18,15 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
-import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type FlatOrder, type HyperNet } from './hypernet.js';
+import {
+  flattenWeights,
+  generateFrom,
+  splitFlat,
+  type Condition,
+  type ConditionMode,
+  type FlatOrder,
+  type HyperNet,
+} from './hypernet.js';
 import { VariableOwner } from './variables.js';
 import { entryStats, hyperfanColumns, type EntryStats, type HyperInit } from './init.js';
 import { mipEncode } from './mip.js';
@@ -97,13 +105,22 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
     super();
     this.cfg = config;
     this.flatOrder = config.flatOrder ?? 'native';
-    if (this.flatOrder !== 'native' && this.flatOrder !== 'torch') throw new ConfigError('flatOrder', `must be 'native' or 'torch', got ${String(this.flatOrder)}`);
-    const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet).params;
-    if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
+    if (this.flatOrder !== 'native' && this.flatOrder !== 'torch')
+      throw new ConfigError('flatOrder', `must be 'native' or 'torch', got ${String(this.flatOrder)}`);
+    const targetParams = Array.isArray(config.target)
+      ? (config.target as readonly ParamSpec[])
+      : (config.target as TargetNet).params;
+    if (!targetParams || targetParams.length === 0)
+      throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
     this.targetParams = targetParams;
     this.numTargetParams = countParams(targetParams);
     this.name = config.name ?? defaultName;
-    ({ mode: this.mode, numConditions: this.numConditions, conditionSize: this.conditionSize, mip: this.mip } = resolveConditioning(config, 1));
+    ({
+      mode: this.mode,
+      numConditions: this.numConditions,
+      conditionSize: this.conditionSize,
+      mip: this.mip,
+    } = resolveConditioning(config, 1));
     this.embeddingSize = checkPositiveInt('embeddingSize', config.embeddingSize ?? 8);
     const hidden = config.hiddenSizes ?? [100, 100];
     this.hiddenSizes = hidden.map((h, i) => checkPositiveInt(`hiddenSizes[${i}]`, h));
@@ -140,15 +157,34 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
     const specs: ParamSpec[] = [];
     const E = this.embeddingSize;
     if (this.mode !== 'input')
-      specs.push(paramSpec({ name: 'embeddings', shape: [this.numConditions, E], kind: 'embedding', layer: 0, fanIn: E, fanOut: E }));
+      specs.push(
+        paramSpec({
+          name: 'embeddings',
+          shape: [this.numConditions, E],
+          kind: 'embedding',
+          layer: 0,
+          fanIn: E,
+          fanOut: E,
+        }),
+      );
     specs.push(...this.extraSpecs());
     const sizes = [this.trunkInputSize(), ...this.hiddenSizes];
-    for (let l = 0; l < this.hiddenSizes.length; l++) specs.push(...denseSpecs(`fc${l + 1}`, sizes[l], sizes[l + 1], l + 1, this.activation));
+    for (let l = 0; l < this.hiddenSizes.length; l++)
+      specs.push(...denseSpecs(`fc${l + 1}`, sizes[l], sizes[l + 1], l + 1, this.activation));
     const d = sizes[sizes.length - 1];
     const outSize = this.trunkOutputSize();
     specs.push(...denseSpecs('out', d, outSize, this.hiddenSizes.length + 1, 'linear'));
     if (this.mip)
-      specs.push(paramSpec({ name: 'theta0', shape: [this.numTargetParams], kind: 'other', layer: this.hiddenSizes.length + 2, fanIn: 1, fanOut: 1 }));
+      specs.push(
+        paramSpec({
+          name: 'theta0',
+          shape: [this.numTargetParams],
+          kind: 'other',
+          layer: this.hiddenSizes.length + 2,
+          fanIn: 1,
+          fanOut: 1,
+        }),
+      );
     (this as { params: readonly ParamSpec[] }).params = specs;
 
     // Initial values, drawn in ParamSpec order from one stream (same seed → same numbers).
@@ -172,7 +208,12 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
         } else if (s.name === 'out.weight' && init !== 'default') {
           const small = this.cfg.smallVariance ?? 1e-4;
           const stats = this.outputStats(entryStats(this.targetParams, init, small));
-          const cols = hyperfanColumns(stats, d, this.lastHiddenSecondMoment(), this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1);
+          const cols = hyperfanColumns(
+            stats,
+            d,
+            this.lastHiddenSecondMoment(),
+            this.mip ? (this.cfg.mipOutputScale ?? 0.1) : 1,
+          );
           const std = cols.std;
           t = tf.tidy(() => tf.mul(this.rng.normal([d, outSize]), tf.tensor1d(std)));
           const bias = this.mip ? tf.zeros([outSize]) : tf.tensor1d(cols.bias);
@@ -218,9 +259,12 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
     const values = this.initValues;
     const emb = values?.embeddings;
     // invariant: only build() calls this, after drawing the embeddings (a bug here, not bad input).
-    if (!values || !emb) throw new Error(`${this.name}: init statistics need the drawn embeddings (only inside build())`);
+    if (!values || !emb)
+      throw new Error(`${this.name}: init statistics need the drawn embeddings (only inside build())`);
     const n = Math.min(this.numConditions, 64);
-    let { x: h, rows } = this.trunkInputHost(emb.subarray(0, n * this.embeddingSize), n);
+    const trunk = this.trunkInputHost(emb.subarray(0, n * this.embeddingSize), n);
+    const rows = trunk.rows;
+    let h = trunk.x;
     for (let l = 1; l <= this.hiddenSizes.length; l++)
       h = hostDense(h, rows, values[`fc${l}.weight`]!, values[`fc${l}.bias`], this.activation);
     return { h, n, rows };
@@ -237,7 +281,8 @@ export abstract class MLPHyperNetBase extends VariableOwner implements HyperNet 
     return tf.tidy(() => {
       const { feats, ids } = conditionFeatures(x, weights, batch, this);
       let h = this.trunkInput(feats, ids, weights, batch);
-      for (let l = 1; l <= this.hiddenSizes.length; l++) h = activate(linear(h, weights[`fc${l}.weight`], weights[`fc${l}.bias`]), this.activation);
+      for (let l = 1; l <= this.hiddenSizes.length; l++)
+        h = activate(linear(h, weights[`fc${l}.weight`], weights[`fc${l}.bias`]), this.activation);
       let flat = this.trunkOutputToFlat(linear(h, weights['out.weight'], weights['out.bias']), n);
       if (this.mip) flat = tf.add(flat, weights.theta0!); // [P] broadcasts; per-sample [N, P] adds row-wise
       return flat;
@@ -288,12 +333,18 @@ export function resolveConditioning(
   noneConditions: number,
 ): Conditioning {
   if (config.numConditions !== undefined && config.conditionSize !== undefined)
-    throw new ConfigError('numConditions', 'give either numConditions (learned embeddings) or conditionSize (external input), not both');
-  const mode: ConditionMode = config.conditionSize !== undefined ? 'input' : config.numConditions !== undefined ? 'id' : 'none';
-  const numConditions = mode === 'id' ? checkPositiveInt('numConditions', config.numConditions) : mode === 'none' ? noneConditions : 0;
+    throw new ConfigError(
+      'numConditions',
+      'give either numConditions (learned embeddings) or conditionSize (external input), not both',
+    );
+  const mode: ConditionMode =
+    config.conditionSize !== undefined ? 'input' : config.numConditions !== undefined ? 'id' : 'none';
+  const numConditions =
+    mode === 'id' ? checkPositiveInt('numConditions', config.numConditions) : mode === 'none' ? noneConditions : 0;
   const conditionSize = mode === 'input' ? checkPositiveInt('conditionSize', config.conditionSize) : 0;
   const mip = config.mip ?? false;
-  if (mip && mode !== 'input') throw new ConfigError('mip', 'MIP encodes continuous inputs γ ∈ [0, 1]: configure conditionSize');
+  if (mip && mode !== 'input')
+    throw new ConfigError('mip', 'MIP encodes continuous inputs γ ∈ [0, 1]: configure conditionSize');
   return { mode, numConditions, conditionSize, mip };
 }
 
@@ -317,7 +368,12 @@ export function checkConditionBatch(x: tf.Tensor, batch: number | null, c: Condi
  * with MIP), or rows of `weights.embeddings` (condition ids; row 0 for every sample when
  * unconditional), with the ids used. Created tensors belong to the caller's tidy scope.
  */
-export function conditionFeatures(x: tf.Tensor, weights: Weights, batch: number | null, c: Conditioning): { feats: tf.Tensor; ids: tf.Tensor | null } {
+export function conditionFeatures(
+  x: tf.Tensor,
+  weights: Weights,
+  batch: number | null,
+  c: Conditioning,
+): { feats: tf.Tensor; ids: tf.Tensor | null } {
   if (c.mode === 'input') return { feats: c.mip ? mipEncode(x) : x, ids: null };
   const n = x.shape[0];
   const ids = c.mode === 'none' ? tf.zeros([n], 'int32') : tf.reshape(tf.cast(x, 'int32'), [n]);

@@ -39,7 +39,10 @@ export class ChunkedHyperMLP extends MLPHyperNetBase {
     this.chunkEmbeddingSize = checkPositiveInt('chunkEmbeddingSize', config.chunkEmbeddingSize ?? 8);
     this.chunkEmbeddingsPerCondition = config.chunkEmbeddingsPerCondition ?? false;
     if (this.chunkEmbeddingsPerCondition && this.mode !== 'id')
-      throw new ConfigError('chunkEmbeddingsPerCondition', 'per-condition chunk embeddings need condition ids (numConditions)');
+      throw new ConfigError(
+        'chunkEmbeddingsPerCondition',
+        'per-condition chunk embeddings need condition ids (numConditions)',
+      );
     this.build();
   }
 

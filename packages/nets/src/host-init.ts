@@ -61,7 +61,8 @@ export function hostDense(
   const inDim = x.length / rows;
   const outDim = w.length / inDim;
   // invariant: the init code sizes x and w from the same ParamSpecs (a bug here, not bad input).
-  if (!Number.isInteger(inDim) || !Number.isInteger(outDim)) throw new Error(`hostDense: [${rows}, ${x.length / rows}] × ${w.length} values do not fit`);
+  if (!Number.isInteger(inDim) || !Number.isInteger(outDim))
+    throw new Error(`hostDense: [${rows}, ${x.length / rows}] × ${w.length} values do not fit`);
   const y = new Float32Array(rows * outDim);
   for (let r = 0; r < rows; r++) {
     const xRow = r * inDim;

@@ -1,6 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, LSTM, Rng, ShapeMismatchError, assertNoLeaks, initBackend, softmaxCrossEntropy, type Weights } from '@hypernets/core';
+import {
+  ConfigError,
+  LSTM,
+  Rng,
+  ShapeMismatchError,
+  assertNoLeaks,
+  initBackend,
+  softmaxCrossEntropy,
+  type Weights,
+} from '@hypernets/core';
 import { HyperLSTM, orthogonalMatrix, type HyperLSTMConfig } from './hyperlstm.js';
 import { checkGradients, maxAbs } from './testing/helpers.js';
 
@@ -14,7 +23,8 @@ function randomWeights(net: HyperLSTM, seed: number, lead: number[] = []): Weigh
   const out: Weights = {};
   for (const s of net.params) {
     const base = s.kind === 'norm-scale' ? 1 : 0;
-    const std = s.kind === 'weight' || s.kind === 'recurrent-weight' ? Math.sqrt(2 / s.fanIn) : s.kind === 'embedding' ? 1 : 0.3;
+    const std =
+      s.kind === 'weight' || s.kind === 'recurrent-weight' ? Math.sqrt(2 / s.fanIn) : s.kind === 'embedding' ? 1 : 0.3;
     out[s.name] = tf.tidy(() => tf.add(rng.normal([...lead, ...s.shape], 0, std), base));
   }
   return out;
@@ -38,7 +48,9 @@ const lnBlock = (v: number[], scale: number[], shift: number[], eps: number) => 
 /** LSTM update from gate pre-activations (i, f, g, o blocks of `u`) with optional per-gate LN. */
 function cellRef(z: number[], c: number[], u: number, ln: number[][] | null, fb: number, eps: number) {
   const blocks = [0, 1, 2, 3].map((k) => z.slice(k * u, (k + 1) * u));
-  const nb = ln ? blocks.map((b, k) => lnBlock(b, ln[0]!.slice(k * u, (k + 1) * u), ln[1]!.slice(k * u, (k + 1) * u), eps)) : blocks;
+  const nb = ln
+    ? blocks.map((b, k) => lnBlock(b, ln[0]!.slice(k * u, (k + 1) * u), ln[1]!.slice(k * u, (k + 1) * u), eps))
+    : blocks;
   const [i, f, g, o] = nb as [number[], number[], number[], number[]];
   const cn = c.map((cj, j) => sig(f[j]! + fb) * cj + sig(i[j]!) * Math.tanh(g[j]!));
   const cl = ln ? lnBlock(cn, ln[2]!, ln[3]!, eps) : cn;
@@ -46,7 +58,11 @@ function cellRef(z: number[], c: number[], u: number, ln: number[][] | null, fb:
 }
 
 /** The paper's equations, written out per gate (the code fuses them). */
-function hyperLstmRef(xs: M, W: Record<string, number[] | M | number[][][]>, cfg: { H: number; Hh: number; E: number; ln: boolean; fb: number; eps: number }) {
+function hyperLstmRef(
+  xs: M,
+  W: Record<string, number[] | M | number[][][]>,
+  cfg: { H: number; Hh: number; E: number; ln: boolean; fb: number; eps: number },
+) {
   const { H, Hh, E, ln, fb, eps } = cfg;
   let h = new Array(H).fill(0);
   let c = new Array(H).fill(0);
@@ -61,7 +77,16 @@ function hyperLstmRef(xs: M, W: Record<string, number[] | M | number[][][]>, cfg
     const zr = vecMat(hh, m('hyper.weight_hh'));
     let zhy = za.map((a, j) => a + zr[j]!);
     if (!ln) zhy = zhy.map((a, j) => a + v('hyper.bias')[j]!);
-    const hy = cellRef(zhy, hc, Hh, ln ? [v('hyper.ln_gates.scale'), v('hyper.ln_gates.shift'), v('hyper.ln_cell.scale'), v('hyper.ln_cell.shift')] : null, fb, eps);
+    const hy = cellRef(
+      zhy,
+      hc,
+      Hh,
+      ln
+        ? [v('hyper.ln_gates.scale'), v('hyper.ln_gates.shift'), v('hyper.ln_cell.scale'), v('hyper.ln_cell.shift')]
+        : null,
+      fb,
+      eps,
+    );
     hh = hy.h;
     hc = hy.c;
     const zx = vecMat(hh, m('hyper.zx.weight')).map((a, j) => a + v('hyper.zx.bias')[j]!);
@@ -75,9 +100,19 @@ function hyperLstmRef(xs: M, W: Record<string, number[] | M | number[][][]>, cfg
       const dx = d('hyper.dx.weight', zx);
       const dh = d('hyper.dh.weight', zh);
       const db = d('hyper.db.weight', zb);
-      for (let j = 0; j < H; j++) pre.push(dx[j]! * wx[g * H + j]! + dh[j]! * wh[g * H + j]! + db[j]! + v('lstm.bias')[g * H + j]!);
+      for (let j = 0; j < H; j++)
+        pre.push(dx[j]! * wx[g * H + j]! + dh[j]! * wh[g * H + j]! + db[j]! + v('lstm.bias')[g * H + j]!);
     }
-    const r = cellRef(pre, c, H, ln ? [v('lstm.ln_gates.scale'), v('lstm.ln_gates.shift'), v('lstm.ln_cell.scale'), v('lstm.ln_cell.shift')] : null, fb, eps);
+    const r = cellRef(
+      pre,
+      c,
+      H,
+      ln
+        ? [v('lstm.ln_gates.scale'), v('lstm.ln_gates.shift'), v('lstm.ln_cell.scale'), v('lstm.ln_cell.shift')]
+        : null,
+      fb,
+      eps,
+    );
     h = r.h;
     c = r.c;
     out.push(h);
@@ -141,7 +176,9 @@ describe('HyperLSTM: config, ParamSpecs, init', () => {
     expect(() => new HyperLSTM({ ...small, hyperEmbeddingSize: 2.5 })).toThrow(ConfigError);
     expect(() => new HyperLSTM({ ...small, recurrentDropout: 1 })).toThrow(ConfigError);
     expect(() => new HyperLSTM({ ...small, layerNormEps: 0 })).toThrow(ConfigError);
-    expect(() => new HyperLSTM({ ...small, hiddenSizes: [3] } as unknown as HyperLSTMConfig)).toThrow(/unknown HyperLSTM option/);
+    expect(() => new HyperLSTM({ ...small, hiddenSizes: [3] } as unknown as HyperLSTMConfig)).toThrow(
+      /unknown HyperLSTM option/,
+    );
   });
 });
 
@@ -199,7 +236,11 @@ describe('HyperLSTM: equations', () => {
   it('per-sample weights [N, …] run sample i with weight set i in one pass', () => {
     const net = new HyperLSTM({ ...small, vocabSize: 6, outputSize: 4 });
     const wb = randomWeights(net, 31, [3]);
-    const ids = [[0, 5, 2, 1], [3, 3, 4, 0], [1, 2, 5, 5]];
+    const ids = [
+      [0, 5, 2, 1],
+      [3, 3, 4, 0],
+      [1, 2, 5, 5],
+    ];
     const yb = net.forward(ids, wb);
     expect(yb.shape).toEqual([3, 4, 4]);
     ids.forEach((row, i) => {
@@ -216,7 +257,14 @@ describe('HyperLSTM: equations', () => {
 
   it('continues a sequence from the returned state (split run = whole run)', () => {
     const net = new HyperLSTM({ ...small, vocabSize: 6, outputSize: 4, seed: 2 });
-    const ids = tf.tensor2d([[0, 5, 2, 1, 4, 3], [3, 3, 4, 0, 1, 1]], [2, 6], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [0, 5, 2, 1, 4, 3],
+        [3, 3, 4, 0, 1, 1],
+      ],
+      [2, 6],
+      'int32',
+    );
     const whole = net.run(ids);
     const first = net.run(tf.slice(ids, [0, 0], [2, 4]));
     const second = net.run(tf.slice(ids, [0, 4], [2, 2]), { initialState: first.state });
@@ -267,7 +315,9 @@ describe('HyperLSTM: bad input', () => {
       const perSample = randomWeights(dense, 1, [3]);
       expect(() => dense.forward(tf.zeros([2, 4, 3]), perSample)).toThrow(ShapeMismatchError); // 3 weight sets, 2 samples
       const st = dense.zeroState(2);
-      expect(() => dense.run(tf.zeros([2, 4, 3]), { initialState: { ...st, hyperC: tf.zeros([2, 5]) } })).toThrow(ShapeMismatchError);
+      expect(() => dense.run(tf.zeros([2, 4, 3]), { initialState: { ...st, hyperC: tf.zeros([2, 5]) } })).toThrow(
+        ShapeMismatchError,
+      );
     });
     dense.dispose();
     tok.dispose();
@@ -280,8 +330,22 @@ describe('HyperLSTM: gradients', () => {
     const rw = randomWeights(net, 41);
     assignAll(net, rw);
     tf.dispose(Object.values(rw));
-    const ids = tf.tensor2d([[0, 4, 2, 1], [3, 3, 0, 2]], [2, 4], 'int32');
-    const labels = tf.tensor2d([[4, 2, 1, 0], [3, 0, 2, 2]], [2, 4], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [0, 4, 2, 1],
+        [3, 3, 0, 2],
+      ],
+      [2, 4],
+      'int32',
+    );
+    const labels = tf.tensor2d(
+      [
+        [4, 2, 1, 0],
+        [3, 0, 2, 2],
+      ],
+      [2, 4],
+      'int32',
+    );
     const loss = () => tf.tidy(() => softmaxCrossEntropy(net.run(ids).logits!, labels));
     const worst = checkGradients(net, loss, 3);
     console.log(`HyperLSTM worst relative FD error ${worst.toExponential(2)} over ${net.params.length} variables`);
@@ -321,7 +385,16 @@ describe('HyperLSTM: character-level language model', () => {
     const uniform = Math.log2(V);
 
     const T = 16;
-    const net = new HyperLSTM({ inputSize: 16, hiddenSize: 32, hyperHiddenSize: 16, hyperEmbeddingSize: 4, vocabSize: V, outputSize: V, seqLength: T, seed: 1 });
+    const net = new HyperLSTM({
+      inputSize: 16,
+      hiddenSize: 32,
+      hyperHiddenSize: 16,
+      hyperEmbeddingSize: 4,
+      vocabSize: V,
+      outputSize: V,
+      seqLength: T,
+      seed: 1,
+    });
     const rng = new Rng(7);
     const windows = (n: number) => {
       const xs: number[][] = [];
@@ -337,8 +410,16 @@ describe('HyperLSTM: character-level language model', () => {
     const evalBpc = () => {
       const starts: number[] = [];
       for (let s = 0; s + T + 1 <= ids.length; s += T) starts.push(s);
-      const x = tf.tensor2d(starts.map((s) => ids.slice(s, s + T)), [starts.length, T], 'int32');
-      const y = tf.tensor2d(starts.map((s) => ids.slice(s + 1, s + T + 1)), [starts.length, T], 'int32');
+      const x = tf.tensor2d(
+        starts.map((s) => ids.slice(s, s + T)),
+        [starts.length, T],
+        'int32',
+      );
+      const y = tf.tensor2d(
+        starts.map((s) => ids.slice(s + 1, s + T + 1)),
+        [starts.length, T],
+        'int32',
+      );
       const ce = tf.tidy(() => softmaxCrossEntropy(net.run(x).logits!, y).dataSync()[0]!);
       tf.dispose([x, y]);
       return ce / Math.LN2;

@@ -5,7 +5,6 @@ import {
   ShapeMismatchError,
   affine,
   checkWeights,
-  countParams,
   embeddingLookup,
   initTensor,
   layerNormalize,
@@ -133,12 +132,26 @@ export interface HyperLSTMResult {
 export type TokenIds = tf.Tensor | readonly (readonly number[])[];
 
 const KEYS = new Set([
-  'inputSize', 'hiddenSize', 'hyperHiddenSize', 'hyperEmbeddingSize', 'vocabSize', 'outputSize', 'seqLength',
-  'layerNorm', 'forgetBias', 'recurrentDropout', 'hyperRecurrentDropout', 'zWeightStd', 'layerNormEps', 'seed', 'name',
+  'inputSize',
+  'hiddenSize',
+  'hyperHiddenSize',
+  'hyperEmbeddingSize',
+  'vocabSize',
+  'outputSize',
+  'seqLength',
+  'layerNorm',
+  'forgetBias',
+  'recurrentDropout',
+  'hyperRecurrentDropout',
+  'zWeightStd',
+  'layerNormEps',
+  'seed',
+  'name',
 ]);
 
 function rate(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(field, `must be in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    throw new ConfigError(field, `must be in [0, 1), got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -177,15 +190,30 @@ export function resolveHyperLSTMConfig(config: HyperLSTMConfig): ResolvedHyperLS
 export function tokenTensor(ids: readonly (readonly number[])[], vocabSize: number, owner = 'HyperLSTM'): tf.Tensor2D {
   const n = ids.length;
   const t = n > 0 ? ids[0].length : 0;
-  if (n === 0 || t === 0) throw new ShapeMismatchError(`${owner} token ids`, [-1, -1], [n, t], 'pass at least one sequence of at least one id');
+  if (n === 0 || t === 0)
+    throw new ShapeMismatchError(
+      `${owner} token ids`,
+      [-1, -1],
+      [n, t],
+      'pass at least one sequence of at least one id',
+    );
   const flat = new Int32Array(n * t);
   for (let i = 0; i < n; i++) {
     const row = ids[i];
-    if (row.length !== t) throw new ShapeMismatchError(`${owner} token ids (row ${i})`, [t], [row.length], 'every sequence in a batch needs the same length');
+    if (row.length !== t)
+      throw new ShapeMismatchError(
+        `${owner} token ids (row ${i})`,
+        [t],
+        [row.length],
+        'every sequence in a batch needs the same length',
+      );
     for (let j = 0; j < t; j++) {
       const v = row[j];
       if (!Number.isInteger(v) || v < 0 || v >= vocabSize)
-        throw new ConfigError('x', `${owner} has vocabSize ${vocabSize}; token id ${v} at [${i}, ${j}] is not in [0, ${vocabSize - 1}]`);
+        throw new ConfigError(
+          'x',
+          `${owner} has vocabSize ${vocabSize}; token id ${v} at [${i}, ${j}] is not in [0, ${vocabSize - 1}]`,
+        );
       flat[i * t + j] = v;
     }
   }
@@ -278,8 +306,15 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
     this.name = config.name ?? 'hyper-lstm';
     const { inputSize: I, hiddenSize: H, hyperHiddenSize: Hh, hyperEmbeddingSize: E } = c;
     const specs: ParamSpec[] = [];
-    const add = (name: string, shape: number[], kind: ParamSpec['kind'], layer: number, fanIn: number, fanOut: number, activation?: string) =>
-      specs.push(paramSpec({ name, shape, kind, layer, fanIn, fanOut, ...(activation ? { activation } : {}) }));
+    const add = (
+      name: string,
+      shape: number[],
+      kind: ParamSpec['kind'],
+      layer: number,
+      fanIn: number,
+      fanOut: number,
+      activation?: string,
+    ) => specs.push(paramSpec({ name, shape, kind, layer, fanIn, fanOut, ...(activation ? { activation } : {}) }));
     let layer = 0;
     if (c.vocabSize !== null) add('embedding.weight', [c.vocabSize, I], 'embedding', layer++, c.vocabSize, I);
     // hyper LSTM: input x̂ = [h_{t-1}; x_t]
@@ -346,7 +381,8 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
       const n = s.name;
       let t: tf.Tensor;
       if (s.kind === 'recurrent-weight') t = orthoBlocks(s);
-      else if (n === 'hyper.zx.weight' || n === 'hyper.zh.weight') t = zWeightStd > 0 ? rng.normal(shape, 0, zWeightStd) : tf.zeros(shape);
+      else if (n === 'hyper.zx.weight' || n === 'hyper.zh.weight')
+        t = zWeightStd > 0 ? rng.normal(shape, 0, zWeightStd) : tf.zeros(shape);
       else if (n === 'hyper.zx.bias' || n === 'hyper.zh.bias') t = tf.ones(shape);
       else if (n === 'hyper.zb.weight') t = rng.normal(shape, 0, 0.01);
       else if (n === 'hyper.dx.weight' || n === 'hyper.dh.weight') t = tf.fill(shape, 0.1 / E);
@@ -356,7 +392,6 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
     }
     return out;
   }
-
 
   /** Zero state for a batch of n sequences. */
   zeroState(n: number): HyperLSTMState {
@@ -377,7 +412,9 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
 
   /** Runs a sequence with the own variables (or `options.weights`); returns outputs, logits and the final state. */
   run(x: TokenIds, options: HyperLSTMRunOptions = {}): HyperLSTMResult {
-    return tf.tidy(() => this.unroll(x, options.weights ?? this.vars, options) as unknown as tf.TensorContainerObject) as unknown as HyperLSTMResult;
+    return tf.tidy(
+      () => this.unroll(x, options.weights ?? this.vars, options) as unknown as tf.TensorContainerObject,
+    ) as unknown as HyperLSTMResult;
   }
 
   private unroll(xIn: TokenIds, weights: Weights, options: HyperLSTMForwardOptions): HyperLSTMResult {
@@ -386,7 +423,8 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
     const batch = checkWeights(this.params, weights, this.name);
     const tokens = c.vocabSize !== null;
     if (!(xIn instanceof tf.Tensor)) {
-      if (!tokens) throw new ConfigError('x', `${this.name} has no embedding (vocabSize): pass x as a tensor [N, T, ${I}]`);
+      if (!tokens)
+        throw new ConfigError('x', `${this.name} has no embedding (vocabSize): pass x as a tensor [N, T, ${I}]`);
       xIn = tokenTensor(xIn, c.vocabSize!, this.name);
     }
     const x = xIn;
@@ -401,30 +439,54 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
       );
     const n = shape[0];
     if (batch !== null && batch !== n)
-      throw new ShapeMismatchError(`input of ${this.name} (per-sample weights)`, [batch, ...shape.slice(1)], shape, `the weights carry ${batch} weight sets: pass one sequence per weight set`);
+      throw new ShapeMismatchError(
+        `input of ${this.name} (per-sample weights)`,
+        [batch, ...shape.slice(1)],
+        shape,
+        `the weights carry ${batch} weight sets: pass one sequence per weight set`,
+      );
     const init = options.initialState;
     if (init) {
-      const want: [keyof HyperLSTMState, number][] = [['h', H], ['c', H], ['hyperH', Hh], ['hyperC', Hh]];
+      const want: [keyof HyperLSTMState, number][] = [
+        ['h', H],
+        ['c', H],
+        ['hyperH', Hh],
+        ['hyperC', Hh],
+      ];
       for (const [k, size] of want) {
         const t = init[k];
         if (!(t instanceof tf.Tensor) || t.rank !== 2 || t.shape[0] !== n || t.shape[1] !== size)
-          throw new ShapeMismatchError(`${this.name} initialState.${k}`, [n, size], t instanceof tf.Tensor ? t.shape : [], 'pass the state of a run on the same batch');
+          throw new ShapeMismatchError(
+            `${this.name} initialState.${k}`,
+            [n, size],
+            t instanceof tf.Tensor ? t.shape : [],
+            'pass the state of a run on the same batch',
+          );
       }
     }
     const training = options.training === true;
     const dropMain = training && c.recurrentDropout > 0;
     const dropHyper = training && c.hyperRecurrentDropout > 0;
     if ((dropMain || dropHyper) && !options.rng)
-      throw new ConfigError('options.rng', `${this.name} has recurrent dropout and runs in training mode: pass options.rng (new Rng(seed)) for the masks`);
+      throw new ConfigError(
+        'options.rng',
+        `${this.name} has recurrent dropout and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
+      );
 
     const w = (k: string) => weights[k];
     const T = shape[1];
     // Weight prep, once per sequence. Per-sample weights keep their leading N through it.
     const seq = tokens ? embeddingLookup(x, w('embedding.weight')) : x; // [N, T, I]
     const [wHyperH, wHyperX] = tf.split(w('hyper.weight_ih'), [H, I], w('hyper.weight_ih').rank - 2); // rows of x̂ = [h; x]
-    const zW = tf.concat(['zx', 'zh', 'zb'].map((p) => w(`hyper.${p}.weight`)), -1); // [Ĥ, 12E]
+    const zW = tf.concat(
+      ['zx', 'zh', 'zb'].map((p) => w(`hyper.${p}.weight`)),
+      -1,
+    ); // [Ĥ, 12E]
     const zB = tf.concat([w('hyper.zx.bias'), w('hyper.zh.bias'), tf.zeros(batch === null ? [4 * E] : [n, 4 * E])], -1); // [12E]
-    const dW = tf.concat(['dx', 'dh', 'db'].map((p) => w(`hyper.${p}.weight`)), batch === null ? 0 : 1); // [12, E, H]
+    const dW = tf.concat(
+      ['dx', 'dh', 'db'].map((p) => w(`hyper.${p}.weight`)),
+      batch === null ? 0 : 1,
+    ); // [12, E, H]
     const dW3 = batch === null ? dW : tf.reshape(dW, [n * 12, E, H]);
     const norm = (cell: 'lstm' | 'hyper', units: number): CellNorm | null =>
       c.layerNorm
@@ -444,7 +506,8 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
     /** d = W_d z per gate: z [N, 12E] → d_x, d_h, d_b, each [4, N, H]. */
     const project = (z: tf.Tensor): tf.Tensor[] => {
       let d: tf.Tensor;
-      if (batch === null) d = tf.matMul(tf.transpose(tf.reshape(z, [n, 12, E]), [1, 0, 2]), dW3); // [12, N, H]
+      if (batch === null)
+        d = tf.matMul(tf.transpose(tf.reshape(z, [n, 12, E]), [1, 0, 2]), dW3); // [12, N, H]
       else d = tf.transpose(tf.reshape(tf.matMul(tf.reshape(z, [n * 12, 1, E]), dW3), [n, 12, H]), [1, 0, 2]);
       return tf.unstack(tf.reshape(d, [3, 4, n, H]), 0);
     };

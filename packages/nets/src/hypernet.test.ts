@@ -26,21 +26,47 @@ describe('gradients vs finite differences', () => {
     });
 
   it('HyperMLP', () => {
-    const h = new HyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', seed: 3 });
+    const h = new HyperMLP({
+      target,
+      numConditions: 3,
+      hiddenSizes: [5],
+      activation: 'tanh',
+      init: 'default',
+      seed: 3,
+    });
     const worst = checkGradients(h, lossOf(h));
     console.log(`HyperMLP worst relative FD error ${worst.toExponential(2)}`);
     h.dispose();
   });
 
   it('ChunkedHyperMLP (per-condition chunk embeddings)', () => {
-    const h = new ChunkedHyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', chunkSize: 7, chunkEmbeddingSize: 3, chunkEmbeddingsPerCondition: true, seed: 4 });
+    const h = new ChunkedHyperMLP({
+      target,
+      numConditions: 3,
+      hiddenSizes: [5],
+      activation: 'tanh',
+      init: 'default',
+      chunkSize: 7,
+      chunkEmbeddingSize: 3,
+      chunkEmbeddingsPerCondition: true,
+      seed: 4,
+    });
     const worst = checkGradients(h, lossOf(h));
     console.log(`ChunkedHyperMLP worst relative FD error ${worst.toExponential(2)}`);
     h.dispose();
   });
 
   it('ChunkedHyperMLP with MIP on an external input', () => {
-    const h = new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [5], activation: 'tanh', chunkSize: 9, mip: true, mipOutputScale: 1, seed: 5 });
+    const h = new ChunkedHyperMLP({
+      target,
+      conditionSize: 2,
+      hiddenSizes: [5],
+      activation: 'tanh',
+      chunkSize: 9,
+      mip: true,
+      mipOutputScale: 1,
+      seed: 5,
+    });
     const cond = tf.tensor2d([0.1, 0.9, 0.5, 0.5, 0.8, 0.2], [3, 2]);
     const loss = () =>
       tf.tidy(() => tf.mean(tf.square(tf.sub(target.forward(x, h.generate({ input: cond })), y))) as tf.Scalar);
@@ -77,7 +103,16 @@ describe('ChunkedHyperMLP chunking', () => {
       paramSpec({ name: 'a', shape: [2, 2], kind: 'weight', layer: 0, fanIn: 2, fanOut: 2 }),
       paramSpec({ name: 'b', shape: [3], kind: 'bias', layer: 0, fanIn: 2, fanOut: 3 }),
     ];
-    const h = new ChunkedHyperMLP({ target: specs, numConditions: 2, embeddingSize: 2, chunkEmbeddingSize: 2, hiddenSizes: [3], activation: 'tanh', chunkSize: 3, seed: 9 });
+    const h = new ChunkedHyperMLP({
+      target: specs,
+      numConditions: 2,
+      embeddingSize: 2,
+      chunkEmbeddingSize: 2,
+      hiddenSizes: [3],
+      activation: 'tanh',
+      chunkSize: 3,
+      seed: 9,
+    });
     expect(h.numChunks).toBe(3);
     const v = (n: string) => Array.from(h.ownWeights()[n]!.dataSync());
     const emb = v('embeddings');
@@ -174,28 +209,49 @@ describe("flat order 'torch' (PyTorch's [out, in] layout of generated weights)",
     const flat = tf.range(0, P, 1, 'float32');
     const w = splitFlat(specs, flat, 'test', 'torch');
     // w[i][o] = flat[o · 2 + i] (torch W is [out=3, in=2])
-    expect(w.w!.arraySync()).toEqual([[0, 2, 4], [1, 3, 5]]);
+    expect(w.w!.arraySync()).toEqual([
+      [0, 2, 4],
+      [1, 3, 5],
+    ]);
     expect(Array.from(w.b!.dataSync())).toEqual([6, 7, 8]);
     // conv: native [kh=1, kw=2, in=2, out=2]; torch [out, in, kh, kw]: k[0][x][c][o] = 9 + o·4 + c·2 + x
     const k = w.k!.arraySync() as number[][][][];
-    for (let x = 0; x < 2; x++) for (let c = 0; c < 2; c++) for (let o = 0; o < 2; o++) expect(k[0]![x]![c]![o]).toBe(9 + o * 4 + c * 2 + x);
+    for (let x = 0; x < 2; x++)
+      for (let c = 0; c < 2; c++) for (let o = 0; o < 2; o++) expect(k[0]![x]![c]![o]).toBe(9 + o * 4 + c * 2 + x);
     expect(Array.from(flattenWeights(specs, w, 'torch').dataSync())).toEqual(Array.from(flat.dataSync()));
     // native: plain reshape
-    expect(splitFlat(specs, flat).w!.arraySync()).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(splitFlat(specs, flat).w!.arraySync()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     // batched [N, P]: every row as on its own
     const rows = tf.stack([flat, tf.mul(flat, -1)]);
     const wb = splitFlat(specs, rows, 'test', 'torch');
-    expect((wb.w!.arraySync() as number[][][])[1]).toEqual([[-0, -2, -4], [-1, -3, -5]]);
+    expect((wb.w!.arraySync() as number[][][])[1]).toEqual([
+      [-0, -2, -4],
+      [-1, -3, -5],
+    ]);
     expect((wb.k!.arraySync() as number[][][][][])[0]).toEqual(k);
   });
   it('a ChunkedHyperMLP with flatOrder torch generates the transpose of its flat output', () => {
     const target = new MLP({ inputSize: 3, hiddenSizes: [4], outputSize: 2 });
-    const hnet = new ChunkedHyperMLP({ target, numConditions: 1, embeddingSize: 3, hiddenSizes: [5], chunkSize: 7, chunkEmbeddingSize: 2, flatOrder: 'torch', seed: 1 });
+    const hnet = new ChunkedHyperMLP({
+      target,
+      numConditions: 1,
+      embeddingSize: 3,
+      hiddenSizes: [5],
+      chunkSize: 7,
+      chunkEmbeddingSize: 2,
+      flatOrder: 'torch',
+      seed: 1,
+    });
     const flat = tf.reshape(hnet.forward(tf.tensor1d([0], 'int32'), hnet.ownWeights()), [-1]);
     const w = hnet.generate({ id: 0 });
     const f = flat.dataSync();
     const w1 = w['fc1.weight']!.arraySync() as number[][]; // [3, 4], torch [4, 3] first in the flat output
     for (let i = 0; i < 3; i++) for (let o = 0; o < 4; o++) expect(w1[i]![o]).toBe(f[o * 3 + i]);
-    expect(() => new ChunkedHyperMLP({ target, numConditions: 1, chunkSize: 7, flatOrder: 'tf' as never })).toThrow(/flatOrder/);
+    expect(() => new ChunkedHyperMLP({ target, numConditions: 1, chunkSize: 7, flatOrder: 'tf' as never })).toThrow(
+      /flatOrder/,
+    );
   });
 });

@@ -9,10 +9,7 @@ import { ConfigError, ShapeMismatchError, numel, type ParamSpec, type TargetNet,
  * - `{ input }`: an external condition vector, [d] → one weight set, [B, d] → a batch.
  * - `undefined`: unconditional (one learned internal embedding).
  */
-export type Condition =
-  | { id: number | readonly number[] | Int32Array | tf.Tensor }
-  | { input: tf.Tensor }
-  | undefined;
+export type Condition = { id: number | readonly number[] | Int32Array | tf.Tensor } | { input: tf.Tensor } | undefined;
 
 /**
  * A network that owns trainable variables and generates the weights of another network
@@ -62,12 +59,22 @@ export function flatAxes(spec: ParamSpec, order: FlatOrder): number[] | null {
  * Splits flat parameters [P] (→ spec shapes) or [N, P] (→ [N, ...spec shape]) into tensors in
  * ParamSpec order. One `split` op: its gradient is a single concat.
  */
-export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 'hypernetwork', order: FlatOrder = 'native'): Weights {
+export function splitFlat(
+  specs: readonly ParamSpec[],
+  flat: tf.Tensor,
+  owner = 'hypernetwork',
+  order: FlatOrder = 'native',
+): Weights {
   const sizes = specs.map((s) => numel(s.shape));
   const total = sizes.reduce((a, b) => a + b, 0);
   const p = flat.shape[flat.rank - 1];
   if ((flat.rank !== 1 && flat.rank !== 2) || p !== total)
-    throw new ShapeMismatchError(`flat target parameters of ${owner}`, [total], flat.shape, `pass [${total}] or [N, ${total}]`);
+    throw new ShapeMismatchError(
+      `flat target parameters of ${owner}`,
+      [total],
+      flat.shape,
+      `pass [${total}] or [N, ${total}]`,
+    );
   return tf.tidy(() => {
     const parts = specs.length === 1 ? [flat] : tf.split(flat, sizes, flat.rank - 1);
     const out: Weights = {};
@@ -79,14 +86,21 @@ export function splitFlat(specs: readonly ParamSpec[], flat: tf.Tensor, owner = 
         return;
       }
       const back = axes.map((_, j) => axes.indexOf(j) + lead.length); // the inverse permutation
-      out[s.name] = tf.transpose(tf.reshape(parts[i], [...lead, ...axes.map((a) => s.shape[a]!)]), [...lead.map((_, j) => j), ...back]);
+      out[s.name] = tf.transpose(tf.reshape(parts[i], [...lead, ...axes.map((a) => s.shape[a]!)]), [
+        ...lead.map((_, j) => j),
+        ...back,
+      ]);
     });
     return out;
   });
 }
 
 /** Concatenates weights (spec shapes) into one flat [P] tensor in ParamSpec order. */
-export function flattenWeights(specs: readonly ParamSpec[], weights: Weights, order: FlatOrder = 'native'): tf.Tensor1D {
+export function flattenWeights(
+  specs: readonly ParamSpec[],
+  weights: Weights,
+  order: FlatOrder = 'native',
+): tf.Tensor1D {
   return tf.tidy(() => {
     const flat = (s: ParamSpec) => {
       const axes = flatAxes(s, order);
@@ -111,21 +125,36 @@ export function conditionInput(
 ): { x: tf.Tensor; batched: boolean } {
   if (condition === undefined) {
     if (mode !== 'none')
-      throw new ConfigError('condition', `${owner} is conditional (${mode === 'id' ? '{ id }' : '{ input }'}): pass a condition to generate()`);
+      throw new ConfigError(
+        'condition',
+        `${owner} is conditional (${mode === 'id' ? '{ id }' : '{ input }'}): pass a condition to generate()`,
+      );
     return { x: tf.zeros([1], 'int32'), batched: false };
   }
   if ('id' in condition) {
     if (mode !== 'id')
-      throw new ConfigError('condition.id', `${owner} has no condition embeddings (configure numConditions) — ${mode === 'input' ? 'pass { input }' : 'call generate() with no condition'}`);
+      throw new ConfigError(
+        'condition.id',
+        `${owner} has no condition embeddings (configure numConditions) — ${mode === 'input' ? 'pass { input }' : 'call generate() with no condition'}`,
+      );
     const id = condition.id;
     if (id instanceof tf.Tensor) {
-      if (id.rank > 1) throw new ShapeMismatchError(`condition ids of ${owner}`, [-1], id.shape, 'pass a scalar or a rank-1 tensor of ids');
+      if (id.rank > 1)
+        throw new ShapeMismatchError(
+          `condition ids of ${owner}`,
+          [-1],
+          id.shape,
+          'pass a scalar or a rank-1 tensor of ids',
+        );
       return { x: tf.reshape(tf.cast(id, 'int32'), [-1]), batched: id.rank === 1 };
     }
     const arr = typeof id === 'number' ? [id] : Array.from(id);
     const bad = arr.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= numConditions);
     if (bad >= 0)
-      throw new ConfigError('condition.id', `${owner} has ${numConditions} condition embeddings; id ${arr[bad]} is not in [0, ${numConditions - 1}]`);
+      throw new ConfigError(
+        'condition.id',
+        `${owner} has ${numConditions} condition embeddings; id ${arr[bad]} is not in [0, ${numConditions - 1}]`,
+      );
     if (arr.length === 0) throw new ConfigError('condition.id', 'an empty batch of ids');
     return { x: tf.tensor1d(arr, 'int32'), batched: typeof id !== 'number' };
   }
@@ -134,7 +163,13 @@ export function conditionInput(
       throw new ConfigError('condition.input', `${owner} has no external condition input (configure conditionSize)`);
     const inp = condition.input;
     const ok = (inp.rank === 1 || inp.rank === 2) && inp.shape[inp.rank - 1] === conditionSize;
-    if (!ok) throw new ShapeMismatchError(`condition input of ${owner}`, [conditionSize], inp.shape, `pass [${conditionSize}] or [B, ${conditionSize}]`);
+    if (!ok)
+      throw new ShapeMismatchError(
+        `condition input of ${owner}`,
+        [conditionSize],
+        inp.shape,
+        `pass [${conditionSize}] or [B, ${conditionSize}]`,
+      );
     return { x: inp.rank === 1 ? tf.reshape(inp, [1, conditionSize]) : inp, batched: inp.rank === 2 };
   }
   throw new ConfigError('condition', 'pass { id }, { input } or nothing');

@@ -45,7 +45,12 @@ function expectMatchesPredict(model: tfl.LayersModel, x: tf.Tensor, h: Hyperneti
 }
 
 /** B weight sets (the model's, perturbed per sample) for the generated params. */
-function perSampleWeights(h: Hypernetized, b: number, seed: number, scale = 0.1): { batched: Weights; sets: Weights[] } {
+function perSampleWeights(
+  h: Hypernetized,
+  b: number,
+  seed: number,
+  scale = 0.1,
+): { batched: Weights; sets: Weights[] } {
   const rng = new Rng(seed);
   const sets: Weights[] = [];
   for (let i = 0; i < b; i++) {
@@ -106,7 +111,13 @@ describe('LayersModel → functional net equals model.predict', () => {
       1,
     );
     const h = expectMatchesPredict(m, input([7, 5], 2));
-    expect(h.params.map((s) => s.name)).toEqual(['dense_1.kernel', 'dense_1.bias', 'dense_2.kernel', 'dense_2.bias', 'dense_3.kernel']);
+    expect(h.params.map((s) => s.name)).toEqual([
+      'dense_1.kernel',
+      'dense_1.bias',
+      'dense_2.kernel',
+      'dense_2.bias',
+      'dense_3.kernel',
+    ]);
     const k1 = h.params[0]!;
     expect(k1).toMatchObject({ shape: [5, 8], kind: 'weight', layer: 0, fanIn: 5, fanOut: 8, activation: 'relu' });
     expect(h.params[1]).toMatchObject({ kind: 'bias', layer: 0 });
@@ -145,7 +156,14 @@ describe('LayersModel → functional net equals model.predict', () => {
     const m = seedModel(
       tfl.sequential({
         layers: [
-          tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [9, 9, 2], name: 'conv_1' }),
+          tfl.layers.conv2d({
+            filters: 4,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+            inputShape: [9, 9, 2],
+            name: 'conv_1',
+          }),
           tfl.layers.batchNormalization({ name: 'bn_1' }),
           tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool_1' }),
           tfl.layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: [1, 2], padding: 'valid', name: 'conv_2' }),
@@ -160,7 +178,14 @@ describe('LayersModel → functional net equals model.predict', () => {
     const x = input([3, 9, 9, 2], 7);
     const h = expectMatchesPredict(m, x);
     const byName = Object.fromEntries(h.params.map((s) => [s.name, s]));
-    expect(byName['conv_1.kernel']).toMatchObject({ shape: [3, 3, 2, 4], kind: 'weight', fanIn: 18, fanOut: 36, activation: 'relu', layer: 0 });
+    expect(byName['conv_1.kernel']).toMatchObject({
+      shape: [3, 3, 2, 4],
+      kind: 'weight',
+      fanIn: 18,
+      fanOut: 36,
+      activation: 'relu',
+      layer: 0,
+    });
     expect(byName['bn_1.gamma']).toMatchObject({ kind: 'norm-scale', layer: 1 });
     expect(byName['bn_1.beta']).toMatchObject({ kind: 'norm-shift', layer: 1 });
     expect(byName['conv_2.kernel']!.layer).toBe(2);
@@ -191,7 +216,10 @@ describe('LayersModel → functional net equals model.predict', () => {
     m.dispose();
     const g = seedModel(
       tfl.sequential({
-        layers: [tfl.layers.conv2d({ filters: 2, kernelSize: 2, inputShape: [4, 4, 1], name: 'c1' }), tfl.layers.globalMaxPooling2d({ name: 'gmp' })],
+        layers: [
+          tfl.layers.conv2d({ filters: 2, kernelSize: 2, inputShape: [4, 4, 1], name: 'c1' }),
+          tfl.layers.globalMaxPooling2d({ name: 'gmp' }),
+        ],
       }),
       11,
     );
@@ -204,7 +232,13 @@ describe('LayersModel → functional net equals model.predict', () => {
       const m = seedModel(
         tfl.sequential({
           layers: [
-            tfl.layers.lstm({ units: 5, returnSequences: true, inputShape: [6, 3], recurrentInitializer: 'glorotUniform', name: 'lstm_1' }),
+            tfl.layers.lstm({
+              units: 5,
+              returnSequences: true,
+              inputShape: [6, 3],
+              recurrentInitializer: 'glorotUniform',
+              name: 'lstm_1',
+            }),
             tfl.layers.lstm({
               units: 4,
               returnSequences,
@@ -300,10 +334,15 @@ describe('which: generated vs fixed parameters', () => {
       ['dense_1.kernel', 'dense_1.bias', 'dense_2.bias'],
     ]);
     expect(names({ which: (s) => s.kind === 'bias' })[0]).toEqual(['dense_1.bias', 'dense_2.bias']);
-    expect(names({ which: { layers: ['dense_1', 'dense_2'], filter: (s) => s.kind === 'weight' } })[0]).toEqual(['dense_1.kernel', 'dense_2.kernel']);
+    expect(names({ which: { layers: ['dense_1', 'dense_2'], filter: (s) => s.kind === 'weight' } })[0]).toEqual([
+      'dense_1.kernel',
+      'dense_2.kernel',
+    ]);
     expect(names({ which: { names: ['bn.beta'] } })[0]).toEqual(['bn.beta']);
     expect(names({})[0]).toHaveLength(6);
-    expect(() => hypernetize(m, { which: ['dense_9'] })).toThrow(/no ParamSpec or layer named 'dense_9'.*dense_1\.kernel/);
+    expect(() => hypernetize(m, { which: ['dense_9'] })).toThrow(
+      /no ParamSpec or layer named 'dense_9'.*dense_1\.kernel/,
+    );
     expect(() => hypernetize(m, { which: { layers: ['dense_1.kernel'] } })).toThrow(ConfigError);
     expect(() => hypernetize(m, { which: () => false })).toThrow(/selects no parameter/);
     m.dispose();
@@ -320,7 +359,10 @@ describe('which: generated vs fixed parameters', () => {
     const got = h.forward(x, h.initial);
     expect(maxAbs(got, want)).toBeLessThan(1e-5);
     // A different generated dense_2 changes the output; dense_1 stays the model's.
-    const other = { 'dense_2.kernel': tf.zerosLike(h.initial['dense_2.kernel']!), 'dense_2.bias': tf.onesLike(h.initial['dense_2.bias']!) };
+    const other = {
+      'dense_2.kernel': tf.zerosLike(h.initial['dense_2.kernel']!),
+      'dense_2.bias': tf.onesLike(h.initial['dense_2.bias']!),
+    };
     const y1 = h.forward(x, other);
     expect(maxAbs(y1, tf.onesLike(y1))).toBe(0);
     expect(() => h.forward(x, { 'dense_2.kernel': other['dense_2.kernel'] })).toThrow(/dense_2\.bias/);
@@ -366,7 +408,10 @@ describe('a HyperMLP generates chosen parameters of a hypernetized LayersModel',
     // Two tasks on the same inputs: y = ±(x0 − x1); each sample uses its task's weights.
     const rng = new Rng(25);
     const x = rng.normal([32, 2], 0, 1);
-    const ids = tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 2), 'int32');
+    const ids = tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => i % 2),
+      'int32',
+    );
     const y = tf.tidy(() => {
       const d = tf.sub(tf.slice(x, [0, 0], [32, 1]), tf.slice(x, [0, 1], [32, 1]));
       return tf.mul(d, tf.reshape(tf.sub(tf.mul(tf.cast(ids, 'float32'), -2), -1), [32, 1]));
@@ -408,13 +453,20 @@ describe('gradients through the hypernetized forward vs finite differences', () 
           tfl.layers.conv2d({ filters: 2, kernelSize: 2, inputShape: [3, 4, 1], activation: 'tanh', name: 'conv' }),
           tfl.layers.reshape({ targetShape: [2, 6], name: 'rs' }),
           tfl.layers.layerNormalization({ name: 'ln' }),
-          tfl.layers.lstm({ units: 3, recurrentInitializer: 'glorotUniform', recurrentActivation: 'sigmoid', name: 'lstm' }),
+          tfl.layers.lstm({
+            units: 3,
+            recurrentInitializer: 'glorotUniform',
+            recurrentActivation: 'sigmoid',
+            name: 'lstm',
+          }),
           tfl.layers.dense({ units: 2, name: 'out' }),
         ],
       }),
       26,
     );
-    const h = hypernetize(m, { which: ['conv.kernel', 'ln.gamma', 'lstm.recurrent_kernel', 'lstm.kernel', 'out.bias'] });
+    const h = hypernetize(m, {
+      which: ['conv.kernel', 'ln.gamma', 'lstm.recurrent_kernel', 'lstm.kernel', 'out.bias'],
+    });
     const x = input([2, 3, 4, 1], 27);
     const target = input([2, 2], 28);
     const { batched, sets } = perSampleWeights(h, 2, 29);
@@ -435,7 +487,9 @@ describe('gradients through the hypernetized forward vs finite differences', () 
           });
         };
         const fd = (at(eps) - at(-eps)) / (2 * eps);
-        expect(Math.abs(fd - g[idx]!), `${n}[${idx}]: fd ${fd} vs grad ${g[idx]}`).toBeLessThan(2e-2 * Math.abs(fd) + 2e-3);
+        expect(Math.abs(fd - g[idx]!), `${n}[${idx}]: fd ${fd} vs grad ${g[idx]}`).toBeLessThan(
+          2e-2 * Math.abs(fd) + 2e-3,
+        );
       }
     });
     tf.dispose([x, target, ...grads, ...Object.values(batched), ...sets.flatMap((w) => Object.values(w))]);
@@ -463,12 +517,26 @@ describe('unsupported layers', () => {
     expect((err as UnsupportedLayerError).layerName).toBe('gru_1');
     expect((err as Error).message).toMatch(/'gru_1' \(GRU\).*Dense, Conv2D, LSTM.*unsupported: 'fixed'/);
     g.dispose();
-    const d = tfl.sequential({ layers: [tfl.layers.depthwiseConv2d({ kernelSize: 2, inputShape: [4, 4, 2], name: 'dw' })] });
+    const d = tfl.sequential({
+      layers: [tfl.layers.depthwiseConv2d({ kernelSize: 2, inputShape: [4, 4, 2], name: 'dw' })],
+    });
     expect(() => hypernetize(d)).toThrow(/'dw' \(DepthwiseConv2D\)/);
     d.dispose();
     // A supported class with a configuration that is not re-implemented.
-    const c = tfl.sequential({ layers: [tfl.layers.lstm({ units: 2, inputShape: [3, 2], returnState: false, stateful: false, name: 'ok' })] });
-    const s = tfl.sequential({ layers: [tfl.layers.conv2d({ filters: 1, kernelSize: 1, dataFormat: 'channelsFirst', inputShape: [1, 3, 3], name: 'cf' })] });
+    const c = tfl.sequential({
+      layers: [tfl.layers.lstm({ units: 2, inputShape: [3, 2], returnState: false, stateful: false, name: 'ok' })],
+    });
+    const s = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          filters: 1,
+          kernelSize: 1,
+          dataFormat: 'channelsFirst',
+          inputShape: [1, 3, 3],
+          name: 'cf',
+        }),
+      ],
+    });
     expect(() => hypernetize(s)).toThrow(/'cf' \(Conv2D\) has dataFormat 'channelsFirst'/);
     expect(() => hypernetize({ foo: 1 } as never)).toThrow(/TargetNet .* or a tfjs-layers LayersModel/);
     c.dispose();
@@ -512,7 +580,12 @@ describe('unsupported layers', () => {
 describe('batch norm state and training mode', () => {
   it('inference uses the model moving statistics; training updates the NetState, not the model', () => {
     const m = seedModel(
-      tfl.sequential({ layers: [tfl.layers.dense({ units: 3, inputShape: [2], name: 'd' }), tfl.layers.batchNormalization({ name: 'bn' })] }),
+      tfl.sequential({
+        layers: [
+          tfl.layers.dense({ units: 3, inputShape: [2], name: 'd' }),
+          tfl.layers.batchNormalization({ name: 'bn' }),
+        ],
+      }),
       33,
     );
     const h = hypernetize(m, { which: ['d'] });
@@ -529,7 +602,9 @@ describe('batch norm state and training mode', () => {
     expect(maxAbs(colMean, h.initial['bn.beta'] ?? h.fixed['bn.beta']!)).toBeLessThan(1e-4);
     const meanAfter = h.state!.get('0', 'bn.moving_mean').dataSync();
     expect(Array.from(meanAfter)).not.toEqual(Array.from(meanBefore));
-    expect(Array.from(m.layers[1]!.getWeights()[2]!.dataSync())).toEqual(Array.from(st.get('task-1', 'bn.moving_mean').dataSync()));
+    expect(Array.from(m.layers[1]!.getWeights()[2]!.dataSync())).toEqual(
+      Array.from(st.get('task-1', 'bn.moving_mean').dataSync()),
+    );
     // Training steps (state updates included) leak nothing.
     const n = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) h.forward(x, h.initial, { training: true }).dispose();
@@ -577,7 +652,10 @@ describe('errors leave nothing behind', () => {
       ],
     });
     const d = tfl.sequential({
-      layers: [tfl.layers.dense({ units: 3, inputShape: [2], name: 'd' }), tfl.layers.dense({ units: 2, activation: 'relu6', name: 'e' })],
+      layers: [
+        tfl.layers.dense({ units: 3, inputShape: [2], name: 'd' }),
+        tfl.layers.dense({ units: 2, activation: 'relu6', name: 'e' }),
+      ],
     });
     const n = tf.memory().numTensors;
     expect(() => hypernetize(g)).toThrow(UnsupportedLayerError);
@@ -592,7 +670,10 @@ describe('nested models and dropout', () => {
   it('a Sequential inside a Sequential is flattened; Dropout is active only in training (needs options.rng)', () => {
     const inner = tfl.sequential({
       name: 'block',
-      layers: [tfl.layers.dense({ units: 4, inputShape: [3], activation: 'relu', name: 'inner_1' }), tfl.layers.dropout({ rate: 0.5, name: 'drop' })],
+      layers: [
+        tfl.layers.dense({ units: 4, inputShape: [3], activation: 'relu', name: 'inner_1' }),
+        tfl.layers.dropout({ rate: 0.5, name: 'drop' }),
+      ],
     });
     const m = seedModel(tfl.sequential({ layers: [inner, tfl.layers.dense({ units: 2, name: 'outer' })] }), 40);
     seedModel(inner, 41);

@@ -32,7 +32,11 @@ export type ParamSelector =
   | 'all'
   | readonly string[]
   | ((spec: ParamSpec) => boolean)
-  | { readonly names?: readonly string[]; readonly layers?: readonly string[]; readonly filter?: (spec: ParamSpec) => boolean };
+  | {
+      readonly names?: readonly string[];
+      readonly layers?: readonly string[];
+      readonly filter?: (spec: ParamSpec) => boolean;
+    };
 
 export interface HypernetizeOptions {
   /** What to generate. Default 'all'. */
@@ -119,7 +123,10 @@ function notGeneratable(name: string, ctx: SelectContext): ConfigError | null {
 function unknownName(kind: string, name: string, ctx: SelectContext): ConfigError {
   const names = kind === 'layer' ? [...new Set(ctx.specs.map(ctx.layerOf))] : ctx.specs.map((s) => s.name);
   const shown = names.length > 30 ? `${names.slice(0, 30).join(', ')}, … (${names.length} in all)` : names.join(', ');
-  return new ConfigError('which', `no ${kind} named '${name}'; ${kind === 'layer' ? 'layers with parameters' : 'ParamSpecs'}: ${shown}`);
+  return new ConfigError(
+    'which',
+    `no ${kind} named '${name}'; ${kind === 'layer' ? 'layers with parameters' : 'ParamSpecs'}: ${shown}`,
+  );
 }
 
 /** The chosen specs, in target order (see ParamSelector). */
@@ -131,7 +138,10 @@ function selectParams(which: ParamSelector, ctx: SelectContext): ParamSpec[] {
     const isList = Array.isArray(which);
     const obj = which as { names?: readonly string[]; layers?: readonly string[]; filter?: (s: ParamSpec) => boolean };
     if (!isList && (typeof which !== 'object' || which === null))
-      throw new ConfigError('which', `must be 'all', a list of ParamSpec or layer names, a predicate or { names, layers, filter }; got ${JSON.stringify(which)}`);
+      throw new ConfigError(
+        'which',
+        `must be 'all', a list of ParamSpec or layer names, a predicate or { names, layers, filter }; got ${JSON.stringify(which)}`,
+      );
     if (!isList) {
       const extra = Object.keys(obj).filter((k) => !['names', 'layers', 'filter'].includes(k));
       if (extra.length) throw new ConfigError(`which.${extra[0]}`, 'unknown key; use names, layers and/or filter');
@@ -140,20 +150,32 @@ function selectParams(which: ParamSelector, ctx: SelectContext): ParamSpec[] {
     const layers = new Set<string>();
     const entries: [string, 'name' | 'layer' | 'either'][] = isList
       ? (which as readonly string[]).map((n) => [n, 'either'])
-      : [...(obj.names ?? []).map((n): [string, 'name'] => [n, 'name']), ...(obj.layers ?? []).map((n): [string, 'layer'] => [n, 'layer'])];
+      : [
+          ...(obj.names ?? []).map((n): [string, 'name'] => [n, 'name']),
+          ...(obj.layers ?? []).map((n): [string, 'layer'] => [n, 'layer']),
+        ];
     for (const [n, kind] of entries) {
       if (typeof n !== 'string') throw new ConfigError('which', `names must be strings, got ${JSON.stringify(n)}`);
       const isName = kind !== 'layer' && ctx.specs.some((s) => s.name === n);
       const isLayer = kind !== 'name' && ctx.specs.some((s) => ctx.layerOf(s) === n);
       if (isName) names.add(n);
       if (isLayer) layers.add(n);
-      if (!isName && !isLayer) throw notGeneratable(n, ctx) ?? unknownName(kind === 'layer' ? 'layer' : kind === 'name' ? 'ParamSpec' : 'ParamSpec or layer', n, ctx);
+      if (!isName && !isLayer)
+        throw (
+          notGeneratable(n, ctx) ??
+          unknownName(kind === 'layer' ? 'layer' : kind === 'name' ? 'ParamSpec' : 'ParamSpec or layer', n, ctx)
+        );
     }
     const byName = entries.length > 0;
-    chosen = ctx.specs.filter((s) => (!byName || names.has(s.name) || layers.has(ctx.layerOf(s))) && (isList || !obj.filter || obj.filter(s)));
+    chosen = ctx.specs.filter(
+      (s) => (!byName || names.has(s.name) || layers.has(ctx.layerOf(s))) && (isList || !obj.filter || obj.filter(s)),
+    );
   }
   if (chosen.length === 0)
-    throw new ConfigError('which', `selects no parameter to generate (the network has ${ctx.specs.length}: ${ctx.specs.map((s) => s.name).join(', ')})`);
+    throw new ConfigError(
+      'which',
+      `selects no parameter to generate (the network has ${ctx.specs.length}: ${ctx.specs.map((s) => s.name).join(', ')})`,
+    );
   return chosen;
 }
 
@@ -162,7 +184,13 @@ function checkFixedValues(specs: readonly ParamSpec[], fixed: Weights | undefine
   for (const [k, t] of Object.entries(fixed)) {
     const s = specs.find((p) => p.name === k);
     if (!s) throw new ConfigError(`fixed.${k}`, `${owner} has no ParamSpec named '${k}'`);
-    if (!sameShape(t.shape, s.shape)) throw new ShapeMismatchError(`fixed value of ParamSpec '${k}'`, s.shape, t.shape, 'fixed values are shared: pass the spec shape');
+    if (!sameShape(t.shape, s.shape))
+      throw new ShapeMismatchError(
+        `fixed value of ParamSpec '${k}'`,
+        s.shape,
+        t.shape,
+        'fixed values are shared: pass the spec shape',
+      );
   }
 }
 
@@ -216,7 +244,8 @@ class HypernetizedNet implements Hypernetized {
     // A plain TargetNet takes all-shared or all-per-sample weights: broadcast the fixed ones.
     return tf.tidy(() => {
       const out: Weights = { ...generated };
-      for (const [k, t] of Object.entries(this.fixed)) out[k] = tf.broadcastTo(tf.expandDims(t, 0), [batch, ...t.shape]);
+      for (const [k, t] of Object.entries(this.fixed))
+        out[k] = tf.broadcastTo(tf.expandDims(t, 0), [batch, ...t.shape]);
       return out;
     });
   }
@@ -258,7 +287,11 @@ export function hypernetize(model: TargetNet | LayersModelLike, options: Hyperne
     const conv = convertLayersModel(model, unsupported === 'fixed');
     const net = conv.net;
     try {
-      const chosen = selectParams(which, { specs: net.params, layerOf: (s) => conv.layerOf.get(s.name) ?? layerFromName(s.name), external: conv.external });
+      const chosen = selectParams(which, {
+        specs: net.params,
+        layerOf: (s) => conv.layerOf.get(s.name) ?? layerFromName(s.name),
+        external: conv.external,
+      });
       checkFixedValues(net.params, options.fixed, net.name);
       const ids = new Set(chosen.map((s) => s.name));
       const fixed: Weights = {};
@@ -269,7 +302,16 @@ export function hypernetize(model: TargetNet | LayersModelLike, options: Hyperne
         if (given) own.dispose();
         (ids.has(s.name) ? initial : fixed)[s.name] = given ? tf.clone(given) : own;
       }
-      return new HypernetizedNet(net, chosen, fixed, initial, net.state, options.name ?? `hypernetized-${net.name}`, true, () => net.dispose());
+      return new HypernetizedNet(
+        net,
+        chosen,
+        fixed,
+        initial,
+        net.state,
+        options.name ?? `hypernetized-${net.name}`,
+        true,
+        () => net.dispose(),
+      );
     } catch (e) {
       tf.dispose(Object.values(conv.values));
       net.dispose();
@@ -281,10 +323,18 @@ export function hypernetize(model: TargetNet | LayersModelLike, options: Hyperne
     throw new ConfigError(
       'model',
       'hypernetize takes a TargetNet (params + forward) or a tfjs-layers LayersModel (Sequential or functional); got ' +
-        (model === null ? 'null' : typeof model === 'object' ? `an object with keys ${Object.keys(model).slice(0, 8).join(', ')}` : typeof model),
+        (model === null
+          ? 'null'
+          : typeof model === 'object'
+            ? `an object with keys ${Object.keys(model).slice(0, 8).join(', ')}`
+            : typeof model),
     );
   const target = model;
-  const chosen = selectParams(which, { specs: target.params, layerOf: (s) => layerFromName(s.name), external: new Map() });
+  const chosen = selectParams(which, {
+    specs: target.params,
+    layerOf: (s) => layerFromName(s.name),
+    external: new Map(),
+  });
   checkFixedValues(target.params, options.fixed, target.name);
   const rng = options.seed instanceof Rng ? options.seed : new Rng(options.seed ?? 0);
   const ids = new Set(chosen.map((s) => s.name));
@@ -295,7 +345,14 @@ export function hypernetize(model: TargetNet | LayersModelLike, options: Hyperne
     (ids.has(s.name) ? initial : fixed)[s.name] = given ? tf.clone(given) : initTensor(s, rng);
   }
   const state = target.stateSpecs && target.stateSpecs.length > 0 ? new NetState(target.stateSpecs) : undefined;
-  return new HypernetizedNet(target, chosen, fixed, initial, state, options.name ?? `hypernetized-${target.name}`, target instanceof LayersTargetNet, () =>
-    state?.dispose(),
+  return new HypernetizedNet(
+    target,
+    chosen,
+    fixed,
+    initial,
+    state,
+    options.name ?? `hypernetized-${target.name}`,
+    target instanceof LayersTargetNet,
+    () => state?.dispose(),
   );
 }

@@ -21,7 +21,18 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { CNN, MLP, initBackend, toTorchLayout, torchShape, type Activation, type CNNConfig, type MLPConfig, type TargetNet, type Weights } from '@hypernets/core';
+import {
+  CNN,
+  MLP,
+  initBackend,
+  toTorchLayout,
+  torchShape,
+  type Activation,
+  type CNNConfig,
+  type MLPConfig,
+  type TargetNet,
+  type Weights,
+} from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import type { MLPHyperNetBase } from './base.js';
@@ -71,10 +82,25 @@ function makeTarget(name: string): TargetNet {
 }
 
 function makeNet(c: Case, target: TargetNet): MLPHyperNetBase {
-  const cond = 'ids' in c.condition ? { numConditions: c.num_cond_embs!, embeddingSize: c.cond_in_size } : { conditionSize: c.cond_in_size };
-  const common = { target, ...cond, hiddenSizes: c.layers, activation: c.activation, flatOrder: 'torch' as const, name: c.name };
+  const cond =
+    'ids' in c.condition
+      ? { numConditions: c.num_cond_embs!, embeddingSize: c.cond_in_size }
+      : { conditionSize: c.cond_in_size };
+  const common = {
+    target,
+    ...cond,
+    hiddenSizes: c.layers,
+    activation: c.activation,
+    flatOrder: 'torch' as const,
+    name: c.name,
+  };
   if (c.kind === 'HMLP') return new HyperMLP(common);
-  return new ChunkedHyperMLP({ ...common, chunkSize: c.chunk_size!, chunkEmbeddingSize: c.chunk_emb_size!, chunkEmbeddingsPerCondition: c.cond_chunk_embs! });
+  return new ChunkedHyperMLP({
+    ...common,
+    chunkSize: c.chunk_size!,
+    chunkEmbeddingSize: c.chunk_emb_size!,
+    chunkEmbeddingsPerCondition: c.cond_chunk_embs!,
+  });
 }
 
 /** hypnettorch's parameters (PyTorch layout) → ours, by ParamSpec name (see the mapping above). */

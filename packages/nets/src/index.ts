@@ -13,9 +13,24 @@ export type { LowRankHyperNetConfig, TensorFactorization } from './lowrank.js';
 export { PerturbedHyperNet } from './perturb.js';
 export type { PerturbedHyperNetConfig, PerturbOptions } from './perturb.js';
 export { HyperLSTM, resolveHyperLSTMConfig, tokenTensor, orthogonalMatrix } from './hyperlstm.js';
-export type { HyperLSTMConfig, ResolvedHyperLSTMConfig, HyperLSTMState, HyperLSTMForwardOptions, HyperLSTMRunOptions, HyperLSTMResult, TokenIds } from './hyperlstm.js';
+export type {
+  HyperLSTMConfig,
+  ResolvedHyperLSTMConfig,
+  HyperLSTMState,
+  HyperLSTMForwardOptions,
+  HyperLSTMRunOptions,
+  HyperLSTMResult,
+  TokenIds,
+} from './hyperlstm.js';
 export { hypernetize, LayersTargetNet, UnsupportedLayerError, SUPPORTED_LAYER_CLASSES } from './hypernetize.js';
-export type { Hypernetized, HypernetizeOptions, ParamSelector, LayerLike, LayersModelLike, LayerVariableLike } from './hypernetize.js';
+export type {
+  Hypernetized,
+  HypernetizeOptions,
+  ParamSelector,
+  LayerLike,
+  LayersModelLike,
+  LayerVariableLike,
+} from './hypernetize.js';
 export { entryStats, specStats, hyperfanColumns, chunkedStats } from './init.js';
 export type { HyperInit, EntryStats } from './init.js';
 export { mipEncode } from './mip.js';

@@ -61,7 +61,12 @@ export function specStats(s: ParamSpec, mode: HyperfanInit, smallVariance: numbe
  * the second moment of the hypernetwork's input (1 for N(0, 1) embeddings) — the paper's
  * Var(W) = v_j / (d_k · Var(e)).
  */
-export function hyperfanColumns(stats: EntryStats, d: number, secondMoment: number, scale = 1): { std: Float32Array; bias: Float32Array } {
+export function hyperfanColumns(
+  stats: EntryStats,
+  d: number,
+  secondMoment: number,
+  scale = 1,
+): { std: Float32Array; bias: Float32Array } {
   const std = new Float32Array(stats.variance.length);
   for (let j = 0; j < std.length; j++) std[j] = Math.sqrt((scale * scale * stats.variance[j]) / (d * secondMoment));
   return { std, bias: Float32Array.from(stats.mean) };

@@ -10,8 +10,17 @@ beforeAll(async () => {
 
 describe('sine regression conditioned on amplitude and phase', () => {
   const cases: [string, () => MLPHyperNetBase, number][] = [
-    ['ChunkedHyperMLP', () => new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], chunkSize: 128, seed: 1 }), 0.1],
-    ['ChunkedHyperMLP + MIP', () => new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], chunkSize: 128, mip: true, seed: 1 }), 0.1],
+    [
+      'ChunkedHyperMLP',
+      () => new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], chunkSize: 128, seed: 1 }),
+      0.1,
+    ],
+    [
+      'ChunkedHyperMLP + MIP',
+      () =>
+        new ChunkedHyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], chunkSize: 128, mip: true, seed: 1 }),
+      0.1,
+    ],
   ];
   for (const [label, make, bound] of cases)
     it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {

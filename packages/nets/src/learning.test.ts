@@ -14,7 +14,11 @@ beforeAll(async () => {
 describe('sine regression conditioned on amplitude and phase', () => {
   const cases: [string, () => MLPHyperNetBase, number][] = [
     ['HyperMLP', () => new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], seed: 1 }), 0.1],
-    ['HyperMLP + MIP', () => new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 }), 0.1],
+    [
+      'HyperMLP + MIP',
+      () => new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 }),
+      0.1,
+    ],
   ];
   for (const [label, make, bound] of cases)
     it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {
@@ -29,7 +33,10 @@ describe('sine regression conditioned on amplitude and phase', () => {
     const inner = new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 });
     const h = new PerturbedHyperNet({ inner, sigma: 0.01, learnSigma: true, rng: 3 });
     await train(h, 120); // trains on sampled weights w = h(z) + σ·ε
-    const { final } = await train({ generate: (c) => h.generate(c, { sample: false }), trainableVariables: () => [] }, 0);
+    const { final } = await train(
+      { generate: (c) => h.generate(c, { sample: false }), trainableVariables: () => [] },
+      0,
+    );
     console.log(`PerturbedHyperNet: test MSE of h(z) ${final.toFixed(4)} after 120 noisy steps (baseline 0.875)`);
     expect(final).toBeLessThan(0.1);
     h.dispose();
@@ -40,7 +47,10 @@ describe('sine regression conditioned on amplitude and phase', () => {
     const w = h.generate({ input: tf.tensor2d([0, 0, 1, 1, 0.3, 0.7], [3, 2]) });
     const theta0 = h.ownWeights().theta0!;
     const dev = tf.tidy(() => {
-      const flat = tf.concat(target.params.map((s) => tf.reshape(w[s.name]!, [3, -1])), 1);
+      const flat = tf.concat(
+        target.params.map((s) => tf.reshape(w[s.name]!, [3, -1])),
+        1,
+      );
       return tf.sqrt(tf.mean(tf.square(tf.sub(flat, theta0)))).dataSync()[0]!;
     });
     const scale = tf.tidy(() => tf.sqrt(tf.mean(tf.square(theta0))).dataSync()[0]!);
@@ -53,7 +63,13 @@ describe('sine regression conditioned on amplitude and phase', () => {
   it('no tensor leaks across training steps', async () => {
     for (const h of [
       new HyperMLP({ target, conditionSize: 2, hiddenSizes: [8], mip: true }),
-      new ChunkedHyperMLP({ target, numConditions: 3, hiddenSizes: [8], chunkSize: 40, chunkEmbeddingsPerCondition: true }),
+      new ChunkedHyperMLP({
+        target,
+        numConditions: 3,
+        hiddenSizes: [8],
+        chunkSize: 40,
+        chunkEmbeddingsPerCondition: true,
+      }),
     ]) {
       const opt = tf.train.adam(1e-3);
       const rng = new Rng(1);

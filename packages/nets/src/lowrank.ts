@@ -63,7 +63,10 @@ export class LowRankHyperNet extends MLPHyperNetBase {
     const ranks = config.ranks ?? {};
     for (const name of Object.keys(ranks))
       if (!this.targetParams.some((s) => s.name === name))
-        throw new ConfigError(`ranks.${name}`, `no target tensor is named '${name}' (targets: ${this.targetParams.map((s) => s.name).join(', ')})`);
+        throw new ConfigError(
+          `ranks.${name}`,
+          `no target tensor is named '${name}' (targets: ${this.targetParams.map((s) => s.name).join(', ')})`,
+        );
     this.factorization = this.targetParams.map((s) => {
       const o = ranks[s.name];
       const r = o === undefined ? this.rank : o === 'direct' ? null : checkPositiveInt(`ranks.${s.name}`, o);
@@ -135,7 +138,14 @@ export class LowRankHyperNet extends MLPHyperNetBase {
   /** [N, O] factors and direct entries → [N, P]: W = A Bᵀ per factorised tensor. */
   protected trunkOutputToFlat(out: tf.Tensor, n: number): tf.Tensor {
     const fs = this.factorization;
-    const parts = fs.length === 1 ? [out] : tf.split(out, fs.map((f) => f.outputs), 1);
+    const parts =
+      fs.length === 1
+        ? [out]
+        : tf.split(
+            out,
+            fs.map((f) => f.outputs),
+            1,
+          );
     const flat = fs.map((f, i) => {
       if (f.rank === null) return parts[i]!;
       const r = f.rank;

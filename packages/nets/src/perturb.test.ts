@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, MLP, Rng, assertNoLeaks, initBackend, mse, type Weights } from '@hypernets/core';
+import { MLP, Rng, assertNoLeaks, initBackend, mse, type Weights } from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { LowRankHyperNet } from './lowrank.js';
 import { PerturbedHyperNet } from './perturb.js';
@@ -11,7 +11,11 @@ beforeAll(async () => {
 });
 
 const target = new MLP({ inputSize: 8, hiddenSizes: [16], outputSize: 4 }); // P = 212
-const flatOf = (w: Weights, lead: number[] = []) => tf.concat(target.params.map((s) => tf.reshape(w[s.name]!, [...lead, -1])), lead.length);
+const flatOf = (w: Weights, lead: number[] = []) =>
+  tf.concat(
+    target.params.map((s) => tf.reshape(w[s.name]!, [...lead, -1])),
+    lead.length,
+  );
 const inner = (seed = 1) => new HyperMLP({ target, numConditions: 3, hiddenSizes: [8], seed });
 
 describe('noise statistics', () => {
@@ -28,7 +32,9 @@ describe('noise statistics', () => {
     });
     const [mu, v, within] = stats as [number, number, number];
     const n = K * 212;
-    console.log(`fixed σ = 0.3 over ${n} entries: mean ${mu.toExponential(2)} (z = ${((mu * Math.sqrt(n)) / 0.3).toFixed(2)}), var/σ² ${(v / 0.09).toFixed(4)}, P(|ε·σ| ≤ σ) ${within.toFixed(4)} (0.6827)`);
+    console.log(
+      `fixed σ = 0.3 over ${n} entries: mean ${mu.toExponential(2)} (z = ${((mu * Math.sqrt(n)) / 0.3).toFixed(2)}), var/σ² ${(v / 0.09).toFixed(4)}, P(|ε·σ| ≤ σ) ${within.toFixed(4)} (0.6827)`,
+    );
     expect(Math.abs(mu)).toBeLessThan((4 * 0.3) / Math.sqrt(n));
     expect(Math.abs(v / 0.09 - 1)).toBeLessThan(0.05); // ±5 standard errors (√(2/n) ≈ 1%)
     expect(Math.abs(within - 0.6827)).toBeLessThan(0.02);
@@ -40,7 +46,8 @@ describe('noise statistics', () => {
     const p = new PerturbedHyperNet({ inner: inner(), sigma: 0.1, learnSigma: true, rng: 3 });
     const want: Record<string, number> = { 'fc1.weight': 0.1, 'fc1.bias': 0.02, 'fc2.weight': 0.5, 'fc2.bias': 1.5 };
     const own = p.ownWeights();
-    for (const [name, s] of Object.entries(want)) tf.tidy(() => (own[`logSigma.${name}`] as tf.Variable).assign(tf.fill([1], Math.log(s))));
+    for (const [name, s] of Object.entries(want))
+      tf.tidy(() => (own[`logSigma.${name}`] as tf.Variable).assign(tf.fill([1], Math.log(s))));
     expect((await p.sigmas())['fc2.bias']).toBeCloseTo(1.5, 5);
     const K = 400;
     const ids = new Array(K).fill(2);
@@ -67,7 +74,9 @@ describe('noise statistics', () => {
       return Array.from(c.dataSync());
     });
     const off = corr.filter((_, i) => Math.floor(i / 4) !== i % 4).map(Math.abs);
-    console.log(`max |corr| between samples' ε: ${Math.max(...off).toFixed(3)} (4/√P = ${(4 / Math.sqrt(212)).toFixed(3)})`);
+    console.log(
+      `max |corr| between samples' ε: ${Math.max(...off).toFixed(3)} (4/√P = ${(4 / Math.sqrt(212)).toFixed(3)})`,
+    );
     expect(Math.max(...off)).toBeLessThan(4 / Math.sqrt(212));
     tf.dispose([...Object.values(w), ...Object.values(m)]);
     p.dispose();
@@ -80,7 +89,9 @@ describe('seeds, mean, consistency', () => {
       const p = new PerturbedHyperNet({ inner: inner(2), sigma: 0.2, learnSigma: true, rng: seed });
       const a = tf.tidy(() => Array.from(flatOf(p.generate({ id: [0, 2] }), [2]).dataSync()));
       const b = tf.tidy(() => Array.from(flatOf(p.generate({ id: [0, 2] }), [2]).dataSync()));
-      const fromRng = tf.tidy(() => Array.from(flatOf(p.generate({ id: [0, 2] }, { rng: new Rng(seed) }), [2]).dataSync()));
+      const fromRng = tf.tidy(() =>
+        Array.from(flatOf(p.generate({ id: [0, 2] }, { rng: new Rng(seed) }), [2]).dataSync()),
+      );
       const mean = tf.tidy(() => Array.from(flatOf(p.generate({ id: [0, 2] }, { sample: false }), [2]).dataSync()));
       const innerMean = tf.tidy(() => Array.from(flatOf(p.inner.generate({ id: [0, 2] }), [2]).dataSync()));
       p.dispose();
@@ -97,7 +108,11 @@ describe('seeds, mean, consistency', () => {
   });
 
   it('generate and forward draw the same sample from the same Rng state', () => {
-    const p = new PerturbedHyperNet({ inner: new LowRankHyperNet({ target, conditionSize: 2, hiddenSizes: [8], rank: 2, seed: 1 }), sigma: 0.1, learnSigma: true });
+    const p = new PerturbedHyperNet({
+      inner: new LowRankHyperNet({ target, conditionSize: 2, hiddenSizes: [8], rank: 2, seed: 1 }),
+      sigma: 0.1,
+      learnSigma: true,
+    });
     const cond = tf.tensor2d([0.1, 0.2, 0.7, 0.4, 0.3, 0.9], [3, 2]);
     const g = p.generate({ input: cond }, { rng: new Rng(4) });
     const f = p.forward(cond, p.ownWeights(), { rng: new Rng(4) });
@@ -110,17 +125,32 @@ describe('seeds, mean, consistency', () => {
 });
 
 describe('gradients and per-sample passes', () => {
-  const x = () => tf.tensor2d(Array.from({ length: 24 }, (_, i) => Math.sin(i)), [3, 8]);
-  const y = () => tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.cos(i) * 0.5), [3, 4]);
+  const x = () =>
+    tf.tensor2d(
+      Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+      [3, 8],
+    );
+  const y = () =>
+    tf.tensor2d(
+      Array.from({ length: 12 }, (_, i) => Math.cos(i) * 0.5),
+      [3, 4],
+    );
 
   it('gradients vs finite differences on every variable, log σ included (fixed ε)', () => {
-    const p = new PerturbedHyperNet({ inner: new HyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', seed: 3 }), sigma: 0.3, learnSigma: true });
-    const loss = () => tf.tidy(() => mse(target.forward(x(), p.generate({ id: [0, 1, 2] }, { rng: new Rng(5) })), y()) as tf.Scalar);
+    const p = new PerturbedHyperNet({
+      inner: new HyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', seed: 3 }),
+      sigma: 0.3,
+      learnSigma: true,
+    });
+    const loss = () =>
+      tf.tidy(() => mse(target.forward(x(), p.generate({ id: [0, 1, 2] }, { rng: new Rng(5) })), y()) as tf.Scalar);
     const worst = checkGradients(p, loss);
     // the log σ gradients are not trivially zero
     const { grads, value } = tf.variableGrads(loss, p.trainableVariables().slice(-4));
     const gs = Object.values(grads).map((g) => Math.abs(g.dataSync()[0]!));
-    console.log(`PerturbedHyperNet worst relative FD error ${worst.toExponential(2)}; |dL/dlogσ| = ${gs.map((g) => g.toExponential(2)).join(', ')}`);
+    console.log(
+      `PerturbedHyperNet worst relative FD error ${worst.toExponential(2)}; |dL/dlogσ| = ${gs.map((g) => g.toExponential(2)).join(', ')}`,
+    );
     expect(Math.min(...gs)).toBeGreaterThan(1e-4);
     tf.dispose([value, ...Object.values(grads)]);
     p.dispose();
@@ -154,7 +184,12 @@ describe('gradients and per-sample passes', () => {
     const mean = p.forward(ids, wp, { sample: false });
     const want = tf.tidy(() => {
       const eps = new Rng(6).normal([3, 212]);
-      const sig = tf.concat(target.params.map((s) => tf.broadcastTo(tf.exp(wp[`logSigma.${s.name}`]!), [3, s.shape.reduce((a, b) => a * b, 1)])), 1);
+      const sig = tf.concat(
+        target.params.map((s) =>
+          tf.broadcastTo(tf.exp(wp[`logSigma.${s.name}`]!), [3, s.shape.reduce((a, b) => a * b, 1)]),
+        ),
+        1,
+      );
       return tf.mul(sig, eps);
     });
     expect(maxAbs(tf.sub(noisy, mean), want)).toBeLessThan(1e-5);
@@ -174,7 +209,11 @@ describe('memory and errors', () => {
         () => {
           const xs = rng.normal([6, 8]);
           const ys = rng.normal([6, 4]);
-          const c = opt.minimize(() => mse(target.forward(xs, p.generate({ id: [0, 1, 2, 0, 1, 2] })), ys), true, p.trainableVariables());
+          const c = opt.minimize(
+            () => mse(target.forward(xs, p.generate({ id: [0, 1, 2, 0, 1, 2] })), ys),
+            true,
+            p.trainableVariables(),
+          );
           tf.dispose([xs, ys]);
           return c!;
         },

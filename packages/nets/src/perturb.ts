@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, checkWeights, numel, paramSpec, type ForwardOptions, type ParamSpec, type Weights } from '@hypernets/core';
+import {
+  ConfigError,
+  Rng,
+  checkWeights,
+  numel,
+  paramSpec,
+  type ForwardOptions,
+  type ParamSpec,
+  type Weights,
+} from '@hypernets/core';
 import type { Condition, HyperNet } from './hypernet.js';
 
 export interface PerturbedHyperNetConfig {
@@ -59,10 +68,14 @@ export class PerturbedHyperNet implements HyperNet {
     this.learnSigma = config.learnSigma ?? false;
     const s = config.sigma;
     if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || (this.learnSigma && s === 0))
-      throw new ConfigError('sigma', `must be a finite number ${this.learnSigma ? '> 0 (σ₀ of a learned log σ)' : '≥ 0'}, got ${JSON.stringify(s)}`);
+      throw new ConfigError(
+        'sigma',
+        `must be a finite number ${this.learnSigma ? '> 0 (σ₀ of a learned log σ)' : '≥ 0'}, got ${JSON.stringify(s)}`,
+      );
     this.sigma = s;
     const r = config.rng ?? 0;
-    if (!(r instanceof Rng) && !Number.isInteger(r)) throw new ConfigError('rng', `must be an Rng or an integer seed, got ${JSON.stringify(r)}`);
+    if (!(r instanceof Rng) && !Number.isInteger(r))
+      throw new ConfigError('rng', `must be an Rng or an integer seed, got ${JSON.stringify(r)}`);
     this.rng = r instanceof Rng ? r : new Rng(r);
     this.name = config.name ?? `perturbed-${inner.name}`;
     this.targetParams = inner.targetParams;
@@ -73,7 +86,8 @@ export class PerturbedHyperNet implements HyperNet {
     this.sigmaNames = this.learnSigma ? this.targetParams.map((t) => `logSigma.${t.name}`) : [];
     const taken = new Set(inner.params.map((p) => p.name));
     const clash = this.sigmaNames.find((n) => taken.has(n));
-    if (clash) throw new ConfigError('inner', `its ParamSpec '${clash}' clashes with the learned log σ of the same name`);
+    if (clash)
+      throw new ConfigError('inner', `its ParamSpec '${clash}' clashes with the learned log σ of the same name`);
     const layer = inner.params.reduce((m, p) => Math.max(m, p.layer), -1) + 1;
     this.params = [
       ...inner.params,
@@ -117,7 +131,9 @@ export class PerturbedHyperNet implements HyperNet {
     const eps = rng.normal([n, this.numTargetParams]);
     if (!this.learnSigma) return tf.mul(eps, this.sigma);
     const rows = batch === null ? 1 : n;
-    const parts = this.sigmaNames.map((name, i) => tf.broadcastTo(tf.exp(tf.reshape(weights[name]!, [rows, 1])), [rows, this.sizes[i]!]));
+    const parts = this.sigmaNames.map((name, i) =>
+      tf.broadcastTo(tf.exp(tf.reshape(weights[name]!, [rows, 1])), [rows, this.sizes[i]!]),
+    );
     const sigma = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
     return tf.mul(sigma, eps);
   }
@@ -148,7 +164,8 @@ export class PerturbedHyperNet implements HyperNet {
       const n = batched ? mean[first.name]!.shape[0]! : 1;
       const noise = this.inner.splitTarget(this.noise(this.logSigma, null, n, options.rng ?? this.rng));
       const out: Weights = {};
-      for (const t of this.targetParams) out[t.name] = tf.add(mean[t.name]!, batched ? noise[t.name]! : tf.reshape(noise[t.name]!, [...t.shape]));
+      for (const t of this.targetParams)
+        out[t.name] = tf.add(mean[t.name]!, batched ? noise[t.name]! : tf.reshape(noise[t.name]!, [...t.shape]));
       return out;
     });
   }

@@ -27,23 +27,42 @@ beforeAll(async () => {
 });
 
 const w = (name: string, shape: number[], activation?: string) =>
-  paramSpec({ name, shape, kind: 'weight', layer: 0, fanIn: shape.length === 4 ? shape[0]! * shape[1]! * shape[2]! : shape[0]!, fanOut: shape.length === 4 ? shape[0]! * shape[1]! * shape[3]! : shape[1]!, activation });
+  paramSpec({
+    name,
+    shape,
+    kind: 'weight',
+    layer: 0,
+    fanIn: shape.length === 4 ? shape[0]! * shape[1]! * shape[2]! : shape[0]!,
+    fanOut: shape.length === 4 ? shape[0]! * shape[1]! * shape[3]! : shape[1]!,
+    activation,
+  });
 
 /** Generated tensors plus the target's other tensors trained directly, broadcast to n when per-sample. */
 function withDirect(generated: Weights, direct: Weights, n: number | null): Weights {
   const out: Weights = { ...generated };
-  for (const [k, v] of Object.entries(direct)) out[k] = n === null ? v : tf.broadcastTo(tf.reshape(v, [1, ...v.shape]), [n, ...v.shape]);
+  for (const [k, v] of Object.entries(direct))
+    out[k] = n === null ? v : tf.broadcastTo(tf.reshape(v, [1, ...v.shape]), [n, ...v.shape]);
   return out;
 }
 
 /** Sets every variable to fresh N(0, 0.5²) values, so biases are not zero in hand computations. */
 function randomize(h: StructuredHyperMLP, seed: number) {
-  h.trainableVariables().forEach((v, i) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', seed + i))));
+  h.trainableVariables().forEach((v, i) =>
+    tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', seed + i))),
+  );
 }
 
 // A small conv net: conv1 [3,3,2,4] and conv2 [3,3,4,4] generated from blocks [3,3,2,4]
 // (1 + 2 blocks); biases and the dense layer trained directly.
-const cnn = new CNN({ inputShape: [5, 5, 2], convs: [{ filters: 4, kernel: 3, padding: 'same' }, { filters: 4, kernel: 3 }], outputSize: 2, activation: 'tanh' });
+const cnn = new CNN({
+  inputShape: [5, 5, 2],
+  convs: [
+    { filters: 4, kernel: 3, padding: 'same' },
+    { filters: 4, kernel: 3 },
+  ],
+  outputSize: 2,
+  activation: 'tanh',
+});
 const cnnGenerated = cnn.params.filter((s) => s.name.endsWith('.weight') && s.name.startsWith('conv'));
 const cnnDirect = cnn.params.filter((s) => !cnnGenerated.includes(s));
 
@@ -71,7 +90,11 @@ describe('structure', () => {
     const specs = [w('a', [2, 1]), w('b', [4, 2]), w('c', [1, 1, 2, 3])];
     const h = new StructuredHyperMLP({ target: specs, embeddingSize: 3, hiddenSize: 2, seed: 3 });
     expect(h.block).toEqual([1, 1, 2, 1]);
-    expect(h.tiling.map((t) => [t.rows, t.cols, t.offset])).toEqual([[1, 1, 0], [2, 2, 1], [1, 3, 5]]);
+    expect(h.tiling.map((t) => [t.rows, t.cols, t.offset])).toEqual([
+      [1, 1, 0],
+      [2, 2, 1],
+      [1, 3, 5],
+    ]);
     expect(h.numBlocks).toBe(8);
     // one generator, different init variances: gains √(v_t / v_a)
     expect(h.tiling[1]!.gain).toBeCloseTo(Math.sqrt(targetVariance(specs[1]!) / targetVariance(specs[0]!)), 6);
@@ -94,25 +117,43 @@ describe('structure', () => {
     // b [4, 2]: block (r, c) = 1 + 2r + c fills rows 2r…2r+1 of column c
     for (let r = 0; r < 2; r++)
       for (let c = 0; c < 2; c++)
-        for (let i = 0; i < 2; i++) expect(gb[(2 * r + i) * 2 + c]!).toBeCloseTo(h.tiling[1]!.gain * gen(1 + 2 * r + c, i), 5);
+        for (let i = 0; i < 2; i++)
+          expect(gb[(2 * r + i) * 2 + c]!).toBeCloseTo(h.tiling[1]!.gain * gen(1 + 2 * r + c, i), 5);
     // c [1, 1, 2, 3]: block c = 5 + c fills output channel c
-    for (let c = 0; c < 3; c++) for (let i = 0; i < 2; i++) expect(gc[i * 3 + c]!).toBeCloseTo(h.tiling[2]!.gain * gen(5 + c, i), 5);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < 2; i++) expect(gc[i * 3 + c]!).toBeCloseTo(h.tiling[2]!.gain * gen(5 + c, i), 5);
     tf.dispose(Object.values(g));
     h.dispose();
   });
 
   it('kh = kw = 2 kernels and a condition embedding concatenated to z, by hand', () => {
-    const h = new StructuredHyperMLP({ target: [w('k', [2, 2, 2, 2])], blockOut: 1, numConditions: 2, conditionEmbeddingSize: 2, embeddingSize: 2, hiddenSize: 3, seed: 4 });
+    const h = new StructuredHyperMLP({
+      target: [w('k', [2, 2, 2, 2])],
+      blockOut: 1,
+      numConditions: 2,
+      conditionEmbeddingSize: 2,
+      embeddingSize: 2,
+      hiddenSize: 3,
+      seed: 4,
+    });
     expect(h.params.find((s) => s.name === 'in.weight')!.shape).toEqual([4, 6]); // [Nz + F, blockIn · d]
     randomize(h, 20);
     const v = (n: string) => Array.from(h.ownWeights()[n]!.dataSync());
-    const [e, z, wi, bi, wo, bo] = [v('embeddings'), v('blockEmbeddings'), v('in.weight'), v('in.bias'), v('out.weight'), v('out.bias')];
+    const [e, z, wi, bi, wo, bo] = [
+      v('embeddings'),
+      v('blockEmbeddings'),
+      v('in.weight'),
+      v('in.bias'),
+      v('out.weight'),
+      v('out.bias'),
+    ];
     const id = 1;
     // K[y, x, i, c] from block c: input [z_c ; e_id], output column s = y·2 + x of W_out [3, 4]
     const gen = (c: number, i: number, s: number) => {
       const inp = [z[c * 2]!, z[c * 2 + 1]!, e[id * 2]!, e[id * 2 + 1]!];
       let k = bo[s]!;
-      for (let q = 0; q < 3; q++) k += (bi[i * 3 + q]! + inp.reduce((acc, xj, j) => acc + xj * wi[j * 6 + i * 3 + q]!, 0)) * wo[q * 4 + s]!;
+      for (let q = 0; q < 3; q++)
+        k += (bi[i * 3 + q]! + inp.reduce((acc, xj, j) => acc + xj * wi[j * 6 + i * 3 + q]!, 0)) * wo[q * 4 + s]!;
       return k;
     };
     const both = h.generate({ id: [0, id] });
@@ -120,7 +161,8 @@ describe('structure', () => {
     const got = one.k!.dataSync();
     for (let y = 0; y < 2; y++)
       for (let x = 0; x < 2; x++)
-        for (let i = 0; i < 2; i++) for (let c = 0; c < 2; c++) expect(got[((y * 2 + x) * 2 + i) * 2 + c]!).toBeCloseTo(gen(c, i, y * 2 + x), 5);
+        for (let i = 0; i < 2; i++)
+          for (let c = 0; c < 2; c++) expect(got[((y * 2 + x) * 2 + i) * 2 + c]!).toBeCloseTo(gen(c, i, y * 2 + x), 5);
     expect(maxAbs(tf.slice(both.k!, [1], [1]), tf.reshape(one.k!, [1, 2, 2, 2, 2]))).toBeLessThan(1e-6);
     tf.dispose([...Object.values(both), ...Object.values(one)]);
     h.dispose();
@@ -136,8 +178,9 @@ describe('gradients vs finite differences', () => {
     x = tf.randomNormal([3, 5, 5, 2], 0, 1, 'float32', 6);
     y = tf.randomNormal([3, 2], 0, 1, 'float32', 7);
   });
-  const lossWith = (h: StructuredHyperMLP, cond: () => Parameters<StructuredHyperMLP['generate']>[0], n: number | null) => () =>
-    tf.tidy(() => mse(cnn.forward(x, withDirect(h.generate(cond()), direct, n)), y));
+  const lossWith =
+    (h: StructuredHyperMLP, cond: () => Parameters<StructuredHyperMLP['generate']>[0], n: number | null) => () =>
+      tf.tidy(() => mse(cnn.forward(x, withDirect(h.generate(cond()), direct, n)), y));
   const base: StructuredHyperMLPConfig = { target: cnnGenerated, embeddingSize: 3, hiddenSize: 3 };
 
   it('unconditional (shared weights, two tensors with different gains)', () => {
@@ -145,21 +188,34 @@ describe('gradients vs finite differences', () => {
     expect(h.tiling.map((t) => t.rows * t.cols)).toEqual([1, 2]);
     expect(h.tiling[1]!.gain).not.toBe(1);
     randomize(h, 30);
-    console.log(`unconditional: worst relative FD error ${checkGradients(h, lossWith(h, () => undefined, null)).toExponential(2)}`);
+    console.log(
+      `unconditional: worst relative FD error ${checkGradients(
+        h,
+        lossWith(h, () => undefined, null),
+      ).toExponential(2)}`,
+    );
     h.dispose();
   });
 
   it('condition ids (per-sample weights)', () => {
     const h = new StructuredHyperMLP({ ...base, numConditions: 3, seed: 2 });
     randomize(h, 40);
-    console.log(`ids: worst relative FD error ${checkGradients(h, lossWith(h, () => ({ id: [2, 0, 1] }), 3)).toExponential(2)}`);
+    console.log(
+      `ids: worst relative FD error ${checkGradients(
+        h,
+        lossWith(h, () => ({ id: [2, 0, 1] }), 3),
+      ).toExponential(2)}`,
+    );
     h.dispose();
   });
 
   it('external input with MIP (θ₀ included)', () => {
     const h = new StructuredHyperMLP({ ...base, conditionSize: 2, mip: true, mipOutputScale: 1, seed: 3 });
     const cond = tf.tensor2d([0.1, 0.9, 0.5, 0.5, 0.8, 0.2], [3, 2]);
-    checkGradients(h, lossWith(h, () => ({ input: cond }), 3));
+    checkGradients(
+      h,
+      lossWith(h, () => ({ input: cond }), 3),
+    );
     cond.dispose();
     h.dispose();
   });
@@ -209,20 +265,42 @@ describe('hyperfan-in init', () => {
       h.dispose();
     }
     const avg = ratios.reduce((a, b) => a + b, 0) / ratios.length;
-    console.log(`haMnist conv2: var/target per seed ${ratios.map((r) => r.toFixed(3)).join(' ')}; mean ${avg.toFixed(3)}; |mean| ${meanAbs.toExponential(2)}`);
+    console.log(
+      `haMnist conv2: var/target per seed ${ratios.map((r) => r.toFixed(3)).join(' ')}; mean ${avg.toFixed(3)}; |mean| ${meanAbs.toExponential(2)}`,
+    );
     expect(avg).toBeGreaterThan(0.8);
     expect(avg).toBeLessThan(1.2);
     expect(meanAbs).toBeLessThan(0.1 * Math.sqrt(want));
   });
 
   it('three conv layers of different fanIn tiled by one block, with condition ids: every tensor within 20%', () => {
-    const target: TargetNet = new CNN({ inputShape: [8, 8, 8], convs: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }, { filters: 16, kernel: 3 }], outputSize: 2 });
+    const target: TargetNet = new CNN({
+      inputShape: [8, 8, 8],
+      convs: [
+        { filters: 8, kernel: 3 },
+        { filters: 16, kernel: 3 },
+        { filters: 16, kernel: 3 },
+      ],
+      outputSize: 2,
+    });
     const specs = target.params.filter((s) => s.name.startsWith('conv') && s.kind === 'weight');
-    const acc = measure((seed) => new StructuredHyperMLP({ target: specs, numConditions: 4, embeddingSize: 16, seed }), specs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [0, 1, 2, 3]);
+    const acc = measure(
+      (seed) => new StructuredHyperMLP({ target: specs, numConditions: 4, embeddingSize: 16, seed }),
+      specs,
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      [0, 1, 2, 3],
+    );
     expectHyperfan(report('StructuredHyperMLP / convs 8→8→16→16 (block [3,3,8,8])', specs, acc), 1e-4);
   });
   it('external input (E[c²] = 1, analytic part of E[a²]): every tensor within 20% over seeds', () => {
-    const target: TargetNet = new CNN({ inputShape: [8, 8, 8], convs: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], outputSize: 2 });
+    const target: TargetNet = new CNN({
+      inputShape: [8, 8, 8],
+      convs: [
+        { filters: 8, kernel: 3 },
+        { filters: 16, kernel: 3 },
+      ],
+      outputSize: 2,
+    });
     const specs = target.params.filter((s) => s.name.startsWith('conv') && s.kind === 'weight');
     const ratio: Record<string, number> = { 'conv1.weight': 0, 'conv2.weight': 0 };
     const seeds = 12;
@@ -230,11 +308,18 @@ describe('hyperfan-in init', () => {
       const h = new StructuredHyperMLP({ target: specs, conditionSize: 4, embeddingSize: 16, seed });
       const g = h.generate({ input: tf.randomNormal([4, 4], 0, 1, 'float32', 100 + seed) });
       for (const s of specs)
-        ratio[s.name]! += tf.tidy(() => tf.mean(tf.moments(g[s.name]!, [1, 2, 3, 4]).variance).dataSync()[0]!) / targetVariance(s) / seeds;
+        ratio[s.name]! +=
+          tf.tidy(() => tf.mean(tf.moments(g[s.name]!, [1, 2, 3, 4]).variance).dataSync()[0]!) /
+          targetVariance(s) /
+          seeds;
       tf.dispose(Object.values(g));
       h.dispose();
     }
-    console.log(`external input: var/target ${Object.entries(ratio).map(([k, r]) => `${k} ${r.toFixed(3)}`).join(', ')}`);
+    console.log(
+      `external input: var/target ${Object.entries(ratio)
+        .map(([k, r]) => `${k} ${r.toFixed(3)}`)
+        .join(', ')}`,
+    );
     for (const r of Object.values(ratio)) {
       expect(r).toBeGreaterThan(0.8);
       expect(r).toBeLessThan(1.2);
@@ -250,9 +335,19 @@ describe('learning and memory', () => {
   const generated = target.params.filter((s) => s.name === 'fc2.weight');
   const directSpecs = target.params.filter((s) => s.name !== 'fc2.weight');
   const setup = (mip: boolean) => {
-    const h = new StructuredHyperMLP({ target: generated, blockIn: 4, blockOut: 4, conditionSize: 2, embeddingSize: 8, hiddenSize: 8, mip, seed: 1 });
+    const h = new StructuredHyperMLP({
+      target: generated,
+      blockIn: 4,
+      blockOut: 4,
+      conditionSize: 2,
+      embeddingSize: 8,
+      hiddenSize: 8,
+      mip,
+      seed: 1,
+    });
     const direct = createVariables(directSpecs, new Rng(2));
-    const loss = (b: ReturnType<typeof sineBatch>) => mse(target.forward(b.x, withDirect(h.generate({ input: b.cond }), direct, b.x.shape[0])), b.y);
+    const loss = (b: ReturnType<typeof sineBatch>) =>
+      mse(target.forward(b.x, withDirect(h.generate({ input: b.cond }), direct, b.x.shape[0])), b.y);
     return { h, direct, loss, vars: [...h.trainableVariables(), ...Object.values(direct)] };
   };
 
@@ -269,7 +364,9 @@ describe('learning and memory', () => {
       }
       const test = sineBatch(new Rng(999), 32, 32);
       const final = tf.tidy(() => loss(test).dataSync()[0]!);
-      console.log(`StructuredHyperMLP${mip ? ' + MIP' : ''} sine: test MSE ${final.toFixed(4)} after 150 steps (${Date.now() - t0} ms)`);
+      console.log(
+        `StructuredHyperMLP${mip ? ' + MIP' : ''} sine: test MSE ${final.toFixed(4)} after 150 steps (${Date.now() - t0} ms)`,
+      );
       expect(final).toBeLessThan(0.25);
       tf.dispose([test.cond, test.x, test.y, ...Object.values(direct)]);
       opt.dispose();
@@ -299,11 +396,19 @@ describe('errors', () => {
   const specs: ParamSpec[] = [...haMnist().params];
   it('a target tensor the block cannot tile → ConfigError naming it and saying what to pass', () => {
     expect(() => new StructuredHyperMLP({ target: haMnist() })).toThrow(ConfigError); // conv1.weight [7,7,1,16] first, then conv1.bias
-    expect(() => new StructuredHyperMLP({ target: haMnist() })).toThrow(/ParamSpec 'conv1.bias' \[16\] \(bias\).*Pass only the tensors to generate.*params\.filter/);
+    expect(() => new StructuredHyperMLP({ target: haMnist() })).toThrow(
+      /ParamSpec 'conv1.bias' \[16\] \(bias\).*Pass only the tensors to generate.*params\.filter/,
+    );
     const conv2 = specs.find((s) => s.name === 'conv2.weight')!;
-    expect(() => new StructuredHyperMLP({ target: [conv2, w('k5', [5, 5, 16, 16])] })).toThrow(/ParamSpec 'k5' \[5, 5, 16, 16\].*block \[7, 7, 16, 16\]/);
-    expect(() => new StructuredHyperMLP({ target: [conv2, w('k', [7, 7, 24, 16])] })).toThrow(/ParamSpec 'k' \[7, 7, 24, 16\]/);
-    expect(() => new StructuredHyperMLP({ target: [specs.find((s) => s.name === 'conv2.bias')!] })).toThrow(/ParamSpec 'conv2.bias'/);
+    expect(() => new StructuredHyperMLP({ target: [conv2, w('k5', [5, 5, 16, 16])] })).toThrow(
+      /ParamSpec 'k5' \[5, 5, 16, 16\].*block \[7, 7, 16, 16\]/,
+    );
+    expect(() => new StructuredHyperMLP({ target: [conv2, w('k', [7, 7, 24, 16])] })).toThrow(
+      /ParamSpec 'k' \[7, 7, 24, 16\]/,
+    );
+    expect(() => new StructuredHyperMLP({ target: [specs.find((s) => s.name === 'conv2.bias')!] })).toThrow(
+      /ParamSpec 'conv2.bias'/,
+    );
     expect(() => new StructuredHyperMLP({ target: [] })).toThrow(/non-empty/);
   });
 
@@ -318,7 +423,9 @@ describe('errors', () => {
     expect(() => h.generate({ input: tf.zeros([2, 2]) })).toThrow(ShapeMismatchError);
     expect(() => h.generate({ id: 0 })).toThrow(/no condition embeddings/);
     expect(() => h.generate()).toThrow(/pass a condition/);
-    expect(() => h.forward(tf.zeros([2, 3]), { ...h.ownWeights(), 'out.weight': tf.zeros([3, 3]) })).toThrow(ShapeMismatchError);
+    expect(() => h.forward(tf.zeros([2, 3]), { ...h.ownWeights(), 'out.weight': tf.zeros([3, 3]) })).toThrow(
+      ShapeMismatchError,
+    );
     h.dispose();
     const u = new StructuredHyperMLP({ target: t });
     expect(() => u.generate({ id: 0 })).toThrow(ConfigError);

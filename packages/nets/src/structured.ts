@@ -17,13 +17,30 @@ import {
   checkPositiveInt,
 } from '@hypernets/core';
 import { checkConditionBatch, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
-import { flattenWeights, generateFrom, splitFlat, type Condition, type ConditionMode, type HyperNet } from './hypernet.js';
+import {
+  flattenWeights,
+  generateFrom,
+  splitFlat,
+  type Condition,
+  type ConditionMode,
+  type HyperNet,
+} from './hypernet.js';
 import { VariableOwner } from './variables.js';
 import { hyperfanColumns, specStats, type HyperInit } from './init.js';
 import { hostDense, meanSquare } from './host-init.js';
 
-export interface StructuredHyperMLPConfig
-  extends Pick<HyperMLPConfig, 'target' | 'numConditions' | 'conditionSize' | 'mip' | 'mipOutputScale' | 'inputSecondMoment' | 'init' | 'seed' | 'name'> {
+export interface StructuredHyperMLPConfig extends Pick<
+  HyperMLPConfig,
+  | 'target'
+  | 'numConditions'
+  | 'conditionSize'
+  | 'mip'
+  | 'mipOutputScale'
+  | 'inputSecondMoment'
+  | 'init'
+  | 'seed'
+  | 'name'
+> {
   /** Input channels of the basic block. Default: the first target tensor's Nin. */
   blockIn?: number;
   /** Output channels of the basic block. Default: the first target tensor's Nout. */
@@ -112,17 +129,26 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
 
   constructor(config: StructuredHyperMLPConfig) {
     super();
-    const targetParams = Array.isArray(config.target) ? (config.target as readonly ParamSpec[]) : (config.target as TargetNet)?.params;
-    if (!targetParams || targetParams.length === 0) throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
+    const targetParams = Array.isArray(config.target)
+      ? (config.target as readonly ParamSpec[])
+      : (config.target as TargetNet)?.params;
+    if (!targetParams || targetParams.length === 0)
+      throw new ConfigError('target', 'needs a TargetNet or a non-empty ParamSpec list');
     this.targetParams = targetParams;
     this.numTargetParams = countParams(targetParams);
     this.name = config.name ?? 'structured-hyper-mlp';
-    ({ mode: this.mode, numConditions: this.numConditions, conditionSize: this.conditionSize, mip: this.mip } = resolveConditioning(config, 0));
+    ({
+      mode: this.mode,
+      numConditions: this.numConditions,
+      conditionSize: this.conditionSize,
+      mip: this.mip,
+    } = resolveConditioning(config, 0));
     const Nz = (this.embeddingSize = checkPositiveInt('embeddingSize', config.embeddingSize ?? 4));
     const d = (this.hiddenSize = checkPositiveInt('hiddenSize', config.hiddenSize ?? Nz));
     const condEmb = checkPositiveInt('conditionEmbeddingSize', config.conditionEmbeddingSize ?? Nz);
     const init = config.init ?? 'hyperfan-in';
-    if (!INITS.includes(init)) throw new ConfigError('init', `must be one of ${INITS.join(', ')}, got ${JSON.stringify(init)}`);
+    if (!INITS.includes(init))
+      throw new ConfigError('init', `must be one of ${INITS.join(', ')}, got ${JSON.stringify(init)}`);
 
     const untileable = (s: ParamSpec, block: string) =>
       new ConfigError(
@@ -132,7 +158,8 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
           "Pass only the tensors to generate, as a ParamSpec list (e.g. haMnist().params.filter((s) => s.name === 'conv2.weight')), and train the rest directly",
       );
     const first = kernelDims(targetParams[0]!);
-    if (first === null || targetParams[0]!.kind === 'bias') throw untileable(targetParams[0]!, '(none: the first tensor sets its kh, kw)');
+    if (first === null || targetParams[0]!.kind === 'bias')
+      throw untileable(targetParams[0]!, '(none: the first tensor sets its kh, kw)');
     const [kh, kw] = first;
     const bi = checkPositiveInt('blockIn', config.blockIn ?? first[2]);
     const bo = checkPositiveInt('blockOut', config.blockOut ?? first[3]);
@@ -144,22 +171,50 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
       const k = kernelDims(s);
       const fits = k !== null && s.kind !== 'bias' && k[0] === kh && k[1] === kw && k[2] % bi === 0 && k[3] % bo === 0;
       if (!fits) throw untileable(s, `[${this.block.join(', ')}]`);
-      const t = { spec: s, rows: k[2] / bi, cols: k[3] / bo, offset, gain: Math.sqrt(specStats(s, gainMode, 0).v / vFirst) };
+      const t = {
+        spec: s,
+        rows: k[2] / bi,
+        cols: k[3] / bo,
+        offset,
+        gain: Math.sqrt(specStats(s, gainMode, 0).v / vFirst),
+      };
       offset += t.rows * t.cols;
       return t;
     });
     this.numBlocks = offset;
-    const F = (this.conditionFeatureSize = this.mode === 'input' ? (this.mip ? 2 : 1) * this.conditionSize : this.mode === 'id' ? condEmb : 0);
+    const F = (this.conditionFeatureSize =
+      this.mode === 'input' ? (this.mip ? 2 : 1) * this.conditionSize : this.mode === 'id' ? condEmb : 0);
     this.inputShape = this.mode === 'input' ? [this.conditionSize] : [];
     this.outputShape = [this.numTargetParams];
 
     const S = kh * kw * bo;
     const specs: ParamSpec[] = [];
     if (this.mode === 'id')
-      specs.push(paramSpec({ name: 'embeddings', shape: [this.numConditions, condEmb], kind: 'embedding', layer: 0, fanIn: condEmb, fanOut: condEmb }));
-    specs.push(paramSpec({ name: 'blockEmbeddings', shape: [this.numBlocks, Nz], kind: 'embedding', layer: 0, fanIn: Nz, fanOut: Nz }));
+      specs.push(
+        paramSpec({
+          name: 'embeddings',
+          shape: [this.numConditions, condEmb],
+          kind: 'embedding',
+          layer: 0,
+          fanIn: condEmb,
+          fanOut: condEmb,
+        }),
+      );
+    specs.push(
+      paramSpec({
+        name: 'blockEmbeddings',
+        shape: [this.numBlocks, Nz],
+        kind: 'embedding',
+        layer: 0,
+        fanIn: Nz,
+        fanOut: Nz,
+      }),
+    );
     specs.push(...denseSpecs('in', Nz + F, bi * d, 1, 'linear'), ...denseSpecs('out', d, S, 2, 'linear'));
-    if (this.mip) specs.push(paramSpec({ name: 'theta0', shape: [this.numTargetParams], kind: 'other', layer: 3, fanIn: 1, fanOut: 1 }));
+    if (this.mip)
+      specs.push(
+        paramSpec({ name: 'theta0', shape: [this.numTargetParams], kind: 'other', layer: 3, fanIn: 1, fanOut: 1 }),
+      );
     this.params = specs;
 
     // Initial values in ParamSpec order from one stream (same seed → same numbers).
@@ -179,7 +234,12 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
         if (s.name === 'in.weight') return keep(s, rng.normalArray([...s.shape], 0, Math.sqrt(inVar)));
         if (s.name === 'out.weight') {
           const stats = { mean: new Float32Array(S), variance: new Float32Array(S).fill(vFirst) };
-          const { std } = hyperfanColumns(stats, d, this.initSecondMoment(drawn, inVar * F * condM2), this.mip ? (config.mipOutputScale ?? 0.1) : 1);
+          const { std } = hyperfanColumns(
+            stats,
+            d,
+            this.initSecondMoment(drawn, inVar * F * condM2),
+            this.mip ? (config.mipOutputScale ?? 0.1) : 1,
+          );
           return tf.mul(rng.normal([d, S]), tf.tensor1d(std));
         }
         if (s.name === 'theta0') return flattenWeights(targetParams, initWeights(targetParams, rng));
@@ -217,7 +277,8 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
   /** a for every block: z [N, blocks, Nz] (+ condition features [N, F]) → [N, blocks·blockIn, d]. */
   private firstLayer(z: tf.Tensor, feats: tf.Tensor | null, w: Weights): tf.Tensor {
     const [n, K] = z.shape;
-    const x = feats === null ? z : tf.concat([z, tf.broadcastTo(tf.reshape(feats, [n!, 1, -1]), [n!, K!, feats.shape[1]!])], 2);
+    const x =
+      feats === null ? z : tf.concat([z, tf.broadcastTo(tf.reshape(feats, [n!, 1, -1]), [n!, K!, feats.shape[1]!])], 2);
     return tf.reshape(linear(x, w['in.weight']!, w['in.bias']), [n!, K! * this.block[2], this.hiddenSize]);
   }
 
@@ -233,13 +294,23 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
       const [kh, kw, bi, bo] = this.block;
       const K = this.numBlocks;
       const table = weights.blockEmbeddings!;
-      const z = batch === null ? tf.broadcastTo(tf.reshape(table, [1, K, this.embeddingSize]), [n, K, this.embeddingSize]) : table;
+      const z =
+        batch === null
+          ? tf.broadcastTo(tf.reshape(table, [1, K, this.embeddingSize]), [n, K, this.embeddingSize])
+          : table;
       const feats = this.mode === 'none' ? null : conditionFeatures(x, weights, batch, this).feats;
       const k = linear(this.firstLayer(z, feats, weights), weights['out.weight']!, weights['out.bias']); // [N, K·bi, S]
       // Block (r, c) of a tensor: [bi, kh·kw, bo] → channels r·bi…, c·bo… of [kh·kw, Nin, Nout].
       const s = kh * kw;
       const blocks = tf.reshape(k, [n, K, bi, s, bo]);
-      const parts = this.tiling.length === 1 ? [blocks] : tf.split(blocks, this.tiling.map((t) => t.rows * t.cols), 1);
+      const parts =
+        this.tiling.length === 1
+          ? [blocks]
+          : tf.split(
+              blocks,
+              this.tiling.map((t) => t.rows * t.cols),
+              1,
+            );
       const flats = this.tiling.map((t, i) => {
         const grid = tf.reshape(parts[i]!, [n, t.rows, t.cols, bi, s, bo]);
         const kernel = tf.reshape(tf.transpose(grid, [0, 4, 1, 3, 2, 5]), [n, -1]);
@@ -257,5 +328,4 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
   generate(condition?: Condition): Weights {
     return generateFrom(this, this.vars, condition);
   }
-
 }

@@ -10,7 +10,16 @@ import { webgpuSuite } from '@hypernets/vitest-preset/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
-import { BackendUnavailableError, MLP, Rng, initBackend, mse, shutdownBackend, softmaxCrossEntropy, type Weights } from '@hypernets/core';
+import {
+  BackendUnavailableError,
+  MLP,
+  Rng,
+  initBackend,
+  mse,
+  shutdownBackend,
+  softmaxCrossEntropy,
+  type Weights,
+} from '@hypernets/core';
 import { HyperMLP } from './hmlp.js';
 import { ChunkedHyperMLP } from './chunked.js';
 import { LowRankHyperNet } from './lowrank.js';
@@ -110,7 +119,11 @@ const modeConfig = (mode: Mode, mip = false) =>
   mode === 'id' ? { numConditions: 3 } : mode === 'input' ? { conditionSize: 2, ...(mip ? { mip: true } : {}) } : {};
 
 /** A hypernet generating `target` per sample (id / input) or shared (none), trained on MSE. */
-function hypernetCase(make: () => HyperNet, mode: Mode, forward: (x: tf.Tensor, w: Weights) => tf.Tensor = (x, w) => target.forward(x, w)) {
+function hypernetCase(
+  make: () => HyperNet,
+  mode: Mode,
+  forward: (x: tf.Tensor, w: Weights) => tf.Tensor = (x, w) => target.forward(x, w),
+) {
   return (): Case => {
     const h = make();
     const x = tf.tensor2d(X, [N, 3]);
@@ -132,16 +145,28 @@ function hypernetCase(make: () => HyperNet, mode: Mode, forward: (x: tf.Tensor, 
 describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
   for (const mode of ['id', 'input', 'none'] as const) {
     it(`HyperMLP (${mode})`, async () => {
-      await expectSameOnBothBackends(`HyperMLP ${mode}`, hypernetCase(() => new HyperMLP({ target, ...modeConfig(mode), hiddenSizes: [16, 8], seed: 1 }), mode));
+      await expectSameOnBothBackends(
+        `HyperMLP ${mode}`,
+        hypernetCase(() => new HyperMLP({ target, ...modeConfig(mode), hiddenSizes: [16, 8], seed: 1 }), mode),
+      );
     });
     it(`ChunkedHyperMLP (${mode})`, async () => {
       await expectSameOnBothBackends(
         `ChunkedHyperMLP ${mode}`,
-        hypernetCase(() => new ChunkedHyperMLP({ target, ...modeConfig(mode), chunkSize: 10, hiddenSizes: [12], seed: 2 }), mode),
+        hypernetCase(
+          () => new ChunkedHyperMLP({ target, ...modeConfig(mode), chunkSize: 10, hiddenSizes: [12], seed: 2 }),
+          mode,
+        ),
       );
     });
     it(`LowRankHyperNet (${mode})`, async () => {
-      await expectSameOnBothBackends(`LowRankHyperNet ${mode}`, hypernetCase(() => new LowRankHyperNet({ target, ...modeConfig(mode), rank: 2, hiddenSizes: [12], seed: 3 }), mode));
+      await expectSameOnBothBackends(
+        `LowRankHyperNet ${mode}`,
+        hypernetCase(
+          () => new LowRankHyperNet({ target, ...modeConfig(mode), rank: 2, hiddenSizes: [12], seed: 3 }),
+          mode,
+        ),
+      );
     });
   }
 
@@ -153,18 +178,32 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     );
     await expectSameOnBothBackends(
       'ChunkedHyperMLP input+MIP',
-      hypernetCase(() => new ChunkedHyperMLP({ target, ...modeConfig('input', true), chunkSize: 10, hiddenSizes: [8], seed: 14 }), 'input'),
+      hypernetCase(
+        () => new ChunkedHyperMLP({ target, ...modeConfig('input', true), chunkSize: 10, hiddenSizes: [8], seed: 14 }),
+        'input',
+      ),
       MIP_TOL,
     );
     await expectSameOnBothBackends(
       'LowRankHyperNet input+MIP',
-      hypernetCase(() => new LowRankHyperNet({ target, ...modeConfig('input', true), rank: 2, hiddenSizes: [8], seed: 15 }), 'input'),
+      hypernetCase(
+        () => new LowRankHyperNet({ target, ...modeConfig('input', true), rank: 2, hiddenSizes: [8], seed: 15 }),
+        'input',
+      ),
       MIP_TOL,
     );
     await expectSameOnBothBackends(
       'StructuredHyperMLP input+MIP',
       hypernetCase(
-        () => new StructuredHyperMLP({ target: tiled, ...modeConfig('input', true), blockIn: 1, blockOut: 8, embeddingSize: 4, seed: 16 }),
+        () =>
+          new StructuredHyperMLP({
+            target: tiled,
+            ...modeConfig('input', true),
+            blockIn: 1,
+            blockOut: 8,
+            embeddingSize: 4,
+            seed: 16,
+          }),
         'input',
         (x, w) => tf.slice(tiled.forward(x, w), [0, 0], [N, 2]),
       ),
@@ -172,14 +211,33 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     );
     await expectSameOnBothBackends(
       'ChunkedHyperMLP per-condition chunks',
-      hypernetCase(() => new ChunkedHyperMLP({ target, numConditions: 3, chunkEmbeddingsPerCondition: true, chunkSize: 10, hiddenSizes: [8], seed: 5 }), 'id'),
+      hypernetCase(
+        () =>
+          new ChunkedHyperMLP({
+            target,
+            numConditions: 3,
+            chunkEmbeddingsPerCondition: true,
+            chunkSize: 10,
+            hiddenSizes: [8],
+            seed: 5,
+          }),
+        'id',
+      ),
     );
   });
 
   for (const mode of ['id', 'input', 'none'] as const) {
     it(`StructuredHyperMLP (${mode})`, async () => {
       const make = hypernetCase(
-        () => new StructuredHyperMLP({ target: tiled, ...modeConfig(mode), blockIn: 1, blockOut: 8, embeddingSize: 4, seed: 6 }),
+        () =>
+          new StructuredHyperMLP({
+            target: tiled,
+            ...modeConfig(mode),
+            blockIn: 1,
+            blockOut: 8,
+            embeddingSize: 4,
+            seed: 6,
+          }),
         mode,
         (x, w) => tf.slice(tiled.forward(x, w), [0, 0], [N, 2]),
       );
@@ -190,13 +248,22 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
   it('PerturbedHyperNet (learned σ around a HyperMLP; ε from a seeded Rng)', async () => {
     const make = hypernetCase(
       () =>
-        new PerturbedHyperNet({ inner: new HyperMLP({ target, numConditions: 3, hiddenSizes: [8], seed: 7 }), sigma: 0.05, learnSigma: true, rng: 8 }),
+        new PerturbedHyperNet({
+          inner: new HyperMLP({ target, numConditions: 3, hiddenSizes: [8], seed: 7 }),
+          sigma: 0.05,
+          learnSigma: true,
+          rng: 8,
+        }),
       'id',
     );
     await expectSameOnBothBackends('PerturbedHyperNet id', make);
     // sigmas() reads with await data(): works on webgpu.
     await tf.setBackend('webgpu');
-    const p = new PerturbedHyperNet({ inner: new HyperMLP({ target, hiddenSizes: [4], seed: 9 }), sigma: 0.25, learnSigma: true });
+    const p = new PerturbedHyperNet({
+      inner: new HyperMLP({ target, hiddenSizes: [4], seed: 9 }),
+      sigma: 0.25,
+      learnSigma: true,
+    });
     expect((await p.sigmas())['fc1.weight']).toBeCloseTo(0.25, 5);
     p.dispose();
   });
@@ -208,7 +275,15 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     const xs = Array.from({ length: 2 * T }, () => rng.int(0, V - 1));
     const ys = Array.from({ length: 2 * T }, () => rng.int(0, V - 1));
     await expectSameOnBothBackends('HyperLSTM', () => {
-      const net = new HyperLSTM({ inputSize: 4, vocabSize: V, hiddenSize: 8, hyperHiddenSize: 4, hyperEmbeddingSize: 2, outputSize: V, seed: 11 });
+      const net = new HyperLSTM({
+        inputSize: 4,
+        vocabSize: V,
+        hiddenSize: 8,
+        hyperHiddenSize: 4,
+        hyperEmbeddingSize: 2,
+        outputSize: V,
+        seed: 11,
+      });
       const x = tf.tensor2d(xs, [2, T], 'int32');
       const y = tf.tensor2d(ys, [2, T], 'int32');
       return {
@@ -233,12 +308,18 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
       // Weights from host values: the same on both backends.
       const rng = new Rng(12);
       for (const layer of m.layers) {
-        const values = layer.weights.map((w) => tf.tensor(rng.normalArray(w.shape as number[], 0, 0.5), w.shape as number[]));
+        const values = layer.weights.map((w) =>
+          tf.tensor(rng.normalArray(w.shape as number[], 0, 0.5), w.shape as number[]),
+        );
         layer.setWeights(values);
         tf.dispose(values);
       }
       const h = hypernetize(m, { which: ['dense_2'] });
-      const inner = hypernetCase(() => new HyperMLP({ target: h, numConditions: 3, hiddenSizes: [8], seed: 13 }), 'id', (x, w) => h.forward(x, w))();
+      const inner = hypernetCase(
+        () => new HyperMLP({ target: h, numConditions: 3, hiddenSizes: [8], seed: 13 }),
+        'id',
+        (x, w) => h.forward(x, w),
+      )();
       return {
         ...inner,
         dispose: () => {

@@ -18,7 +18,9 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
 
 /** SVG text rasterised to PNG bytes by resvg (2× for sharp text), on a white background. */
 export function svgToPng(svg: string, zoom = 2): Uint8Array {
-  return new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: zoom }, font: { loadSystemFonts: true } }).render().asPng();
+  return new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: zoom }, font: { loadSystemFonts: true } })
+    .render()
+    .asPng();
 }
 
 /** Writes `${base}.svg` and `${base}.png`; returns both paths. */
@@ -30,7 +32,13 @@ export async function renderPlot(spec: TopLevelSpec, base: string): Promise<{ sv
 }
 
 /** Line chart of rows { x, y, series } (log y by default): loss curves. */
-export function lineChartSpec(o: { title: string; rows: { x: number; y: number; series: string }[]; xTitle: string; yTitle: string; logY?: boolean }): TopLevelSpec {
+export function lineChartSpec(o: {
+  title: string;
+  rows: { x: number; y: number; series: string }[];
+  xTitle: string;
+  yTitle: string;
+  logY?: boolean;
+}): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
@@ -50,7 +58,13 @@ export function lineChartSpec(o: { title: string; rows: { x: number; y: number; 
  * Heatmap of a matrix with the value printed in each cell: rows { row, col, value } (null
  * cells are left blank). Accuracy matrices: row = after training task i, col = task j.
  */
-export function heatmapSpec(o: { title: string; cells: { row: number; col: number; value: number | null }[]; rowTitle: string; colTitle: string; format?: string }): TopLevelSpec {
+export function heatmapSpec(o: {
+  title: string;
+  cells: { row: number; col: number; value: number | null }[];
+  rowTitle: string;
+  colTitle: string;
+  format?: string;
+}): TopLevelSpec {
   const values = o.cells.filter((c) => c.value !== null);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -61,7 +75,10 @@ export function heatmapSpec(o: { title: string; cells: { row: number; col: numbe
       y: { field: 'row', type: 'ordinal', title: o.rowTitle },
     },
     layer: [
-      { mark: 'rect', encoding: { color: { field: 'value', type: 'quantitative', scale: { scheme: 'viridis' }, title: null } } },
+      {
+        mark: 'rect',
+        encoding: { color: { field: 'value', type: 'quantitative', scale: { scheme: 'viridis' }, title: null } },
+      },
       {
         mark: { type: 'text', fontSize: 11 },
         encoding: {

@@ -3,7 +3,17 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { choice, floatOption, intListOption, intOption } from '../args.js';
 import { prepareOutDir } from '../out-dir.js';
-import { BACKENDS, BENCHMARKS, METHODS, PAPER_ITERATIONS, SCENARIOS, UsageError, fingerprintOf, resolveConfig, type ContinualConfig } from './options.js';
+import {
+  BACKENDS,
+  BENCHMARKS,
+  METHODS,
+  PAPER_ITERATIONS,
+  SCENARIOS,
+  UsageError,
+  fingerprintOf,
+  resolveConfig,
+  type ContinualConfig,
+} from './options.js';
 
 /** Flag name → where it goes in the config. */
 const PATHS: Record<string, string[]> = {
@@ -47,7 +57,16 @@ export function userPath(p: string): string {
 const MAX_CONFIG_BYTES = 1 << 20;
 
 /** What a run writes into --out (report.ts and the trainer's checkpoint). */
-export const RUN_FILES = ['checkpoint.json', 'checkpoint.safetensors', 'results.json', 'summary.md', 'accuracy-matrix.svg', 'accuracy-matrix.png', 'learning-curves.svg', 'learning-curves.png'] as const;
+export const RUN_FILES = [
+  'checkpoint.json',
+  'checkpoint.safetensors',
+  'results.json',
+  'summary.md',
+  'accuracy-matrix.svg',
+  'accuracy-matrix.png',
+  'learning-curves.svg',
+  'learning-curves.png',
+] as const;
 
 export interface ContinualInvocation {
   config: ContinualConfig;
@@ -59,23 +78,41 @@ export interface ContinualInvocation {
 export function continualCommand(action: (inv: ContinualInvocation) => Promise<void>): Command {
   const c = new Command('continual')
     .exitOverride()
-    .description('continual learning with a task-conditioned hypernetwork (von Oswald et al. 2020) or a baseline, on real MNIST')
+    .description(
+      'continual learning with a task-conditioned hypernetwork (von Oswald et al. 2020) or a baseline, on real MNIST',
+    )
     .addOption(choice('benchmark', BENCHMARKS, 'task stream (default split-mnist)'))
     .addOption(intOption('--tasks', 'number of tasks (default 5 split, 10 permuted)'))
     .addOption(choice('scenario', SCENARIOS, 'cl1: task id given; cl2: shared head; cl3: task inferred (default cl1)'))
     .addOption(choice('method', METHODS, 'hnet, or a baseline on the same target (default hnet)'))
-    .addOption(intOption('--iterations', `training steps per task (default 250; the paper: ${PAPER_ITERATIONS['split-mnist']} split, ${PAPER_ITERATIONS['permuted-mnist']} permuted)`))
+    .addOption(
+      intOption(
+        '--iterations',
+        `training steps per task (default 250; the paper: ${PAPER_ITERATIONS['split-mnist']} split, ${PAPER_ITERATIONS['permuted-mnist']} permuted)`,
+      ),
+    )
     .addOption(intOption('--batch-size', 'default 128'))
     .addOption(floatOption('--lr', 'Adam learning rate (default 1e-3 split, 1e-4 permuted)'))
     .addOption(intOption('--seed', 'random seed (default 0)'))
     .addOption(intOption('--data-seed', 'seed of the Permuted-MNIST permutations (default 42)'))
     .addOption(intOption('--val-size', 'validation samples per task, taken from the training set (default 0)'))
-    .addOption(intListOption('--target-hidden', 'hidden widths of the target MLP (default 400,400 split, 1000,1000 permuted)'))
+    .addOption(
+      intListOption('--target-hidden', 'hidden widths of the target MLP (default 400,400 split, 1000,1000 permuted)'),
+    )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
-    .option('--out <dir>', 'output directory: checkpoint, results.json, plots, summary.md (default runs/<benchmark>-<scenario>-<method>-s<seed>)')
+    .option(
+      '--out <dir>',
+      'output directory: checkpoint, results.json, plots, summary.md (default runs/<benchmark>-<scenario>-<method>-s<seed>)',
+    )
     .option('--resume', 'continue the run whose checkpoint is in --out')
-    .option('--overwrite', 'replace the run in --out (without --resume or --overwrite, an --out holding a run is refused)')
-    .option('--config <file>', 'JSON file of options (same names, camelCase; nested hnet / ewc / si); flags override it')
+    .option(
+      '--overwrite',
+      'replace the run in --out (without --resume or --overwrite, an --out holding a run is refused)',
+    )
+    .option(
+      '--config <file>',
+      'JSON file of options (same names, camelCase; nested hnet / ewc / si); flags override it',
+    )
     .option('--json', 'print one JSON result line at the end (progress goes to stderr)')
     .addOption(intOption('--checkpoint-every', 'checkpoint every n steps, and at every task end (default 500)'))
     .addOption(intOption('--eval-batch-size', 'default 1000'))
@@ -84,8 +121,20 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
     .addOption(intOption('--task-emb', 'task embedding size (default 96 split, 24 permuted)'))
     .addOption(intOption('--chunk-emb', 'chunk embedding size (default 96 split, 8 permuted)'))
     .addOption(choice('hnet-activation', ['relu', 'elu', 'tanh'], 'default relu split, elu permuted'))
-    .addOption(choice('hnet-init', ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'], "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in"))
-    .addOption(choice('hnet-flat-order', ['torch', 'native'], "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch"))
+    .addOption(
+      choice(
+        'hnet-init',
+        ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'],
+        "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in",
+      ),
+    )
+    .addOption(
+      choice(
+        'hnet-flat-order',
+        ['torch', 'native'],
+        "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch",
+      ),
+    )
     .addOption(floatOption('--beta', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)'))
     .option('--no-lookahead', 'regularise at θ instead of θ + Δθ')
     .addOption(intOption('--reg-tasks', 'regularise a random subset of n past tasks per step (default all)'))
@@ -109,7 +158,8 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
         try {
           const st = await stat(configFile);
           if (!st.isFile()) throw new Error('not a regular file');
-          if (st.size > MAX_CONFIG_BYTES) throw new Error(`${st.size} bytes; a config file holds at most ${MAX_CONFIG_BYTES}`);
+          if (st.size > MAX_CONFIG_BYTES)
+            throw new Error(`${st.size} bytes; a config file holds at most ${MAX_CONFIG_BYTES}`);
           text = await readFile(configFile, 'utf8');
         } catch (e) {
           throw new UsageError(`--config ${configFile}: cannot read it (${(e as Error).message})`, { cause: e });
@@ -121,9 +171,18 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
         }
       }
       const config = resolveConfig(flags, file, configFile);
-      const out = userPath((opts.out as string | undefined) ?? `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`);
+      const out = userPath(
+        (opts.out as string | undefined) ??
+          `runs/${config.benchmark}-${config.scenario}-${config.method}-s${config.seed}`,
+      );
       const resume = Boolean(opts.resume);
-      await prepareOutDir({ flag: '--out', out, files: RUN_FILES, overwrite: Boolean(opts.overwrite), resume: { resume, fingerprint: fingerprintOf(config) } });
+      await prepareOutDir({
+        flag: '--out',
+        out,
+        files: RUN_FILES,
+        overwrite: Boolean(opts.overwrite),
+        resume: { resume, fingerprint: fingerprintOf(config) },
+      });
       await action({ config, out, resume, json: Boolean(opts.json) });
     });
   return c;

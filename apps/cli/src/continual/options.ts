@@ -62,7 +62,13 @@ export const configSchema = z
         resetOptimizer: z.boolean(),
       })
       .strict(),
-    ewc: z.object({ lambda: real(0, 1e12).optional(), gamma: real(0, 1).optional(), fisherN: posInt(MNIST_TRAIN).nullable().optional() }).strict(),
+    ewc: z
+      .object({
+        lambda: real(0, 1e12).optional(),
+        gamma: real(0, 1).optional(),
+        fisherN: posInt(MNIST_TRAIN).nullable().optional(),
+      })
+      .strict(),
     si: z.object({ c: real(0, 1e12).optional(), xi: real(0, 1e6, { above: true }).optional() }).strict(),
   })
   .strict();
@@ -73,7 +79,19 @@ export type ContinualConfig = z.infer<typeof configSchema>;
 export const PAPER_ITERATIONS = { 'split-mnist': 2000, 'permuted-mnist': 5000 } as const;
 
 export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfig {
-  const common = { scenario: 'cl1', method: 'hnet', iterations: 250, batchSize: 128, seed: 0, dataSeed: 42, valSize: 0, checkpointEvery: 500, evalBatchSize: 1000, ewc: {}, si: {} } as const;
+  const common = {
+    scenario: 'cl1',
+    method: 'hnet',
+    iterations: 250,
+    batchSize: 128,
+    seed: 0,
+    dataSeed: 42,
+    valSize: 0,
+    checkpointEvery: 500,
+    evalBatchSize: 1000,
+    ewc: {},
+    si: {},
+  } as const;
   if (benchmark === 'split-mnist')
     return {
       ...common,
@@ -81,7 +99,20 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
       tasks: 5,
       lr: 1e-3,
       targetHidden: [400, 400],
-      hnet: { hidden: [10, 10], chunkSize: 42000, taskEmbedding: 96, chunkEmbedding: 96, activation: 'relu', init: 'hyperfan-in', flatOrder: 'torch', beta: 0.01, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
+      hnet: {
+        hidden: [10, 10],
+        chunkSize: 42000,
+        taskEmbedding: 96,
+        chunkEmbedding: 96,
+        activation: 'relu',
+        init: 'hyperfan-in',
+        flatOrder: 'torch',
+        beta: 0.01,
+        lookahead: true,
+        regTasks: null,
+        onlineTargets: false,
+        resetOptimizer: false,
+      },
       ewc: {},
       si: {},
     };
@@ -91,7 +122,20 @@ export function defaults(benchmark: (typeof BENCHMARKS)[number]): ContinualConfi
     tasks: 10,
     lr: 1e-4,
     targetHidden: [1000, 1000],
-    hnet: { hidden: [25, 25], chunkSize: 78000, taskEmbedding: 24, chunkEmbedding: 8, activation: 'elu', init: 'hyperfan-in', flatOrder: 'torch', beta: 0.1, lookahead: true, regTasks: null, onlineTargets: false, resetOptimizer: false },
+    hnet: {
+      hidden: [25, 25],
+      chunkSize: 78000,
+      taskEmbedding: 24,
+      chunkEmbedding: 8,
+      activation: 'elu',
+      init: 'hyperfan-in',
+      flatOrder: 'torch',
+      beta: 0.1,
+      lookahead: true,
+      regTasks: null,
+      onlineTargets: false,
+      resetOptimizer: false,
+    },
     ewc: {},
     si: {},
   };
@@ -158,25 +202,43 @@ function flagName(path: string): string {
 export function resolveConfig(flags: Record<string, unknown>, content: unknown, fileName?: string): ContinualConfig {
   // `content` is null for "no config file"; a file's own content may be anything JSON holds, null included
   if (fileName !== undefined && !isObject(content))
-    throw new UsageError(`--config ${fileName}: must hold a JSON object of options (e.g. {"iterations": 500}), not ${describeJson(content)}`);
-  if (content !== null && !isObject(content)) throw new UsageError(`config: must be a JSON object of options, not ${describeJson(content)}`);
+    throw new UsageError(
+      `--config ${fileName}: must hold a JSON object of options (e.g. {"iterations": 500}), not ${describeJson(content)}`,
+    );
+  if (content !== null && !isObject(content))
+    throw new UsageError(`config: must be a JSON object of options, not ${describeJson(content)}`);
   const file = content as Record<string, unknown> | null;
   const benchmark = (flags.benchmark ?? file?.benchmark ?? 'split-mnist') as string;
-  if (!(BENCHMARKS as readonly string[]).includes(benchmark)) throw new UsageError(`--benchmark must be one of ${BENCHMARKS.join(', ')}, got '${benchmark}'`);
-  const merged = merge(merge(defaults(benchmark as ContinualConfig['benchmark']) as unknown as Record<string, unknown>, file ?? {}), flags);
+  if (!(BENCHMARKS as readonly string[]).includes(benchmark))
+    throw new UsageError(`--benchmark must be one of ${BENCHMARKS.join(', ')}, got '${benchmark}'`);
+  const merged = merge(
+    merge(defaults(benchmark as ContinualConfig['benchmark']) as unknown as Record<string, unknown>, file ?? {}),
+    flags,
+  );
   const r = configSchema.safeParse(merged);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path.join('.');
-    const fromFile = file !== null && path.split('.').reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), file) !== undefined && flags[issue.path[0] as string] === undefined;
-    const where = issue.code === 'unrecognized_keys' ? `${fileName ?? 'config'}: unknown key(s) ${issue.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}` : fromFile ? `${fileName}: '${path}'` : flagName(issue.path.filter((k) => typeof k === 'string').join('.'));
+    const fromFile =
+      file !== null &&
+      path.split('.').reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), file) !== undefined &&
+      flags[issue.path[0] as string] === undefined;
+    const where =
+      issue.code === 'unrecognized_keys'
+        ? `${fileName ?? 'config'}: unknown key(s) ${issue.keys.map((k) => `'${path ? `${path}.` : ''}${k}'`).join(', ')}`
+        : fromFile
+          ? `${fileName}: '${path}'`
+          : flagName(issue.path.filter((k) => typeof k === 'string').join('.'));
     throw new UsageError(issue.code === 'unrecognized_keys' ? where : `${where}: ${issue.message}`);
   }
   const c = r.data;
-  if (c.benchmark === 'split-mnist' && c.tasks > 5) throw new UsageError(`--tasks: Split-MNIST has at most 5 tasks of 2 digits, got ${c.tasks}`);
+  if (c.benchmark === 'split-mnist' && c.tasks > 5)
+    throw new UsageError(`--tasks: Split-MNIST has at most 5 tasks of 2 digits, got ${c.tasks}`);
   const taskSize = smallestTaskTrainSize(c);
   if (c.valSize >= taskSize.size)
-    throw new UsageError(`--val-size: ${c.valSize} leaves no training samples: ${taskSize.what} has ${taskSize.size} training images; use less than ${taskSize.size}`);
+    throw new UsageError(
+      `--val-size: ${c.valSize} leaves no training samples: ${taskSize.what} has ${taskSize.size} training images; use less than ${taskSize.size}`,
+    );
   const trainSize = taskSize.size - c.valSize;
   if (c.batchSize > trainSize)
     throw new UsageError(

@@ -37,7 +37,12 @@ export interface RunSummary {
   config: ContinualConfig;
 }
 
-export function summaryOf(cfg: ContinualConfig, r: ContinualResult, backend: string, params: RunSummary['params']): RunSummary {
+export function summaryOf(
+  cfg: ContinualConfig,
+  r: ContinualResult,
+  backend: string,
+  params: RunSummary['params'],
+): RunSummary {
   return {
     benchmark: cfg.benchmark,
     scenario: cfg.scenario,
@@ -64,13 +69,23 @@ export async function writeReport(dir: string, s: RunSummary, r: ContinualResult
   files.push(results);
   const cells = s.acc_matrix.flatMap((row, i) => row.map((value, j) => ({ row: i, col: j, value })));
   const title = `${s.benchmark} ${s.scenario.toUpperCase()} ${s.method}: accuracy (avg ${pct(s.avg_acc)}%)`;
-  const heat = await renderPlot(heatmapSpec({ title, cells, rowTitle: 'after training task', colTitle: 'test accuracy on task' }), join(dir, 'accuracy-matrix'));
+  const heat = await renderPlot(
+    heatmapSpec({ title, cells, rowTitle: 'after training task', colTitle: 'test accuracy on task' }),
+    join(dir, 'accuracy-matrix'),
+  );
   const curveRows = r.curve.flatMap((p) => [
     { x: p.task * s.config.iterations + p.step, y: p.loss, series: 'task loss' },
-    ...(p.reg !== null && p.reg > 0 ? [{ x: p.task * s.config.iterations + p.step, y: p.reg, series: 'β · regulariser' }] : []),
+    ...(p.reg !== null && p.reg > 0
+      ? [{ x: p.task * s.config.iterations + p.step, y: p.reg, series: 'β · regulariser' }]
+      : []),
   ]);
   const curves = await renderPlot(
-    lineChartSpec({ title: `${s.benchmark} ${s.scenario.toUpperCase()} ${s.method}: training loss (tasks back to back)`, rows: curveRows, xTitle: 'step (all tasks)', yTitle: 'loss (log scale)' }),
+    lineChartSpec({
+      title: `${s.benchmark} ${s.scenario.toUpperCase()} ${s.method}: training loss (tasks back to back)`,
+      rows: curveRows,
+      xTitle: 'step (all tasks)',
+      yTitle: 'loss (log scale)',
+    }),
     join(dir, 'learning-curves'),
   );
   files.push(heat.svg, heat.png, curves.svg, curves.png);
@@ -86,7 +101,9 @@ export async function writeReport(dir: string, s: RunSummary, r: ContinualResult
     '```',
     accuracyTable(s.acc_matrix),
     '```',
-    ...(s.task_inference_matrix ? ['', 'Task-inference accuracy of HNET+ENT (%):', '', '```', accuracyTable(s.task_inference_matrix), '```'] : []),
+    ...(s.task_inference_matrix
+      ? ['', 'Task-inference accuracy of HNET+ENT (%):', '', '```', accuracyTable(s.task_inference_matrix), '```']
+      : []),
     '',
     '![accuracy matrix](accuracy-matrix.svg)',
     '![learning curves](learning-curves.svg)',

@@ -28,7 +28,10 @@ export const trainSchema = z
     gradClip: real(0, 1e6, { above: true }),
     seed: int(0, MAX_SEED),
     ghnType: z.enum(GHN_TYPES),
-    hid: int(1, 4096).refine((h) => h % 4 === 0, 'must be a multiple of 4 (the shape encoder uses hid/4 per dimension)'),
+    hid: int(1, 4096).refine(
+      (h) => h % 4 === 0,
+      'must be a multiple of 4 (the shape encoder uses hid/4 per dimension)',
+    ),
     source: z.enum(SOURCES),
     families: z.array(z.enum(FAMILIES)).min(1),
     trainSamples: int(1, 60000),
@@ -36,7 +39,10 @@ export const trainSchema = z
     backend,
   })
   .strict()
-  .refine((o) => o.batchSize <= o.trainSamples, { message: 'must be at most --train-samples (60,000 by default: all MNIST training images)', path: ['batchSize'] });
+  .refine((o) => o.batchSize <= o.trainSamples, {
+    message: 'must be at most --train-samples (60,000 by default: all MNIST training images)',
+    path: ['batchSize'],
+  });
 export type GhnTrainOptions = z.infer<typeof trainSchema>;
 
 export const TRAIN_DEFAULTS: Omit<GhnTrainOptions, 'backend'> = {
@@ -59,7 +65,10 @@ export const predictSchema = z
   .object({
     ghn: z.string().min(1),
     model: z.enum(ZOO_MODELS as unknown as [string, ...string[]]),
-    out: z.string().min(1).refine((p) => p.endsWith('.safetensors'), 'must name a .safetensors file'),
+    out: z
+      .string()
+      .min(1)
+      .refine((p) => p.endsWith('.safetensors'), 'must name a .safetensors file'),
     numClasses: int(1, 100_000).optional(),
     backend,
   })

@@ -47,7 +47,15 @@ export async function writeTrainReport(dir: string, s: TrainSummary): Promise<st
     { x: p.step, y: p.accuracy, series: 'training accuracy of predicted parameters' },
   ]);
   const name = { ghn2: 'GHN-2', ghn3: 'GHN-3', logah: 'LoGAH' }[s.config.ghnType ?? 'ghn2'];
-  const plot = await renderPlot(lineChartSpec({ title: `${name} meta-training on MNIST (hid ${s.config.hid}, m = ${s.config.archsPerStep})`, rows, xTitle: 'step', yTitle: 'loss / accuracy' }), join(dir, 'learning-curves'));
+  const plot = await renderPlot(
+    lineChartSpec({
+      title: `${name} meta-training on MNIST (hid ${s.config.hid}, m = ${s.config.archsPerStep})`,
+      rows,
+      xTitle: 'step',
+      yTitle: 'loss / accuracy',
+    }),
+    join(dir, 'learning-curves'),
+  );
   const md = [
     `# ${name} meta-training, MNIST`,
     '',
@@ -74,11 +82,17 @@ export async function writeEvalReport(dir: string, s: EvalSummary, table?: strin
     '',
     `GHN \`${s.ghn}\`, ${s.archs.length} architectures, ${s.config.testSamples} test images (batch-norm nets with the statistics of each test batch of ${s.config.batchSize}, as ppuda's eval_ghn.py).`,
     `Mean test accuracy of the predicted parameters **${pct(s.mean_accuracy)}** (the nets' own random init: ${pct(s.mean_random_init)}).` +
-      (ft ? ` After ${ft.steps} fine-tuning steps (${s.config.optimizer}): ${pct(ft.predicted)} from the predicted parameters, ${pct(ft.random)} from the random init (same batches).` : ''),
+      (ft
+        ? ` After ${ft.steps} fine-tuning steps (${s.config.optimizer}): ${pct(ft.predicted)} from the predicted parameters, ${pct(ft.random)} from the random init (same batches).`
+        : ''),
     '',
     '| architecture | params | predicted | random init |' + (ft ? ' fine-tuned from predicted | from random |' : ''),
     '|---|---:|---:|---:|' + (ft ? '---:|---:|' : ''),
-    ...s.archs.map((a) => `| ${a.id} | ${a.numParams.toLocaleString('en-US')} | ${pct(a.accuracy)} | ${pct(a.randomInit)} |` + (a.fineTuned ? ` ${pct(a.fineTuned.predicted)} | ${pct(a.fineTuned.random)} |` : '')),
+    ...s.archs.map(
+      (a) =>
+        `| ${a.id} | ${a.numParams.toLocaleString('en-US')} | ${pct(a.accuracy)} | ${pct(a.randomInit)} |` +
+        (a.fineTuned ? ` ${pct(a.fineTuned.predicted)} | ${pct(a.fineTuned.random)} |` : ''),
+    ),
     '',
     ...(table ? ['```', table, '```', ''] : []),
     `${s.seconds.toFixed(1)} s on ${s.backend}.`,

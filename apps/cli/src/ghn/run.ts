@@ -1,9 +1,33 @@
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, countParams, initBackend, shutdownBackend, tensorsToSafetensors, toTorchWeights, torchShape, writeFileAtomic } from '@hypernets/core';
+import {
+  Rng,
+  countParams,
+  initBackend,
+  shutdownBackend,
+  tensorsToSafetensors,
+  toTorchWeights,
+  torchShape,
+  writeFileAtomic,
+} from '@hypernets/core';
 import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
-import { GHN2, GHN3, GhnTrainer, LoGAH, archGraph, archSample, evaluateArchs, loadGhn, missingWeights, saveGhn, type ArchSample, type ArchSource, type ArchsEvaluation, type GhnTrainEvent } from '@hypernets/graph';
+import {
+  GHN2,
+  GHN3,
+  GhnTrainer,
+  LoGAH,
+  archGraph,
+  archSample,
+  evaluateArchs,
+  loadGhn,
+  missingWeights,
+  saveGhn,
+  type ArchSample,
+  type ArchSource,
+  type ArchsEvaluation,
+  type GhnTrainEvent,
+} from '@hypernets/graph';
 import { trainFingerprint, type GhnEvalOptions, type GhnPredictOptions, type GhnTrainOptions } from './options.js';
 import { writeEvalReport, writeTrainReport, type EvalSummary, type TrainSummary } from './report.js';
 import { splitSource, trainSource } from './sources.js';
@@ -21,7 +45,13 @@ export interface GhnIo {
 /** The first n samples of a set, as a split (labels as stored). */
 function subset(set: ImageSet, n: number): ImageSplit {
   if (n >= set.count) return ImageSplit.all(set);
-  return new ImageSplit(set, Int32Array.from({ length: n }, (_, i) => i), padPermuteTransform(set.rows, set.cols, 0, null), Int32Array.from({ length: set.numClasses }, (_, c) => c), 0);
+  return new ImageSplit(
+    set,
+    Int32Array.from({ length: n }, (_, i) => i),
+    padPermuteTransform(set.rows, set.cols, 0, null),
+    Int32Array.from({ length: set.numClasses }, (_, c) => c),
+    0,
+  );
 }
 
 export { trainFingerprint } from './options.js';
@@ -38,7 +68,10 @@ class Progress {
 
   start(total: number, value: number, payload: Record<string, string>): void {
     if (this.io.tty) {
-      this.bar = new cliProgress.SingleBar({ format: this.format, stream: process.stderr, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+      this.bar = new cliProgress.SingleBar(
+        { format: this.format, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
+        cliProgress.Presets.shades_classic,
+      );
       this.bar.start(total, value, payload);
     }
     this.last = Date.now();
@@ -77,7 +110,11 @@ export function newGhn(o: Pick<GhnTrainOptions, 'ghnType' | 'hid' | 'seed'>): GH
 }
 
 /** `hypernets ghn train`: meta-trains a GHN (GHN-2, GHN-3 or LoGAH) on MNIST, checkpoints in `out`, writes ghn.safetensors and the report. */
-export async function runGhnTrain(o: GhnTrainOptions, out: string, options: { resume: boolean; io: GhnIo }): Promise<TrainSummary> {
+export async function runGhnTrain(
+  o: GhnTrainOptions,
+  out: string,
+  options: { resume: boolean; io: GhnIo },
+): Promise<TrainSummary> {
   const { io } = options;
   const source: ArchSource = trainSource({ source: o.source, families: o.families, numClasses: 10 }); // before any work: a missing sampler is a usage error
   const info = await initBackend(o.backend);
@@ -86,24 +123,50 @@ export async function runGhnTrain(o: GhnTrainOptions, out: string, options: { re
     const mnist = await loadMnist();
     const train = subset(mnist.train, o.trainSamples);
     const ghn = newGhn(o);
-    io.err(`${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), batch ${o.batchSize} of ${train.size} MNIST images`);
-    const progress = new Progress(io, 'step {value}/{total} |{bar}| loss {loss} acc {acc} {speed} archs/s ETA {eta_formatted}');
+    io.err(
+      `${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), batch ${o.batchSize} of ${train.size} MNIST images`,
+    );
+    const progress = new Progress(
+      io,
+      'step {value}/{total} |{bar}| loss {loss} acc {acc} {speed} archs/s ETA {eta_formatted}',
+    );
     let started = false;
     const on = (e: GhnTrainEvent) => {
       if (e.type === 'resume') io.err(`resuming from ${e.path} (step ${e.step})`);
-      if (e.type === 'skip') io.err(`  step ${e.step}: loss ${e.loss} / gradient norm ${e.gradNorm} not finite, skipped (${e.skipped} so far)`);
+      if (e.type === 'skip')
+        io.err(
+          `  step ${e.step}: loss ${e.loss} / gradient norm ${e.gradNorm} not finite, skipped (${e.skipped} so far)`,
+        );
       if (e.type !== 'step') return;
       if (!started) {
         progress.start(e.steps, e.step, { loss: '-', acc: '-', speed: '-' });
         started = true;
       }
-      progress.update(e.step, { loss: e.loss.toFixed(4), acc: (100 * e.accuracy).toFixed(1), speed: e.archsPerSecond.toFixed(1) }, () => `  step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}% ${e.archsPerSecond.toFixed(1)} archs/s`, e.step === e.steps);
+      progress.update(
+        e.step,
+        { loss: e.loss.toFixed(4), acc: (100 * e.accuracy).toFixed(1), speed: e.archsPerSecond.toFixed(1) },
+        () =>
+          `  step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}% ${e.archsPerSecond.toFixed(1)} archs/s`,
+        e.step === e.steps,
+      );
     };
     const trainer = new GhnTrainer(
       ghn,
       source,
       train,
-      { steps: o.steps, archsPerStep: o.archsPerStep, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, gradClip: o.gradClip, seed: o.seed, logEvery: 1, checkpointDir: out, checkpointEvery: o.checkpointEvery, fingerprint: trainFingerprint(o) },
+      {
+        steps: o.steps,
+        archsPerStep: o.archsPerStep,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        weightDecay: o.weightDecay,
+        gradClip: o.gradClip,
+        seed: o.seed,
+        logEvery: 1,
+        checkpointDir: out,
+        checkpointEvery: o.checkpointEvery,
+        fingerprint: trainFingerprint(o),
+      },
       on,
     );
     let result;
@@ -133,7 +196,9 @@ export async function runGhnTrain(o: GhnTrainOptions, out: string, options: { re
       curve: result.curve,
     };
     const files = await writeTrainReport(out, summary);
-    io.out(`trained ${result.step} steps in ${result.seconds.toFixed(1)} s: loss ${summary.final_loss?.toFixed(4) ?? '-'}, training accuracy ${summary.final_accuracy === null ? '-' : (100 * summary.final_accuracy).toFixed(1)}%, ${result.skipped} skipped, ${result.archsSeen} architectures seen`);
+    io.out(
+      `trained ${result.step} steps in ${result.seconds.toFixed(1)} s: loss ${summary.final_loss?.toFixed(4) ?? '-'}, training accuracy ${summary.final_accuracy === null ? '-' : (100 * summary.final_accuracy).toFixed(1)}%, ${result.skipped} skipped, ${result.archsSeen} architectures seen`,
+    );
     io.out(`wrote ${[ghnFile, ...files].join(', ')}`);
     return summary;
   } finally {
@@ -171,13 +236,32 @@ export async function runGhnPredict(o: GhnPredictOptions, io: GhnIo): Promise<Pr
     const missing = [...p!.missing];
     const weights = { ...p!.weights, ...missingWeights(archSample(net, o.model), missing, 0) };
     const torch = toTorchWeights(net.params, weights);
-    for (const s of net.params) if (torch[s.name]!.shape.join() !== torchShape(s).join()) throw new Error(`internal: ${s.name} has shape [${torch[s.name]!.shape}], PyTorch's is [${torchShape(s)}]`);
-    const bytes = await tensorsToSafetensors(torch, { producer: '@hypernets/cli ghn predict', format: 'pt', layout: 'pytorch', model: o.model, ghn: o.ghn, missing: JSON.stringify(missing) });
+    for (const s of net.params)
+      if (torch[s.name]!.shape.join() !== torchShape(s).join())
+        throw new Error(`internal: ${s.name} has shape [${torch[s.name]!.shape}], PyTorch's is [${torchShape(s)}]`);
+    const bytes = await tensorsToSafetensors(torch, {
+      producer: '@hypernets/cli ghn predict',
+      format: 'pt',
+      layout: 'pytorch',
+      model: o.model,
+      ghn: o.ghn,
+      missing: JSON.stringify(missing),
+    });
     await writeFileAtomic(o.out, bytes);
     tf.dispose([...Object.values(weights), ...Object.values(torch)]);
     ghn.dispose();
-    const s: PredictSummary = { model: o.model, out: o.out, tensors: net.params.length, params: countParams(net.params), missing, ms, backend: info.backend };
-    io.out(`${o.model}: predicted ${s.params.toLocaleString('en-US')} parameters (${s.tensors} tensors${missing.length ? `, ${missing.length} not predicted: seeded init` : ''}) in ${ms.toFixed(0)} ms; wrote ${o.out}`);
+    const s: PredictSummary = {
+      model: o.model,
+      out: o.out,
+      tensors: net.params.length,
+      params: countParams(net.params),
+      missing,
+      ms,
+      backend: info.backend,
+    };
+    io.out(
+      `${o.model}: predicted ${s.params.toLocaleString('en-US')} parameters (${s.tensors} tensors${missing.length ? `, ${missing.length} not predicted: seeded init` : ''}) in ${ms.toFixed(0)} ms; wrote ${o.out}`,
+    );
     return s;
   } finally {
     await shutdownBackend();
@@ -203,21 +287,34 @@ export async function runGhnEval(o: GhnEvalOptions, out: string, io: GhnIo): Pro
       const rng = new Rng(o.seed);
       archs = Array.from({ length: o.archs }, () => split.sample(rng));
     } else archs = o.models.map((m) => archSample(zooNet(m as ZooModel, { numClasses, inputShape: [28, 28, 1] }), m));
-    io.err(`${archs.length} architectures (${o.split ? `split ${o.split}` : 'zoo'}), ${Math.min(o.testSamples, test.size)} MNIST test images${o.fineTuneSteps ? `, ${o.fineTuneSteps} fine-tuning steps (${o.optimizer})` : ''}`);
+    io.err(
+      `${archs.length} architectures (${o.split ? `split ${o.split}` : 'zoo'}), ${Math.min(o.testSamples, test.size)} MNIST test images${o.fineTuneSteps ? `, ${o.fineTuneSteps} fine-tuning steps (${o.optimizer})` : ''}`,
+    );
     const progress = new Progress(io, 'arch {value}/{total} |{bar}| {name} acc {acc} ETA {eta_formatted}');
     progress.start(archs.length, 0, { name: '', acc: '-' });
     let r: ArchsEvaluation;
     const t0 = performance.now();
     try {
-      r = await evaluateArchs(ghn, archs, { test, train }, {
-        fineTuneSteps: o.fineTuneSteps,
-        optimizer: o.optimizer,
-        lr: o.lr,
-        batchSize: o.batchSize,
-        testSamples: o.testSamples,
-        seed: o.seed,
-        onArch: (a, i, n) => progress.update(i + 1, { name: String(a.id), acc: (100 * a.accuracy).toFixed(2) }, () => `  ${i + 1}/${n} ${a.id}: ${(100 * a.accuracy).toFixed(2)}%`, true),
-      });
+      r = await evaluateArchs(
+        ghn,
+        archs,
+        { test, train },
+        {
+          fineTuneSteps: o.fineTuneSteps,
+          optimizer: o.optimizer,
+          lr: o.lr,
+          batchSize: o.batchSize,
+          testSamples: o.testSamples,
+          seed: o.seed,
+          onArch: (a, i, n) =>
+            progress.update(
+              i + 1,
+              { name: String(a.id), acc: (100 * a.accuracy).toFixed(2) },
+              () => `  ${i + 1}/${n} ${a.id}: ${(100 * a.accuracy).toFixed(2)}%`,
+              true,
+            ),
+        },
+      );
     } finally {
       progress.stop();
     }
@@ -247,9 +344,27 @@ const pct = (v: number) => (100 * v).toFixed(2);
 
 export function evalTable(r: ArchsEvaluation): string {
   const ft = r.archs.some((a) => a.fineTuned);
-  const head = ['architecture', 'params', 'predicted %', 'random init %', ...(ft ? ['fine-tuned from predicted %', 'from random %'] : [])];
-  const rows = r.archs.map((a) => [String(a.id), a.numParams.toLocaleString('en-US'), pct(a.accuracy), pct(a.randomInit), ...(a.fineTuned ? [pct(a.fineTuned.predicted), pct(a.fineTuned.random)] : ft ? ['', ''] : [])]);
-  rows.push(['mean', '', pct(r.meanAccuracy), pct(r.meanRandomInit), ...(r.meanFineTuned ? [pct(r.meanFineTuned.predicted), pct(r.meanFineTuned.random)] : [])]);
+  const head = [
+    'architecture',
+    'params',
+    'predicted %',
+    'random init %',
+    ...(ft ? ['fine-tuned from predicted %', 'from random %'] : []),
+  ];
+  const rows = r.archs.map((a) => [
+    String(a.id),
+    a.numParams.toLocaleString('en-US'),
+    pct(a.accuracy),
+    pct(a.randomInit),
+    ...(a.fineTuned ? [pct(a.fineTuned.predicted), pct(a.fineTuned.random)] : ft ? ['', ''] : []),
+  ]);
+  rows.push([
+    'mean',
+    '',
+    pct(r.meanAccuracy),
+    pct(r.meanRandomInit),
+    ...(r.meanFineTuned ? [pct(r.meanFineTuned.predicted), pct(r.meanFineTuned.random)] : []),
+  ]);
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((x) => (x[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(w[c]!) : s.padStart(w[c]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');

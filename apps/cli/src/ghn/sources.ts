@@ -14,7 +14,11 @@ function sampler(split: SplitName, numClasses: number): ArchSource {
 }
 
 /** Training architectures: the small family of the given kinds, or the sampler's 'train' split. */
-export function trainSource(o: { source: 'small' | 'sampler'; families: readonly SmallNetKind[]; numClasses: number }): ArchSource {
+export function trainSource(o: {
+  source: 'small' | 'sampler';
+  families: readonly SmallNetKind[];
+  numClasses: number;
+}): ArchSource {
   if (o.source === 'sampler') return sampler('train', o.numClasses);
   return new SmallNetFamily({ inputShape: MNIST, numClasses: o.numClasses, kinds: o.families });
 }

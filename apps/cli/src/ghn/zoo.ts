@@ -1,4 +1,15 @@
-import { MLP, lenet5, resnet101, resnet152, resnet18, resnet20, resnet32, resnet34, resnet50, type TargetNet } from '@hypernets/core';
+import {
+  MLP,
+  lenet5,
+  resnet101,
+  resnet152,
+  resnet18,
+  resnet20,
+  resnet32,
+  resnet34,
+  resnet50,
+  type TargetNet,
+} from '@hypernets/core';
 
 /**
  * The model zoo of `hypernets ghn predict / eval`: torchvision's ImageNet ResNets (core's

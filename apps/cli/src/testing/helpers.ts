@@ -11,10 +11,14 @@ export function fakeCheckpoint(dir: string, config: unknown, damage: 'none' | 't
   len.writeBigUInt64LE(BigInt(header.length));
   const bytes = Buffer.concat([len, header, Buffer.from(new Float32Array([1, 2]).buffer)]);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const meta = { format: 'hypernets-checkpoint', version: 1, tensors: { file: 'checkpoint.safetensors', bytes: bytes.length, sha256 }, meta: { step: 3, config } };
+  const meta = {
+    format: 'hypernets-checkpoint',
+    version: 1,
+    tensors: { file: 'checkpoint.safetensors', bytes: bytes.length, sha256 },
+    meta: { step: 3, config },
+  };
   writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify(meta));
   const written = damage === 'truncate' ? bytes.subarray(0, bytes.length - 3) : Buffer.from(bytes);
   if (damage === 'flip') written[written.length - 1]! ^= 0xff;
   writeFileSync(join(dir, 'checkpoint.safetensors'), written);
 }
-

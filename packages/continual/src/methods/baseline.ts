@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, ConfigError, Rng, countParams, createVariables, sameShape, type InitScheme, type TargetNet } from '@hypernets/core';
+import {
+  Adam,
+  ConfigError,
+  Rng,
+  countParams,
+  createVariables,
+  sameShape,
+  type InitScheme,
+  type TargetNet,
+} from '@hypernets/core';
 import type { Batch, DataSplit } from '@hypernets/data';
 import type { ContinualMethod, MethodState, StepLosses } from '../method.js';
 import { taskLoss, type HeadLayout } from '../scenario.js';
@@ -16,7 +25,8 @@ export interface BaselineConfig {
 }
 
 export function checkNumber(field: string, v: unknown, ok: (x: number) => boolean, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new ConfigError(field, `must be ${what}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
+    throw new ConfigError(field, `must be ${what}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -40,12 +50,21 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
 
   constructor(config: BaselineConfig) {
     const { target, layout } = config;
-    if (!target || !Array.isArray(target.params) || target.params.length === 0) throw new ConfigError('target', 'needs a TargetNet with at least one ParamSpec');
+    if (!target || !Array.isArray(target.params) || target.params.length === 0)
+      throw new ConfigError('target', 'needs a TargetNet with at least one ParamSpec');
     if (target.stateSpecs && target.stateSpecs.length > 0)
-      throw new ConfigError('target', `${target.name} has non-trainable state (${target.stateSpecs.map((s) => s.name).join(', ')}); the baselines train targets without batch-norm state`);
-    if (!layout || !Number.isInteger(layout.outputs)) throw new ConfigError('layout', 'needs a HeadLayout (headLayout(stream, scenario))');
+      throw new ConfigError(
+        'target',
+        `${target.name} has non-trainable state (${target.stateSpecs.map((s) => s.name).join(', ')}); the baselines train targets without batch-norm state`,
+      );
+    if (!layout || !Number.isInteger(layout.outputs))
+      throw new ConfigError('layout', 'needs a HeadLayout (headLayout(stream, scenario))');
     const outSize = target.outputShape[target.outputShape.length - 1];
-    if (outSize !== layout.outputs) throw new ConfigError('layout', `the layout needs ${layout.outputs} target outputs (${layout.scenario}, ${layout.numTasks} tasks × ${layout.classesPerTask} classes); ${target.name} has ${outSize}`);
+    if (outSize !== layout.outputs)
+      throw new ConfigError(
+        'layout',
+        `the layout needs ${layout.outputs} target outputs (${layout.scenario}, ${layout.numTasks} tasks × ${layout.classesPerTask} classes); ${target.name} has ${outSize}`,
+      );
     this.target = target;
     this.layout = layout;
     this.lr = checkNumber('lr', config.lr ?? 1e-3, (x) => x > 0, 'a number > 0');
@@ -60,7 +79,8 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
   }
 
   beginTask(task: number): void {
-    if (!Number.isInteger(task) || task < 0 || task >= this.layout.numTasks) throw new ConfigError('task', `must be an integer in [0, ${this.layout.numTasks - 1}], got ${task}`);
+    if (!Number.isInteger(task) || task < 0 || task >= this.layout.numTasks)
+      throw new ConfigError('task', `must be an integer in [0, ${this.layout.numTasks - 1}], got ${task}`);
     this.task = task;
   }
 
@@ -73,8 +93,12 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
   }
 
   trainStep(batch: Batch, task: number): StepLosses {
-    if (task !== this.task) throw new ConfigError('task', `trainStep(task ${task}) outside beginTask(${task}) (current task ${this.task})`);
-    const { value: loss, grads } = tf.variableGrads(() => taskLoss(this.layout, this.target.forward(batch.x, this.weights), batch, task, false), this.vars);
+    if (task !== this.task)
+      throw new ConfigError('task', `trainStep(task ${task}) outside beginTask(${task}) (current task ${this.task})`);
+    const { value: loss, grads } = tf.variableGrads(
+      () => taskLoss(this.layout, this.target.forward(batch.x, this.weights), batch, task, false),
+      this.vars,
+    );
     const g = this.vars.map((v) => grads[v.name]!);
     const pen = this.penalty();
     const total = pen ? tf.tidy(() => g.map((gi, i) => tf.add(gi, pen.grads[i]!))) : g;
@@ -116,7 +140,10 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
     Object.assign(tensors, a.tensors);
     const extra = this.extraState();
     Object.assign(tensors, extra.tensors);
-    return { tensors, meta: { method: this.name, task: this.task, adam: a.t, rng: this.rng.getState(), ...extra.meta } };
+    return {
+      tensors,
+      meta: { method: this.name, task: this.task, adam: a.t, rng: this.rng.getState(), ...extra.meta },
+    };
   }
 
   /** A tensor of the state with the shape of ParamSpec `name` (throws ConfigError naming it). */
@@ -124,7 +151,11 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
     const t = state.tensors[key];
     const spec = this.target.params.find((s) => s.name === name)!;
     if (!t) throw new ConfigError('checkpoint', `${this.name} state tensor '${key}' is missing`);
-    if (!sameShape(t.shape, spec.shape)) throw new ConfigError('checkpoint', `${this.name} state tensor '${key}' has shape [${t.shape}], ParamSpec '${name}' needs [${spec.shape}]`);
+    if (!sameShape(t.shape, spec.shape))
+      throw new ConfigError(
+        'checkpoint',
+        `${this.name} state tensor '${key}' has shape [${t.shape}], ParamSpec '${name}' needs [${spec.shape}]`,
+      );
     return t;
   }
 
@@ -141,12 +172,19 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
 
   private restoreFrom(state: MethodState): void {
     const { tensors, meta } = state;
-    if (meta.method !== this.name) throw new ConfigError('checkpoint', `the state belongs to method ${JSON.stringify(meta.method)}, not '${this.name}'`);
+    if (meta.method !== this.name)
+      throw new ConfigError(
+        'checkpoint',
+        `the state belongs to method ${JSON.stringify(meta.method)}, not '${this.name}'`,
+      );
     const task = meta.task;
-    if (typeof task !== 'number' || !Number.isInteger(task) || task < -1 || task >= this.layout.numTasks) throw new ConfigError('checkpoint', `${this.name} state names task ${String(task)}`);
+    if (typeof task !== 'number' || !Number.isInteger(task) || task < -1 || task >= this.layout.numTasks)
+      throw new ConfigError('checkpoint', `${this.name} state names task ${String(task)}`);
     const t = meta.adam;
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) throw new ConfigError('checkpoint', `${this.name} state has Adam step ${String(t)}`);
-    if (!Array.isArray(meta.rng) || !meta.rng.every((v) => Number.isInteger(v))) throw new ConfigError('checkpoint', `${this.name} state has no valid rng state`);
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0)
+      throw new ConfigError('checkpoint', `${this.name} state has Adam step ${String(t)}`);
+    if (!Array.isArray(meta.rng) || !meta.rng.every((v) => Number.isInteger(v)))
+      throw new ConfigError('checkpoint', `${this.name} state has no valid rng state`);
     // validate everything first
     const w = this.names.map((n) => this.pick(state, `target/${n}`, n));
     this.names.forEach((n, i) => {
@@ -154,7 +192,11 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
         const k = `adam/${s}.${i}`;
         const x = tensors[k];
         if (!x) throw new ConfigError('checkpoint', `optimizer slot '${k}' is missing`);
-        if (!sameShape(x.shape, this.vars[i]!.shape)) throw new ConfigError('checkpoint', `optimizer slot '${k}' has shape [${x.shape}], expected [${this.vars[i]!.shape}] (ParamSpec '${n}')`);
+        if (!sameShape(x.shape, this.vars[i]!.shape))
+          throw new ConfigError(
+            'checkpoint',
+            `optimizer slot '${k}' has shape [${x.shape}], expected [${this.vars[i]!.shape}] (ParamSpec '${n}')`,
+          );
       }
     });
     this.checkExtra(state);

@@ -48,7 +48,8 @@ const VAN_DE_VEN: Record<Benchmark, Record<Scenario, BaselineDefaults>> = {
 
 /** The defaults for a benchmark and scenario (a copy). */
 export function baselineDefaults(benchmark: Benchmark, scenario: Scenario): BaselineDefaults {
-  if (!BENCHMARKS.includes(benchmark)) throw new ConfigError('benchmark', `must be one of ${BENCHMARKS.join(', ')}, got ${JSON.stringify(benchmark)}`);
+  if (!BENCHMARKS.includes(benchmark))
+    throw new ConfigError('benchmark', `must be one of ${BENCHMARKS.join(', ')}, got ${JSON.stringify(benchmark)}`);
   const d = VAN_DE_VEN[benchmark][scenario];
   if (!d) throw new ConfigError('scenario', `must be one of cl1, cl2, cl3, got ${JSON.stringify(scenario)}`);
   return { ...d };

@@ -48,7 +48,11 @@ export class EwcMethod extends TargetWeightsMethod {
     const n = config.fisherN ?? null;
     this.fisherN = n === null ? null : checkPositiveInt('fisherN', n);
     const labels = config.fisherLabels ?? 'pred';
-    if (!FISHER_LABELS.includes(labels)) throw new ConfigError('fisherLabels', `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`);
+    if (!FISHER_LABELS.includes(labels))
+      throw new ConfigError(
+        'fisherLabels',
+        `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`,
+      );
     this.fisherLabels = labels;
     this.fisherBatch = config.fisherBatch === undefined ? null : checkPositiveInt('fisherBatch', config.fisherBatch);
   }
@@ -80,7 +84,12 @@ export class EwcMethod extends TargetWeightsMethod {
 
   endTask(task: number, train: DataSplit): void {
     this.checkEndTask(task);
-    const Ft = diagonalFisher(this.target, this.weights, this.layout, task, train, { samples: this.fisherN, labels: this.fisherLabels, batchSize: this.fisherBatch ?? undefined, rng: this.rng });
+    const Ft = diagonalFisher(this.target, this.weights, this.layout, task, train, {
+      samples: this.fisherN,
+      labels: this.fisherLabels,
+      batchSize: this.fisherBatch ?? undefined,
+      rng: this.rng,
+    });
     const fresh = this.names.map((n) => Ft[n]!);
     const old = this.fisher;
     this.fisher = old ? tf.tidy(() => fresh.map((f, i) => tf.add(f, tf.mul(old[i]!, this.gamma)))) : fresh;
@@ -102,8 +111,10 @@ export class EwcMethod extends TargetWeightsMethod {
 
   protected checkExtra(state: MethodState): void {
     const c = state.meta.consolidated;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new ConfigError('checkpoint', `ewc state has ${String(c)} consolidated tasks`);
-    if (c > 0) for (const n of this.names) for (const k of ['fisher', 'theta_star']) this.pick(state, `ewc/${k}/${n}`, n);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0)
+      throw new ConfigError('checkpoint', `ewc state has ${String(c)} consolidated tasks`);
+    if (c > 0)
+      for (const n of this.names) for (const k of ['fisher', 'theta_star']) this.pick(state, `ewc/${k}/${n}`, n);
   }
 
   protected assignExtra(state: MethodState): void {

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, MLP, activate, checkPositiveInt, linear, type Rng, type TargetNet, type Weights } from '@hypernets/core';
+import {
+  ConfigError,
+  MLP,
+  activate,
+  checkPositiveInt,
+  linear,
+  type Rng,
+  type TargetNet,
+  type Weights,
+} from '@hypernets/core';
 import type { DataSplit } from '@hypernets/data';
 import { activeLabels, activeLogits, type HeadLayout } from '../scenario.js';
 
@@ -32,13 +41,22 @@ export interface FisherOptions {
  * tiled to [B, …], sample i runs with copy i, and the gradient with respect to copy i is sample
  * i's). Returns new tensors by ParamSpec name; the caller disposes them.
  */
-export function diagonalFisher(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, split: DataSplit, options: FisherOptions = {}): Weights {
+export function diagonalFisher(
+  target: TargetNet,
+  weights: Weights,
+  layout: HeadLayout,
+  task: number,
+  split: DataSplit,
+  options: FisherOptions = {},
+): Weights {
   const labels = options.labels ?? 'pred';
-  if (!FISHER_LABELS.includes(labels)) throw new ConfigError('fisherLabels', `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`);
+  if (!FISHER_LABELS.includes(labels))
+    throw new ConfigError('fisherLabels', `must be one of ${FISHER_LABELS.join(', ')}, got ${JSON.stringify(labels)}`);
   const chunk = checkPositiveInt('fisherBatch', options.batchSize ?? (target instanceof MLP ? 256 : 16));
   const samples = options.samples ?? null;
   if (samples !== null) checkPositiveInt('fisherN', samples);
-  if (split.size === 0) throw new ConfigError('train', `task ${task}'s training split is empty: the Fisher needs samples`);
+  if (split.size === 0)
+    throw new ConfigError('train', `task ${task}'s training split is empty: the Fisher needs samples`);
   let positions: Int32Array;
   if (samples === null || samples >= split.size) positions = Int32Array.from({ length: split.size }, (_, i) => i);
   else {
@@ -55,7 +73,8 @@ export function diagonalFisher(target: TargetNet, weights: Weights, layout: Head
         const B = batch.size;
         const logits = activeLogits(layout, target.forward(batch.x, weights), task, false);
         const K = logits.shape[1]!;
-        const sums = (targets: tf.Tensor, sampleWeight: tf.Tensor | null) => perSampleSquaredGradSum(target, weights, layout, task, batch.x, targets, sampleWeight);
+        const sums = (targets: tf.Tensor, sampleWeight: tf.Tensor | null) =>
+          perSampleSquaredGradSum(target, weights, layout, task, batch.x, targets, sampleWeight);
         let part: tf.Tensor[];
         if (labels === 'all') {
           const p = tf.softmax(logits); // [B, K], a constant here (as in van de Ven's no_grad)
@@ -90,13 +109,27 @@ export function diagonalFisher(target: TargetNet, weights: Weights, layout: Head
  * (a∘a)ᵀ(δ∘δ): one matmul per layer, ~100× faster than tiling the weights on wasm); any other
  * TargetNet runs with per-sample (tiled) weights.
  */
-function perSampleSquaredGradSum(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
+function perSampleSquaredGradSum(
+  target: TargetNet,
+  weights: Weights,
+  layout: HeadLayout,
+  task: number,
+  x: tf.Tensor,
+  targets: tf.Tensor,
+  sampleWeight: tf.Tensor | null,
+): tf.Tensor[] {
   if (target instanceof MLP) return mlpSquaredGradSum(target, weights, layout, task, x, targets, sampleWeight);
   return tiledSquaredGradSum(target, weights, layout, task, x, targets, sampleWeight);
 }
 
 /** The MLP's forward (eval mode, as MLP.forward), with `probes` added to each layer's pre-activation. */
-function mlpForward(net: MLP, weights: Weights, x: tf.Tensor, probes: readonly tf.Tensor[] | null, inputs: tf.Tensor[] | null): tf.Tensor {
+function mlpForward(
+  net: MLP,
+  weights: Weights,
+  x: tf.Tensor,
+  probes: readonly tf.Tensor[] | null,
+  inputs: tf.Tensor[] | null,
+): tf.Tensor {
   const { inputSize, activation, outputActivation, bias } = net.config;
   const layers = net.sizes.length - 1;
   let h = x.rank === 2 ? x : tf.reshape(x, [x.shape[0]!, inputSize]);
@@ -109,7 +142,15 @@ function mlpForward(net: MLP, weights: Weights, x: tf.Tensor, probes: readonly t
   return h;
 }
 
-function mlpSquaredGradSum(net: MLP, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
+function mlpSquaredGradSum(
+  net: MLP,
+  weights: Weights,
+  layout: HeadLayout,
+  task: number,
+  x: tf.Tensor,
+  targets: tf.Tensor,
+  sampleWeight: tf.Tensor | null,
+): tf.Tensor[] {
   return tf.tidy(() => {
     const B = x.shape[0]!;
     // One pass: layer inputs a_l are recorded (and kept past tf.grads' own scope) while
@@ -133,7 +174,15 @@ function mlpSquaredGradSum(net: MLP, weights: Weights, layout: HeadLayout, task:
   });
 }
 
-function tiledSquaredGradSum(target: TargetNet, weights: Weights, layout: HeadLayout, task: number, x: tf.Tensor, targets: tf.Tensor, sampleWeight: tf.Tensor | null): tf.Tensor[] {
+function tiledSquaredGradSum(
+  target: TargetNet,
+  weights: Weights,
+  layout: HeadLayout,
+  task: number,
+  x: tf.Tensor,
+  targets: tf.Tensor,
+  sampleWeight: tf.Tensor | null,
+): tf.Tensor[] {
   return tf.tidy(() => {
     const B = x.shape[0]!;
     const specs = target.params;

@@ -83,16 +83,26 @@ export class HnetMethod implements ContinualMethod {
     this.target = target;
     this.layout = layout;
     const tp = hnet.targetParams;
-    if (tp.length !== target.params.length || tp.some((s, i) => s.name !== target.params[i]!.name || !sameShape(s.shape, target.params[i]!.shape)))
-      throw new ConfigError('hnet', `the hypernetwork generates [${tp.map((s) => s.name).join(', ')}], not the target's ParamSpecs [${target.params.map((s) => s.name).join(', ')}]`);
+    if (
+      tp.length !== target.params.length ||
+      tp.some((s, i) => s.name !== target.params[i]!.name || !sameShape(s.shape, target.params[i]!.shape))
+    )
+      throw new ConfigError(
+        'hnet',
+        `the hypernetwork generates [${tp.map((s) => s.name).join(', ')}], not the target's ParamSpecs [${target.params.map((s) => s.name).join(', ')}]`,
+      );
     const embSpec = hnet.params.find((s) => s.name === EMB);
     if (!embSpec || embSpec.shape[0]! < layout.numTasks)
-      throw new ConfigError('hnet', `needs one learned condition embedding per task (numConditions ≥ ${layout.numTasks}); it has ${embSpec ? embSpec.shape[0] : 'none'}`);
+      throw new ConfigError(
+        'hnet',
+        `needs one learned condition embedding per task (numConditions ≥ ${layout.numTasks}); it has ${embSpec ? embSpec.shape[0] : 'none'}`,
+      );
     this.beta = config.beta ?? 0.01;
     if (!(this.beta >= 0)) throw new ConfigError('beta', `must be ≥ 0, got ${config.beta}`);
     this.lookahead = config.lookahead ?? true;
     const k = config.regTasksPerStep;
-    if (k !== undefined && (!Number.isInteger(k) || k <= 0)) throw new ConfigError('regTasksPerStep', `must be a positive integer, got ${k}`);
+    if (k !== undefined && (!Number.isInteger(k) || k <= 0))
+      throw new ConfigError('regTasksPerStep', `must be a positive integer, got ${k}`);
     this.regTasksPerStep = k ?? null;
     this.onlineTargets = config.onlineTargets ?? false;
     const own = hnet.ownWeights();
@@ -107,7 +117,9 @@ export class HnetMethod implements ContinualMethod {
     this.rng = new Rng(config.seed ?? 0);
     this.numParams = countParams(hnet.params);
     const hm = headMasks(target.params, layout, hnet.flatOrder);
-    this.masks = hm ? { start: hm.start, masks: tf.tensor2d(concat(hm.masks), [hm.masks.length, hm.masks[0]!.length]) } : null;
+    this.masks = hm
+      ? { start: hm.start, masks: tf.tensor2d(concat(hm.masks), [hm.masks.length, hm.masks[0]!.length]) }
+      : null;
   }
 
   beginTask(task: number): void {
@@ -123,7 +135,8 @@ export class HnetMethod implements ContinualMethod {
     if (this.thetaStar) tf.dispose(Object.values(this.thetaStar));
     this.thetaStar = null;
     if (task === 0) return;
-    if (this.onlineTargets) this.thetaStar = Object.fromEntries(this.thetaNames.map((n, i) => [n, tf.clone(this.theta[i]!)]));
+    if (this.onlineTargets)
+      this.thetaStar = Object.fromEntries(this.thetaNames.map((n, i) => [n, tf.clone(this.theta[i]!)]));
     else this.targets = tf.tidy(() => this.hnet.forward(tf.range(0, task, 1, 'int32'), this.hnet.ownWeights()));
   }
 
@@ -135,7 +148,8 @@ export class HnetMethod implements ContinualMethod {
   }
 
   trainStep(batch: Batch, task: number): StepLosses {
-    if (task !== this.task) throw new ConfigError('task', `trainStep(task ${task}) outside beginTask(${task}) (current task ${this.task})`);
+    if (task !== this.task)
+      throw new ConfigError('task', `trainStep(task ${task}) outside beginTask(${task}) (current task ${this.task})`);
     const vars = [...this.theta, this.emb];
     const { value: loss, grads } = tf.variableGrads(
       () => taskLoss(this.layout, this.target.forward(batch.x, this.hnet.generate({ id: task })), batch, task, true),
@@ -168,11 +182,13 @@ export class HnetMethod implements ContinualMethod {
       if (dTheta) this.thetaNames.forEach((n, i) => (w[n] = tf.add(this.theta[i]!, dTheta[i]!)));
       const predicted = this.hnet.forward(ids, w);
       let targets: tf.Tensor;
-      if (this.thetaStar) targets = this.hnet.forward(ids, { ...this.hnet.ownWeights(), ...this.thetaStar }); // θ* are constants: no gradient
+      if (this.thetaStar)
+        targets = this.hnet.forward(ids, { ...this.hnet.ownWeights(), ...this.thetaStar }); // θ* are constants: no gradient
       else if (past.length === this.task) targets = this.targets!;
       else targets = tf.gather(this.targets!, ids);
       // all past tasks (the default): their masks are the first rows, a slice (a gather copied them slowly on wasm)
-      const rows = (m: tf.Tensor) => (past.length === this.task ? tf.slice(m, [0, 0], [past.length, -1]) : tf.gather(m, ids));
+      const rows = (m: tf.Tensor) =>
+        past.length === this.task ? tf.slice(m, [0, 0], [past.length, -1]) : tf.gather(m, ids);
       const mask = this.masks ? { start: this.masks.start, mask: rows(this.masks.masks) } : undefined;
       return outputRegularizer(predicted, targets, mask);
     });
@@ -197,18 +213,25 @@ export class HnetMethod implements ContinualMethod {
   restore(state: MethodState): void {
     const { tensors, meta } = state;
     const task = meta.task as number;
-    if (!Number.isInteger(task) || task < -1 || task >= this.layout.numTasks) throw new ConfigError('checkpoint', `hnet state names task ${String(task)}`);
+    if (!Number.isInteger(task) || task < -1 || task >= this.layout.numTasks)
+      throw new ConfigError('checkpoint', `hnet state names task ${String(task)}`);
     // validate everything first
     const own = this.hnet.ownWeights();
     for (const [n, v] of Object.entries(own)) {
       const t = tensors[`hnet/${n}`];
       if (!t) throw new ConfigError('checkpoint', `hypernetwork tensor 'hnet/${n}' is missing`);
-      if (!sameShape(t.shape, v.shape)) throw new ConfigError('checkpoint', `'hnet/${n}' has shape [${t.shape}], the hypernetwork needs [${v.shape}]`);
+      if (!sameShape(t.shape, v.shape))
+        throw new ConfigError('checkpoint', `'hnet/${n}' has shape [${t.shape}], the hypernetwork needs [${v.shape}]`);
     }
     const P = countParams(this.target.params);
     if (task > 0 && !this.onlineTargets && (!tensors.targets || tensors.targets.shape.join() !== [task, P].join()))
-      throw new ConfigError('checkpoint', `regulariser targets for ${task} past tasks ([${task}, ${P}]) are missing or misshapen`);
-    if (task > 0 && this.onlineTargets) for (const n of this.thetaNames) if (!tensors[`theta_star/${n}`]) throw new ConfigError('checkpoint', `θ* tensor 'theta_star/${n}' is missing`);
+      throw new ConfigError(
+        'checkpoint',
+        `regulariser targets for ${task} past tasks ([${task}, ${P}]) are missing or misshapen`,
+      );
+    if (task > 0 && this.onlineTargets)
+      for (const n of this.thetaNames)
+        if (!tensors[`theta_star/${n}`]) throw new ConfigError('checkpoint', `θ* tensor 'theta_star/${n}' is missing`);
     // assign
     tf.tidy(() => {
       for (const [n, v] of Object.entries(own)) (v as tf.Variable).assign(tf.clone(tensors[`hnet/${n}`]!)); // clone: see Adam.restore
@@ -219,7 +242,10 @@ export class HnetMethod implements ContinualMethod {
     const targets = task > 0 && !this.onlineTargets ? tf.clone(tensors.targets!) : null;
     this.targets?.dispose();
     this.targets = targets;
-    const thetaStar = task > 0 && this.onlineTargets ? Object.fromEntries(this.thetaNames.map((n) => [n, tf.clone(tensors[`theta_star/${n}`]!)])) : null;
+    const thetaStar =
+      task > 0 && this.onlineTargets
+        ? Object.fromEntries(this.thetaNames.map((n) => [n, tf.clone(tensors[`theta_star/${n}`]!)]))
+        : null;
     if (this.thetaStar) tf.dispose(Object.values(this.thetaStar));
     this.thetaStar = thetaStar;
     this.rng = new Rng(meta.rng as number[]);

@@ -56,7 +56,9 @@ export class SiMethod extends TargetWeightsMethod {
     const before = this.vars.map((v) => tf.clone(v));
     try {
       this.adam.step(grads);
-      tf.tidy(() => this.omega.forEach((w, i) => w.assign(tf.sub(w, tf.mul(taskGrads[i]!, tf.sub(this.vars[i]!, before[i]!))))));
+      tf.tidy(() =>
+        this.omega.forEach((w, i) => w.assign(tf.sub(w, tf.mul(taskGrads[i]!, tf.sub(this.vars[i]!, before[i]!))))),
+      );
     } finally {
       tf.dispose(before);
     }
@@ -77,7 +79,11 @@ export class SiMethod extends TargetWeightsMethod {
 
   endTask(task: number): void {
     this.checkEndTask(task);
-    const next = tf.tidy(() => this.vars.map((v, i) => tf.add(this.bigOmega[i]!, tf.div(this.omega[i]!, tf.add(tf.square(tf.sub(v, this.thetaStar[i]!)), this.xi)))));
+    const next = tf.tidy(() =>
+      this.vars.map((v, i) =>
+        tf.add(this.bigOmega[i]!, tf.div(this.omega[i]!, tf.add(tf.square(tf.sub(v, this.thetaStar[i]!)), this.xi))),
+      ),
+    );
     tf.dispose([...this.bigOmega, ...this.thetaStar]);
     this.bigOmega = next;
     this.thetaStar = this.vars.map((v) => tf.clone(v));
@@ -97,8 +103,10 @@ export class SiMethod extends TargetWeightsMethod {
 
   protected checkExtra(state: MethodState): void {
     const c = state.meta.consolidated;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new ConfigError('checkpoint', `si state has ${String(c)} consolidated tasks`);
-    for (const n of this.names) for (const k of ['omega', 'importance', 'theta_star']) this.pick(state, `si/${k}/${n}`, n);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0)
+      throw new ConfigError('checkpoint', `si state has ${String(c)} consolidated tasks`);
+    for (const n of this.names)
+      for (const k of ['omega', 'importance', 'theta_star']) this.pick(state, `si/${k}/${n}`, n);
   }
 
   protected assignExtra(state: MethodState): void {

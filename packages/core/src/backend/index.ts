@@ -56,7 +56,8 @@ async function startCuda(): Promise<{ tfjsBackend: string; device: string }> {
 }
 
 /** The three binaries tfjs-backend-wasm picks from (plain, SIMD, threaded SIMD). */
-export type WasmBinaryName = 'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+export type WasmBinaryName =
+  'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
 
 export interface InitBackendOptions {
   /**
@@ -70,18 +71,27 @@ export interface InitBackendOptions {
   webgpu?: import('./webgpu.js').WebgpuOptions;
 }
 
-async function startWasm(options: InitBackendOptions = {}): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
+async function startWasm(
+  options: InitBackendOptions = {},
+): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
   let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasmModule = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
-    throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`, 'cpu', { cause: e });
+    throw new BackendUnavailableError(
+      'wasm',
+      `@tensorflow/tfjs-backend-wasm failed to load: ${(e as Error).message}`,
+      'cpu',
+      { cause: e },
+    );
   }
   if (options.wasmPaths !== undefined && !tf.findBackend('wasm')) {
     try {
       wasmModule.setWasmPaths(options.wasmPaths);
     } catch (e) {
-      throw new BackendUnavailableError('wasm', `wasmPaths was not accepted: ${(e as Error).message}`, 'cpu', { cause: e });
+      throw new BackendUnavailableError('wasm', `wasmPaths was not accepted: ${(e as Error).message}`, 'cpu', {
+        cause: e,
+      });
     }
   }
   const kernels = registerWasmTrainingKernels();
@@ -103,7 +113,11 @@ async function startWasm(options: InitBackendOptions = {}): Promise<{ tfjsBacken
     console.warn = warn;
   }
   if (!started) {
-    const reason = [...new Set(warnings.filter((w) => !/^Initialization of backend wasm failed/.test(w)).map((w) => w.split('\n')[0]))].join('; ');
+    const reason = [
+      ...new Set(
+        warnings.filter((w) => !/^Initialization of backend wasm failed/.test(w)).map((w) => w.split('\n')[0]),
+      ),
+    ].join('; ');
     throw new BackendUnavailableError(
       'wasm',
       `the wasm backend could not load its .wasm binary${options.wasmPaths !== undefined ? ` from wasmPaths ${JSON.stringify(options.wasmPaths)}` : ''}` +
@@ -157,7 +171,10 @@ async function startOne(
  * An explicit backend that cannot start throws BackendUnavailableError saying why and
  * naming the next choice; 'auto' records each skip in `skipped`.
  */
-export async function initBackend(preference?: BackendPreference | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(
+  preference?: BackendPreference | string,
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
   const pref =
     preference !== undefined
       ? parsePreference(preference, 'backend')
@@ -169,7 +186,13 @@ export async function initBackend(preference?: BackendPreference | string, optio
     try {
       const r = await startOne(name, pref === 'auto', options);
       await tf.ready();
-      return { backend: name, tfjsBackend: r.tfjsBackend, device: r.device, skipped, registeredKernels: r.kernels ?? [] };
+      return {
+        backend: name,
+        tfjsBackend: r.tfjsBackend,
+        device: r.device,
+        skipped,
+        registeredKernels: r.kernels ?? [],
+      };
     } catch (e) {
       if (pref !== 'auto') throw e;
       skipped.push({ backend: name, reason: e instanceof Error ? e.message : String(e) });

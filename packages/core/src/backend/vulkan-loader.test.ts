@@ -34,7 +34,13 @@ describe.skipIf(!linux)('Vulkan loader probe (Linux)', () => {
     expect(findVulkanLoader({ ...NO_LOADER, dirs: [empty, lib] })).toBe(join(lib, VULKAN_LOADER));
     // An ld.so.cache holds NUL-terminated paths; one that names a missing file does not count.
     const cache = join(tmp, 'ld.so.cache');
-    writeFileSync(cache, Buffer.from(`glibc-ld.so.cache1.1\0libvulkan.so.1\0/gone/${VULKAN_LOADER}\0libc.so.6\0/lib/libc.so.6\0`, 'latin1'));
+    writeFileSync(
+      cache,
+      Buffer.from(
+        `glibc-ld.so.cache1.1\0libvulkan.so.1\0/gone/${VULKAN_LOADER}\0libc.so.6\0/lib/libc.so.6\0`,
+        'latin1',
+      ),
+    );
     expect(findVulkanLoader({ ...NO_LOADER, ldCache: cache })).toBeUndefined();
     writeFileSync(cache, Buffer.from(`glibc-ld.so.cache1.1\0libvulkan.so.1\0${lib}/${VULKAN_LOADER}\0`, 'latin1'));
     expect(findVulkanLoader({ ...NO_LOADER, ldCache: cache })).toBe(join(lib, VULKAN_LOADER));
@@ -57,14 +63,21 @@ describe.skipIf(!linux)('Vulkan loader probe (Linux)', () => {
       `const { initBackend } = await import(${JSON.stringify(index)});` +
       `const info = await initBackend('auto', { webgpu: { vulkanLoader: ${JSON.stringify(NO_LOADER)} } });` +
       'console.log(JSON.stringify({ backend: info.backend, skipped: info.skipped })); process.exit(0);';
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, HYPERNETS_BACKEND: '' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@hypernets/source', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, HYPERNETS_BACKEND: '' },
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/Couldn't load Vulkan/);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; skipped: { backend: string; reason: string }[] };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      backend: string;
+      skipped: { backend: string; reason: string }[];
+    };
     expect(out.backend).toBe('wasm');
     const webgpu = out.skipped.find((s) => s.backend === 'webgpu');
     expect(webgpu?.reason).toMatch(REASON);

@@ -161,7 +161,12 @@ export interface VulkanLoaderSearch {
   dirs?: readonly string[];
 }
 
-const MULTIARCH: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf', ia32: 'i386-linux-gnu' };
+const MULTIARCH: Record<string, string> = {
+  x64: 'x86_64-linux-gnu',
+  arm64: 'aarch64-linux-gnu',
+  arm: 'arm-linux-gnueabihf',
+  ia32: 'i386-linux-gnu',
+};
 
 /** The dynamic linker's trusted directories, Debian multiarch ones included. */
 export const DEFAULT_LIBRARY_DIRS: readonly string[] = (() => {
@@ -200,6 +205,7 @@ export function findVulkanLoader(search: VulkanLoaderSearch = {}): string | unde
   for (const d of fromEnv) if (existsSync(join(d, VULKAN_LOADER))) return join(d, VULKAN_LOADER);
   const cache = search.ldCache === undefined ? '/etc/ld.so.cache' : search.ldCache;
   if (cache) for (const p of ldCachePaths(cache, VULKAN_LOADER)) if (existsSync(p)) return p;
-  for (const d of search.dirs ?? DEFAULT_LIBRARY_DIRS) if (existsSync(join(d, VULKAN_LOADER))) return join(d, VULKAN_LOADER);
+  for (const d of search.dirs ?? DEFAULT_LIBRARY_DIRS)
+    if (existsSync(join(d, VULKAN_LOADER))) return join(d, VULKAN_LOADER);
   return undefined;
 }

@@ -9,7 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type WasmBinaryName } from './index.js';
 
 const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
-const names: WasmBinaryName[] = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+const names: WasmBinaryName[] = [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+];
 const dir = mkdtempSync(join(tmpdir(), 'hypernets-wasm-paths-'));
 
 describe('initBackend wasmPaths', () => {

@@ -4,7 +4,9 @@ import { checkWasmGradients } from '../../examples/wasm-gradients.js';
 describe("training on wasm after initBackend('wasm')", () => {
   it('LeNet-5 (conv) and embedding (gather) gradients match cpu within 1e-4', async () => {
     const r = await checkWasmGradients();
-    console.log(`[wasm-training] LeNet-5 max |Δgrad| ${r.lenetMaxAbsErr.toExponential(2)}, embedding ${r.embeddingMaxAbsErr.toExponential(2)}`);
+    console.log(
+      `[wasm-training] LeNet-5 max |Δgrad| ${r.lenetMaxAbsErr.toExponential(2)}, embedding ${r.embeddingMaxAbsErr.toExponential(2)}`,
+    );
     expect(Math.abs(r.lenetLoss.wasm - r.lenetLoss.cpu)).toBeLessThan(1e-4);
     expect(r.lenetMaxAbsErr).toBeLessThan(1e-4);
     expect(r.embeddingMaxAbsErr).toBeLessThan(1e-4);

@@ -47,7 +47,13 @@ async function read(ts: tf.Tensor[]): Promise<Float32Array[]> {
 // MLP 20-32-10 on a batch of 16, weights from fixed arrays.
 const B = 16;
 const MLP_SHAPES: number[][] = [[20, 32], [32], [32, 10], [10]];
-const MLP_INIT = MLP_SHAPES.map((s, i) => fixed(s.reduce((a, b) => a * b, 1), 11 + i, i % 2 ? 0.1 : 0.3));
+const MLP_INIT = MLP_SHAPES.map((s, i) =>
+  fixed(
+    s.reduce((a, b) => a * b, 1),
+    11 + i,
+    i % 2 ? 0.1 : 0.3,
+  ),
+);
 const X = fixed(B * 20, 7);
 const LABELS = Array.from({ length: B }, (_, i) => (i * 7) % 10);
 

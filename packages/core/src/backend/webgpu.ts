@@ -46,7 +46,10 @@ interface AdapterLike {
   readonly limits: Record<string, unknown>;
   readonly info?: object;
   requestAdapterInfo?(): Promise<object>;
-  requestDevice(descriptor: { requiredFeatures: string[]; requiredLimits: Record<string, number> }): Promise<DeviceLike>;
+  requestDevice(descriptor: {
+    requiredFeatures: string[];
+    requiredLimits: Record<string, number>;
+  }): Promise<DeviceLike>;
 }
 interface DeviceLike {
   readonly lost: Promise<{ reason?: string; message?: string }>;
@@ -70,14 +73,15 @@ const OPTIONAL_FEATURES = ['timestamp-query', 'bgra8unorm-storage'] as const;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const INSTALL_HINT =
-  'install Chromium\'s SwiftShader Vulkan driver and the Vulkan loader (Debian: apt-get install chromium libvulkan1, ' +
+  "install Chromium's SwiftShader Vulkan driver and the Vulkan loader (Debian: apt-get install chromium libvulkan1, " +
   'or run .ci/install-webgpu.sh) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /** Loads an optional package by name; the indirection keeps bundlers from resolving it eagerly. */
 const optionalImport = (name: string): Promise<any> => import(/* @vite-ignore */ name);
 const isMissingModule = (e: unknown, name: string) =>
-  /Cannot find (package|module)|ERR_MODULE_NOT_FOUND|Failed to (resolve|load)/i.test(String((e as Error)?.message ?? e)) &&
-  String((e as Error)?.message ?? e).includes(name);
+  /Cannot find (package|module)|ERR_MODULE_NOT_FOUND|Failed to (resolve|load)/i.test(
+    String((e as Error)?.message ?? e),
+  ) && String((e as Error)?.message ?? e).includes(name);
 
 interface Running {
   device: DeviceLike;
@@ -98,7 +102,8 @@ let starting: Promise<WebgpuInfo> | undefined;
 export async function startWebgpu(opts: WebgpuOptions = {}): Promise<WebgpuInfo> {
   if (starting) return starting;
   if (running) {
-    if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', 'the running WebGPU backend could not be re-selected', 'wasm');
+    if (!(await tf.setBackend('webgpu')))
+      throw new BackendUnavailableError('webgpu', 'the running WebGPU backend could not be re-selected', 'wasm');
     return running.info;
   }
   starting = start(opts).finally(() => {
@@ -111,7 +116,11 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
   const g = globalThis as any;
   const browserGpu: GpuLike | undefined = g.navigator?.gpu;
   if (!browserGpu && !isNode)
-    throw new BackendUnavailableError('webgpu', 'this browser has no navigator.gpu (WebGPU is disabled or unsupported)', 'wasm');
+    throw new BackendUnavailableError(
+      'webgpu',
+      'this browser has no navigator.gpu (WebGPU is disabled or unsupported)',
+      'wasm',
+    );
 
   // Load both packages before touching the GPU: a missing package fails fast and holds nothing.
   let dawn: { create(options: string[]): GpuLike; globals: Record<string, unknown> } | undefined;
@@ -147,7 +156,11 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
     );
   }
   if (typeof WebGPUBackend !== 'function')
-    throw new BackendUnavailableError('webgpu', '@tensorflow/tfjs-backend-webgpu exports no WebGPUBackend (expected ^4.22)', 'wasm');
+    throw new BackendUnavailableError(
+      'webgpu',
+      '@tensorflow/tfjs-backend-webgpu exports no WebGPUBackend (expected ^4.22)',
+      'wasm',
+    );
   // tfjs-backend-webgpu 4.22 gives garbage for AddN of many tensors and for some ops at rank ≥ 5,
   // untyped errors for others (webgpu-fixes.ts).
   registerWebgpuKernelFixes();
@@ -159,7 +172,8 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
     gpu = browserGpu;
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   } else {
-    const { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER } = await import('./vulkan.js');
+    const { configureVulkanDriver, findSwiftShaderIcd, findVulkanLoader, VULKAN_DRIVER_ENV, VULKAN_LOADER } =
+      await import('./vulkan.js');
     // Without the Vulkan loader Dawn prints "Warning: Couldn't load Vulkan" to the terminal on
     // every run and finds no adapter: say so quietly instead, before Dawn starts.
     if (!findVulkanLoader(opts.vulkanLoader))
@@ -176,7 +190,12 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
       try {
         return dawn!.create(dawnOptions);
       } catch (e) {
-        throw new BackendUnavailableError('webgpu', `Dawn could not start${opts.adapter ? ` adapter '${opts.adapter}'` : ''}: ${firstLine(e)}`, 'wasm', { cause: e });
+        throw new BackendUnavailableError(
+          'webgpu',
+          `Dawn could not start${opts.adapter ? ` adapter '${opts.adapter}'` : ''}: ${firstLine(e)}`,
+          'wasm',
+          { cause: e },
+        );
       }
     };
     gpu = createGpu();
@@ -215,7 +234,11 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
     tf.registerBackend('webgpu', () => backend, 3);
     running = r;
     if (!(await tf.setBackend('webgpu')))
-      throw new BackendUnavailableError('webgpu', `the WebGPU backend failed to initialise on ${r.info.device}`, 'wasm');
+      throw new BackendUnavailableError(
+        'webgpu',
+        `the WebGPU backend failed to initialise on ${r.info.device}`,
+        'wasm',
+      );
     return r.info;
   } catch (e) {
     if (running === r) running = undefined;
@@ -261,7 +284,12 @@ async function requestTfjsDevice(adapter: AdapterLike): Promise<DeviceLike> {
   try {
     return await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (e) {
-    throw new BackendUnavailableError('webgpu', `the adapter refused a device with tfjs's limits: ${firstLine(e)}`, 'wasm', { cause: e });
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the adapter refused a device with tfjs's limits: ${firstLine(e)}`,
+      'wasm',
+      { cause: e },
+    );
   }
 }
 

@@ -51,13 +51,19 @@ const IS_A: Record<string, string[]> = {
 describe('typed errors', () => {
   it('messages keep their formats', () => {
     const e = oneOfEach(errors);
-    expect(e.ShapeMismatchError!.message).toBe("shape mismatch for weights['fc1.weight']: expected [4, 3], found [3, 4]. transpose it");
-    expect(e.BackendUnavailableError!.message).toBe("backend 'webgpu' is unavailable: no adapter (next choice: 'wasm')");
+    expect(e.ShapeMismatchError!.message).toBe(
+      "shape mismatch for weights['fc1.weight']: expected [4, 3], found [3, 4]. transpose it",
+    );
+    expect(e.BackendUnavailableError!.message).toBe(
+      "backend 'webgpu' is unavailable: no adapter (next choice: 'wasm')",
+    );
     expect(e.UnsupportedOpError!.message).toBe("Einsum is not supported on backend 'wasm': complex64 tensors");
     expect(e.CheckpointError!.message).toBe('checkpoint /tmp/x.safetensors: truncated header');
     expect(e.CheckpointConfigError!.message).toBe('checkpoint /tmp/x.json: another run');
     expect(e.ConfigError!.message).toBe("invalid config 'lr': must be positive");
-    expect(e.TensorLeakError!.message).toBe('step: tensor count grew across steps (3 → 4 → 5); wrap intermediate tensors in tf.tidy or dispose them');
+    expect(e.TensorLeakError!.message).toBe(
+      'step: tensor count grew across steps (3 → 4 → 5); wrap intermediate tensors in tf.tidy or dispose them',
+    );
   });
 
   it('name is the class name, also on subclasses of subclasses', () => {
@@ -85,9 +91,19 @@ describe('typed errors', () => {
   it('each isInstance accepts its class and subclasses, and nothing else', () => {
     const made = oneOfEach(errors);
     for (const [cls, check] of Object.entries(CLASSES))
-      for (const [kind, e] of Object.entries(made)) expect(check.isInstance(e), `${cls}.isInstance(${kind})`).toBe(IS_A[kind]!.includes(cls));
+      for (const [kind, e] of Object.entries(made))
+        expect(check.isInstance(e), `${cls}.isInstance(${kind})`).toBe(IS_A[kind]!.includes(cls));
     for (const check of Object.values(CLASSES)) {
-      for (const x of [new Error('plain'), new TypeError('t'), null, undefined, 'CheckpointError', 42, {}, { name: 'CheckpointError', message: 'm' }])
+      for (const x of [
+        new Error('plain'),
+        new TypeError('t'),
+        null,
+        undefined,
+        'CheckpointError',
+        42,
+        {},
+        { name: 'CheckpointError', message: 'm' },
+      ])
         expect(check.isInstance(x)).toBe(false);
       // A marker set to something other than `true` does not count.
       expect(check.isInstance({ [Symbol.for('hypernets.error')]: 'yes' })).toBe(false);
@@ -101,7 +117,8 @@ describe('typed errors', () => {
     const theirs = oneOfEach(copy);
     expect(theirs.CheckpointError).not.toBeInstanceOf(CheckpointError);
     for (const [cls, check] of Object.entries(CLASSES))
-      for (const [kind, e] of Object.entries(theirs)) expect(check.isInstance(e), `${cls}.isInstance(copy's ${kind})`).toBe(IS_A[kind]!.includes(cls));
+      for (const [kind, e] of Object.entries(theirs))
+        expect(check.isInstance(e), `${cls}.isInstance(copy's ${kind})`).toBe(IS_A[kind]!.includes(cls));
     // And the other way round: the copy's classes recognise ours.
     expect(copy.ShapeMismatchError.isInstance(new ShapeMismatchError('w', [1], [2]))).toBe(true);
     expect(copy.ShapeMismatchError.isInstance(new ConfigError('w', 'x'))).toBe(false);

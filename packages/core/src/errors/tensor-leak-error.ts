@@ -13,7 +13,9 @@ export class TensorLeakError extends HypernetsError {
     readonly label: string,
     readonly counts: number[],
   ) {
-    super(`${label}: tensor count grew across steps (${counts.join(' → ')}); wrap intermediate tensors in tf.tidy or dispose them`);
+    super(
+      `${label}: tensor count grew across steps (${counts.join(' → ')}); wrap intermediate tensors in tf.tidy or dispose them`,
+    );
   }
 
   static override isInstance(error: unknown): error is TensorLeakError {

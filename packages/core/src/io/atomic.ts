@@ -2,11 +2,7 @@ import { CheckpointError } from '../errors/index.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
 /** What can be written: bytes, text, or a (possibly async) sequence of chunks. */
-export type AtomicData =
-  | Uint8Array
-  | string
-  | Iterable<Uint8Array | string>
-  | AsyncIterable<Uint8Array | string>;
+export type AtomicData = Uint8Array | string | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
 export interface AtomicFile {
   path: string;
@@ -32,7 +28,9 @@ const inFlight = new Set<string>();
 const TEMP_NAME = /^\.(.+)\.(tmp|bak)-(\d{1,10})-(\d{1,16})-([0-9a-f]{8})$/;
 
 function tempName(dir: string, base: string, tag: string, pathMod: typeof import('node:path')): string {
-  const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  const rand = Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0');
   const name = pathMod.join(dir, `.${base}.${tag}-${process.pid}-${++counter}-${rand}`);
   inFlight.add(name);
   return name;
@@ -108,7 +106,8 @@ async function writeChunks(fh: FileHandle, data: AtomicData): Promise<void> {
     }
   };
   if (typeof data === 'string' || data instanceof Uint8Array) await write(data);
-  else if (Symbol.asyncIterator in data) for await (const c of data as AsyncIterable<Uint8Array | string>) await write(c);
+  else if (Symbol.asyncIterator in data)
+    for await (const c of data as AsyncIterable<Uint8Array | string>) await write(c);
   else for (const c of data as Iterable<Uint8Array | string>) await write(c);
 }
 
@@ -180,7 +179,10 @@ async function commit(
       fh = await fs.open(tmp, 'wx');
       temps.push(tmp);
       // keep the permissions of the file being replaced
-      const mode = await fs.stat(target).then((s) => s.mode & 0o7777, () => undefined);
+      const mode = await fs.stat(target).then(
+        (s) => s.mode & 0o7777,
+        () => undefined,
+      );
       if (mode !== undefined) await fh.chmod(mode);
       await writeChunks(fh, files[i].data);
       if (doSync) await fh.sync();
@@ -190,7 +192,9 @@ async function commit(
       await fh?.close().catch(() => undefined);
       await cleanup(temps);
       if (CheckpointError.isInstance(e)) throw e;
-      throw new CheckpointError(target, `write failed, previous file left untouched (${describeError(e)})`, { cause: e });
+      throw new CheckpointError(target, `write failed, previous file left untouched (${describeError(e)})`, {
+        cause: e,
+      });
     }
   }
 
@@ -200,8 +204,18 @@ async function commit(
   for (const target of targets) {
     const bak = tempName(path.dirname(target), path.basename(target), 'bak', path);
     named.push(bak);
-    existed.push(await fs.lstat(target).then(() => true, () => false));
-    backups.push(await fs.link(target, bak).then(() => bak, () => undefined));
+    existed.push(
+      await fs.lstat(target).then(
+        () => true,
+        () => false,
+      ),
+    );
+    backups.push(
+      await fs.link(target, bak).then(
+        () => bak,
+        () => undefined,
+      ),
+    );
   }
 
   // 3. rename into place

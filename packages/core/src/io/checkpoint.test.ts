@@ -4,7 +4,16 @@ import '@tensorflow/tfjs-backend-cpu';
 // optimizers need the gradients that the @tensorflow/tfjs union package registers
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointConfigError, CheckpointError } from '../errors/index.js';
@@ -51,11 +60,23 @@ const specs = [
 describe('saveCheckpoint / loadCheckpoint', () => {
   it('round-trips tensors and metadata, addressed by prefix, either file, or directory', async () => {
     const before = tf.memory().numTensors;
-    const w = variable(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), 'rt/w');
+    const w = variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      'rt/w',
+    );
     const idx = tf.tensor1d([3, -1], 'int32');
     const mask = tf.tensor1d([true, false], 'bool');
     const prefix = join(fresh(), 'sub', 'step-10');
-    const meta = { step: 10, config: { lr: 0.01, layers: [3, 2], name: 'x', nested: { ok: true, none: null } }, paramSpecs: specs, note: 'any JSON' };
+    const meta = {
+      step: 10,
+      config: { lr: 0.01, layers: [3, 2], name: 'x', nested: { ok: true, none: null } },
+      paramSpecs: specs,
+      note: 'any JSON',
+    };
     const saved = await saveCheckpoint(prefix, { tensors: { w, idx, mask }, meta });
     expect(saved.paths).toEqual({ tensors: `${prefix}.safetensors`, meta: `${prefix}.json` });
     expect(readdirSync(join(prefix, '..')).sort()).toEqual(['step-10.json', 'step-10.safetensors']);
@@ -135,7 +156,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     await saveCheckpoint(join(d, 'b'), { tensors: { w: b } });
     await saveCheckpoint(join(d, 'c'), { tensors: { w: c } });
     copyFileSync(join(d, 'b.safetensors'), join(d, 'a.safetensors')); // same size, other bytes
-    await expect(loadCheckpoint(join(d, 'a'))).rejects.toThrow(/a\.safetensors: SHA-256 .* differs .*different tensors file/);
+    await expect(loadCheckpoint(join(d, 'a'))).rejects.toThrow(
+      /a\.safetensors: SHA-256 .* differs .*different tensors file/,
+    );
     copyFileSync(join(d, 'c.safetensors'), join(d, 'b.safetensors')); // other size
     await expect(loadCheckpoint(join(d, 'b'))).rejects.toThrow(/b\.safetensors: is \d+ bytes but b\.json records \d+/);
     const ck = await loadCheckpoint(join(d, 'a'), { verifyHash: false }); // size matches: loads when asked not to hash
@@ -155,7 +178,11 @@ describe('saveCheckpoint / loadCheckpoint', () => {
       ['future', JSON.stringify({ ...good, version: 99 }), /newer @hypernets\/core \(format version 99/],
       ['badhash', JSON.stringify({ ...good, tensors: { ...good.tensors, sha256: 'xyz' } }), /tensors\.sha256/],
       ['badstep', JSON.stringify({ ...good, meta: { step: 'ten' } }), /meta\.step/],
-      ['badopt', JSON.stringify({ ...good, meta: { optimizer: { className: 'Adam' } } }), /meta\.optimizer\.iterations/],
+      [
+        'badopt',
+        JSON.stringify({ ...good, meta: { optimizer: { className: 'Adam' } } }),
+        /meta\.optimizer\.iterations/,
+      ],
     ];
     for (const [name, text, re] of variants) {
       writeFileSync(join(d, `${name}.json`), text);
@@ -188,7 +215,9 @@ describe('loadCheckpointIfAny / assertSameRunConfig (what --resume needs)', () =
     expect(await values(ck.tensors.x!)).toEqual([1, 2]);
     expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.1 }, ck.meta.config)).not.toThrow();
     expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config)).toThrow(CheckpointError);
-    expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config, 'use another --out')).toThrow(/another configuration \({"lr":0.1}\); this run is {"lr":0.2}\. Use another --out/);
+    expect(() => assertSameRunConfig(ck.paths.meta, { lr: 0.2 }, ck.meta.config, 'use another --out')).toThrow(
+      /another configuration \({"lr":0.1}\); this run is {"lr":0.2}\. Use another --out/,
+    );
     ck.dispose();
     x.dispose();
   });
@@ -202,7 +231,12 @@ describe('verifyCheckpoint (a --resume checked before any work)', () => {
     const opt = tf.train.adam(0.1);
     const v = variable(tf.tensor1d([1, 2]));
     opt.minimize(() => tf.sum(tf.square(v)), false, [v]);
-    await saveCheckpoint(join(dir, 'ok'), { tensors: { x }, optimizer: opt, rng: new Rng(3), meta: { step: 4, config: { lr: 0.1 } } });
+    await saveCheckpoint(join(dir, 'ok'), {
+      tensors: { x },
+      optimizer: opt,
+      rng: new Rng(3),
+      meta: { step: 4, config: { lr: 0.1 } },
+    });
     const before = tf.memory().numTensors;
     const meta = await verifyCheckpoint(join(dir, 'ok'), { config: { lr: 0.1 } });
     expect(tf.memory().numTensors).toBe(before);
@@ -210,7 +244,10 @@ describe('verifyCheckpoint (a --resume checked before any work)', () => {
     expect(meta?.optimizer?.className).toBe('Adam');
     expect(await verifyCheckpoint(join(dir, 'ok'))).not.toBeNull(); // no config: not compared
 
-    const other = await verifyCheckpoint(join(dir, 'ok'), { config: { lr: 0.2 }, configHint: 'use another --out' }).catch((e: unknown) => e);
+    const other = await verifyCheckpoint(join(dir, 'ok'), {
+      config: { lr: 0.2 },
+      configHint: 'use another --out',
+    }).catch((e: unknown) => e);
     expect(other).toBeInstanceOf(CheckpointConfigError);
     expect((other as CheckpointConfigError).have).toEqual({ lr: 0.1 });
     expect((other as CheckpointConfigError).want).toEqual({ lr: 0.2 });
@@ -277,10 +314,14 @@ describe('restoreVariables', () => {
     );
     expect(await values(fa)).toEqual([9, 9]);
     const wrongDtype = variable(tf.zeros([1], 'float32'));
-    expect(() => restoreVariables(ck, { a: fa, b: vb, i: wrongDtype })).toThrow(/'i' has dtype int32 but variable 'i' has dtype float32/);
+    expect(() => restoreVariables(ck, { a: fa, b: vb, i: wrongDtype })).toThrow(
+      /'i' has dtype int32 but variable 'i' has dtype float32/,
+    );
     expect(await values(fa)).toEqual([9, 9]);
     const extra = variable(tf.zeros([1]));
-    expect(() => restoreVariables(ck, { a: fa, b: vb, i: vi, extra })).toThrow(/no tensor 'extra' for variable 'extra'/);
+    expect(() => restoreVariables(ck, { a: fa, b: vb, i: vi, extra })).toThrow(
+      /no tensor 'extra' for variable 'extra'/,
+    );
     expect(() => restoreVariables(ck, { a: fa, b: vb })).toThrow(/tensor 'i' has no target variable \(strict mode/);
     expect(await values(fa)).toEqual([9, 9]);
 
@@ -316,8 +357,16 @@ function problem(seed: number) {
   const rng = new Rng(seed);
   const w = variable(rng.normal([4, 2]));
   const b = variable(tf.zeros([2]));
-  const x = tf.tensor2d([[1, 2, 3, 4], [0.5, -1, 2, 0], [3, 3, -1, 1]]);
-  const y = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
+  const x = tf.tensor2d([
+    [1, 2, 3, 4],
+    [0.5, -1, 2, 0],
+    [3, 3, -1, 1],
+  ]);
+  const y = tf.tensor2d([
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ]);
   const step = (opt: tf.Optimizer) =>
     opt.minimize(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w), b), y))) as tf.Scalar, false, [w, b]);
   const dispose = () => tf.dispose([w, b, x, y]);
@@ -435,7 +484,9 @@ describe('optimizer, NetState and RNG state', () => {
       { name: 'var', shape: [4], init: 'ones' },
     ]);
     s3.get(0, 'mean');
-    expect(() => restoreNetState(ck, s3)).toThrow(/state entry 'task-b\/var' has shape \[3\] but StateSpec 'var' has \[4\]/);
+    expect(() => restoreNetState(ck, s3)).toThrow(
+      /state entry 'task-b\/var' has shape \[3\] but StateSpec 'var' has \[4\]/,
+    );
     expect(await values(s3.get(0, 'mean'))).toEqual([0, 0, 0]);
     expect(() => restoreNetState(ck, new NetState([{ name: 'mean', shape: [3], init: 'zeros' }]))).toThrow(
       /'task-b\/var' matches no StateSpec/,
@@ -509,8 +560,16 @@ describe('hostile checkpoint files (issue 14)', () => {
     const cases: [string, string, RegExp][] = [
       ['specs', `{"paramSpecs":[${Array(n).fill('{"name":"w"}').join(',')}]}`, /meta\.paramSpecs\.0\.shape/],
       ['rng', `{"rng":[${Array(n).fill('0.5').join(',')}]}`, /meta\.rng\.0: Expected an integer, received 0\.5/],
-      ['slots', `{"optimizer":{"className":"Adam","iterations":1,"weights":[${Array(n).fill('7').join(',')}]}}`, /meta\.optimizer\.weights\.0/],
-      ['shape', `{"paramSpecs":[{"name":"w","shape":[${Array(n).fill('-1').join(',')}],"kind":"weight","layer":0,"fanIn":1,"fanOut":1}]}`, /meta\.paramSpecs\.0\.shape\.0/],
+      [
+        'slots',
+        `{"optimizer":{"className":"Adam","iterations":1,"weights":[${Array(n).fill('7').join(',')}]}}`,
+        /meta\.optimizer\.weights\.0/,
+      ],
+      [
+        'shape',
+        `{"paramSpecs":[{"name":"w","shape":[${Array(n).fill('-1').join(',')}],"kind":"weight","layer":0,"fanIn":1,"fanOut":1}]}`,
+        /meta\.paramSpecs\.0\.shape\.0/,
+      ],
     ];
     for (const [name, meta, re] of cases) {
       const p = await rewritten(name, (g) => withMeta(g, meta));
@@ -552,7 +611,9 @@ describe('hostile checkpoint files (issue 14)', () => {
     for (const rng of [[1, 2, 3], [0, 0, 0, 0], [2 ** 40, 1, 2, 3], 'x', []] as unknown[]) {
       const ck = await loadCheckpoint(p);
       (ck.meta as { rng: unknown }).rng = rng;
-      const err = await restoreCheckpoint(ck, { variables: { w: bProb.w, b: bProb.b }, optimizer: adamB }).catch((e: unknown) => e);
+      const err = await restoreCheckpoint(ck, { variables: { w: bProb.w, b: bProb.b }, optimizer: adamB }).catch(
+        (e: unknown) => e,
+      );
       expect(err, JSON.stringify(rng)).toBeInstanceOf(CheckpointError);
       expect((err as Error).message).toMatch(/meta\.rng .* is not a saved random generator state/);
       expect(() => restoreRng(ck)).toThrow(CheckpointError);
@@ -584,7 +645,11 @@ describe('orphan files of killed saves (issue 14)', () => {
       `.checkpoint.json.tmp-${dead}-2-89abcdef`,
       `.checkpoint.safetensors.bak-${dead}-3-deadbeef`,
     ];
-    const others = [`.other.safetensors.tmp-${dead}-1-0123abcd`, `.checkpoint.safetensors.tmp-${process.ppid}-1-0123abcd`, 'notes.txt'];
+    const others = [
+      `.other.safetensors.tmp-${dead}-1-0123abcd`,
+      `.checkpoint.safetensors.tmp-${process.ppid}-1-0123abcd`,
+      'notes.txt',
+    ];
     const plant = () => [...orphans, ...others].forEach((n) => writeFileSync(join(dir, n), new Uint8Array(1024)));
 
     // killed before its first save completed: nothing to resume, the leftovers go
@@ -614,7 +679,9 @@ describe('saveCheckpoint never writes what loadCheckpoint refuses', () => {
     const old = readFileSync(`${p}.json`, 'utf8');
     let deep: unknown = 1;
     for (let i = 0; i < 200; i++) deep = [deep];
-    await expect(saveCheckpoint(p, { tensors: { w }, meta: { config: deep } })).rejects.toThrow(/nesting deeper than 128 levels/);
+    await expect(saveCheckpoint(p, { tensors: { w }, meta: { config: deep } })).rejects.toThrow(
+      /nesting deeper than 128 levels/,
+    );
     // just under the limit still round-trips
     let ok: unknown = 1;
     for (let i = 0; i < 120; i++) ok = [ok];

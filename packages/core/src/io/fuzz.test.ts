@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CheckpointError } from '../errors/index.js';
 import { Rng } from '../random.js';
 import { assertSameRunConfig, loadCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint/index.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors/index.js';
+import { encodeSafetensors, readSafetensorsFile, safetensorsToTensors } from './safetensors/index.js';
 import { exportTfjsWeights, importTfjsWeights } from './tfjs-format.js';
 
 /**
@@ -39,7 +39,7 @@ const dec = new TextDecoder();
 
 /** Raw JSON texts of hostile values: huge, deep, long, lying, or not JSON at all. */
 function hostileValue(r: Rng): string {
-  const n = () => r.int(1, 4) === 1 ? r.int(10_000, 200_000) : r.int(0, 20);
+  const n = () => (r.int(1, 4) === 1 ? r.int(10_000, 200_000) : r.int(0, 20));
   switch (r.int(0, 24)) {
     case 0: {
       const d = r.int(1, 4) === 1 ? r.int(3, 200) : r.int(1000, 100_000);
@@ -54,7 +54,9 @@ function hostileValue(r: Rng): string {
     case 3:
       return `[${Array(n()).fill('[]').join(',')}]`;
     case 4:
-      return `[${Array(n()).fill(String(r.int(-5, 5))).join(',')}]`;
+      return `[${Array(n())
+        .fill(String(r.int(-5, 5)))
+        .join(',')}]`;
     case 5:
       return JSON.stringify('x'.repeat(r.int(0, 1 << 20)));
     case 6:
@@ -62,23 +64,44 @@ function hostileValue(r: Rng): string {
     case 7:
       return ['1e999', '-1e999', '1e308', '-0', '1.5', '-1', '0.1', '1e-400'][r.int(0, 7)];
     case 8:
-      return ['9007199254740993', '18446744073709551616', '4294967296', '2147483648', '-2147483649', '4611686018427387904'][r.int(0, 5)];
+      return [
+        '9007199254740993',
+        '18446744073709551616',
+        '4294967296',
+        '2147483648',
+        '-2147483649',
+        '4611686018427387904',
+      ][r.int(0, 5)];
     case 9:
       return ['null', 'true', 'false', '{}', '[]', '""', '"\\u0000"', '"\\ud800"'][r.int(0, 7)];
     case 10:
-      return ['"__proto__"', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '"toString"'][r.int(0, 3)];
+      return ['"__proto__"', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '"toString"'][
+        r.int(0, 3)
+      ];
     case 11:
       return `[0,${r.int(0, 1 << 20)}]`;
     case 12:
       return `[${r.int(0, 64)},${r.int(0, 64)}]`;
     case 13:
-      return `[${Array(r.int(0, 40)).fill(String(r.int(0, 3))).join(',')}]`;
+      return `[${Array(r.int(0, 40))
+        .fill(String(r.int(0, 3)))
+        .join(',')}]`;
     case 14:
       return `[1,2,3]`;
     case 15:
-      return ['"F32"', '"F16"', '"BF16"', '"I64"', '"U64"', '"BOOL"', '"U8"', '"F64"', '"F8_E4M3"', '"Q4"'][r.int(0, 9)];
+      return ['"F32"', '"F16"', '"BF16"', '"I64"', '"U64"', '"BOOL"', '"U8"', '"F64"', '"F8_E4M3"', '"Q4"'][
+        r.int(0, 9)
+      ];
     case 16:
-      return ['"../outside.bin"', '"/etc/passwd"', '"sub/../w.bin"', '"C:\\\\x.bin"', '"weights.bin\\u0000x"', '"."', '""'][r.int(0, 6)];
+      return [
+        '"../outside.bin"',
+        '"/etc/passwd"',
+        '"sub/../w.bin"',
+        '"C:\\\\x.bin"',
+        '"weights.bin\\u0000x"',
+        '"."',
+        '""',
+      ][r.int(0, 6)];
     case 17:
       return ['{', '[', '"', '{"a":', '[1,', '}', ']]', '"\\'][r.int(0, 7)]; // broken JSON
     case 18:
@@ -168,7 +191,9 @@ function mutateBytes(bytes: Uint8Array, r: Rng): Uint8Array {
       return b.subarray(0, r.int(0, b.length));
     case 3: {
       const at = r.int(0, b.length);
-      const ins = new Uint8Array(r.int(1, 64)).map(() => (r.int(0, 3) ? r.int(0, 255) : '{["]},:\\ 0'.charCodeAt(r.int(0, 10))));
+      const ins = new Uint8Array(r.int(1, 64)).map(() =>
+        r.int(0, 3) ? r.int(0, 255) : '{["]},:\\ 0'.charCodeAt(r.int(0, 10)),
+      );
       const out = new Uint8Array(b.length + ins.length);
       out.set(b.subarray(0, at));
       out.set(ins, at);
@@ -195,7 +220,14 @@ function mutateSafetensorsHeader(file: Uint8Array, r: Rng): Uint8Array {
   const data = file.subarray(8 + n);
   const json = enc.encode(rewriteJson(header, r));
   const padded = Math.ceil(json.length / 8) * 8;
-  const lengths = [BigInt(padded), BigInt(n), BigInt(r.int(0, padded + 64)), 2n ** 63n, 2n ** 64n - 1n, BigInt(r.int(0, 2 ** 31 - 1))];
+  const lengths = [
+    BigInt(padded),
+    BigInt(n),
+    BigInt(r.int(0, padded + 64)),
+    2n ** 63n,
+    2n ** 64n - 1n,
+    BigInt(r.int(0, 2 ** 31 - 1)),
+  ];
   const out = new Uint8Array(8 + padded + data.length).fill(0x20, 8, 8 + padded);
   new DataView(out.buffer).setBigUint64(0, lengths[r.int(0, 3) ? 0 : r.int(1, lengths.length - 1)], true);
   out.set(json, 8);
@@ -210,7 +242,10 @@ async function expectTyped(label: string, load: () => unknown): Promise<'ok' | '
     return 'ok';
   } catch (e) {
     if (e instanceof CheckpointError) return 'typed';
-    throw new Error(`${label}: ${(e as Error)?.constructor?.name}: ${String((e as Error)?.message ?? e).slice(0, 300)}`, { cause: e });
+    throw new Error(
+      `${label}: ${(e as Error)?.constructor?.name}: ${String((e as Error)?.message ?? e).slice(0, 300)}`,
+      { cause: e },
+    );
   }
 }
 
@@ -258,7 +293,12 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
           // the header reader is strict JSON: what it accepts, JSON.parse reads as the same tensors
           const n = Number(new DataView(m.buffer, m.byteOffset).getBigUint64(0, true));
           const json = JSON.parse(dec.decode(m.subarray(8, 8 + n))) as Record<string, unknown>;
-          expect(Object.keys(json).filter((k) => k !== '__metadata__').sort(), label).toEqual(names);
+          expect(
+            Object.keys(json)
+              .filter((k) => k !== '__metadata__')
+              .sort(),
+            label,
+          ).toEqual(names);
         })
       ]++;
       if (k % 10 === 0) {
@@ -279,7 +319,12 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
     const r = new Rng(SEED + 1);
     const dir = join(root, 'ck-base');
     mkdirSync(dir);
-    const w = tf.variable(tf.tensor2d([[1, 2], [3, 4]]));
+    const w = tf.variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     const b = tf.variable(tf.tensor1d([0.5, -0.5]));
     const adam = tf.train.adam(0.1);
     adam.minimize(() => tf.sum(tf.square(tf.add(tf.matMul(w, w), b))) as tf.Scalar, false, [w, b]);
@@ -344,13 +389,21 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
     const r = new Rng(SEED + 2);
     const base = join(root, 'tfjs-base');
     const a = tf.tensor1d([1, 2, 3, 4, 5]);
-    const c = tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32');
+    const c = tf.tensor2d(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [2, 2],
+      'int32',
+    );
     await exportTfjsWeights(base, { a, c }, { shardBytes: 16 });
     tf.dispose([a, c]);
     const shards = readdirSync(base).filter((f) => f.endsWith('.bin'));
     expect(shards.length).toBe(3);
     // outside the folder, one file of each shard's size: a link to it would otherwise load
-    for (const f of shards) writeFileSync(join(root, `outside-${f}`), new Uint8Array(readFileSync(join(base, f)).length).fill(0x7f));
+    for (const f of shards)
+      writeFileSync(join(root, `outside-${f}`), new Uint8Array(readFileSync(join(base, f)).length).fill(0x7f));
     const before = tf.memory().numTensors;
     const heap = heapWatch();
     const counts = { ok: 0, typed: 0 };
@@ -360,7 +413,8 @@ describe(`seeded mutation fuzz of every reader (seed ${SEED})`, () => {
       const what = r.int(0, 5);
       let mustFail = false;
       if (what <= 2) writeFileSync(join(d, 'model.json'), rewriteJson(readFileSync(join(d, 'model.json'), 'utf8'), r));
-      else if (what === 3) writeFileSync(join(d, 'model.json'), mutateBytes(new Uint8Array(readFileSync(join(d, 'model.json'))), r));
+      else if (what === 3)
+        writeFileSync(join(d, 'model.json'), mutateBytes(new Uint8Array(readFileSync(join(d, 'model.json'))), r));
       else if (what === 4) {
         const shard = join(d, shards[r.int(0, shards.length - 1)]);
         writeFileSync(shard, mutateBytes(new Uint8Array(readFileSync(shard)), r));

@@ -68,10 +68,25 @@ describe('safetensors encoding', () => {
     const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
     expect(header.length).toBe(54); // padded with 2 spaces to 56 = 0x38
     const expected = [
-      0x38, 0, 0, 0, 0, 0, 0, 0,
-      ...ascii(header), 0x20, 0x20,
-      0x00, 0x00, 0x80, 0x3f, // 1.0f
-      0x00, 0x00, 0x00, 0x40, // 2.0f
+      0x38,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...ascii(header),
+      0x20,
+      0x20,
+      0x00,
+      0x00,
+      0x80,
+      0x3f, // 1.0f
+      0x00,
+      0x00,
+      0x00,
+      0x40, // 2.0f
     ];
     expect(Array.from(bytes)).toEqual(expected);
   });
@@ -90,10 +105,21 @@ describe('safetensors encoding', () => {
       '"u":{"dtype":"U8","shape":[3],"data_offsets":[2,5]}}';
     expect(header.length).toBe(26 + 53 + 52); // 131, padded with 5 spaces to 136 = 0x88
     expect(Array.from(bytes)).toEqual([
-      0x88, 0, 0, 0, 0, 0, 0, 0,
-      ...ascii(header), ...ascii('     '),
-      0x00, 0x3c, // F16 1.0
-      1, 2, 3,
+      0x88,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...ascii(header),
+      ...ascii('     '),
+      0x00,
+      0x3c, // F16 1.0
+      1,
+      2,
+      3,
     ]);
   });
 
@@ -121,7 +147,7 @@ describe('safetensors encoding', () => {
       value: { dtype: 'I8', shape: [1], data: new Int8Array([5]) },
       enumerable: true,
     });
-    const meta = { 'format': 'pt', 'ünïcode': 'ok ✓', empty: '' };
+    const meta = { format: 'pt', ünïcode: 'ok ✓', empty: '' };
     const bytes = encodeSafetensors(tensors, meta);
     const { tensors: back, metadata } = decodeSafetensors(bytes);
     expect(metadata).toEqual(meta);
@@ -253,8 +279,17 @@ describe('tf.Tensor ⇄ safetensors', () => {
     const { tensors: t } = safetensorsToTensors(bytes);
     const dt = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.dtype]));
     expect(dt).toEqual({
-      f64: 'float32', f16: 'float32', bf16: 'float32', i64: 'int32', u64: 'int32', u32: 'int32',
-      i16: 'int32', i8: 'int32', u16: 'int32', u8: 'int32', bool: 'bool',
+      f64: 'float32',
+      f16: 'float32',
+      bf16: 'float32',
+      i64: 'int32',
+      u64: 'int32',
+      u32: 'int32',
+      i16: 'int32',
+      i8: 'int32',
+      u16: 'int32',
+      u8: 'int32',
+      bool: 'bool',
     });
     expect(Array.from(await t.f64.data())).toEqual([0.5, -Infinity]);
     expect(Array.from(await t.f16.data())).toEqual([-2]);
@@ -375,7 +410,10 @@ describe('safetensors files', () => {
       await expectCorrupt(rawFile('{"a":[1]}'), /'a'.*must be an object/);
     });
     it('offsets beyond the buffer (a header claiming gigabytes)', async () => {
-      await expectCorrupt(rawFile(`{"a":{${f32x2},"data_offsets":[0,16]}}`, 8), /'a'.*\[0, 16\] run past the 8-byte data buffer/);
+      await expectCorrupt(
+        rawFile(`{"a":{${f32x2},"data_offsets":[0,16]}}`, 8),
+        /'a'.*\[0, 16\] run past the 8-byte data buffer/,
+      );
       await expectCorrupt(
         rawFile('{"a":{"dtype":"F32","shape":[1000000000,4],"data_offsets":[0,16000000000]}}', 8),
         /'a'.*run past/,
@@ -396,7 +434,10 @@ describe('safetensors files', () => {
       await expectCorrupt(rawFile(`{"a":{${f32x2},"data_offsets":[0,8]}}`, 9), /holds 9 bytes but the tensors cover 8/);
     });
     it('unknown dtype', async () => {
-      await expectCorrupt(rawFile('{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}', 2), /'a'.*unknown dtype "F8_E4M3"/);
+      await expectCorrupt(
+        rawFile('{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}', 2),
+        /'a'.*unknown dtype "F8_E4M3"/,
+      );
       await expectCorrupt(rawFile('{"a":{"dtype":"toString","shape":[2],"data_offsets":[0,2]}}', 2), /unknown dtype/);
       await expectCorrupt(rawFile('{"a":{"shape":[2],"data_offsets":[0,2]}}', 2), /unknown dtype undefined/);
     });
@@ -416,7 +457,10 @@ describe('safetensors files', () => {
     });
     it('duplicate names', async () => {
       await expectCorrupt(
-        rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', 2),
+        rawFile(
+          '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}',
+          2,
+        ),
         /'a' appears more than once/,
       );
     });
@@ -479,7 +523,10 @@ describe('hostile headers (issue 14)', () => {
 
   it('10 MB headers of millions of objects or arrays fail at the first impossible character, in bounded memory', () => {
     const mb10 = 10_000_000;
-    const fill = (item: string) => Array(Math.floor(mb10 / (item.length + 1))).fill(item).join(',');
+    const fill = (item: string) =>
+      Array(Math.floor(mb10 / (item.length + 1)))
+        .fill(item)
+        .join(',');
     const headers: [string, RegExp][] = [
       [`{"a":[${fill('{}')}]}`, /'a': entry must be an object/],
       [`{"a":{"b":[${fill('[]')}]}}`, /nests deeper than 3 levels/],

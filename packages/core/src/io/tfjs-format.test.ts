@@ -2,7 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors/index.js';
@@ -52,7 +63,10 @@ describe('tfjs model.json + weights', () => {
   it('exports and imports tensors (float32, int32, bool), single file and shards, without leaks', async () => {
     const before = tf.memory().numTensors;
     const src = {
-      'dense/kernel': tf.tensor2d([[1.5, -2], [3, 4.25]]),
+      'dense/kernel': tf.tensor2d([
+        [1.5, -2],
+        [3, 4.25],
+      ]),
       'dense/bias': tf.tensor1d([0.5, -0.5]),
       steps: tf.tensor1d([1, 2, 3], 'int32'),
       mask: tf.tensor1d([true, false], 'bool'),
@@ -98,7 +112,9 @@ describe('tfjs model.json + weights', () => {
         format: artifacts.format,
         generatedBy: artifacts.generatedBy,
         convertedBy: artifacts.convertedBy,
-        weightsManifest: [{ paths: ['./group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: artifacts.weightSpecs }],
+        weightsManifest: [
+          { paths: ['./group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: artifacts.weightSpecs },
+        ],
       }),
     );
     const imp = await importTfjsWeights(join(d, 'model.json'));
@@ -108,7 +124,8 @@ describe('tfjs model.json + weights', () => {
     const names = model.weights.map((w) => w.originalName);
     expect(Object.keys(imp.tensors)).toEqual(names);
     const live = model.getWeights();
-    for (const [i, name] of names.entries()) expect(await values(imp.tensors[name]), name).toEqual(await values(live[i]));
+    for (const [i, name] of names.entries())
+      expect(await values(imp.tensors[name]), name).toEqual(await values(live[i]));
     tf.dispose(Object.values(imp.tensors));
 
     // the same directory loads back as a working LayersModel
@@ -122,7 +139,9 @@ describe('tfjs model.json + weights', () => {
     const d2 = fresh();
     await writeTfjsArtifacts(d2, artifacts);
     expect(readdirSync(d2).sort()).toEqual(['model.json', 'weights.bin']);
-    expect(JSON.parse(readFileSync(join(d2, 'model.json'), 'utf8')).weightsManifest[0].paths).toEqual(['./weights.bin']);
+    expect(JSON.parse(readFileSync(join(d2, 'model.json'), 'utf8')).weightsManifest[0].paths).toEqual([
+      './weights.bin',
+    ]);
     const again = await importTfjsWeights(d2);
     expect(Object.keys(again.tensors)).toEqual(names);
     tf.dispose(Object.values(again.tensors));
@@ -185,7 +204,10 @@ describe('tfjs model.json + weights', () => {
     it('missing shard file', async () => {
       const d = await exported();
       rmSync(join(d, 'group1-shard2of2.bin'));
-      await fails(d, /group1-shard2of2\.bin: missing shard file listed in .*model\.json \(weightsManifest\[0\]\.paths\[1\]\)/);
+      await fails(
+        d,
+        /group1-shard2of2\.bin: missing shard file listed in .*model\.json \(weightsManifest\[0\]\.paths\[1\]\)/,
+      );
     });
     it('wrong byte length (truncated or padded shard)', async () => {
       const d = await exported();
@@ -306,7 +328,10 @@ describe('hostile model folders (issue 14)', () => {
   it('deeply nested or huge model.json fails before parsing, with a short message', async () => {
     const d = await model();
     const good = readFileSync(join(d, 'model.json'), 'utf8');
-    writeFileSync(join(d, 'model.json'), `{"modelTopology":${'['.repeat(100_000)}${']'.repeat(100_000)},${good.slice(1)}`);
+    writeFileSync(
+      join(d, 'model.json'),
+      `{"modelTopology":${'['.repeat(100_000)}${']'.repeat(100_000)},${good.slice(1)}`,
+    );
     await refused(d, /model\.json nests deeper than 128 levels/);
     const n = 300_000;
     patchJson(d, (j) => {

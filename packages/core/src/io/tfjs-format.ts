@@ -6,7 +6,6 @@ import { MAX_JSON_DEPTH, arrayOf, clip, intArray, parseBoundedJson, quoteName, s
 import type { NamedTensor } from './checkpoint/index.js';
 import { describeError, errorCode, nodeModules } from './node.js';
 
-
 /**
  * The TensorFlow.js model format: `model.json` (optional modelTopology plus a weightsManifest
  * of groups, each `{paths: [shard files], weights: [{name, shape, dtype, quantization?}]}`)
@@ -41,7 +40,9 @@ const modelJsonSchema = z
   .object({
     modelTopology: z.unknown().optional(),
     // arrayOf/intArray stop at the first bad element (z.array makes an issue for every one)
-    weightsManifest: arrayOf(z.object({ paths: arrayOf(z.string().min(1), { min: 1 }), weights: arrayOf(entrySchema) }).passthrough()),
+    weightsManifest: arrayOf(
+      z.object({ paths: arrayOf(z.string().min(1), { min: 1 }), weights: arrayOf(entrySchema) }).passthrough(),
+    ),
     format: z.string().optional(),
     generatedBy: z.string().optional(),
     convertedBy: z.string().nullable().optional(),
@@ -55,7 +56,15 @@ const modelJsonSchema = z
 
 type ModelJson = z.infer<typeof modelJsonSchema>;
 
-const VALUE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+const VALUE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
 
 function numelOf(shape: readonly number[]): number {
   let n = 1;
@@ -68,9 +77,15 @@ function storedBytes(e: WeightsManifestEntry, where: string, file: string): numb
   const q = e.quantization;
   if (q) {
     if ((q.dtype === 'uint8' || q.dtype === 'uint16') && (typeof q.min !== 'number' || typeof q.scale !== 'number'))
-      throw new CheckpointError(file, `${where} (${quoteName(e.name)}): ${q.dtype} quantization needs numeric min and scale`);
+      throw new CheckpointError(
+        file,
+        `${where} (${quoteName(e.name)}): ${q.dtype} quantization needs numeric min and scale`,
+      );
     if (q.dtype === 'float16' && e.dtype !== 'float32')
-      throw new CheckpointError(file, `${where} (${quoteName(e.name)}): float16 quantization only applies to float32, not ${e.dtype}`);
+      throw new CheckpointError(
+        file,
+        `${where} (${quoteName(e.name)}): float16 quantization only applies to float32, not ${e.dtype}`,
+      );
     if (e.dtype !== 'float32' && e.dtype !== 'int32')
       throw new CheckpointError(file, `${where} (${quoteName(e.name)}): ${e.dtype} weights cannot be quantized`);
     return VALUE_BYTES[q.dtype];
@@ -118,11 +133,17 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     baseDir = await fs.realpath(dir);
     const realJson = await fs.realpath(jsonPath);
     if (!isInside(path, baseDir, realJson))
-      throw new CheckpointError(jsonPath, `is a link to ${clip(realJson)}, outside the model's directory ${clip(baseDir)}`);
+      throw new CheckpointError(
+        jsonPath,
+        `is a link to ${clip(realJson)}, outside the model's directory ${clip(baseDir)}`,
+      );
     const st = await fs.stat(realJson);
     if (!st.isFile()) throw new CheckpointError(jsonPath, 'is not a regular file');
     if (st.size > MAX_MODEL_JSON_BYTES)
-      throw new CheckpointError(jsonPath, `model.json of ${st.size} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit`);
+      throw new CheckpointError(
+        jsonPath,
+        `model.json of ${st.size} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit`,
+      );
     bytes = await fs.readFile(realJson);
   } catch (e) {
     if (CheckpointError.isInstance(e)) throw e;
@@ -133,7 +154,10 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
   const parsed = modelJsonSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    throw new CheckpointError(jsonPath, `invalid model.json: ${clip(i.path.join('.')) || '(root)'}: ${clip(i.message)}`);
+    throw new CheckpointError(
+      jsonPath,
+      `invalid model.json: ${clip(i.path.join('.')) || '(root)'}: ${clip(i.message)}`,
+    );
   }
   const json = parsed.data;
   const names = new Set<string>();
@@ -147,7 +171,8 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     let strings = 0;
     specs.forEach((e, i) => {
       const where = `weightsManifest[${g}].weights[${i}]`;
-      if (names.has(e.name)) throw new CheckpointError(jsonPath, `${where}: weight name ${quoteName(e.name)} occurs twice`);
+      if (names.has(e.name))
+        throw new CheckpointError(jsonPath, `${where}: weight name ${quoteName(e.name)} occurs twice`);
       names.add(e.name);
       const per = storedBytes(e, where, jsonPath);
       if (per === 0) strings += numelOf(e.shape);
@@ -157,7 +182,8 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
     const files: { file: string; size: number }[] = [];
     for (const [i, p] of group.paths.entries()) {
       const where = `weightsManifest[${g}].paths[${i}]`;
-      const outside = () => new CheckpointError(jsonPath, `${where} ${quoteName(p)} points outside the model's directory`);
+      const outside = () =>
+        new CheckpointError(jsonPath, `${where} ${quoteName(p)} points outside the model's directory`);
       // relative paths below the directory only: no absolute paths, no '..', no NUL
       if (path.posix.isAbsolute(p) || path.win32.isAbsolute(p) || p.split(/[\\/]/).includes('..') || p.includes('\0'))
         throw outside();
@@ -173,7 +199,10 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
       });
       // a symbolic link (the shard, or a directory on its way) must not lead out of the directory
       if (!isInside(path, baseDir, real))
-        throw new CheckpointError(jsonPath, `${where} ${quoteName(p)} is a link to ${clip(real)}, outside the model's directory`);
+        throw new CheckpointError(
+          jsonPath,
+          `${where} ${quoteName(p)} is a link to ${clip(real)}, outside the model's directory`,
+        );
       const st = await fs.stat(real).catch((e: unknown) => {
         throw new CheckpointError(file, `cannot read shard file (${describeError(e)})`);
       });
@@ -181,7 +210,10 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
       const id = `${st.dev}:${st.ino}`;
       const first = shardIds.get(id);
       if (first !== undefined)
-        throw new CheckpointError(jsonPath, `${where} ${quoteName(p)} is the same file as ${first}; each shard is read once`);
+        throw new CheckpointError(
+          jsonPath,
+          `${where} ${quoteName(p)} is the same file as ${first}; each shard is read once`,
+        );
       shardIds.set(id, where);
       files.push({ file: real, size: st.size });
     }
@@ -204,7 +236,8 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
         let done = 0;
         while (done < size) {
           const { bytesRead } = await fh.read(data, at + done, Math.min(size - done, 1 << 26), done);
-          if (bytesRead === 0) throw new CheckpointError(file, `shard file shrank while being read (expected ${size} bytes)`);
+          if (bytesRead === 0)
+            throw new CheckpointError(file, `shard file shrank while being read (expected ${size} bytes)`);
           done += bytesRead;
         }
         at += size;
@@ -223,15 +256,24 @@ async function readTfjsModel(source: string): Promise<ReadModel> {
       else
         for (let k = numelOf(e.shape); k > 0; k--) {
           if (offset + 4 > total)
-            throw new CheckpointError(jsonPath, `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`);
+            throw new CheckpointError(
+              jsonPath,
+              `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`,
+            );
           offset += 4 + view.getUint32(offset, true);
           if (offset > total)
-            throw new CheckpointError(jsonPath, `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`);
+            throw new CheckpointError(
+              jsonPath,
+              `string weight ${quoteName(e.name)} runs past the end of group ${g}'s shards`,
+            );
         }
       ranges.push([begin, offset]);
     }
     if (offset !== total)
-      throw new CheckpointError(jsonPath, `weightsManifest[${g}]: the weights use ${offset} bytes but the shards hold ${total}`);
+      throw new CheckpointError(
+        jsonPath,
+        `weightsManifest[${g}]: the weights use ${offset} bytes but the shards hold ${total}`,
+      );
     groups.push({ specs, data, ranges });
   }
   return { json, modelJsonPath: jsonPath, groups };
@@ -266,7 +308,9 @@ export async function importTfjsWeights(source: string): Promise<TfjsImport> {
         try {
           t = tf.io.decodeWeights(bytes, [spec])[spec.name];
         } catch (e) {
-          throw new CheckpointError(file, `cannot decode weight ${quoteName(spec.name)} (${describeError(e)})`, { cause: e });
+          throw new CheckpointError(file, `cannot decode weight ${quoteName(spec.name)} (${describeError(e)})`, {
+            cause: e,
+          });
         }
         Object.defineProperty(tensors, spec.name, { value: t, enumerable: true, writable: true, configurable: true });
       });
@@ -304,7 +348,16 @@ export async function loadTfjsArtifacts(source: string): Promise<tf.io.ModelArti
     weightSpecs: groups.flatMap((g) => g.specs),
     weightData: weightData.buffer,
   };
-  for (const k of ['format', 'generatedBy', 'convertedBy', 'trainingConfig', 'userDefinedMetadata', 'signature', 'modelInitializer', 'initializerSignature'] as const)
+  for (const k of [
+    'format',
+    'generatedBy',
+    'convertedBy',
+    'trainingConfig',
+    'userDefinedMetadata',
+    'signature',
+    'modelInitializer',
+    'initializerSignature',
+  ] as const)
     if (json[k] !== undefined) (artifacts as Record<string, unknown>)[k] = json[k];
   return artifacts;
 }
@@ -366,7 +419,10 @@ export async function writeTfjsArtifacts(
   else {
     const n = Math.max(1, Math.ceil(data.length / shardBytes));
     for (let i = 0; i < n; i++)
-      shards.push({ name: `group1-shard${i + 1}of${n}.bin`, bytes: data.subarray(i * shardBytes, (i + 1) * shardBytes) });
+      shards.push({
+        name: `group1-shard${i + 1}of${n}.bin`,
+        bytes: data.subarray(i * shardBytes, (i + 1) * shardBytes),
+      });
   }
   const modelJson: Record<string, unknown> = {
     modelTopology: artifacts.modelTopology,
@@ -375,7 +431,13 @@ export async function writeTfjsArtifacts(
     convertedBy: artifacts.convertedBy,
     weightsManifest: [{ paths: shards.map((s) => `./${s.name}`), weights: specs }],
   };
-  for (const k of ['trainingConfig', 'userDefinedMetadata', 'signature', 'modelInitializer', 'initializerSignature'] as const)
+  for (const k of [
+    'trainingConfig',
+    'userDefinedMetadata',
+    'signature',
+    'modelInitializer',
+    'initializerSignature',
+  ] as const)
     if (artifacts[k] !== undefined) modelJson[k] = artifacts[k];
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -387,17 +449,19 @@ export async function writeTfjsArtifacts(
   try {
     jsonBytes = new TextEncoder().encode(JSON.stringify(modelJson));
   } catch (e) {
-    throw new CheckpointError(jsonPath, `the model cannot be written as JSON (${clip(describeError(e))})`, { cause: e });
+    throw new CheckpointError(jsonPath, `the model cannot be written as JSON (${clip(describeError(e))})`, {
+      cause: e,
+    });
   }
   if (jsonBytes.length > MAX_MODEL_JSON_BYTES)
-    throw new CheckpointError(jsonPath, `model.json of ${jsonBytes.length} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit readers enforce`);
+    throw new CheckpointError(
+      jsonPath,
+      `model.json of ${jsonBytes.length} bytes is over the ${MAX_MODEL_JSON_BYTES}-byte limit readers enforce`,
+    );
   scanJson(jsonBytes, { maxDepth: MAX_JSON_DEPTH }, jsonPath, 'model.json');
   const weightFiles = shards.map((s) => path.join(dir, s.name));
   await writeFilesAtomic(
-    [
-      ...shards.map((s, i) => ({ path: weightFiles[i], data: s.bytes })),
-      { path: jsonPath, data: jsonBytes },
-    ],
+    [...shards.map((s, i) => ({ path: weightFiles[i], data: s.bytes })), { path: jsonPath, data: jsonBytes }],
     { fsync: options.fsync },
   );
   return { modelJson: jsonPath, weightFiles };

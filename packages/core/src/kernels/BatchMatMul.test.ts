@@ -26,15 +26,24 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
   it('matches cpu for every transpose combination, 2-D and batched, forward and gradients', async () => {
     const r = rng(11);
     let worst = 0;
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       for (const batch of [[], [3], [2, 2]]) {
-        const m = r.int(1, 9), k = r.int(1, 9), n = r.int(1, 9);
+        const m = r.int(1, 9),
+          k = r.int(1, 9),
+          n = r.int(1, 9);
         const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
         const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
-        const av = randData(r, aShape), bv = randData(r, bShape);
+        const av = randData(r, aShape),
+          bv = randData(r, bShape);
         const f = () =>
           tf.tidy(() => {
-            const a = tf.tensor(av, aShape), b = tf.tensor(bv, bShape);
+            const a = tf.tensor(av, aShape),
+              b = tf.tensor(bv, bShape);
             const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))));
             const [ga, gb] = g([a, b]);
             return tf.concat([tf.reshape(tf.matMul(a, b, ta, tb), [-1]), tf.reshape(ga, [-1]), tf.reshape(gb, [-1])]);
@@ -49,13 +58,20 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
 
   it('products with a large new b and a short a (computed as (bᵀ·aᵀ)ᵀ) match cpu, forward and gradients, and leak nothing', async () => {
     const r = rng(12);
-    for (const [m, k, n, ta, tb] of [[3, 300, 300, false, false], [25, 140, 600, true, false], [8, 256, 512, false, true], [2, 1024, 70, false, false]] as const) {
+    for (const [m, k, n, ta, tb] of [
+      [3, 300, 300, false, false],
+      [25, 140, 600, true, false],
+      [8, 256, 512, false, true],
+      [2, 1024, 70, false, false],
+    ] as const) {
       const aShape = ta ? [k, m] : [m, k];
       const bShape = tb ? [n, k] : [k, n];
-      const av = randData(r, aShape), bv = randData(r, bShape);
+      const av = randData(r, aShape),
+        bv = randData(r, bShape);
       const f = () =>
         tf.tidy(() => {
-          const a = tf.tensor(av, aShape), b = tf.tensor(bv, bShape);
+          const a = tf.tensor(av, aShape),
+            b = tf.tensor(bv, bShape);
           const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([a, b]);
           return tf.concat([tf.reshape(tf.matMul(a, b, ta, tb), [-1]), tf.reshape(ga!, [-1]), tf.reshape(gb!, [-1])]);
         });
@@ -63,7 +79,8 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
       expect(c.maxAbs / c.scale, `[${aShape}]${ta ? 'ᵀ' : ''} · [${bShape}]${tb ? 'ᵀ' : ''}`).toBeLessThan(1e-5);
     }
     await tf.setBackend('wasm');
-    const a = tf.randomNormal([3, 300]), b = tf.randomNormal([300, 300]);
+    const a = tf.randomNormal([3, 300]),
+      b = tf.randomNormal([300, 300]);
     const before = tf.memory();
     for (let i = 0; i < 3; i++) tf.tidy(() => tf.matMul(a, tf.mul(b, 1)).dispose());
     expect(tf.memory().numTensors).toBe(before.numTensors);
@@ -73,7 +90,8 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
 
   it('leaks no tensors or heap buffers', async () => {
     await tf.setBackend('wasm');
-    const a = tf.randomNormal([4, 5]), b = tf.randomNormal([6, 5]);
+    const a = tf.randomNormal([4, 5]),
+      b = tf.randomNormal([6, 5]);
     const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
     for (let i = 0; i < 3; i++) tf.matMul(a, b, false, true).dispose();

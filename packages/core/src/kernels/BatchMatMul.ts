@@ -48,7 +48,12 @@ function swapPays(M: number, K: number, N: number): boolean {
   return K * N >= 1 << 16 && K * N + M * N + 5 * M * K < 5 * K * N;
 }
 
-function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+function untransposed(
+  backend: ReturnType<typeof asWasmBackend>,
+  args: Parameters<tf.KernelFunc>[0],
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): tf.TensorInfo {
   const r = b.shape.length;
   const [K, N] = [b.shape[r - 2]!, b.shape[r - 1]!];
   const seen = bShapes.get(b.dataId);
@@ -60,19 +65,33 @@ function untransposed(backend: ReturnType<typeof asWasmBackend>, args: Parameter
       backend.disposeData(bT.dataId);
     }
   }
-  return withCacheSafeB(backend, b, seen, (safe) => wasmOriginal()!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo);
+  return withCacheSafeB(
+    backend,
+    b,
+    seen,
+    (safe) => wasmOriginal()!.kernelFunc({ ...args, inputs: { a, b: safe } }) as tf.TensorInfo,
+  );
 }
 
 /**
  * (left · right)ᵀ, untransposed product on wasm's kernel, for the (bᵀ·aᵀ)ᵀ swaps: `right` is a
  * fresh transpose this call owns (XNNPACK packs it, cached under its own id) and frees.
  */
-function transposedProduct(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], left: tf.TensorInfo, right: tf.TensorInfo): tf.TensorInfo {
+function transposedProduct(
+  backend: ReturnType<typeof asWasmBackend>,
+  args: Parameters<tf.KernelFunc>[0],
+  left: tf.TensorInfo,
+  right: tf.TensorInfo,
+): tf.TensorInfo {
   const r = right.shape.length;
   bShapes.set(right.dataId, `${right.shape[r - 2]!}x${right.shape[r - 1]!}`);
   let c: tf.TensorInfo | undefined;
   try {
-    c = wasmOriginal()!.kernelFunc({ ...args, inputs: { a: left, b: right }, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as tf.TensorInfo;
+    c = wasmOriginal()!.kernelFunc({
+      ...args,
+      inputs: { a: left, b: right },
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
     return transposeLast2(backend, c);
   } finally {
     backend.disposeData(right.dataId);
@@ -85,7 +104,12 @@ function transposedProduct(backend: ReturnType<typeof asWasmBackend>, args: Para
  * first multiplied with the same [K, N]; otherwise on a fresh copy of it, freed afterwards.
  * `seen` is bShapes' entry for b, when the caller has looked it up already.
  */
-function withCacheSafeB(backend: ReturnType<typeof asWasmBackend>, b: tf.TensorInfo, seen: string | undefined, run: (b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
+function withCacheSafeB(
+  backend: ReturnType<typeof asWasmBackend>,
+  b: tf.TensorInfo,
+  seen: string | undefined,
+  run: (b: tf.TensorInfo) => tf.TensorInfo,
+): tf.TensorInfo {
   const r = b.shape.length;
   const key = `${b.shape[r - 2]!}x${b.shape[r - 1]!}`;
   if (seen === undefined) bShapes.set(b.dataId, key);
@@ -101,8 +125,13 @@ function withCacheSafeB(backend: ReturnType<typeof asWasmBackend>, b: tf.TensorI
 }
 
 /** Transposes the last two axes of a and/or b as the attrs ask, runs `run` on the results untransposed, frees the temporaries. */
-function withExplicitTransposes(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo,
-  run: (args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo): tf.TensorInfo {
+function withExplicitTransposes(
+  backend: ReturnType<typeof asWasmBackend>,
+  args: Parameters<tf.KernelFunc>[0],
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  run: (args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo) => tf.TensorInfo,
+): tf.TensorInfo {
   const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
   if (!transposeA && !transposeB) return run(args, a, b);
   const temps: tf.TensorInfo[] = [];
@@ -121,7 +150,12 @@ function withExplicitTransposes(backend: ReturnType<typeof asWasmBackend>, args:
  * (swapPays), transpose it back to multiply (bᵀ)ᵀ · aᵀ. Here b goes in as it is:
  * C = (b · aᵀ)ᵀ, one transpose of a and one of C. Null when the swap does not pay.
  */
-function aTimesBT(backend: ReturnType<typeof asWasmBackend>, args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | null {
+function aTimesBT(
+  backend: ReturnType<typeof asWasmBackend>,
+  args: Parameters<tf.KernelFunc>[0],
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+): tf.TensorInfo | null {
   const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
   if (transposeA || !transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   const [M, K] = a.shape.slice(-2) as [number, number];
@@ -162,10 +196,18 @@ export const fusedMatMulConfig: tf.KernelConfig = {
   setupFunc: (backend) => wasmFusedOriginal()?.setupFunc?.(backend),
   kernelFunc: (args) => {
     // invariant: tfjs-backend-wasm registers _FusedMatMul before this pack replaces it (a bug here, not bad input).
-    if (wasmFusedOriginal() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
+    if (wasmFusedOriginal() == null)
+      throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
     const backend = asWasmBackend(args.backend, '_FusedMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) =>
-      withCacheSafeB(backend, b2, bShapes.get(b2.dataId), (safe) => wasmFusedOriginal()!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo));
+      withCacheSafeB(
+        backend,
+        b2,
+        bShapes.get(b2.dataId),
+        (safe) =>
+          wasmFusedOriginal()!.kernelFunc({ ...args2, inputs: { ...args2.inputs, a: a2, b: safe } }) as tf.TensorInfo,
+      ),
+    );
   },
 };

@@ -10,7 +10,8 @@ function zeroGrad(kernelName: string, inputs: readonly string[]): tf.GradConfig 
     kernelName,
     inputsToSave: [...inputs],
     // float32 zeros even for bool/int inputs: the tape requires float32 gradients
-    gradFunc: (_dy, saved) => Object.fromEntries(inputs.map((name, i) => [name, () => tf.zeros(saved[i].shape, 'float32')])),
+    gradFunc: (_dy, saved) =>
+      Object.fromEntries(inputs.map((name, i) => [name, () => tf.zeros(saved[i].shape, 'float32')])),
   };
 }
 

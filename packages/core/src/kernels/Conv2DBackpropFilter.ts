@@ -9,7 +9,15 @@
 //  - 'js': outer-product accumulation in a Float64Array; inner loop over Cout is
 //    contiguous in both dy and dW; zero inputs (ReLU outputs) are skipped.
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
+import {
+  asWasmBackend,
+  callWasmKernel,
+  convBackpropInfo,
+  convLoopDims,
+  makeOutputFrom,
+  readValues,
+  type WasmBackendLike,
+} from './wasm_util.js';
 
 export type ConvFilterGradMethod = 'auto' | 'matmul' | 'js';
 
@@ -23,10 +31,7 @@ export const conv2DBackpropFilterOptions: { method: ConvFilterGradMethod; im2col
   im2colChunkFloats: 8 * 1024 * 1024,
 };
 
-export function conv2DBackpropFilterInfo(
-  xShape: number[],
-  attrs: tf.NamedAttrMap,
-): tf.backend_util.Conv2DInfo {
+export function conv2DBackpropFilterInfo(xShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
   const { filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   return convBackpropInfo('Conv2DBackpropFilter', xShape, filterShape, attrs, false);
 }
@@ -117,10 +122,21 @@ function filterGradMatMul(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | null {
-  const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: FH, filterWidth: FW, inChannels: C } = info;
+  const {
+    batchSize: B,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: CO,
+    filterHeight: FH,
+    filterWidth: FW,
+    inChannels: C,
+  } = info;
   const K = FH * FW * C;
   const perBatch = OH * OW;
-  const bChunk = Math.max(1, Math.min(B, Math.floor(conv2DBackpropFilterOptions.im2colChunkFloats / Math.max(1, K * perBatch))));
+  const bChunk = Math.max(
+    1,
+    Math.min(B, Math.floor(conv2DBackpropFilterOptions.im2colChunkFloats / Math.max(1, K * perBatch))),
+  );
   const outShape = info.filterShape as number[];
   if (bChunk >= B) {
     const N = B * perBatch;

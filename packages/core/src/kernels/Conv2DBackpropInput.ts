@@ -12,7 +12,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UnsupportedOpError } from '../errors/index.js';
 import { getOriginalKernel } from './originals.js';
-import { asWasmBackend, callWasmKernel, convBackpropInfo, convLoopDims, makeOutputFrom, readValues, type WasmBackendLike } from './wasm_util.js';
+import {
+  asWasmBackend,
+  callWasmKernel,
+  convBackpropInfo,
+  convLoopDims,
+  makeOutputFrom,
+  readValues,
+  type WasmBackendLike,
+} from './wasm_util.js';
 
 /** tfjs-backend-wasm's own Conv2DBackpropInput (fallback when BatchMatMul is absent). */
 const wasmOriginal = () => getOriginalKernel(conv2DBackpropInputConfig);
@@ -21,7 +29,13 @@ const wasmOriginal = () => getOriginalKernel(conv2DBackpropInputConfig);
 export const conv2DBackpropInputOptions = { colsChunkFloats: 8 * 1024 * 1024 };
 
 /** dx[b0..b1) += col2im(cols), cols row n = (b − b0, oh, ow), column k = (fh, fw, ci). */
-function col2imAdd(cols: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo, b0: number, b1: number): void {
+function col2imAdd(
+  cols: Float32Array,
+  dx: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+  b0: number,
+  b1: number,
+): void {
   const { H, W, C, OH, OW, FH, FW, sh, sw, dh, dw, pt, pl } = convLoopDims(info);
   const K = FH * FW * C;
   let row = 0;
@@ -53,7 +67,15 @@ function inputGradMatMul(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | null {
   if (tf.getKernel('BatchMatMul', 'wasm') == null) return null;
-  const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: FH, filterWidth: FW, inChannels: C } = info;
+  const {
+    batchSize: B,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: CO,
+    filterHeight: FH,
+    filterWidth: FW,
+    inChannels: C,
+  } = info;
   const K = FH * FW * C;
   const perBatch = OH * OW;
   // Wᵀ [CO, K] (small): filter is [FH, FW, C, CO] = [K, CO] row-major
@@ -63,7 +85,10 @@ function inputGradMatMul(
   const wTInfo = makeOutputFrom(backend, [1, CO, K], 'float32', wT);
   const dx = backend.makeOutput(info.inShape as number[], 'float32');
   (backend.typedArrayFromHeap(dx) as Float32Array).fill(0);
-  const bChunk = Math.max(1, Math.min(B, Math.floor(conv2DBackpropInputOptions.colsChunkFloats / Math.max(1, K * perBatch))));
+  const bChunk = Math.max(
+    1,
+    Math.min(B, Math.floor(conv2DBackpropInputOptions.colsChunkFloats / Math.max(1, K * perBatch))),
+  );
   const dyVals = bChunk < B ? readValues(backend, dy) : null;
   try {
     for (let b0 = 0; b0 < B; b0 += bChunk) {
@@ -73,12 +98,23 @@ function inputGradMatMul(
         dyVals == null
           ? { dataId: dy.dataId, shape: [1, N, CO], dtype: 'float32' }
           : makeOutputFrom(backend, [1, N, CO], 'float32', dyVals.subarray(b0 * perBatch * CO, b1 * perBatch * CO));
-      const cols = callWasmKernel('BatchMatMul', backend, { a: dyc, b: wTInfo }, { transposeA: false, transposeB: false });
+      const cols = callWasmKernel(
+        'BatchMatMul',
+        backend,
+        { a: dyc, b: wTInfo },
+        { transposeA: false, transposeB: false },
+      );
       if (dyVals != null) backend.disposeData(dyc.dataId);
       // invariant: inputGradMatMul runs only when wasm's BatchMatMul is registered (a bug here, not bad input).
       if (cols == null) throw new Error('BatchMatMul vanished');
       // views taken after the allocations above (growing wasm memory detaches older views)
-      col2imAdd(backend.typedArrayFromHeap(cols) as Float32Array, backend.typedArrayFromHeap(dx) as Float32Array, info, b0, b1);
+      col2imAdd(
+        backend.typedArrayFromHeap(cols) as Float32Array,
+        backend.typedArrayFromHeap(dx) as Float32Array,
+        info,
+        b0,
+        b1,
+      );
       backend.disposeData(cols.dataId);
     }
   } catch (e) {
@@ -100,12 +136,23 @@ export const conv2DBackpropInputConfig: tf.KernelConfig = {
     const backend = asWasmBackend(args.backend, 'Conv2DBackpropInput');
     const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    const info = convBackpropInfo('Conv2DBackpropInput', inputShape, filter.shape, args.attrs as tf.NamedAttrMap, false);
+    const info = convBackpropInfo(
+      'Conv2DBackpropInput',
+      inputShape,
+      filter.shape,
+      args.attrs as tf.NamedAttrMap,
+      false,
+    );
     if (dy.dtype === 'float32' && filter.dtype === 'float32') {
       const r = inputGradMatMul(backend, dy, filter, info);
       if (r != null) return r;
     }
-    if (wasmOriginal() != null && (info.dilationHeight === 1 && info.dilationWidth === 1)) return wasmOriginal()!.kernelFunc(args);
-    throw new UnsupportedOpError('Conv2DBackpropInput', 'wasm', 'needs float32 tensors and the wasm BatchMatMul kernel');
+    if (wasmOriginal() != null && info.dilationHeight === 1 && info.dilationWidth === 1)
+      return wasmOriginal()!.kernelFunc(args);
+    throw new UnsupportedOpError(
+      'Conv2DBackpropInput',
+      'wasm',
+      'needs float32 tensors and the wasm BatchMatMul kernel',
+    );
   },
 };

@@ -32,7 +32,13 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = jsKern
   (inputs, attrs, read) => {
     const { x, dy } = inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const { filterShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const info = convBackpropInfo(tf.DepthwiseConv2dNativeBackpropFilter, x.shape, filterShape, attrs, true /* depthwise */);
+    const info = convBackpropInfo(
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      x.shape,
+      filterShape,
+      attrs,
+      true /* depthwise */,
+    );
     return { shape: info.filterShape as number[], values: depthwiseFilterGradJS(read(x), read(dy), info) };
   },
 );

@@ -33,7 +33,13 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = jsKerne
   (inputs, attrs, read) => {
     const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { inputShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-    const info = convBackpropInfo(tf.DepthwiseConv2dNativeBackpropInput, inputShape, filter.shape, attrs, true /* depthwise */);
+    const info = convBackpropInfo(
+      tf.DepthwiseConv2dNativeBackpropInput,
+      inputShape,
+      filter.shape,
+      attrs,
+      true /* depthwise */,
+    );
     return { shape: info.inShape as number[], values: depthwiseInputGradJS(read(dy), read(filter), info) };
   },
 );

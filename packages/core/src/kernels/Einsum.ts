@@ -51,7 +51,12 @@ function reducePermute(
 ): void {
   const xShape = xDims.map((d) => sizes[d]);
   if (target.length === xDims.length) {
-    permuteInto(x, xShape, target.map((d) => xDims.indexOf(d)), out);
+    permuteInto(
+      x,
+      xShape,
+      target.map((d) => xDims.indexOf(d)),
+      out,
+    );
     return;
   }
   // general: walk x once, accumulate into out at the target offset
@@ -149,7 +154,12 @@ function viaMatMul(backend: WasmBackendLike, p: Parsed, a: tf.TensorInfo, b: tf.
   const rv = readValues(backend, res);
   backend.disposeData(res.dataId);
   const out = backend.makeOutput(outShape, 'float32');
-  permuteInto(rv, resDims.map((d) => sizes[d]), perm, backend.typedArrayFromHeap(out));
+  permuteInto(
+    rv,
+    resDims.map((d) => sizes[d]),
+    perm,
+    backend.typedArrayFromHeap(out),
+  );
   return out;
 }
 
@@ -173,7 +183,14 @@ export const einsumConfig: tf.KernelConfig = {
     }
     const vals = tensors.map((t) => readValues(backend, t));
     const acc = dtype === 'int32' ? new Int32Array(sizeOf(outShape)) : new Float64Array(sizeOf(outShape));
-    if (tensors.length === 1) reducePermute(vals[0], p.idDims[0], p.sizes, Array.from({ length: p.numOut }, (_, i) => i), acc);
+    if (tensors.length === 1)
+      reducePermute(
+        vals[0],
+        p.idDims[0],
+        p.sizes,
+        Array.from({ length: p.numOut }, (_, i) => i),
+        acc,
+      );
     else directLoop(p, vals, acc);
     return makeOutputFrom(backend, outShape, dtype, acc);
   },

@@ -14,7 +14,13 @@ function parseLabels(equation: string): { inputs: string[]; output: string } {
   return { inputs: lhs.split(','), output };
 }
 
-function gradFor(dy: tf.Tensor, x: tf.Tensor, labels: string, output: string, other?: { t: tf.Tensor; labels: string }): tf.Tensor {
+function gradFor(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  labels: string,
+  output: string,
+  other?: { t: tf.Tensor; labels: string },
+): tf.Tensor {
   const visible = output + (other?.labels ?? '');
   const kept = [...labels].filter((l) => visible.includes(l)).join('');
   let g: tf.Tensor;

@@ -18,7 +18,13 @@ const wasmSplitV = () => getOriginalKernel(splitVConfig);
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
-function sliceOf(backend: WasmBackendLike, args: KernelArgs, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+function sliceOf(
+  backend: WasmBackendLike,
+  args: KernelArgs,
+  x: tf.TensorInfo,
+  begin: number[],
+  size: number[],
+): tf.TensorInfo {
   if (x.dtype === 'string') {
     // invariant: tfjs-backend-wasm registers Slice before this pack replaces it (a bug here, not bad input).
     if (wasmSlice() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's Slice is not registered");

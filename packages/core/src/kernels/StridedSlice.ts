@@ -59,7 +59,17 @@ export const stridedSliceConfig: tf.KernelConfig = {
     const { inputs, backend: b, attrs } = args;
     const { x } = inputs as unknown as { x: tf.TensorInfo };
     const a = attrs as unknown as tf.StridedSliceAttrs;
-    const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+    const info = tf.slice_util.sliceInfo(
+      x.shape,
+      a.begin,
+      a.end,
+      a.strides,
+      a.beginMask,
+      a.endMask,
+      a.ellipsisMask,
+      a.newAxisMask,
+      a.shrinkAxisMask,
+    );
     const general = !(info.isIdentity || info.sliceDim0 || info.isSimpleSlice);
     const sparseBug = general && info.finalShapeSparse.length !== x.shape.length;
     if (x.dtype === 'float32' && wasmOriginal() != null && !sparseBug) return wasmOriginal()!.kernelFunc(args);
@@ -71,7 +81,9 @@ export const stridedSliceConfig: tf.KernelConfig = {
     const out = new (x.dtype === 'bool' ? Uint8Array : x.dtype === 'int32' ? Int32Array : Float32Array)(sizeOf(dense));
     // invariant: tfjs's sliceInfo gives finalShape from the same begin/end/strides (a bug here, not bad input).
     if (out.length !== sizeOf(info.finalShape))
-      throw new Error(`@hypernets/core StridedSlice on wasm: internal shape mismatch [${dense}] vs [${info.finalShape}]`);
+      throw new Error(
+        `@hypernets/core StridedSlice on wasm: internal shape mismatch [${dense}] vs [${info.finalShape}]`,
+      );
     stridedSliceJS(xv, x.shape, info.begin, info.strides, dense, out);
     return makeOutputFrom(backend, info.finalShape, x.dtype, out);
   },

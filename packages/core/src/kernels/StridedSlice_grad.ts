@@ -17,7 +17,17 @@ export const stridedSliceGradConfig: tf.GradConfig = {
         const idx = tf.reshape(tf.range(0, n, 1, 'int32'), x.shape);
         // int32 indices: wasm's own StridedSlice mislabels int32 results as float32 (core
         // replaces it on wasm, see StridedSlice.ts); cast defensively for other backends.
-        let from = tf.stridedSlice(idx, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+        let from = tf.stridedSlice(
+          idx,
+          a.begin,
+          a.end,
+          a.strides,
+          a.beginMask,
+          a.endMask,
+          a.ellipsisMask,
+          a.newAxisMask,
+          a.shrinkAxisMask,
+        );
         if (from.dtype !== 'int32') from = tf.cast(from, 'int32');
         const g = tf.unsortedSegmentSum(tf.reshape(dy as tf.Tensor, [-1]), tf.reshape(from, [-1]) as tf.Tensor1D, n);
         return tf.reshape(g, x.shape);

@@ -39,7 +39,10 @@ export const sumConfig: tf.KernelConfig = {
     let r = 0;
     for (; r + 4 <= rows; r += 4) {
       // four rows per pass: a quarter of the accumulator traffic
-      const o0 = r * cols, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
+      const o0 = r * cols,
+        o1 = o0 + cols,
+        o2 = o1 + cols,
+        o3 = o2 + cols;
       for (let c = 0; c < cols; c++) acc[c] += xs[o0 + c]! + xs[o1 + c]! + xs[o2 + c]! + xs[o3 + c]!;
     }
     for (; r < rows; r++) {

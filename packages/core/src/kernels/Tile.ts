@@ -31,7 +31,8 @@ export function tileInto(src: Typed, shape: readonly number[], reps: readonly nu
     const block = cur.slice(axis).reduce((a, b) => a * b, 1);
     const outer = cur.slice(0, axis).reduce((a, b) => a * b, 1);
     const r = reps[axis]!;
-    const to: Typed = k === axes.length - 1 ? dst : new (from.constructor as new (n: number) => Typed)(outer * block * r);
+    const to: Typed =
+      k === axes.length - 1 ? dst : new (from.constructor as new (n: number) => Typed)(outer * block * r);
     for (let o = 0; o < outer; o++) {
       const piece = from.subarray(o * block, (o + 1) * block);
       for (let j = 0; j < r; j++) to.set(piece, (o * r + j) * block);

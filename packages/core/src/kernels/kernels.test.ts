@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { registerWasmTrainingKernels, REPLACED_GRADIENTS, TRAINING_GRADIENTS, WASM_REPLACED_KERNELS, WASM_TRAINING_KERNELS } from './index.js';
+import {
+  registerWasmTrainingKernels,
+  REPLACED_GRADIENTS,
+  TRAINING_GRADIENTS,
+  WASM_REPLACED_KERNELS,
+  WASM_TRAINING_KERNELS,
+} from './index.js';
 import { conv2DBackpropFilterOptions } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputOptions } from './Conv2DBackpropInput.js';
 import { compare, ErrorTable, naiveEinsum, randData, rng, runOn } from '../testing/kernels.js';
@@ -37,7 +43,14 @@ function randomPad(r: ReturnType<typeof rng>): { pad: Pad; dimRoundingMode?: 'fl
     case 'valid':
       return { pad: 'valid' };
     case 'explicit':
-      return { pad: [[0, 0], [r.int(0, 2), r.int(0, 2)], [r.int(0, 2), r.int(0, 2)], [0, 0]] };
+      return {
+        pad: [
+          [0, 0],
+          [r.int(0, 2), r.int(0, 2)],
+          [r.int(0, 2), r.int(0, 2)],
+          [0, 0],
+        ],
+      };
     default:
       return { pad: r.int(0, 2), dimRoundingMode: r.pick(['floor', 'round', 'ceil'] as const) };
   }
@@ -70,7 +83,15 @@ function convCase(seed: number, depthwise: boolean, dilated = false): ConvCase {
     const xShape: [number, number, number, number] = [B, H, W, C];
     const fShape: [number, number, number, number] = [FH, FW, C, last];
     try {
-      const info = tf.backend_util.computeConv2DInfo(xShape, fShape, strides, dilations, pad, dimRoundingMode, depthwise);
+      const info = tf.backend_util.computeConv2DInfo(
+        xShape,
+        fShape,
+        strides,
+        dilations,
+        pad,
+        dimRoundingMode,
+        depthwise,
+      );
       if (info.outHeight <= 0 || info.outWidth <= 0) continue;
       const label = `x=[${xShape}] f=[${fShape}] s=[${strides}] d=[${dilations}] pad=${JSON.stringify(pad)}${dimRoundingMode ? ' ' + dimRoundingMode : ''}`;
       return { xShape, fShape, strides, dilations, pad, dimRoundingMode, info, label };
@@ -96,11 +117,40 @@ describe('registration', () => {
     expect([...REPLACED_GRADIENTS]).toEqual(['Tile']);
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Einsum', 'MaxPoolGrad', 'StridedSlice', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'BatchMatMul', '_FusedMatMul', 'Slice', 'SplitV', 'Tile', 'Sum', 'Identity', 'Cast'].sort(),
+      [
+        'Conv2DBackpropFilter',
+        'DepthwiseConv2dNativeBackpropFilter',
+        'DepthwiseConv2dNativeBackpropInput',
+        'Einsum',
+        'MaxPoolGrad',
+        'StridedSlice',
+        'Conv2DBackpropInput',
+        'UnsortedSegmentSum',
+        'BatchMatMul',
+        '_FusedMatMul',
+        'Slice',
+        'SplitV',
+        'Tile',
+        'Sum',
+        'Identity',
+        'Cast',
+      ].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
     expect([...TRAINING_GRADIENTS].sort()).toEqual(
-      ['Einsum', 'Equal', 'Greater', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalNot', 'LogicalOr', 'LogicalXor', 'NotEqual', 'StridedSlice'].sort(),
+      [
+        'Einsum',
+        'Equal',
+        'Greater',
+        'Less',
+        'LessEqual',
+        'LogicalAnd',
+        'LogicalNot',
+        'LogicalOr',
+        'LogicalXor',
+        'NotEqual',
+        'StridedSlice',
+      ].sort(),
     );
   });
 });
@@ -146,7 +196,10 @@ describe('Conv2DBackpropFilter', () => {
       const x = tf.tensor4d(randData(r, [...c.xShape]), [...c.xShape]);
       const dy = tf.tensor4d(randData(r, [2, 16, 16, 16]), [2, 16, 16, 16]);
       return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
-        strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [...c.fShape],
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        filterShape: [...c.fShape],
       } as unknown as tf.NamedAttrMap) as tf.Tensor;
     });
   });
@@ -160,21 +213,65 @@ describe('Conv2DBackpropFilter', () => {
     for (let s = 0; s < 8; s++) {
       const c = convCase(350 + s, false, true);
       const r = rng(s);
-      const [xv, dyv, wv, xP, wP] = [randData(r, c.xShape), randData(r, c.info.outShape), randData(r, c.fShape), randData(r, c.xShape), randData(r, c.fShape)];
-      const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode };
+      const [xv, dyv, wv, xP, wP] = [
+        randData(r, c.xShape),
+        randData(r, c.info.outShape),
+        randData(r, c.fShape),
+        randData(r, c.xShape),
+        randData(r, c.fShape),
+      ];
+      const attrs = {
+        strides: c.strides,
+        dilations: c.dilations,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: c.dimRoundingMode,
+      };
       await tf.setBackend('wasm');
       const dWs = (['matmul', 'js'] as const).map((m) => {
         conv2DBackpropFilterOptions.method = m;
         try {
-          return tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: tf.tensor(xv, c.xShape), dy: tf.tensor(dyv, c.info.outShape) }, { ...attrs, filterShape: c.fShape } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync());
+          return tf.tidy(() =>
+            (
+              tf
+                .engine()
+                .runKernel(
+                  tf.Conv2DBackpropFilter,
+                  { x: tf.tensor(xv, c.xShape), dy: tf.tensor(dyv, c.info.outShape) },
+                  { ...attrs, filterShape: c.fShape } as unknown as tf.NamedAttrMap,
+                ) as tf.Tensor
+            ).dataSync(),
+          );
         } finally {
           conv2DBackpropFilterOptions.method = 'auto';
         }
       });
-      const dX = tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) }, { ...attrs, inputShape: c.xShape } as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync());
+      const dX = tf.tidy(() =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) },
+              { ...attrs, inputShape: c.xShape } as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor
+        ).dataSync(),
+      );
       await tf.setBackend('cpu');
       const fwd = (xx: Float32Array, ww: Float32Array) =>
-        tf.tidy(() => tf.conv2d(tf.tensor4d(xx, c.xShape), tf.tensor4d(ww, c.fShape), c.strides, c.pad as 'same', 'NHWC', c.dilations, c.dimRoundingMode).dataSync());
+        tf.tidy(() =>
+          tf
+            .conv2d(
+              tf.tensor4d(xx, c.xShape),
+              tf.tensor4d(ww, c.fShape),
+              c.strides,
+              c.pad as 'same',
+              'NHWC',
+              c.dilations,
+              c.dimRoundingMode,
+            )
+            .dataSync(),
+        );
       const rhsW = dot(dyv, fwd(xv, wP));
       const rhsX = dot(dyv, fwd(xP, wv));
       await tf.setBackend('wasm');
@@ -194,7 +291,10 @@ describe('Conv2DBackpropFilter', () => {
     const dy = tf.zeros([1, 3, 5, 5]);
     const run = () =>
       tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, {
-        strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3],
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NCHW',
+        filterShape: [3, 3, 2, 3],
       } as unknown as tf.NamedAttrMap);
     expect(run).toThrow(/NHWC/);
     expect(run).toThrow(UnsupportedOpError);
@@ -202,13 +302,17 @@ describe('Conv2DBackpropFilter', () => {
   });
 });
 
-describe('Conv2DBackpropInput (replaces wasm\'s for speed)', () => {
+describe("Conv2DBackpropInput (replaces wasm's for speed)", () => {
   const run = (c: ConvCase, seed: number) => () => {
     const r = rng(seed);
     const dy = tf.tensor(randData(r, c.info.outShape), c.info.outShape);
     const filter = tf.tensor(randData(r, c.fShape), c.fShape);
     return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, {
-      strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode, inputShape: c.xShape,
+      strides: c.strides,
+      pad: c.pad,
+      dataFormat: 'NHWC',
+      dimRoundingMode: c.dimRoundingMode,
+      inputShape: c.xShape,
     } as unknown as tf.NamedAttrMap) as tf.Tensor;
   };
 
@@ -226,16 +330,36 @@ describe('Conv2DBackpropInput (replaces wasm\'s for speed)', () => {
     expect(wasmOwnConv2DBackpropInput).toBeDefined();
     for (let s = 0; s < 8; s++) {
       const c = convCase(480 + s, false);
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode, inputShape: c.xShape };
+      const attrs = {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: c.dimRoundingMode,
+        inputShape: c.xShape,
+      };
       const r = rng(s);
       const [dyv, wv] = [randData(r, c.info.outShape), randData(r, c.fShape)];
       await tf.setBackend('cpu');
-      const ref = tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync());
+      const ref = tf.tidy(() =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor
+        ).dataSync(),
+      );
       await tf.setBackend('wasm');
       const backend = tf.backend();
       wasmOwnConv2DBackpropInput!.setupFunc?.(backend);
       const [dy, filter] = [tf.tensor(dyv, c.info.outShape), tf.tensor(wv, c.fShape)];
-      const out = wasmOwnConv2DBackpropInput!.kernelFunc({ inputs: { dy, filter }, backend, attrs: attrs as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+      const out = wasmOwnConv2DBackpropInput!.kernelFunc({
+        inputs: { dy, filter },
+        backend,
+        attrs: attrs as unknown as tf.NamedAttrMap,
+      }) as tf.TensorInfo;
       const got = backend.readSync(out.dataId) as Float32Array;
       backend.disposeData(out.dataId);
       tf.dispose([dy, filter]);
@@ -247,15 +371,34 @@ describe('Conv2DBackpropInput (replaces wasm\'s for speed)', () => {
 });
 
 describe('DepthwiseConv2dNative backprop', () => {
-  const attrsOf = (c: ConvCase) => ({ strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: c.dimRoundingMode });
+  const attrsOf = (c: ConvCase) => ({
+    strides: c.strides,
+    dilations: c.dilations,
+    pad: c.pad,
+    dimRoundingMode: c.dimRoundingMode,
+  });
   const filterGrad = (c: ConvCase, xv: Float32Array, dyv: Float32Array) =>
-    tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, c.xShape), dy: tf.tensor(dyv, c.info.outShape) }, {
-      ...attrsOf(c), filterShape: c.fShape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    tf
+      .engine()
+      .runKernel(
+        tf.DepthwiseConv2dNativeBackpropFilter,
+        { x: tf.tensor(xv, c.xShape), dy: tf.tensor(dyv, c.info.outShape) },
+        {
+          ...attrsOf(c),
+          filterShape: c.fShape,
+        } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
   const inputGrad = (c: ConvCase, dyv: Float32Array, wv: Float32Array) =>
-    tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) }, {
-      ...attrsOf(c), inputShape: c.xShape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    tf
+      .engine()
+      .runKernel(
+        tf.DepthwiseConv2dNativeBackpropInput,
+        { dy: tf.tensor(dyv, c.info.outShape), filter: tf.tensor(wv, c.fShape) },
+        {
+          ...attrsOf(c),
+          inputShape: c.xShape,
+        } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
 
   it('filter gradient matches cpu on 20 random cases', async () => {
     for (let s = 0; s < 20; s++) {
@@ -286,14 +429,30 @@ describe('DepthwiseConv2dNative backprop', () => {
     for (let s = 0; s < 8; s++) {
       const c = convCase(700 + s, true, true);
       const r = rng(s);
-      const [xv, dyv, wv, xP, wP] = [randData(r, c.xShape), randData(r, c.info.outShape), randData(r, c.fShape), randData(r, c.xShape), randData(r, c.fShape)];
+      const [xv, dyv, wv, xP, wP] = [
+        randData(r, c.xShape),
+        randData(r, c.info.outShape),
+        randData(r, c.fShape),
+        randData(r, c.xShape),
+        randData(r, c.fShape),
+      ];
       await tf.setBackend('wasm');
       const dW = tf.tidy(() => filterGrad(c, xv, dyv).dataSync());
       const dX = tf.tidy(() => inputGrad(c, dyv, wv).dataSync());
       await tf.setBackend('cpu');
       const fwd = (xx: Float32Array, ww: Float32Array) =>
         tf.tidy(() =>
-          tf.depthwiseConv2d(tf.tensor4d(xx, c.xShape), tf.tensor4d(ww, c.fShape), c.strides, c.pad as 'same', 'NHWC', c.dilations, c.dimRoundingMode).dataSync(),
+          tf
+            .depthwiseConv2d(
+              tf.tensor4d(xx, c.xShape),
+              tf.tensor4d(ww, c.fShape),
+              c.strides,
+              c.pad as 'same',
+              'NHWC',
+              c.dilations,
+              c.dimRoundingMode,
+            )
+            .dataSync(),
         );
       const rhsW = dot(dyv, fwd(xv, wP));
       const rhsX = dot(dyv, fwd(xP, wv));
@@ -329,12 +488,18 @@ function poolCase(seed: number) {
   }
 }
 
-describe('MaxPoolGrad (replaces wasm\'s)', () => {
+describe("MaxPoolGrad (replaces wasm's)", () => {
   const run = (c: ReturnType<typeof poolCase>, xv: Float32Array, dyv: Float32Array) => () => {
     const input = tf.tensor4d(xv, c.xShape);
     const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: c.dimRoundingMode };
     const output = tf.engine().runKernel(tf.MaxPool, { x: input }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-    return tf.engine().runKernel(tf.MaxPoolGrad, { dy: tf.tensor(dyv, c.info.outShape), input, output }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf
+      .engine()
+      .runKernel(
+        tf.MaxPoolGrad,
+        { dy: tf.tensor(dyv, c.info.outShape), input, output },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
   };
 
   it('matches cpu on 24 random cases (values of both signs, ties from ReLU zeros)', async () => {
@@ -357,7 +522,11 @@ describe('MaxPoolGrad (replaces wasm\'s)', () => {
     const attrs = { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap;
     const backend = tf.backend();
     wasmOwnMaxPoolGrad!.setupFunc?.(backend); // it was unregistered before the backend initialised
-    const theirs = wasmOwnMaxPoolGrad!.kernelFunc({ inputs: { dy, input: x, output: dy }, backend, attrs }) as tf.TensorInfo;
+    const theirs = wasmOwnMaxPoolGrad!.kernelFunc({
+      inputs: { dy, input: x, output: dy },
+      backend,
+      attrs,
+    }) as tf.TensorInfo;
     const mine = ours.kernelFunc({ inputs: { dy, input: x, output: dy }, backend, attrs }) as tf.TensorInfo;
     const tv = Array.from(backend.readSync(theirs.dataId) as Float32Array);
     const mv = Array.from(backend.readSync(mine.dataId) as Float32Array);
@@ -369,7 +538,7 @@ describe('MaxPoolGrad (replaces wasm\'s)', () => {
   });
 });
 
-describe('StridedSlice (replaces wasm\'s)', () => {
+describe("StridedSlice (replaces wasm's)", () => {
   const specs: [number[], number[], number[], number[], number, number, number, number, number][] = [
     [[6, 6], [0, 1], [6, 6], [2, 2], 0, 0, 0, 0, 0],
     [[4, 5, 6], [3, 1, 1], [0, 4, 6], [-1, 1, 2], 2, 4, 0, 0, 0],
@@ -381,7 +550,7 @@ describe('StridedSlice (replaces wasm\'s)', () => {
     for (const [shape, begin, end, strides, bm, em, elm, nam, sam] of specs) {
       for (const dtype of ['int32', 'bool', 'float32'] as const) {
         const n = shape.reduce((a, b) => a * b, 1);
-        const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? (i * 7) % 3 === 0 ? 1 : 0 : i - 7));
+        const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? ((i * 7) % 3 === 0 ? 1 : 0) : i - 7));
         const r = await runOn(BOTH, () => {
           const y = tf.stridedSlice(tf.tensor(vals, shape, dtype), begin, end, strides, bm, em, elm, nam, sam);
           expect(y.dtype).toBe(dtype);
@@ -405,7 +574,9 @@ describe('StridedSlice (replaces wasm\'s)', () => {
       expect(y.shape).toEqual([3, 3]);
       expect(Array.from(y.dataSync())).toEqual(expected);
       // and the gradient scatters back to exactly those elements
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.stridedSlice(t, [3, 1, 0], [0, 0, 6], [-1, 1, 2], 0, 4, 0, 0, 2)))(tf.cast(x, 'float32'));
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.stridedSlice(t, [3, 1, 0], [0, 0, 6], [-1, 1, 2], 0, 4, 0, 0, 2)))(
+        tf.cast(x, 'float32'),
+      );
       const gv = g.dataSync();
       expect(Array.from(gv.keys()).filter((i) => gv[i] === 1)).toEqual([...expected].sort((a, b) => a - b));
       tf.dispose([x, y, g]);
@@ -413,7 +584,7 @@ describe('StridedSlice (replaces wasm\'s)', () => {
   });
 });
 
-describe('Slice and SplitV (replace wasm\'s for speed)', () => {
+describe("Slice and SplitV (replace wasm's for speed)", () => {
   it('match cpu exactly on random slices of rank 1-4 (float32, int32, bool), incl. empty ones', async () => {
     const r = rng(91);
     for (let c = 0; c < 40; c++) {
@@ -423,7 +594,7 @@ describe('Slice and SplitV (replace wasm\'s for speed)', () => {
       const size = shape.map((d, i) => (r.next() < 0.3 ? -1 : r.int(0, d - begin[i]!)));
       const dtype = r.pick(['float32', 'int32', 'bool'] as const);
       const n = shape.reduce((a, b) => a * b, 1);
-      const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 ? 1 : 0 : i - 5));
+      const vals = Int32Array.from({ length: n }, (_, i) => (dtype === 'bool' ? (i % 3 === 0 ? 1 : 0) : i - 5));
       const out = await runOn(BOTH, () => {
         const y = tf.slice(tf.tensor(vals, shape, dtype), begin, size);
         expect(y.dtype).toBe(dtype);
@@ -445,28 +616,71 @@ describe('Slice and SplitV (replace wasm\'s for speed)', () => {
         const w = randData(r, shape);
         const out = await runOn(BOTH, () => {
           const parts = tf.split(tf.tensor(x, shape), sizes, axis);
-          const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.concat(tf.split(t, sizes, axis).reverse(), axis), tf.tensor(w, shape))))(tf.tensor(x, shape));
+          const g = tf.grad((t: tf.Tensor) =>
+            tf.sum(tf.mul(tf.concat(tf.split(t, sizes, axis).reverse(), axis), tf.tensor(w, shape))),
+          )(tf.tensor(x, shape));
           return [...parts, g];
         });
-        out.cpu.values.forEach((ref, i) => expect(compare(ref, out.wasm.values[i]).maxAbs, `split ${shape} axis ${axis} output ${i}`).toBe(0));
+        out.cpu.values.forEach((ref, i) =>
+          expect(compare(ref, out.wasm.values[i]).maxAbs, `split ${shape} axis ${axis} output ${i}`).toBe(0),
+        );
       }
     }
   });
 });
 
-describe('Sum (replaces wasm\'s for speed)', () => {
+describe("Sum (replaces wasm's for speed)", () => {
   it('matches cpu on leading-axis reductions (keepDims or not), and falls back for the rest', async () => {
     const r = rng(94);
-    const cases: [number[], number[]][] = [[[7, 5], [0]], [[4, 3, 6], [0, 1]], [[2, 3, 4, 5], [0, 1, 2]], [[6, 1, 9], [0]], [[3, 4], [1]], [[3, 4, 5], [0, 2]], [[3, 4], [0, 1]], [[1, 8], [0]]];
+    const cases: [number[], number[]][] = [
+      [[7, 5], [0]],
+      [
+        [4, 3, 6],
+        [0, 1],
+      ],
+      [
+        [2, 3, 4, 5],
+        [0, 1, 2],
+      ],
+      [[6, 1, 9], [0]],
+      [[3, 4], [1]],
+      [
+        [3, 4, 5],
+        [0, 2],
+      ],
+      [
+        [3, 4],
+        [0, 1],
+      ],
+      [[1, 8], [0]],
+    ];
     for (const [shape, axes] of cases) {
       const x = randData(r, shape);
-      for (const keep of [false, true]) await check(`Sum ${shape} over ${axes}${keep ? ' keepDims' : ''}`, () => tf.sum(tf.tensor(x, shape), axes, keep));
+      for (const keep of [false, true])
+        await check(`Sum ${shape} over ${axes}${keep ? ' keepDims' : ''}`, () =>
+          tf.sum(tf.tensor(x, shape), axes, keep),
+        );
     }
-    await check('Sum int32 over axis 0', () => tf.cast(tf.sum(tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32'), 0), 'float32'));
+    await check('Sum int32 over axis 0', () =>
+      tf.cast(
+        tf.sum(
+          tf.tensor(
+            [
+              [1, 2],
+              [3, 4],
+            ],
+            [2, 2],
+            'int32',
+          ),
+          0,
+        ),
+        'float32',
+      ),
+    );
   });
 });
 
-describe('Identity and Cast (replace wasm\'s: share the data instead of copying)', () => {
+describe("Identity and Cast (replace wasm's: share the data instead of copying)", () => {
   it('clone and same-dtype cast share data that outlives the source; dtype changes still convert', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor([1.5, -2, 3.25, 0], [2, 2]);
@@ -505,7 +719,8 @@ describe('Identity and Cast (replace wasm\'s: share the data instead of copying)
       const p3 = tf.matMul(tf.tensor(a1, [3, 6]), tf.clone(b));
       return [p1, p2, p3];
     });
-    for (let i = 0; i < 3; i++) expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++)
+      expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
   });
 
   it('tf.fused.matMul (bias, activation, transposes) gives the right products on a buffer reshaped between calls, like BatchMatMul', async () => {
@@ -518,13 +733,25 @@ describe('Identity and Cast (replace wasm\'s: share the data instead of copying)
     const out = await runOn(BOTH, () => {
       const b = tf.tensor(bv, [6, 4]);
       const p1 = tf.fused.matMul({ a: tf.tensor(a1, [3, 6]), b, bias: tf.tensor(bias4), activation: 'relu' });
-      const p2 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b: tf.reshape(b, [4, 6]), bias: tf.tensor(bias6), activation: 'relu' });
+      const p2 = tf.fused.matMul({
+        a: tf.tensor(a2, [5, 4]),
+        b: tf.reshape(b, [4, 6]),
+        bias: tf.tensor(bias6),
+        activation: 'relu',
+      });
       const p3 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b: tf.reshape(b, [4, 6]), activation: 'linear' });
-      const p4 = tf.fused.matMul({ a: tf.tensor(a2, [5, 4]), b, transposeB: true, bias: tf.tensor(bias6), activation: 'elu' });
+      const p4 = tf.fused.matMul({
+        a: tf.tensor(a2, [5, 4]),
+        b,
+        transposeB: true,
+        bias: tf.tensor(bias6),
+        activation: 'elu',
+      });
       const p5 = tf.fused.matMul({ a: tf.tensor(a1, [6, 3]), b, transposeA: true, activation: 'linear' });
       return [p1, p2, p3, p4, p5];
     });
-    for (let i = 0; i < 5; i++) expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
+    for (let i = 0; i < 5; i++)
+      expect(compare(out.cpu.values[i]!, out.wasm.values[i]!).maxAbs, `product ${i + 1}`).toBeLessThan(1e-5);
   });
 
   it('gradients that save and cast their inputs match cpu', async () => {
@@ -532,14 +759,16 @@ describe('Identity and Cast (replace wasm\'s: share the data instead of copying)
     const a = randData(r, [6, 5]);
     const w = randData(r, [5, 4]);
     const g = await runOn(BOTH, () => {
-      const [ga, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.mul(tf.matMul(p, q), tf.sigmoid(tf.matMul(p, q))))))([tf.tensor(a, [6, 5]), tf.tensor(w, [5, 4])]);
+      const [ga, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(tf.square(tf.mul(tf.matMul(p, q), tf.sigmoid(tf.matMul(p, q))))),
+      )([tf.tensor(a, [6, 5]), tf.tensor(w, [5, 4])]);
       return tf.concat([tf.reshape(ga!, [-1]), tf.reshape(gw!, [-1])]);
     });
     expect(compare(g.cpu.values[0], g.wasm.values[0]).maxAbs).toBeLessThan(1e-4);
   });
 });
 
-describe('Tile (replaces wasm\'s for speed)', () => {
+describe("Tile (replaces wasm's for speed)", () => {
   it('matches cpu exactly on random shapes and reps (float32, int32, bool), and its gradient too', async () => {
     const r = rng(93);
     for (let c = 0; c < 30; c++) {
@@ -559,12 +788,16 @@ describe('Tile (replaces wasm\'s for speed)', () => {
     }
     const x = randData(r, [2, 3, 4]);
     const w = randData(r, [4, 3, 8]);
-    const g = await runOn(BOTH, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [2, 1, 2]), tf.tensor(w, [4, 3, 8]))))(tf.tensor(x, [2, 3, 4])));
+    const g = await runOn(BOTH, () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, [2, 1, 2]), tf.tensor(w, [4, 3, 8]))))(
+        tf.tensor(x, [2, 3, 4]),
+      ),
+    );
     expect(compare(g.cpu.values[0], g.wasm.values[0]).maxAbs).toBeLessThan(1e-5);
   });
 });
 
-describe('Tile gradient (replaces tfjs-core\'s: one reshape and one sum instead of a slice per tile)', () => {
+describe("Tile gradient (replaces tfjs-core's: one reshape and one sum instead of a slice per tile)", () => {
   it('equals the hand-computed Σ over repetitions on random shapes of rank 1-6 and reps, on cpu and wasm', async () => {
     const r = rng(94);
     for (let c = 0; c < 24; c++) {
@@ -589,9 +822,14 @@ describe('Tile gradient (replaces tfjs-core\'s: one reshape and one sum instead 
         }
         expected[src] += wv[o]!;
       }
-      const g = await runOn(BOTH, () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, reps), tf.tensor(wv, outShape))))(tf.tensor(xv, shape)));
+      const g = await runOn(BOTH, () =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, reps), tf.tensor(wv, outShape))))(tf.tensor(xv, shape)),
+      );
       for (const b of ['cpu', 'wasm'] as const)
-        expect(compare(g[b].values[0], Float32Array.from(expected)).maxAbs, `${b}: tile ${shape} by ${reps}`).toBeLessThan(1e-5);
+        expect(
+          compare(g[b].values[0], Float32Array.from(expected)).maxAbs,
+          `${b}: tile ${shape} by ${reps}`,
+        ).toBeLessThan(1e-5);
     }
   });
 
@@ -613,7 +851,9 @@ describe('UnsortedSegmentSum', () => {
       const n = r.int(1, 7);
       const ids = Int32Array.from({ length: shape[0] }, () => r.int(s % 4 === 0 ? -1 : 0, s % 4 === 0 ? n : n - 1));
       const xv = randData(r, shape);
-      await check('UnsortedSegmentSum', () => tf.unsortedSegmentSum(tf.tensor(xv, shape), tf.tensor1d(ids, 'int32'), n));
+      await check('UnsortedSegmentSum', () =>
+        tf.unsortedSegmentSum(tf.tensor(xv, shape), tf.tensor1d(ids, 'int32'), n),
+      );
     }
   });
 
@@ -631,7 +871,11 @@ describe('UnsortedSegmentSum', () => {
   });
 });
 
-function einsumOperands(eq: string, seed: number, maxSize = 6): { shapes: number[][]; data: Float32Array[]; outShape: number[]; r: ReturnType<typeof rng> } {
+function einsumOperands(
+  eq: string,
+  seed: number,
+  maxSize = 6,
+): { shapes: number[][]; data: Float32Array[]; outShape: number[]; r: ReturnType<typeof rng> } {
   const r = rng(seed);
   const sizes = new Map<string, number>();
   const [lhs, rhs] = eq.split('->');
@@ -642,9 +886,30 @@ function einsumOperands(eq: string, seed: number, maxSize = 6): { shapes: number
 
 describe('Einsum', () => {
   const equations = [
-    'ij,jk->ik', 'bij,bjk->bik', 'bij,bkj->bik', 'ij,jk->ki', 'ij->ji', 'bij->bji', 'ij->', 'ij->i', 'ijk->kj',
-    'i,i->', 'i,j->ij', 'bi,bi->b', 'ijk,kl->ijl', 'abc,cd->dba', 'abc,bd->ad', 'bhqd,bhkd->bhqk',
-    'bqhd,bkhd->bhqk', 'bhqk,bkhd->bqhd', 'i,ij->j', 'ij,j->i', 'nk,ck->nc', 'ab,ab->ab', 'ab,ba->a', 'ji,jk->ik',
+    'ij,jk->ik',
+    'bij,bjk->bik',
+    'bij,bkj->bik',
+    'ij,jk->ki',
+    'ij->ji',
+    'bij->bji',
+    'ij->',
+    'ij->i',
+    'ijk->kj',
+    'i,i->',
+    'i,j->ij',
+    'bi,bi->b',
+    'ijk,kl->ijl',
+    'abc,cd->dba',
+    'abc,bd->ad',
+    'bhqd,bhkd->bhqk',
+    'bqhd,bkhd->bhqk',
+    'bhqk,bkhd->bqhd',
+    'i,ij->j',
+    'ij,j->i',
+    'nk,ck->nc',
+    'ab,ab->ab',
+    'ab,ba->a',
+    'ji,jk->ik',
   ];
   it(`matches cpu on ${equations.length} equations with random sizes (float32, BatchMatMul path)`, async () => {
     for (const [s, eq] of equations.entries()) {
@@ -657,7 +922,10 @@ describe('Einsum', () => {
     await tf.setBackend('wasm');
     for (const [s, eq] of [...equations, 'ab,cd->ac', 'abc,de->be'].entries()) {
       const { shapes, data } = einsumOperands(eq, 950 + s);
-      const ref = naiveEinsum(eq, data.map((values, i) => ({ values, shape: shapes[i] })));
+      const ref = naiveEinsum(
+        eq,
+        data.map((values, i) => ({ values, shape: shapes[i] })),
+      );
       const got = tf.tidy(() => tf.einsum(eq, ...data.map((d, i) => tf.tensor(d, shapes[i]))));
       expect(got.shape, eq).toEqual(ref.shape);
       const c = compare(ref.values, got.dataSync());
@@ -680,7 +948,15 @@ describe('Einsum', () => {
   });
 
   it('gradient (registered by core) matches cpu', async () => {
-    for (const [s, eq] of ['ij,jk->ik', 'bij,bkj->bik', 'abc,bd->ad', 'ij->j', 'ijk->kj', 'i,j->ij', 'bqhd,bkhd->bhqk'].entries()) {
+    for (const [s, eq] of [
+      'ij,jk->ik',
+      'bij,bkj->bik',
+      'abc,bd->ad',
+      'ij->j',
+      'ijk->kj',
+      'i,j->ij',
+      'bqhd,bkhd->bhqk',
+    ].entries()) {
       const { shapes, data, outShape, r } = einsumOperands(eq, 1000 + s, 5);
       const w = randData(r, outShape);
       await check('Einsum gradient', () => {
@@ -694,13 +970,20 @@ describe('Einsum', () => {
     for (const backend of BOTH) {
       await tf.setBackend(backend);
       const r = rng(5);
-      const [a, b, w] = [tf.tensor2d(randData(r, [3, 4]), [3, 4]), tf.tensor2d(randData(r, [4, 5]), [4, 5]), tf.tensor2d(randData(r, [3, 5]), [3, 5])];
+      const [a, b, w] = [
+        tf.tensor2d(randData(r, [3, 4]), [3, 4]),
+        tf.tensor2d(randData(r, [4, 5]), [4, 5]),
+        tf.tensor2d(randData(r, [3, 5]), [3, 5]),
+      ];
       const pairs: [(x: tf.Tensor, y: tf.Tensor) => tf.Tensor, (x: tf.Tensor, y: tf.Tensor) => tf.Tensor][] = [
         [(x, y) => tf.einsum('ij,jk->ik', x, y), (x, y) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D)],
       ];
       // labels private to each operand: out[a,c] = (Σ_b x[a,b]) · (Σ_d y[c,d]); cpu's forward rejects it
       if (backend === 'wasm')
-        pairs.push([(x, y) => tf.einsum('ab,cd->ac', x, tf.transpose(y)), (x, y) => tf.matMul(tf.sum(x, 1, true), tf.sum(tf.transpose(y), 1, true), false, true)]);
+        pairs.push([
+          (x, y) => tf.einsum('ab,cd->ac', x, tf.transpose(y)),
+          (x, y) => tf.matMul(tf.sum(x, 1, true), tf.sum(tf.transpose(y), 1, true), false, true),
+        ]);
       for (const [f1, f2] of pairs) {
         const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f1(x, y), w)))([a, b]);
         const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f2(x, y), w)))([a, b]);

@@ -62,14 +62,23 @@ function lenet(d: ReturnType<typeof lenetData>): Problem {
     const logits = tf.matMul(tf.reshape(h, [d.batch, 256]), w as tf.Tensor2D);
     return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
   };
-  const params = [tf.tensor4d(d.f1, [5, 5, 1, 6]), tf.tensor1d(d.b1), tf.tensor4d(d.f2, [5, 5, 6, 16]), tf.tensor2d(d.w, [256, 10])];
+  const params = [
+    tf.tensor4d(d.f1, [5, 5, 1, 6]),
+    tf.tensor1d(d.b1),
+    tf.tensor4d(d.f2, [5, 5, 6, 16]),
+    tf.tensor2d(d.w, [256, 10]),
+  ];
   return { loss, params, consts: [x, y] };
 }
 
 function embedding(seed: number): Problem {
   const r = rng(seed);
   const table = randData(r, [50, 8]);
-  const ids = tf.tensor2d(Int32Array.from({ length: 4 * 6 }, () => r.int(0, 49)), [4, 6], 'int32');
+  const ids = tf.tensor2d(
+    Int32Array.from({ length: 4 * 6 }, () => r.int(0, 49)),
+    [4, 6],
+    'int32',
+  );
   const head = randData(r, [8, 3]);
   const target = tf.tensor2d(randData(r, [4, 3]), [4, 3]);
   const loss = (t: tf.Tensor, h: tf.Tensor) => {
@@ -92,7 +101,11 @@ function mixed(seed: number): Problem {
     const att = tf.softmax(tf.einsum('bnd,bmd->bnm', tf.einsum('bnd,de->bne', t, pw), t));
     return tf.sum(tf.mul(tf.einsum('bnm,bmd->bnd', att, t), q)) as tf.Scalar;
   };
-  const params = [tf.tensor4d(randData(r, [3, 3, 4, 2], 0.3), [3, 3, 4, 2]), tf.tensor2d(randData(r, [8, 8], 0.3), [8, 8]), tf.tensor3d(randData(r, [2, 15, 8]), [2, 15, 8])];
+  const params = [
+    tf.tensor4d(randData(r, [3, 3, 4, 2], 0.3), [3, 3, 4, 2]),
+    tf.tensor2d(randData(r, [8, 8], 0.3), [8, 8]),
+    tf.tensor3d(randData(r, [2, 15, 8]), [2, 15, 8]),
+  ];
   return { loss, params, consts: [x] };
 }
 

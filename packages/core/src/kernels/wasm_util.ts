@@ -23,7 +23,9 @@ export function asWasmBackend(backend: unknown, kernelName: string): WasmBackend
   const b = backend as Partial<WasmBackendLike> | null;
   // invariant: tfjs calls a kernel registered for 'wasm' only with the wasm backend (a bug here, not bad input).
   if (b == null || typeof b.makeOutput !== 'function' || typeof b.typedArrayFromHeap !== 'function')
-    throw new Error(`@hypernets/core: the ${kernelName} kernel registered for 'wasm' was called with a backend that is not tfjs-backend-wasm`);
+    throw new Error(
+      `@hypernets/core: the ${kernelName} kernel registered for 'wasm' was called with a backend that is not tfjs-backend-wasm`,
+    );
   return b as WasmBackendLike;
 }
 
@@ -31,7 +33,7 @@ export function asWasmBackend(backend: unknown, kernelName: string): WasmBackend
 export function readValues(backend: WasmBackendLike, t: tf.TensorInfo): tf.backend_util.TypedArray {
   const v = backend.readSync(t.dataId);
   // invariant: callers read numeric tensors only; string tensors are routed to wasm's own kernels (a bug here, not bad input).
-  if (!(ArrayBuffer.isView(v))) throw new Error(`@hypernets/core: expected a numeric tensor, got dtype ${t.dtype}`);
+  if (!ArrayBuffer.isView(v)) throw new Error(`@hypernets/core: expected a numeric tensor, got dtype ${t.dtype}`);
   return v as tf.backend_util.TypedArray;
 }
 

@@ -38,13 +38,64 @@ async function on(backend: string, f: (x: tf.Tensor) => tf.Tensor): Promise<{ va
 }
 
 const CASES: [string, (x: tf.Tensor) => tf.Tensor][] = [
-  ['pad', (x) => tf.pad(x, [[0, 1], [0, 0], [2, 0], [1, 1], [0, 2]], 0.5)],
-  ['gradient of slice (a PadV2)', (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 0, 1, 0], [1, 3, 2, 2, 3]))))(x)],
-  ['mirrorPad reflect', (x) => tf.mirrorPad(x, [[0, 0], [1, 1], [0, 0], [2, 1], [1, 1]], 'reflect')],
-  ['mirrorPad symmetric', (x) => tf.mirrorPad(x, [[1, 0], [0, 0], [0, 0], [0, 0], [0, 1]], 'symmetric')],
+  [
+    'pad',
+    (x) =>
+      tf.pad(
+        x,
+        [
+          [0, 1],
+          [0, 0],
+          [2, 0],
+          [1, 1],
+          [0, 2],
+        ],
+        0.5,
+      ),
+  ],
+  [
+    'gradient of slice (a PadV2)',
+    (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 0, 1, 0], [1, 3, 2, 2, 3]))))(x),
+  ],
+  [
+    'mirrorPad reflect',
+    (x) =>
+      tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [1, 1],
+          [0, 0],
+          [2, 1],
+          [1, 1],
+        ],
+        'reflect',
+      ),
+  ],
+  [
+    'mirrorPad symmetric',
+    (x) =>
+      tf.mirrorPad(
+        x,
+        [
+          [1, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 1],
+        ],
+        'symmetric',
+      ),
+  ],
   ['tile', (x) => tf.tile(x, [1, 2, 1, 1, 3])],
   ['broadcastTo', (x) => tf.broadcastTo(tf.slice(x, [0, 0, 0, 0, 0], [2, 1, 2, 4, 3]), [2, 3, 2, 4, 3])],
-  ['gradient of broadcastTo', (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.broadcastTo(tf.slice(a, [0, 0, 0, 0, 0], [2, 1, 2, 4, 3]), [2, 3, 2, 4, 3]))))(x)],
+  [
+    'gradient of broadcastTo',
+    (x) =>
+      tf.grad((a: tf.Tensor) =>
+        tf.sum(tf.square(tf.broadcastTo(tf.slice(a, [0, 0, 0, 0, 0], [2, 1, 2, 4, 3]), [2, 3, 2, 4, 3]))),
+      )(x),
+  ],
   ['reverse', (x) => tf.reverse(x, [1, 3])],
   ['cumsum', (x) => tf.cumsum(x, 3, false, true)],
   ['where', (x) => tf.where(tf.greater(x, 0), x, tf.mul(x, -3))],
@@ -85,7 +136,9 @@ describeWebgpu('webgpu kernel fixes: many-input AddN, rank ≥ 5, sync reads', (
     const indices = tf.tensor1d([0, 1, 2], 'int32');
     const segments = tf.add(tf.tensor1d([0, 0, 1], 'int32'), tf.scalar(0, 'int32')) as tf.Tensor1D; // computed on the GPU
     expect(() => tf.sparse.sparseSegmentSum(data, indices, segments)).toThrow(UnsupportedOpError);
-    expect(() => tf.sparse.sparseSegmentSum(data, indices, segments)).toThrow(/SparseSegmentSum is not supported on backend 'webgpu'.*synchronously/);
+    expect(() => tf.sparse.sparseSegmentSum(data, indices, segments)).toThrow(
+      /SparseSegmentSum is not supported on backend 'webgpu'.*synchronously/,
+    );
     tf.dispose([data, indices, segments]);
   });
 
@@ -93,7 +146,9 @@ describeWebgpu('webgpu kernel fixes: many-input AddN, rank ≥ 5, sync reads', (
     await tf.setBackend('webgpu');
     const x = tf.tensor(VALUES, SHAPE);
     expect(() => tf.stridedSlice(x, [0, 0, 0, 0, 0], [2, 3, 2, 4, 3], [1, 1, 1, 2, 1])).toThrow(UnsupportedOpError);
-    expect(() => tf.stridedSlice(x, [0, 0, 0, 0, 0], [2, 3, 2, 4, 3], [1, 1, 1, 2, 1])).toThrow(/StridedSlice .*webgpu.*rank-5/);
+    expect(() => tf.stridedSlice(x, [0, 0, 0, 0, 0], [2, 3, 2, 4, 3], [1, 1, 1, 2, 1])).toThrow(
+      /StridedSlice .*webgpu.*rank-5/,
+    );
     // rank 4 still runs webgpu's own kernel
     const y = tf.stridedSlice(tf.reshape(x, [6, 2, 4, 3]), [0, 0, 0, 0], [6, 2, 4, 3], [2, 1, 2, 1]);
     expect(y.shape).toEqual([3, 2, 2, 3]);

@@ -50,7 +50,12 @@ function reshape(backend: tf.KernelBackend, x: Info, shape: number[]): Info {
  * Applies `step` to the rank-3 view [Π shape[<a], shape[a], Π shape[>a]] of x for each axis a in
  * `axes` in turn; `step` returns [pre, d', post] (d' the axis' new length).
  */
-function alongAxes(x: Info, backend: tf.KernelBackend, axes: readonly number[], step: (x3: Info, axis: number) => Info): Info {
+function alongAxes(
+  x: Info,
+  backend: tf.KernelBackend,
+  axes: readonly number[],
+  step: (x3: Info, axis: number) => Info,
+): Info {
   let cur = x;
   const shape = [...x.shape];
   for (const a of axes) {
@@ -73,7 +78,13 @@ const padLike =
     if (x.shape.length <= 4) return own(args);
     const paddings = args.attrs!.paddings as [number, number][];
     const axes = paddings.map((p, a) => (p[0] || p[1] ? a : -1)).filter((a) => a >= 0);
-    return alongAxes(x, args.backend, axes, (x3, a) => own({ ...args, inputs: { x: x3 }, attrs: { ...args.attrs, paddings: [[0, 0], paddings[a]!, [0, 0]] } }) as Info);
+    return alongAxes(
+      x,
+      args.backend,
+      axes,
+      (x3, a) =>
+        own({ ...args, inputs: { x: x3 }, attrs: { ...args.attrs, paddings: [[0, 0], paddings[a]!, [0, 0]] } }) as Info,
+    );
   };
 
 const tile =
@@ -83,7 +94,12 @@ const tile =
     if (x.shape.length <= 4) return own(args);
     const reps = args.attrs!.reps as number[];
     const axes = reps.map((r, a) => (r !== 1 ? a : -1)).filter((a) => a >= 0);
-    return alongAxes(x, args.backend, axes, (x3, a) => own({ ...args, inputs: { x: x3 }, attrs: { reps: [1, reps[a]!, 1] } }) as Info);
+    return alongAxes(
+      x,
+      args.backend,
+      axes,
+      (x3, a) => own({ ...args, inputs: { x: x3 }, attrs: { reps: [1, reps[a]!, 1] } }) as Info,
+    );
   };
 
 const reverse =
@@ -92,7 +108,9 @@ const reverse =
     const x = args.inputs.x as Info;
     if (x.shape.length <= 4) return own(args);
     const dims = args.attrs!.dims as number | number[];
-    const axes = [...new Set((Array.isArray(dims) ? dims : [dims]).map((d) => (d < 0 ? d + x.shape.length : d)))].filter((a) => x.shape[a]! > 1);
+    const axes = [
+      ...new Set((Array.isArray(dims) ? dims : [dims]).map((d) => (d < 0 ? d + x.shape.length : d))),
+    ].filter((a) => x.shape[a]! > 1);
     return alongAxes(x, args.backend, axes, (x3) => own({ ...args, inputs: { x: x3 }, attrs: { dims: [1] } }) as Info);
   };
 
@@ -103,7 +121,12 @@ const cumulative =
     if (x.shape.length <= 4) return own(args);
     const axis = args.attrs!.axis as number;
     const a = axis < 0 ? axis + x.shape.length : axis;
-    return alongAxes(x, args.backend, [a], (x3) => own({ ...args, inputs: { x: x3 }, attrs: { ...args.attrs, axis: 1 } }) as Info);
+    return alongAxes(
+      x,
+      args.backend,
+      [a],
+      (x3) => own({ ...args, inputs: { x: x3 }, attrs: { ...args.attrs, axis: 1 } }) as Info,
+    );
   };
 
 const select =
@@ -152,7 +175,8 @@ const stridedSlice =
 
 /** Inputs one webgpu program may bind besides its output. */
 function maxInputs(backend: tf.KernelBackend): number {
-  const n = (backend as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device?.limits?.maxStorageBuffersPerShaderStage;
+  const n = (backend as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device
+    ?.limits?.maxStorageBuffersPerShaderStage;
   return typeof n === 'number' && n > 2 ? n - 1 : 7;
 }
 
@@ -199,7 +223,14 @@ const noSyncRead =
     }
   };
 
-const SYNC_READING = ['NonMaxSuppressionV3', 'NonMaxSuppressionV5', 'SparseSegmentMean', 'SparseSegmentSum', 'SparseToDense', 'StringNGrams'];
+const SYNC_READING = [
+  'NonMaxSuppressionV3',
+  'NonMaxSuppressionV5',
+  'SparseSegmentMean',
+  'SparseSegmentSum',
+  'SparseToDense',
+  'StringNGrams',
+];
 
 const WRAPPERS: Record<string, (own: KernelFn) => KernelFn> = {
   ...Object.fromEntries(SYNC_READING.map((k) => [k, noSyncRead(k)])),

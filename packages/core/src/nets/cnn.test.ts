@@ -7,7 +7,14 @@ import { createVariables, initWeights } from '../init.js';
 import { assertNoLeaks } from '../memory.js';
 import { CNN, haMnist, lenet5 } from './cnn.js';
 import { softmaxCrossEntropy } from '../ops/losses.js';
-import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from '../testing/nets.js';
+import {
+  comparePerSampleWithLoop,
+  disposeWeights,
+  finiteDifferenceError,
+  maxAbsDiff,
+  randomWeightBatch,
+  useCpu,
+} from '../testing/nets.js';
 
 const small = () =>
   new CNN({
@@ -30,10 +37,24 @@ describe('CNN', () => {
     // fc2 120·84+84 = 10,164, fc3 84·10+10 = 850
     expect(countParams(net.params)).toBe(61706);
     expect(net.params.map((p) => p.name)).toEqual([
-      'conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias',
-      'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias',
+      'conv1.weight',
+      'conv1.bias',
+      'conv2.weight',
+      'conv2.bias',
+      'fc1.weight',
+      'fc1.bias',
+      'fc2.weight',
+      'fc2.bias',
+      'fc3.weight',
+      'fc3.bias',
     ]);
-    expect(net.params[2]).toMatchObject({ shape: [5, 5, 6, 16], fanIn: 150, fanOut: 400, layer: 1, activation: 'relu' });
+    expect(net.params[2]).toMatchObject({
+      shape: [5, 5, 6, 16],
+      fanIn: 150,
+      fanOut: 400,
+      layer: 1,
+      activation: 'relu',
+    });
     expect(net.params[4]).toMatchObject({ shape: [400, 120], layer: 2 });
     expect(net.params[8]).toMatchObject({ layer: 4, activation: 'linear' });
     expect(net.featureShapes).toEqual([
@@ -62,10 +83,19 @@ describe('CNN', () => {
 
   it('rejects bad configs with the field named', () => {
     expect(() => new CNN({ inputShape: [8, 8], convs: [], outputSize: 2 } as never)).toThrow(/inputShape/);
-    expect(() => new CNN({ inputShape: [8, 8, 1], convs: [{ filters: 2, kernel: 9 }], outputSize: 2 })).toThrow(/convs\[0\]/);
-    expect(() => new CNN({ inputShape: [8, 8, 1], convs: [{ filters: 0, kernel: 3 }], outputSize: 2 })).toThrow(/convs\[0\].filters/);
-    expect(() =>
-      new CNN({ inputShape: [4, 4, 1], convs: [{ filters: 2, kernel: 3, pool: { type: 'max', size: 3 } }], outputSize: 2 }),
+    expect(() => new CNN({ inputShape: [8, 8, 1], convs: [{ filters: 2, kernel: 9 }], outputSize: 2 })).toThrow(
+      /convs\[0\]/,
+    );
+    expect(() => new CNN({ inputShape: [8, 8, 1], convs: [{ filters: 0, kernel: 3 }], outputSize: 2 })).toThrow(
+      /convs\[0\].filters/,
+    );
+    expect(
+      () =>
+        new CNN({
+          inputShape: [4, 4, 1],
+          convs: [{ filters: 2, kernel: 3, pool: { type: 'max', size: 3 } }],
+          outputSize: 2,
+        }),
     ).toThrow(/convs\[0\].pool/);
     expect(() => new CNN({ inputShape: [4, 4, 1], convs: [], outputSize: 2, dropout: 2 })).toThrow(ConfigError);
   });
@@ -78,7 +108,9 @@ describe('CNN', () => {
       const w = randomWeightBatch(net.params, shape[0], 1);
       const x = tf.randomNormal([...shape], 0, 1, 'float32', 2);
       const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww), x, w);
-      console.log(`${net.name} per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)}`);
+      console.log(
+        `${net.name} per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)}`,
+      );
       expect(err.forward).toBeLessThan(1e-5);
       expect(err.grads).toBeLessThan(1e-5);
       disposeWeights(w);
@@ -105,7 +137,8 @@ describe('CNN', () => {
     const x = tf.randomNormal([4, 8, 8, 2]);
     const labels = tf.tensor1d([0, 1, 2, 1], 'int32');
     const opt = tf.train.adam(0.01);
-    const step = () => opt.minimize(() => softmaxCrossEntropy(net.forward(x, a, { training: true }), labels), true, Object.values(a));
+    const step = () =>
+      opt.minimize(() => softmaxCrossEntropy(net.forward(x, a, { training: true }), labels), true, Object.values(a));
     const before = softmaxCrossEntropy(net.forward(x, a), labels).dataSync()[0];
     await assertNoLeaks(step, { label: 'CNN training step' });
     for (let i = 0; i < 20; i++) step()?.dispose();

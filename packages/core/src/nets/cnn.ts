@@ -85,19 +85,24 @@ export class CNN implements TargetNet {
       [h, w, c] = [g.outH, g.outW, filters];
       if (cv.pool) {
         const pf = `${field}.pool`;
-        if (cv.pool.type !== 'max' && cv.pool.type !== 'avg') throw new ConfigError(`${pf}.type`, `must be 'max' or 'avg', got ${JSON.stringify(cv.pool.type)}`);
+        if (cv.pool.type !== 'max' && cv.pool.type !== 'avg')
+          throw new ConfigError(`${pf}.type`, `must be 'max' or 'avg', got ${JSON.stringify(cv.pool.type)}`);
         const size = checkPositiveInt(`${pf}.size`, cv.pool.size);
         const ps = checkPositiveInt(`${pf}.stride`, cv.pool.stride ?? size);
         const pg = convGeometry(h, w, size, ps, 'valid', pf);
         [h, w] = [pg.outH, pg.outW];
       }
       const name = `conv${i + 1}`;
-      specs.push(...convSpecs(name, kernel, plan.length ? plan[plan.length - 1].cfg.filters : c0, filters, layer++, activation));
+      specs.push(
+        ...convSpecs(name, kernel, plan.length ? plan[plan.length - 1].cfg.filters : c0, filters, layer++, activation),
+      );
       plan.push({ name, cfg: { filters, kernel, stride, padding, pool: cv.pool }, out: [h, w, c] });
     });
     const sizes = [h * w * c, ...dense, outputSize];
     for (let l = 0; l + 1 < sizes.length; l++)
-      specs.push(...denseSpecs(`fc${l + 1}`, sizes[l], sizes[l + 1], layer++, l + 2 === sizes.length ? 'linear' : activation));
+      specs.push(
+        ...denseSpecs(`fc${l + 1}`, sizes[l], sizes[l + 1], layer++, l + 2 === sizes.length ? 'linear' : activation),
+      );
     this.params = specs;
     this.plan = plan;
     this.denseSizes = sizes;
@@ -115,7 +120,12 @@ export class CNN implements TargetNet {
     const batch = checkWeights(this.params, weights, this.name);
     const [h0, w0, c0] = this.inputShape;
     if (x.rank !== 4 || x.shape[1] !== h0 || x.shape[2] !== w0 || x.shape[3] !== c0)
-      throw new ShapeMismatchError(`${this.name} input`, [x.shape[0] ?? -1, h0, w0, c0], x.shape, 'pass NHWC images [N, H, W, C]');
+      throw new ShapeMismatchError(
+        `${this.name} input`,
+        [x.shape[0] ?? -1, h0, w0, c0],
+        x.shape,
+        'pass NHWC images [N, H, W, C]',
+      );
     checkBatch(x, batch, this.name);
     if (options.training && this.dropoutRate > 0) requireRng(options, this.dropoutRate, this.name);
     return tf.tidy(() => {
@@ -127,7 +137,8 @@ export class CNN implements TargetNet {
           method: this.config.convMethod,
         });
         hcur = activate(hcur, this.activation);
-        if (p.cfg.pool) hcur = pool2d(hcur, { type: p.cfg.pool.type, size: p.cfg.pool.size, stride: p.cfg.pool.stride });
+        if (p.cfg.pool)
+          hcur = pool2d(hcur, { type: p.cfg.pool.type, size: p.cfg.pool.size, stride: p.cfg.pool.stride });
       }
       hcur = tf.reshape(hcur, [x.shape[0], this.denseSizes[0]]);
       const layers = this.denseSizes.length - 1;

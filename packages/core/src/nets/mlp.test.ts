@@ -7,7 +7,14 @@ import { createVariables, initWeights } from '../init.js';
 import { assertNoLeaks } from '../memory.js';
 import { MLP } from './mlp.js';
 import { accuracy, softmaxCrossEntropy } from '../ops/losses.js';
-import { comparePerSampleWithLoop, disposeWeights, finiteDifferenceError, maxAbsDiff, randomWeightBatch, useCpu } from '../testing/nets.js';
+import {
+  comparePerSampleWithLoop,
+  disposeWeights,
+  finiteDifferenceError,
+  maxAbsDiff,
+  randomWeightBatch,
+  useCpu,
+} from '../testing/nets.js';
 
 describe('MLP', () => {
   beforeAll(useCpu);
@@ -27,7 +34,9 @@ describe('MLP', () => {
     expect(net.params[2]).toMatchObject({ kind: 'weight', layer: 1, fanIn: 8, fanOut: 6, activation: 'tanh' });
     expect(net.params[4]).toMatchObject({ layer: 2, activation: 'linear' });
     expect(net.params[5]).toMatchObject({ kind: 'bias', layer: 2 });
-    expect(new MLP({ inputSize: 4, hiddenSizes: [], outputSize: 2, bias: false }).params.map((p) => p.name)).toEqual(['fc1.weight']);
+    expect(new MLP({ inputSize: 4, hiddenSizes: [], outputSize: 2, bias: false }).params.map((p) => p.name)).toEqual([
+      'fc1.weight',
+    ]);
     expect(net.inputShape).toEqual([4]);
     expect(net.outputShape).toEqual([3]);
   });
@@ -35,7 +44,9 @@ describe('MLP', () => {
   it('rejects bad configs with the field named', () => {
     expect(() => new MLP({ inputSize: 0, hiddenSizes: [], outputSize: 2 })).toThrow(/inputSize/);
     expect(() => new MLP({ inputSize: 2, hiddenSizes: [3, -1], outputSize: 2 })).toThrow(/hiddenSizes\[1\]/);
-    expect(() => new MLP({ inputSize: 2, hiddenSizes: [], outputSize: 2, activation: 'swishy' as never })).toThrow(ConfigError);
+    expect(() => new MLP({ inputSize: 2, hiddenSizes: [], outputSize: 2, activation: 'swishy' as never })).toThrow(
+      ConfigError,
+    );
     expect(() => new MLP({ inputSize: 2, hiddenSizes: [], outputSize: 2, dropout: 1 })).toThrow(/dropout/);
   });
 
@@ -121,7 +132,11 @@ describe('MLP', () => {
     const vars = createVariables(net.params, new Rng(1));
     const opt = tf.train.adam(0.03);
     const step = () =>
-      opt.minimize(() => softmaxCrossEntropy(net.forward(x, vars, { training: true, rng }), labels), true, Object.values(vars));
+      opt.minimize(
+        () => softmaxCrossEntropy(net.forward(x, vars, { training: true, rng }), labels),
+        true,
+        Object.values(vars),
+      );
     await assertNoLeaks(step, { steps: 3, label: 'MLP training step' });
     for (let i = 0; i < 100; i++) step()?.dispose();
     const logits = net.forward(x, vars);

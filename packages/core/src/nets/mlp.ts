@@ -32,10 +32,28 @@ export function denseSpecs(
   bias = true,
 ): ParamSpec[] {
   const out = [
-    paramSpec({ name: `${name}.weight`, shape: [inSize, outSize], kind: 'weight', layer, fanIn: inSize, fanOut: outSize, activation }),
+    paramSpec({
+      name: `${name}.weight`,
+      shape: [inSize, outSize],
+      kind: 'weight',
+      layer,
+      fanIn: inSize,
+      fanOut: outSize,
+      activation,
+    }),
   ];
   if (bias)
-    out.push(paramSpec({ name: `${name}.bias`, shape: [outSize], kind: 'bias', layer, fanIn: inSize, fanOut: outSize, activation }));
+    out.push(
+      paramSpec({
+        name: `${name}.bias`,
+        shape: [outSize],
+        kind: 'bias',
+        layer,
+        fanIn: inSize,
+        fanOut: outSize,
+        activation,
+      }),
+    );
   return out;
 }
 
@@ -56,19 +74,30 @@ export class MLP implements TargetNet {
   constructor(config: MLPConfig) {
     const inputSize = checkPositiveInt('inputSize', config.inputSize);
     const outputSize = checkPositiveInt('outputSize', config.outputSize);
-    if (!Array.isArray(config.hiddenSizes)) throw new ConfigError('hiddenSizes', 'must be an array of positive integers (may be empty)');
+    if (!Array.isArray(config.hiddenSizes))
+      throw new ConfigError('hiddenSizes', 'must be an array of positive integers (may be empty)');
     const hidden = config.hiddenSizes.map((h, i) => checkPositiveInt(`hiddenSizes[${i}]`, h));
     const activation = checkActivation('activation', config.activation ?? 'relu');
     const outputActivation = checkActivation('outputActivation', config.outputActivation ?? 'linear');
     const drop = checkDropout('dropout', config.dropout ?? 0);
     const bias = config.bias ?? true;
     if (typeof bias !== 'boolean') throw new ConfigError('bias', `must be a boolean, got ${JSON.stringify(bias)}`);
-    this.config = Object.freeze({ inputSize, hiddenSizes: hidden, outputSize, activation, outputActivation, dropout: drop, bias });
+    this.config = Object.freeze({
+      inputSize,
+      hiddenSizes: hidden,
+      outputSize,
+      activation,
+      outputActivation,
+      dropout: drop,
+      bias,
+    });
     this.sizes = [inputSize, ...hidden, outputSize];
     const specs: ParamSpec[] = [];
     for (let l = 0; l + 1 < this.sizes.length; l++) {
       const last = l + 2 === this.sizes.length;
-      specs.push(...denseSpecs(`fc${l + 1}`, this.sizes[l], this.sizes[l + 1], l, last ? outputActivation : activation, bias));
+      specs.push(
+        ...denseSpecs(`fc${l + 1}`, this.sizes[l], this.sizes[l + 1], l, last ? outputActivation : activation, bias),
+      );
     }
     this.params = specs;
     this.inputShape = [inputSize];

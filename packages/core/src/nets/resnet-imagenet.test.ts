@@ -19,7 +19,14 @@ import {
 import { maxPoolPadded } from '../ops/pool.js';
 import { fromTorchWeights, torchShape } from '../torch-layout.js';
 import { softmaxCrossEntropy } from '../ops/losses.js';
-import { comparePerSampleWithLoop, disposeWeights, maxAbsDiff, pickSample, randomWeightBatch, useCpu } from '../testing/nets.js';
+import {
+  comparePerSampleWithLoop,
+  disposeWeights,
+  maxAbsDiff,
+  pickSample,
+  randomWeightBatch,
+  useCpu,
+} from '../testing/nets.js';
 
 // Written by scripts/torchvision_resnet_fixture.py from torchvision 0.14 itself.
 interface Encoded {
@@ -45,7 +52,8 @@ interface SpecsFixture {
   torchvision: string;
   nets: Record<string, { count: number; params: [string, number[]][]; buffers: [string, number[]][] }>;
 }
-const readJson = <T>(file: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8')) as T;
+const readJson = <T>(file: string): T =>
+  JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8')) as T;
 const numbers = readJson<{ torchvision: string; cases: FixtureCase[] }>('torchvision_resnet.json');
 const specs = readJson<SpecsFixture>('torchvision_resnet_specs.json');
 
@@ -54,7 +62,8 @@ function decode(e: Encoded): tf.Tensor {
   const bytes = Uint8Array.from(Buffer.from(e.data, 'base64')); // a copy: 4-byte aligned
   return tf.tensor(new Float32Array(bytes.buffer), e.shape, 'float32');
 }
-const decodeAll = (r: Record<string, Encoded>): Weights => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, decode(v)]));
+const decodeAll = (r: Record<string, Encoded>): Weights =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, decode(v)]));
 const nchwToNhwc = (x: tf.Tensor) => tf.transpose(x, [0, 2, 3, 1]);
 
 /** A state with the given torch buffers (by buffer name) under condition '0'. */
@@ -68,7 +77,8 @@ function stateFrom(net: ImageNetResNet, buffers: Weights): NetState {
 function randomState(net: ImageNetResNet, seed: number): NetState {
   const rng = new Rng(seed);
   const values: Weights = {};
-  for (const s of net.stateSpecs) values[s.name] = s.init === 'zeros' ? rng.normal([...s.shape], 0, 0.3) : rng.uniformTensor([...s.shape], 0.5, 1.5);
+  for (const s of net.stateSpecs)
+    values[s.name] = s.init === 'zeros' ? rng.normal([...s.shape], 0, 0.3) : rng.uniformTensor([...s.shape], 0.5, 1.5);
   const state = stateFrom(net, values);
   disposeWeights(values);
   return state;
@@ -80,7 +90,13 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
   beforeAll(useCpu);
 
   it("has torchvision's parameter counts", () => {
-    const expected = { resnet18: 11689512, resnet34: 21797672, resnet50: 25557032, resnet101: 44549160, resnet152: 60192808 };
+    const expected = {
+      resnet18: 11689512,
+      resnet34: 21797672,
+      resnet50: 25557032,
+      resnet101: 44549160,
+      resnet152: 60192808,
+    };
     for (const [name, count] of Object.entries(expected)) {
       const net = FACTORIES[name as keyof typeof FACTORIES]();
       expect(net.name).toBe(name);
@@ -102,9 +118,15 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
     };
     for (const [name, net] of Object.entries(nets)) {
       const ref = specs.nets[name];
-      expect(net.params.map((p) => [p.name, torchShape(p)]), name).toEqual(ref.params);
+      expect(
+        net.params.map((p) => [p.name, torchShape(p)]),
+        name,
+      ).toEqual(ref.params);
       const running = ref.buffers.filter(([n]) => !n.endsWith('num_batches_tracked'));
-      expect(net.stateSpecs.map((s) => [s.name, [...s.shape]]), name).toEqual(running);
+      expect(
+        net.stateSpecs.map((s) => [s.name, [...s.shape]]),
+        name,
+      ).toEqual(running);
     }
     // Spot checks that hold without the fixture.
     const r18 = nets.resnet18.params;
@@ -119,9 +141,15 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
     const r50 = nets.resnet50.params;
     expect(r50).toHaveLength(161);
     expect(r50.slice(3, 12).map((p) => p.name)).toEqual([
-      'layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'layer1.0.bn1.bias',
-      'layer1.0.conv2.weight', 'layer1.0.bn2.weight', 'layer1.0.bn2.bias',
-      'layer1.0.conv3.weight', 'layer1.0.bn3.weight', 'layer1.0.bn3.bias',
+      'layer1.0.conv1.weight',
+      'layer1.0.bn1.weight',
+      'layer1.0.bn1.bias',
+      'layer1.0.conv2.weight',
+      'layer1.0.bn2.weight',
+      'layer1.0.bn2.bias',
+      'layer1.0.conv3.weight',
+      'layer1.0.bn3.weight',
+      'layer1.0.bn3.bias',
     ]);
     // layer1.0 changes channels 64 → 256 at stride 1: it has a downsample; v1.5: stride on conv2.
     expect(r50[12]).toMatchObject({ name: 'layer1.0.downsample.0.weight', shape: [1, 1, 64, 256] });
@@ -141,7 +169,9 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
     expect(() => new ImageNetResNet({ ...base, layers: [2, 0, 2, 2] })).toThrow(/layers\[1\]/);
     expect(() => new ImageNetResNet({ ...base, widthPerGroup: 32 })).toThrow(/widthPerGroup/);
     expect(() => new ImageNetResNet({ ...base, widths: [4, 8] as never })).toThrow(/widths/);
-    expect(() => new ImageNetResNet({ block: 'bottleneck', layers: [1, 1, 1, 1], widths: [4, 4, 4, 4], widthPerGroup: 8 })).toThrow(/0 channels/);
+    expect(
+      () => new ImageNetResNet({ block: 'bottleneck', layers: [1, 1, 1, 1], widths: [4, 4, 4, 4], widthPerGroup: 8 }),
+    ).toThrow(/0 channels/);
     expect(() => resnet18({ bnMomentum: 0 })).toThrow(ConfigError);
     expect(() => resnet18({ inputShape: [32, 32] as never })).toThrow(/inputShape/);
     const net = new ImageNetResNet({ ...base, widths: [2, 2, 2, 2], numClasses: 3 });
@@ -158,7 +188,9 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
     for (const make of [resnet18, resnet50]) {
       const net = make({ numClasses: 10, inputShape: [32, 32, 3], trackRunningStats: false });
       // Cheap constant weights: only the shapes matter here.
-      const w = Object.fromEntries(net.params.map((p) => [p.name, tf.fill([...p.shape], p.kind === 'norm-scale' ? 1 : 0.01)]));
+      const w = Object.fromEntries(
+        net.params.map((p) => [p.name, tf.fill([...p.shape], p.kind === 'norm-scale' ? 1 : 0.01)]),
+      );
       const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1);
       const y = net.forward(x, w);
       expect(y.shape).toEqual([2, 10]);
@@ -246,7 +278,13 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
   // γ ≈ 0.5 keeps the residual stream O(1), so float32 errors stay well under the bound.
   for (const block of ['basic', 'bottleneck'] as const)
     it(`per-sample weights equal the loop in eval mode (running stats), ${block} blocks`, () => {
-      const net = new ImageNetResNet({ block, layers: [1, 1, 1, 1], widths: [4, 4, 8, 8], widthPerGroup: block === 'bottleneck' ? 32 : 64, numClasses: 5 });
+      const net = new ImageNetResNet({
+        block,
+        layers: [1, 1, 1, 1],
+        widths: [4, 4, 8, 8],
+        widthPerGroup: block === 'bottleneck' ? 32 : 64,
+        numClasses: 5,
+      });
       const B = 2;
       const state = randomState(net, 3);
       const w = randomWeightBatch(net.params, B, 4, 0.5, 0.5);
@@ -286,7 +324,8 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
       disposeWeights(wi);
     }
     let worst = 0;
-    for (const s of net.stateSpecs) worst = Math.max(worst, maxAbsDiff(batched.get('0', s.name), looped.get('0', s.name)));
+    for (const s of net.stateSpecs)
+      worst = Math.max(worst, maxAbsDiff(batched.get('0', s.name), looped.get('0', s.name)));
     expect(worst).toBeLessThan(1e-5);
     disposeWeights(w);
     x.dispose();
@@ -297,13 +336,20 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
   it('a training step that updates running stats leaks nothing', async () => {
     const net = new ImageNetResNet({ block: 'bottleneck', layers: [1, 1, 1, 1], widths: [4, 4, 4, 4], numClasses: 3 });
     const w = initWeights(net.params, new Rng(8));
-    const vars = Object.fromEntries(Object.entries(w).map(([k, t]) => [k, tf.variable(t, true, `imagenet-resnet-leak/${k}`)]));
+    const vars = Object.fromEntries(
+      Object.entries(w).map(([k, t]) => [k, tf.variable(t, true, `imagenet-resnet-leak/${k}`)]),
+    );
     const state = new NetState(net.stateSpecs);
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 9);
     const labels = tf.tensor1d([0, 2], 'int32');
     const opt = tf.train.sgd(0.01);
     await assertNoLeaks(
-      () => opt.minimize(() => softmaxCrossEntropy(net.forward(x, vars, { training: true, state }), labels), true, Object.values(vars)),
+      () =>
+        opt.minimize(
+          () => softmaxCrossEntropy(net.forward(x, vars, { training: true, state }), labels),
+          true,
+          Object.values(vars),
+        ),
       { label: 'ImageNetResNet training step' },
     );
     tf.dispose([x, labels]);

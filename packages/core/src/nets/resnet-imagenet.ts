@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError } from '../errors/index.js';
+import { ConfigError } from '../errors/index.js';
 import { type ParamSpec, type Weights } from '../params.js';
 import { linear } from '../ops/index.js';
 import type { ForwardOptions, StateSpec, TargetNet } from '../target.js';
-import { conv2d, convSpecs, type PerSampleConvMethod } from '../ops/conv.js';
+import { convSpecs, type PerSampleConvMethod } from '../ops/conv.js';
 import { globalAvgPool, maxPoolPadded } from '../ops/pool.js';
 import { batchNormSpecs, batchNormStateSpecs, BN_EPS, BN_MOMENTUM } from '../ops/batch-norm.js';
 import { denseSpecs } from './mlp.js';
@@ -102,28 +102,43 @@ export class ImageNetResNet implements TargetNet {
   constructor(config: ImageNetResNetConfig) {
     const block = config.block;
     if (block !== 'basic' && block !== 'bottleneck')
-      throw new ConfigError('block', `must be 'basic' (resnet18/34) or 'bottleneck' (resnet50/101/152), got ${JSON.stringify(block)}`);
+      throw new ConfigError(
+        'block',
+        `must be 'basic' (resnet18/34) or 'bottleneck' (resnet50/101/152), got ${JSON.stringify(block)}`,
+      );
     const layers = config.layers;
     if (!Array.isArray(layers) || layers.length !== 4)
-      throw new ConfigError('layers', `must be the block counts of layer1 … layer4 (e.g. [2, 2, 2, 2]), got ${JSON.stringify(layers)}`);
+      throw new ConfigError(
+        'layers',
+        `must be the block counts of layer1 … layer4 (e.g. [2, 2, 2, 2]), got ${JSON.stringify(layers)}`,
+      );
     layers.forEach((n, i) => checkPositiveInt(`layers[${i}]`, n));
     const widths = config.widths ?? TORCHVISION_WIDTHS;
     if (!Array.isArray(widths) || widths.length !== 4)
-      throw new ConfigError('widths', `must be the planes of layer1 … layer4 (default [64, 128, 256, 512]), got ${JSON.stringify(widths)}`);
+      throw new ConfigError(
+        'widths',
+        `must be the planes of layer1 … layer4 (default [64, 128, 256, 512]), got ${JSON.stringify(widths)}`,
+      );
     widths.forEach((w, i) => checkPositiveInt(`widths[${i}]`, w));
     const widthPerGroup = checkPositiveInt('widthPerGroup', config.widthPerGroup ?? 64);
     if (block === 'basic' && widthPerGroup !== 64)
-      throw new ConfigError('widthPerGroup', `basic blocks support only 64 (as torchvision's BasicBlock), got ${widthPerGroup}; use widths to change their size`);
+      throw new ConfigError(
+        'widthPerGroup',
+        `basic blocks support only 64 (as torchvision's BasicBlock), got ${widthPerGroup}; use widths to change their size`,
+      );
     const numClasses = checkPositiveInt('numClasses', config.numClasses ?? 1000);
     const inputShape = config.inputShape ?? [224, 224, 3];
-    if (!Array.isArray(inputShape) || inputShape.length !== 3) throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
+    if (!Array.isArray(inputShape) || inputShape.length !== 3)
+      throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
     inputShape.forEach((d, i) => checkPositiveInt(`inputShape[${i}]`, d));
     const bnMomentum = config.bnMomentum ?? BN_MOMENTUM;
-    if (!(bnMomentum > 0 && bnMomentum <= 1)) throw new ConfigError('bnMomentum', `must be in (0, 1], got ${bnMomentum}`);
+    if (!(bnMomentum > 0 && bnMomentum <= 1))
+      throw new ConfigError('bnMomentum', `must be in (0, 1], got ${bnMomentum}`);
     const bnEps = config.bnEps ?? BN_EPS;
     if (!(bnEps > 0)) throw new ConfigError('bnEps', `must be positive, got ${bnEps}`);
     const trackRunningStats = config.trackRunningStats ?? true;
-    if (typeof trackRunningStats !== 'boolean') throw new ConfigError('trackRunningStats', `must be a boolean, got ${JSON.stringify(trackRunningStats)}`);
+    if (typeof trackRunningStats !== 'boolean')
+      throw new ConfigError('trackRunningStats', `must be a boolean, got ${JSON.stringify(trackRunningStats)}`);
     this.config = Object.freeze({
       block,
       layers: [...layers] as [number, number, number, number],
@@ -143,7 +158,8 @@ export class ImageNetResNet implements TargetNet {
     const specs: ParamSpec[] = [];
     const state: StateSpec[] = [];
     let layer = 0;
-    const conv = (name: string, k: number, cin: number, cout: number) => specs.push(...convSpecs(name, k, cin, cout, layer++, 'relu', false));
+    const conv = (name: string, k: number, cin: number, cout: number) =>
+      specs.push(...convSpecs(name, k, cin, cout, layer++, 'relu', false));
     const bn = (name: string, ch: number) => {
       specs.push(...batchNormSpecs(name, ch, layer++));
       state.push(...batchNormStateSpecs(name, ch));
@@ -158,7 +174,10 @@ export class ImageNetResNet implements TargetNet {
       // torchvision: width = int(planes * (base_width / 64.0)) * groups (groups = 1).
       const inner = block === 'basic' ? planes : Math.floor(planes * (widthPerGroup / 64));
       if (inner < 1)
-        throw new ConfigError('widthPerGroup', `gives layer${s + 1} bottlenecks ⌊${planes}·${widthPerGroup}/64⌋ = 0 channels; raise widthPerGroup or widths[${s}]`);
+        throw new ConfigError(
+          'widthPerGroup',
+          `gives layer${s + 1} bottlenecks ⌊${planes}·${widthPerGroup}/64⌋ = 0 channels; raise widthPerGroup or widths[${s}]`,
+        );
       for (let b = 0; b < layers[s]; b++) {
         const stride = s > 0 && b === 0 ? 2 : 1;
         const prefix = `layer${s + 1}.${b}`;
@@ -206,7 +225,9 @@ export class ImageNetResNet implements TargetNet {
           out = bn(conv(out, `${b.prefix}.conv${i + 1}`, c.stride, c.pad), `${b.prefix}.bn${i + 1}`);
           if (i + 1 < b.convs.length) out = tf.relu(out);
         });
-        const short = b.downsample ? bn(conv(h, `${b.prefix}.downsample.0`, b.stride, 0), `${b.prefix}.downsample.1`) : h;
+        const short = b.downsample
+          ? bn(conv(h, `${b.prefix}.downsample.0`, b.stride, 0), `${b.prefix}.downsample.1`)
+          : h;
         h = tf.relu(tf.add(out, short));
       }
       return linear(globalAvgPool(h), weights['fc.weight'], weights['fc.bias']);

@@ -24,7 +24,8 @@ function randomState(net: ResNet, seed: number): NetState {
   const rng = new Rng(seed);
   const values: Record<string, tf.Tensor> = {};
   for (const s of net.stateSpecs)
-    values[`0/${s.name}`] = s.init === 'zeros' ? rng.normal([...s.shape], 0, 0.3) : rng.uniformTensor([...s.shape], 1, 2);
+    values[`0/${s.name}`] =
+      s.init === 'zeros' ? rng.normal([...s.shape], 0, 0.3) : rng.uniformTensor([...s.shape], 1, 2);
   state.loadNamedTensors(values);
   tf.dispose(Object.values(values));
   return state;
@@ -46,7 +47,13 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
   it('names params and running statistics like the PyTorch port', () => {
     const net = resnet20({ shortcut: 'B' });
     const byName = Object.fromEntries(net.params.map((p) => [p.name, p]));
-    expect(byName['conv1.weight']).toMatchObject({ shape: [3, 3, 3, 16], kind: 'weight', fanIn: 27, fanOut: 144, layer: 0 });
+    expect(byName['conv1.weight']).toMatchObject({
+      shape: [3, 3, 3, 16],
+      kind: 'weight',
+      fanIn: 27,
+      fanOut: 144,
+      layer: 0,
+    });
     expect(byName['bn1.weight']).toMatchObject({ shape: [16], kind: 'norm-scale', layer: 1 });
     expect(byName['layer1.0.conv1.weight'].shape).toEqual([3, 3, 16, 16]);
     expect(byName['layer2.0.conv1.weight'].shape).toEqual([3, 3, 16, 32]);
@@ -54,7 +61,9 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
     expect(byName['layer2.0.downsample.1.bias'].kind).toBe('norm-shift');
     expect(byName['layer3.2.bn2.bias'].shape).toEqual([64]);
     expect(byName['fc.weight']).toMatchObject({ shape: [64, 10], activation: 'linear' });
-    expect(net.params.filter((p) => p.name.endsWith('conv1.weight') || p.name.endsWith('conv2.weight'))).toHaveLength(19);
+    expect(net.params.filter((p) => p.name.endsWith('conv1.weight') || p.name.endsWith('conv2.weight'))).toHaveLength(
+      19,
+    );
     expect(resnet20().params.some((p) => p.name.includes('downsample'))).toBe(false);
     // 19 BNs (+2 projections' BNs with option B), 2 state tensors each
     expect(resnet20().stateSpecs).toHaveLength(38);
@@ -153,7 +162,8 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
         disposeWeights(wi);
       }
       let worst = 0;
-      for (const s of net.stateSpecs) worst = Math.max(worst, maxAbsDiff(batched.get('0', s.name), looped.get('0', s.name)));
+      for (const s of net.stateSpecs)
+        worst = Math.max(worst, maxAbsDiff(batched.get('0', s.name), looped.get('0', s.name)));
       console.log(`${net.name} (${shortcut}) per-sample running stats vs sequential loop: ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(1e-5);
       disposeWeights(w);
@@ -167,7 +177,8 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
     const w = initWeights(net.params, new Rng(10));
     const x = tf.randomNormal([3, 6, 6, 3], 0, 1, 'float32', 11);
     const labels = [1, 4, 7];
-    const f = (k: tf.Tensor) => softmaxCrossEntropy(net.forward(x, { ...w, 'layer2.0.conv1.weight': k }, { training: true }), labels);
+    const f = (k: tf.Tensor) =>
+      softmaxCrossEntropy(net.forward(x, { ...w, 'layer2.0.conv1.weight': k }, { training: true }), labels);
     expect(finiteDifferenceError(f, w['layer2.0.conv1.weight'], 8)).toBeLessThan(1e-2);
     x.dispose();
     disposeWeights(w);
@@ -183,7 +194,11 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
     const labels = tf.tensor1d([0, 1, 2, 3], 'int32');
     const opt = tf.train.adam(0.01);
     const step = () =>
-      opt.minimize(() => softmaxCrossEntropy(net.forward(x, a, { training: true, state }), labels), true, Object.values(a));
+      opt.minimize(
+        () => softmaxCrossEntropy(net.forward(x, a, { training: true, state }), labels),
+        true,
+        Object.values(a),
+      );
     await assertNoLeaks(step, { label: 'ResNet training step' });
     const evalOut = net.forward(x, a, { state });
     expect(evalOut.shape).toEqual([4, 10]);

@@ -78,22 +78,32 @@ export class ResNet implements TargetNet {
     if ((depth - 2) % 6 !== 0 || depth < 8)
       throw new ConfigError('depth', `a CIFAR ResNet has depth 6n + 2 (20, 32, 44, 56, 110, …), got ${depth}`);
     const widths = config.widths ?? [16, 32, 64];
-    if (!Array.isArray(widths) || widths.length !== 3) throw new ConfigError('widths', `must be three stage widths, got ${JSON.stringify(widths)}`);
+    if (!Array.isArray(widths) || widths.length !== 3)
+      throw new ConfigError('widths', `must be three stage widths, got ${JSON.stringify(widths)}`);
     widths.forEach((w, i) => checkPositiveInt(`widths[${i}]`, w));
     const numClasses = checkPositiveInt('numClasses', config.numClasses ?? 10);
     const inputShape = config.inputShape ?? [32, 32, 3];
-    if (!Array.isArray(inputShape) || inputShape.length !== 3) throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
+    if (!Array.isArray(inputShape) || inputShape.length !== 3)
+      throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
     inputShape.forEach((d, i) => checkPositiveInt(`inputShape[${i}]`, d));
     const shortcut = config.shortcut ?? 'A';
-    if (shortcut !== 'A' && shortcut !== 'B') throw new ConfigError('shortcut', `must be 'A' (zero-pad identity) or 'B' (1x1 projection), got ${JSON.stringify(shortcut)}`);
+    if (shortcut !== 'A' && shortcut !== 'B')
+      throw new ConfigError(
+        'shortcut',
+        `must be 'A' (zero-pad identity) or 'B' (1x1 projection), got ${JSON.stringify(shortcut)}`,
+      );
     const bnMomentum = config.bnMomentum ?? BN_MOMENTUM;
-    if (!(bnMomentum > 0 && bnMomentum <= 1)) throw new ConfigError('bnMomentum', `must be in (0, 1], got ${bnMomentum}`);
+    if (!(bnMomentum > 0 && bnMomentum <= 1))
+      throw new ConfigError('bnMomentum', `must be in (0, 1], got ${bnMomentum}`);
     const bnEps = config.bnEps ?? BN_EPS;
     if (!(bnEps > 0)) throw new ConfigError('bnEps', `must be positive, got ${bnEps}`);
     const trackRunningStats = config.trackRunningStats ?? true;
     for (let s = 1; s < 3; s++)
       if (shortcut === 'A' && widths[s] < widths[s - 1])
-        throw new ConfigError('widths', `option A pads channels with zeros, so widths must not shrink, got [${widths.join(', ')}]`);
+        throw new ConfigError(
+          'widths',
+          `option A pads channels with zeros, so widths must not shrink, got [${widths.join(', ')}]`,
+        );
     this.config = Object.freeze({
       depth,
       widths: [...widths] as [number, number, number],
@@ -154,7 +164,8 @@ export class ResNet implements TargetNet {
         out = bn(conv(out, `${b.prefix}.conv2`, 1, 1), `${b.prefix}.bn2`);
         let short: tf.Tensor = h;
         if (b.shortcut === 'A') short = zeroPadShortcut(h, b.cout, b.stride);
-        else if (b.shortcut === 'B') short = bn(conv(h, `${b.prefix}.downsample.0`, b.stride, 0), `${b.prefix}.downsample.1`);
+        else if (b.shortcut === 'B')
+          short = bn(conv(h, `${b.prefix}.downsample.0`, b.stride, 0), `${b.prefix}.downsample.1`);
         h = tf.relu(tf.add(out, short));
       }
       return linear(globalAvgPool(h), weights['fc.weight'], weights['fc.bias']);
@@ -169,7 +180,8 @@ export class ResNet implements TargetNet {
  */
 export function zeroPadShortcut(x: tf.Tensor, cout: number, stride: number): tf.Tensor {
   return tf.tidy(() => {
-    if (stride !== 1 && stride !== 2) throw new ConfigError('stride', `option A shortcut supports stride 1 or 2, got ${stride}`);
+    if (stride !== 1 && stride !== 2)
+      throw new ConfigError('stride', `option A shortcut supports stride 1 or 2, got ${stride}`);
     const s = stride === 2 ? subsample2(x) : (x as tf.Tensor4D);
     const extra = cout - s.shape[3];
     if (extra === 0) return s;
@@ -198,7 +210,12 @@ export interface ResNetLike {
   readonly name: string;
   readonly params: readonly ParamSpec[];
   readonly inputShape: readonly number[];
-  readonly config: { readonly trackRunningStats: boolean; readonly bnMomentum: number; readonly bnEps: number; readonly convMethod: PerSampleConvMethod };
+  readonly config: {
+    readonly trackRunningStats: boolean;
+    readonly bnMomentum: number;
+    readonly bnEps: number;
+    readonly convMethod: PerSampleConvMethod;
+  };
 }
 
 /**
@@ -210,11 +227,19 @@ export function resnetLayers(
   x: tf.Tensor,
   weights: Weights,
   options: ForwardOptions,
-): { bn: (h: tf.Tensor, name: string) => tf.Tensor; conv: (h: tf.Tensor, name: string, stride: number, pad: number) => tf.Tensor } {
+): {
+  bn: (h: tf.Tensor, name: string) => tf.Tensor;
+  conv: (h: tf.Tensor, name: string, stride: number, pad: number) => tf.Tensor;
+} {
   const batch = checkWeights(net.params, weights, net.name);
   const cin = net.inputShape[2];
   if (x.rank !== 4 || x.shape[3] !== cin)
-    throw new ShapeMismatchError(`${net.name} input`, [x.shape[0] ?? -1, net.inputShape[0]!, net.inputShape[1]!, cin!], x.shape, 'pass NHWC images [N, H, W, C]');
+    throw new ShapeMismatchError(
+      `${net.name} input`,
+      [x.shape[0] ?? -1, net.inputShape[0]!, net.inputShape[1]!, cin!],
+      x.shape,
+      'pass NHWC images [N, H, W, C]',
+    );
   checkBatch(x, batch, net.name);
   const perSample = batch !== null;
   const training = options.training ?? false;
@@ -238,6 +263,7 @@ export function resnetLayers(
         eps: bnEps,
         name,
       }),
-    conv: (h, name, stride, pad) => conv2d(h, weights[`${name}.weight`], undefined, { stride, padding: pad, method: convMethod }),
+    conv: (h, name, stride, pad) =>
+      conv2d(h, weights[`${name}.weight`], undefined, { stride, padding: pad, method: convMethod }),
   };
 }

@@ -148,16 +148,33 @@ describe('recurrent nets: numerics', () => {
 
   it('gradients match finite differences (LSTM, 2 layers, tokens, head)', () => {
     const net = new LSTM({ inputSize: 3, hiddenSize: 2, seqLength: 3, layers: 2, vocabSize: 5, outputSize: 2 });
-    const x = tf.tensor2d([[0, 3, 4], [2, 2, 1]], [2, 3], 'int32');
+    const x = tf.tensor2d(
+      [
+        [0, 3, 4],
+        [2, 2, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
     finiteDifferenceCheck(net, x, 5);
     x.dispose();
   });
 
   it('embeddingLookup: per-sample tables equal per-sample gathers', () => {
     const table = new Rng(9).normal([3, 4, 2]);
-    const ids = tf.tensor2d([[0, 3], [1, 1], [3, 2]], [3, 2], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [0, 3],
+        [1, 1],
+        [3, 2],
+      ],
+      [3, 2],
+      'int32',
+    );
     const got = embeddingLookup(ids, table);
-    const want = tf.stack([0, 1, 2].map((i) => tf.gather(tf.squeeze(tf.slice(table, i, 1), [0]), tf.squeeze(tf.slice(ids, i, 1), [0]))));
+    const want = tf.stack(
+      [0, 1, 2].map((i) => tf.gather(tf.squeeze(tf.slice(table, i, 1), [0]), tf.squeeze(tf.slice(ids, i, 1), [0]))),
+    );
     expect(maxAbsDiff(got, want)).toBe(0);
     tf.dispose([table, ids, got, want]);
   });
@@ -178,8 +195,23 @@ describe('recurrent nets: per-sample weights', () => {
   });
 
   it('LSTM, token inputs, sequence output (char-LM shape): batched pass = loop', () => {
-    const net = new LSTM({ inputSize: 4, hiddenSize: 3, seqLength: 4, vocabSize: 6, output: 'sequence', outputSize: 6 });
-    const x = tf.tensor2d([[0, 1, 5, 2], [3, 3, 4, 0], [5, 4, 3, 2]], [3, 4], 'int32');
+    const net = new LSTM({
+      inputSize: 4,
+      hiddenSize: 3,
+      seqLength: 4,
+      vocabSize: 6,
+      output: 'sequence',
+      outputSize: 6,
+    });
+    const x = tf.tensor2d(
+      [
+        [0, 1, 5, 2],
+        [3, 3, 4, 0],
+        [5, 4, 3, 2],
+      ],
+      [3, 4],
+      'int32',
+    );
     const e = (errors['lstm tokens sequence'] = perSampleVsLoop(net, x, 30));
     expect(e.fwd).toBeLessThan(1e-5);
     expect(e.grad).toBeLessThan(1e-5);

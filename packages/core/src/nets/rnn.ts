@@ -66,12 +66,22 @@ type CellType = 'rnn' | 'lstm';
 
 const GATES: Record<CellType, number> = { rnn: 1, lstm: 4 };
 
-const RECURRENT_KEYS = new Set(['inputSize', 'hiddenSize', 'seqLength', 'layers', 'vocabSize', 'output', 'outputSize', 'dropout']);
+const RECURRENT_KEYS = new Set([
+  'inputSize',
+  'hiddenSize',
+  'seqLength',
+  'layers',
+  'vocabSize',
+  'output',
+  'outputSize',
+  'dropout',
+]);
 
 function resolveRecurrentConfig(config: RecurrentConfig, owner: string): ResolvedRecurrentConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError(owner, 'the config must be an object');
   for (const k of Object.keys(config))
-    if (!RECURRENT_KEYS.has(k)) throw new ConfigError(k, `unknown ${owner} option; known: ${[...RECURRENT_KEYS].join(', ')}`);
+    if (!RECURRENT_KEYS.has(k))
+      throw new ConfigError(k, `unknown ${owner} option; known: ${[...RECURRENT_KEYS].join(', ')}`);
   const output = config.output ?? 'last';
   if (output !== 'last' && output !== 'sequence')
     throw new ConfigError('output', `must be 'last' or 'sequence', got ${JSON.stringify(output)}`);
@@ -107,7 +117,14 @@ abstract class RecurrentNet implements TargetNet {
     let layer = 0;
     if (c.vocabSize !== null) {
       specs.push(
-        paramSpec({ name: 'embedding.weight', shape: [c.vocabSize, c.inputSize], kind: 'embedding', layer, fanIn: c.vocabSize, fanOut: c.inputSize }),
+        paramSpec({
+          name: 'embedding.weight',
+          shape: [c.vocabSize, c.inputSize],
+          kind: 'embedding',
+          layer,
+          fanIn: c.vocabSize,
+          fanOut: c.inputSize,
+        }),
       );
       layer++;
     }
@@ -116,7 +133,13 @@ abstract class RecurrentNet implements TargetNet {
       const common = { layer, fanOut: g, activation: 'tanh' };
       specs.push(
         paramSpec({ name: `${cell}.${l}.weight_ih`, shape: [inSize, g], kind: 'weight', fanIn: inSize, ...common }),
-        paramSpec({ name: `${cell}.${l}.weight_hh`, shape: [c.hiddenSize, g], kind: 'recurrent-weight', fanIn: c.hiddenSize, ...common }),
+        paramSpec({
+          name: `${cell}.${l}.weight_hh`,
+          shape: [c.hiddenSize, g],
+          kind: 'recurrent-weight',
+          fanIn: c.hiddenSize,
+          ...common,
+        }),
         paramSpec({ name: `${cell}.${l}.bias`, shape: [g], kind: 'bias', fanIn: inSize, ...common }),
       );
     }
@@ -124,7 +147,15 @@ abstract class RecurrentNet implements TargetNet {
       const h = c.hiddenSize;
       const o = c.outputSize;
       specs.push(
-        paramSpec({ name: 'head.weight', shape: [h, o], kind: 'weight', layer, fanIn: h, fanOut: o, activation: 'linear' }),
+        paramSpec({
+          name: 'head.weight',
+          shape: [h, o],
+          kind: 'weight',
+          layer,
+          fanIn: h,
+          fanOut: o,
+          activation: 'linear',
+        }),
         paramSpec({ name: 'head.bias', shape: [o], kind: 'bias', layer, fanIn: h, fanOut: o, activation: 'linear' }),
       );
     }

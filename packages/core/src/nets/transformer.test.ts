@@ -70,7 +70,9 @@ function encoderRef(net: TransformerEncoder, x: M, w: Record<string, number[] & 
     const part = (i: number) => qkv.map((row) => row.slice(i * d, (i + 1) * d));
     const att = attentionRef(part(0), part(1), part(2), c.numHeads, c.causal);
     h = addM(h, dense(att, p('attn.proj.weight'), p('attn.proj.bias')));
-    const m = dense(layerNormRef(h, p('ln2.weight'), p('ln2.bias')), p('mlp.fc1.weight'), p('mlp.fc1.bias')).map((r) => r.map(gelu));
+    const m = dense(layerNormRef(h, p('ln2.weight'), p('ln2.bias')), p('mlp.fc1.weight'), p('mlp.fc1.bias')).map((r) =>
+      r.map(gelu),
+    );
     h = addM(h, dense(m, p('mlp.fc2.weight'), p('mlp.fc2.bias')));
   }
   if (c.finalNorm) h = layerNormRef(h, w['norm.weight'], w['norm.bias']);
@@ -91,7 +93,16 @@ describe('TransformerEncoder: config and ParamSpecs', () => {
   it('counts parameters like the hand computation (tokens, cls, 2 blocks, final LN, head)', () => {
     const d = 8;
     const ff = 16;
-    const net = new TransformerEncoder({ dModel: d, numHeads: 2, numBlocks: 2, ffSize: ff, seqLength: 5, vocabSize: 11, pooling: 'cls', outputSize: 3 });
+    const net = new TransformerEncoder({
+      dModel: d,
+      numHeads: 2,
+      numBlocks: 2,
+      ffSize: ff,
+      seqLength: 5,
+      vocabSize: 11,
+      pooling: 'cls',
+      outputSize: 3,
+    });
     const block = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * ff + ff) + (ff * d + d);
     const expected = 11 * d + d + 6 * d + 2 * block + 2 * d + (d * 3 + 3);
     expect(countParams(net.params)).toBe(expected);
@@ -108,7 +119,12 @@ describe('TransformerEncoder: config and ParamSpecs', () => {
     ]);
     const byName = Object.fromEntries(net.params.map((p) => [p.name, p]));
     expect(byName['pos_embedding'].shape).toEqual([6, d]);
-    expect(byName['blocks.1.attn.qkv.weight']).toMatchObject({ shape: [d, 3 * d], kind: 'weight', fanIn: d, fanOut: 3 * d });
+    expect(byName['blocks.1.attn.qkv.weight']).toMatchObject({
+      shape: [d, 3 * d],
+      kind: 'weight',
+      fanIn: d,
+      fanOut: 3 * d,
+    });
     expect(byName['blocks.1.ln2.weight'].kind).toBe('norm-scale');
     expect(byName['blocks.1.ln2.bias'].kind).toBe('norm-shift');
     expect(byName['blocks.0.mlp.fc1.weight'].activation).toBe('gelu-tanh');
@@ -118,7 +134,16 @@ describe('TransformerEncoder: config and ParamSpecs', () => {
   });
 
   it('features with input projection, no pos embedding, no final LN, per-position output', () => {
-    const net = new TransformerEncoder({ dModel: 4, numHeads: 1, numBlocks: 1, seqLength: 7, inputSize: 3, positionalEmbedding: false, finalNorm: false, pooling: 'none' });
+    const net = new TransformerEncoder({
+      dModel: 4,
+      numHeads: 1,
+      numBlocks: 1,
+      seqLength: 7,
+      inputSize: 3,
+      positionalEmbedding: false,
+      finalNorm: false,
+      pooling: 'none',
+    });
     const block = 2 * 4 + (4 * 12 + 12) + (16 + 4) + 2 * 4 + (4 * 16 + 16) + (16 * 4 + 4);
     expect(countParams(net.params)).toBe(3 * 4 + 4 + block);
     expect(net.inputShape).toEqual([7, 3]);
@@ -150,11 +175,23 @@ describe('TransformerEncoder: config and ParamSpecs', () => {
 
 describe('TransformerEncoder: numerics', () => {
   const cases: [string, TransformerEncoderConfig][] = [
-    ['1 block, causal, per-position head', { dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, causal: true, pooling: 'none', outputSize: 3 }],
-    ['1 block, bidirectional, per-position', { dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, pooling: 'none' }],
-    ['2 blocks, input proj, cls, head', { dModel: 4, numHeads: 2, numBlocks: 2, ffSize: 5, seqLength: 3, inputSize: 3, pooling: 'cls', outputSize: 2 }],
+    [
+      '1 block, causal, per-position head',
+      { dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, causal: true, pooling: 'none', outputSize: 3 },
+    ],
+    [
+      '1 block, bidirectional, per-position',
+      { dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, pooling: 'none' },
+    ],
+    [
+      '2 blocks, input proj, cls, head',
+      { dModel: 4, numHeads: 2, numBlocks: 2, ffSize: 5, seqLength: 3, inputSize: 3, pooling: 'cls', outputSize: 2 },
+    ],
     ['mean pooling, 1 head', { dModel: 4, numHeads: 1, numBlocks: 1, seqLength: 3, pooling: 'mean' }],
-    ['last pooling, causal, shorter T, no final LN', { dModel: 4, numHeads: 2, numBlocks: 1, seqLength: 5, causal: true, pooling: 'last', finalNorm: false }],
+    [
+      'last pooling, causal, shorter T, no final LN',
+      { dModel: 4, numHeads: 2, numBlocks: 1, seqLength: 5, causal: true, pooling: 'last', finalNorm: false },
+    ],
   ];
   for (const [label, cfg] of cases)
     it(`matches a plain-JS reference: ${label}`, () => {
@@ -171,9 +208,24 @@ describe('TransformerEncoder: numerics', () => {
 
   it('multiHeadAttention on hand-picked numbers (one-hot keys select values)', () => {
     // 1 head, d = 2: q·k large for the matching key, so each query copies that key's value.
-    const q = tf.tensor3d([[[10, 0], [0, 10]]]);
-    const k = tf.tensor3d([[[1, 0], [0, 1]]]);
-    const v = tf.tensor3d([[[1, 2], [3, 4]]]);
+    const q = tf.tensor3d([
+      [
+        [10, 0],
+        [0, 10],
+      ],
+    ]);
+    const k = tf.tensor3d([
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    ]);
+    const v = tf.tensor3d([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ]);
     const out = multiHeadAttention(q, k, v, 1).arraySync() as number[][][];
     // softmax([10, 0] / √2): weights [1 − e, e] with e = 1 / (1 + exp(10/√2))
     const e = 1 / (1 + Math.exp(10 / Math.SQRT2));
@@ -185,14 +237,39 @@ describe('TransformerEncoder: numerics', () => {
   });
 
   it('gradients match finite differences (tokens, causal, 2 blocks, mean pooling, head)', () => {
-    const net = new TransformerEncoder({ dModel: 4, numHeads: 2, numBlocks: 2, ffSize: 6, seqLength: 3, vocabSize: 5, causal: true, outputSize: 2 });
-    const x = tf.tensor2d([[0, 3, 4], [2, 2, 1]], [2, 3], 'int32');
+    const net = new TransformerEncoder({
+      dModel: 4,
+      numHeads: 2,
+      numBlocks: 2,
+      ffSize: 6,
+      seqLength: 3,
+      vocabSize: 5,
+      causal: true,
+      outputSize: 2,
+    });
+    const x = tf.tensor2d(
+      [
+        [0, 3, 4],
+        [2, 2, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
     finiteDifferenceCheck(net, x, 5);
     x.dispose();
   });
 
   it('gradients match finite differences (features, input proj, cls)', () => {
-    const net = new TransformerEncoder({ dModel: 4, numHeads: 2, numBlocks: 1, ffSize: 6, seqLength: 3, inputSize: 2, pooling: 'cls', outputSize: 2 });
+    const net = new TransformerEncoder({
+      dModel: 4,
+      numHeads: 2,
+      numBlocks: 1,
+      ffSize: 6,
+      seqLength: 3,
+      inputSize: 2,
+      pooling: 'cls',
+      outputSize: 2,
+    });
     const x = new Rng(7).normal([2, 3, 2]);
     finiteDifferenceCheck(net, x, 6);
     x.dispose();
@@ -205,11 +282,29 @@ describe('TransformerEncoder: per-sample weights', () => {
     [
       'tokens, cls, 2 blocks, head',
       { dModel: 8, numHeads: 2, numBlocks: 2, ffSize: 12, seqLength: 4, vocabSize: 7, pooling: 'cls', outputSize: 3 },
-      () => tf.tensor2d([[0, 1, 6, 2], [3, 3, 4, 0], [5, 4, 3, 2]], [3, 4], 'int32'),
+      () =>
+        tf.tensor2d(
+          [
+            [0, 1, 6, 2],
+            [3, 3, 4, 0],
+            [5, 4, 3, 2],
+          ],
+          [3, 4],
+          'int32',
+        ),
     ],
     [
       'features, input proj, causal, per-position, T < seqLength',
-      { dModel: 8, numHeads: 4, numBlocks: 1, seqLength: 6, inputSize: 3, causal: true, pooling: 'none', outputSize: 2 },
+      {
+        dModel: 8,
+        numHeads: 4,
+        numBlocks: 1,
+        seqLength: 6,
+        inputSize: 3,
+        causal: true,
+        pooling: 'none',
+        outputSize: 2,
+      },
       () => new Rng(13).normal([3, 4, 3]),
     ],
     [
@@ -226,7 +321,8 @@ describe('TransformerEncoder: per-sample weights', () => {
       expect(e.fwd).toBeLessThan(1e-5);
       expect(e.grad).toBeLessThan(1e-5);
       x.dispose();
-      if (c === cases.length - 1) console.log('per-sample vs loop max abs errors (transformer):', JSON.stringify(errors));
+      if (c === cases.length - 1)
+        console.log('per-sample vs loop max abs errors (transformer):', JSON.stringify(errors));
     }),
   );
 
@@ -240,9 +336,26 @@ describe('TransformerEncoder: per-sample weights', () => {
 
 describe('TransformerEncoder: memory, seeds, training', () => {
   it('does not leak tensors across training steps (adam, dropout, causal mask)', async () => {
-    const net = new TransformerEncoder({ dModel: 8, numHeads: 2, numBlocks: 1, seqLength: 4, vocabSize: 5, causal: true, pooling: 'none', outputSize: 5, dropout: 0.1 });
+    const net = new TransformerEncoder({
+      dModel: 8,
+      numHeads: 2,
+      numBlocks: 1,
+      seqLength: 4,
+      vocabSize: 5,
+      causal: true,
+      pooling: 'none',
+      outputSize: 5,
+      dropout: 0.1,
+    });
     const vars = createVariables(net.params, new Rng(0), 'auto', 'leak');
-    const x = tf.tensor2d([[0, 1, 2, 3], [4, 3, 2, 1]], [2, 4], 'int32');
+    const x = tf.tensor2d(
+      [
+        [0, 1, 2, 3],
+        [4, 3, 2, 1],
+      ],
+      [2, 4],
+      'int32',
+    );
     await expectNoLeaksWhileTraining(net, vars, x, 'TransformerEncoder');
     tf.dispose([x, ...Object.values(vars)]);
   });
@@ -260,7 +373,15 @@ describe('TransformerEncoder: memory, seeds, training', () => {
   });
 
   it('is reproducible from a seed (init and dropout masks)', () => {
-    const net = new TransformerEncoder({ dModel: 8, numHeads: 2, numBlocks: 2, seqLength: 4, pooling: 'mean', outputSize: 2, dropout: 0.3 });
+    const net = new TransformerEncoder({
+      dModel: 8,
+      numHeads: 2,
+      numBlocks: 2,
+      seqLength: 4,
+      pooling: 'mean',
+      outputSize: 2,
+      dropout: 0.3,
+    });
     const x = new Rng(3).normal([3, 4, 8]);
     expectReproducibleFromSeed(net, x);
     x.dispose();
@@ -270,7 +391,15 @@ describe('TransformerEncoder: memory, seeds, training', () => {
     // Needs attention between the two ends of the sequence; a bag of tokens cannot do it.
     const T = 5;
     const V = 4;
-    const net = new TransformerEncoder({ dModel: 16, numHeads: 2, numBlocks: 1, ffSize: 32, seqLength: T, vocabSize: V, outputSize: 1 });
+    const net = new TransformerEncoder({
+      dModel: 16,
+      numHeads: 2,
+      numBlocks: 1,
+      ffSize: 32,
+      seqLength: T,
+      vocabSize: V,
+      outputSize: 1,
+    });
     const rng = new Rng(321);
     const vars = createVariables(net.params, rng, 'auto', 'train');
     const batch = (n: number) => {
@@ -285,7 +414,9 @@ describe('TransformerEncoder: memory, seeds, training', () => {
     };
     const steps = 60;
     const { accuracy: acc, seconds } = trainBinaryClassifier(net, vars, batch, steps, 0.02);
-    console.log(`Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps, ${seconds.toFixed(1)} s`);
+    console.log(
+      `Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps, ${seconds.toFixed(1)} s`,
+    );
     expect(acc).toBeGreaterThanOrEqual(0.9);
     tf.dispose(Object.values(vars));
   });

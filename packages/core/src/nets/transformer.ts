@@ -106,27 +106,38 @@ function bool(field: string, v: unknown, dflt: boolean): boolean {
 }
 
 function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEncoderConfig {
-  if (config === null || typeof config !== 'object') throw new ConfigError('TransformerEncoder', 'the config must be an object');
+  if (config === null || typeof config !== 'object')
+    throw new ConfigError('TransformerEncoder', 'the config must be an object');
   for (const k of Object.keys(config))
     if (!KEYS.has(k)) throw new ConfigError(k, `unknown TransformerEncoder option; known: ${[...KEYS].join(', ')}`);
   const dModel = checkPositiveInt('dModel', config.dModel);
   const numHeads = checkPositiveInt('numHeads', config.numHeads);
   if (dModel % numHeads !== 0)
-    throw new ConfigError('numHeads', `must divide dModel (${dModel}); got ${numHeads}, which leaves a head width of ${dModel / numHeads}`);
+    throw new ConfigError(
+      'numHeads',
+      `must divide dModel (${dModel}); got ${numHeads}, which leaves a head width of ${dModel / numHeads}`,
+    );
   const vocabSize = checkOptionalPositiveInt('vocabSize', config.vocabSize);
   let inputSize = checkOptionalPositiveInt('inputSize', config.inputSize);
   if (vocabSize !== null && inputSize !== null)
-    throw new ConfigError('inputSize', 'token inputs (vocabSize) are embedded to dModel directly: drop inputSize or vocabSize');
+    throw new ConfigError(
+      'inputSize',
+      'token inputs (vocabSize) are embedded to dModel directly: drop inputSize or vocabSize',
+    );
   if (vocabSize === null && inputSize === null) inputSize = dModel;
   const pooling = config.pooling ?? 'mean';
   if (!['mean', 'cls', 'last', 'none'].includes(pooling))
     throw new ConfigError('pooling', `must be 'mean', 'cls', 'last' or 'none', got ${JSON.stringify(pooling)}`);
   const causal = bool('causal', config.causal, false);
   if (causal && pooling === 'cls')
-    throw new ConfigError('pooling', "a prepended CLS token sees only itself under a causal mask: use 'last' or 'mean' with causal");
+    throw new ConfigError(
+      'pooling',
+      "a prepended CLS token sees only itself under a causal mask: use 'last' or 'mean' with causal",
+    );
   const dropout = checkDropout('dropout', config.dropout ?? 0);
   const normEps = config.normEps ?? 1e-5;
-  if (typeof normEps !== 'number' || !(normEps > 0)) throw new ConfigError('normEps', `must be a positive number, got ${JSON.stringify(normEps)}`);
+  if (typeof normEps !== 'number' || !(normEps > 0))
+    throw new ConfigError('normEps', `must be a positive number, got ${JSON.stringify(normEps)}`);
   return Object.freeze({
     dModel,
     numHeads,
@@ -184,7 +195,9 @@ export class TransformerEncoder implements TargetNet {
       layer++;
     };
     const embedding = (name: string, shape: number[]) => {
-      specs.push(paramSpec({ name, shape, kind: 'embedding', layer, fanIn: shape.length === 2 ? shape[0] : 1, fanOut: d }));
+      specs.push(
+        paramSpec({ name, shape, kind: 'embedding', layer, fanIn: shape.length === 2 ? shape[0] : 1, fanOut: d }),
+      );
       layer++;
     };
     if (c.vocabSize !== null) embedding('embedding.weight', [c.vocabSize, d]);
@@ -226,7 +239,8 @@ export class TransformerEncoder implements TargetNet {
     const rng = dropping ? requireRng(options, c.dropout, 'TransformerEncoder') : null;
     const drop = (a: tf.Tensor) => (rng ? tf.mul(a, rng.dropoutMask([...a.shape], c.dropout)) : a);
     const w = (name: string) => weights[name];
-    const ln = (a: tf.Tensor, name: string) => affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
+    const ln = (a: tf.Tensor, name: string) =>
+      affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
 
     return tf.tidy(() => {
       const n = shape[0];
@@ -238,14 +252,16 @@ export class TransformerEncoder implements TargetNet {
       if (c.pooling === 'cls') {
         const cls = w('cls_token');
         // broadcastTo (summing gradient) for shared; per-sample is already one row per sample.
-        const rows = cls.rank === 1 ? tf.broadcastTo(tf.reshape(cls, [1, 1, d]), [n, 1, d]) : tf.reshape(cls, [n, 1, d]);
+        const rows =
+          cls.rank === 1 ? tf.broadcastTo(tf.reshape(cls, [1, 1, d]), [n, 1, d]) : tf.reshape(cls, [n, 1, d]);
         h = tf.concat([rows, h], 1);
       }
       const t = (h.shape as number[])[1];
       if (c.positionalEmbedding) {
         const pos = w('pos_embedding');
         const maxT = (pos.shape as number[])[pos.rank - 2];
-        const used = t === maxT ? pos : pos.rank === 2 ? tf.slice(pos, [0, 0], [t, d]) : tf.slice(pos, [0, 0, 0], [n, t, d]);
+        const used =
+          t === maxT ? pos : pos.rank === 2 ? tf.slice(pos, [0, 0], [t, d]) : tf.slice(pos, [0, 0, 0], [n, t, d]);
         h = tf.add(h, used); // [T, d] broadcasts over N; per-sample [N, T, d] adds row-wise
       }
       h = drop(h);

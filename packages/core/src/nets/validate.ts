@@ -8,7 +8,17 @@ import type { Activation } from '../ops/index.js';
 import type { Rng } from '../random.js';
 import type { ForwardOptions } from '../target.js';
 
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'elu', 'gelu', 'gelu-tanh', 'leaky-relu', 'linear', 'silu'];
+export const ACTIVATIONS: readonly Activation[] = [
+  'relu',
+  'tanh',
+  'sigmoid',
+  'elu',
+  'gelu',
+  'gelu-tanh',
+  'leaky-relu',
+  'linear',
+  'silu',
+];
 
 export function checkPositiveInt(field: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
@@ -28,14 +38,18 @@ export function checkActivation(field: string, v: unknown): Activation {
 }
 
 export function checkDropout(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new ConfigError(field, `must be in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    throw new ConfigError(field, `must be in [0, 1), got ${JSON.stringify(v)}`);
   return v;
 }
 
 /** options.rng, for a net whose dropout is active (training mode, rate > 0); throws when it is missing. */
 export function requireRng(options: ForwardOptions, rate: number, owner: string): Rng {
   if (!options.rng)
-    throw new ConfigError('options.rng', `${owner} has dropout ${rate} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`);
+    throw new ConfigError(
+      'options.rng',
+      `${owner} has dropout ${rate} and runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
+    );
   return options.rng;
 }
 

@@ -96,7 +96,8 @@ describe('batchNorm', () => {
       const g = Array.from(tf.slice(gamma, [i], [1]).dataSync());
       const b = Array.from(tf.slice(beta, [i], [1]).dataSync());
       const xr = rowsOf(x, i);
-      for (let k = 0; k < 2; k++) expect(r[0][k]).toBeCloseTo(((xr[0][k] - s.mean[k]) / Math.sqrt(s.biased[k] + 1e-5)) * g[k] + b[k], 4);
+      for (let k = 0; k < 2; k++)
+        expect(r[0][k]).toBeCloseTo(((xr[0][k] - s.mean[k]) / Math.sqrt(s.biased[k] + 1e-5)) * g[k] + b[k], 4);
     }
     for (const n of ['bn.running_mean', 'bn.running_var'])
       expect(maxAbsDiff(batched.get('0', n), looped.get('0', n))).toBeLessThan(1e-6);
@@ -110,7 +111,12 @@ describe('batchNorm', () => {
     const x = tf.randomNormal([4, 2, 2, 2], 3, 1, 'float32', 5);
     const g = tf.ones([2]);
     const b = tf.zeros([2]);
-    batchNorm(x, g, b, { training: true, perSample: false, runningMean: state.get('task-a', 'bn.running_mean'), runningVar: state.get('task-a', 'bn.running_var') }).dispose();
+    batchNorm(x, g, b, {
+      training: true,
+      perSample: false,
+      runningMean: state.get('task-a', 'bn.running_mean'),
+      runningVar: state.get('task-a', 'bn.running_var'),
+    }).dispose();
     expect(Array.from(state.get('task-b', 'bn.running_mean').dataSync())).toEqual([0, 0]);
     expect(state.get('task-a', 'bn.running_mean').dataSync()[0]).toBeGreaterThan(0.1);
     tf.dispose([x, g, b]);
@@ -120,12 +126,16 @@ describe('batchNorm', () => {
   it('errors: eval without running stats, one value per channel in training, wrong γ shape', () => {
     const g = tf.ones([2]);
     const b = tf.zeros([2]);
-    expect(() => batchNorm(tf.zeros([2, 3, 3, 2]), g, b, { training: false, perSample: false })).toThrow(/options.state/);
-    expect(() => batchNorm(tf.zeros([1, 1, 1, 2]), g, b, { training: true, perSample: false })).toThrow(ConfigError);
-    expect(() => batchNorm(tf.zeros([2, 1, 1, 2]), tf.ones([2, 2]), tf.zeros([2, 2]), { training: true, perSample: true })).toThrow(
-      /each sample alone/,
+    expect(() => batchNorm(tf.zeros([2, 3, 3, 2]), g, b, { training: false, perSample: false })).toThrow(
+      /options.state/,
     );
-    expect(() => batchNorm(tf.zeros([2, 3, 3, 2]), tf.ones([3]), b, { training: true, perSample: false })).toThrow(/weight/);
+    expect(() => batchNorm(tf.zeros([1, 1, 1, 2]), g, b, { training: true, perSample: false })).toThrow(ConfigError);
+    expect(() =>
+      batchNorm(tf.zeros([2, 1, 1, 2]), tf.ones([2, 2]), tf.zeros([2, 2]), { training: true, perSample: true }),
+    ).toThrow(/each sample alone/);
+    expect(() => batchNorm(tf.zeros([2, 3, 3, 2]), tf.ones([3]), b, { training: true, perSample: false })).toThrow(
+      /weight/,
+    );
     tf.dispose([g, b]);
   });
 
@@ -138,13 +148,19 @@ describe('batchNorm', () => {
     const f = (a: tf.Tensor) =>
       tf.sum(tf.mul(tf.tanh(batchNorm(a, gamma, beta, { training: true, perSample: false })), probe)) as tf.Scalar;
     expect(finiteDifferenceError(f, x, 8)).toBeLessThan(1e-2);
-    const fg = (g: tf.Tensor) => tf.sum(tf.mul(tf.tanh(batchNorm(x, g, beta, { training: true, perSample: false })), probe)) as tf.Scalar;
+    const fg = (g: tf.Tensor) =>
+      tf.sum(tf.mul(tf.tanh(batchNorm(x, g, beta, { training: true, perSample: false })), probe)) as tf.Scalar;
     expect(finiteDifferenceError(fg, gamma, 2)).toBeLessThan(1e-2);
     // With running-stat updates inside tf.grads: same gradient, updates happen, nothing leaks.
     const rm = state.get('0', 'bn.running_mean');
     const rv = state.get('0', 'bn.running_var');
     const withUpdate = (g: tf.Tensor) =>
-      tf.sum(tf.mul(tf.tanh(batchNorm(x, g, beta, { training: true, perSample: false, runningMean: rm, runningVar: rv })), probe));
+      tf.sum(
+        tf.mul(
+          tf.tanh(batchNorm(x, g, beta, { training: true, perSample: false, runningMean: rm, runningVar: rv })),
+          probe,
+        ),
+      );
     const g1 = tf.grad(withUpdate)(gamma);
     const g0 = tf.grad(fg)(gamma);
     expect(maxAbsDiff(g1, g0)).toBe(0);
@@ -164,7 +180,10 @@ describe('batchNorm', () => {
     const rv = state.get('0', 'bn.running_var');
     await assertNoLeaks(() =>
       opt.minimize(
-        () => tf.sum(tf.square(batchNorm(x, gamma, beta, { training: true, perSample: true, runningMean: rm, runningVar: rv }))) as tf.Scalar,
+        () =>
+          tf.sum(
+            tf.square(batchNorm(x, gamma, beta, { training: true, perSample: true, runningMean: rm, runningVar: rv })),
+          ) as tf.Scalar,
         false,
         [gamma, beta],
       ),

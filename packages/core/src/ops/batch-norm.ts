@@ -43,8 +43,22 @@ export const BN_EPS = 1e-5;
 /** ParamSpecs `${name}.weight` (γ, norm-scale) and `${name}.bias` (β, norm-shift), both [channels]. */
 export function batchNormSpecs(name: string, channels: number, layer: number): ParamSpec[] {
   return [
-    paramSpec({ name: `${name}.weight`, shape: [channels], kind: 'norm-scale', layer, fanIn: channels, fanOut: channels }),
-    paramSpec({ name: `${name}.bias`, shape: [channels], kind: 'norm-shift', layer, fanIn: channels, fanOut: channels }),
+    paramSpec({
+      name: `${name}.weight`,
+      shape: [channels],
+      kind: 'norm-scale',
+      layer,
+      fanIn: channels,
+      fanOut: channels,
+    }),
+    paramSpec({
+      name: `${name}.bias`,
+      shape: [channels],
+      kind: 'norm-shift',
+      layer,
+      fanIn: channels,
+      fanOut: channels,
+    }),
   ];
 }
 

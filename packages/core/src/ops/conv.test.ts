@@ -55,7 +55,14 @@ describe('conv2d', () => {
 
   it('builds conv ParamSpecs with tfjs layout and fans', () => {
     const [w, b] = convSpecs('conv1', 5, 3, 8, 0, 'relu');
-    expect(w).toMatchObject({ name: 'conv1.weight', shape: [5, 5, 3, 8], kind: 'weight', fanIn: 75, fanOut: 200, activation: 'relu' });
+    expect(w).toMatchObject({
+      name: 'conv1.weight',
+      shape: [5, 5, 3, 8],
+      kind: 'weight',
+      fanIn: 75,
+      fanOut: 200,
+      activation: 'relu',
+    });
     expect(b).toMatchObject({ name: 'conv1.bias', shape: [8], kind: 'bias' });
     expect(convSpecs('c', 3, 4, 4, 1, 'relu', false)).toHaveLength(1);
   });
@@ -64,9 +71,27 @@ describe('conv2d', () => {
     const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 1);
     const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2);
     const b = tf.randomNormal([4], 0, 1, 'float32', 3);
-    const ref = tf.add(tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'), b);
+    const ref = tf.add(
+      tf.conv2d(
+        tf.pad(x, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]) as tf.Tensor4D,
+        w as tf.Tensor4D,
+        2,
+        'valid',
+      ),
+      b,
+    );
     expect(maxAbsDiff(conv2d(x, w, b, { stride: 2, padding: 1 }), ref)).toBeLessThan(1e-6);
-    expect(maxAbsDiff(conv2d(x, w, b, { padding: 'same' }), tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b))).toBe(0);
+    expect(
+      maxAbsDiff(
+        conv2d(x, w, b, { padding: 'same' }),
+        tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b),
+      ),
+    ).toBe(0);
     tf.dispose([x, w, b, ref]);
   });
 
@@ -85,7 +110,8 @@ describe('conv2d', () => {
           const opts = { stride: s, padding: p, method };
           const y = conv2d(x, wt, bias, opts);
           const probe = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
-          const loss = (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.tanh(conv2d(a, ww, bb, opts)), probe));
+          const loss = (a: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(tf.mul(tf.tanh(conv2d(a, ww, bb, opts)), probe));
           const g = tf.grads(loss)([x, wt, bias]);
           for (let i = 0; i < B; i++) {
             const xi = tf.slice(x, [i], [1]);
@@ -103,7 +129,9 @@ describe('conv2d', () => {
           }
         });
       }
-      console.log(`per-sample conv (${method}) vs loop: forward ${worstF.toExponential(2)}, grads ${worstG.toExponential(2)}`);
+      console.log(
+        `per-sample conv (${method}) vs loop: forward ${worstF.toExponential(2)}, grads ${worstG.toExponential(2)}`,
+      );
       expect(worstF).toBeLessThan(1e-5);
       expect(worstG).toBeLessThan(1e-5);
     });
@@ -118,11 +146,13 @@ describe('conv2d', () => {
     const shared = tf.randomNormal([3, 3, 2, 3], 0, 0.5, 'float32', 12);
     const perSample = tf.randomNormal([2, 3, 3, 2, 3], 0, 0.5, 'float32', 13);
     const probe = tf.randomNormal([2, 3, 3, 3], 0, 1, 'float32', 14);
-    const f = (w: tf.Tensor) => tf.sum(tf.mul(tf.tanh(conv2d(x, w, undefined, { stride: 2, padding: 'same' })), probe)) as tf.Scalar;
+    const f = (w: tf.Tensor) =>
+      tf.sum(tf.mul(tf.tanh(conv2d(x, w, undefined, { stride: 2, padding: 'same' })), probe)) as tf.Scalar;
     expect(finiteDifferenceError(f, shared, 8)).toBeLessThan(1e-2);
     expect(finiteDifferenceError(f, perSample, 8)).toBeLessThan(1e-2);
     // and w.r.t. the input, through the im2col custom gradient
-    const fx = (a: tf.Tensor) => tf.sum(tf.mul(tf.tanh(conv2d(a, perSample, undefined, { stride: 2, padding: 'same' })), probe)) as tf.Scalar;
+    const fx = (a: tf.Tensor) =>
+      tf.sum(tf.mul(tf.tanh(conv2d(a, perSample, undefined, { stride: 2, padding: 'same' })), probe)) as tf.Scalar;
     expect(finiteDifferenceError(fx, x, 8)).toBeLessThan(1e-2);
     tf.dispose([x, shared, perSample, probe]);
   });
@@ -171,7 +201,10 @@ describe('conv2d', () => {
     const opt = tf.train.sgd(0.01);
     for (const method of ['im2col', 'depthwise'] as const)
       await assertNoLeaks(
-        () => opt.minimize(() => tf.sum(tf.square(conv2d(x, w, undefined, { stride: 2, padding: 'same', method }))) as tf.Scalar),
+        () =>
+          opt.minimize(
+            () => tf.sum(tf.square(conv2d(x, w, undefined, { stride: 2, padding: 'same', method }))) as tf.Scalar,
+          ),
         { label: `per-sample conv (${method})` },
       );
     tf.dispose([x, w]);

@@ -90,7 +90,10 @@ export function convGeometry(
   const [kh, kw] = pair(kernel, 1);
   const [sh, sw] = pair(stride, 1);
   if (![kh, kw, sh, sw].every((v) => Number.isInteger(v) && v > 0))
-    throw new ConfigError(what, `kernel and stride must be positive integers, got kernel [${kh}, ${kw}], stride [${sh}, ${sw}]`);
+    throw new ConfigError(
+      what,
+      `kernel and stride must be positive integers, got kernel [${kh}, ${kw}], stride [${sh}, ${sw}]`,
+    );
   if (typeof padding === 'number' && !(Number.isInteger(padding) && padding >= 0))
     throw new ConfigError(what, `padding must be 'same', 'valid' or a non-negative integer, got ${padding}`);
   if (typeof padding !== 'number' && padding !== 'same' && padding !== 'valid')
@@ -117,8 +120,19 @@ export function convSpecs(
 ): ParamSpec[] {
   const fanIn = kernel * kernel * cin;
   const fanOut = kernel * kernel * cout;
-  const out = [paramSpec({ name: `${name}.weight`, shape: [kernel, kernel, cin, cout], kind: 'weight', layer, fanIn, fanOut, activation })];
-  if (bias) out.push(paramSpec({ name: `${name}.bias`, shape: [cout], kind: 'bias', layer, fanIn, fanOut, activation }));
+  const out = [
+    paramSpec({
+      name: `${name}.weight`,
+      shape: [kernel, kernel, cin, cout],
+      kind: 'weight',
+      layer,
+      fanIn,
+      fanOut,
+      activation,
+    }),
+  ];
+  if (bias)
+    out.push(paramSpec({ name: `${name}.bias`, shape: [cout], kind: 'bias', layer, fanIn, fanOut, activation }));
   return out;
 }
 
@@ -128,11 +142,22 @@ export function convSpecs(
  */
 export function conv2d(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor, options: Conv2dOptions = {}): tf.Tensor4D {
   return tf.tidy(() => {
-    if (x.rank !== 4) throw new ShapeMismatchError('conv2d input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape, 'conv2d takes a rank-4 [N, H, W, C] input');
+    if (x.rank !== 4)
+      throw new ShapeMismatchError(
+        'conv2d input (NHWC)',
+        [x.shape[0] ?? -1, -1, -1, -1],
+        x.shape,
+        'conv2d takes a rank-4 [N, H, W, C] input',
+      );
     const [n, h, wd, cin] = x.shape;
     const perSample = w.rank === 5;
     if (!perSample && w.rank !== 4)
-      throw new ShapeMismatchError('conv2d kernel', [-1, -1, cin, -1], w.shape, 'pass [kh, kw, cin, cout] or per-sample [N, kh, kw, cin, cout]');
+      throw new ShapeMismatchError(
+        'conv2d kernel',
+        [-1, -1, cin, -1],
+        w.shape,
+        'pass [kh, kw, cin, cout] or per-sample [N, kh, kw, cin, cout]',
+      );
     const ks = perSample ? w.shape.slice(1) : w.shape;
     const [kh, kw, kcin, cout] = ks;
     if (kcin !== cin || (perSample && w.shape[0] !== n))
@@ -201,7 +226,14 @@ interface Im2colIndex {
 
 const im2colCache = new Map<string, Im2colIndex>();
 
-function im2colIndex(h: number, w: number, kh: number, kw: number, stride: [number, number], geo: ConvGeometry): Im2colIndex {
+function im2colIndex(
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  stride: [number, number],
+  geo: ConvGeometry,
+): Im2colIndex {
   const key = [h, w, kh, kw, ...stride, geo.outH, geo.outW, ...geo.pad].join(',');
   let idx = im2colCache.get(key);
   if (idx) return idx;
@@ -258,7 +290,11 @@ export function im2col(
   const k = kh * kw;
   const idx = im2colIndex(h, w, kh, kw, stride, geo);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-    value: tf.reshape(gatherRowsWithZero(tf.reshape(args[0] as tf.Tensor, [b, h * w, c]), idx.forward), [b, outH * outW, k * c]),
+    value: tf.reshape(gatherRowsWithZero(tf.reshape(args[0] as tf.Tensor, [b, h * w, c]), idx.forward), [
+      b,
+      outH * outW,
+      k * c,
+    ]),
     gradFunc: (dy: tf.Tensor) => {
       const rows = gatherRowsWithZero(tf.reshape(dy, [b, outH * outW * k, c]) as tf.Tensor3D, idx.inverse);
       return tf.reshape(tf.sum(tf.reshape(rows, [b, h * w, k, c]), 2), [b, h, w, c]);

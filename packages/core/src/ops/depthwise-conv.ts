@@ -28,13 +28,29 @@ export function depthwiseConv2dTorch(x: tf.Tensor, w: tf.Tensor, options: TorchC
   const stride = options.stride ?? 1;
   const padding = options.padding ?? 0;
   const dilation = options.dilation ?? 1;
-  if (x.rank !== 4) throw new ShapeMismatchError('depthwise conv input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
+  if (x.rank !== 4)
+    throw new ShapeMismatchError('depthwise conv input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
   if (w.rank !== 4 || w.shape[2] !== x.shape[3])
-    throw new ShapeMismatchError('depthwise kernel', [w.shape[0] ?? -1, w.shape[1] ?? -1, x.shape[3]!, w.shape[3] ?? 1], w.shape, 'pass [kh, kw, C, multiplier] with C the input channels');
-  if (!Number.isInteger(padding) || padding < 0) throw new ConfigError('padding', `must be a non-negative integer, got ${padding}`);
+    throw new ShapeMismatchError(
+      'depthwise kernel',
+      [w.shape[0] ?? -1, w.shape[1] ?? -1, x.shape[3]!, w.shape[3] ?? 1],
+      w.shape,
+      'pass [kh, kw, C, multiplier] with C the input channels',
+    );
+  if (!Number.isInteger(padding) || padding < 0)
+    throw new ConfigError('padding', `must be a non-negative integer, got ${padding}`);
   const [kh, kw] = w.shape as number[];
-  convGeometry(x.shape[1]!, x.shape[2]!, [(kh! - 1) * dilation + 1, (kw! - 1) * dilation + 1], stride, padding, 'depthwise conv');
-  return tf.tidy(() => depthwiseValid(padSpatial(x as tf.Tensor4D, padding), dilateKernel(w as tf.Tensor4D, dilation), stride));
+  convGeometry(
+    x.shape[1]!,
+    x.shape[2]!,
+    [(kh! - 1) * dilation + 1, (kw! - 1) * dilation + 1],
+    stride,
+    padding,
+    'depthwise conv',
+  );
+  return tf.tidy(() =>
+    depthwiseValid(padSpatial(x as tf.Tensor4D, padding), dilateKernel(w as tf.Tensor4D, dilation), stride),
+  );
 }
 
 /**

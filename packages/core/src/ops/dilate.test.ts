@@ -27,7 +27,10 @@ describe('dilateKernel', () => {
     const ws = tf.randomNormal([3, 3, 2, 2, 4], 0, 1, 'float32', 1);
     const d = dilateKernel(ws, [2, 3]);
     expect(d.shape).toEqual([3, 5, 4, 2, 4]);
-    const one = dilateKernel(tf.reshape(tf.slice(ws, [1, 0, 0, 0, 0], [1, 3, 2, 2, 4]), [3, 2, 2, 4]) as tf.Tensor4D, [2, 3]);
+    const one = dilateKernel(
+      tf.reshape(tf.slice(ws, [1, 0, 0, 0, 0], [1, 3, 2, 2, 4]), [3, 2, 2, 4]) as tf.Tensor4D,
+      [2, 3],
+    );
     expect(maxAbsDiff(tf.reshape(tf.slice(d, [1, 0, 0, 0, 0], [1, 5, 4, 2, 4]), [5, 4, 2, 4]), one)).toBe(0);
     const x = tf.randomNormal([2, 9, 9, 2], 0, 1, 'float32', 2) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 3) as tf.Tensor4D;

@@ -15,7 +15,12 @@ export function dilateKernel(w: tf.Tensor, dilation: number | readonly [number, 
   for (const d of [dh, dw])
     if (!Number.isInteger(d) || d < 1) throw new ConfigError('dilation', `must be a positive integer, got ${d}`);
   if (w.rank !== 4 && w.rank !== 5)
-    throw new ShapeMismatchError('conv kernel', [-1, -1, -1, -1], w.shape, 'pass [kh, kw, in, out] (or per-sample [B, kh, kw, in, out])');
+    throw new ShapeMismatchError(
+      'conv kernel',
+      [-1, -1, -1, -1],
+      w.shape,
+      'pass [kh, kw, in, out] (or per-sample [B, kh, kw, in, out])',
+    );
   if (dh === 1 && dw === 1) return w;
   const off = w.rank - 4; // 1 for per-sample kernels
   return tf.tidy(() => {
@@ -32,7 +37,11 @@ function dilateAxis(k: tf.Tensor, axis: number, d: number): tf.Tensor {
   const n = shape[axis]!;
   const pads: [number, number][] = shape.map(() => [0, 0]);
   pads.splice(axis + 1, 0, [0, d - 1]);
-  const merged = tf.reshape(tf.pad(tf.expandDims(k, axis + 1), pads), [...shape.slice(0, axis), n * d, ...shape.slice(axis + 1)]);
+  const merged = tf.reshape(tf.pad(tf.expandDims(k, axis + 1), pads), [
+    ...shape.slice(0, axis),
+    n * d,
+    ...shape.slice(axis + 1),
+  ]);
   const size = [...merged.shape];
   size[axis] = (n - 1) * d + 1;
   return tf.slice(merged, new Array(size.length).fill(0), size);

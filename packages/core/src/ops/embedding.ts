@@ -18,7 +18,10 @@ export function embeddingLookup(ids: tf.Tensor, table: tf.Tensor): tf.Tensor {
         'pass [vocab, dim] or [N, vocab, dim] with N equal to the batch of ids',
       );
     const [n, v, d] = table.shape;
-    const offsets = tf.reshape(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), [n, ...new Array(ids.rank - 1).fill(1)]);
+    const offsets = tf.reshape(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), [
+      n,
+      ...new Array(ids.rank - 1).fill(1),
+    ]);
     return tf.gather(tf.reshape(table, [n * v, d]), tf.add(idx, offsets));
   });
 }

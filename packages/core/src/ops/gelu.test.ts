@@ -52,7 +52,9 @@ describe('gelu / geluTanh', () => {
 
   it('gradients: d gelu/dx = Φ(x) + x·φ(x)', async () => {
     const x = tf.tensor1d([-1, 0, 0.5, 2]);
-    const g = await tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x).data();
+    const g = await tf
+      .grad((t: tf.Tensor) => tf.sum(gelu(t)))(x)
+      .data();
     [-1, 0, 0.5, 2].forEach((v, i) => {
       const want = 0.5 * (1 + erfRef(v / Math.SQRT2)) + (v * Math.exp((-v * v) / 2)) / Math.sqrt(2 * Math.PI);
       expect(g[i]).toBeCloseTo(want, 5);

@@ -13,10 +13,18 @@ describe('losses', () => {
       [0, 0, 0],
     ]);
     const lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
-    const want = ((lse - 3) + Math.log(3)) / 2;
+    const want = (lse - 3 + Math.log(3)) / 2;
     expect(softmaxCrossEntropy(logits, tf.tensor1d([2, 1], 'int32')).dataSync()[0]).toBeCloseTo(want, 5);
     expect(softmaxCrossEntropy(logits, [2, 1]).dataSync()[0]).toBeCloseTo(want, 5);
-    expect(softmaxCrossEntropy(logits, tf.tensor2d([[0, 0, 1], [0, 1, 0]])).dataSync()[0]).toBeCloseTo(want, 5);
+    expect(
+      softmaxCrossEntropy(
+        logits,
+        tf.tensor2d([
+          [0, 0, 1],
+          [0, 1, 0],
+        ]),
+      ).dataSync()[0],
+    ).toBeCloseTo(want, 5);
     logits.dispose();
   });
 
@@ -51,7 +59,17 @@ describe('losses', () => {
       [0.6, 0.4],
     ]);
     expect(await accuracy(logits, [1, 0, 0, 0])).toBe(0.75);
-    expect(await accuracy(logits, tf.tensor2d([[0, 1], [1, 0], [0, 1], [1, 0]]))).toBe(1);
+    expect(
+      await accuracy(
+        logits,
+        tf.tensor2d([
+          [0, 1],
+          [1, 0],
+          [0, 1],
+          [1, 0],
+        ]),
+      ),
+    ).toBe(1);
     expect(countCorrect(logits, tf.tensor1d([0, 0, 0, 0], 'int32')).dataSync()[0]).toBe(2);
     logits.dispose();
   });

@@ -14,7 +14,13 @@ function toTargets(logits: tf.Tensor, labels: Labels, what: string): tf.Tensor {
   if (!(labels instanceof tf.Tensor)) {
     const arr = Array.from(labels as ArrayLike<number>);
     const bad = arr.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= k);
-    if (bad >= 0) throw new ShapeMismatchError(`${what} label ${bad} (value ${arr[bad]})`, [0, k - 1], [arr[bad]], `class indices must lie in [0, ${k - 1}]`);
+    if (bad >= 0)
+      throw new ShapeMismatchError(
+        `${what} label ${bad} (value ${arr[bad]})`,
+        [0, k - 1],
+        [arr[bad]],
+        `class indices must lie in [0, ${k - 1}]`,
+      );
     labels = tf.tensor1d(arr, 'int32');
   }
   const t = labels as tf.Tensor;

@@ -19,7 +19,10 @@ describe('lstmCell / lstmLayer', () => {
     const masked = lstmCell(zi, zf, zg, zo, c0, { candidateMask: tf.tensor2d([[0]]), cellOutput: (t) => tf.mul(t, 2) });
     expect((await masked.c.data())[0]).toBeCloseTo(sig(-0.2) * 0.7, 6);
     expect((await masked.h.data())[0]).toBeCloseTo(sig(1.1) * Math.tanh(2 * sig(-0.2) * 0.7), 6);
-    const own = lstmCell(zi, zf, zg, zo, c0, { gate: (t) => tf.clipByValue(tf.add(0.5, tf.mul(0.2, t)), 0, 1), cell: tf.relu });
+    const own = lstmCell(zi, zf, zg, zo, c0, {
+      gate: (t) => tf.clipByValue(tf.add(0.5, tf.mul(0.2, t)), 0, 1),
+      cell: tf.relu,
+    });
     const hs = (v: number) => Math.min(1, Math.max(0, 0.5 + 0.2 * v));
     const cOwn = hs(-0.2) * 0.7 + hs(0.3) * 0.5;
     expect((await own.h.data())[0]).toBeCloseTo(hs(1.1) * cOwn, 6);

@@ -48,7 +48,13 @@ export function lstmCell(
  * [N, T, 4H] and summing. h0 = c0 = 0, so the first step skips the recurrent matmul and the
  * forget term. Call inside a tidy.
  */
-export function lstmLayer(seq: tf.Tensor, wIh: tf.Tensor, wHh: tf.Tensor, b: tf.Tensor | undefined, activations: LstmActivations = {}): tf.Tensor[] {
+export function lstmLayer(
+  seq: tf.Tensor,
+  wIh: tf.Tensor,
+  wHh: tf.Tensor,
+  b: tf.Tensor | undefined,
+  activations: LstmActivations = {},
+): tf.Tensor[] {
   const steps = tf.unstack(linear(seq, wIh, b), 1);
   const hs: tf.Tensor[] = [];
   let h: tf.Tensor | null = null;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
-import { convGeometry, type Padding } from './conv.js';
+import { convGeometry } from './conv.js';
 import { padSpatial } from './pad.js';
 
 export interface PoolOptions {
@@ -64,7 +64,10 @@ export function subsample2(x: tf.Tensor): tf.Tensor4D {
 export function maxPoolPadded(x: tf.Tensor, size: number, stride: number, padding: number): tf.Tensor4D {
   if (x.rank !== 4) throw new ShapeMismatchError('maxPoolPadded input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
   if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= size))
-    throw new ConfigError('maxPoolPadded', `padding must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`);
+    throw new ConfigError(
+      'maxPoolPadded',
+      `padding must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`,
+    );
   const x4 = x as tf.Tensor4D;
   convGeometry(x4.shape[1], x4.shape[2], size, stride, padding, 'maxPoolPadded');
   return tf.tidy(() => {
@@ -95,7 +98,10 @@ const countCache = new Map<string, Float32Array>();
 export function avgPoolTorch(x: tf.Tensor, size: number, stride: number, padding: number): tf.Tensor4D {
   if (x.rank !== 4) throw new ShapeMismatchError('avg pool input (NHWC)', [x.shape[0] ?? -1, -1, -1, -1], x.shape);
   if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= size))
-    throw new ConfigError('padding', `must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`);
+    throw new ConfigError(
+      'padding',
+      `must be an integer in [0, size / 2] (PyTorch's rule), got ${padding} for a ${size}x${size} window`,
+    );
   const [, h, w] = x.shape as number[];
   const { outH, outW } = convGeometry(h!, w!, size, stride, padding, 'avg pool');
   return tf.tidy(() => {
@@ -105,8 +111,10 @@ export function avgPoolTorch(x: tf.Tensor, size: number, stride: number, padding
     let scale = countCache.get(key);
     if (!scale) {
       scale = new Float32Array(outH * outW);
-      const inside = (o: number, n: number) => Math.min(o * stride - padding + size, n) - Math.max(o * stride - padding, 0);
-      for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) scale[i * outW + j] = (size * size) / (inside(i, h!) * inside(j, w!));
+      const inside = (o: number, n: number) =>
+        Math.min(o * stride - padding + size, n) - Math.max(o * stride - padding, 0);
+      for (let i = 0; i < outH; i++)
+        for (let j = 0; j < outW; j++) scale[i * outW + j] = (size * size) / (inside(i, h!) * inside(j, w!));
       if (countCache.size > 64) countCache.clear();
       countCache.set(key, scale);
     }

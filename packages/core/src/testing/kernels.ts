@@ -2,7 +2,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** mulberry32: small seeded PRNG, deterministic across runs. */
-export function rng(seed: number): { next: () => number; int: (lo: number, hi: number) => number; normal: () => number; pick: <T>(xs: readonly T[]) => T } {
+export function rng(seed: number): {
+  next: () => number;
+  int: (lo: number, hi: number) => number;
+  normal: () => number;
+  pick: <T>(xs: readonly T[]) => T;
+} {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -89,7 +94,10 @@ export class ErrorTable {
 }
 
 /** Naive float64 einsum (any number of operands, no duplicate labels): a test reference. */
-export function naiveEinsum(equation: string, operands: { values: ArrayLike<number>; shape: number[] }[]): { values: Float64Array; shape: number[] } {
+export function naiveEinsum(
+  equation: string,
+  operands: { values: ArrayLike<number>; shape: number[] }[],
+): { values: Float64Array; shape: number[] } {
   const [lhs, out] = equation.replace(/\s/g, '').split('->');
   const terms = lhs.split(',');
   const size = new Map<string, number>();

@@ -31,7 +31,13 @@ export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
  * B weight sets drawn independently (random, non-trivial even for biases and norm params so
  * that mixing samples up would show), stacked along a new leading axis.
  */
-export function randomWeightBatch(specs: readonly ParamSpec[], b: number, seed: number, scale = 0.5, normScale = 1): Weights {
+export function randomWeightBatch(
+  specs: readonly ParamSpec[],
+  b: number,
+  seed: number,
+  scale = 0.5,
+  normScale = 1,
+): Weights {
   const rng = new Rng(seed);
   const out: Weights = {};
   for (const s of specs) {
@@ -79,7 +85,6 @@ export function comparePerSampleWithLoop(
       tf.sum(tf.mul(run(x, Object.fromEntries(names.map((n, i) => [n, ws[i]]))), probe));
     const gB = tf.grads(lossBatched)(names.map((n) => weights[n]));
     const ys: tf.Tensor[] = [];
-    let fwd = 0;
     let grd = 0;
     let maxGrad = 0;
     for (const g of gB) maxGrad = Math.max(maxGrad, tf.max(tf.abs(g)).dataSync()[0]);
@@ -90,13 +95,14 @@ export function comparePerSampleWithLoop(
       const yi = run(xi, wi);
       ys.push(yi);
       const pi = sampleOf(probe, i);
-      const lossI = (...ws: tf.Tensor[]) => tf.sum(tf.mul(run(xi, Object.fromEntries(names.map((n, k) => [n, ws[k]]))), pi));
+      const lossI = (...ws: tf.Tensor[]) =>
+        tf.sum(tf.mul(run(xi, Object.fromEntries(names.map((n, k) => [n, ws[k]]))), pi));
       const gi = tf.grads(lossI)(names.map((n) => wi[n]));
       gi.forEach((g, k) => {
         grd = Math.max(grd, maxAbsDiff(g, tf.reshape(tf.slice(gB[k], [i], [1]), g.shape)));
       });
     }
-    fwd = maxAbsDiff(y, tf.concat(ys, 0));
+    const fwd = maxAbsDiff(y, tf.concat(ys, 0));
     return { forward: fwd, grads: grd, maxGrad, maxOut };
   });
 }
@@ -105,7 +111,13 @@ export function comparePerSampleWithLoop(
  * Central finite differences of the scalar f at `count` coordinates of w, against tf.grad.
  * Returns the worst |analytic − numeric| / max(1, |numeric|). float32: use eps ≈ 1e-2.
  */
-export function finiteDifferenceError(f: (w: tf.Tensor) => tf.Scalar, w: tf.Tensor, count = 6, eps = 1e-2, seed = 3): number {
+export function finiteDifferenceError(
+  f: (w: tf.Tensor) => tf.Scalar,
+  w: tf.Tensor,
+  count = 6,
+  eps = 1e-2,
+  seed = 3,
+): number {
   return tf.tidy(() => {
     const g = tf.grad(f)(w).dataSync();
     const base = w.dataSync();
@@ -157,8 +169,10 @@ export function perSampleVsLoop(net: TargetNet, x: tf.Tensor, seed: number): { f
   const out = tf.tidy(() => {
     const yb = net.forward(x, stacked);
     const r = new Rng(seed + 1000).normal(yb.shape);
-    const lossOf = (xi: tf.Tensor, ri: tf.Tensor) => (...ws: tf.Tensor[]) =>
-      tf.sum(tf.mul(net.forward(xi, Object.fromEntries(names.map((k, j) => [k, ws[j]]))), ri));
+    const lossOf =
+      (xi: tf.Tensor, ri: tf.Tensor) =>
+      (...ws: tf.Tensor[]) =>
+        tf.sum(tf.mul(net.forward(xi, Object.fromEntries(names.map((k, j) => [k, ws[j]]))), ri));
     const gb = tf.grads(lossOf(x, r))(names.map((k) => stacked[k]));
     const ys: tf.Tensor[] = [];
     const gl: tf.Tensor[][] = names.map(() => []);
@@ -201,7 +215,9 @@ export function finiteDifferenceCheck(net: TargetNet, x: tf.Tensor, weightsSeed:
     };
     const numeric = (at(1) - at(-1)) / (2 * eps);
     const err = Math.abs(numeric - analytic);
-    expect(err, `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(1e-2 * Math.max(1, Math.abs(analytic)));
+    expect(err, `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(
+      1e-2 * Math.max(1, Math.abs(analytic)),
+    );
     d.dispose();
   });
   tf.dispose([r, ...grads]);
@@ -216,13 +232,20 @@ export function finiteDifferenceCheck(net: TargetNet, x: tf.Tensor, weightsSeed:
 export function mixedUpDifference(net: TargetNet, x: tf.Tensor, seed: number): number {
   const sets = [0, 1, 2].map((s) => noisyWeights(net, seed + s));
   const rotated = stackWeights(net, [sets[1], sets[2], sets[0]]);
-  const mixedUp = tf.tidy(() => maxAbsDiff(net.forward(tf.slice(x, 0, 1), sets[0]), tf.slice(net.forward(x, rotated), 0, 1)));
+  const mixedUp = tf.tidy(() =>
+    maxAbsDiff(net.forward(tf.slice(x, 0, 1), sets[0]), tf.slice(net.forward(x, rotated), 0, 1)),
+  );
   disposeWeights(rotated, ...sets);
   return mixedUp;
 }
 
 /** Three adam steps in training mode (dropout masks from Rng(2)) and an eval forward leak no tensors. */
-export async function expectNoLeaksWhileTraining(net: TargetNet, vars: Weights, x: tf.Tensor, label: string): Promise<void> {
+export async function expectNoLeaksWhileTraining(
+  net: TargetNet,
+  vars: Weights,
+  x: tf.Tensor,
+  label: string,
+): Promise<void> {
   const opt = tf.train.adam(0.01);
   const rng = new Rng(2);
   await assertNoLeaks(
@@ -266,7 +289,9 @@ export function trainBinaryClassifier(
     tf.dispose([x, y]);
   }
   const { x, y } = batch(512);
-  const accuracy = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.greater(net.forward(x, vars), 0), tf.cast(y, 'bool')), 'float32')).dataSync()[0]);
+  const accuracy = tf.tidy(
+    () => tf.mean(tf.cast(tf.equal(tf.greater(net.forward(x, vars), 0), tf.cast(y, 'bool')), 'float32')).dataSync()[0],
+  );
   const seconds = (performance.now() - t0) / 1000;
   opt.dispose();
   tf.dispose([x, y]);

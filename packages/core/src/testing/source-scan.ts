@@ -10,7 +10,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(process.env.HYPERNETS_SCAN_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..'));
+export const ROOT = resolve(
+  process.env.HYPERNETS_SCAN_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..'),
+);
 
 export const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 /** Test, spec and bench files: not library code. */
@@ -94,11 +96,19 @@ export function packageSources(): string[] {
 
 /** Relative import / export / dynamic import specifiers of a file, resolved to existing files. */
 export function localImports(file: string, src: string): string[] {
-  const specs = [...stripComments(src).matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+  const specs = [
+    ...stripComments(src).matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g),
+  ].map((m) => m[1]!);
   const out: string[] = [];
   for (const s of specs) {
     const base = resolve(dirname(file), s);
-    const candidates = [base, base.replace(/\.(m|c)?js$/, '.$1ts'), base.replace(/\.js$/, '.tsx'), `${base}.ts`, join(base, 'index.ts')];
+    const candidates = [
+      base,
+      base.replace(/\.(m|c)?js$/, '.$1ts'),
+      base.replace(/\.js$/, '.tsx'),
+      `${base}.ts`,
+      join(base, 'index.ts'),
+    ];
     const hit = candidates.find((c) => existsSync(c) && statSync(c).isFile());
     if (hit) out.push(hit);
   }

@@ -17,7 +17,12 @@ export interface ReferenceGraph {
  * to the reference's naming), the input to node 0, every other node by its type and its
  * (already mapped) real inputs. Throws naming the first node without a counterpart.
  */
-export function nodeMapping(g: ArchGraph, r: ReferenceGraph, label: string, refName: (n: string) => string = (n) => n): number[] {
+export function nodeMapping(
+  g: ArchGraph,
+  r: ReferenceGraph,
+  label: string,
+  refName: (n: string) => string = (n) => n,
+): number[] {
   const byName = new Map<string, number>();
   r.nodes.forEach((n, j) => {
     if (n.name !== null && n.type !== 'max_pool' && n.type !== 'avg_pool') byName.set(n.name, j);
@@ -39,7 +44,8 @@ export function nodeMapping(g: ArchGraph, r: ReferenceGraph, label: string, refN
       const k = r.nodes.findIndex((rn, k) => rn.type === nd.type && !taken.has(k) && refKeys[k] === want);
       j = k < 0 ? undefined : k;
     }
-    if (j === undefined) throw new Error(`${label}: node ${i} (${nd.type} ${nd.name}) has no counterpart in the reference graph`);
+    if (j === undefined)
+      throw new Error(`${label}: node ${i} (${nd.type} ${nd.name}) has no counterpart in the reference graph`);
     taken.add(j);
     map.push(j);
   });
@@ -79,7 +85,13 @@ export interface ReferenceParam {
  * order, PyTorch shape, first values, samples, norm) within `tol` relative error; nothing may
  * be missing. Returns the worst relative error.
  */
-export function checkPredictions(ghn: GHN2, graph: ArchGraph, net: TargetNet, params: readonly ReferenceParam[], tol: number): number {
+export function checkPredictions(
+  ghn: GHN2,
+  graph: ArchGraph,
+  net: TargetNet,
+  params: readonly ReferenceParam[],
+  tol: number,
+): number {
   const [p] = ghn.predict(graph);
   expect(p!.missing).toEqual([]);
   const specs = new Map(net.params.map((s) => [s.name, s]));
@@ -90,7 +102,13 @@ export function checkPredictions(ghn: GHN2, graph: ArchGraph, net: TargetNet, pa
     expect(t.shape, q.name).toEqual(q.shape);
     const v = t.dataSync();
     const idx = q.sample.map((_, k) => Math.round((k * (q.numel - 1)) / 63));
-    const e = Math.max(relErr(idx.map((i) => v[i]!), q.sample), relErr(v.subarray(0, q.first.length), q.first));
+    const e = Math.max(
+      relErr(
+        idx.map((i) => v[i]!),
+        q.sample,
+      ),
+      relErr(v.subarray(0, q.first.length), q.first),
+    );
     let ss = 0;
     for (let i = 0; i < v.length; i++) ss += v[i]! ** 2;
     const eNorm = Math.abs(Math.sqrt(ss) - q.norm) / q.norm;

@@ -30,7 +30,12 @@ export function netInput(net: TargetNet, x: tf.Tensor): tf.Tensor {
   const per = want.reduce((a, b) => a * b, 1);
   const B = x.shape[0]!;
   if (x.size !== B * per)
-    throw new ShapeMismatchError(`${net.name} input`, [B, ...want], x.shape, `the data has ${x.size / B} values per sample, the net takes ${per}`);
+    throw new ShapeMismatchError(
+      `${net.name} input`,
+      [B, ...want],
+      x.shape,
+      `the data has ${x.size / B} values per sample, the net takes ${per}`,
+    );
   if (x.rank === want.length + 1 && want.every((d, i) => d === x.shape[i + 1])) return x;
   return tf.reshape(x, [B, ...want]);
 }

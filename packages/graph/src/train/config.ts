@@ -59,7 +59,8 @@ export interface GhnTrainerConfig {
   fingerprint?: unknown;
 }
 
-export type Resolved = Required<Omit<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>> & Pick<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>;
+export type Resolved = Required<Omit<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>> &
+  Pick<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>;
 
 export function resolveConfig(config: GhnTrainerConfig): Resolved {
   const r = configSchema.safeParse(config);
@@ -68,9 +69,14 @@ export function resolveConfig(config: GhnTrainerConfig): Resolved {
     throw new ConfigError(issue.path.join('.') || 'config', issue.message);
   }
   const c = r.data;
-  if (c.checkpointEvery !== undefined && !c.checkpointDir) throw new ConfigError('checkpointEvery', 'needs checkpointDir');
+  if (c.checkpointEvery !== undefined && !c.checkpointDir)
+    throw new ConfigError('checkpointEvery', 'needs checkpointDir');
   const lrMilestones = c.lrMilestones ?? [Math.floor((2 * c.steps) / 3), Math.floor((5 * c.steps) / 6)];
-  return { ...c, lrMilestones: [...lrMilestones].sort((a, b) => a - b), maxSkips: c.maxSkips ?? Math.max(10, Math.floor(c.steps / 50)) };
+  return {
+    ...c,
+    lrMilestones: [...lrMilestones].sort((a, b) => a - b),
+    maxSkips: c.maxSkips ?? Math.max(10, Math.floor(c.steps / 50)),
+  };
 }
 
 /** MultiStepLR: the rate for (0-based) step `step`. */

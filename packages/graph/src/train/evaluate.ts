@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { Adam, ConfigError, Rng, countCorrect, countParams, initWeights, softmaxCrossEntropy, type TargetNet, type Weights } from '@hypernets/core';
+import {
+  Adam,
+  ConfigError,
+  Rng,
+  countCorrect,
+  countParams,
+  initWeights,
+  softmaxCrossEntropy,
+  type TargetNet,
+  type Weights,
+} from '@hypernets/core';
 import { disposeBatch, type DataSplit } from '@hypernets/data';
 import type { GHN2 } from '../ghn2.js';
 import { archSeed, dataSeed, missingWeights, netInput, type ArchSample } from './arch.js';
@@ -51,7 +61,13 @@ export interface ArchsEvaluation {
   meanFineTuned?: { steps: number; predicted: number; random: number };
 }
 
-async function testAccuracy(net: TargetNet, weights: Weights, test: DataSplit, batchSize: number, limit: number): Promise<number> {
+async function testAccuracy(
+  net: TargetNet,
+  weights: Weights,
+  test: DataSplit,
+  batchSize: number,
+  limit: number,
+): Promise<number> {
   const training = usesBatchNorm(net);
   let correct = tf.scalar(0);
   let n = 0;
@@ -77,7 +93,13 @@ async function testAccuracy(net: TargetNet, weights: Weights, test: DataSplit, b
 }
 
 /** Trains copies of `start` for `steps` steps (training mode) and returns the test accuracy; `start` is left as it was. */
-async function fineTune(net: TargetNet, start: Weights, train: DataSplit, test: DataSplit, o: Required<Omit<EvaluateArchsOptions, 'onArch' | 'testSamples'>> & { testSamples: number }): Promise<number> {
+async function fineTune(
+  net: TargetNet,
+  start: Weights,
+  train: DataSplit,
+  test: DataSplit,
+  o: Required<Omit<EvaluateArchsOptions, 'onArch' | 'testSamples'>> & { testSamples: number },
+): Promise<number> {
   const vars = net.params.map((p) => tf.variable(start[p.name]!, true)); // shares start's data; assign() leaves start as it was
   const weights: Weights = Object.fromEntries(net.params.map((p, i) => [p.name, vars[i]!]));
   const adam = o.optimizer === 'adam' ? new Adam(vars) : null;
@@ -88,7 +110,10 @@ async function fineTune(net: TargetNet, start: Weights, train: DataSplit, test: 
       const b = sampler.next();
       const stepRng = rng.fork();
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => softmaxCrossEntropy(net.forward(netInput(net, b.x), weights, { training: true, rng: stepRng }), b.y), vars);
+        const { grads } = tf.variableGrads(
+          () => softmaxCrossEntropy(net.forward(netInput(net, b.x), weights, { training: true, rng: stepRng }), b.y),
+          vars,
+        );
         const g = vars.map((v) => grads[v.name] ?? null);
         if (adam) adam.step(g, o.lr);
         else vars.forEach((v, i) => g[i] && v.assign(tf.sub(v, tf.mul(g[i]!, o.lr))));
@@ -109,7 +134,12 @@ async function fineTune(net: TargetNet, start: Weights, train: DataSplit, test: 
  * Adam (or SGD) on the target weights from the predicted parameters and from the random init,
  * on the same batches in the same order. `data.train` is needed for fine-tuning.
  */
-export async function evaluateArchs(ghn: GHN2, archs: readonly ArchSample[], data: { test: DataSplit; train?: DataSplit }, options: EvaluateArchsOptions = {}): Promise<ArchsEvaluation> {
+export async function evaluateArchs(
+  ghn: GHN2,
+  archs: readonly ArchSample[],
+  data: { test: DataSplit; train?: DataSplit },
+  options: EvaluateArchsOptions = {},
+): Promise<ArchsEvaluation> {
   const opt = z
     .object({
       batchSize: posInt.default(100),
@@ -127,7 +157,11 @@ export async function evaluateArchs(ghn: GHN2, archs: readonly ArchSample[], dat
     const issue = opt.error.issues[0]!;
     throw new ConfigError(issue.path.join('.') || 'options', issue.message);
   }
-  const o = { ...opt.data, lr: opt.data.lr ?? (opt.data.optimizer === 'adam' ? 1e-3 : 1e-2), testSamples: Math.min(opt.data.testSamples ?? data.test.size, data.test.size) };
+  const o = {
+    ...opt.data,
+    lr: opt.data.lr ?? (opt.data.optimizer === 'adam' ? 1e-3 : 1e-2),
+    testSamples: Math.min(opt.data.testSamples ?? data.test.size, data.test.size),
+  };
   if (o.fineTuneSteps > 0 && !data.train) throw new ConfigError('data.train', 'fine-tuning needs a training split');
   const results: ArchEvaluation[] = [];
   for (const [i, arch] of archs.entries()) {
@@ -145,18 +179,31 @@ export async function evaluateArchs(ghn: GHN2, archs: readonly ArchSample[], dat
         randomInit: await testAccuracy(arch.net, random, data.test, o.batchSize, o.testSamples),
       };
       if (o.fineTuneSteps > 0)
-        r.fineTuned = { steps: o.fineTuneSteps, predicted: await fineTune(arch.net, predicted, data.train!, data.test, o), random: await fineTune(arch.net, random, data.train!, data.test, o) };
+        r.fineTuned = {
+          steps: o.fineTuneSteps,
+          predicted: await fineTune(arch.net, predicted, data.train!, data.test, o),
+          random: await fineTune(arch.net, random, data.train!, data.test, o),
+        };
       results.push(r);
       options.onArch?.(r, i, archs.length);
     } finally {
       tf.dispose([...Object.values(predicted), ...Object.values(random)]);
     }
   }
-  const mean = (f: (r: ArchEvaluation) => number) => (results.length ? results.reduce((s, r) => s + f(r), 0) / results.length : NaN);
+  const mean = (f: (r: ArchEvaluation) => number) =>
+    results.length ? results.reduce((s, r) => s + f(r), 0) / results.length : NaN;
   return {
     archs: results,
     meanAccuracy: mean((r) => r.accuracy),
     meanRandomInit: mean((r) => r.randomInit),
-    ...(o.fineTuneSteps > 0 ? { meanFineTuned: { steps: o.fineTuneSteps, predicted: mean((r) => r.fineTuned!.predicted), random: mean((r) => r.fineTuned!.random) } } : {}),
+    ...(o.fineTuneSteps > 0
+      ? {
+          meanFineTuned: {
+            steps: o.fineTuneSteps,
+            predicted: mean((r) => r.fineTuned!.predicted),
+            random: mean((r) => r.fineTuned!.random),
+          },
+        }
+      : {}),
   };
 }

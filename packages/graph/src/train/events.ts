@@ -2,7 +2,16 @@ import { z } from 'zod';
 import type { SamplerState } from '@hypernets/data';
 
 export type GhnTrainEvent =
-  | { type: 'step'; step: number; steps: number; loss: number; accuracy: number; lr: number; archsPerSecond: number; skipped: number }
+  | {
+      type: 'step';
+      step: number;
+      steps: number;
+      loss: number;
+      accuracy: number;
+      lr: number;
+      archsPerSecond: number;
+      skipped: number;
+    }
   | { type: 'skip'; step: number; loss: number; gradNorm: number; skipped: number }
   | { type: 'checkpoint'; step: number; path: string }
   | { type: 'resume'; step: number; path: string };
@@ -44,10 +53,18 @@ export const progressSchema = z.object({
   skipped: z.number().int().nonnegative(),
   seconds: z.number().nonnegative(),
   rng: z.array(z.number().int()).min(1),
-  sampler: z.object({ epochRng: z.array(z.number().int()).min(1), epoch: z.number().int().nonnegative(), position: z.number().int().nonnegative() }).nullable(),
+  sampler: z
+    .object({
+      epochRng: z.array(z.number().int()).min(1),
+      epoch: z.number().int().nonnegative(),
+      position: z.number().int().nonnegative(),
+    })
+    .nullable(),
   adamStep: z.number().int().nonnegative(),
   seen: z.array(z.union([z.string(), z.number()])),
   curve: z.array(z.object({ step: z.number(), loss: z.number(), accuracy: z.number(), lr: z.number() })),
 });
 
-export const ghnMetaSchema = z.object({ ghnConfig: z.unknown(), ghnTrainer: progressSchema, config: z.unknown().optional() }).passthrough();
+export const ghnMetaSchema = z
+  .object({ ghnConfig: z.unknown(), ghnTrainer: progressSchema, config: z.unknown().optional() })
+  .passthrough();

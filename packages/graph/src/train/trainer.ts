@@ -68,7 +68,11 @@ export class GhnTrainer {
     this.names = ghn.params.map((p) => p.name);
     this.vars = ghn.trainableVariables();
     this.adam = new Adam(this.vars, { weightDecay: this.config.weightDecay });
-    if (this.config.batchSize > train.size) throw new ConfigError('batchSize', `${this.config.batchSize} is larger than the training split (${train.size} samples)`);
+    if (this.config.batchSize > train.size)
+      throw new ConfigError(
+        'batchSize',
+        `${this.config.batchSize} is larger than the training split (${train.size} samples)`,
+      );
   }
 
   private get checkpointPath(): string | null {
@@ -84,7 +88,16 @@ export class GhnTrainer {
     const c = this.config;
     const until = Math.min(options.until ?? c.steps, c.steps);
     // a second run() continues where the last one stopped (run({ until }) then run())
-    let p: Progress = this.progress ?? { step: 0, skipped: 0, seconds: 0, rng: new Rng(c.seed).getState(), sampler: null, adamStep: 0, seen: [], curve: [] };
+    let p: Progress = this.progress ?? {
+      step: 0,
+      skipped: 0,
+      seconds: 0,
+      rng: new Rng(c.seed).getState(),
+      sampler: null,
+      adamStep: 0,
+      seen: [],
+      curve: [],
+    };
     if (options.resume) p = (await this.restore()) ?? p;
     const rng = new Rng(p.rng);
     const sampler = this.train.sampler(c.batchSize, p.sampler ?? dataSeed(c.seed));
@@ -95,7 +108,15 @@ export class GhnTrainer {
     let windowSteps = 0;
     let step = p.step;
     const save = async () => {
-      p = { ...p, step, rng: rng.getState(), sampler: sampler.getState(), adamStep: this.adam.t, seen: [...seen], seconds: prior + (performance.now() - t0) / 1000 };
+      p = {
+        ...p,
+        step,
+        rng: rng.getState(),
+        sampler: sampler.getState(),
+        adamStep: this.adam.t,
+        seen: [...seen],
+        seconds: prior + (performance.now() - t0) / 1000,
+      };
       await this.save(p);
     };
     while (step < until) {
@@ -117,19 +138,42 @@ export class GhnTrainer {
         p.skipped++;
         this.onEvent({ type: 'skip', step, loss: loss!, gradNorm: gradNorm!, skipped: p.skipped });
         if (p.skipped > c.maxSkips)
-          throw new TrainingError(`the loss or its gradients were not finite in ${p.skipped} steps (last: step ${step}, loss ${loss}, gradient norm ${gradNorm}); lower the learning rate or resume from the last checkpoint with another seed`);
+          throw new TrainingError(
+            `the loss or its gradients were not finite in ${p.skipped} steps (last: step ${step}, loss ${loss}, gradient norm ${gradNorm}); lower the learning rate or resume from the last checkpoint with another seed`,
+          );
       }
       if (step % c.logEvery === 0 || step === until) {
         const accuracy = correct! / (c.archsPerStep * c.batchSize);
         p.curve.push({ step, loss: loss!, accuracy, lr });
         const now = performance.now();
-        this.onEvent({ type: 'step', step, steps: c.steps, loss: loss!, accuracy, lr, archsPerSecond: (windowSteps * c.archsPerStep * 1000) / Math.max(now - window, 1e-3), skipped: p.skipped });
+        this.onEvent({
+          type: 'step',
+          step,
+          steps: c.steps,
+          loss: loss!,
+          accuracy,
+          lr,
+          archsPerSecond: (windowSteps * c.archsPerStep * 1000) / Math.max(now - window, 1e-3),
+          skipped: p.skipped,
+        });
         window = now;
         windowSteps = 0;
       }
-      if (this.checkpointPath && ((c.checkpointEvery !== undefined && step % c.checkpointEvery === 0) || step === until)) await save();
+      if (
+        this.checkpointPath &&
+        ((c.checkpointEvery !== undefined && step % c.checkpointEvery === 0) || step === until)
+      )
+        await save();
     }
-    p = { ...p, step, rng: rng.getState(), sampler: sampler.getState(), adamStep: this.adam.t, seen: [...seen], seconds: prior + (performance.now() - t0) / 1000 };
+    p = {
+      ...p,
+      step,
+      rng: rng.getState(),
+      sampler: sampler.getState(),
+      adamStep: this.adam.t,
+      seen: [...seen],
+      seconds: prior + (performance.now() - t0) / 1000,
+    };
     this.progress = p;
     return { step, skipped: p.skipped, seconds: p.seconds, archsSeen: seen.size, curve: [...p.curve] };
   }
@@ -140,7 +184,11 @@ export class GhnTrainer {
    * [loss, global gradient norm before clipping, correct predictions over all nets] as one
    * tensor (one read-back per step).
    */
-  step(archs: readonly ArchSample[], batch: Batch, rng: Rng = new Rng(0)): { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D } {
+  step(
+    archs: readonly ArchSample[],
+    batch: Batch,
+    rng: Rng = new Rng(0),
+  ): { grads: (tf.Tensor | null)[]; stats: tf.Tensor1D } {
     const { seed, gradClip } = this.config;
     const m = archs.length;
     const graphs = archs.map((a) => a.graph);
@@ -166,7 +214,11 @@ export class GhnTrainer {
             return tf.div(softmaxCrossEntropy(logits, batch.y), m) as tf.Scalar;
           };
           const { value, grads } = tf.valueAndGrads(f)(names.map((n) => pred.weights[n]!));
-          return { value, correct: correct!, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) as Weights };
+          return {
+            value,
+            correct: correct!,
+            grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) as Weights,
+          };
         });
         losses.push(out.value);
         hits.push(out.correct);
@@ -185,10 +237,13 @@ export class GhnTrainer {
       const present = g.filter((t): t is tf.Tensor => t !== null);
       const norm = tf.sqrt(tf.addN(present.map((t) => tf.sum(tf.square(t)))));
       // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
-      const scaled = gradClip === null ? g : (() => {
-        const coef = tf.minimum(tf.div(gradClip, tf.add(norm, 1e-6)), 1);
-        return g.map((t) => (t === null ? null : tf.mul(t, coef)));
-      })();
+      const scaled =
+        gradClip === null
+          ? g
+          : (() => {
+              const coef = tf.minimum(tf.div(gradClip, tf.add(norm, 1e-6)), 1);
+              return g.map((t) => (t === null ? null : tf.mul(t, coef)));
+            })();
       const stats = tf.stack([value, norm, correct]) as tf.Tensor1D;
       return { grads: scaled, stats };
     });
@@ -198,7 +253,12 @@ export class GhnTrainer {
     const path = this.checkpointPath!;
     await saveCheckpoint(path, {
       tensors: { ...this.ghn.ownWeights(), ...this.adam.slots(this.names) },
-      meta: { step: p.step, config: (this.config.fingerprint ?? null) as never, ghnConfig: { ...this.ghn.config }, ghnTrainer: { ...p } },
+      meta: {
+        step: p.step,
+        config: (this.config.fingerprint ?? null) as never,
+        ghnConfig: { ...this.ghn.config },
+        ghnTrainer: { ...p },
+      },
     });
     this.onEvent({ type: 'checkpoint', step: p.step, path });
   }
@@ -211,17 +271,26 @@ export class GhnTrainer {
     if (!ck) return null; // nothing saved yet: start from the beginning
     try {
       const parsed = ghnMetaSchema.safeParse(ck.meta);
-      if (!parsed.success) throw new CheckpointError(ck.paths.meta, `is not a GHN meta-training checkpoint (${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message})`);
+      if (!parsed.success)
+        throw new CheckpointError(
+          ck.paths.meta,
+          `is not a GHN meta-training checkpoint (${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message})`,
+        );
       const meta = parsed.data;
       assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config);
       // the GHN's init seed does not matter: every variable is overwritten
       const ghnWant = JSON.stringify({ ...this.ghn.config, seed: undefined });
       const ghnHave = JSON.stringify({ ...(meta.ghnConfig as object), seed: undefined });
-      if (ghnWant !== ghnHave) throw new CheckpointError(ck.paths.meta, `holds a GHN with config ${ghnHave}; this GHN is ${ghnWant}`);
+      if (ghnWant !== ghnHave)
+        throw new CheckpointError(ck.paths.meta, `holds a GHN with config ${ghnHave}; this GHN is ${ghnWant}`);
       const p = meta.ghnTrainer as Progress;
-      if (p.step > this.config.steps) throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
+      if (p.step > this.config.steps)
+        throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
       // names, shapes and dtypes of every GHN variable and Adam moment are checked before any is assigned
-      restoreVariables(ck, { ...(this.ghn.ownWeights() as Record<string, tf.Variable>), ...this.adam.slots(this.names) });
+      restoreVariables(ck, {
+        ...(this.ghn.ownWeights() as Record<string, tf.Variable>),
+        ...this.adam.slots(this.names),
+      });
       this.adam.t = p.adamStep;
       this.onEvent({ type: 'resume', step: p.step, path });
       return { ...p, curve: [...p.curve], seen: [...p.seen] };

@@ -5,7 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, countParams, initBackend, toTorchLayout, torchShape, type ParamSpec, type Weights } from '@hypernets/core';
+import {
+  ConfigError,
+  Rng,
+  countParams,
+  initBackend,
+  toTorchLayout,
+  torchShape,
+  type ParamSpec,
+  type Weights,
+} from '@hypernets/core';
 import { archGraph } from '../describe.js';
 import type { GHN2 } from '../ghn2.js';
 import { loadGhn } from '../io.js';
@@ -23,7 +32,10 @@ function randomWeights(params: readonly ParamSpec[], seed = 0): Weights {
   const rng = new Rng(seed);
   const w: Weights = {};
   for (const p of params)
-    w[p.name] = p.kind === 'norm-scale' ? tf.ones(p.shape as number[]) : tf.mul(rng.normal(p.shape as number[]), Math.sqrt(1 / p.fanIn));
+    w[p.name] =
+      p.kind === 'norm-scale'
+        ? tf.ones(p.shape as number[])
+        : tf.mul(rng.normal(p.shape as number[]), Math.sqrt(1 / p.fanIn));
   return w;
 }
 
@@ -35,12 +47,29 @@ const realEdges = (g: ArchGraph) =>
     .sort();
 
 // one conv node and an identity edge, no reduction cell
-const TINY: Genotype = { normal: [['conv_3x3', 0], ['skip_connect', 1]], normalConcat: [2], reduce: [['conv_3x3', 0], ['skip_connect', 1]], reduceConcat: [2] };
+const TINY: Genotype = {
+  normal: [
+    ['conv_3x3', 0],
+    ['skip_connect', 1],
+  ],
+  normalConcat: [2],
+  reduce: [
+    ['conv_3x3', 0],
+    ['skip_connect', 1],
+  ],
+  reduceConcat: [2],
+};
 // sep/dil convs in the normal cell, FactorizedReduce + max pool in the reduction cell
 const SMALL: Genotype = {
-  normal: [['sep_conv_3x3', 0], ['dil_conv_3x3', 1]],
+  normal: [
+    ['sep_conv_3x3', 0],
+    ['dil_conv_3x3', 1],
+  ],
   normalConcat: [2],
-  reduce: [['skip_connect', 0], ['max_pool_3x3', 1]],
+  reduce: [
+    ['skip_connect', 0],
+    ['max_pool_3x3', 1],
+  ],
   reduceConcat: [2],
 };
 
@@ -57,11 +86,20 @@ describe('CellNet', () => {
     const tiny = new CellNet({ genotype: TINY, cells: 1, channels: 4, inputShape: [8, 8, 1] });
     expect(countParams(tiny.params)).toBe(108 + 24 + 2 * (48 + 8) + 144 + 8 + 50);
     expect(tiny.params.map((p) => p.name)).toEqual([
-      'stem.0.weight', 'stem.1.weight', 'stem.1.bias',
-      'cells.0.preprocess0.op.1.weight', 'cells.0.preprocess0.op.2.weight', 'cells.0.preprocess0.op.2.bias',
-      'cells.0.preprocess1.op.1.weight', 'cells.0.preprocess1.op.2.weight', 'cells.0.preprocess1.op.2.bias',
-      'cells.0._ops.0.op.1.weight', 'cells.0._ops.0.op.2.weight', 'cells.0._ops.0.op.2.bias',
-      'classifier.weight', 'classifier.bias',
+      'stem.0.weight',
+      'stem.1.weight',
+      'stem.1.bias',
+      'cells.0.preprocess0.op.1.weight',
+      'cells.0.preprocess0.op.2.weight',
+      'cells.0.preprocess0.op.2.bias',
+      'cells.0.preprocess1.op.1.weight',
+      'cells.0.preprocess1.op.2.weight',
+      'cells.0.preprocess1.op.2.bias',
+      'cells.0._ops.0.op.1.weight',
+      'cells.0._ops.0.op.2.weight',
+      'cells.0._ops.0.op.2.bias',
+      'classifier.weight',
+      'classifier.bias',
     ]);
     // 2 cells (cell 1 reduces, C 4 → 8), stem 8 channels:
     //   stem 72 + 16
@@ -76,7 +114,14 @@ describe('CellNet', () => {
     expect(byName.get('cells.1._ops.0.conv_2.weight')).toEqual([1, 1, 8, 4]);
     expect(byName.get('classifier.weight')).toEqual([8, 10]);
     // without BN the norm parameters go, nothing else
-    const noBn = new CellNet({ genotype: SMALL, cells: 2, channels: 4, stemChannels: 8, inputShape: [8, 8, 1], bn: false });
+    const noBn = new CellNet({
+      genotype: SMALL,
+      cells: 2,
+      channels: 4,
+      stemChannels: 8,
+      inputShape: [8, 8, 1],
+      bn: false,
+    });
     expect(noBn.params.some((p) => p.kind === 'norm-scale' || p.kind === 'norm-shift')).toBe(false);
     expect(countParams(noBn.params)).toBe(646 - 2 * (8 + 4 + 4 + 4 + 4 + 4 + 8 + 8 + 8));
   });
@@ -105,10 +150,15 @@ describe('CellNet', () => {
     const x = new Rng(2).normal([4, 8, 8, 1]);
     const names = net.params.map((p) => p.name);
     const before = tf.memory().numTensors;
-    const grads = tf.grads((...ws: tf.Tensor[]) => tf.sum(tf.square(net.forward(x, Object.fromEntries(names.map((n, i) => [n, ws[i]!]))))))(names.map((n) => w[n]!));
+    const grads = tf.grads((...ws: tf.Tensor[]) =>
+      tf.sum(tf.square(net.forward(x, Object.fromEntries(names.map((n, i) => [n, ws[i]!]))))),
+    )(names.map((n) => w[n]!));
     grads.forEach((g, i) => {
       expect(g.shape, names[i]).toEqual(net.params[i]!.shape);
-      expect(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!), names[i]).toBeGreaterThan(0);
+      expect(
+        tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!),
+        names[i],
+      ).toBeGreaterThan(0);
     });
     tf.dispose(grads);
     expect(tf.memory().numTensors).toBe(before);
@@ -125,17 +175,58 @@ describe('CellNet', () => {
     tf.dispose([x, ...Object.values(batched)]);
 
     const base: CellNetConfig = { genotype: TINY, cells: 3, channels: 4 };
-    const bad = (cfg: Partial<CellNetConfig>, field: RegExp) => expect(() => new CellNet({ ...base, ...cfg })).toThrow(field);
+    const bad = (cfg: Partial<CellNetConfig>, field: RegExp) =>
+      expect(() => new CellNet({ ...base, ...cfg })).toThrow(field);
     bad({ channels: 5 }, /'channels'.*even/);
     bad({ cells: 0 }, /'cells'/);
     bad({ stemKernel: 4 }, /'stemKernel'/);
-    const g = (normal: Genotype['normal'], normalConcat: number[] = [2]) => ({ genotype: { ...TINY, normal, normalConcat } });
-    bad(g([['conv_7x7' as 'conv_3x3', 0], ['skip_connect', 1]]), /'genotype.normal\[0\]'.*unknown op/);
-    bad(g([['conv_3x3', 0], ['skip_connect', 2]]), /'genotype.normal\[1\]'.*states 0…1/);
-    bad(g([['conv_3x3', 1], ['skip_connect', 1]]), /'genotype.normal\[1\]'.*twice/);
-    bad(g([['conv_3x3', 0], ['skip_connect', 1]], [3]), /'genotype.normalConcat\[0\]'/);
+    const g = (normal: Genotype['normal'], normalConcat: number[] = [2]) => ({
+      genotype: { ...TINY, normal, normalConcat },
+    });
+    bad(
+      g([
+        ['conv_7x7' as 'conv_3x3', 0],
+        ['skip_connect', 1],
+      ]),
+      /'genotype.normal\[0\]'.*unknown op/,
+    );
+    bad(
+      g([
+        ['conv_3x3', 0],
+        ['skip_connect', 2],
+      ]),
+      /'genotype.normal\[1\]'.*states 0…1/,
+    );
+    bad(
+      g([
+        ['conv_3x3', 1],
+        ['skip_connect', 1],
+      ]),
+      /'genotype.normal\[1\]'.*twice/,
+    );
+    bad(
+      g(
+        [
+          ['conv_3x3', 0],
+          ['skip_connect', 1],
+        ],
+        [3],
+      ),
+      /'genotype.normalConcat\[0\]'/,
+    );
     // node 2 is read by nobody and not concatenated: its conv would hang in the air
-    bad(g([['conv_3x3', 0], ['skip_connect', 1], ['conv_3x3', 0], ['max_pool_3x3', 1]], [3]), /node 2 is read by no later node/);
+    bad(
+      g(
+        [
+          ['conv_3x3', 0],
+          ['skip_connect', 1],
+          ['conv_3x3', 0],
+          ['max_pool_3x3', 1],
+        ],
+        [3],
+      ),
+      /node 2 is read by no later node/,
+    );
   });
 
   it('stem options: stride and max pool halve the resolution; odd sizes reduce to ⌈n/2⌉', () => {
@@ -149,7 +240,11 @@ describe('CellNet', () => {
     expect(strided.archGraph().nodes.filter((n) => n.type === 'max_pool')).toHaveLength(2); // the cells' only
     expect(countParams(strided.params)).toBe(countParams(pooled.params));
     // 28 → 14 → 7 → 4: the second reduction (and its FactorizedReduce) runs on an odd size
-    for (const net of [pooled, strided, new CellNet({ genotype: SMALL, cells: 3, channels: 4, inputShape: [15, 13, 2] })]) {
+    for (const net of [
+      pooled,
+      strided,
+      new CellNet({ genotype: SMALL, cells: 3, channels: 4, inputShape: [15, 13, 2] }),
+    ]) {
       const w = randomWeights(net.params);
       const x = new Rng(4).normal([2, ...net.inputShape]);
       const y = net.forward(x, w);
@@ -179,7 +274,21 @@ describe('CellNet', () => {
     ]);
     expect(g.nodes[2]!.shift).toBe('stem.1.bias');
     expect(realEdges(g)).toEqual(
-      ['0->1', '1->2', '2->3', '2->5', '3->4', '4->7', '5->6', '7->8', '8->9', '6->9', '9->10', '10->11', '11->12'].sort(),
+      [
+        '0->1',
+        '1->2',
+        '2->3',
+        '2->5',
+        '3->4',
+        '4->7',
+        '5->6',
+        '7->8',
+        '8->9',
+        '6->9',
+        '9->10',
+        '10->11',
+        '11->12',
+      ].sort(),
     );
     // shapes in PyTorch's layout
     expect(g.nodes[1]!.shape).toEqual([12, 1, 3, 3]);
@@ -215,7 +324,12 @@ interface Case {
   cells: number;
   channels: number;
   bn: boolean;
-  genotype: { normal: [string, number][]; normal_concat: number[]; reduce: [string, number][]; reduce_concat: number[] };
+  genotype: {
+    normal: [string, number][];
+    normal_concat: number[];
+    reduce: [string, number][];
+    reduce_concat: number[];
+  };
   params: { name: string; shape: number[] }[];
   nodes: { type: string; name: string | null; shape: number[] | null }[];
   edges: [number, number, number][];
@@ -223,14 +337,25 @@ interface Case {
   logits: number[][];
 }
 
-const depthwiseParams = (net: CellNet) => new Set(net.archGraph().nodes.filter((n) => n.depthwise).map((n) => n.param!));
+const depthwiseParams = (net: CellNet) =>
+  new Set(
+    net
+      .archGraph()
+      .nodes.filter((n) => n.depthwise)
+      .map((n) => n.param!),
+  );
 
 const cases = (JSON.parse(readFileSync(new URL('cellnets.json', FIX), 'utf8')) as { cases: Case[] }).cases;
 const ppudaName = (n: string) => n.replace(/^classifier\./, 'classifier.0.');
 
 function fromCase(c: Case): CellNet {
   return new CellNet({
-    genotype: { normal: c.genotype.normal, normalConcat: c.genotype.normal_concat, reduce: c.genotype.reduce, reduceConcat: c.genotype.reduce_concat } as Genotype,
+    genotype: {
+      normal: c.genotype.normal,
+      normalConcat: c.genotype.normal_concat,
+      reduce: c.genotype.reduce,
+      reduceConcat: c.genotype.reduce_concat,
+    } as Genotype,
     cells: c.cells,
     channels: c.channels,
     bn: c.bn,
@@ -267,7 +392,12 @@ describe.each(cases.map((c) => [c.name, c] as const))("CellNet '%s' against ppud
       expect(nd.type, `node ${i} ${nd.param}`).toBe(rn.type);
       expect(nd.shape, `node ${i} ${nd.param}`).toEqual(rn.shape);
     });
-    const ours = realEdges(g).map((e) => e.split('->').map((k) => map[Number(k)]!).join());
+    const ours = realEdges(g).map((e) =>
+      e
+        .split('->')
+        .map((k) => map[Number(k)]!)
+        .join(),
+    );
     expect(ours.sort()).toEqual(c.edges.map(([u, v]) => `${u},${v}`).sort());
     expect(map[g.nodes.length - 1]).toBe(c.nodes.length - 1);
   });
@@ -308,9 +438,13 @@ describe.each(cases.map((c) => [c.name, c] as const))("CellNet '%s' against ppud
     const y = net.forward(x, p!.weights, { training: true });
     const want = c.logits.flat();
     const got = Array.from(y.dataSync());
-    const eLogits = Math.sqrt(got.reduce((a, v, i) => a + (v - want[i]!) ** 2, 0) / want.reduce((a, v) => a + v * v, 0));
+    const eLogits = Math.sqrt(
+      got.reduce((a, v, i) => a + (v - want[i]!) ** 2, 0) / want.reduce((a, v) => a + v * v, 0),
+    );
     expect(eLogits, 'logits').toBeLessThan(1e-4);
     tf.dispose([x, y, ...Object.values(p!.weights)]);
-    console.log(`${c.name}: ${net.params.length} tensors, worst relative error ${worst.toExponential(2)}, logits ${eLogits.toExponential(2)}`);
+    console.log(
+      `${c.name}: ${net.params.length} tensors, worst relative error ${worst.toExponential(2)}, logits ${eLogits.toExponential(2)}`,
+    );
   });
 });

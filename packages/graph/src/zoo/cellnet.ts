@@ -145,28 +145,44 @@ export function reductionCells(cells: number): number[] {
 
 function checkCell(field: string, edges: readonly CellEdge[], concatField: string, concat: readonly number[]): void {
   if (!Array.isArray(edges) || edges.length < 2 || edges.length % 2 !== 0)
-    throw new ConfigError(field, `must list two edges per intermediate node (an even, non-zero count of [op, input] pairs), got ${JSON.stringify(edges)}`);
+    throw new ConfigError(
+      field,
+      `must list two edges per intermediate node (an even, non-zero count of [op, input] pairs), got ${JSON.stringify(edges)}`,
+    );
   const steps = edges.length / 2;
   const used = new Set<number>();
   edges.forEach((e, j) => {
     const node = Math.floor(j / 2);
-    if (!Array.isArray(e) || e.length !== 2) throw new ConfigError(`${field}[${j}]`, `must be [op, input], got ${JSON.stringify(e)}`);
+    if (!Array.isArray(e) || e.length !== 2)
+      throw new ConfigError(`${field}[${j}]`, `must be [op, input], got ${JSON.stringify(e)}`);
     const [op, idx] = e;
-    if (!(CELL_OPS as readonly string[]).includes(op)) throw new ConfigError(`${field}[${j}]`, `unknown op ${JSON.stringify(op)}; use one of ${CELL_OPS.join(', ')}`);
+    if (!(CELL_OPS as readonly string[]).includes(op))
+      throw new ConfigError(`${field}[${j}]`, `unknown op ${JSON.stringify(op)}; use one of ${CELL_OPS.join(', ')}`);
     if (!Number.isInteger(idx) || idx < 0 || idx >= node + 2)
-      throw new ConfigError(`${field}[${j}]`, `node ${node + 2} can read states 0…${node + 1} (the two cell inputs and earlier nodes), got ${JSON.stringify(idx)}`);
+      throw new ConfigError(
+        `${field}[${j}]`,
+        `node ${node + 2} can read states 0…${node + 1} (the two cell inputs and earlier nodes), got ${JSON.stringify(idx)}`,
+      );
     used.add(idx);
   });
   for (let i = 0; i < steps; i++)
     if (edges[2 * i]![1] === edges[2 * i + 1]![1])
-      throw new ConfigError(`${field}[${2 * i + 1}]`, `node ${i + 2} reads state ${edges[2 * i]![1]} twice; its two edges must come from different states (as in DARTS)`);
-  if (!Array.isArray(concat) || concat.length === 0) throw new ConfigError(concatField, `must list the states the cell outputs, got ${JSON.stringify(concat)}`);
+      throw new ConfigError(
+        `${field}[${2 * i + 1}]`,
+        `node ${i + 2} reads state ${edges[2 * i]![1]} twice; its two edges must come from different states (as in DARTS)`,
+      );
+  if (!Array.isArray(concat) || concat.length === 0)
+    throw new ConfigError(concatField, `must list the states the cell outputs, got ${JSON.stringify(concat)}`);
   concat.forEach((s, j) => {
     if (!Number.isInteger(s) || s < 2 || s >= steps + 2)
-      throw new ConfigError(`${concatField}[${j}]`, `must be an intermediate node 2…${steps + 1}, got ${JSON.stringify(s)}`);
+      throw new ConfigError(
+        `${concatField}[${j}]`,
+        `must be an intermediate node 2…${steps + 1}, got ${JSON.stringify(s)}`,
+      );
     used.add(s);
   });
-  if (new Set(concat).size !== concat.length) throw new ConfigError(concatField, `lists a state twice: ${JSON.stringify(concat)}`);
+  if (new Set(concat).size !== concat.length)
+    throw new ConfigError(concatField, `lists a state twice: ${JSON.stringify(concat)}`);
   for (let s = 0; s < steps + 2; s++)
     if (!used.has(s))
       throw new ConfigError(
@@ -209,28 +225,39 @@ export class CellNet implements TargetNet, DescribesGraph {
   private readonly plan: readonly CellPlan[];
 
   constructor(config: CellNetConfig) {
-    if (config === null || typeof config !== 'object') throw new ConfigError('config', 'a CellNet needs a config object { genotype, cells, channels, … }');
+    if (config === null || typeof config !== 'object')
+      throw new ConfigError('config', 'a CellNet needs a config object { genotype, cells, channels, … }');
     const g = config.genotype;
-    if (g === null || typeof g !== 'object') throw new ConfigError('genotype', 'must be { normal, normalConcat, reduce, reduceConcat }');
+    if (g === null || typeof g !== 'object')
+      throw new ConfigError('genotype', 'must be { normal, normalConcat, reduce, reduceConcat }');
     const cells = checkPositiveInt('cells', config.cells);
     const channels = checkPositiveInt('channels', config.channels);
-    if (channels % 2 !== 0) throw new ConfigError('channels', `must be even (FactorizedReduce splits the channels in two halves), got ${channels}`);
+    if (channels % 2 !== 0)
+      throw new ConfigError(
+        'channels',
+        `must be even (FactorizedReduce splits the channels in two halves), got ${channels}`,
+      );
     const inputShape = config.inputShape ?? [28, 28, 1];
-    if (!Array.isArray(inputShape) || inputShape.length !== 3) throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
+    if (!Array.isArray(inputShape) || inputShape.length !== 3)
+      throw new ConfigError('inputShape', `must be [H, W, C], got ${JSON.stringify(inputShape)}`);
     inputShape.forEach((d, i) => checkPositiveInt(`inputShape[${i}]`, d));
     const numClasses = checkPositiveInt('numClasses', config.numClasses ?? 10);
     const stemChannels = checkPositiveInt('stemChannels', config.stemChannels ?? 3 * channels);
     const stemKernel = checkPositiveInt('stemKernel', config.stemKernel ?? 3);
-    if (stemKernel % 2 !== 1) throw new ConfigError('stemKernel', `must be odd (padding k // 2 keeps the size), got ${stemKernel}`);
+    if (stemKernel % 2 !== 1)
+      throw new ConfigError('stemKernel', `must be odd (padding k // 2 keeps the size), got ${stemKernel}`);
     const bn = config.bn ?? true;
     if (typeof bn !== 'boolean') throw new ConfigError('bn', `must be a boolean, got ${JSON.stringify(bn)}`);
     const stemStride = checkPositiveInt('stemStride', config.stemStride ?? 1);
     const stemPool = config.stemPool ?? false;
-    if (typeof stemPool !== 'boolean') throw new ConfigError('stemPool', `must be a boolean, got ${JSON.stringify(stemPool)}`);
+    if (typeof stemPool !== 'boolean')
+      throw new ConfigError('stemPool', `must be a boolean, got ${JSON.stringify(stemPool)}`);
     const bnEps = config.bnEps ?? 1e-5;
-    if (!(typeof bnEps === 'number' && bnEps > 0)) throw new ConfigError('bnEps', `must be positive, got ${JSON.stringify(bnEps)}`);
+    if (!(typeof bnEps === 'number' && bnEps > 0))
+      throw new ConfigError('bnEps', `must be positive, got ${JSON.stringify(bnEps)}`);
     const name = config.name ?? 'cellnet';
-    if (typeof name !== 'string' || name.length === 0) throw new ConfigError('name', `must be a non-empty string, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ConfigError('name', `must be a non-empty string, got ${JSON.stringify(name)}`);
     const reductions = reductionCells(cells);
     if (cells > reductions.length) checkCell('genotype.normal', g.normal, 'genotype.normalConcat', g.normalConcat);
     if (reductions.length > 0) checkCell('genotype.reduce', g.reduce, 'genotype.reduceConcat', g.reduceConcat);
@@ -291,7 +318,17 @@ export class CellNet implements TargetNet, DescribesGraph {
       },
       depthwise: (h, n, k, ch, stride, pad, dil) => {
         const geo = convGeometry(h[0], h[1], (k - 1) * dil + 1, stride, pad, n);
-        specs.push(paramSpec({ name: `${n}.weight`, shape: [k, k, ch, 1], kind: 'weight', layer: layer++, fanIn: k * k, fanOut: k * k * ch, activation: 'linear' }));
+        specs.push(
+          paramSpec({
+            name: `${n}.weight`,
+            shape: [k, k, ch, 1],
+            kind: 'weight',
+            layer: layer++,
+            fanIn: k * k,
+            fanOut: k * k * ch,
+            activation: 'linear',
+          }),
+        );
         return [geo.outH, geo.outW, ch];
       },
       bn: (h, n, ch) => {
@@ -383,20 +420,31 @@ export class CellNet implements TargetNet, DescribesGraph {
   forward(x: tf.Tensor, weights: Weights, _options: ForwardOptions = {}): tf.Tensor {
     const batch = checkWeights(this.params, weights, this.name);
     if (batch !== null)
-      throw new ConfigError('weights', `${this.name} takes one weight set for the whole batch; got per-sample weights (a leading batch dimension of ${batch}): run the samples' weight sets one at a time`);
+      throw new ConfigError(
+        'weights',
+        `${this.name} takes one weight set for the whole batch; got per-sample weights (a leading batch dimension of ${batch}): run the samples' weight sets one at a time`,
+      );
     const [h0, w0, c0] = this.inputShape as [number, number, number];
     if (x.rank !== 4 || x.shape[1] !== h0 || x.shape[2] !== w0 || x.shape[3] !== c0)
-      throw new ShapeMismatchError(`${this.name} input`, [x.shape[0] ?? -1, h0, w0, c0], x.shape, 'pass NHWC images [N, H, W, C]');
+      throw new ShapeMismatchError(
+        `${this.name} input`,
+        [x.shape[0] ?? -1, h0, w0, c0],
+        x.shape,
+        'pass NHWC images [N, H, W, C]',
+      );
     const eps = this.config.bnEps;
     const w = (n: string) => weights[n]!;
     return tf.tidy(() =>
       this.run<tf.Tensor>(
         {
           conv: (h, n, _k, _ci, _co, stride, pad) => conv2d(h, w(`${n}.weight`), undefined, { stride, padding: pad }),
-          depthwise: (h, n, _k, _c, stride, pad, dilation) => depthwiseConv2dTorch(h, w(`${n}.weight`), { stride, padding: pad, dilation }),
-          bn: (h, n) => batchNorm(h, w(`${n}.weight`), w(`${n}.bias`), { training: true, perSample: false, eps, name: n }),
+          depthwise: (h, n, _k, _c, stride, pad, dilation) =>
+            depthwiseConv2dTorch(h, w(`${n}.weight`), { stride, padding: pad, dilation }),
+          bn: (h, n) =>
+            batchNorm(h, w(`${n}.weight`), w(`${n}.bias`), { training: true, perSample: false, eps, name: n }),
           relu: (h) => tf.relu(h),
-          pool: (h, type, size, stride, pad) => (type === 'max' ? maxPoolPadded(h, size, stride, pad) : avgPoolTorch(h, size, stride, pad)),
+          pool: (h, type, size, stride, pad) =>
+            type === 'max' ? maxPoolPadded(h, size, stride, pad) : avgPoolTorch(h, size, stride, pad),
           shift: (h) => shift(h),
           sum: (a, b) => tf.add(a, b),
           concat: (xs) => (xs.length === 1 ? xs[0]! : tf.concat(xs, 3)),
@@ -419,7 +467,8 @@ export class CellNet implements TargetNet, DescribesGraph {
     const out = this.run<number>(
       {
         conv: (h, n) => g.layer('conv', `${n}.weight`, [h]),
-        depthwise: (h, n, _k, _c, _s, _p, dilation) => g.layer(dilation > 1 ? 'dil_conv' : 'sep_conv', `${n}.weight`, [h], null, { depthwise: true }),
+        depthwise: (h, n, _k, _c, _s, _p, dilation) =>
+          g.layer(dilation > 1 ? 'dil_conv' : 'sep_conv', `${n}.weight`, [h], null, { depthwise: true }),
         bn: (h, n) => g.norm('bn', `${n}.weight`, `${n}.bias`, [h]),
         relu: (h) => h,
         pool: (h, type, size) => g.op(type === 'max' ? 'max_pool' : 'avg_pool', [h], size),

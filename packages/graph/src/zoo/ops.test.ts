@@ -69,7 +69,8 @@ describe('depthwiseConv2dTorch', () => {
       const w = rng.normal([k, k, 3, 1]);
       const y0 = depthwiseConv2dTorch(x, w, { stride: s, padding: p, dilation: d });
       const r = rng.normal(y0.shape);
-      const loss = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(depthwiseConv2dTorch(xx, ww, { stride: s, padding: p, dilation: d }), r));
+      const loss = (xx: tf.Tensor, ww: tf.Tensor) =>
+        tf.sum(tf.mul(depthwiseConv2dTorch(xx, ww, { stride: s, padding: p, dilation: d }), r));
       const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => loss(xx, ww))([x, w]);
       for (const [which, g, t] of [
         ['x', gx!, x],
@@ -83,7 +84,9 @@ describe('depthwiseConv2dTorch', () => {
           return tf.div(tf.sub(plus, minus), 2 * eps).dataSync()[0]!;
         });
         const analytic = tf.tidy(() => tf.sum(tf.mul(g, v)).dataSync()[0]!);
-        expect(Math.abs(fd - analytic) / Math.max(1, Math.abs(analytic)), `d/d${which} k=${k} s=${s}`).toBeLessThan(2e-3);
+        expect(Math.abs(fd - analytic) / Math.max(1, Math.abs(analytic)), `d/d${which} k=${k} s=${s}`).toBeLessThan(
+          2e-3,
+        );
         v.dispose();
       }
       // the dilated kernel's zeros get no gradient into w: gw has w's shape
@@ -107,7 +110,10 @@ describe('depthwiseConv2dTorch', () => {
 
 describe('avgPoolTorch', () => {
   it('averages over the cells inside the input (count_include_pad=False)', () => {
-    const x = tf.tensor4d(Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const x = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4, 1],
+    );
     const y = avgPoolTorch(x, 3, 1, 1);
     const v = y.dataSync();
     expect(y.shape).toEqual([1, 4, 4, 1]);

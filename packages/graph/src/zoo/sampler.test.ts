@@ -2,7 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng, initBackend } from '@hypernets/core';
 import { GHN2 } from '../ghn2.js';
-import { ARCH_FAMILIES, ArchSampler, SPLITS, canonicalKey, type ArchFamily, type SampledArch, type ArchSamplerConfig } from './sampler.js';
+import {
+  ARCH_FAMILIES,
+  ArchSampler,
+  SPLITS,
+  canonicalKey,
+  type ArchFamily,
+  type SampledArch,
+  type ArchSamplerConfig,
+} from './sampler.js';
 
 // wasm: GHN-2 on ~20 graphs and the nets' forward passes take ~25 s on cpu, ~3 s here
 beforeAll(async () => {
@@ -17,19 +25,34 @@ function inTrainRanges(s: SampledArch): { depth: boolean; width: boolean } {
   const between = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
   switch (s.family) {
     case 'mlp':
-      return { depth: between(s.info.depth, train.mlp.depth), width: s.spec.family === 'mlp' && s.spec.hidden.every((w) => between(w, train.mlp.width)) };
+      return {
+        depth: between(s.info.depth, train.mlp.depth),
+        width: s.spec.family === 'mlp' && s.spec.hidden.every((w) => between(w, train.mlp.width)),
+      };
     case 'cnn':
-      return { depth: between(s.info.depth, train.cnn.depth), width: s.spec.family === 'cnn' && s.spec.convs.every((c) => between(c.filters, train.cnn.width)) };
+      return {
+        depth: between(s.info.depth, train.cnn.depth),
+        width: s.spec.family === 'cnn' && s.spec.convs.every((c) => between(c.filters, train.cnn.width)),
+      };
     case 'resnet':
-      return { depth: s.spec.family === 'resnet' && between(s.spec.blocks, train.resnet.blocks), width: between(s.info.width, train.resnet.width) };
+      return {
+        depth: s.spec.family === 'resnet' && between(s.spec.blocks, train.resnet.blocks),
+        width: between(s.info.width, train.resnet.width),
+      };
     case 'cellnet':
-      return { depth: between(s.info.depth, train.cellnet.cells), width: between(s.info.width, train.cellnet.channels) };
+      return {
+        depth: between(s.info.depth, train.cellnet.cells),
+        width: between(s.info.width, train.cellnet.channels),
+      };
   }
 }
 
 describe('ArchSampler', () => {
   it('validates its config, naming the field', () => {
-    const bad = (cfg: unknown, field: string) => expect(() => new ArchSampler(cfg as ArchSamplerConfig)).toThrow(new RegExp(`'${field.replace(/[.[\]]/g, '\\$&')}'`));
+    const bad = (cfg: unknown, field: string) =>
+      expect(() => new ArchSampler(cfg as ArchSamplerConfig)).toThrow(
+        new RegExp(`'${field.replace(/[.[\]]/g, '\\$&')}'`),
+      );
     bad({ inputShape: [28, 28] }, 'inputShape');
     bad({ cellnet: { stemMultiplier: 0 } }, 'cellnet.stemMultiplier');
     bad({ families: { vit: 1 } }, 'families.vit');
@@ -73,7 +96,9 @@ describe('ArchSampler', () => {
     expect([...fams].sort()).toEqual([...ARCH_FAMILIES].sort());
     // the hash puts about testFraction of all architectures on the test side ('wide' draws are not filtered by it)
     const r2 = new Rng(12);
-    const share = Array.from({ length: 2000 }, () => sampler.isTestArch(sampler.sampleSpec(r2, 'wide'))).filter(Boolean).length / 2000;
+    const share =
+      Array.from({ length: 2000 }, () => sampler.isTestArch(sampler.sampleSpec(r2, 'wide'))).filter(Boolean).length /
+      2000;
     expect(share).toBeGreaterThan(0.05);
     expect(share).toBeLessThan(0.2);
   });
@@ -108,7 +133,12 @@ describe('ArchSampler', () => {
       expect(wider, s.id).toBe(true);
       expect(inTrainRanges(s).depth, s.id).toBe(true);
     }
-    const deepMax = { mlp: train.mlp.depth[1], cnn: train.cnn.depth[1], resnet: 6 * train.resnet.blocks[1] + 2, cellnet: train.cellnet.cells[1] };
+    const deepMax = {
+      mlp: train.mlp.depth[1],
+      cnn: train.cnn.depth[1],
+      resnet: 6 * train.resnet.blocks[1] + 2,
+      cellnet: train.cellnet.cells[1],
+    };
     for (const s of sampler.split('deep', 16, 1)) {
       expect(s.info.depth, s.id).toBeGreaterThan(deepMax[s.family]);
       expect(inTrainRanges(s).width, s.id).toBe(true);
@@ -127,9 +157,13 @@ describe('ArchSampler', () => {
 
   it('GHN-2 predicts every parameter of every family and split; the nets run on them; nothing leaks', () => {
     const archs: SampledArch[] = [];
-    for (const f of ARCH_FAMILIES) archs.push(new ArchSampler({ families: { mlp: 0, cnn: 0, cellnet: 0, resnet: 0, [f]: 1 } }).split('train', 1, 5)[0]!);
+    for (const f of ARCH_FAMILIES)
+      archs.push(
+        new ArchSampler({ families: { mlp: 0, cnn: 0, cellnet: 0, resnet: 0, [f]: 1 } }).split('train', 1, 5)[0]!,
+      );
     for (const split of SPLITS) archs.push(...sampler.split(split, 2, 2));
-    for (const split of ['wide', 'deep'] as const) archs.push(new ArchSampler({ families: { mlp: 1, cnn: 1, resnet: 1, cellnet: 0 } }).split(split, 3, 4)[0]!);
+    for (const split of ['wide', 'deep'] as const)
+      archs.push(new ArchSampler({ families: { mlp: 1, cnn: 1, resnet: 1, cellnet: 0 } }).split(split, 3, 4)[0]!);
     const ghn = new GHN2({ numClasses: 10 });
     const x = new Rng(9).normal([2, 28, 28, 1]);
     const before = tf.memory().numTensors;
@@ -140,7 +174,10 @@ describe('ArchSampler', () => {
       for (const spec of a.net.params) {
         const w = p.weights[spec.name]!;
         expect(w.shape, `${a.id} ${spec.name}`).toEqual(spec.shape);
-        expect(tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0]), `${a.id} ${spec.name}`).toBe(1);
+        expect(
+          tf.tidy(() => tf.all(tf.isFinite(w)).dataSync()[0]),
+          `${a.id} ${spec.name}`,
+        ).toBe(1);
       }
       const y = tf.tidy(() => a.net.forward(x, p.weights, { training: true }));
       expect(y.shape).toEqual([2, 10]);

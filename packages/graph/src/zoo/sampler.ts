@@ -45,7 +45,13 @@ export interface ArchSamplerConfig {
    * CIFAR stem). The stem halves the resolution (a stride-2 conv or, as ppuda's stem_pool, a
    * max pool, each half of the time), which quarters the cost of every cell.
    */
-  cellnet?: { cells?: IntRange; channels?: IntRange; steps?: IntRange; ops?: readonly CellOp[]; stemMultiplier?: number };
+  cellnet?: {
+    cells?: IntRange;
+    channels?: IntRange;
+    steps?: IntRange;
+    ops?: readonly CellOp[];
+    stemMultiplier?: number;
+  };
   /** Share of the in-distribution architectures that belong to 'test' (by hash). Default 0.1. */
   testFraction?: number;
   /** Virtual edges of the graphs (GraphBuilder's sMax). Default 50 (GHN-2). */
@@ -55,8 +61,17 @@ export interface ArchSamplerConfig {
 /** What an architecture is, as plain JSON: `ArchSampler.build(spec)` rebuilds it. */
 export type ArchSpec =
   | { readonly family: 'mlp'; readonly hidden: readonly number[] }
-  | { readonly family: 'cnn'; readonly convs: readonly { filters: number; kernel: number; pool: 'max' | 'avg' | null }[]; readonly dense: readonly number[] }
-  | { readonly family: 'resnet'; readonly blocks: number; readonly widths: readonly [number, number, number]; readonly shortcut: 'A' | 'B' }
+  | {
+      readonly family: 'cnn';
+      readonly convs: readonly { filters: number; kernel: number; pool: 'max' | 'avg' | null }[];
+      readonly dense: readonly number[];
+    }
+  | {
+      readonly family: 'resnet';
+      readonly blocks: number;
+      readonly widths: readonly [number, number, number];
+      readonly shortcut: 'A' | 'B';
+    }
   | {
       readonly family: 'cellnet';
       readonly cells: number;
@@ -103,7 +118,12 @@ export interface SplitRanges {
   readonly cnn: { readonly depth: IntRange; readonly width: IntRange };
   /** `growth`: the factors by which a stage may widen the one before. */
   readonly resnet: { readonly blocks: IntRange; readonly width: IntRange; readonly growth: readonly number[] };
-  readonly cellnet: { readonly cells: IntRange; readonly channels: IntRange; readonly steps: IntRange; readonly bn: boolean };
+  readonly cellnet: {
+    readonly cells: IntRange;
+    readonly channels: IntRange;
+    readonly steps: IntRange;
+    readonly bn: boolean;
+  };
 }
 
 const WIDTH_STEP = { mlp: 32, cnn: 8, resnet: 4, cellnet: 4 } as const;
@@ -128,13 +148,17 @@ function hash53(s: string, seed = 0): number {
 function checkRange(field: string, r: unknown, dflt: IntRange, min = 1): IntRange {
   if (r === undefined) return dflt;
   if (!Array.isArray(r) || r.length !== 2 || !r.every((v) => Number.isInteger(v)) || r[0] < min || r[1] < r[0])
-    throw new ConfigError(field, `must be an integer range [min, max] with ${min} ≤ min ≤ max, got ${JSON.stringify(r)}`);
+    throw new ConfigError(
+      field,
+      `must be an integer range [min, max] with ${min} ≤ min ≤ max, got ${JSON.stringify(r)}`,
+    );
   return [r[0], r[1]];
 }
 
 function checkWidthRange(field: string, r: unknown, dflt: IntRange, step: number): IntRange {
   const range = checkRange(field, r, dflt);
-  if (range[0] % step !== 0 || range[1] % step !== 0) throw new ConfigError(field, `widths are multiples of ${step}: min and max must be too, got ${JSON.stringify(r)}`);
+  if (range[0] % step !== 0 || range[1] % step !== 0)
+    throw new ConfigError(field, `widths are multiples of ${step}: min and max must be too, got ${JSON.stringify(r)}`);
   return range;
 }
 
@@ -186,20 +210,24 @@ export class ArchSampler {
   private readonly train: SplitRanges;
 
   constructor(config: ArchSamplerConfig = {}) {
-    if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object (or omitted for the defaults)');
+    if (config === null || typeof config !== 'object')
+      throw new ConfigError('config', 'must be an object (or omitted for the defaults)');
     const inputShape = config.inputShape ?? [28, 28, 1];
     if (!Array.isArray(inputShape) || inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d > 0))
       throw new ConfigError('inputShape', `must be [H, W, C] of positive integers, got ${JSON.stringify(inputShape)}`);
     this.inputShape = [inputShape[0], inputShape[1], inputShape[2]];
     const numClasses = config.numClasses ?? 10;
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new ConfigError('numClasses', `must be a positive integer, got ${JSON.stringify(numClasses)}`);
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new ConfigError('numClasses', `must be a positive integer, got ${JSON.stringify(numClasses)}`);
     this.numClasses = numClasses;
 
     const fam = { cellnet: 0.7, mlp: 0.1, cnn: 0.1, resnet: 0.1, ...(config.families ?? {}) };
     for (const k of Object.keys(fam))
-      if (!(ARCH_FAMILIES as readonly string[]).includes(k)) throw new ConfigError(`families.${k}`, `unknown family; use ${ARCH_FAMILIES.join(', ')}`);
+      if (!(ARCH_FAMILIES as readonly string[]).includes(k))
+        throw new ConfigError(`families.${k}`, `unknown family; use ${ARCH_FAMILIES.join(', ')}`);
     for (const f of ARCH_FAMILIES)
-      if (!(typeof fam[f] === 'number' && fam[f] >= 0 && Number.isFinite(fam[f]))) throw new ConfigError(`families.${f}`, `must be a non-negative number, got ${JSON.stringify(fam[f])}`);
+      if (!(typeof fam[f] === 'number' && fam[f] >= 0 && Number.isFinite(fam[f])))
+        throw new ConfigError(`families.${f}`, `must be a non-negative number, got ${JSON.stringify(fam[f])}`);
     this.weights = ARCH_FAMILIES.filter((f) => fam[f] > 0).map((f) => [f, fam[f]] as const);
     if (this.weights.length === 0) throw new ConfigError('families', 'at least one family needs a positive weight');
 
@@ -213,20 +241,35 @@ export class ArchSampler {
     const channels = checkWidthRange('cellnet.channels', config.cellnet?.channels, [8, 12], WIDTH_STEP.cellnet);
     const steps = checkRange('cellnet.steps', config.cellnet?.steps, [1, 3]);
     const ops = config.cellnet?.ops ?? DEFAULT_OPS;
-    if (!Array.isArray(ops) || ops.length === 0) throw new ConfigError('cellnet.ops', `must be a non-empty list of ${CELL_OPS.join(', ')}`);
+    if (!Array.isArray(ops) || ops.length === 0)
+      throw new ConfigError('cellnet.ops', `must be a non-empty list of ${CELL_OPS.join(', ')}`);
     ops.forEach((o, i) => {
-      if (!(CELL_OPS as readonly string[]).includes(o)) throw new ConfigError(`cellnet.ops[${i}]`, `unknown op ${JSON.stringify(o)}; use one of ${CELL_OPS.join(', ')}`);
+      if (!(CELL_OPS as readonly string[]).includes(o))
+        throw new ConfigError(
+          `cellnet.ops[${i}]`,
+          `unknown op ${JSON.stringify(o)}; use one of ${CELL_OPS.join(', ')}`,
+        );
     });
-    if (ops.every((o) => PARAM_FREE.has(o))) throw new ConfigError('cellnet.ops', 'needs at least one op with parameters (a conv, sep_conv or dil_conv), as DeepNets-1M requires');
+    if (ops.every((o) => PARAM_FREE.has(o)))
+      throw new ConfigError(
+        'cellnet.ops',
+        'needs at least one op with parameters (a conv, sep_conv or dil_conv), as DeepNets-1M requires',
+      );
     this.ops = [...new Set(ops)];
     const stemMultiplier = config.cellnet?.stemMultiplier ?? 3;
-    if (!Number.isInteger(stemMultiplier) || stemMultiplier < 1) throw new ConfigError('cellnet.stemMultiplier', `must be a positive integer, got ${JSON.stringify(stemMultiplier)}`);
+    if (!Number.isInteger(stemMultiplier) || stemMultiplier < 1)
+      throw new ConfigError(
+        'cellnet.stemMultiplier',
+        `must be a positive integer, got ${JSON.stringify(stemMultiplier)}`,
+      );
     this.stemMultiplier = stemMultiplier;
     const testFraction = config.testFraction ?? 0.1;
-    if (!(typeof testFraction === 'number' && testFraction > 0 && testFraction < 1)) throw new ConfigError('testFraction', `must be in (0, 1), got ${JSON.stringify(testFraction)}`);
+    if (!(typeof testFraction === 'number' && testFraction > 0 && testFraction < 1))
+      throw new ConfigError('testFraction', `must be in (0, 1), got ${JSON.stringify(testFraction)}`);
     this.testFraction = testFraction;
     const sMax = config.sMax ?? 50;
-    if (!Number.isInteger(sMax) || sMax < 1) throw new ConfigError('sMax', `must be an integer ≥ 1, got ${JSON.stringify(sMax)}`);
+    if (!Number.isInteger(sMax) || sMax < 1)
+      throw new ConfigError('sMax', `must be an integer ≥ 1, got ${JSON.stringify(sMax)}`);
     this.sMax = sMax;
     this.train = {
       families: this.weights.map(([f]) => f),
@@ -246,7 +289,10 @@ export class ArchSampler {
    */
   ranges(split: SplitName): SplitRanges {
     const t = this.train;
-    const wide = (r: IntRange, step: number): IntRange => [Math.max(r[1] + step, Math.ceil((1.5 * r[1]) / step) * step), 2 * r[1]];
+    const wide = (r: IntRange, step: number): IntRange => [
+      Math.max(r[1] + step, Math.ceil((1.5 * r[1]) / step) * step),
+      2 * r[1],
+    ];
     const deep = (r: IntRange): IntRange => [r[1] + 1, 2 * r[1]];
     switch (split) {
       case 'train':
@@ -295,18 +341,26 @@ export class ArchSampler {
       if ((split === 'train' && this.isTestArch(spec)) || (split === 'test' && !this.isTestArch(spec))) continue;
       return spec;
     }
-    throw new ConfigError('testFraction', `no ${split} architecture in 10000 draws: the training ranges hold too few architectures for testFraction ${this.testFraction}`);
+    throw new ConfigError(
+      'testFraction',
+      `no ${split} architecture in 10000 draws: the training ranges hold too few architectures for testFraction ${this.testFraction}`,
+    );
   }
 
   /** `n` distinct architectures of a split, from `seed`. */
   split(name: SplitName, n: number, seed = 0): SampledArch[] {
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError('n', `must be a non-negative integer, got ${JSON.stringify(n)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ConfigError('n', `must be a non-negative integer, got ${JSON.stringify(n)}`);
     this.ranges(name); // validates the name
     const rng = new Rng(hash53(name, seed) % 0x7fffffff);
     const seen = new Set<string>();
     const out: SampledArch[] = [];
     for (let attempt = 0; out.length < n; attempt++) {
-      if (attempt > 100 * n + 1000) throw new ConfigError('n', `found only ${out.length} distinct '${name}' architectures in ${attempt} draws; ask for fewer or widen the ranges`);
+      if (attempt > 100 * n + 1000)
+        throw new ConfigError(
+          'n',
+          `found only ${out.length} distinct '${name}' architectures in ${attempt} draws; ask for fewer or widen the ranges`,
+        );
       const spec = this.sampleSpec(rng, name);
       const key = canonicalKey(spec);
       if (seen.has(key)) continue;
@@ -327,9 +381,19 @@ export class ArchSampler {
         info = { depth: spec.hidden.length, width: Math.max(...spec.hidden), bn: false, steps: 0 };
         break;
       case 'cnn': {
-        const convs: ConvLayerConfig[] = spec.convs.map((cv) => ({ filters: cv.filters, kernel: cv.kernel, padding: 'same', ...(cv.pool ? { pool: { type: cv.pool, size: 2 } } : {}) }));
+        const convs: ConvLayerConfig[] = spec.convs.map((cv) => ({
+          filters: cv.filters,
+          kernel: cv.kernel,
+          padding: 'same',
+          ...(cv.pool ? { pool: { type: cv.pool, size: 2 } } : {}),
+        }));
         net = new CNN({ inputShape: this.inputShape, convs, dense: spec.dense, outputSize: this.numClasses }, 'cnn');
-        info = { depth: spec.convs.length, width: Math.max(...spec.convs.map((cv) => cv.filters)), bn: false, steps: 0 };
+        info = {
+          depth: spec.convs.length,
+          width: Math.max(...spec.convs.map((cv) => cv.filters)),
+          bn: false,
+          steps: 0,
+        };
         break;
       }
       case 'resnet':
@@ -358,16 +422,30 @@ export class ArchSampler {
         info = { depth: spec.cells, width: spec.channels, bn: spec.bn, steps: spec.genotype.normal.length / 2 };
         break;
       default:
-        throw new ConfigError('spec.family', `unknown family ${JSON.stringify((spec as { family: unknown }).family)}; use ${ARCH_FAMILIES.join(', ')}`);
+        throw new ConfigError(
+          'spec.family',
+          `unknown family ${JSON.stringify((spec as { family: unknown }).family)}; use ${ARCH_FAMILIES.join(', ')}`,
+        );
     }
     const graph = archGraph(net, { sMax: this.sMax });
     const id = `${spec.family}-${hash53(canonicalKey(spec)).toString(16).padStart(14, '0')}`;
-    return { id, family: spec.family, net, graph, info: { ...info, params: countParams(net.params), nodes: graph.nodes.length }, spec };
+    return {
+      id,
+      family: spec.family,
+      net,
+      graph,
+      info: { ...info, params: countParams(net.params), nodes: graph.nodes.length },
+      spec,
+    };
   }
 
   private family(rng: Rng, allowed: readonly ArchFamily[]): ArchFamily {
     const ws = this.weights.filter(([f]) => allowed.includes(f));
-    if (ws.length === 0) throw new ConfigError(`families.${allowed[0]}`, `this split draws only ${allowed.join(', ')}, which the config weighs 0`);
+    if (ws.length === 0)
+      throw new ConfigError(
+        `families.${allowed[0]}`,
+        `this split draws only ${allowed.join(', ')}, which the config weighs 0`,
+      );
     const total = ws.reduce((s, [, v]) => s + v, 0);
     let u = rng.uniform() * total;
     for (const [f, v] of ws) if ((u -= v) < 0) return f;
@@ -406,7 +484,15 @@ export class ArchSampler {
         const channels = width(r.cellnet.channels, WIDTH_STEP.cellnet);
         const genotype = this.genotype(rng, int(r.cellnet.steps));
         const stem = pick(['stride', 'pool'] as const);
-        return { family: 'cellnet', cells, channels, stemChannels: this.stemMultiplier * channels, stem, bn: r.cellnet.bn, genotype };
+        return {
+          family: 'cellnet',
+          cells,
+          channels,
+          stemChannels: this.stemMultiplier * channels,
+          stem,
+          bn: r.cellnet.bn,
+          genotype,
+        };
       }
     }
   }
@@ -438,7 +524,9 @@ export class ArchSampler {
       const reduce = cell(poolOps.length > 0 && rng.uniform() < 0.5 ? poolOps : this.ops);
       if ([...normal, ...reduce].every(([o]) => PARAM_FREE.has(o))) continue;
       const drop = steps > 1 && rng.uniform() < 0.5;
-      const kept = Array.from({ length: steps }, (_, i) => i + 2).filter((s) => s === steps + 1 || !drop || rng.uniform() < 0.5);
+      const kept = Array.from({ length: steps }, (_, i) => i + 2).filter(
+        (s) => s === steps + 1 || !drop || rng.uniform() < 0.5,
+      );
       const concat = (edges: readonly CellEdge[]) => {
         const read = new Set(edges.map(([, i]) => i));
         return Array.from({ length: steps }, (_, i) => i + 2).filter((s) => kept.includes(s) || !read.has(s));

@@ -52,7 +52,10 @@ function externalOp(layer: LayerLike): LayerOp {
     run: (x, _w, ctx) => {
       const y = layer.apply(x, { training: ctx.options.training === true });
       if (!(y instanceof tf.Tensor))
-        throw new ConfigError(`layers['${layer.name}']`, `layer '${layer.name}' (${layer.getClassName()}) kept fixed did not return one tensor`);
+        throw new ConfigError(
+          `layers['${layer.name}']`,
+          `layer '${layer.name}' (${layer.getClassName()}) kept fixed did not return one tensor`,
+        );
       return y;
     },
   };
@@ -116,7 +119,10 @@ export function convertLayersModel(model: LayersModelLike, keepUnsupported: bool
       } catch (e) {
         if (!UnsupportedLayerError.isInstance(e) || !keepUnsupported) throw e;
         ops.push(externalOp(layer));
-        external.set(layer.name, { className: layer.getClassName(), weights: layer.weights.map((w) => `${layer.name}.${tailName(w)}`) });
+        external.set(layer.name, {
+          className: layer.getClassName(),
+          weights: layer.weights.map((w) => `${layer.name}.${tailName(w)}`),
+        });
       }
     });
   } catch (e) {

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { NetState, ShapeMismatchError, checkWeights, type ForwardOptions, type ParamSpec, type StateSpec, type TargetNet, type Weights } from '@hypernets/core';
+import {
+  NetState,
+  ShapeMismatchError,
+  checkWeights,
+  type ForwardOptions,
+  type ParamSpec,
+  type StateSpec,
+  type TargetNet,
+  type Weights,
+} from '@hypernets/core';
 import type { LayerOp, RunContext } from './types.js';
 
 /**
@@ -38,14 +47,21 @@ export class LayersTargetNet implements TargetNet {
 
   /** Loads the model's moving statistics into `state` under `condition`. */
   seedState(state: NetState, condition: string | number = '0'): void {
-    state.loadNamedTensors(Object.fromEntries(Object.entries(this.stateValues).map(([k, t]) => [`${condition}/${k}`, t])));
+    state.loadNamedTensors(
+      Object.fromEntries(Object.entries(this.stateValues).map(([k, t]) => [`${condition}/${k}`, t])),
+    );
   }
 
   forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
     const batch = checkWeights(this.params, weights, this.name, { mixed: true });
     const want = this.inputShape;
     if (x.rank !== want.length + 1 || want.some((d, i) => d !== -1 && x.shape[i + 1] !== d))
-      throw new ShapeMismatchError(`input of ${this.name}`, [x.shape[0] ?? -1, ...want], x.shape, `pass [N, ${want.join(', ')}] (-1: any size)`);
+      throw new ShapeMismatchError(
+        `input of ${this.name}`,
+        [x.shape[0] ?? -1, ...want],
+        x.shape,
+        `pass [N, ${want.join(', ')}] (-1: any size)`,
+      );
     if (batch !== null && x.shape[0] !== batch)
       throw new ShapeMismatchError(
         `input of ${this.name} (per-sample weights)`,
@@ -55,7 +71,8 @@ export class LayersTargetNet implements TargetNet {
       );
     const condition = options.condition ?? '0';
     const state = options.state ?? this.state;
-    if (state && this.stateSpecs.length > 0 && !state.conditions().includes(String(condition))) this.seedState(state, condition);
+    if (state && this.stateSpecs.length > 0 && !state.conditions().includes(String(condition)))
+      this.seedState(state, condition);
     const ctx: RunContext = { options, state, condition };
     return tf.tidy(() => {
       let h = x;

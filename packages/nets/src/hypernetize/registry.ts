@@ -5,7 +5,13 @@ import { convertEmbedding } from './converters/embedding.js';
 import { convertLSTM } from './converters/lstm.js';
 import { convertBatchNorm, convertLayerNorm } from './converters/normalization.js';
 import { convertGlobalPooling2D, convertPooling2D } from './converters/pooling.js';
-import { convertActivation, convertDropout, convertFlatten, convertInputLayer, convertReshape } from './converters/weightless.js';
+import {
+  convertActivation,
+  convertDropout,
+  convertFlatten,
+  convertInputLayer,
+  convertReshape,
+} from './converters/weightless.js';
 
 /**
  * The converter of each tfjs-layers class re-implemented functionally (keyed by

@@ -5,7 +5,8 @@ import { ConfigError, targetVariance, type ParamSpec, type Weights } from '@hype
 import type { HyperNet } from '../hypernet.js';
 
 /** Largest absolute entry-wise difference of two tensors. */
-export const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+export const maxAbs = (a: tf.Tensor, b: tf.Tensor): number =>
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 /** Anything with trainable variables in ParamSpec order (a HyperNet, a wrapper). */
 export interface Trainable {
@@ -47,7 +48,12 @@ export function checkGradients(h: Trainable, loss: () => tf.Scalar, entries = 4,
 export type InitStats = Record<string, { mean: number; variance: number }>;
 
 /** Per ParamSpec: mean (over seeds × conditions) of the generated tensor's mean and variance. */
-export function measure(make: (seed: number) => HyperNet, specs: readonly ParamSpec[], seeds: number[], ids: number[]): InitStats {
+export function measure(
+  make: (seed: number) => HyperNet,
+  specs: readonly ParamSpec[],
+  seeds: number[],
+  ids: number[],
+): InitStats {
   const acc: InitStats = {};
   for (const s of specs) acc[s.name] = { mean: 0, variance: 0 };
   const k = seeds.length * ids.length;
@@ -83,9 +89,23 @@ export interface InitRow {
 export function report(label: string, specs: readonly ParamSpec[], acc: InitStats): InitRow[] {
   const rows = specs.map((s) => {
     const tv = targetVariance(s);
-    return { name: s.name, kind: s.kind, ratio: tv > 0 ? acc[s.name]!.variance / tv : NaN, mean: acc[s.name]!.mean, variance: acc[s.name]!.variance };
+    return {
+      name: s.name,
+      kind: s.kind,
+      ratio: tv > 0 ? acc[s.name]!.variance / tv : NaN,
+      mean: acc[s.name]!.mean,
+      variance: acc[s.name]!.variance,
+    };
   });
-  console.log(`${label}\n` + rows.map((r) => `  ${r.name} (${r.kind}): var/target=${r.ratio.toFixed(3)} mean=${r.mean.toFixed(4)} var=${r.variance.toExponential(2)}`).join('\n'));
+  console.log(
+    `${label}\n` +
+      rows
+        .map(
+          (r) =>
+            `  ${r.name} (${r.kind}): var/target=${r.ratio.toFixed(3)} mean=${r.mean.toFixed(4)} var=${r.variance.toExponential(2)}`,
+        )
+        .join('\n'),
+  );
   return rows;
 }
 
@@ -131,7 +151,8 @@ export function expectPerSample(
     const wi = h.generate({ id });
     const yi = tf.tidy(() => run(tf.slice(x, [i], [1]), wi, null));
     expect(maxAbs(yi, tf.slice(yb, [i], [1]))).toBeLessThan(1e-5);
-    for (const s of h.targetParams) expect(maxAbs(wi[s.name]!, tf.squeeze(tf.slice(w[s.name]!, [i], [1]), [0])), s.name).toBeLessThan(1e-6);
+    for (const s of h.targetParams)
+      expect(maxAbs(wi[s.name]!, tf.squeeze(tf.slice(w[s.name]!, [i], [1]), [0])), s.name).toBeLessThan(1e-6);
     tf.dispose([...Object.values(wi), yi]);
   });
   yb.dispose();

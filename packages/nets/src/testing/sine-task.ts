@@ -53,4 +53,3 @@ export async function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>
   opt.dispose();
   return { final, ms };
 }
-

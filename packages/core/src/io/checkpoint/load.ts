@@ -78,7 +78,10 @@ async function readMetaFile(metaPath: string): Promise<Envelope> {
  * First removes the temp/backup files that saves to `target` killed midway left (see
  * `removeOrphanTemps`: only our own names for these two files, only of processes that are gone).
  */
-export async function loadCheckpointIfAny(target: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint | null> {
+export async function loadCheckpointIfAny(
+  target: string,
+  options: LoadCheckpointOptions = {},
+): Promise<Checkpoint | null> {
   const paths = await checkpointPaths(target);
   // a resume follows a killed run: remove the temp/backup files its interrupted saves left
   await removeOrphanTemps([paths.tensors, paths.meta]);
@@ -101,12 +104,22 @@ async function metaExists(paths: CheckpointPaths): Promise<boolean> {
  * Throws a CheckpointError naming both configurations unless the one a checkpoint was written with
  * (`have`, from its metadata) equals this run's (`want`), compared as JSON.
  */
-export function assertSameRunConfig(metaPath: string, want: unknown, have: unknown, hint = 'use another output directory, or the same options'): void {
+export function assertSameRunConfig(
+  metaPath: string,
+  want: unknown,
+  have: unknown,
+  hint = 'use another output directory, or the same options',
+): void {
   const w = configJson(metaPath, want, "this run's configuration");
   const h = configJson(metaPath, have, "the checkpoint's configuration");
   if (w === h) return;
   const [hs, ws] = differingParts(h, w);
-  throw new CheckpointConfigError(metaPath, `was written with another configuration (${hs}); this run is ${ws}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`, have, want);
+  throw new CheckpointConfigError(
+    metaPath,
+    `was written with another configuration (${hs}); this run is ${ws}. ${hint[0]!.toUpperCase()}${hint.slice(1)}`,
+    have,
+    want,
+  );
 }
 
 /** JSON text of a configuration; one nested too deeply (or not JSON) is a CheckpointError, not a RangeError. */
@@ -114,7 +127,8 @@ function configJson(metaPath: string, value: unknown, what: string): string {
   try {
     return JSON.stringify(value ?? null) ?? 'null';
   } catch (e) {
-    const why = e instanceof RangeError ? 'is nested too deeply' : `cannot be written as JSON (${clip(describeError(e))})`;
+    const why =
+      e instanceof RangeError ? 'is nested too deeply' : `cannot be written as JSON (${clip(describeError(e))})`;
     throw new CheckpointError(metaPath, `${what} ${why}: ${preview(value)}`, { cause: e });
   }
 }
@@ -150,20 +164,32 @@ async function readTensorsFile(
   );
   const mismatch = ` (${paths.meta} was written with a different tensors file: an interrupted save, or files from two saves mixed)`;
   if (size !== envelope.tensors.bytes)
-    throw new CheckpointError(file, `is ${size} bytes but ${path.basename(paths.meta)} records ${envelope.tensors.bytes}${mismatch}`);
+    throw new CheckpointError(
+      file,
+      `is ${size} bytes but ${path.basename(paths.meta)} records ${envelope.tensors.bytes}${mismatch}`,
+    );
   const read = await readSafetensorsFile(file, { sha256: verifyHash, ...(keepTensors ? {} : { names: [] }) });
   if (verifyHash && read.sha256 !== envelope.tensors.sha256)
-    throw new CheckpointError(file, `SHA-256 ${read.sha256} differs from the recorded ${envelope.tensors.sha256}${mismatch}`);
+    throw new CheckpointError(
+      file,
+      `SHA-256 ${read.sha256} differs from the recorded ${envelope.tensors.sha256}${mismatch}`,
+    );
 
   const meta = envelope.meta as CheckpointMeta;
   const entries = read.header.entries;
   if (meta.rng !== undefined) rngFromState(meta.rng, paths.meta);
   for (const w of meta.optimizer?.weights ?? [])
     if (!Object.hasOwn(entries, OPTIMIZER_PREFIX + w))
-      throw new CheckpointError(file, `optimizer slot ${quoteName(w)} named in the metadata has no tensor ${quoteName(OPTIMIZER_PREFIX + w)}`);
+      throw new CheckpointError(
+        file,
+        `optimizer slot ${quoteName(w)} named in the metadata has no tensor ${quoteName(OPTIMIZER_PREFIX + w)}`,
+      );
   for (const s of meta.state?.entries ?? [])
     if (!Object.hasOwn(entries, STATE_PREFIX + s))
-      throw new CheckpointError(file, `NetState entry ${quoteName(s)} named in the metadata has no tensor ${quoteName(STATE_PREFIX + s)}`);
+      throw new CheckpointError(
+        file,
+        `NetState entry ${quoteName(s)} named in the metadata has no tensor ${quoteName(STATE_PREFIX + s)}`,
+      );
   return read;
 }
 
@@ -205,7 +231,10 @@ export interface VerifyCheckpointOptions extends LoadCheckpointOptions {
  * `loadCheckpointIfAny`, it removes no orphan temp files. Throws CheckpointError (a
  * CheckpointConfigError for another configuration).
  */
-export async function verifyCheckpoint(target: string, options: VerifyCheckpointOptions = {}): Promise<CheckpointMeta | null> {
+export async function verifyCheckpoint(
+  target: string,
+  options: VerifyCheckpointOptions = {},
+): Promise<CheckpointMeta | null> {
   const paths = await checkpointPaths(target);
   if (!(await metaExists(paths))) return null;
   const envelope = await readMetaFile(paths.meta);

@@ -138,7 +138,6 @@ export function checkJson(value: unknown, where: string, file: string, seen: unk
   }
 }
 
-
 export const NO_FILE = '<checkpoint>';
 
 /** Largest checkpoint.json read (well under V8's longest string). */

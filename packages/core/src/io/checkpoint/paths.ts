@@ -14,7 +14,13 @@ export async function checkpointPaths(target: string): Promise<CheckpointPaths> 
   let prefix: string;
   if (target.endsWith('.safetensors')) prefix = target.slice(0, -'.safetensors'.length);
   else if (target.endsWith('.json')) prefix = target.slice(0, -'.json'.length);
-  else if (/[\\/]$/.test(target) || (await fs.stat(target).then((s) => s.isDirectory(), () => false)))
+  else if (
+    /[\\/]$/.test(target) ||
+    (await fs.stat(target).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
     prefix = path.join(target, 'checkpoint');
   else prefix = target;
   return { tensors: `${prefix}.safetensors`, meta: `${prefix}.json` };

@@ -31,7 +31,8 @@ function fileOf(checkpoint: CheckpointLike): string {
 
 function usable(checkpoint: CheckpointLike, name: string, file: string): tf.Tensor {
   const t = checkpoint.tensors[name];
-  if (t.isDisposed) throw new CheckpointError(file, `tensor '${name}' has been disposed (was checkpoint.dispose() called?)`);
+  if (t.isDisposed)
+    throw new CheckpointError(file, `tensor '${name}' has been disposed (was checkpoint.dispose() called?)`);
   return t;
 }
 
@@ -61,7 +62,10 @@ function planVariables(
         `tensor '${key}' has shape [${t.shape.join(', ')}] but variable '${name}' has shape [${v.shape.join(', ')}]`,
       );
     if (t.dtype !== v.dtype)
-      throw new CheckpointError(file, `tensor '${key}' has dtype ${t.dtype} but variable '${name}' has dtype ${v.dtype}`);
+      throw new CheckpointError(
+        file,
+        `tensor '${key}' has dtype ${t.dtype} but variable '${name}' has dtype ${v.dtype}`,
+      );
     plan.push([v, t]);
   }
   if (strict)
@@ -101,12 +105,17 @@ async function planOptimizer(checkpoint: CheckpointLike, optimizer: tf.Optimizer
   if (!m) throw new CheckpointError(file, 'holds no optimizer state (it was saved without `optimizer`)');
   const cls = optimizer.getClassName();
   if (m.className !== cls)
-    throw new CheckpointError(file, `holds ${clip(m.className)} optimizer state; it cannot be restored into a ${cls} optimizer`);
+    throw new CheckpointError(
+      file,
+      `holds ${clip(m.className)} optimizer state; it cannot be restored into a ${cls} optimizer`,
+    );
   const weights: NamedTensor[] = m.weights.map((w) => {
     const key = OPTIMIZER_PREFIX + w;
-    if (!Object.hasOwn(checkpoint.tensors, key)) throw new CheckpointError(file, `optimizer slot ${quoteName(w)} has no tensor ${quoteName(key)}`);
+    if (!Object.hasOwn(checkpoint.tensors, key))
+      throw new CheckpointError(file, `optimizer slot ${quoteName(w)} has no tensor ${quoteName(key)}`);
     const t = usable(checkpoint, key, file);
-    if (t.dtype !== 'float32') throw new CheckpointError(file, `optimizer slot '${key}' has dtype ${t.dtype}, not float32`);
+    if (t.dtype !== 'float32')
+      throw new CheckpointError(file, `optimizer slot '${key}' has dtype ${t.dtype}, not float32`);
     return { name: w, tensor: t };
   });
   // An optimizer that has already stepped has slots: the checkpoint must fit them.
@@ -134,7 +143,9 @@ async function applyOptimizer(p: OptimizerPlan, file: string): Promise<void> {
   try {
     await p.optimizer.setWeights([{ name: 'iter', tensor: iter }, ...p.weights]);
   } catch (e) {
-    throw new CheckpointError(file, `${p.optimizer.getClassName()}.setWeights failed (${describeError(e)})`, { cause: e });
+    throw new CheckpointError(file, `${p.optimizer.getClassName()}.setWeights failed (${describeError(e)})`, {
+      cause: e,
+    });
   } finally {
     iter.dispose();
   }
@@ -162,11 +173,18 @@ function planNetState(checkpoint: CheckpointLike, state: NetState): Record<strin
     const name = entry.slice(slash + 1);
     const spec = state.specs.find((s) => s.name === name);
     if (slash < 0 || !spec)
-      throw new CheckpointError(file, `state entry '${entry}' matches no StateSpec of this NetState (has: ${state.specs.map((s) => s.name).join(', ')})`);
+      throw new CheckpointError(
+        file,
+        `state entry '${entry}' matches no StateSpec of this NetState (has: ${state.specs.map((s) => s.name).join(', ')})`,
+      );
     const t = usable(checkpoint, key, file);
     if (!sameShape(t.shape, spec.shape))
-      throw new CheckpointError(file, `state entry '${entry}' has shape [${t.shape.join(', ')}] but StateSpec '${name}' has [${spec.shape.join(', ')}]`);
-    if (t.dtype !== 'float32') throw new CheckpointError(file, `state entry '${entry}' has dtype ${t.dtype}, not float32`);
+      throw new CheckpointError(
+        file,
+        `state entry '${entry}' has shape [${t.shape.join(', ')}] but StateSpec '${name}' has [${spec.shape.join(', ')}]`,
+      );
+    if (t.dtype !== 'float32')
+      throw new CheckpointError(file, `state entry '${entry}' has dtype ${t.dtype}, not float32`);
     out[entry] = t;
   }
   return out;
@@ -176,7 +194,6 @@ function planNetState(checkpoint: CheckpointLike, state: NetState): Record<strin
 export function restoreNetState(checkpoint: CheckpointLike, state: NetState): void {
   state.loadNamedTensors(planNetState(checkpoint, state));
 }
-
 
 /** A generator continuing the saved random stream, or undefined when none was saved. */
 export function restoreRng(checkpoint: CheckpointLike): Rng | undefined {

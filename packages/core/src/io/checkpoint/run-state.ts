@@ -14,7 +14,6 @@ export interface OptimizerState {
   meta: OptimizerMeta;
 }
 
-
 export async function optimizerWeights(optimizer: tf.Optimizer, file: string): Promise<NamedTensor[]> {
   let weights: NamedTensor[];
   try {

@@ -90,7 +90,8 @@ export async function saveCheckpoint(
 
   checkJson(meta, 'meta', paths.meta);
   const parsedMeta = metaSchema.safeParse(meta);
-  if (!parsedMeta.success) throw new CheckpointError(paths.meta, `invalid metadata: ${zodDetail(parsedMeta.error, 'meta')}`);
+  if (!parsedMeta.success)
+    throw new CheckpointError(paths.meta, `invalid metadata: ${zodDetail(parsedMeta.error, 'meta')}`);
 
   const raw: Record<string, RawTensor> = {
     ...(await tensorsToRaw(model, { dtype: options.dtype ?? 'F32', file })),
@@ -112,7 +113,10 @@ export async function saveCheckpoint(
   // what loadCheckpoint would refuse is never written (nothing saved before is lost)
   const metaBytes = new TextEncoder().encode(JSON.stringify(envelope, null, 2) + '\n');
   if (metaBytes.length > MAX_META_BYTES)
-    throw new CheckpointError(paths.meta, `metadata of ${metaBytes.length} bytes is over the ${MAX_META_BYTES}-byte limit readers enforce`);
+    throw new CheckpointError(
+      paths.meta,
+      `metadata of ${metaBytes.length} bytes is over the ${MAX_META_BYTES}-byte limit readers enforce`,
+    );
   scanJson(metaBytes, { maxDepth: MAX_JSON_DEPTH }, paths.meta, 'metadata');
   try {
     await fs.mkdir(path.dirname(path.resolve(paths.tensors)), { recursive: true });

@@ -18,7 +18,10 @@ export interface DecodeOptions {
 }
 
 /** Validates the header at the front of `bytes` (which may hold the whole file or more). */
-export function decodeSafetensorsHeader(bytes: Uint8Array, { file = DEFAULT_FILE }: DecodeOptions = {}): SafetensorsHeader {
+export function decodeSafetensorsHeader(
+  bytes: Uint8Array,
+  { file = DEFAULT_FILE }: DecodeOptions = {},
+): SafetensorsHeader {
   const n = checkHeaderLength(bytes.subarray(0, 8), bytes.length, file);
   return parseHeader(bytes.subarray(8, 8 + n), bytes.length - 8 - n, bytes.length, file);
 }

@@ -26,7 +26,10 @@ function checkMetadata(metadata: unknown, file: string): Record<string, string> 
     fail(file, `${METADATA_KEY} must be an object of string values`);
   for (const [k, v] of Object.entries(metadata))
     if (typeof v !== 'string')
-      fail(file, `${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${typeof v} (safetensors metadata is string → string)`);
+      fail(
+        file,
+        `${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${typeof v} (safetensors metadata is string → string)`,
+      );
   return metadata as Record<string, string>;
 }
 
@@ -60,7 +63,10 @@ export function encodeSafetensorsChunks(
       t.data instanceof ctor ||
       ((t.dtype === 'U8' || t.dtype === 'BOOL') && (t.data as unknown) instanceof Uint8ClampedArray);
     if (!okArray)
-      fail(file, `${what}: dtype ${t.dtype} needs its data in a ${ctor.name}, got ${Object.prototype.toString.call(t.data)}`);
+      fail(
+        file,
+        `${what}: dtype ${t.dtype} needs its data in a ${ctor.name}, got ${Object.prototype.toString.call(t.data)}`,
+      );
     if (t.data.length !== n)
       fail(file, `${what}: shape [${t.shape.join(', ')}] has ${n} elements but data holds ${t.data.length}`);
     const size = ctor.BYTES_PER_ELEMENT;

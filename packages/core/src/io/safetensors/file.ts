@@ -16,7 +16,10 @@ async function readFully(fh: FileHandle, into: Uint8Array, position: number, fil
     const len = Math.min(READ_CHUNK, into.length - done);
     const { bytesRead } = await fh.read(into, done, len, position + done);
     if (bytesRead === 0)
-      fail(file, `file ended at byte ${position + done} while ${into.length - done} more bytes were expected (truncated while reading?)`);
+      fail(
+        file,
+        `file ended at byte ${position + done} while ${into.length - done} more bytes were expected (truncated while reading?)`,
+      );
     done += bytesRead;
   }
 }
@@ -35,7 +38,9 @@ async function openForRead(path: string): Promise<{ fh: FileHandle; size: number
     return { fh, size: st.size };
   } catch (e) {
     await fh.close();
-    throw CheckpointError.isInstance(e) ? e : new CheckpointError(path, `cannot stat (${describeError(e)})`, { cause: e });
+    throw CheckpointError.isInstance(e)
+      ? e
+      : new CheckpointError(path, `cannot stat (${describeError(e)})`, { cause: e });
   }
 }
 
@@ -91,7 +96,8 @@ export async function readSafetensorsFile(
   try {
     const { header, head } = await readHeaderFrom(fh, size, path);
     const wanted = options.names ? new Set(options.names) : undefined;
-    if (wanted) for (const n of wanted) if (!Object.hasOwn(header.entries, n)) fail(path, `tensor '${n}' is not in the file`);
+    if (wanted)
+      for (const n of wanted) if (!Object.hasOwn(header.entries, n)) fail(path, `tensor '${n}' is not in the file`);
     const hash = options.sha256 ? crypto.createHash('sha256').update(head) : undefined;
     // file order, so the hash sees the bytes in sequence (the tensors tile the buffer)
     const order = Object.entries(header.entries).sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0]);
@@ -112,7 +118,8 @@ export async function readSafetensorsFile(
     }
     // back to header order
     const ordered: Record<string, RawTensor> = {};
-    for (const name of Object.keys(header.entries)) if (Object.hasOwn(tensors, name)) setEntry(ordered, name, tensors[name]);
+    for (const name of Object.keys(header.entries))
+      if (Object.hasOwn(tensors, name)) setEntry(ordered, name, tensors[name]);
     return { tensors: ordered, metadata: header.metadata, header, sha256: hash?.digest('hex') };
   } finally {
     await fh.close();

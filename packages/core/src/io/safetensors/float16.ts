@@ -54,8 +54,7 @@ export function float16ToFloat32(bits: Uint16Array): Float32Array {
       const s = h & 0x8000 ? -1 : 1;
       const e = (h >>> 10) & 0x1f;
       const m = h & 0x3ff;
-      halfTable[h] =
-        e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1024 + m) * 2 ** (e - 25);
+      halfTable[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1024 + m) * 2 ** (e - 25);
     }
   }
   const out = new Float32Array(bits.length);
@@ -69,7 +68,8 @@ export function float32ToBfloat16(values: ArrayLike<number>): Uint16Array {
   for (let i = 0; i < values.length; i++) {
     f32Scratch[0] = values[i];
     const x = u32Scratch[0];
-    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) out[i] = (x >>> 16) | 0x40; // quiet NaN
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0)
+      out[i] = (x >>> 16) | 0x40; // quiet NaN
     else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
   }
   return out;

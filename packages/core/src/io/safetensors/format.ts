@@ -13,19 +13,7 @@ import { preview } from '../bounded-json.js';
  */
 
 export type SafetensorsDtype =
-  | 'F64'
-  | 'F32'
-  | 'F16'
-  | 'BF16'
-  | 'I64'
-  | 'I32'
-  | 'I16'
-  | 'I8'
-  | 'U64'
-  | 'U32'
-  | 'U16'
-  | 'U8'
-  | 'BOOL';
+  'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
 /**
  * The typed array that holds each dtype's elements. F16 and BF16 hold raw 16-bit patterns
@@ -129,7 +117,8 @@ export function checkShape(shape: unknown, what: string, file: string): number {
   let n = 1;
   let zero = false;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) fail(file, `${what}: shape ${preview(shape)} must hold integers >= 0`);
+    if (!Number.isSafeInteger(d) || (d as number) < 0)
+      fail(file, `${what}: shape ${preview(shape)} must hold integers >= 0`);
     n *= d as number;
     if (d === 0) zero = true;
   }
@@ -145,6 +134,7 @@ export function swapBytes(bytes: Uint8Array, size: number): Uint8Array {
 
 export function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
   // defineProperty, not assignment, for "__proto__": it must stay an own entry (assignment is faster for the rest)
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }

@@ -19,7 +19,10 @@ import {
 /** Checks the 8-byte prefix against the file size; returns N. */
 export function checkHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8)
-    fail(file, `file is ${fileSize} bytes, shorter than the 8-byte header length (truncated, or not a safetensors file)`);
+    fail(
+      file,
+      `file is ${fileSize} bytes, shorter than the 8-byte header length (truncated, or not a safetensors file)`,
+    );
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES))
     fail(file, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt, or not a safetensors file)`);
@@ -142,7 +145,8 @@ class HeaderReader {
       return;
     }
     if (c === 0x7b || c === 0x5b) {
-      if (depth + 1 > 3) this.fail(`header nests deeper than 3 levels (at character ${this.i}); corrupt or hostile file`);
+      if (depth + 1 > 3)
+        this.fail(`header nests deeper than 3 levels (at character ${this.i}); corrupt or hostile file`);
       this.i++;
       const close = c === 0x7b ? 0x7d : 0x5d;
       if (this.ws() === close) {
@@ -222,8 +226,11 @@ class HeaderReader {
       this.expect(0x3a, "':'");
       const c = this.ws();
       if (c !== 0x22) {
-        const type = c === 0x7b || c === 0x5b || c === 0x6e ? 'object' : c === 0x74 || c === 0x66 ? 'boolean' : 'number';
-        this.fail(`${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${type} (safetensors metadata is string → string)`);
+        const type =
+          c === 0x7b || c === 0x5b || c === 0x6e ? 'object' : c === 0x74 || c === 0x66 ? 'boolean' : 'number';
+        this.fail(
+          `${METADATA_KEY} entry ${quoteName(k)} must be a string, got ${type} (safetensors metadata is string → string)`,
+        );
       }
       if (count > MAX_METADATA_ENTRIES)
         this.fail(`${METADATA_KEY} holds more than ${MAX_METADATA_ENTRIES} entries; corrupt or hostile file`);
@@ -271,7 +278,8 @@ class HeaderReader {
             this.fail(`${what}: shape ${this.preview(st)} must hold at most ${MAX_RANK} integers >= 0`),
           );
         } else if (key === 'data_offsets') {
-          const bad = (st: number): never => this.fail(`${what}: data_offsets must be two integers >= 0, got ${this.preview(st)}`);
+          const bad = (st: number): never =>
+            this.fail(`${what}: data_offsets must be two integers >= 0, got ${this.preview(st)}`);
           if (c !== 0x5b) bad(start);
           offsets = this.ints(2, bad);
           if (offsets.length !== 2) bad(start);
@@ -283,17 +291,22 @@ class HeaderReader {
         this.i--;
         this.syntax("',' or '}'");
       }
-    if (!isSafetensorsDtype(dtype)) this.fail(`${what}: unknown dtype ${clip(dtypeText)} (known: ${SAFETENSORS_DTYPES.join(', ')})`);
+    if (!isSafetensorsDtype(dtype))
+      this.fail(`${what}: unknown dtype ${clip(dtypeText)} (known: ${SAFETENSORS_DTYPES.join(', ')})`);
     if (shape === undefined) this.fail(`${what}: shape must be an array of integers, got undefined`);
     if (offsets === undefined) this.fail(`${what}: data_offsets must be two integers >= 0, got undefined`);
     const n = checkShape(shape, what, this.file);
     const [begin, end] = offsets as [number, number];
     if (begin > end) this.fail(`${what}: data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLength)
-      this.fail(`${what}: data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data buffer (truncated or corrupt)`);
+      this.fail(
+        `${what}: data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data buffer (truncated or corrupt)`,
+      );
     const need = n * DTYPES[dtype].BYTES_PER_ELEMENT;
     if (end - begin !== need)
-      this.fail(`${what}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      this.fail(
+        `${what}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     return { dtype, shape, dataOffsets: [begin, end] };
   }
 }
@@ -303,7 +316,12 @@ class HeaderReader {
  * tensors: JSON shape, dtypes, shapes, offsets within the buffer, byte counts, no overlaps,
  * no holes, unique names. Time and memory are linear in the header's bytes.
  */
-export function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSize: number, file: string): SafetensorsHeader {
+export function parseHeader(
+  headerBytes: Uint8Array,
+  dataLength: number,
+  fileSize: number,
+  file: string,
+): SafetensorsHeader {
   if (headerBytes[0] !== 0x7b) fail(file, `header does not start with '{' (not a safetensors file?)`);
   let text: string;
   try {
@@ -358,7 +376,10 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, fileSiz
         `tensor ${quoteName(s.name)}: data_offsets [${s.begin}, ${s.end}] overlap tensor ${quoteName(prev!.name)} [${prev!.begin}, ${prev!.end}]`,
       );
     if (s.begin > cursor)
-      fail(file, `tensor ${quoteName(s.name)}: bytes [${cursor}, ${s.begin}) before it belong to no tensor (a hole in the data buffer)`);
+      fail(
+        file,
+        `tensor ${quoteName(s.name)}: bytes [${cursor}, ${s.begin}) before it belong to no tensor (a hole in the data buffer)`,
+      );
     cursor = s.end;
     prev = s;
   }

@@ -16,7 +16,12 @@ export { float32ToFloat16, float16ToFloat32, float32ToBfloat16, bfloat16ToFloat3
 export { encodeSafetensors, encodeSafetensorsChunks, type EncodeOptions } from './encode.js';
 export { MAX_RANK, MAX_METADATA_ENTRIES } from './header.js';
 export { decodeSafetensors, decodeSafetensorsHeader, type DecodeOptions } from './decode.js';
-export { readSafetensorsHeader, readSafetensorsFile, type ReadSafetensorsOptions, type ReadSafetensorsResult } from './file.js';
+export {
+  readSafetensorsHeader,
+  readSafetensorsFile,
+  type ReadSafetensorsOptions,
+  type ReadSafetensorsResult,
+} from './file.js';
 export {
   tensorsToRaw,
   tensorsToSafetensors,

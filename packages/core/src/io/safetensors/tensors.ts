@@ -120,7 +120,9 @@ export function rawToTensors(
   tensors: Record<string, RawTensor>,
   { file = DEFAULT_FILE }: DecodeOptions = {},
 ): Record<string, tf.Tensor> {
-  const converted = Object.entries(tensors).map(([name, raw]) => [name, raw.shape, toTfValues(name, raw, file)] as const);
+  const converted = Object.entries(tensors).map(
+    ([name, raw]) => [name, raw.shape, toTfValues(name, raw, file)] as const,
+  );
   const out: Record<string, tf.Tensor> = {};
   for (const [name, shape, { values, dtype }] of converted) setEntry(out, name, tf.tensor(values, shape, dtype));
   return out;

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, paramSpec, type ForwardOptions, type ParamKind, type ParamSpec, type Weights } from '@hypernets/core';
+import {
+  ConfigError,
+  paramSpec,
+  type ForwardOptions,
+  type ParamKind,
+  type ParamSpec,
+  type Weights,
+} from '@hypernets/core';
 import { UnsupportedLayerError } from '../errors.js';
 import type { Config, LayerLike, LayerOp, LayerVariableLike, RunContext } from '../types.js';
 
@@ -8,7 +15,11 @@ import type { Config, LayerLike, LayerOp, LayerVariableLike, RunContext } from '
 export function pair(v: unknown, what: string, layer: LayerLike): [number, number] {
   const p = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? v : null;
   if (!p || !p.every((d) => Number.isInteger(d) && d > 0))
-    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `has ${what} ${JSON.stringify(v)} (expected a positive integer or a pair)`);
+    throw new UnsupportedLayerError(
+      layer.name,
+      layer.getClassName(),
+      `has ${what} ${JSON.stringify(v)} (expected a positive integer or a pair)`,
+    );
   return [p[0] as number, p[1] as number];
 }
 
@@ -63,13 +74,33 @@ export function constant(value: number, c: number, batch: number | null): tf.Ten
   return tf.fill(batch === null ? [c] : [batch, c], value);
 }
 
-export function spec(layerName: string, weight: string, shape: readonly number[], kind: ParamKind, layer: number, fanIn: number, fanOut: number, activation?: string): ParamSpec {
-  return paramSpec({ name: `${layerName}.${weight}`, shape, kind, layer, fanIn, fanOut, ...(activation ? { activation } : {}) });
+export function spec(
+  layerName: string,
+  weight: string,
+  shape: readonly number[],
+  kind: ParamKind,
+  layer: number,
+  fanIn: number,
+  fanOut: number,
+  activation?: string,
+): ParamSpec {
+  return paramSpec({
+    name: `${layerName}.${weight}`,
+    shape,
+    kind,
+    layer,
+    fanIn,
+    fanOut,
+    ...(activation ? { activation } : {}),
+  });
 }
 
 export function needRng(options: ForwardOptions, layer: string, rate: number) {
   if (!options.rng)
-    throw new ConfigError('options.rng', `layer '${layer}' (Dropout, rate ${rate}) runs in training mode: pass options.rng (new Rng(seed)) for the masks`);
+    throw new ConfigError(
+      'options.rng',
+      `layer '${layer}' (Dropout, rate ${rate}) runs in training mode: pass options.rng (new Rng(seed)) for the masks`,
+    );
   return options.rng;
 }
 
@@ -82,7 +113,15 @@ export function inputRank(layer: LayerLike): number | null {
 }
 
 export function weightless(layer: LayerLike, run: (x: tf.Tensor, ctx: RunContext) => tf.Tensor): LayerOp {
-  return { layerName: layer.name, className: layer.getClassName(), specs: [], stateSpecs: [], values: {}, external: false, run: (x, _w, ctx) => run(x, ctx) };
+  return {
+    layerName: layer.name,
+    className: layer.getClassName(),
+    specs: [],
+    stateSpecs: [],
+    values: {},
+    external: false,
+    run: (x, _w, ctx) => run(x, ctx),
+  };
 }
 
 /** Throws unless the layer's `dataFormat` is channelsLast (NHWC), the one re-implemented. */
@@ -96,7 +135,11 @@ export function channelsLast(layer: LayerLike, cfg: Config): void {
 }
 
 /** Specs (in the order given) and cloned values for a layer's weights. */
-export function withValues(layer: LayerLike, ws: Record<string, tf.Tensor>, specs: [string, ParamSpec][]): { specs: ParamSpec[]; values: Weights } {
+export function withValues(
+  layer: LayerLike,
+  ws: Record<string, tf.Tensor>,
+  specs: [string, ParamSpec][],
+): { specs: ParamSpec[]; values: Weights } {
   const values: Weights = {};
   for (const [w, s] of specs) values[s.name] = ws[w]!;
   // Weights the layer has that no spec took (none for the supported classes) are dropped.

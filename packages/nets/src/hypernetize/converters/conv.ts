@@ -13,7 +13,11 @@ export function convertConv2D(layer: LayerLike, cfg: Config, cc: ConvertContext)
   const dilation = pair(cfg.dilationRate ?? 1, 'dilationRate', layer);
   const padding = cfg.padding ?? 'valid';
   if (padding !== 'valid' && padding !== 'same')
-    throw new UnsupportedLayerError(layer.name, 'Conv2D', `has padding '${String(padding)}' (only 'valid' and 'same' are re-implemented)`);
+    throw new UnsupportedLayerError(
+      layer.name,
+      'Conv2D',
+      `has padding '${String(padding)}' (only 'valid' and 'same' are re-implemented)`,
+    );
   const ws = layerWeights(layer);
   const kernel = requireWeight(layer, ws, 'kernel');
   const [kh, kw, cin, cout] = kernel.shape as [number, number, number, number];
@@ -21,7 +25,9 @@ export function convertConv2D(layer: LayerLike, cfg: Config, cc: ConvertContext)
   const l = cc.layerIndex++;
   const fanIn = kh * kw * cin;
   const fanOut = kh * kw * cout;
-  const entries: [string, ParamSpec][] = [['kernel', spec(layer.name, 'kernel', [kh, kw, cin, cout], 'weight', l, fanIn, fanOut, a)]];
+  const entries: [string, ParamSpec][] = [
+    ['kernel', spec(layer.name, 'kernel', [kh, kw, cin, cout], 'weight', l, fanIn, fanOut, a)],
+  ];
   if (cfg.useBias !== false) {
     requireWeight(layer, ws, 'bias');
     entries.push(['bias', spec(layer.name, 'bias', [cout], 'bias', l, fanIn, fanOut, a)]);

@@ -13,7 +13,9 @@ export function convertDense(layer: LayerLike, cfg: Config, cc: ConvertContext):
   const [inSize, units] = kernel.shape as [number, number];
   const a = initActivation(act.name, cc.nextActivation);
   const l = cc.layerIndex++;
-  const entries: [string, ParamSpec][] = [['kernel', spec(layer.name, 'kernel', [inSize, units], 'weight', l, inSize, units, a)]];
+  const entries: [string, ParamSpec][] = [
+    ['kernel', spec(layer.name, 'kernel', [inSize, units], 'weight', l, inSize, units, a)],
+  ];
   if (cfg.useBias !== false) {
     requireWeight(layer, ws, 'bias');
     entries.push(['bias', spec(layer.name, 'bias', [units], 'bias', l, inSize, units, a)]);

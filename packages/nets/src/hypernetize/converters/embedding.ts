@@ -1,4 +1,4 @@
-import { embeddingLookup, type ParamSpec } from '@hypernets/core';
+import { embeddingLookup } from '@hypernets/core';
 import type { Config, ConvertContext, LayerLike, LayerOp } from '../types.js';
 import { layerWeights, requireWeight, spec, withValues } from './common.js';
 
@@ -9,7 +9,9 @@ export function convertEmbedding(layer: LayerLike, _cfg: Config, cc: ConvertCont
   const table = requireWeight(layer, ws, 'embeddings');
   const [vocab, dim] = table.shape as [number, number];
   const l = cc.layerIndex++;
-  const { specs, values } = withValues(layer, ws, [['embeddings', spec(layer.name, 'embeddings', [vocab, dim], 'embedding', l, vocab, dim)]]);
+  const { specs, values } = withValues(layer, ws, [
+    ['embeddings', spec(layer.name, 'embeddings', [vocab, dim], 'embedding', l, vocab, dim)],
+  ]);
   return {
     layerName: layer.name,
     className: 'Embedding',

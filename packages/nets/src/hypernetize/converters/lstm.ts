@@ -47,7 +47,12 @@ export function convertLSTM(layer: LayerLike, cfg: Config, cc: ConvertContext): 
           `LSTM '${layer.name}' has dropout/recurrentDropout, which is not re-implemented in training mode; set them to 0 or run with training: false`,
         );
       if (x.rank !== 3 || x.shape[2] !== inSize)
-        throw new ShapeMismatchError(`input of LSTM '${layer.name}'`, [x.shape[0] ?? -1, -1, inSize], x.shape, `pass [N, T, ${inSize}]`);
+        throw new ShapeMismatchError(
+          `input of LSTM '${layer.name}'`,
+          [x.shape[0] ?? -1, -1, inSize],
+          x.shape,
+          `pass [N, T, ${inSize}]`,
+        );
       const { ts } = alignLayer(specs, weights);
       const [wIh, wHh, b] = ts as [tf.Tensor, tf.Tensor, tf.Tensor | undefined];
       const seq = goBackwards ? tf.reverse(x, 1) : x;

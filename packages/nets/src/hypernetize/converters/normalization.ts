@@ -53,7 +53,11 @@ export function convertBatchNorm(layer: LayerLike, cfg: Config, cc: ConvertConte
     values,
     external: false,
     run: (x, weights, ctx) => {
-      if (!ctx.state) throw new ConfigError('options.state', `BatchNormalization '${layer.name}' needs a NetState for its moving statistics`);
+      if (!ctx.state)
+        throw new ConfigError(
+          'options.state',
+          `BatchNormalization '${layer.name}' needs a NetState for its moving statistics`,
+        );
       const { ts, batch } = alignLayer(specs, weights);
       const gamma = gammaSpec ? ts[specs.indexOf(gammaSpec)]! : constant(1, c, batch);
       const beta = betaSpec ? ts[specs.indexOf(betaSpec)]! : constant(0, c, batch);
@@ -79,8 +83,16 @@ export function convertLayerNorm(layer: LayerLike, cfg: Config, cc: ConvertConte
   const c = any ? any.shape[0]! : null;
   const l = scale || center ? cc.layerIndex++ : cc.layerIndex;
   const entries: [string, ParamSpec][] = [];
-  if (scale) entries.push(['gamma', spec(layer.name, 'gamma', [requireWeight(layer, ws, 'gamma').shape[0]!], 'norm-scale', l, c!, c!)]);
-  if (center) entries.push(['beta', spec(layer.name, 'beta', [requireWeight(layer, ws, 'beta').shape[0]!], 'norm-shift', l, c!, c!)]);
+  if (scale)
+    entries.push([
+      'gamma',
+      spec(layer.name, 'gamma', [requireWeight(layer, ws, 'gamma').shape[0]!], 'norm-scale', l, c!, c!),
+    ]);
+  if (center)
+    entries.push([
+      'beta',
+      spec(layer.name, 'beta', [requireWeight(layer, ws, 'beta').shape[0]!], 'norm-shift', l, c!, c!),
+    ]);
   const { specs, values } = withValues(layer, ws, entries);
   const eps = Number(cfg.epsilon ?? 1e-3);
   return {

@@ -11,9 +11,12 @@ export const convertPooling2D: LayerConverter = (layer, cfg) => {
   const size = pair(cfg.poolSize ?? 2, 'poolSize', layer);
   const strides = cfg.strides === undefined || cfg.strides === null ? size : pair(cfg.strides, 'strides', layer);
   const padding = (cfg.padding ?? 'valid') as 'valid' | 'same';
-  if (padding !== 'valid' && padding !== 'same') throw new UnsupportedLayerError(layer.name, cls, `has padding '${String(padding)}'`);
+  if (padding !== 'valid' && padding !== 'same')
+    throw new UnsupportedLayerError(layer.name, cls, `has padding '${String(padding)}'`);
   return weightless(layer, (x) =>
-    cls === 'MaxPooling2D' ? tf.maxPool(x as tf.Tensor4D, size, strides, padding) : tf.avgPool(x as tf.Tensor4D, size, strides, padding),
+    cls === 'MaxPooling2D'
+      ? tf.maxPool(x as tf.Tensor4D, size, strides, padding)
+      : tf.avgPool(x as tf.Tensor4D, size, strides, padding),
   );
 };
 

@@ -26,8 +26,14 @@ export const convertActivation: LayerConverter = (layer, cfg) => {
 export const convertDropout: LayerConverter = (layer, cfg) => {
   const rate = Number(cfg.rate ?? 0);
   if (cfg.noiseShape !== undefined && cfg.noiseShape !== null)
-    throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'has a noiseShape (only plain dropout is re-implemented)');
+    throw new UnsupportedLayerError(
+      layer.name,
+      layer.getClassName(),
+      'has a noiseShape (only plain dropout is re-implemented)',
+    );
   return weightless(layer, (x, ctx) =>
-    ctx.options.training && rate > 0 ? tf.mul(x, needRng(ctx.options, layer.name, rate).dropoutMask([...x.shape], rate)) : x,
+    ctx.options.training && rate > 0
+      ? tf.mul(x, needRng(ctx.options, layer.name, rate).dropoutMask([...x.shape], rate))
+      : x,
   );
 };
