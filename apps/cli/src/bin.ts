@@ -16,6 +16,19 @@ const int = (name: string, min: number, max: number) => (v: string) => {
     );
   return n;
 };
+/** The fields of `continual --json`'s one result line, in order (`out` follows). */
+const JSON_RESULT_KEYS = [
+  'benchmark',
+  'scenario',
+  'method',
+  'avg_acc',
+  'acc_matrix',
+  'seconds',
+  'backend',
+  'backward_transfer',
+  'forgetting',
+  'task_seconds',
+] as const;
 const BACKENDS = ['auto', 'cuda', 'webgpu', 'wasm', 'cpu'];
 
 export function buildProgram() {
@@ -54,33 +67,8 @@ export function buildProgram() {
       const { runContinual } = await import('./continual/run.js');
       const s = await runContinual(config, out, { resume, io });
       if (json) {
-        const {
-          benchmark,
-          scenario,
-          method,
-          avg_acc,
-          acc_matrix,
-          seconds,
-          backend,
-          backward_transfer,
-          forgetting,
-          task_seconds,
-        } = s;
-        process.stdout.write(
-          JSON.stringify({
-            benchmark,
-            scenario,
-            method,
-            avg_acc,
-            acc_matrix,
-            seconds,
-            backend,
-            backward_transfer,
-            forgetting,
-            task_seconds,
-            out,
-          }) + '\n',
-        );
+        const line = Object.fromEntries(JSON_RESULT_KEYS.map((k) => [k, s[k]]));
+        process.stdout.write(JSON.stringify({ ...line, out }) + '\n');
       }
     }),
   );

@@ -231,24 +231,10 @@ describe('hypernets continual: command', () => {
 
   it('a tiny run prints the accuracy matrix and writes results.json, plots and summary.md; --json gives one line', () => {
     const out = mkdtempSync(join(tmpdir(), 'hn-cli-run-'));
-    const r = cli(
-      'continual',
-      '--tasks',
-      '2',
-      '--iterations',
-      '12',
-      '--target-hidden',
-      '32',
-      '--chunk-size',
-      '4000',
-      '--task-emb',
-      '8',
-      '--chunk-emb',
-      '8',
-      '--out',
-      out,
-      '--json',
-    );
+    // A hypernetwork small enough to train in seconds (hidden 32, chunks of 4,000, embeddings 8).
+    const run = ['continual', '--tasks', '2', '--iterations', '12', '--target-hidden', '32', '--chunk-size', '4000'];
+    const small = [...run, '--task-emb', '8', '--chunk-emb', '8', '--out', out, '--json'];
+    const r = cli(...small);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBe(1);
@@ -271,25 +257,7 @@ describe('hypernets continual: command', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).acc_matrix).toEqual(j.acc_matrix);
     // --resume on a finished run: nothing left to train, same matrix
-    const again = cli(
-      'continual',
-      '--tasks',
-      '2',
-      '--iterations',
-      '12',
-      '--target-hidden',
-      '32',
-      '--chunk-size',
-      '4000',
-      '--task-emb',
-      '8',
-      '--chunk-emb',
-      '8',
-      '--out',
-      out,
-      '--json',
-      '--resume',
-    );
+    const again = cli(...small, '--resume');
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout.trim()).acc_matrix).toEqual(j.acc_matrix);
   });
