@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { affine, layerNormalize, linearTorch } from '@hypernets/core';
-import { ConfigError, Rng, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
+import { ConfigError, Rng, paramSpec, tidy, type ParamSpec, type Weights } from '@hypernets/core';
 import { VariableOwner } from '@hypernets/nets';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
 import {
@@ -318,7 +318,7 @@ export class GHN2 extends VariableOwner {
       conv: (x, key, classPred) => this.convDecoder(x, key, classPred),
       oneD: (x, classBias, key) => this.decoder1d(x, classBias, key),
     };
-    return tf.tidy((): tf.TensorContainer => {
+    return tidy(() => {
       const x = this.nodeEmbeddings(batch);
       const groups = mapNetParams(list, batch.offsets, this.config.maxShape);
       const weights: Weights[] = list.map(() => ({}));
@@ -333,8 +333,8 @@ export class GHN2 extends VariableOwner {
             list[job.graph]!.name,
           );
       }
-      return setParams(list, weights) as unknown as tf.TensorContainer;
-    }) as unknown as Prediction[];
+      return setParams(list, weights);
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, ShapeMismatchError, paramSpec, torchShape, type ParamSpec } from '@hypernets/core';
+import { ConfigError, Rng, ShapeMismatchError, paramSpec, tidy, torchShape, type ParamSpec } from '@hypernets/core';
 import type { GraphBatch } from './batch.js';
 import { GHN2, type Ghn2Config, type ResolvedGhn2Config } from './ghn2.js';
 import { GraphError } from './graph.js';
@@ -224,7 +224,7 @@ export class GHN3 extends GHN2 {
     const { M } = g;
     const C = this.config.hid;
     const w = (n: string) => this.w(n);
-    return tf.tidy(() => {
+    return tidy(() => {
       // [B·M] rows of x (row numNodes: zeros for padding) and back
       const toDense = new Int32Array(B * M).fill(batch.numNodes);
       const fromDense = new Int32Array(batch.numNodes);
@@ -261,8 +261,8 @@ export class GHN3 extends GHN2 {
         struct: out[0] as tf.Tensor2D,
         layers: out.slice(1) as tf.Tensor2D[],
         bias: bias as tf.Tensor4D,
-      } as unknown as tf.TensorContainer;
-    }) as unknown as { struct: tf.Tensor2D; layers: tf.Tensor2D[]; bias: tf.Tensor4D };
+      };
+    });
   }
 
   /** The Graphormer stack (GHN-3) or, with isGhn2, GHN-2's GatedGNN. */

@@ -11,6 +11,7 @@ import {
   linear,
   lstmCell,
   paramSpec,
+  tidy,
   type ForwardOptions,
   type ParamSpec,
   type TargetNet,
@@ -312,9 +313,7 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
 
   /** Runs a sequence with the own variables (or `options.weights`); returns outputs, logits and the final state. */
   run(x: TokenIds, options: HyperLSTMRunOptions = {}): HyperLSTMResult {
-    return tf.tidy(
-      () => this.unroll(x, options.weights ?? this.vars, options) as unknown as tf.TensorContainerObject,
-    ) as unknown as HyperLSTMResult;
+    return tidy(() => this.unroll(x, options.weights ?? this.vars, options));
   }
 
   private unroll(xIn: TokenIds, weights: Weights, options: HyperLSTMForwardOptions): HyperLSTMResult {

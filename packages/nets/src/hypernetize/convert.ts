@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, type Weights } from '@hypernets/core';
+import { ConfigError, tidy, type Weights } from '@hypernets/core';
 import { tailName } from './converters/common.js';
 import { UnsupportedLayerError } from './errors.js';
 import { LayersTargetNet } from './layers-target-net.js';
@@ -115,7 +115,7 @@ export function convertLayersModel(model: LayersModelLike, keepUnsupported: bool
       cc.nextActivation = typeof nextAct === 'string' ? nextAct : null;
       try {
         // Under tidy: the snapshots a converter took are freed when it throws.
-        ops.push(tf.tidy(() => convertLayer(layer, cc) as unknown as tf.TensorContainer) as unknown as LayerOp);
+        ops.push(tidy(() => convertLayer(layer, cc)));
       } catch (e) {
         if (!UnsupportedLayerError.isInstance(e) || !keepUnsupported) throw e;
         ops.push(externalOp(layer));
