@@ -165,13 +165,6 @@ function gateParam(p: tf.Tensor, n: number, units: number, forgetBias = 0): tf.T
   return forgetBias === 0 ? g : tf.add(g, tf.reshape(tf.tensor1d([0, forgetBias, 0, 0]), [4, 1, 1]));
 }
 
-/** x [N, in] · shared [in, out] or per-sample [N, in, out] weights (+ b): `linear` without its reshapes on the shared path. */
-function rowTimes(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  if (w.rank !== 2) return linear(x, w, b);
-  const y = tf.matMul(x, w);
-  return b ? tf.add(y, b) : y;
-}
-
 interface CellNorm {
   gateScale: tf.Tensor; // [4, 1|N, U]
   gateShift: tf.Tensor;
@@ -423,9 +416,9 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
     const hs: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
       // hyper cell on x̂_t = [h_{t-1}; x_t]
-      let hyperRec: tf.Tensor | null = h === null ? null : rowTimes(h, wHyperH);
+      let hyperRec: tf.Tensor | null = h === null ? null : linear(h, wHyperH);
       if (hh !== null) {
-        const r = rowTimes(hh, w('hyper.weight_hh'));
+        const r = linear(hh, w('hyper.weight_hh'));
         hyperRec = hyperRec === null ? r : tf.add(hyperRec, r);
       }
       let hyperPre = hyperRec === null ? xHyperSteps[t] : tf.add(xHyperSteps[t], toGates(hyperRec, n, Hh));
@@ -435,9 +428,9 @@ export class HyperLSTM extends VariableOwner implements TargetNet {
       hh = hyper.h;
       hc = hyper.c;
       // main cell with rescaled rows: d_x ⊙ W_x x_t + d_h ⊙ W_h h_{t-1} + d_b + b
-      const [dx, dh, db] = project(rowTimes(hh, zW, zB));
+      const [dx, dh, db] = project(linear(hh, zW, zB));
       let pre = tf.add(tf.add(tf.mul(dx, xMainSteps[t]), db), bias);
-      if (h !== null) pre = tf.add(pre, tf.mul(dh, toGates(rowTimes(h, w('lstm.weight_hh')), n, H)));
+      if (h !== null) pre = tf.add(pre, tf.mul(dh, toGates(linear(h, w('lstm.weight_hh')), n, H)));
       const mask = dropMain ? options.rng!.dropoutMask([n, H], c.recurrentDropout) : null;
       const main = lstmUpdate(pre, cs, mainNorm, c.layerNormEps, mask);
       h = main.h;

@@ -4,7 +4,8 @@ import { ShapeMismatchError } from '../errors/index.js';
 /**
  * Dense layer. x: [N, ..., in]; w: [in, out] (shared) or [N, in, out] (per-sample);
  * b: [out] or [N, out]. Per-sample runs one batched matmul; shared weights reshape to 2-D
- * (tfjs's BatchMatMul gradient does not reduce broadcast batch dims).
+ * (tfjs's BatchMatMul gradient does not reduce broadcast batch dims), and a 2-D x skips the
+ * reshapes (one matmul per step in recurrent loops).
  */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -13,9 +14,9 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
     if (w.rank === 2) {
       if (w.shape[0] !== inDim) throw new ShapeMismatchError('linear weight (input dim)', [inDim, ws[1]], ws);
       const lead = x.shape.slice(0, -1);
-      let y = tf.matMul(tf.reshape(x, [-1, inDim]), w);
+      let y = tf.matMul(x.rank === 2 ? x : tf.reshape(x, [-1, inDim]), w);
       if (b) y = tf.add(y, b);
-      return tf.reshape(y, [...lead, ws[1]]);
+      return x.rank === 2 ? y : tf.reshape(y, [...lead, ws[1]]);
     }
     const n = x.shape[0];
     if (w.rank !== 3 || w.shape[0] !== n || w.shape[1] !== inDim)
