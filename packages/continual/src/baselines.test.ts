@@ -486,13 +486,12 @@ async function runTwoTasks(
 }
 
 describe('two conflicting tasks (cl2, shared head)', () => {
-  it('EWC and SI forget task 0 less than fine-tuning', async () => {
+  it('EWC and SI forget task 0 less than fine-tuning', async ({ annotate }) => {
     const data = conflictData(7, 100);
     const target = new MLP({ inputSize: 16, hiddenSizes: [32], outputSize: 2 });
     const layout = layoutOf('cl2', 2, 2);
     const common = { target, layout, seed: 3, lr: 0.01 };
     const res: Record<string, { before: number; after: number; task1: number }> = {};
-    const t0 = performance.now();
     for (const [name, m] of [
       ['finetune', new FinetuneMethod(common)],
       ['ewc', new EwcMethod({ ...common, lambda: 1e4, gamma: 1 })],
@@ -501,10 +500,7 @@ describe('two conflicting tasks (cl2, shared head)', () => {
       res[name] = await runTwoTasks(m, data, 150);
       m.dispose();
     }
-    console.log(
-      `task-0 test accuracy after task 0 → after task 1 (task-1 accuracy), ${((performance.now() - t0) / 1000).toFixed(1)} s:`,
-      JSON.stringify(res),
-    );
+    await annotate(`task-0 test accuracy after task 0 → after task 1 (task-1 accuracy): ${JSON.stringify(res)}`);
     for (const r of Object.values(res)) expect(r.before).toBeGreaterThan(0.9);
     expect(res.finetune!.after).toBeLessThan(0.6);
     expect(res.finetune!.task1).toBeGreaterThan(0.9); // fine-tuning learns task 1 as it forgets task 0

@@ -265,12 +265,13 @@ describe('metrics', () => {
 });
 
 describe('trainer on real Split-MNIST (tiny)', () => {
-  it('learns 3 tasks (every final accuracy > 0.75, mean > 0.88); no tensor leaks across steps', async () => {
+  it('learns 3 tasks (every final accuracy > 0.75, mean > 0.88); no tensor leaks across steps', async ({
+    annotate,
+  }) => {
     const { trainer, method, stream } = await tinyRun({ iterations: 24 });
     const r = await trainer.run();
-    console.log(
-      `tiny Split-MNIST-3 CL1 HNET: ${JSON.stringify(r.accMatrix.map((row) => row.map((v) => (v === null ? null : +v.toFixed(4)))))}`,
-    );
+    const rounded = r.accMatrix.map((row) => row.map((v) => (v === null ? null : +v.toFixed(4))));
+    await annotate(`tiny Split-MNIST-3 CL1 HNET: ${JSON.stringify(rounded)}`);
     expect(r.accMatrix.length).toBe(3);
     expect(r.accMatrix[0]![1]).toBeNull();
     for (const v of r.accMatrix[2]!) expect(v!).toBeGreaterThan(0.75);
@@ -320,14 +321,15 @@ describe('trainer on real Split-MNIST (tiny)', () => {
     expect(resumed.accMatrix).toEqual(reference.accMatrix);
   });
 
-  it('CL2 and CL3 (HNET+ENT) runs end to end and report task inference', async () => {
+  it('CL2 and CL3 (HNET+ENT) runs end to end and report task inference', async ({ annotate }) => {
     for (const scenario of ['cl2', 'cl3'] as const) {
       const r = await (await tinyRun({ scenario, iterations: 12 })).trainer.run();
       expect(r.taskInferenceMatrix, scenario).not.toBeNull();
       expect(r.taskInferenceMatrix![0]![0]).toBe(1); // one task learned: nothing to infer
       const last = r.taskInferenceMatrix![2]!.map((v) => v!);
-      console.log(
-        `tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, task inference ${last.map((v) => v.toFixed(3))}`,
+      await annotate(
+        `tiny Split-MNIST-3 ${scenario} HNET+ENT: accuracy ${r.accMatrix[2]!.map((v) => v!.toFixed(3))}, ` +
+          `task inference ${last.map((v) => v.toFixed(3))}`,
       );
       // 12 steps per task are too few for ENT to work (the first head is overconfident on
       // every digit); its rule is checked on the constructed case above, its quality by the

@@ -24,7 +24,7 @@ export type { TaskEvaluation, Prediction } from './evaluate.js';
 export { averageAccuracy, backwardTransfer, forgetting } from './metrics.js';
 export type { AccuracyMatrix } from './metrics.js';
 export { ContinualTrainer, taskSeed } from './trainer.js';
-export type { ContinualTrainerConfig, ContinualEvent, ContinualResult, CurvePoint } from './trainer.js';
+export type { ContinualTrainerOptions, ContinualEvent, ContinualResult, CurvePoint } from './trainer.js';
 export {
   FinetuneMethod,
   EwcMethod,

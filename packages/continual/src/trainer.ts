@@ -1,38 +1,26 @@
 import {
   CheckpointError,
   ConfigError,
-  assertSameRunConfig,
-  checkPositiveInt,
-  loadCheckpointIfAny,
-  saveCheckpoint,
+  RunCheckpoint,
+  boundedArray,
+  eventEmitter,
+  objectOption,
+  parseTrainingOptions,
+  runSteps,
+  samplerStateSchema,
+  trainingOptionsSchema,
+  type RunOptions,
+  type Trainer,
+  type TrainerCallbacks,
+  type TrainingOptions,
 } from '@hypernets/core';
-import { disposeBatch, type SamplerState, type TaskStream } from '@hypernets/data';
+import { disposeBatch, type TaskStream } from '@hypernets/data';
+import { z } from 'zod';
 import { evaluateTask } from './evaluate.js';
 import type { ContinualMethod } from './method.js';
 import { averageAccuracy, backwardTransfer, forgetting, type AccuracyMatrix } from './metrics.js';
 
-export interface ContinualTrainerConfig {
-  /** Training steps per task. */
-  iterations: number;
-  batchSize: number;
-  /** Seeds the per-task batch order. */
-  seed: number;
-  /** Evaluation batch size. Default 1000. */
-  evalBatchSize?: number;
-  /** Read the loss back (for events and learning curves) every this many steps. Default 50. */
-  logEvery?: number;
-  /** Directory for checkpoints (`checkpoint.safetensors` + `checkpoint.json`). None: no checkpoints. */
-  checkpointDir?: string;
-  /** Checkpoint every this many steps (and always at the end of a task). Default: task ends only. */
-  checkpointEvery?: number;
-  /**
-   * Anything that must match for a checkpoint to be resumed (the run's configuration); stored in
-   * the checkpoint and compared on resume.
-   */
-  fingerprint?: unknown;
-}
-
-/** Progress events, in the spirit of tfjs callbacks. */
+/** Progress events (delivered to `callbacks.onTaskBegin`, `onStep`, …, and `onEvent`). */
 export type ContinualEvent =
   | { type: 'task-begin'; task: number; name: string; numTasks: number }
   | { type: 'step'; task: number; step: number; iterations: number; loss: number; reg: number | null }
@@ -40,6 +28,44 @@ export type ContinualEvent =
   | { type: 'task-end'; task: number; seconds: number; accuracies: (number | null)[] }
   | { type: 'checkpoint'; task: number; step: number; path: string }
   | { type: 'resume'; task: number; step: number; path: string };
+
+const EVENT_TYPES: readonly ContinualEvent['type'][] = [
+  'task-begin',
+  'step',
+  'eval',
+  'task-end',
+  'checkpoint',
+  'resume',
+];
+
+export interface ContinualTrainerOptions extends TrainingOptions {
+  /** The tasks, in order. */
+  stream: TaskStream;
+  /** What learns them (HNET, EWC, SI, fine-tuning, or your own ContinualMethod). */
+  method: ContinualMethod;
+  /** Training steps per task. */
+  iterations: number;
+  batchSize: number;
+  /** Evaluation batch size. Default 1000. */
+  evalBatchSize?: number;
+  /** Read the loss back (for events and the learning curve) every this many steps. Default 50. */
+  logEvery?: number;
+  /** Checkpoint every this many steps (and always at the end of a task). Default: task ends only. */
+  checkpointEvery?: number;
+  callbacks?: TrainerCallbacks<ContinualEvent>;
+}
+
+const posInt = z.number().int().positive();
+const optionsSchema = trainingOptionsSchema
+  .extend({
+    stream: objectOption<TaskStream>('a TaskStream'),
+    method: objectOption<ContinualMethod>('a ContinualMethod'),
+    iterations: posInt,
+    batchSize: posInt,
+    evalBatchSize: posInt.default(1000),
+    logEvery: posInt.default(50),
+  })
+  .strict();
 
 export interface CurvePoint {
   task: number;
@@ -61,21 +87,28 @@ export interface ContinualResult {
   curve: CurvePoint[];
 }
 
-/** Where a run stands: `step` steps of `task` are done; `taskDone` once its evaluation is. */
-interface Position {
-  task: number;
-  step: number;
-  taskDone: boolean;
-}
-
-interface Progress {
-  position: Position;
-  sampler: SamplerState | null;
-  accMatrix: AccuracyMatrix;
-  taskInference: AccuracyMatrix;
-  taskSeconds: number[];
-  curve: CurvePoint[];
-}
+const accRow = boundedArray(z.number().nullable());
+/** What a checkpoint holds of the run besides tensors: where it stands, and what it has measured. */
+const progressSchema = z.object({
+  /** `step` steps of `task` are done; `taskDone` once its evaluation is. */
+  position: z.object({
+    task: z.number().int().nonnegative(),
+    step: z.number().int().nonnegative(),
+    taskDone: z.boolean(),
+  }),
+  sampler: samplerStateSchema.nullable(),
+  accMatrix: boundedArray(accRow),
+  taskInference: boundedArray(accRow),
+  taskSeconds: boundedArray(z.number().nonnegative()),
+  curve: boundedArray(
+    z.object({ task: z.number().int(), step: z.number().int(), loss: z.number(), reg: z.number().nullable() }),
+  ),
+  /** The method's own state (`ContinualMethod.state().meta`), and which method and stream wrote it. */
+  method: z.record(z.string(), z.unknown()),
+  methodName: z.string(),
+  stream: z.string(),
+});
+type Progress = z.infer<typeof progressSchema>;
 
 /** A batch seed per (run seed, task), so tasks do not share a batch order. */
 export function taskSeed(seed: number, task: number): number {
@@ -92,41 +125,39 @@ export function taskSeed(seed: number, task: number): number {
  * batch order, random streams), so it ends with the numbers an uninterrupted run would have,
  * on the same backend.
  */
-export class ContinualTrainer {
-  readonly iterations: number;
-  readonly batchSize: number;
-  private readonly evalBatchSize: number;
-  private readonly logEvery: number;
-  private readonly checkpointEvery: number | null;
+export class ContinualTrainer implements Trainer<ContinualResult> {
+  readonly stream: TaskStream;
+  readonly method: ContinualMethod;
+  /** The hyperparameters, defaults filled in. */
+  readonly config: Omit<z.output<typeof optionsSchema>, 'stream' | 'method' | 'callbacks'>;
+  private readonly emit: (e: ContinualEvent) => Promise<void>;
+  private readonly checkpoint: RunCheckpoint<Progress>;
 
-  constructor(
-    readonly stream: TaskStream,
-    readonly method: ContinualMethod,
-    readonly config: ContinualTrainerConfig,
-    private readonly onEvent: (e: ContinualEvent) => void = () => {},
-  ) {
-    this.iterations = checkPositiveInt('iterations', config.iterations);
-    this.batchSize = checkPositiveInt('batchSize', config.batchSize);
-    this.evalBatchSize = checkPositiveInt('evalBatchSize', config.evalBatchSize ?? 1000);
-    this.logEvery = checkPositiveInt('logEvery', config.logEvery ?? 50);
-    this.checkpointEvery =
-      config.checkpointEvery === undefined ? null : checkPositiveInt('checkpointEvery', config.checkpointEvery);
-    if (this.checkpointEvery !== null && !config.checkpointDir)
-      throw new ConfigError('checkpointEvery', 'needs checkpointDir');
+  constructor(options: ContinualTrainerOptions) {
+    const { stream, method, callbacks, ...config } = parseTrainingOptions(optionsSchema, options);
+    this.stream = stream;
+    this.method = method;
+    this.config = config;
+    this.emit = eventEmitter(EVENT_TYPES, callbacks);
     if (method.layout.numTasks !== stream.numTasks)
       throw new ConfigError(
         'method',
         `was built for ${method.layout.numTasks} tasks, the stream ${stream.name} has ${stream.numTasks}`,
       );
-  }
-
-  private get checkpointPath(): string | null {
-    return this.config.checkpointDir ? `${this.config.checkpointDir.replace(/\/+$/, '')}/checkpoint` : null;
+    this.checkpoint = new RunCheckpoint({
+      dir: config.checkpointDir,
+      kind: 'continual',
+      what: 'continual-learning',
+      progress: progressSchema,
+      fingerprint: config.fingerprint,
+      hint: 'use another --out, or the same options',
+    });
   }
 
   /** Runs (or, with `resume`, continues from the checkpoint in checkpointDir) to the end. */
-  async run(options: { resume?: boolean } = {}): Promise<ContinualResult> {
+  async run(options: RunOptions = {}): Promise<ContinualResult> {
     const T = this.stream.numTasks;
+    const { iterations, batchSize, seed, logEvery, evalBatchSize } = this.config;
     let p: Progress = {
       position: { task: 0, step: 0, taskDone: false },
       sampler: null,
@@ -134,6 +165,9 @@ export class ContinualTrainer {
       taskInference: [],
       taskSeconds: [],
       curve: [],
+      method: {},
+      methodName: this.method.name,
+      stream: this.stream.name,
     };
     let fresh = true;
     if (options.resume) {
@@ -149,34 +183,40 @@ export class ContinualTrainer {
       const t0 = performance.now();
       const resumingThis = !fresh && !p.position.taskDone && p.position.task === task;
       const info = this.stream.task(task);
-      this.onEvent({ type: 'task-begin', task, name: info.name, numTasks: T });
+      await this.emit({ type: 'task-begin', task, name: info.name, numTasks: T });
       if (!resumingThis) this.method.beginTask(task);
-      const sampler = info.train.sampler(
-        this.batchSize,
-        resumingThis && p.sampler ? p.sampler : taskSeed(this.config.seed, task),
-      );
-      let step = resumingThis ? p.position.step : 0;
+      const sampler = info.train.sampler(batchSize, resumingThis && p.sampler ? p.sampler : taskSeed(seed, task));
       const prior = resumingThis ? (p.taskSeconds[task] ?? 0) : 0;
-      while (step < this.iterations) {
-        const b = sampler.next();
-        const { loss, reg } = this.method.trainStep(b, task);
-        disposeBatch(b);
-        step++;
-        if (step % this.logEvery === 0 || step === this.iterations) {
-          const l = (await loss.data())[0]!;
-          const r = reg ? (await reg.data())[0]! : null;
-          p.curve.push({ task, step, loss: l, reg: r });
-          this.onEvent({ type: 'step', task, step, iterations: this.iterations, loss: l, reg: r });
-        }
-        loss.dispose();
-        reg?.dispose();
-        if (this.checkpointEvery !== null && step % this.checkpointEvery === 0 && step < this.iterations) {
-          p.position = { task, step, taskDone: false };
-          p.sampler = sampler.getState();
-          p.taskSeconds[task] = prior + (performance.now() - t0) / 1000;
-          await this.save(p);
-        }
-      }
+      await runSteps(
+        {
+          from: resumingThis ? p.position.step : 0,
+          to: iterations,
+          logEvery,
+          checkpointEvery: this.config.checkpointEvery ?? null,
+          checkpointLast: false, // a task's end is saved after its evaluation
+        },
+        {
+          step: async (step, log) => {
+            const b = sampler.next();
+            const { loss, reg } = this.method.trainStep(b, task);
+            disposeBatch(b);
+            if (log) {
+              const l = (await loss.data())[0]!;
+              const r = reg ? (await reg.data())[0]! : null;
+              p.curve.push({ task, step, loss: l, reg: r });
+              await this.emit({ type: 'step', task, step, iterations, loss: l, reg: r });
+            }
+            loss.dispose();
+            reg?.dispose();
+          },
+          checkpoint: async (step) => {
+            p.position = { task, step, taskDone: false };
+            p.sampler = sampler.getState();
+            p.taskSeconds[task] = prior + (performance.now() - t0) / 1000;
+            await this.save(p);
+          },
+        },
+      );
       await this.method.endTask(task, info.train);
       const row: (number | null)[] = [];
       const inf: (number | null)[] = [];
@@ -186,10 +226,10 @@ export class ContinualTrainer {
           inf.push(null);
           continue;
         }
-        const ev = await evaluateTask(this.method, this.stream.task(j).test, j, task + 1, this.evalBatchSize);
+        const ev = await evaluateTask(this.method, this.stream.task(j).test, j, task + 1, evalBatchSize);
         row.push(ev.accuracy);
         inf.push(ev.taskInference);
-        this.onEvent({
+        await this.emit({
           type: 'eval',
           afterTask: task,
           task: j,
@@ -200,11 +240,11 @@ export class ContinualTrainer {
       p.accMatrix[task] = row;
       p.taskInference[task] = inf;
       p.taskSeconds[task] = prior + (performance.now() - t0) / 1000;
-      this.onEvent({ type: 'task-end', task, seconds: p.taskSeconds[task]!, accuracies: row });
-      p.position = { task, step: this.iterations, taskDone: true };
+      await this.emit({ type: 'task-end', task, seconds: p.taskSeconds[task]!, accuracies: row });
+      p.position = { task, step: iterations, taskDone: true };
       p.sampler = null;
       fresh = true;
-      if (this.checkpointPath) await this.save(p);
+      if (this.checkpoint.path) await this.save(p);
     }
     const anyInference = p.taskInference.some((r) => r.some((v) => v !== null));
     return {
@@ -220,56 +260,33 @@ export class ContinualTrainer {
   }
 
   private async save(p: Progress): Promise<void> {
-    const path = this.checkpointPath!;
     const st = this.method.state();
-    await saveCheckpoint(path, {
+    const { task, step } = p.position;
+    const path = await this.checkpoint.save({
+      step: task * this.config.iterations + step,
+      progress: { ...p, method: st.meta, methodName: this.method.name, stream: this.stream.name },
       tensors: st.tensors,
-      meta: {
-        step: p.position.task * this.iterations + p.position.step,
-        config: this.config.fingerprint ?? null,
-        continual: { ...p, method: st.meta, methodName: this.method.name, stream: this.stream.name },
-      },
     });
-    this.onEvent({ type: 'checkpoint', task: p.position.task, step: p.position.step, path });
+    await this.emit({ type: 'checkpoint', task, step, path });
   }
 
   /** Loads the checkpoint (null when there is none yet), checks it belongs to this run, restores. */
   private async restore(): Promise<Progress | null> {
-    const path = this.checkpointPath;
-    if (!path) throw new ConfigError('resume', 'needs checkpointDir');
-    const ck = await loadCheckpointIfAny(path);
-    if (!ck) return null; // nothing saved yet: start from the beginning
-    try {
-      const meta = ck.meta as {
-        config?: unknown;
-        continual?: Progress & { method: Record<string, unknown>; methodName: string; stream: string };
-      };
-      const c = meta.continual;
-      if (!c)
-        throw new CheckpointError(ck.paths.meta, 'is not a continual-learning checkpoint (no `continual` metadata)');
+    const p = await this.checkpoint.restore((ck, c) => {
       if (c.methodName !== this.method.name || c.stream !== this.stream.name)
         throw new CheckpointError(
           ck.paths.meta,
           `was written by method ${c.methodName} on ${c.stream}; this run is ${this.method.name} on ${this.stream.name}`,
         );
-      assertSameRunConfig(
-        ck.paths.meta,
-        this.config.fingerprint,
-        meta.config,
-        'use another --out, or the same options',
-      );
+      if (c.position.task >= this.stream.numTasks || c.position.step > this.config.iterations)
+        throw new CheckpointError(
+          ck.paths.meta,
+          `stands at task ${c.position.task}, step ${c.position.step}: past this run's ${this.stream.numTasks} tasks of ${this.config.iterations} steps`,
+        );
       this.method.restore({ tensors: ck.tensors, meta: c.method });
-      this.onEvent({ type: 'resume', task: c.position.task, step: c.position.step, path });
-      return {
-        position: c.position,
-        sampler: c.sampler,
-        accMatrix: c.accMatrix,
-        taskInference: c.taskInference,
-        taskSeconds: c.taskSeconds,
-        curve: c.curve,
-      };
-    } finally {
-      ck.dispose();
-    }
+    });
+    if (p)
+      await this.emit({ type: 'resume', task: p.position.task, step: p.position.step, path: this.checkpoint.path! });
+    return p;
   }
 }

@@ -57,7 +57,9 @@ async function run(backend: string, kind: Kind, scenario: Scenario): Promise<Con
   } else if (kind === 'ewc')
     method = new EwcMethod({ target, layout, seed: 5, lambda: 100, fisherN: 8, fisherBatch: 4 });
   else method = new SiMethod({ target, layout, seed: 6, c: 1 });
-  const trainer = new ContinualTrainer(stream, method, {
+  const trainer = new ContinualTrainer({
+    stream,
+    method,
     iterations: 3,
     batchSize: 8,
     seed: 7,
@@ -79,7 +81,9 @@ describeWebgpu('ContinualTrainer on webgpu matches cpu', () => {
     ['si', 'cl1'],
   ];
   for (const [kind, scenario] of cases) {
-    it(`${kind.toUpperCase()} ${scenario}: 2 tasks × 3 steps, learning curve and accuracy matrix`, async () => {
+    it(`${kind.toUpperCase()} ${scenario}: 2 tasks × 3 steps, learning curve and accuracy matrix`, async ({
+      annotate,
+    }) => {
       const gpu = await run('webgpu', kind, scenario);
       const cpu = await run('cpu', kind, scenario);
       expect(gpu.curve.length).toBe(2 * 3);
@@ -94,8 +98,9 @@ describeWebgpu('ContinualTrainer on webgpu matches cpu', () => {
       gpu.accMatrix.forEach((row, i) =>
         row.forEach((a, j) => (accErr = Math.max(accErr, Math.abs((a ?? 0) - (cpu.accMatrix[i]![j] ?? 0))))),
       );
-      console.log(
-        `[continual webgpu.test] ${kind} ${scenario}: loss ${cpu.curve[0]!.loss.toFixed(4)}→${cpu.curve.at(-1)!.loss.toFixed(4)}, avgAcc cpu ${cpu.avgAcc.toFixed(3)} ` +
+      await annotate(
+        `[continual webgpu.test] ${kind} ${scenario}: ` +
+          `loss ${cpu.curve[0]!.loss.toFixed(4)}→${cpu.curve.at(-1)!.loss.toFixed(4)}, avgAcc cpu ${cpu.avgAcc.toFixed(3)} ` +
           `webgpu ${gpu.avgAcc.toFixed(3)}; max |Δloss| ${lossErr.toExponential(1)}, max |Δacc| ${accErr.toFixed(3)}`,
       );
       expect(lossErr).toBeLessThan(2e-4);

@@ -21,3 +21,4 @@ export { registerTfjsGradients } from './tfjs-setup.js';
 export * from './kernels/index.js';
 export * from './nets/index.js';
 export * from './io/index.js';
+export * from './train/index.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  TrainingError,
   HypernetsError,
   MLP,
   TransformerEncoder,
@@ -10,7 +11,6 @@ import {
   type ParamSpec,
 } from '@hypernets/core';
 import { GraphBuilder, GraphError, edgesWithVirtual, levels } from './graph.js';
-import { TrainingError } from './train/index.js';
 import { archGraph } from './describe.js';
 import { channelIndex, shapeVocab, spatialIndex, shapeTo4d } from './shape-encoder.js';
 import { decoderKey, groupSize, normalization } from './decode.js';

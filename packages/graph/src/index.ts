@@ -25,7 +25,6 @@ export {
 } from './io.js';
 export {
   GhnTrainer,
-  TrainingError,
   evaluateArchs,
   netInput,
   missingWeights,
@@ -35,7 +34,7 @@ export {
 export type {
   ArchSample,
   ArchSource,
-  GhnTrainerConfig,
+  GhnTrainerOptions,
   GhnTrainEvent,
   GhnCurvePoint,
   GhnTrainResult,

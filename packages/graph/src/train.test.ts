@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { CNN, ConfigError, MLP, Rng, initBackend, loadCheckpoint, type TargetNet } from '@hypernets/core';
+import {
+  CNN,
+  ConfigError,
+  MLP,
+  Rng,
+  TrainingError,
+  initBackend,
+  loadCheckpoint,
+  type TargetNet,
+} from '@hypernets/core';
 import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
 import { GHN2 } from './ghn2.js';
 import { GraphBuilder } from './graph.js';
@@ -11,7 +20,6 @@ import { mlpGraph } from './describe.js';
 import { SmallNetFamily, archSample, fixedSource } from './sources.js';
 import {
   GhnTrainer,
-  TrainingError,
   evaluateArchs,
   missingWeights,
   multiStepLr,
@@ -50,14 +58,14 @@ describe('GhnTrainer: configuration and pieces', () => {
   it('rejects bad configs naming the field', () => {
     const ghn = tinyGhn();
     const src = fixedSource([mlp([8])]);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 0 })).toThrow(/'steps'/);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, archsPerStep: 1.5 })).toThrow(/'archsPerStep'/);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, lr: -1 })).toThrow(/'lr'/);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, checkpointEvery: 2 })).toThrow(
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 0 })).toThrow(/'steps'/);
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 3, archsPerStep: 1.5 })).toThrow(/'archsPerStep'/);
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 3, lr: -1 })).toThrow(/'lr'/);
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 3, checkpointEvery: 2 })).toThrow(
       /'checkpointEvery'.*checkpointDir/,
     );
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, batchSize: 5000 })).toThrow(ConfigError);
-    expect(() => new GhnTrainer(ghn, src, train, { steps: 3, bogus: 1 } as never)).toThrow(/bogus/);
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 3, batchSize: 5000 })).toThrow(ConfigError);
+    expect(() => new GhnTrainer({ ghn, source: src, train, steps: 3, bogus: 1 } as never)).toThrow(/bogus/);
     ghn.dispose();
   });
 
@@ -70,7 +78,7 @@ describe('GhnTrainer: configuration and pieces', () => {
       1e-3 * 0.1 ** 2,
       1e-3 * 0.1 ** 2,
     ]);
-    const t = new GhnTrainer(tinyGhn(), fixedSource([mlp([8])]), train, { steps: 300 });
+    const t = new GhnTrainer({ ghn: tinyGhn(), source: fixedSource([mlp([8])]), train, steps: 300 });
     expect(t.config.lrMilestones).toEqual([200, 250]);
     expect([
       t.config.lr,
@@ -109,7 +117,7 @@ describe('GhnTrainer: configuration and pieces', () => {
     expect(Object.keys(a)).toEqual(['fc1.bias']);
     expect(a['fc1.bias']!.shape).toEqual([8]);
     expect(Array.from(a['fc1.bias']!.dataSync())).toEqual(Array.from(b['fc1.bias']!.dataSync()));
-    const t = new GhnTrainer(ghn, fixedSource([arch]), train, { steps: 1, archsPerStep: 1, batchSize: 16 });
+    const t = new GhnTrainer({ ghn, source: fixedSource([arch]), train, steps: 1, archsPerStep: 1, batchSize: 16 });
     const batch = train.batch([0, 1, 2, 3, 4, 5, 6, 7]);
     const { grads, stats } = t.step([arch], batch);
     expect(Number.isFinite(stats.dataSync()[0]!)).toBe(true);
@@ -134,13 +142,17 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
   it('one step: finite loss, clipped gradients, one Adam update of every variable; no tensors leak across steps', async () => {
     const ghn = tinyGhn();
     const events: GhnTrainEvent[] = [];
-    const t = new GhnTrainer(
+    const t = new GhnTrainer({
       ghn,
-      source(),
+      source: source(),
       train,
-      { steps: 4, archsPerStep: 3, batchSize: 16, gradClip: 0.5, logEvery: 1 },
-      (e) => events.push(e),
-    );
+      steps: 4,
+      archsPerStep: 3,
+      batchSize: 16,
+      gradClip: 0.5,
+      logEvery: 1,
+      callbacks: { onEvent: (e) => events.push(e) },
+    });
     const rng = new Rng(1);
     const archs = [0, 1, 2].map(() => t.source.sample(rng));
     const batch = train.batch(Array.from({ length: 16 }, (_, i) => i));
@@ -179,18 +191,29 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
     const ghn = tinyGhn();
     const before = ghn.trainableVariables().map((v) => v.dataSync().slice());
     const skips: GhnTrainEvent[] = [];
-    const t = new GhnTrainer(
+    const t = new GhnTrainer({
       ghn,
-      fixedSource([bad]),
+      source: fixedSource([bad]),
       train,
-      { steps: 3, archsPerStep: 1, batchSize: 8, maxSkips: 5 },
-      (e) => e.type === 'skip' && skips.push(e),
-    );
+      steps: 3,
+      archsPerStep: 1,
+      batchSize: 8,
+      maxSkips: 5,
+      callbacks: { onSkip: (e) => skips.push(e) },
+    });
     const r = await t.run();
     expect(r.skipped).toBe(3);
     expect(skips.length).toBe(3);
     ghn.trainableVariables().forEach((v, i) => expect(v.dataSync()).toEqual(before[i]));
-    const t2 = new GhnTrainer(ghn, fixedSource([bad]), train, { steps: 3, archsPerStep: 1, batchSize: 8, maxSkips: 1 });
+    const t2 = new GhnTrainer({
+      ghn,
+      source: fixedSource([bad]),
+      train,
+      steps: 3,
+      archsPerStep: 1,
+      batchSize: 8,
+      maxSkips: 1,
+    });
     await expect(t2.run()).rejects.toThrow(TrainingError);
     t.dispose();
     t2.dispose();
@@ -213,12 +236,12 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
     });
     const straightDir = mkdtempSync(join(tmpdir(), 'ghn-train-'));
     const ghnA = tinyGhn(3);
-    const a = new GhnTrainer(ghnA, source(), train, cfg(straightDir));
+    const a = new GhnTrainer({ ghn: ghnA, source: source(), train, ...cfg(straightDir) });
     const ra = await a.run();
 
     const dir = mkdtempSync(join(tmpdir(), 'ghn-train-'));
     const ghnB = tinyGhn(3);
-    const b = new GhnTrainer(ghnB, source(), train, cfg(dir));
+    const b = new GhnTrainer({ ghn: ghnB, source: source(), train, ...cfg(dir) });
     const partial = await b.run({ until: j });
     expect(partial.step).toBe(j);
     b.dispose();
@@ -226,7 +249,13 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
 
     const ghnC = tinyGhn(11); // another init: every variable must come from the checkpoint
     const events: GhnTrainEvent[] = [];
-    const c = new GhnTrainer(ghnC, source(), train, cfg(dir), (e) => events.push(e));
+    const c = new GhnTrainer({
+      ghn: ghnC,
+      source: source(),
+      train,
+      ...cfg(dir),
+      callbacks: { onEvent: (e) => events.push(e) },
+    });
     const rc = await c.run({ resume: true });
     expect(events[0]).toMatchObject({ type: 'resume', step: j });
     expect(rc.step).toBe(k);
@@ -247,16 +276,19 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
     ck.dispose();
 
     // another configuration is refused before anything changes
-    const other = new GhnTrainer(ghnC, source(), train, { ...cfg(dir), fingerprint: { k: 7 } });
+    const other = new GhnTrainer({ ghn: ghnC, source: source(), train, ...cfg(dir), fingerprint: { k: 7 } });
     await expect(other.run({ resume: true })).rejects.toThrow(/another configuration/);
     const wrongGhn = new GHN2({ hid: 12, maxShape: [16, 16, 5, 5] });
-    await expect(new GhnTrainer(wrongGhn, source(), train, cfg(dir)).run({ resume: true })).rejects.toThrow(
-      /holds a GHN with config/,
-    );
+    await expect(
+      new GhnTrainer({ ghn: wrongGhn, source: source(), train, ...cfg(dir) }).run({ resume: true }),
+    ).rejects.toThrow(/holds a GHN with config/);
     ghnC.trainableVariables().forEach((v, i) => expect(v.dataSync()).toEqual(va[i]!.dataSync()));
     // in one process: run({ until: j }) then run() continues
     const ghnD = tinyGhn(3);
-    const d = new GhnTrainer(ghnD, source(), train, {
+    const d = new GhnTrainer({
+      ghn: ghnD,
+      source: source(),
+      train,
       ...cfg(dir),
       checkpointDir: undefined,
       checkpointEvery: undefined,
@@ -312,12 +344,15 @@ describe('meta-training learns', () => {
   // BN-free CNNs learn much more slowly from GHN-2's init (predicted conv kernels start ~11×
   // below Kaiming's scale, so logits barely depend on the input): after 40 mixed steps held-out
   // CNNs were still at chance, hence MLPs here.
-  it('raises the held-out accuracy of predicted parameters clearly above chance', async () => {
+  it('raises the held-out accuracy of predicted parameters clearly above chance', async ({ annotate }) => {
     const trainArchs = [mlp([16]), mlp([32]), mlp([64]), mlp([32, 16]), mlp([64, 32]), mlp([16, 16])];
     const held = [mlp([24]), mlp([48, 24]), mlp([40]), mlp([24, 48])];
     const ghn = new GHN2({ hid: 16, maxShape: [32, 32, 5, 5], seed: 0 });
     const before = await evaluateArchs(ghn, held, { test });
-    const t = new GhnTrainer(ghn, fixedSource(trainArchs), train, {
+    const t = new GhnTrainer({
+      ghn,
+      source: fixedSource(trainArchs),
+      train,
       steps: 60,
       archsPerStep: 8,
       batchSize: 64,
@@ -325,9 +360,12 @@ describe('meta-training learns', () => {
       lrMilestones: [],
     });
     const r = await t.run();
+    expect([r.step, r.skipped]).toEqual([60, 0]);
     const after = await evaluateArchs(ghn, held, { test });
-    console.log(
-      `held-out accuracy of predicted parameters: ${before.meanAccuracy.toFixed(3)} → ${after.meanAccuracy.toFixed(3)} (${after.archs.map((a) => a.accuracy.toFixed(3)).join(' ')}), random init ${after.meanRandomInit.toFixed(3)}; ${r.seconds.toFixed(1)} s`,
+    const perArch = after.archs.map((a) => a.accuracy.toFixed(3)).join(' ');
+    await annotate(
+      `held-out accuracy of predicted parameters: ${before.meanAccuracy.toFixed(3)} → ` +
+        `${after.meanAccuracy.toFixed(3)} (${perArch}), random init ${after.meanRandomInit.toFixed(3)}`,
     );
     expect(before.meanAccuracy).toBeLessThan(0.15);
     expect(after.meanAccuracy).toBeGreaterThan(0.18);

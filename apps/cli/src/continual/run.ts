@@ -109,21 +109,19 @@ export async function runContinual(
       `${stream.name}, ${cfg.scenario.toUpperCase()}, ${cfg.method}: ${params.method.toLocaleString('en-US')} trainable parameters (target ${params.target.toLocaleString('en-US')}), ${cfg.iterations} iterations per task`,
     );
     const progress = new Progress(io, cfg);
-    const trainer = new ContinualTrainer(
+    const trainer = new ContinualTrainer({
       stream,
       method,
-      {
-        iterations: cfg.iterations,
-        batchSize: cfg.batchSize,
-        seed: cfg.seed,
-        evalBatchSize: cfg.evalBatchSize,
-        logEvery: 10,
-        checkpointDir: outDir,
-        checkpointEvery: cfg.checkpointEvery,
-        fingerprint: fingerprintOf(cfg),
-      },
-      (e) => progress.on(e),
-    );
+      iterations: cfg.iterations,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      evalBatchSize: cfg.evalBatchSize,
+      logEvery: 10,
+      checkpointDir: outDir,
+      checkpointEvery: cfg.checkpointEvery,
+      fingerprint: fingerprintOf(cfg),
+      callbacks: { onEvent: (e) => progress.on(e) },
+    });
     let result;
     try {
       result = await trainer.run({ resume: options.resume });

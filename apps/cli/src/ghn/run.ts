@@ -150,25 +150,23 @@ export async function runGhnTrain(
         e.step === e.steps,
       );
     };
-    const trainer = new GhnTrainer(
+    const trainer = new GhnTrainer({
       ghn,
       source,
       train,
-      {
-        steps: o.steps,
-        archsPerStep: o.archsPerStep,
-        batchSize: o.batchSize,
-        lr: o.lr,
-        weightDecay: o.weightDecay,
-        gradClip: o.gradClip,
-        seed: o.seed,
-        logEvery: 1,
-        checkpointDir: out,
-        checkpointEvery: o.checkpointEvery,
-        fingerprint: trainFingerprint(o),
-      },
-      on,
-    );
+      steps: o.steps,
+      archsPerStep: o.archsPerStep,
+      batchSize: o.batchSize,
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+      gradClip: o.gradClip,
+      seed: o.seed,
+      logEvery: 1,
+      checkpointDir: out,
+      checkpointEvery: o.checkpointEvery,
+      fingerprint: trainFingerprint(o),
+      callbacks: { onEvent: on },
+    });
     let result;
     try {
       result = await trainer.run({ resume: options.resume });

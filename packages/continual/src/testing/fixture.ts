@@ -31,20 +31,18 @@ export async function tinyRun(
   });
   const method = new HnetMethod({ hnet, target, layout, beta: 0.05, lr: 3e-3, seed: 4, regTasksPerStep: 1 });
   const fingerprint = { test: 'tiny', scenario: layout.scenario };
-  const trainer = new ContinualTrainer(
+  const trainer = new ContinualTrainer({
     stream,
     method,
-    {
-      iterations: options.iterations ?? 24,
-      batchSize: 32,
-      seed: 5,
-      logEvery: 4,
-      evalBatchSize: 500,
-      checkpointDir: options.dir,
-      checkpointEvery: options.checkpointEvery,
-      fingerprint,
-    },
-    options.onEvent,
-  );
+    iterations: options.iterations ?? 24,
+    batchSize: 32,
+    seed: 5,
+    logEvery: 4,
+    evalBatchSize: 500,
+    checkpointDir: options.dir,
+    checkpointEvery: options.checkpointEvery,
+    fingerprint,
+    callbacks: { onEvent: options.onEvent },
+  });
   return { stream, method, trainer, hnet };
 }

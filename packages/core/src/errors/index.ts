@@ -11,3 +11,4 @@ export { CheckpointError } from './checkpoint-error.js';
 export { CheckpointConfigError } from './checkpoint-config-error.js';
 export { ConfigError } from './config-error.js';
 export { TensorLeakError } from './tensor-leak-error.js';
+export { TrainingError } from './training-error.js';

@@ -1,10 +1,23 @@
 import { z } from 'zod';
-import { ConfigError } from '@hypernets/core';
+import {
+  objectOption,
+  parseTrainingOptions,
+  trainingOptionsSchema,
+  type TrainerCallbacks,
+  type TrainingOptions,
+} from '@hypernets/core';
+import type { DataSplit } from '@hypernets/data';
+import type { GHN2 } from '../ghn2.js';
+import type { ArchSource } from './arch.js';
+import type { GhnTrainEvent } from './events.js';
 
 export const posInt = z.number().int().positive();
 
-const configSchema = z
-  .object({
+const optionsSchema = trainingOptionsSchema
+  .extend({
+    ghn: objectOption<GHN2>('a GHN2 or GHN3'),
+    source: objectOption<ArchSource>('an ArchSource (an object with sample(rng))'),
+    train: objectOption<DataSplit>('a DataSplit'),
     steps: posInt,
     archsPerStep: posInt.default(8),
     batchSize: posInt.default(64),
@@ -13,16 +26,18 @@ const configSchema = z
     gradClip: z.number().positive().nullable().default(5),
     lrMilestones: z.array(z.number().int().nonnegative()).optional(),
     gamma: z.number().positive().finite().default(0.1),
-    seed: z.number().int().nonnegative().default(0),
     logEvery: posInt.default(10),
-    checkpointDir: z.string().min(1).optional(),
-    checkpointEvery: posInt.optional(),
     maxSkips: z.number().int().nonnegative().optional(),
-    fingerprint: z.unknown().optional(),
   })
   .strict();
 
-export interface GhnTrainerConfig {
+export interface GhnTrainerOptions extends TrainingOptions {
+  /** The GHN to meta-train (GHN-2, or GHN-3/LoGAH). */
+  ghn: GHN2;
+  /** Where each step's architectures come from. */
+  source: ArchSource;
+  /** The images every architecture is trained on. */
+  train: DataSplit;
   /** Meta-training steps (one batch of images, `archsPerStep` architectures each). */
   steps: number;
   /** m, architectures per step (ppuda's -m / meta_batch_size; GHN-2: 8). Default 8. */
@@ -46,8 +61,6 @@ export interface GhnTrainerConfig {
   seed?: number;
   /** Emit a step event (and a curve point) every this many steps. Default 10. */
   logEvery?: number;
-  /** Where checkpoints go (`checkpoint.safetensors` + `checkpoint.json`); none: no checkpoints. */
-  checkpointDir?: string;
   /** Checkpoint every this many steps (and always at the end). Default: at the end only. */
   checkpointEvery?: number;
   /**
@@ -55,28 +68,28 @@ export interface GhnTrainerConfig {
    * (ppuda: 1/50 of an epoch's batches). Default max(10, ⌊steps/50⌋).
    */
   maxSkips?: number;
-  /** What must match for a checkpoint to be resumed (the run's configuration); stored and compared. */
-  fingerprint?: unknown;
+  callbacks?: TrainerCallbacks<GhnTrainEvent>;
 }
 
-export type Resolved = Required<Omit<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>> &
-  Pick<GhnTrainerConfig, 'checkpointDir' | 'checkpointEvery' | 'fingerprint'>;
+type Parsed = z.output<typeof optionsSchema>;
+/** The hyperparameters, defaults filled in. */
+export type Resolved = Omit<Parsed, 'ghn' | 'source' | 'train' | 'callbacks' | 'lrMilestones' | 'maxSkips'> & {
+  lrMilestones: number[];
+  maxSkips: number;
+};
 
-export function resolveConfig(config: GhnTrainerConfig): Resolved {
-  const r = configSchema.safeParse(config);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new ConfigError(issue.path.join('.') || 'config', issue.message);
-  }
-  const c = r.data;
-  if (c.checkpointEvery !== undefined && !c.checkpointDir)
-    throw new ConfigError('checkpointEvery', 'needs checkpointDir');
+/** Parses the options (a ConfigError names the first bad one) and fills in the defaults that depend on `steps`. */
+export function resolveOptions(
+  options: GhnTrainerOptions,
+): { config: Resolved } & Pick<Parsed, 'ghn' | 'source' | 'train' | 'callbacks'> {
+  const { ghn, source, train, callbacks, ...c } = parseTrainingOptions(optionsSchema, options);
   const lrMilestones = c.lrMilestones ?? [Math.floor((2 * c.steps) / 3), Math.floor((5 * c.steps) / 6)];
-  return {
+  const config = {
     ...c,
     lrMilestones: [...lrMilestones].sort((a, b) => a - b),
     maxSkips: c.maxSkips ?? Math.max(10, Math.floor(c.steps / 50)),
   };
+  return { config, ghn, source, train, callbacks };
 }
 
 /** MultiStepLR: the rate for (0-based) step `step`. */

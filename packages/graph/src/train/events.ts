@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SamplerState } from '@hypernets/data';
+import { boundedArray, rngStateSchema, samplerStateSchema } from '@hypernets/core';
 
 export type GhnTrainEvent =
   | {
@@ -37,34 +37,18 @@ export interface GhnTrainResult {
   curve: GhnCurvePoint[];
 }
 
-export interface Progress {
-  step: number;
-  skipped: number;
-  seconds: number;
-  rng: number[];
-  sampler: SamplerState | null;
-  adamStep: number;
-  seen: (string | number)[];
-  curve: GhnCurvePoint[];
-}
-
+/** What a checkpoint holds of the run besides tensors. */
 export const progressSchema = z.object({
   step: z.number().int().nonnegative(),
   skipped: z.number().int().nonnegative(),
   seconds: z.number().nonnegative(),
-  rng: z.array(z.number().int()).min(1),
-  sampler: z
-    .object({
-      epochRng: z.array(z.number().int()).min(1),
-      epoch: z.number().int().nonnegative(),
-      position: z.number().int().nonnegative(),
-    })
-    .nullable(),
+  rng: rngStateSchema,
+  sampler: samplerStateSchema.nullable(),
   adamStep: z.number().int().nonnegative(),
-  seen: z.array(z.union([z.string(), z.number()])),
-  curve: z.array(z.object({ step: z.number(), loss: z.number(), accuracy: z.number(), lr: z.number() })),
+  seen: boundedArray(z.union([z.string(), z.number()])),
+  curve: boundedArray(z.object({ step: z.number(), loss: z.number(), accuracy: z.number(), lr: z.number() })),
 });
 
-export const ghnMetaSchema = z
-  .object({ ghnConfig: z.unknown(), ghnTrainer: progressSchema, config: z.unknown().optional() })
-  .passthrough();
+export type Progress = z.infer<typeof progressSchema>;
+
+export const GHN_EVENT_TYPES: readonly GhnTrainEvent['type'][] = ['step', 'skip', 'checkpoint', 'resume'];

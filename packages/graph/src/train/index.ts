@@ -2,7 +2,7 @@
 // (trainer options, learning-rate schedule), events.ts (events, results, checkpointed progress),
 // trainer.ts (GhnTrainer), evaluate.ts (evaluateArchs).
 export { netInput, archSeed, missingWeights, type ArchSample, type ArchSource } from './arch.js';
-export { multiStepLr, type GhnTrainerConfig } from './config.js';
+export { multiStepLr, type GhnTrainerOptions } from './config.js';
 export type { GhnTrainEvent, GhnCurvePoint, GhnTrainResult } from './events.js';
-export { GhnTrainer, TrainingError } from './trainer.js';
+export { GhnTrainer } from './trainer.js';
 export { evaluateArchs, type EvaluateArchsOptions, type ArchEvaluation, type ArchsEvaluation } from './evaluate.js';

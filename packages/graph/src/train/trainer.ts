@@ -3,36 +3,24 @@ import {
   Adam,
   CheckpointError,
   ConfigError,
-  HypernetsError,
   Rng,
-  assertSameRunConfig,
+  RunCheckpoint,
+  TrainingError,
   countCorrect,
-  loadCheckpointIfAny,
+  eventEmitter,
   restoreVariables,
-  saveCheckpoint,
+  runSteps,
   softmaxCrossEntropy,
   tidy,
+  type RunOptions,
+  type Trainer,
   type Weights,
 } from '@hypernets/core';
 import { disposeBatch, type Batch, type DataSplit } from '@hypernets/data';
 import type { GHN2 } from '../ghn2.js';
 import { dataSeed, missingWeights, netInput, type ArchSample, type ArchSource } from './arch.js';
-import { multiStepLr, resolveConfig, type GhnTrainerConfig, type Resolved } from './config.js';
-import { ghnMetaSchema, type GhnTrainEvent, type GhnTrainResult, type Progress } from './events.js';
-
-const trainingErrorMarker = 'hypernets.error.TrainingError';
-const trainingErrorSymbol = Symbol.for(trainingErrorMarker);
-
-/** The training step failed more often than the patience allows (non-finite loss or gradients). */
-export class TrainingError extends HypernetsError {
-  private readonly [trainingErrorSymbol] = true;
-  override readonly name: string = 'TrainingError';
-
-  /** True for a TrainingError from any copy of @hypernets/graph (`instanceof` is not, across copies). */
-  static override isInstance(error: unknown): error is TrainingError {
-    return HypernetsError.hasMarker(error, trainingErrorMarker);
-  }
-}
+import { multiStepLr, resolveOptions, type GhnTrainerOptions, type Resolved } from './config.js';
+import { GHN_EVENT_TYPES, progressSchema, type GhnTrainEvent, type GhnTrainResult, type Progress } from './events.js';
 
 /**
  * Meta-trains a GHN (Knyazev et al. 2021, §3-4; ppuda's train_ghn.py and Trainer.update): each
@@ -50,33 +38,41 @@ export class TrainingError extends HypernetsError {
  * image sampler's position and the learning curve; `run({ resume: true })` continues from one
  * exactly: same backend, same numbers as a run that never stopped.
  */
-export class GhnTrainer {
+export class GhnTrainer implements Trainer<GhnTrainResult, RunOptions & { until?: number }> {
+  readonly ghn: GHN2;
+  readonly source: ArchSource;
+  readonly train: DataSplit;
+  /** The hyperparameters, defaults filled in. */
   readonly config: Resolved;
   private readonly vars: tf.Variable[];
   private readonly names: string[];
   private readonly adam: Adam;
+  private readonly emit: (e: GhnTrainEvent) => Promise<void>;
+  private readonly checkpoint: RunCheckpoint<Progress>;
   private progress: Progress | null = null;
 
-  constructor(
-    readonly ghn: GHN2,
-    readonly source: ArchSource,
-    readonly train: DataSplit,
-    config: GhnTrainerConfig,
-    private readonly onEvent: (e: GhnTrainEvent) => void = () => {},
-  ) {
-    this.config = resolveConfig(config);
-    this.names = ghn.params.map((p) => p.name);
-    this.vars = ghn.trainableVariables();
-    this.adam = new Adam(this.vars, { weightDecay: this.config.weightDecay });
-    if (this.config.batchSize > train.size)
+  constructor(options: GhnTrainerOptions) {
+    const { config, ghn, source, train, callbacks } = resolveOptions(options);
+    this.config = config;
+    this.ghn = ghn;
+    this.source = source;
+    this.train = train;
+    this.emit = eventEmitter(GHN_EVENT_TYPES, callbacks);
+    if (config.batchSize > train.size)
       throw new ConfigError(
         'batchSize',
-        `${this.config.batchSize} is larger than the training split (${train.size} samples)`,
+        `${config.batchSize} is larger than the training split (${train.size} samples)`,
       );
-  }
-
-  private get checkpointPath(): string | null {
-    return this.config.checkpointDir ? `${this.config.checkpointDir.replace(/[\\/]+$/, '')}/checkpoint` : null;
+    this.names = ghn.params.map((p) => p.name);
+    this.vars = ghn.trainableVariables();
+    this.adam = new Adam(this.vars, { weightDecay: config.weightDecay });
+    this.checkpoint = new RunCheckpoint({
+      dir: config.checkpointDir,
+      kind: 'ghnTrainer',
+      what: 'GHN meta-training',
+      progress: progressSchema,
+      fingerprint: config.fingerprint,
+    });
   }
 
   /**
@@ -106,66 +102,7 @@ export class GhnTrainer {
     const prior = p.seconds;
     let window = performance.now();
     let windowSteps = 0;
-    let step = p.step;
-    const save = async () => {
-      p = {
-        ...p,
-        step,
-        rng: rng.getState(),
-        sampler: sampler.getState(),
-        adamStep: this.adam.t,
-        seen: [...seen],
-        seconds: prior + (performance.now() - t0) / 1000,
-      };
-      await this.save(p);
-    };
-    while (step < until) {
-      const lr = multiStepLr(c.lr, c.lrMilestones, c.gamma, step);
-      const archs = Array.from({ length: c.archsPerStep }, () => this.source.sample(rng));
-      for (const a of archs) seen.add(a.id);
-      const batch = sampler.next();
-      const stepRng = rng.fork(); // dropout masks, if a net has dropout
-      const out = this.step(archs, batch, stepRng);
-      disposeBatch(batch);
-      const [loss, gradNorm, correct] = (await out.stats.data()) as Float32Array;
-      out.stats.dispose();
-      const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
-      if (finite) this.adam.step(out.grads, lr);
-      tf.dispose(out.grads.filter((g): g is tf.Tensor => g !== null));
-      step++;
-      windowSteps++;
-      if (!finite) {
-        p.skipped++;
-        this.onEvent({ type: 'skip', step, loss: loss!, gradNorm: gradNorm!, skipped: p.skipped });
-        if (p.skipped > c.maxSkips)
-          throw new TrainingError(
-            `the loss or its gradients were not finite in ${p.skipped} steps (last: step ${step}, loss ${loss}, gradient norm ${gradNorm}); lower the learning rate or resume from the last checkpoint with another seed`,
-          );
-      }
-      if (step % c.logEvery === 0 || step === until) {
-        const accuracy = correct! / (c.archsPerStep * c.batchSize);
-        p.curve.push({ step, loss: loss!, accuracy, lr });
-        const now = performance.now();
-        this.onEvent({
-          type: 'step',
-          step,
-          steps: c.steps,
-          loss: loss!,
-          accuracy,
-          lr,
-          archsPerSecond: (windowSteps * c.archsPerStep * 1000) / Math.max(now - window, 1e-3),
-          skipped: p.skipped,
-        });
-        window = now;
-        windowSteps = 0;
-      }
-      if (
-        this.checkpointPath &&
-        ((c.checkpointEvery !== undefined && step % c.checkpointEvery === 0) || step === until)
-      )
-        await save();
-    }
-    p = {
+    const snapshot = (step: number): Progress => ({
       ...p,
       step,
       rng: rng.getState(),
@@ -173,7 +110,64 @@ export class GhnTrainer {
       adamStep: this.adam.t,
       seen: [...seen],
       seconds: prior + (performance.now() - t0) / 1000,
-    };
+    });
+    const step = await runSteps(
+      {
+        from: p.step,
+        to: until,
+        logEvery: c.logEvery,
+        checkpointEvery: this.checkpoint.path ? (c.checkpointEvery ?? null) : null,
+        checkpointLast: this.checkpoint.path !== null,
+      },
+      {
+        step: async (step, log) => {
+          const lr = multiStepLr(c.lr, c.lrMilestones, c.gamma, step - 1);
+          const archs = Array.from({ length: c.archsPerStep }, () => this.source.sample(rng));
+          for (const a of archs) seen.add(a.id);
+          const batch = sampler.next();
+          const stepRng = rng.fork(); // dropout masks, if a net has dropout
+          const out = this.step(archs, batch, stepRng);
+          disposeBatch(batch);
+          const [loss, gradNorm, correct] = (await out.stats.data()) as Float32Array;
+          out.stats.dispose();
+          const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+          if (finite) this.adam.step(out.grads, lr);
+          tf.dispose(out.grads.filter((g): g is tf.Tensor => g !== null));
+          windowSteps++;
+          if (!finite) {
+            p.skipped++;
+            await this.emit({ type: 'skip', step, loss: loss!, gradNorm: gradNorm!, skipped: p.skipped });
+            if (p.skipped > c.maxSkips)
+              throw new TrainingError(
+                `the loss or its gradients were not finite in ${p.skipped} steps (last: step ${step}, loss ${loss}, ` +
+                  `gradient norm ${gradNorm}); lower the learning rate or resume from the last checkpoint with another seed`,
+              );
+          }
+          if (log) {
+            const accuracy = correct! / (c.archsPerStep * c.batchSize);
+            p.curve.push({ step, loss: loss!, accuracy, lr });
+            const now = performance.now();
+            await this.emit({
+              type: 'step',
+              step,
+              steps: c.steps,
+              loss: loss!,
+              accuracy,
+              lr,
+              archsPerSecond: (windowSteps * c.archsPerStep * 1000) / Math.max(now - window, 1e-3),
+              skipped: p.skipped,
+            });
+            window = now;
+            windowSteps = 0;
+          }
+        },
+        checkpoint: async (step) => {
+          p = snapshot(step);
+          await this.save(p);
+        },
+      },
+    );
+    p = snapshot(step);
     this.progress = p;
     return { step, skipped: p.skipped, seconds: p.seconds, archsSeen: seen.size, curve: [...p.curve] };
   }
@@ -250,40 +244,23 @@ export class GhnTrainer {
   }
 
   private async save(p: Progress): Promise<void> {
-    const path = this.checkpointPath!;
-    await saveCheckpoint(path, {
+    const path = await this.checkpoint.save({
+      step: p.step,
+      progress: p,
       tensors: { ...this.ghn.ownWeights(), ...this.adam.slots(this.names) },
-      meta: {
-        step: p.step,
-        config: (this.config.fingerprint ?? null) as never,
-        ghnConfig: { ...this.ghn.config },
-        ghnTrainer: { ...p },
-      },
+      meta: { ghnConfig: { ...this.ghn.config } },
     });
-    this.onEvent({ type: 'checkpoint', step: p.step, path });
+    await this.emit({ type: 'checkpoint', step: p.step, path });
   }
 
   /** Loads the checkpoint (null when there is none yet), checks that it belongs to this run and GHN, then restores. */
   private async restore(): Promise<Progress | null> {
-    const path = this.checkpointPath;
-    if (!path) throw new ConfigError('resume', 'needs checkpointDir');
-    const ck = await loadCheckpointIfAny(path);
-    if (!ck) return null; // nothing saved yet: start from the beginning
-    try {
-      const parsed = ghnMetaSchema.safeParse(ck.meta);
-      if (!parsed.success)
-        throw new CheckpointError(
-          ck.paths.meta,
-          `is not a GHN meta-training checkpoint (${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message})`,
-        );
-      const meta = parsed.data;
-      assertSameRunConfig(ck.paths.meta, this.config.fingerprint, meta.config);
+    const p = await this.checkpoint.restore((ck, p) => {
       // the GHN's init seed does not matter: every variable is overwritten
       const ghnWant = JSON.stringify({ ...this.ghn.config, seed: undefined });
-      const ghnHave = JSON.stringify({ ...(meta.ghnConfig as object), seed: undefined });
+      const ghnHave = JSON.stringify({ ...(ck.meta.ghnConfig as object), seed: undefined });
       if (ghnWant !== ghnHave)
         throw new CheckpointError(ck.paths.meta, `holds a GHN with config ${ghnHave}; this GHN is ${ghnWant}`);
-      const p = meta.ghnTrainer as Progress;
       if (p.step > this.config.steps)
         throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
       // names, shapes and dtypes of every GHN variable and Adam moment are checked before any is assigned
@@ -292,11 +269,9 @@ export class GhnTrainer {
         ...this.adam.slots(this.names),
       });
       this.adam.t = p.adamStep;
-      this.onEvent({ type: 'resume', step: p.step, path });
-      return { ...p, curve: [...p.curve], seen: [...p.seen] };
-    } finally {
-      ck.dispose();
-    }
+    });
+    if (p) await this.emit({ type: 'resume', step: p.step, path: this.checkpoint.path! });
+    return p;
   }
 
   dispose(): void {
