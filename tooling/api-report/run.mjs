@@ -184,6 +184,7 @@ function run() {
             m.handled = true;
             return;
           }
+          if (m.messageId === 'console-api-report-diff') return; // printed; the failure is counted below
           if (m.logLevel === ExtractorLogLevel.Warning || m.logLevel === ExtractorLogLevel.Error) {
             messages.push(m);
           }
