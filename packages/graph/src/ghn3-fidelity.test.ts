@@ -144,9 +144,9 @@ describe.each(['resnet18', 'resnet50'] as const)('GHN-3 vs ghn3 on %s', (model) 
     }
   });
 
-  it('predicts every parameter tensor within 1e-4 relative error of ghn3', () => {
+  it('predicts every parameter tensor within 1e-4 relative error of ghn3', async ({ annotate }) => {
     const worst = checkAll(ghn, graph, net, r, 1e-4);
-    console.log(`GHN-3 ${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
+    await annotate(`GHN-3 ${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
   });
 });
 
@@ -161,7 +161,9 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     map = nodeMapping(graph, ref('resnet18') as Required<Ref>, 'ghn3');
   });
 
-  it("GHN3 with isGhn2: the GatedGNN's embeddings and every tensor ConvDecoder3 (GHN-2 mode) predicts", async () => {
+  it("GHN3 with isGhn2: the GatedGNN's embeddings and every tensor ConvDecoder3 (GHN-2 mode) predicts", async ({
+    annotate,
+  }) => {
     const ghn = (await loadGhn(new URL('ghn3-ghn2mode-hid16-seed0.safetensors', FIX).pathname)) as GHN3;
     expect(ghn).toBeInstanceOf(GHN3);
     expect(ghn.config).toMatchObject({ hid: 16, isGhn2: true, maxShape: [32, 32, 11, 11] });
@@ -178,11 +180,11 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
       expect(relErr(t.dataSync(), reorderRows(emb[name]!.data as Float32Array, map, 16)), name).toBeLessThan(1e-5);
     tf.dispose([x0, xg, xl]);
     const worst = checkAll(ghn, graph, net, ref('resnet18-ghn2mode'), 1e-4);
-    console.log(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
+    await annotate(`GHN-3 in GHN-2 mode resnet18: worst relative error ${worst.toExponential(2)}`);
     ghn.dispose();
   });
 
-  it("LoGAH: the Graphormer's embeddings and every tensor the low-rank decoder predicts", async () => {
+  it("LoGAH: the Graphormer's embeddings and every tensor the low-rank decoder predicts", async ({ annotate }) => {
     const ghn = (await loadGhn(new URL('logah-hid32-r16-seed0.safetensors', FIX).pathname)) as LoGAH;
     expect(ghn).toBeInstanceOf(LoGAH);
     expect(ghn.config).toMatchObject({
@@ -196,7 +198,7 @@ describe('GHN-2 mode (is_ghn2) and LoGAH vs their code on resnet18', () => {
     const emb = (await readSafetensorsFile(new URL('resnet18-logah-embeddings.safetensors', FIX).pathname)).tensors;
     checkGraphormerStages(ghn, graph, emb, map);
     const worst = checkAll(ghn, graph, net, ref('resnet18-logah'), 1e-4);
-    console.log(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);
+    await annotate(`LoGAH resnet18: worst relative error ${worst.toExponential(2)}`);
     ghn.dispose();
   });
 });

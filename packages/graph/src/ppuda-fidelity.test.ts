@@ -89,8 +89,8 @@ describe.each([
     tf.dispose([x0, xg, xl]);
   });
 
-  it('predicts every parameter tensor within 1e-4 relative error of ppuda', () => {
+  it('predicts every parameter tensor within 1e-4 relative error of ppuda', async ({ annotate }) => {
     const worst = checkPredictions(ghn, graph, net, r.params, 1e-4);
-    console.log(`${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
+    await annotate(`${model}: worst relative error over ${r.params.length} tensors ${worst.toExponential(2)}`);
   });
 });

@@ -63,7 +63,12 @@ async function predict(backend: string, make: () => GHN2, withGradient: boolean)
   return { weights, missing: p!.missing, loss, gradNorm2 };
 }
 
-async function expectSame(label: string, make: () => GHN2, withGradient: boolean) {
+async function expectSame(
+  annotate: (message: string) => Promise<unknown>,
+  label: string,
+  make: () => GHN2,
+  withGradient: boolean,
+) {
   const gpu = await predict('webgpu', make, withGradient);
   const cpu = await predict('cpu', make, withGradient);
   expect(gpu.missing).toEqual(cpu.missing);
@@ -84,7 +89,7 @@ async function expectSame(label: string, make: () => GHN2, withGradient: boolean
   }
   const lossErr = withGradient ? Math.abs(gpu.loss! - cpu.loss!) / Math.abs(cpu.loss!) : 0;
   const gradErr = withGradient ? Math.abs(gpu.gradNorm2! - cpu.gradNorm2!) / Math.abs(cpu.gradNorm2!) : 0;
-  console.log(
+  await annotate(
     `[graph webgpu.test] ${label} on ResNet-8 (${Object.keys(cpu.weights).length} tensors): webgpu vs cpu max |Δ|/max|w| ${worst.toExponential(1)} (${worstName})` +
       (withGradient ? `; loss ${lossErr.toExponential(1)}, |grad|² ${gradErr.toExponential(1)}` : ''),
   );
@@ -97,11 +102,11 @@ describeWebgpu('GHNs on webgpu match cpu', () => {
   // GHN-2's gradient through its level-by-level sweeps is ~3000 small kernels on this graph: on
   // SwiftShader that alone takes ~40 s, so GHN-2 is compared on its prediction only; GHN-3 (dense
   // Graphormer layers) also through one gradient.
-  it('GHN-2 predicts ResNet-8’s parameters as on cpu', async () => {
-    await expectSame('GHN-2', () => new GHN2({ hid: 16, maxShape: [16, 16, 3, 3], seed: 1 }), false);
+  it('GHN-2 predicts ResNet-8’s parameters as on cpu', async ({ annotate }) => {
+    await expectSame(annotate, 'GHN-2', () => new GHN2({ hid: 16, maxShape: [16, 16, 3, 3], seed: 1 }), false);
   });
 
-  it('GHN-3 predicts ResNet-8’s parameters (and trains through them) as on cpu', async () => {
-    await expectSame('GHN-3', () => new GHN3({ hid: 16, heads: 4, layers: 2, seed: 2 }), true);
+  it('GHN-3 predicts ResNet-8’s parameters (and trains through them) as on cpu', async ({ annotate }) => {
+    await expectSame(annotate, 'GHN-3', () => new GHN3({ hid: 16, heads: 4, layers: 2, seed: 2 }), true);
   });
 });

@@ -325,7 +325,7 @@ describe('HyperLSTM: bad input', () => {
 });
 
 describe('HyperLSTM: gradients', () => {
-  it('match central finite differences on every variable (LN, embedding, head)', () => {
+  it('match central finite differences on every variable (LN, embedding, head)', async ({ annotate }) => {
     const net = new HyperLSTM({ ...small, vocabSize: 5, outputSize: 5, seed: 3 });
     const rw = randomWeights(net, 41);
     assignAll(net, rw);
@@ -348,7 +348,7 @@ describe('HyperLSTM: gradients', () => {
     );
     const loss = () => tf.tidy(() => softmaxCrossEntropy(net.run(ids).logits!, labels));
     const worst = checkGradients(net, loss, 3);
-    console.log(`HyperLSTM worst relative FD error ${worst.toExponential(2)} over ${net.params.length} variables`);
+    await annotate(`HyperLSTM worst relative FD error ${worst.toExponential(2)} over ${net.params.length} variables`);
     tf.dispose([ids, labels]);
     net.dispose();
   });
@@ -375,7 +375,7 @@ const TEXT =
   'the sun was warm and the day was long, and the cat, the dog and the bird were all at rest in the garden.';
 
 describe('HyperLSTM: character-level language model', () => {
-  it('trains: bits per character fall well below the uniform and unigram baselines', async () => {
+  it('trains: bits per character fall well below the uniform and unigram baselines', async ({ annotate }) => {
     const chars = [...new Set(TEXT)].sort();
     const V = chars.length;
     const ids = [...TEXT].map((ch) => chars.indexOf(ch));
@@ -432,16 +432,14 @@ describe('HyperLSTM: character-level language model', () => {
       return l;
     };
     const before = evalBpc();
-    const t0 = performance.now();
     const steps = 40;
     // no tensor leaks across training steps (Adam slots are created in the warm-up step)
     await assertNoLeaks(step, { warmup: 1, steps: 3, label: 'HyperLSTM train step' });
     for (let i = 4; i < steps; i++) step()?.dispose();
-    const ms = performance.now() - t0;
     const after = evalBpc();
-    console.log(
+    await annotate(
       `HyperLSTM char-LM (V=${V}, ${ids.length} chars, H=32, Ĥ=16, E=4, ${net.numParams} params): ` +
-        `bpc ${before.toFixed(3)} → ${after.toFixed(3)} after ${steps} Adam steps (batch 8 × T=${T}, ${(ms / steps).toFixed(0)} ms/step); ` +
+        `bpc ${before.toFixed(3)} → ${after.toFixed(3)} after ${steps} Adam steps (batch 8 × T=${T}); ` +
         `uniform ${uniform.toFixed(3)}, unigram ${unigram.toFixed(3)}`,
     );
     expect(before).toBeGreaterThan(uniform - 0.3);

@@ -25,7 +25,7 @@ describe('gradients vs finite differences', () => {
       return tf.mean(tf.square(tf.sub(target.forward(x, w), y))) as tf.Scalar;
     });
 
-  it('HyperMLP', () => {
+  it('HyperMLP', async ({ annotate }) => {
     const h = new HyperMLP({
       target,
       numConditions: 3,
@@ -35,11 +35,11 @@ describe('gradients vs finite differences', () => {
       seed: 3,
     });
     const worst = checkGradients(h, lossOf(h));
-    console.log(`HyperMLP worst relative FD error ${worst.toExponential(2)}`);
+    await annotate(`HyperMLP worst relative FD error ${worst.toExponential(2)}`);
     h.dispose();
   });
 
-  it('ChunkedHyperMLP (per-condition chunk embeddings)', () => {
+  it('ChunkedHyperMLP (per-condition chunk embeddings)', async ({ annotate }) => {
     const h = new ChunkedHyperMLP({
       target,
       numConditions: 3,
@@ -52,7 +52,7 @@ describe('gradients vs finite differences', () => {
       seed: 4,
     });
     const worst = checkGradients(h, lossOf(h));
-    console.log(`ChunkedHyperMLP worst relative FD error ${worst.toExponential(2)}`);
+    await annotate(`ChunkedHyperMLP worst relative FD error ${worst.toExponential(2)}`);
     h.dispose();
   });
 

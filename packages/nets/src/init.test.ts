@@ -31,7 +31,7 @@ describe('hyperfan-in init', () => {
     expectHyperfan(report('HyperMLP / ResNet-20', target.params, acc), 1e-4);
   });
 
-  it('hyperfan-out gives generated weights variance 2/fanOut for Kaiming targets', () => {
+  it('hyperfan-out gives generated weights variance 2/fanOut for Kaiming targets', async ({ annotate }) => {
     const target = new MLP({ inputSize: 64, hiddenSizes: [32], outputSize: 4 });
     const acc = measure(
       (seed) => new HyperMLP({ target, numConditions: 8, init: 'hyperfan-out', seed }),
@@ -41,12 +41,14 @@ describe('hyperfan-in init', () => {
     );
     const fc1 = target.params[0];
     const ratio = acc[fc1.name].variance / (2 / fc1.fanOut);
-    console.log(`hyperfan-out fc1: var/(2/fanOut) = ${ratio.toFixed(3)}`);
+    await annotate(`hyperfan-out fc1: var/(2/fanOut) = ${ratio.toFixed(3)}`);
     expect(ratio).toBeGreaterThan(0.8);
     expect(ratio).toBeLessThan(1.2);
   });
 
-  it('ChunkedHyperMLP heuristic: total generated variance matches the target on average (per-tensor ratios reported)', () => {
+  it('ChunkedHyperMLP heuristic: total generated variance matches the target on average (per-tensor ratios reported)', async ({
+    annotate,
+  }) => {
     const target = new MLP({ inputSize: 784, hiddenSizes: [100, 100], outputSize: 10 });
     const acc = measure(
       (seed) => new ChunkedHyperMLP({ target, numConditions: 4, chunkSize: 4000, seed }),
@@ -63,7 +65,7 @@ describe('hyperfan-in init', () => {
       gen += n * acc[s.name].variance;
       want += n * (targetVariance(s) || 1e-4);
     }
-    console.log(`chunked: entry-weighted generated/target variance = ${(gen / want).toFixed(3)}`);
+    await annotate(`chunked: entry-weighted generated/target variance = ${(gen / want).toFixed(3)}`);
     expect(gen / want).toBeGreaterThan(0.8);
     expect(gen / want).toBeLessThan(1.2);
     expect(rows.length).toBe(6);

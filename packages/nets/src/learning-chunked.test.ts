@@ -23,10 +23,10 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {
+    it(`${label} reaches test MSE < ${bound} in 120 steps`, async ({ annotate }) => {
       const h = make();
-      const { final, ms } = await train(h, 120);
-      console.log(`${label}: test MSE ${final.toFixed(4)} after 120 steps (${ms} ms; baseline 0.875)`);
+      const { final } = await train(h, 120);
+      await annotate(`${label}: test MSE ${final.toFixed(4)} after 120 steps (baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();
     });

@@ -24,11 +24,11 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 150 steps`, async () => {
+    it(`${label} reaches test MSE < ${bound} in 150 steps`, async ({ annotate }) => {
       const h = make();
       expect((h as LowRankHyperNet).factorization.find((f) => f.name === 'fc2.weight')!.rank).toBe(4);
-      const { final, ms } = await train(h, 150);
-      console.log(`${label}: test MSE ${final.toFixed(4)} after 150 steps (${ms} ms; baseline 0.875)`);
+      const { final } = await train(h, 150);
+      await annotate(`${label}: test MSE ${final.toFixed(4)} after 150 steps (baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();
     });

@@ -21,15 +21,17 @@ describe('sine regression conditioned on amplitude and phase', () => {
     ],
   ];
   for (const [label, make, bound] of cases)
-    it(`${label} reaches test MSE < ${bound} in 120 steps`, async () => {
+    it(`${label} reaches test MSE < ${bound} in 120 steps`, async ({ annotate }) => {
       const h = make();
-      const { final, ms } = await train(h, 120);
-      console.log(`${label}: test MSE ${final.toFixed(4)} after 120 steps (${ms} ms; baseline 0.875)`);
+      const { final } = await train(h, 120);
+      await annotate(`${label}: test MSE ${final.toFixed(4)} after 120 steps (baseline 0.875)`);
       expect(final).toBeLessThan(bound);
       h.dispose();
     });
 
-  it('PerturbedHyperNet (learned σ around a HyperMLP + MIP) learns under its own weight noise: test MSE of the mean < 0.1', async () => {
+  it('PerturbedHyperNet (learned σ around a HyperMLP + MIP) learns under its own weight noise: test MSE of the mean < 0.1', async ({
+    annotate,
+  }) => {
     const inner = new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 1 });
     const h = new PerturbedHyperNet({ inner, sigma: 0.01, learnSigma: true, rng: 3 });
     await train(h, 120); // trains on sampled weights w = h(z) + σ·ε
@@ -37,12 +39,12 @@ describe('sine regression conditioned on amplitude and phase', () => {
       { generate: (c) => h.generate(c, { sample: false }), trainableVariables: () => [] },
       0,
     );
-    console.log(`PerturbedHyperNet: test MSE of h(z) ${final.toFixed(4)} after 120 noisy steps (baseline 0.875)`);
+    await annotate(`PerturbedHyperNet: test MSE of h(z) ${final.toFixed(4)} after 120 noisy steps (baseline 0.875)`);
     expect(final).toBeLessThan(0.1);
     h.dispose();
   });
 
-  it('MIP starts at θ₀ (the target init): generated weights ≈ θ₀ for any γ', () => {
+  it('MIP starts at θ₀ (the target init): generated weights ≈ θ₀ for any γ', async ({ annotate }) => {
     const h = new HyperMLP({ target, conditionSize: 2, hiddenSizes: [32, 32], mip: true, seed: 2 });
     const w = h.generate({ input: tf.tensor2d([0, 0, 1, 1, 0.3, 0.7], [3, 2]) });
     const theta0 = h.ownWeights().theta0!;
@@ -54,7 +56,7 @@ describe('sine regression conditioned on amplitude and phase', () => {
       return tf.sqrt(tf.mean(tf.square(tf.sub(flat, theta0)))).dataSync()[0]!;
     });
     const scale = tf.tidy(() => tf.sqrt(tf.mean(tf.square(theta0))).dataSync()[0]!);
-    console.log(`MIP init: rms(θ − θ₀) / rms(θ₀) = ${(dev / scale).toFixed(3)}`);
+    await annotate(`MIP init: rms(θ − θ₀) / rms(θ₀) = ${(dev / scale).toFixed(3)}`);
     expect(dev / scale).toBeLessThan(0.2);
     tf.dispose(Object.values(w));
     h.dispose();

@@ -30,7 +30,9 @@ beforeAll(async () => {
 });
 
 describe('LowRankHyperNet factorisation', () => {
-  it('dense and conv tensors factorised, 1-D and no-saving tensors direct; parameter count vs HyperMLP', () => {
+  it('dense and conv tensors factorised, 1-D and no-saving tensors direct; parameter count vs HyperMLP', async ({
+    annotate,
+  }) => {
     const target = new MLP({ inputSize: 784, hiddenSizes: [100, 100], outputSize: 10 });
     const lr = new LowRankHyperNet({ target, numConditions: 4, rank: 8 });
     const full = new HyperMLP({ target, numConditions: 4 });
@@ -40,7 +42,7 @@ describe('LowRankHyperNet factorisation', () => {
     expect(f['fc1.bias']!.rank).toBeNull();
     const outputs = (784 + 100) * 8 + 100 + (100 + 100) * 8 + 100 + (100 + 10) * 8 + 10;
     expect(lr.ownWeights()['out.weight']!.shape).toEqual([100, outputs]);
-    console.log(
+    await annotate(
       `MLP 784-100-100-10 (P = ${lr.numTargetParams}): LowRankHyperNet r=8 has ${lr.numParams} parameters ` +
         `(output layer ${outputs} wide), HyperMLP ${full.numParams} — ${(full.numParams / lr.numParams).toFixed(1)}x fewer`,
     );
@@ -119,12 +121,12 @@ describe('gradients vs finite differences', () => {
   const x = () => tf.tensor2d([0.5, -1, 0.3, 1, 0.2, -0.7, -0.4, 0.9, 0.1], [3, 3]);
   const y = () => tf.tensor2d([0.3, -0.2, 0.1, 0.5, -0.4, 0.2], [3, 2]);
 
-  it('condition ids, rank 1 (every variable)', () => {
+  it('condition ids, rank 1 (every variable)', async ({ annotate }) => {
     const h = new LowRankHyperNet({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', rank: 1, seed: 3 });
     expect(h.factorization.filter((f) => f.rank !== null).length).toBe(2);
     const loss = () => tf.tidy(() => mse(target.forward(x(), h.generate({ id: [0, 1, 2] })), y()) as tf.Scalar);
     const worst = checkGradients(h, loss);
-    console.log(`LowRankHyperNet worst relative FD error ${worst.toExponential(2)}`);
+    await annotate(`LowRankHyperNet worst relative FD error ${worst.toExponential(2)}`);
     h.dispose();
   });
 
@@ -245,7 +247,7 @@ describe('hyperfan init for factors', () => {
     );
   });
 
-  it('hyperfan-out: factorised Kaiming weights get variance 2/fanOut', () => {
+  it('hyperfan-out: factorised Kaiming weights get variance 2/fanOut', async ({ annotate }) => {
     const target = new MLP({ inputSize: 64, hiddenSizes: [32], outputSize: 4 });
     const acc = measure(
       (seed) => new LowRankHyperNet({ target, numConditions: 8, init: 'hyperfan-out', rank: 4, seed }),
@@ -255,12 +257,12 @@ describe('hyperfan init for factors', () => {
     );
     const fc1 = target.params[0]!;
     const ratio = acc[fc1.name]!.variance / (2 / fc1.fanOut);
-    console.log(`low-rank hyperfan-out fc1: var/(2/fanOut) = ${ratio.toFixed(3)}`);
+    await annotate(`low-rank hyperfan-out fc1: var/(2/fanOut) = ${ratio.toFixed(3)}`);
     expect(ratio).toBeGreaterThan(0.8);
     expect(ratio).toBeLessThan(1.2);
   });
 
-  it('MIP: W = θ₀ + A Bᵀ with A Bᵀ at mipOutputScale × hyperfan (not its square)', () => {
+  it('MIP: W = θ₀ + A Bᵀ with A Bᵀ at mipOutputScale × hyperfan (not its square)', async ({ annotate }) => {
     const target = new MLP({ inputSize: 64, hiddenSizes: [64], outputSize: 64 });
     const h = new LowRankHyperNet({ target, conditionSize: 2, mip: true, mipOutputScale: 0.1, rank: 4, seed: 2 });
     const w = h.generate({ input: tf.tensor2d([0.2, 0.7, 0.9, 0.1, 0.5, 0.5, 0.0, 1.0], [4, 2]) });
@@ -269,7 +271,7 @@ describe('hyperfan init for factors', () => {
     const ratio = tf.tidy(
       () => tf.sqrt(tf.div(tf.mean(tf.square(tf.sub(w[s.name]!, theta0[s.name]!))), targetVariance(s))).dataSync()[0]!,
     );
-    console.log(`low-rank MIP init: std(W − θ₀) / hyperfan std = ${ratio.toFixed(3)} (mipOutputScale 0.1)`);
+    await annotate(`low-rank MIP init: std(W − θ₀) / hyperfan std = ${ratio.toFixed(3)} (mipOutputScale 0.1)`);
     expect(ratio).toBeGreaterThan(0.06);
     expect(ratio).toBeLessThan(0.15);
     tf.dispose([...Object.values(w), ...Object.values(theta0)]);

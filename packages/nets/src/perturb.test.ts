@@ -19,7 +19,7 @@ const flatOf = (w: Weights, lead: number[] = []) =>
 const inner = (seed = 1) => new HyperMLP({ target, numConditions: 3, hiddenSizes: [8], seed });
 
 describe('noise statistics', () => {
-  it('w − h(z) over many draws: mean 0, variance σ², Gaussian mass within ±σ (fixed σ)', () => {
+  it('w − h(z) over many draws: mean 0, variance σ², Gaussian mass within ±σ (fixed σ)', async ({ annotate }) => {
     const p = new PerturbedHyperNet({ inner: inner(), sigma: 0.3, rng: 11 });
     const mean = p.generate({ id: 1 }, { sample: false });
     const K = 100;
@@ -32,7 +32,7 @@ describe('noise statistics', () => {
     });
     const [mu, v, within] = stats as [number, number, number];
     const n = K * 212;
-    console.log(
+    await annotate(
       `fixed σ = 0.3 over ${n} entries: mean ${mu.toExponential(2)} (z = ${((mu * Math.sqrt(n)) / 0.3).toFixed(2)}), var/σ² ${(v / 0.09).toFixed(4)}, P(|ε·σ| ≤ σ) ${within.toFixed(4)} (0.6827)`,
     );
     expect(Math.abs(mu)).toBeLessThan((4 * 0.3) / Math.sqrt(n));
@@ -42,7 +42,7 @@ describe('noise statistics', () => {
     p.dispose();
   });
 
-  it('learned per-tensor σ: each tensor has its own variance σ_t² (batched draws)', async () => {
+  it('learned per-tensor σ: each tensor has its own variance σ_t² (batched draws)', async ({ annotate }) => {
     const p = new PerturbedHyperNet({ inner: inner(), sigma: 0.1, learnSigma: true, rng: 3 });
     const want: Record<string, number> = { 'fc1.weight': 0.1, 'fc1.bias': 0.02, 'fc2.weight': 0.5, 'fc2.bias': 1.5 };
     const own = p.ownWeights();
@@ -56,14 +56,16 @@ describe('noise statistics', () => {
     for (const s of target.params) {
       const v = tf.tidy(() => tf.mean(tf.square(tf.sub(w[s.name]!, mean[s.name]!))).dataSync()[0]!);
       const ratio = v / want[s.name]! ** 2;
-      console.log(`  ${s.name}: var/σ_t² = ${ratio.toFixed(3)} over ${K * s.shape.reduce((a, b) => a * b, 1)} draws`);
+      await annotate(
+        `  ${s.name}: var/σ_t² = ${ratio.toFixed(3)} over ${K * s.shape.reduce((a, b) => a * b, 1)} draws`,
+      );
       expect(Math.abs(ratio - 1)).toBeLessThan(0.15);
     }
     tf.dispose([...Object.values(mean), ...Object.values(w)]);
     p.dispose();
   });
 
-  it('batched conditions get independent ε per sample', () => {
+  it('batched conditions get independent ε per sample', async ({ annotate }) => {
     const p = new PerturbedHyperNet({ inner: inner(), sigma: 1, rng: 5 });
     const w = p.generate({ id: [0, 0, 0, 0] });
     const m = p.generate({ id: [0, 0, 0, 0] }, { sample: false });
@@ -74,7 +76,7 @@ describe('noise statistics', () => {
       return Array.from(c.dataSync());
     });
     const off = corr.filter((_, i) => Math.floor(i / 4) !== i % 4).map(Math.abs);
-    console.log(
+    await annotate(
       `max |corr| between samples' ε: ${Math.max(...off).toFixed(3)} (4/√P = ${(4 / Math.sqrt(212)).toFixed(3)})`,
     );
     expect(Math.max(...off)).toBeLessThan(4 / Math.sqrt(212));
@@ -136,7 +138,7 @@ describe('gradients and per-sample passes', () => {
       [3, 4],
     );
 
-  it('gradients vs finite differences on every variable, log σ included (fixed ε)', () => {
+  it('gradients vs finite differences on every variable, log σ included (fixed ε)', async ({ annotate }) => {
     const p = new PerturbedHyperNet({
       inner: new HyperMLP({ target, numConditions: 3, hiddenSizes: [5], activation: 'tanh', init: 'default', seed: 3 }),
       sigma: 0.3,
@@ -148,7 +150,7 @@ describe('gradients and per-sample passes', () => {
     // the log σ gradients are not trivially zero
     const { grads, value } = tf.variableGrads(loss, p.trainableVariables().slice(-4));
     const gs = Object.values(grads).map((g) => Math.abs(g.dataSync()[0]!));
-    console.log(
+    await annotate(
       `PerturbedHyperNet worst relative FD error ${worst.toExponential(2)}; |dL/dlogσ| = ${gs.map((g) => g.toExponential(2)).join(', ')}`,
     );
     expect(Math.min(...gs)).toBeGreaterThan(1e-4);

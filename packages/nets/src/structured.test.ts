@@ -183,12 +183,12 @@ describe('gradients vs finite differences', () => {
       tf.tidy(() => mse(cnn.forward(x, withDirect(h.generate(cond()), direct, n)), y));
   const base: StructuredHyperMLPConfig = { target: cnnGenerated, embeddingSize: 3, hiddenSize: 3 };
 
-  it('unconditional (shared weights, two tensors with different gains)', () => {
+  it('unconditional (shared weights, two tensors with different gains)', async ({ annotate }) => {
     const h = new StructuredHyperMLP({ ...base, blockIn: 2, seed: 1 });
     expect(h.tiling.map((t) => t.rows * t.cols)).toEqual([1, 2]);
     expect(h.tiling[1]!.gain).not.toBe(1);
     randomize(h, 30);
-    console.log(
+    await annotate(
       `unconditional: worst relative FD error ${checkGradients(
         h,
         lossWith(h, () => undefined, null),
@@ -197,10 +197,10 @@ describe('gradients vs finite differences', () => {
     h.dispose();
   });
 
-  it('condition ids (per-sample weights)', () => {
+  it('condition ids (per-sample weights)', async ({ annotate }) => {
     const h = new StructuredHyperMLP({ ...base, numConditions: 3, seed: 2 });
     randomize(h, 40);
-    console.log(
+    await annotate(
       `ids: worst relative FD error ${checkGradients(
         h,
         lossWith(h, () => ({ id: [2, 0, 1] }), 3),
@@ -250,7 +250,9 @@ describe('per-sample generation', () => {
 });
 
 describe('hyperfan-in init', () => {
-  it("haMnist conv2, unconditional (the paper's Nz = d = 4): variance within 20% of the target init, over seeds", () => {
+  it("haMnist conv2, unconditional (the paper's Nz = d = 4): variance within 20% of the target init, over seeds", async ({
+    annotate,
+  }) => {
     const conv2 = haMnist().params.filter((s) => s.name === 'conv2.weight');
     const want = targetVariance(conv2[0]!);
     const ratios: number[] = [];
@@ -265,7 +267,7 @@ describe('hyperfan-in init', () => {
       h.dispose();
     }
     const avg = ratios.reduce((a, b) => a + b, 0) / ratios.length;
-    console.log(
+    await annotate(
       `haMnist conv2: var/target per seed ${ratios.map((r) => r.toFixed(3)).join(' ')}; mean ${avg.toFixed(3)}; |mean| ${meanAbs.toExponential(2)}`,
     );
     expect(avg).toBeGreaterThan(0.8);
@@ -292,7 +294,7 @@ describe('hyperfan-in init', () => {
     );
     expectHyperfan(report('StructuredHyperMLP / convs 8→8→16→16 (block [3,3,8,8])', specs, acc), 1e-4);
   });
-  it('external input (E[c²] = 1, analytic part of E[a²]): every tensor within 20% over seeds', () => {
+  it('external input (E[c²] = 1, analytic part of E[a²]): every tensor within 20% over seeds', async ({ annotate }) => {
     const target: TargetNet = new CNN({
       inputShape: [8, 8, 8],
       convs: [
@@ -315,7 +317,7 @@ describe('hyperfan-in init', () => {
       tf.dispose(Object.values(g));
       h.dispose();
     }
-    console.log(
+    await annotate(
       `external input: var/target ${Object.entries(ratio)
         .map(([k, r]) => `${k} ${r.toFixed(3)}`)
         .join(', ')}`,
@@ -352,11 +354,12 @@ describe('learning and memory', () => {
   };
 
   for (const mip of [false, true])
-    it(`conditioned sine regression${mip ? ' (MIP)' : ''}: test MSE < 0.25 after 150 steps (baseline 0.875)`, () => {
+    it(`conditioned sine regression${mip ? ' (MIP)' : ''}: test MSE < 0.25 after 150 steps (baseline 0.875)`, async ({
+      annotate,
+    }) => {
       const { h, direct, loss, vars } = setup(mip);
       const opt = tf.train.adam(1e-2);
       const rng = new Rng(11);
-      const t0 = Date.now();
       for (let i = 0; i < 150; i++) {
         const b = sineBatch(rng, 8, 8);
         tf.dispose(opt.minimize(() => loss(b), true, vars)!);
@@ -364,9 +367,7 @@ describe('learning and memory', () => {
       }
       const test = sineBatch(new Rng(999), 32, 32);
       const final = tf.tidy(() => loss(test).dataSync()[0]!);
-      console.log(
-        `StructuredHyperMLP${mip ? ' + MIP' : ''} sine: test MSE ${final.toFixed(4)} after 150 steps (${Date.now() - t0} ms)`,
-      );
+      await annotate(`StructuredHyperMLP${mip ? ' + MIP' : ''} sine: test MSE ${final.toFixed(4)} after 150 steps`);
       expect(final).toBeLessThan(0.25);
       tf.dispose([test.cond, test.x, test.y, ...Object.values(direct)]);
       opt.dispose();

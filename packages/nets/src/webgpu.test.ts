@@ -85,14 +85,22 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Runs `make` on webgpu and cpu and compares init (equal), losses and trained values (within TOL). */
-async function expectSameOnBothBackends(label: string, make: () => Case, tol = TOL) {
+/**
+ * Runs `make` on webgpu and cpu and compares init (equal), losses and trained values (within TOL);
+ * the errors go to the test's annotations.
+ */
+async function expectSameOnBothBackends(
+  annotate: (message: string) => Promise<unknown>,
+  label: string,
+  make: () => Case,
+  tol = TOL,
+) {
   const gpu = await train('webgpu', make);
   const cpu = await train('cpu', make);
   const initErr = Math.max(...gpu.init.map((g, i) => maxRelDiff(g, cpu.init[i]!)));
   const lossErr = maxRelDiff(gpu.losses, cpu.losses);
   const finalErr = Math.max(...gpu.final.map((g, i) => maxRelDiff(g, cpu.final[i]!)));
-  console.log(
+  await annotate(
     `[nets webgpu.test] ${label}: loss ${cpu.losses[0]!.toFixed(5)}→${cpu.losses[STEPS - 1]!.toFixed(5)}; webgpu vs cpu: ` +
       `init ${initErr.toExponential(1)}, loss ${lossErr.toExponential(1)}, weights after ${STEPS} Adam steps ${finalErr.toExponential(1)}`,
   );
@@ -144,14 +152,16 @@ function hypernetCase(
 
 describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
   for (const mode of ['id', 'input', 'none'] as const) {
-    it(`HyperMLP (${mode})`, async () => {
+    it(`HyperMLP (${mode})`, async ({ annotate }) => {
       await expectSameOnBothBackends(
+        annotate,
         `HyperMLP ${mode}`,
         hypernetCase(() => new HyperMLP({ target, ...modeConfig(mode), hiddenSizes: [16, 8], seed: 1 }), mode),
       );
     });
-    it(`ChunkedHyperMLP (${mode})`, async () => {
+    it(`ChunkedHyperMLP (${mode})`, async ({ annotate }) => {
       await expectSameOnBothBackends(
+        annotate,
         `ChunkedHyperMLP ${mode}`,
         hypernetCase(
           () => new ChunkedHyperMLP({ target, ...modeConfig(mode), chunkSize: 10, hiddenSizes: [12], seed: 2 }),
@@ -159,8 +169,9 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
         ),
       );
     });
-    it(`LowRankHyperNet (${mode})`, async () => {
+    it(`LowRankHyperNet (${mode})`, async ({ annotate }) => {
       await expectSameOnBothBackends(
+        annotate,
         `LowRankHyperNet ${mode}`,
         hypernetCase(
           () => new LowRankHyperNet({ target, ...modeConfig(mode), rank: 2, hiddenSizes: [12], seed: 3 }),
@@ -170,13 +181,17 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     });
   }
 
-  it('MIP (HyperMLP, Chunked, LowRank, Structured) and ChunkedHyperMLP with per-condition chunk embeddings', async () => {
+  it('MIP (HyperMLP, Chunked, LowRank, Structured) and ChunkedHyperMLP with per-condition chunk embeddings', async ({
+    annotate,
+  }) => {
     await expectSameOnBothBackends(
+      annotate,
       'HyperMLP input+MIP',
       hypernetCase(() => new HyperMLP({ target, ...modeConfig('input', true), hiddenSizes: [8], seed: 4 }), 'input'),
       MIP_TOL,
     );
     await expectSameOnBothBackends(
+      annotate,
       'ChunkedHyperMLP input+MIP',
       hypernetCase(
         () => new ChunkedHyperMLP({ target, ...modeConfig('input', true), chunkSize: 10, hiddenSizes: [8], seed: 14 }),
@@ -185,6 +200,7 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
       MIP_TOL,
     );
     await expectSameOnBothBackends(
+      annotate,
       'LowRankHyperNet input+MIP',
       hypernetCase(
         () => new LowRankHyperNet({ target, ...modeConfig('input', true), rank: 2, hiddenSizes: [8], seed: 15 }),
@@ -193,6 +209,7 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
       MIP_TOL,
     );
     await expectSameOnBothBackends(
+      annotate,
       'StructuredHyperMLP input+MIP',
       hypernetCase(
         () =>
@@ -210,6 +227,7 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
       MIP_TOL,
     );
     await expectSameOnBothBackends(
+      annotate,
       'ChunkedHyperMLP per-condition chunks',
       hypernetCase(
         () =>
@@ -227,7 +245,7 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
   });
 
   for (const mode of ['id', 'input', 'none'] as const) {
-    it(`StructuredHyperMLP (${mode})`, async () => {
+    it(`StructuredHyperMLP (${mode})`, async ({ annotate }) => {
       const make = hypernetCase(
         () =>
           new StructuredHyperMLP({
@@ -241,11 +259,11 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
         mode,
         (x, w) => tf.slice(tiled.forward(x, w), [0, 0], [N, 2]),
       );
-      await expectSameOnBothBackends(`StructuredHyperMLP ${mode}`, make);
+      await expectSameOnBothBackends(annotate, `StructuredHyperMLP ${mode}`, make);
     });
   }
 
-  it('PerturbedHyperNet (learned σ around a HyperMLP; ε from a seeded Rng)', async () => {
+  it('PerturbedHyperNet (learned σ around a HyperMLP; ε from a seeded Rng)', async ({ annotate }) => {
     const make = hypernetCase(
       () =>
         new PerturbedHyperNet({
@@ -256,7 +274,7 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
         }),
       'id',
     );
-    await expectSameOnBothBackends('PerturbedHyperNet id', make);
+    await expectSameOnBothBackends(annotate, 'PerturbedHyperNet id', make);
     // sigmas() reads with await data(): works on webgpu.
     await tf.setBackend('webgpu');
     const p = new PerturbedHyperNet({
@@ -268,13 +286,13 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     p.dispose();
   });
 
-  it('HyperLSTM (token ids, char-LM loss)', async () => {
+  it('HyperLSTM (token ids, char-LM loss)', async ({ annotate }) => {
     const V = 7;
     const T = 3;
     const rng = new Rng(10);
     const xs = Array.from({ length: 2 * T }, () => rng.int(0, V - 1));
     const ys = Array.from({ length: 2 * T }, () => rng.int(0, V - 1));
-    await expectSameOnBothBackends('HyperLSTM', () => {
+    await expectSameOnBothBackends(annotate, 'HyperLSTM', () => {
       const net = new HyperLSTM({
         inputSize: 4,
         vocabSize: V,
@@ -297,7 +315,9 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
     });
   });
 
-  it('hypernetize: a HyperMLP generates a tfjs-layers model’s last Dense layer per task; forward + Adam steps', async () => {
+  it('hypernetize: a HyperMLP generates a tfjs-layers model’s last Dense layer per task; forward + Adam steps', async ({
+    annotate,
+  }) => {
     const make = (): Case => {
       const m = tfl.sequential({
         layers: [
@@ -329,6 +349,6 @@ describeWebgpu('@hypernets/nets on webgpu matches cpu', () => {
         },
       };
     };
-    await expectSameOnBothBackends('hypernetize(LayersModel) + HyperMLP', make);
+    await expectSameOnBothBackends(annotate, 'hypernetize(LayersModel) + HyperMLP', make);
   });
 });

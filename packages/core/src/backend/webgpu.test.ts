@@ -97,8 +97,8 @@ async function trainMlp(backend: string): Promise<{ steps: StepResult[]; tensors
 }
 
 describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
-  it('starts and describes the adapter', async () => {
-    console.log(`[webgpu.test] device: ${info!.device}`, info!.adapterInfo);
+  it('starts and describes the adapter', async ({ annotate }) => {
+    await annotate(`[webgpu.test] device: ${info!.device} ${JSON.stringify(info!.adapterInfo)}`);
     expect(info!.device.length).toBeGreaterThan(0);
     expect(info!.adapterInfo.runtime).toBeDefined();
     expect(await tf.setBackend('webgpu')).toBe(true);
@@ -117,7 +117,7 @@ describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
     tf.dispose([a, b, c, d]);
   });
 
-  it('a training step of an MLP 20-32-10 matches cpu (loss, tf.grads, Adam)', async () => {
+  it('a training step of an MLP 20-32-10 matches cpu (loss, tf.grads, Adam)', async ({ annotate }) => {
     const before = tf.memory().numTensors;
     const gpu = await trainMlp('webgpu');
     const afterGpu = tf.memory().numTensors;
@@ -130,7 +130,7 @@ describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
       gpu.steps[s].grads.forEach((g, i) => (gradErr = Math.max(gradErr, maxAbsDiff(g, cpu.steps[s].grads[i]))));
       gpu.steps[s].weights.forEach((w, i) => (weightErr = Math.max(weightErr, maxAbsDiff(w, cpu.steps[s].weights[i]))));
     }
-    console.log(
+    await annotate(
       `[webgpu.test] MLP 20-32-10 webgpu vs cpu over 3 steps: loss ${cpu.steps[0].loss.toFixed(5)}→${cpu.steps[2].loss.toFixed(5)}, ` +
         `max |Δloss| ${lossErr.toExponential(2)}, max |Δgrad| ${gradErr.toExponential(2)}, ` +
         `max |Δweights after Adam| ${weightErr.toExponential(2)}`,
@@ -146,7 +146,7 @@ describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('conv2d forward, filter and input gradients match cpu', async () => {
+  it('conv2d forward, filter and input gradients match cpu', async ({ annotate }) => {
     const xs = fixed(2 * 9 * 9 * 3, 101);
     const fs = fixed(3 * 3 * 3 * 4, 202, 0.5);
     const rs = fixed(2 * 9 * 9 * 4, 303);
@@ -169,7 +169,7 @@ describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
     const gpu = await run('webgpu');
     const cpu = await run('cpu');
     const [yErr, sErr, dxErr, dfErr] = gpu.map((g, i) => maxAbsDiff(g, cpu[i]));
-    console.log(
+    await annotate(
       `[webgpu.test] conv2d 2x9x9x3 * 3x3x3x4 webgpu vs cpu: max |Δy| ${yErr.toExponential(2)}, ` +
         `stride-2 ${sErr.toExponential(2)}, |Δdx| ${dxErr.toExponential(2)}, |Δdfilter| ${dfErr.toExponential(2)}`,
     );

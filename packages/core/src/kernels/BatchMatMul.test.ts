@@ -23,7 +23,7 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(batchMatMulConfig);
   });
 
-  it('matches cpu for every transpose combination, 2-D and batched, forward and gradients', async () => {
+  it('matches cpu for every transpose combination, 2-D and batched, forward and gradients', async ({ annotate }) => {
     const r = rng(11);
     let worst = 0;
     for (const [ta, tb] of [
@@ -52,7 +52,7 @@ describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)
         worst = Math.max(worst, c.maxAbs / c.scale);
       }
     }
-    console.log(`[BatchMatMul] max relative error vs cpu: ${worst.toExponential(2)}`);
+    await annotate(`[BatchMatMul] max relative error vs cpu: ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-5);
   });
 

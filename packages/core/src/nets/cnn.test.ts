@@ -100,7 +100,9 @@ describe('CNN', () => {
     expect(() => new CNN({ inputShape: [4, 4, 1], convs: [], outputSize: 2, dropout: 2 })).toThrow(ConfigError);
   });
 
-  it('per-sample weights equal the one-at-a-time loop (forward and gradients), small net and LeNet-5', () => {
+  it('per-sample weights equal the one-at-a-time loop (forward and gradients), small net and LeNet-5', async ({
+    annotate,
+  }) => {
     for (const [net, shape] of [
       [small(), [3, 8, 8, 2]],
       [lenet5(), [2, 28, 28, 1]],
@@ -108,7 +110,7 @@ describe('CNN', () => {
       const w = randomWeightBatch(net.params, shape[0], 1);
       const x = tf.randomNormal([...shape], 0, 1, 'float32', 2);
       const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww), x, w);
-      console.log(
+      await annotate(
         `${net.name} per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)}`,
       );
       expect(err.forward).toBeLessThan(1e-5);

@@ -65,13 +65,15 @@ describe('MLP', () => {
     disposeWeights(w);
   });
 
-  it('per-sample weights equal the one-at-a-time loop (forward and gradients)', () => {
+  it('per-sample weights equal the one-at-a-time loop (forward and gradients)', async ({ annotate }) => {
     const net = new MLP({ inputSize: 5, hiddenSizes: [7, 6], outputSize: 3, activation: 'gelu' });
     const B = 4;
     const w = randomWeightBatch(net.params, B, 1);
     const x = tf.randomNormal([B, 5], 0, 1, 'float32', 2);
     const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww), x, w);
-    console.log(`MLP per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)}`);
+    await annotate(
+      `MLP per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)}`,
+    );
     expect(err.forward).toBeLessThan(1e-5);
     expect(err.grads).toBeLessThan(1e-5);
     expect(() => net.forward(tf.zeros([B + 1, 5]), w)).toThrow(/per-sample/);
@@ -117,7 +119,9 @@ describe('MLP', () => {
     disposeWeights(a, b, c);
   });
 
-  it('trains directly with its own variables (adam) to ≥ 95% on three separable blobs, without leaks', async () => {
+  it('trains directly with its own variables (adam) to ≥ 95% on three separable blobs, without leaks', async ({
+    annotate,
+  }) => {
     const rng = new Rng(7);
     const n = 300;
     const centers = [
@@ -141,7 +145,7 @@ describe('MLP', () => {
     for (let i = 0; i < 100; i++) step()?.dispose();
     const logits = net.forward(x, vars);
     const acc = await accuracy(logits, labels);
-    console.log(`MLP smoke test: accuracy ${acc.toFixed(3)} after 104 adam steps`);
+    await annotate(`MLP smoke test: accuracy ${acc.toFixed(3)} after 104 adam steps`);
     expect(acc).toBeGreaterThanOrEqual(0.95);
     tf.dispose([x, labels, logits]);
     disposeWeights(vars);

@@ -234,7 +234,9 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
   });
 
   for (const c of numbers.cases)
-    it(`matches torchvision (${c.name}) in eval mode and in training mode, running statistics included`, () => {
+    it(`matches torchvision (${c.name}) in eval mode and in training mode, running statistics included`, async ({
+      annotate,
+    }) => {
       const [, , h, wd] = c.input.shape;
       const net = new ImageNetResNet({
         block: c.block,
@@ -261,7 +263,7 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
       const after = decodeAll(c.buffersAfterTrain);
       for (const s of net.stateSpecs) errStats = Math.max(errStats, maxAbsDiff(state.get('0', s.name), after[s.name]));
       const maxOut = tf.tidy(() => tf.max(tf.abs(expectedEval)).dataSync()[0]);
-      console.log(
+      await annotate(
         `${c.name} vs torchvision ${numbers.torchvision}: eval ${errEval.toExponential(2)} (max |y| ${maxOut.toFixed(2)}), ` +
           `train ${errTrain.toExponential(2)}, running stats after train ${errStats.toExponential(2)}`,
       );
@@ -277,7 +279,7 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
 
   // γ ≈ 0.5 keeps the residual stream O(1), so float32 errors stay well under the bound.
   for (const block of ['basic', 'bottleneck'] as const)
-    it(`per-sample weights equal the loop in eval mode (running stats), ${block} blocks`, () => {
+    it(`per-sample weights equal the loop in eval mode (running stats), ${block} blocks`, async ({ annotate }) => {
       const net = new ImageNetResNet({
         block,
         layers: [1, 1, 1, 1],
@@ -290,7 +292,7 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
       const w = randomWeightBatch(net.params, B, 4, 0.5, 0.5);
       const x = tf.randomNormal([B, 24, 20, 3], 0, 1, 'float32', 5);
       const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww, { state }), x, w);
-      console.log(
+      await annotate(
         `${net.name} (${block}) eval per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)} ` +
           `(max |y| ${err.maxOut.toFixed(2)}, max |grad| ${err.maxGrad.toFixed(2)})`,
       );
@@ -302,13 +304,15 @@ describe('ImageNetResNet (torchvision 0.14 resnet18 … resnet152)', () => {
     });
 
   // Training mode: every sample is its own batch; 80×80 leaves 3×3 maps in layer4.
-  it('per-sample weights in training mode equal the loop of batch-of-one passes (outputs, grads, running stats)', () => {
+  it('per-sample weights in training mode equal the loop of batch-of-one passes (outputs, grads, running stats)', async ({
+    annotate,
+  }) => {
     const net = new ImageNetResNet({ block: 'basic', layers: [1, 1, 1, 1], widths: [4, 4, 8, 8], numClasses: 5 });
     const B = 2;
     const w = randomWeightBatch(net.params, B, 6, 0.5, 0.5);
     const x = tf.randomNormal([B, 80, 72, 3], 0, 1, 'float32', 7);
     const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww, { training: true }), x, w);
-    console.log(
+    await annotate(
       `${net.name} training per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)} ` +
         `(max |y| ${err.maxOut.toFixed(2)}, max |grad| ${err.maxGrad.toFixed(2)})`,
     );

@@ -117,14 +117,16 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
   // Weights with γ ≈ 0.5 keep the residual stream O(1) across 20 layers, so absolute float32
   // errors are comparable to the 1e-5 bound (random γ ≈ 1 gives |grad| ≈ 40 and errors ≈ 1e-5).
   for (const shortcut of ['A', 'B'] as const)
-    it(`per-sample weights equal the loop in eval mode (running stats), ResNet-20 option ${shortcut}`, () => {
+    it(`per-sample weights equal the loop in eval mode (running stats), ResNet-20 option ${shortcut}`, async ({
+      annotate,
+    }) => {
       const net = resnet20({ shortcut });
       const B = 2;
       const state = randomState(net, 4);
       const w = randomWeightBatch(net.params, B, 5, 0.5, 0.5);
       const x = tf.randomNormal([B, 8, 8, 3], 0, 1, 'float32', 6);
       const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww, { state }), x, w);
-      console.log(
+      await annotate(
         `${net.name} (${shortcut}) eval per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)} ` +
           `(max |y| ${err.maxOut.toFixed(2)}, max |grad| ${err.maxGrad.toFixed(2)})`,
       );
@@ -139,14 +141,16 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
   // 12×12 inputs leave 3×3 maps in stage 3: with 2×2 maps the per-sample variance of 4 values
   // amplifies float32 rounding (ResNet-20, 8×8, γ ≈ 1: grads differed by 8.6e-4 at |grad| ≈ 79).
   for (const shortcut of ['A', 'B'] as const)
-    it(`per-sample weights in training mode equal the loop of batch-of-one passes (outputs, grads, running stats), option ${shortcut}`, () => {
+    it(`per-sample weights in training mode equal the loop of batch-of-one passes (outputs, grads, running stats), option ${shortcut}`, async ({
+      annotate,
+    }) => {
       const net = new ResNet({ depth: 8, shortcut });
       const B = 3;
       const w = randomWeightBatch(net.params, B, 7, 0.5, 0.5);
       const x = tf.randomNormal([B, 12, 12, 3], 0, 1, 'float32', 8);
       // Outputs and gradients (batch statistics, no state).
       const err = comparePerSampleWithLoop(net.params, (xx, ww) => net.forward(xx, ww, { training: true }), x, w);
-      console.log(
+      await annotate(
         `${net.name} (${shortcut}) training per-sample vs loop: forward ${err.forward.toExponential(2)}, grads ${err.grads.toExponential(2)} ` +
           `(max |y| ${err.maxOut.toFixed(2)}, max |grad| ${err.maxGrad.toFixed(2)})`,
       );
@@ -164,7 +168,9 @@ describe('ResNet (CIFAR, He et al. 2016 §4.2)', () => {
       let worst = 0;
       for (const s of net.stateSpecs)
         worst = Math.max(worst, maxAbsDiff(batched.get('0', s.name), looped.get('0', s.name)));
-      console.log(`${net.name} (${shortcut}) per-sample running stats vs sequential loop: ${worst.toExponential(2)}`);
+      await annotate(
+        `${net.name} (${shortcut}) per-sample running stats vs sequential loop: ${worst.toExponential(2)}`,
+      );
       expect(worst).toBeLessThan(1e-5);
       disposeWeights(w);
       x.dispose();

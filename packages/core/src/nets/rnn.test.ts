@@ -218,14 +218,14 @@ describe('recurrent nets: per-sample weights', () => {
     x.dispose();
   });
 
-  it('SimpleRNN, sequence output: batched pass = loop', () => {
+  it('SimpleRNN, sequence output: batched pass = loop', async ({ annotate }) => {
     const net = new SimpleRNN({ inputSize: 2, hiddenSize: 3, seqLength: 4, output: 'sequence', layers: 2 });
     const x = new Rng(12).normal([4, 4, 2]);
     const e = (errors['rnn sequence'] = perSampleVsLoop(net, x, 40));
     expect(e.fwd).toBeLessThan(1e-5);
     expect(e.grad).toBeLessThan(1e-5);
     x.dispose();
-    console.log('per-sample vs loop max abs errors (rnn):', JSON.stringify(errors));
+    await annotate(`per-sample vs loop max abs errors (rnn): ${JSON.stringify(errors)}`);
   });
 });
 
@@ -254,7 +254,7 @@ describe('recurrent nets: memory, seeds, training', () => {
     x.dispose();
   });
 
-  it('LSTM learns the sign of a sum (≥ 90% held-out accuracy in 80 adam steps)', () => {
+  it('LSTM learns the sign of a sum (≥ 90% held-out accuracy in 80 adam steps)', async ({ annotate }) => {
     const T = 8;
     const net = new LSTM({ inputSize: 1, hiddenSize: 8, seqLength: T, outputSize: 1 });
     const rng = new Rng(123);
@@ -265,8 +265,8 @@ describe('recurrent nets: memory, seeds, training', () => {
         const y = tf.reshape(tf.cast(tf.greater(tf.sum(x, [1, 2]), 0), 'float32'), [n, 1]);
         return { x, y };
       });
-    const { accuracy: acc, seconds } = trainBinaryClassifier(net, vars, batch, 80, 0.05);
-    console.log(`LSTM sign-of-sum: held-out accuracy ${acc.toFixed(3)} after 80 steps, ${seconds.toFixed(1)} s`);
+    const { accuracy: acc } = trainBinaryClassifier(net, vars, batch, 80, 0.05);
+    await annotate(`LSTM sign-of-sum: held-out accuracy ${acc.toFixed(3)} after 80 steps`);
     expect(acc).toBeGreaterThanOrEqual(0.9);
     tf.dispose(Object.values(vars));
   });

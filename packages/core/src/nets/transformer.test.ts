@@ -314,7 +314,7 @@ describe('TransformerEncoder: per-sample weights', () => {
     ],
   ];
   cases.forEach(([label, cfg, makeX], c) =>
-    it(`batched pass = loop (values and gradients): ${label}`, () => {
+    it(`batched pass = loop (values and gradients): ${label}`, async ({ annotate }) => {
       const net = new TransformerEncoder(cfg);
       const x = makeX();
       const e = (errors[label] = perSampleVsLoop(net, x, 100 * (c + 1)));
@@ -322,7 +322,7 @@ describe('TransformerEncoder: per-sample weights', () => {
       expect(e.grad).toBeLessThan(1e-5);
       x.dispose();
       if (c === cases.length - 1)
-        console.log('per-sample vs loop max abs errors (transformer):', JSON.stringify(errors));
+        await annotate(`per-sample vs loop max abs errors (transformer): ${JSON.stringify(errors)}`);
     }),
   );
 
@@ -387,7 +387,7 @@ describe('TransformerEncoder: memory, seeds, training', () => {
     x.dispose();
   });
 
-  it('learns whether the first and last tokens are equal (≥ 90% held-out accuracy)', () => {
+  it('learns whether the first and last tokens are equal (≥ 90% held-out accuracy)', async ({ annotate }) => {
     // Needs attention between the two ends of the sequence; a bag of tokens cannot do it.
     const T = 5;
     const V = 4;
@@ -413,10 +413,8 @@ describe('TransformerEncoder: memory, seeds, training', () => {
       return { x: tf.tensor2d(ids, [n, T], 'int32'), y: tf.tensor2d(labels, [n, 1]) };
     };
     const steps = 60;
-    const { accuracy: acc, seconds } = trainBinaryClassifier(net, vars, batch, steps, 0.02);
-    console.log(
-      `Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps, ${seconds.toFixed(1)} s`,
-    );
+    const { accuracy: acc } = trainBinaryClassifier(net, vars, batch, steps, 0.02);
+    await annotate(`Transformer first==last: held-out accuracy ${acc.toFixed(3)} after ${steps} steps`);
     expect(acc).toBeGreaterThanOrEqual(0.9);
     tf.dispose(Object.values(vars));
   });

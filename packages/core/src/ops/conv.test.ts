@@ -96,7 +96,7 @@ describe('conv2d', () => {
   });
 
   for (const method of ['im2col', 'depthwise'] as const)
-    it(`per-sample kernels (${method}) equal the one-at-a-time loop, forward and gradients`, () => {
+    it(`per-sample kernels (${method}) equal the one-at-a-time loop, forward and gradients`, async ({ annotate }) => {
       let worstF = 0;
       let worstG = 0;
       for (const [h, w, k, s, p] of CASES) {
@@ -129,7 +129,7 @@ describe('conv2d', () => {
           }
         });
       }
-      console.log(
+      await annotate(
         `per-sample conv (${method}) vs loop: forward ${worstF.toExponential(2)}, grads ${worstG.toExponential(2)}`,
       );
       expect(worstF).toBeLessThan(1e-5);

@@ -402,7 +402,9 @@ describe.each(cases.map((c) => [c.name, c] as const))("CellNet '%s' against ppud
     expect(map[g.nodes.length - 1]).toBe(c.nodes.length - 1);
   });
 
-  it("GHN-2 predicts ppuda's parameters (seeded GHN fixture) within 1e-4 relative error; the forward on them gives ppuda's logits", () => {
+  it("GHN-2 predicts ppuda's parameters (seeded GHN fixture) within 1e-4 relative error; the forward on them gives ppuda's logits", async ({
+    annotate,
+  }) => {
     const net = fromCase(c);
     const [p] = ghn.predict(net.archGraph());
     expect(p!.missing).toEqual([]);
@@ -443,7 +445,7 @@ describe.each(cases.map((c) => [c.name, c] as const))("CellNet '%s' against ppud
     );
     expect(eLogits, 'logits').toBeLessThan(1e-4);
     tf.dispose([x, y, ...Object.values(p!.weights)]);
-    console.log(
+    await annotate(
       `${c.name}: ${net.params.length} tensors, worst relative error ${worst.toExponential(2)}, logits ${eLogits.toExponential(2)}`,
     );
   });

@@ -42,14 +42,12 @@ export async function train(h: Pick<HyperNet, 'generate' | 'trainableVariables'>
     tf.dispose([b.cond, b.x, b.y]);
     return c;
   };
-  const t0 = Date.now();
   for (let i = 0; i < steps; i++) tf.dispose(step()!);
-  const ms = Date.now() - t0;
   const test = batch(new Rng(999), 32, 32);
   const testLoss = loss(test)();
   const final = (await testLoss.data())[0]!;
   testLoss.dispose();
   tf.dispose([test.cond, test.x, test.y]);
   opt.dispose();
-  return { final, ms };
+  return { final };
 }
