@@ -25,7 +25,10 @@ const PPUDA_MODULES: readonly PythonModule[] = [
 ];
 /** The ppuda commit the fixtures and the port were checked against (packages/graph/scripts/README.md). */
 const PPUDA_COMMIT = '4673a42507a9dcd0a5ae04e74599e8c92af689b9';
-export const PPUDA_HELP = `pass --ppuda DIR or set PPUDA_DIR, DIR being ppuda's source: a checkout (git clone https://github.com/facebookresearch/ppuda && git -C ppuda checkout ${PPUDA_COMMIT}) or a bare git dir of it; see packages/graph/scripts/README.md`;
+export const PPUDA_HELP =
+  "pass --ppuda DIR or set PPUDA_DIR, DIR being ppuda's source: a checkout " +
+  `(git clone https://github.com/facebookresearch/ppuda && git -C ppuda checkout ${PPUDA_COMMIT}) ` +
+  'or a bare git dir of it; see packages/graph/scripts/README.md';
 
 /**
  * Whether ppuda's side can run: its source (a path relative to where pnpm was started, as the
@@ -101,7 +104,8 @@ export async function ghnPredict({
         }
         res[name] = { total_ms: median(total), graph_ms: median(graph), gnn_ms: median(gnn) };
         console.log(
-          `${b.padEnd(6)} ${name.padEnd(9)} ${String(res[name].total_ms).padStart(8)} ms  (graph ${res[name].graph_ms} ms, GNN ${res[name].gnn_ms} ms)  ${info.device}`,
+          `${b.padEnd(6)} ${name.padEnd(9)} ${String(res[name].total_ms).padStart(8)} ms  ` +
+            `(graph ${res[name].graph_ms} ms, GNN ${res[name].gnn_ms} ms)  ${info.device}`,
         );
       }
       ours[b] = res;
@@ -148,7 +152,8 @@ export async function ghnPredict({
     for (const name of Object.keys(NETS)) {
       const t = ppudaRes[name] as { total_ms: number; graph_ms: number; gnn_ms: number };
       console.log(
-        `ppuda  ${name.padEnd(9)} ${String(t.total_ms).padStart(8)} ms  (graph ${t.graph_ms} ms, GNN ${t.gnn_ms} ms)  PyTorch ${ppudaRes.torch}, ${ppudaRes.threads} threads`,
+        `ppuda  ${name.padEnd(9)} ${String(t.total_ms).padStart(8)} ms  (graph ${t.graph_ms} ms, GNN ${t.gnn_ms} ms)  ` +
+          `PyTorch ${ppudaRes.torch}, ${ppudaRes.threads} threads`,
       );
     }
   else console.log(`ppuda  ${ppudaRes}`);

@@ -46,7 +46,8 @@ program
 program
   .command('cl-step')
   .description(
-    'ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) with k past tasks to regularise, tfjs backends vs PyTorch on the CPU',
+    'ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) ' +
+      'with k past tasks to regularise, tfjs backends vs PyTorch on the CPU',
   )
   .option('--backends <list>', 'comma-separated backends', 'wasm')
   .option('--past <k>', 'past tasks in the regulariser (0-9)', '5')

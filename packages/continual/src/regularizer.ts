@@ -86,7 +86,8 @@ export function headMasks(
   if (first < 0)
     throw new ConfigError(
       'target',
-      `no tensor of the target's last layer ends in ${layout.outputs} outputs: cannot tell its heads apart (a multi-head target needs numTasks · classesPerTask outputs)`,
+      `no tensor of the target's last layer ends in ${layout.outputs} outputs: cannot tell its heads apart ` +
+        '(a multi-head target needs numTasks · classesPerTask outputs)',
     );
   let start = 0;
   for (let i = 0; i < first; i++) start += numel(specs[i]!.shape);

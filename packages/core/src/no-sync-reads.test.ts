@@ -86,7 +86,8 @@ describe('no synchronous tensor reads in library code', () => {
         if (allowed(rel(dep)) && !allowed(rel(f))) importers.push(`${rel(f)} imports ${rel(dep)}`);
     expect(
       importers,
-      'test-only modules (src/testing/, ALLOWLIST) may read synchronously only because no library code imports them; nor are they exported from a package index',
+      'test-only modules (src/testing/, ALLOWLIST) may read synchronously only because no library code imports them; ' +
+        'nor are they exported from a package index',
     ).toEqual([]);
   });
 });

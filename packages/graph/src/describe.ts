@@ -145,6 +145,7 @@ export function archGraph(net: TargetNet | KerasModelLike, options: ResNetGraphO
   const ctor = (net as object).constructor?.name ?? typeof net;
   throw new GraphError(
     (net as { name?: string }).name ?? ctor,
-    `no graph description for ${ctor}: supported are MLP, CNN, ResNet, ImageNetResNet, TransformerEncoder, tfjs-layers models and nets with an archGraph() method; build one with GraphBuilder`,
+    `no graph description for ${ctor}: supported are MLP, CNN, ResNet, ImageNetResNet, TransformerEncoder, ` +
+      'tfjs-layers models and nets with an archGraph() method; build one with GraphBuilder',
   );
 }

@@ -90,7 +90,8 @@ async function expectSame(
   const lossErr = withGradient ? Math.abs(gpu.loss! - cpu.loss!) / Math.abs(cpu.loss!) : 0;
   const gradErr = withGradient ? Math.abs(gpu.gradNorm2! - cpu.gradNorm2!) / Math.abs(cpu.gradNorm2!) : 0;
   await annotate(
-    `[graph webgpu.test] ${label} on ResNet-8 (${Object.keys(cpu.weights).length} tensors): webgpu vs cpu max |Δ|/max|w| ${worst.toExponential(1)} (${worstName})` +
+    `[graph webgpu.test] ${label} on ResNet-8 (${Object.keys(cpu.weights).length} tensors): ` +
+      `webgpu vs cpu max |Δ|/max|w| ${worst.toExponential(1)} (${worstName})` +
       (withGradient ? `; loss ${lossErr.toExponential(1)}, |grad|² ${gradErr.toExponential(1)}` : ''),
   );
   expect(worst).toBeLessThan(1e-4);

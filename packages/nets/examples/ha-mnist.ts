@@ -1,7 +1,8 @@
 /**
  * Ha, Dai & Le, "HyperNetworks" (2016), §4.1: a static hypernetwork on MNIST.
  *
- *   cd packages/nets && pnpm exec tsx --conditions=@hypernets/source examples/ha-mnist.ts [--steps 1000] [--batch 100] [--lr 1e-3] [--seed 0] [--backend wasm] [--only hyper|plain]
+ *   cd packages/nets && pnpm exec tsx --conditions=@hypernets/source examples/ha-mnist.ts \
+ *     [--steps 1000] [--batch 100] [--lr 1e-3] [--seed 0] [--backend wasm] [--only hyper|plain]
  *
  * Target: core's haMnist() CNN (conv 16@7×7 → pool → conv 16@7×7 → pool → dense 784 → 10).
  * Model "hyper": its second conv kernel (conv2.weight, 7×7×16×16 = 12,544 weights) is generated
@@ -82,7 +83,8 @@ function hyperModel(): Model {
   const vars = createVariables(direct, new Rng(seed));
   const h = new StructuredHyperMLP({ target: generated, embeddingSize: 4, hiddenSize: 4, seed: seed + 1 });
   console.log(
-    `hypernetwork: ${h.numParams} generator parameters for conv2 (${countParams(generated)} weights), block [${h.block.join(', ')}], ${h.numBlocks} block embedding(s)`,
+    `hypernetwork: ${h.numParams} generator parameters for conv2 (${countParams(generated)} weights), ` +
+      `block [${h.block.join(', ')}], ${h.numBlocks} block embedding(s)`,
   );
   return {
     label: 'hyper (conv2 generated)',

@@ -33,7 +33,8 @@ describe('noise statistics', () => {
     const [mu, v, within] = stats as [number, number, number];
     const n = K * 212;
     await annotate(
-      `fixed σ = 0.3 over ${n} entries: mean ${mu.toExponential(2)} (z = ${((mu * Math.sqrt(n)) / 0.3).toFixed(2)}), var/σ² ${(v / 0.09).toFixed(4)}, P(|ε·σ| ≤ σ) ${within.toFixed(4)} (0.6827)`,
+      `fixed σ = 0.3 over ${n} entries: mean ${mu.toExponential(2)} (z = ${((mu * Math.sqrt(n)) / 0.3).toFixed(2)}), ` +
+        `var/σ² ${(v / 0.09).toFixed(4)}, P(|ε·σ| ≤ σ) ${within.toFixed(4)} (0.6827)`,
     );
     expect(Math.abs(mu)).toBeLessThan((4 * 0.3) / Math.sqrt(n));
     expect(Math.abs(v / 0.09 - 1)).toBeLessThan(0.05); // ±5 standard errors (√(2/n) ≈ 1%)

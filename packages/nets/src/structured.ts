@@ -155,7 +155,8 @@ export class StructuredHyperMLP extends VariableOwner implements HyperNet {
         'target',
         `ParamSpec '${s.name}' [${s.shape.join(', ')}] (${s.kind}) cannot be tiled by the block ${block} of ${this.name}: ` +
           'only weights [Nin, Nout] and conv kernels [kh, kw, Nin, Nout] whose kh, kw match and whose Nin, Nout are multiples of blockIn, blockOut. ' +
-          "Pass only the tensors to generate, as a ParamSpec list (e.g. haMnist().params.filter((s) => s.name === 'conv2.weight')), and train the rest directly",
+          'Pass only the tensors to generate, as a ParamSpec list ' +
+          "(e.g. haMnist().params.filter((s) => s.name === 'conv2.weight')), and train the rest directly",
       );
     const first = kernelDims(targetParams[0]!);
     if (first === null || targetParams[0]!.kind === 'bias')

@@ -63,7 +63,8 @@ export abstract class TargetWeightsMethod implements ContinualMethod {
     if (outSize !== layout.outputs)
       throw new ConfigError(
         'layout',
-        `the layout needs ${layout.outputs} target outputs (${layout.scenario}, ${layout.numTasks} tasks × ${layout.classesPerTask} classes); ${target.name} has ${outSize}`,
+        `the layout needs ${layout.outputs} target outputs ` +
+          `(${layout.scenario}, ${layout.numTasks} tasks × ${layout.classesPerTask} classes); ${target.name} has ${outSize}`,
       );
     this.target = target;
     this.layout = layout;

@@ -169,7 +169,8 @@ const stridedSlice =
     throw new UnsupportedOpError(
       'StridedSlice',
       BACKEND,
-      `strides ≠ 1 on a rank-${x.shape.length} tensor [${x.shape.join(', ')}] (tfjs-backend-webgpu 4.22 compiles no shader for rank ≥ 5): reshape to rank ≤ 4 first, or use tf.slice`,
+      `strides ≠ 1 on a rank-${x.shape.length} tensor [${x.shape.join(', ')}] ` +
+        '(tfjs-backend-webgpu 4.22 compiles no shader for rank ≥ 5): reshape to rank ≤ 4 first, or use tf.slice',
     );
   };
 
@@ -216,7 +217,8 @@ const noSyncRead =
         throw new UnsupportedOpError(
           name,
           BACKEND,
-          'it reads its inputs synchronously, which WebGPU in Node cannot do for tensors on the GPU: run it on cpu or wasm, or pass inputs made from host arrays',
+          'it reads its inputs synchronously, which WebGPU in Node cannot do for tensors on the GPU: ' +
+            'run it on cpu or wasm, or pass inputs made from host arrays',
           { cause: e },
         );
       throw e;

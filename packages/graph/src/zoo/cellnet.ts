@@ -422,7 +422,8 @@ export class CellNet implements TargetNet, DescribesGraph {
     if (batch !== null)
       throw new ConfigError(
         'weights',
-        `${this.name} takes one weight set for the whole batch; got per-sample weights (a leading batch dimension of ${batch}): run the samples' weight sets one at a time`,
+        `${this.name} takes one weight set for the whole batch; got per-sample weights ` +
+          `(a leading batch dimension of ${batch}): run the samples' weight sets one at a time`,
       );
     const [h0, w0, c0] = this.inputShape as [number, number, number];
     if (x.rank !== 4 || x.shape[1] !== h0 || x.shape[2] !== w0 || x.shape[3] !== c0)

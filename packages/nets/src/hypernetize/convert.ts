@@ -80,7 +80,8 @@ function chainLayers(model: LayersModelLike, what: string): LayerLike[] {
       if (ins.length !== 1 || ins[0] !== layers[i - 1])
         throw new ConfigError(
           what,
-          `layer '${layer.name}' (${layer.getClassName()}) of '${model.name}' does not take exactly the previous layer '${layers[i - 1]!.name}' as its only input; ` +
+          `layer '${layer.name}' (${layer.getClassName()}) of '${model.name}' does not take exactly ` +
+            `the previous layer '${layers[i - 1]!.name}' as its only input; ` +
             'hypernetize re-implements linear chains (Sequential models, or functional models without branches, merges or shared layers)',
         );
     }
