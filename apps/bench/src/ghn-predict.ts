@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, resnet18, resnet50, shutdownBackend } from '@hypernets/core';
-import { archGraph, batchGraphs, loadGhn } from '@hypernets/graph';
+import { archGraph, loadGhn } from '@hypernets/graph';
+import { batchGraphs } from '@hypernets/graph/internal';
 import { ensurePythonModules, torchEnv, type PythonModule } from './torch.js';
 
 const PYTHON = '/usr/bin/python3';

@@ -5,7 +5,8 @@
 //   pnpm exec tsx --conditions=@hypernets/source src/ent-matrix.ts <run dir>
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadCheckpoint } from '@hypernets/core';
-import { entropyInference, headLayout, headLogits, softmaxEntropy, type HnetMethod } from '@hypernets/continual';
+import { entropyInference, headLayout, type HnetMethod } from '@hypernets/continual';
+import { headLogits, softmaxEntropy } from '@hypernets/continual/internal';
 import { disposeBatch } from '@hypernets/data';
 import { readFileSync } from 'node:fs';
 import { buildMethod, buildStream } from './continual/run.js';

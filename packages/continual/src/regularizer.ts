@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, numel, type ParamSpec } from '@hypernets/core';
+import { ConfigError, type ParamSpec } from '@hypernets/core';
+import { numel } from '@hypernets/core/internal';
 import type { HeadLayout } from './scenario.js';
-import { flatAxes, type FlatOrder } from '@hypernets/nets';
+import { type FlatOrder } from '@hypernets/nets';
+import { flatAxes } from '@hypernets/nets/internal';
 
 /**
  * The output regulariser of von Oswald et al. (2020), eq. 2, for the k past tasks being

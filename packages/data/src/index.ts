@@ -1,9 +1,10 @@
+// The public API of @hypernets/data; ./internal.ts holds what the other packages share (no semver promise).
 export { DatasetError } from './errors.js';
 export { parseIdx } from './idx.js';
 export type { IdxArray } from './idx.js';
-export { loadMnist, mnistFromIdx, imageSetFromIdx, MNIST_FILES } from './mnist.js';
+export { loadMnist, mnistFromIdx, imageSetFromIdx } from './mnist.js';
 export type { ImageSet, Mnist, MnistFileKey } from './mnist.js';
-export { ImageSplit, disposeBatch, padPermuteTransform, checkBatchSize } from './stream.js';
+export { ImageSplit, disposeBatch, padPermuteTransform } from './stream.js';
 export type { Batch, BatchSampler, DataSplit, InputTransform, SamplerState, Task, TaskStream } from './stream.js';
 export { PermutedMnist, SplitMnist } from './mnist-streams.js';
 export type { PermutedMnistOptions, SplitMnistOptions } from './mnist-streams.js';

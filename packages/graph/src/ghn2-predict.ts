@@ -3,7 +3,8 @@
 // (crop to the target, tile out/in channels), _normalize, _set_params. GHN2.predict (ghn2.ts)
 // chains them; GHN-3 and LoGAH reuse them through GHN2. Internal: not exported by the package.
 import * as tf from '@tensorflow/tfjs-core';
-import { torchLayoutKind, torchShape, type ParamSpec, type Weights } from '@hypernets/core';
+import { torchShape, type ParamSpec, type Weights } from '@hypernets/core';
+import { torchLayoutKind } from '@hypernets/core/internal';
 import { decoderKey, normalization } from './decode.js';
 import { GraphError, type ArchGraph } from './graph.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { affine, layerNormalize, linearTorch } from '@hypernets/core';
 import { ConfigError, Rng, paramSpec, tidy, type ParamSpec, type Weights } from '@hypernets/core';
-import { VariableOwner } from '@hypernets/nets';
+import { VariableOwner } from '@hypernets/nets/internal';
 import { batchGraphs, type GraphBatch, type LevelPlan } from './batch.js';
 import {
   cropParams,

@@ -123,9 +123,6 @@ export function layerNorm(x: tf.Tensor, w: WeightLookup, name: string, eps = 1e-
   return affine(layerNormalize(x, eps), w(`${name}.weight`), w(`${name}.bias`));
 }
 
-/** nn.GELU() (exact: 0.5·x·(1 + erf(x/√2))): core's `gelu`, re-exported under its old place. */
-export { gelu };
-
 /**
  * Per-head attention biases [B, H, M, M] from the edge embeddings (ghn3's first
  * MultiHeadSelfAttentionEdges: embed both distances, concatenate forward then backward, proj_e =

@@ -4,12 +4,11 @@ import {
   decodeSafetensors,
   readSafetensorsFile,
   safetensorsToTensors,
-  sameShape,
   tensorsToSafetensors,
-  writeFileAtomic,
   type RawTensor,
   type SafetensorsFile,
 } from '@hypernets/core';
+import { sameShape, writeFileAtomic } from '@hypernets/core/internal';
 import { GHN2, type Ghn2Config } from './ghn2.js';
 import { GHN3, type Ghn3Config } from './ghn3.js';
 import { LoGAH, type LogahConfig } from './logah.js';

@@ -1,14 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
-  checkPositiveInt,
   Rng,
   ShapeMismatchError,
   activate,
   checkWeights,
   countParams,
-  denseSpecs,
-  initArray,
   initWeights,
   linear,
   paramSpec,
@@ -18,6 +15,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { checkPositiveInt, denseSpecs, initArray } from '@hypernets/core/internal';
 import {
   flattenWeights,
   generateFrom,

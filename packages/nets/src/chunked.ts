@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, checkPositiveInt, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
+import { ConfigError, paramSpec, type ParamSpec, type Weights } from '@hypernets/core';
+import { checkPositiveInt } from '@hypernets/core/internal';
 import { MLPHyperNetBase, lookup, type HyperMLPConfig } from './base.js';
 import { chunkedStats, type EntryStats } from './init.js';
 

@@ -1,4 +1,5 @@
-import { ConfigError, Rng, checkPositiveInt } from '@hypernets/core';
+import { ConfigError, Rng } from '@hypernets/core';
+import { checkPositiveInt } from '@hypernets/core/internal';
 
 /** The HyperLSTM's options and their validation. */
 

@@ -6,7 +6,6 @@ import {
   affine,
   checkWeights,
   embeddingLookup,
-  initTensor,
   layerNormalize,
   linear,
   lstmCell,
@@ -17,6 +16,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { initTensor } from '@hypernets/core/internal';
 import { resolveHyperLSTMConfig, type HyperLSTMConfig, type ResolvedHyperLSTMConfig } from './hyperlstm-config.js';
 import { VariableOwner } from './variables.js';
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeMismatchError, numel, type ParamSpec, type TargetNet, type Weights } from '@hypernets/core';
+import { ConfigError, ShapeMismatchError, type ParamSpec, type TargetNet, type Weights } from '@hypernets/core';
+import { numel } from '@hypernets/core/internal';
 
 /**
  * What a hypernetwork is asked to generate for:

@@ -5,14 +5,13 @@ import {
   Rng,
   ShapeMismatchError,
   checkWeights,
-  initTensor,
-  sameShape,
   type ForwardOptions,
   type ParamSpec,
   type StateSpec,
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { initTensor, sameShape } from '@hypernets/core/internal';
 import { convertLayersModel, isLayersModel, LayersTargetNet, type LayersModelLike } from './hypernetize/index.js';
 
 export { LayersTargetNet, UnsupportedLayerError, SUPPORTED_LAYER_CLASSES } from './hypernetize/index.js';

@@ -1,18 +1,18 @@
-export { VariableOwner } from './variables.js';
+// The public API of @hypernets/nets; what the hypernets packages share beyond it is in
+// ./internal.ts (`@hypernets/nets/internal`, no semver promise).
 export type { Condition, ConditionMode, FlatOrder, HyperNet, FlatHyperNet } from './hypernet.js';
-export { splitFlat, flattenWeights, conditionInput, generateFrom, flatAxes } from './hypernet.js';
-export { MLPHyperNetBase, lookup, resolveConditioning, checkConditionBatch, conditionFeatures } from './base.js';
+export { MLPHyperNetBase } from './base.js';
 export type { HyperMLPConfig, Conditioning } from './base.js';
 export { HyperMLP } from './hmlp.js';
 export { ChunkedHyperMLP } from './chunked.js';
 export type { ChunkedHyperMLPConfig } from './chunked.js';
 export { StructuredHyperMLP } from './structured.js';
 export type { StructuredHyperMLPConfig, BlockTiling } from './structured.js';
-export { LowRankHyperNet, factorize } from './lowrank.js';
+export { LowRankHyperNet } from './lowrank.js';
 export type { LowRankHyperNetConfig, TensorFactorization } from './lowrank.js';
 export { PerturbedHyperNet } from './perturb.js';
 export type { PerturbedHyperNetConfig, PerturbOptions } from './perturb.js';
-export { HyperLSTM, resolveHyperLSTMConfig, tokenTensor, orthogonalMatrix } from './hyperlstm.js';
+export { HyperLSTM } from './hyperlstm.js';
 export type {
   HyperLSTMConfig,
   ResolvedHyperLSTMConfig,
@@ -31,6 +31,4 @@ export type {
   LayersModelLike,
   LayerVariableLike,
 } from './hypernetize.js';
-export { entryStats, specStats, hyperfanColumns, chunkedStats } from './init.js';
 export type { HyperInit, EntryStats } from './init.js';
-export { mipEncode } from './mip.js';

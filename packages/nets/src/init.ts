@@ -1,4 +1,5 @@
-import { numel, targetVariance, type ParamSpec } from '@hypernets/core';
+import { targetVariance, type ParamSpec } from '@hypernets/core';
+import { numel } from '@hypernets/core/internal';
 
 /**
  * How the output layer of a hypernetwork is initialised (Chang, Sahni, Tsang & Duvenaud,

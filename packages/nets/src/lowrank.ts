@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, checkPositiveInt, numel, targetVariance, type ParamSpec } from '@hypernets/core';
+import { ConfigError, targetVariance, type ParamSpec } from '@hypernets/core';
+import { checkPositiveInt, numel } from '@hypernets/core/internal';
 import { MLPHyperNetBase, type HyperMLPConfig } from './base.js';
 import type { EntryStats } from './init.js';
 import { mean, meanSquare, rowMeanSquares } from './host-init.js';

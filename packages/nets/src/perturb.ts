@@ -3,12 +3,12 @@ import {
   ConfigError,
   Rng,
   checkWeights,
-  numel,
   paramSpec,
   type ForwardOptions,
   type ParamSpec,
   type Weights,
 } from '@hypernets/core';
+import { numel } from '@hypernets/core/internal';
 import type { Condition, HyperNet } from './hypernet.js';
 
 export interface PerturbedHyperNetConfig {

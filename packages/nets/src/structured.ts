@@ -4,9 +4,6 @@ import {
   Rng,
   checkWeights,
   countParams,
-  denseSpecs,
-  initArray,
-  initTensor,
   initWeights,
   linear,
   paramSpec,
@@ -14,8 +11,8 @@ import {
   type ParamSpec,
   type TargetNet,
   type Weights,
-  checkPositiveInt,
 } from '@hypernets/core';
+import { denseSpecs, initArray, initTensor, checkPositiveInt } from '@hypernets/core/internal';
 import { checkConditionBatch, conditionFeatures, resolveConditioning, type HyperMLPConfig } from './base.js';
 import {
   flattenWeights,

@@ -9,8 +9,8 @@ import {
   tensorsToSafetensors,
   toTorchWeights,
   torchShape,
-  writeFileAtomic,
 } from '@hypernets/core';
+import { writeFileAtomic } from '@hypernets/core/internal';
 import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
 import {
   GHN2,
@@ -21,13 +21,13 @@ import {
   archSample,
   evaluateArchs,
   loadGhn,
-  missingWeights,
   saveGhn,
   type ArchSample,
   type ArchSource,
   type ArchsEvaluation,
   type GhnTrainEvent,
 } from '@hypernets/graph';
+import { missingWeights } from '@hypernets/graph/internal';
 import { trainFingerprint, type GhnEvalOptions, type GhnPredictOptions, type GhnTrainOptions } from './options.js';
 import { writeEvalReport, writeTrainReport, type EvalSummary, type TrainSummary } from './report.js';
 import { splitSource, trainSource } from './sources.js';

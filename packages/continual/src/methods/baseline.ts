@@ -1,14 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  Adam,
-  ConfigError,
-  Rng,
-  countParams,
-  createVariables,
-  sameShape,
-  type InitScheme,
-  type TargetNet,
-} from '@hypernets/core';
+import { Adam, ConfigError, Rng, countParams, createVariables, type InitScheme, type TargetNet } from '@hypernets/core';
+import { sameShape } from '@hypernets/core/internal';
 import type { Batch, DataSplit } from '@hypernets/data';
 import type { ContinualMethod, MethodState, StepLosses } from '../method.js';
 import { taskLoss, type HeadLayout } from '../scenario.js';

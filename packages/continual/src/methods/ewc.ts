@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, checkPositiveInt, type Weights } from '@hypernets/core';
+import { ConfigError, type Weights } from '@hypernets/core';
+import { checkPositiveInt } from '@hypernets/core/internal';
 import type { DataSplit } from '@hypernets/data';
 import type { MethodState } from '../method.js';
 import { TargetWeightsMethod, checkNumber, type BaselineConfig } from './baseline.js';

@@ -1,14 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ConfigError,
-  MLP,
-  activate,
-  checkPositiveInt,
-  linear,
-  type Rng,
-  type TargetNet,
-  type Weights,
-} from '@hypernets/core';
+import { ConfigError, MLP, activate, linear, type Rng, type TargetNet, type Weights } from '@hypernets/core';
+import { checkPositiveInt } from '@hypernets/core/internal';
 import type { DataSplit } from '@hypernets/data';
 import { activeLabels, activeLogits, type HeadLayout } from '../scenario.js';
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, ConfigError, Rng, countParams, sameShape, type TargetNet } from '@hypernets/core';
+import { Adam, ConfigError, Rng, countParams, type TargetNet } from '@hypernets/core';
+import { sameShape } from '@hypernets/core/internal';
 import type { Batch } from '@hypernets/data';
 import type { HyperNet } from '@hypernets/nets';
 import type { ContinualMethod, MethodState, StepLosses } from '../method.js';

@@ -8,6 +8,7 @@ import {
   HypernetsError,
   ShapeMismatchError,
   TensorLeakError,
+  TrainingError,
   UnsupportedOpError,
 } from './index.js';
 
@@ -22,6 +23,7 @@ function oneOfEach(m: typeof errors): Record<string, Error> {
     CheckpointConfigError: new m.CheckpointConfigError('/tmp/x.json', 'another run', { lr: 1 }, { lr: 2 }),
     ConfigError: new m.ConfigError('lr', 'must be positive'),
     TensorLeakError: new m.TensorLeakError('step', [3, 4, 5]),
+    TrainingError: new m.TrainingError('the loss was not finite in 11 steps'),
   };
 }
 
@@ -34,6 +36,7 @@ const CLASSES = {
   CheckpointConfigError,
   ConfigError,
   TensorLeakError,
+  TrainingError,
 } as const;
 
 /** Which classes each error is an instance of (its own and its ancestors). */
@@ -46,6 +49,7 @@ const IS_A: Record<string, string[]> = {
   CheckpointConfigError: ['HypernetsError', 'CheckpointError', 'CheckpointConfigError'],
   ConfigError: ['HypernetsError', 'ConfigError'],
   TensorLeakError: ['HypernetsError', 'TensorLeakError'],
+  TrainingError: ['HypernetsError', 'TrainingError'],
 };
 
 describe('typed errors', () => {
@@ -82,6 +86,7 @@ describe('typed errors', () => {
     expect(new BackendUnavailableError('wasm', 'failed to load', 'cpu', { cause: io }).cause).toBe(io);
     expect(new UnsupportedOpError('Tile', 'wasm', 'x', { cause: io }).cause).toBe(io);
     expect(new ConfigError('lr', 'x', { cause: io }).cause).toBe(io);
+    expect(new TrainingError('x', { cause: io }).cause).toBe(io);
     expect(new HypernetsError('x', { cause: 'a string' }).cause).toBe('a string');
     const bare = new CheckpointError('/x', 'y');
     expect(bare.cause).toBeUndefined();

@@ -23,7 +23,19 @@ export const trainingOptionsSchema = z.object({
   callbacks: z.record(z.string(), z.unknown()).optional(),
 });
 
-export type TrainingOptions = z.input<typeof trainingOptionsSchema>;
+/** The options every trainer takes besides its own (see `trainingOptionsSchema`). */
+export interface TrainingOptions {
+  /** Seeds everything random in the run (batch order, draws, dropout). Default 0. */
+  seed?: number;
+  /** Read the loss back and emit a step event every this many steps. */
+  logEvery?: number;
+  /** Where checkpoints go (`checkpoint.safetensors` + `checkpoint.json`); none: no checkpoints. */
+  checkpointDir?: string;
+  /** Checkpoint every this many steps (and at the trainer's natural ends). Needs checkpointDir. */
+  checkpointEvery?: number;
+  /** What must match for a checkpoint to be resumed (the run's configuration); stored and compared. */
+  fingerprint?: unknown;
+}
 
 /** An option that holds an object the trainer uses (a model, a dataset), checked to be one. */
 export function objectOption<T>(what: string) {

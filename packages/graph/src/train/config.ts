@@ -1,11 +1,6 @@
 import { z } from 'zod';
-import {
-  objectOption,
-  parseTrainingOptions,
-  trainingOptionsSchema,
-  type TrainerCallbacks,
-  type TrainingOptions,
-} from '@hypernets/core';
+import { type TrainerCallbacks, type TrainingOptions } from '@hypernets/core';
+import { objectOption, parseTrainingOptions, trainingOptionsSchema } from '@hypernets/core/internal';
 import type { DataSplit } from '@hypernets/data';
 import type { GHN2 } from '../ghn2.js';
 import type { ArchSource } from './arch.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundedArray, rngStateSchema, samplerStateSchema } from '@hypernets/core';
+import { boundedArray, rngStateSchema, samplerStateSchema } from '@hypernets/core/internal';
 
 export type GhnTrainEvent =
   | {

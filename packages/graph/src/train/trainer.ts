@@ -4,18 +4,16 @@ import {
   CheckpointError,
   ConfigError,
   Rng,
-  RunCheckpoint,
   TrainingError,
   countCorrect,
-  eventEmitter,
   restoreVariables,
-  runSteps,
   softmaxCrossEntropy,
   tidy,
   type RunOptions,
   type Trainer,
   type Weights,
 } from '@hypernets/core';
+import { RunCheckpoint, eventEmitter, runSteps } from '@hypernets/core/internal';
 import { disposeBatch, type Batch, type DataSplit } from '@hypernets/data';
 import type { GHN2 } from '../ghn2.js';
 import { dataSeed, missingWeights, netInput, type ArchSample, type ArchSource } from './arch.js';

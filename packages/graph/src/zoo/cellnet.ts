@@ -2,14 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
   ShapeMismatchError,
+  avgPoolTorch,
   batchNorm,
-  batchNormSpecs,
-  checkPositiveInt,
   checkWeights,
   conv2d,
-  convGeometry,
-  convSpecs,
-  denseSpecs,
+  depthwiseConv2dTorch,
   globalAvgPool,
   linear,
   maxPoolPadded,
@@ -19,9 +16,9 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { batchNormSpecs, checkPositiveInt, convGeometry, convSpecs, denseSpecs } from '@hypernets/core/internal';
 import type { DescribesGraph } from '../describe.js';
 import { GraphBuilder, type ArchGraph, type BuildOptions } from '../graph.js';
-import { avgPoolTorch, depthwiseConv2dTorch } from './ops.js';
 
 /**
  * The operations of a cell edge (DARTS's names, ppuda/deepnets1m/ops.py):

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '@hypernets/core';
-import { depthwiseConv2dTorch } from '../zoo/ops.js';
+import type { Rng } from '../random.js';
+import { depthwiseConv2dTorch } from '../ops/depthwise-conv.js';
 
 /**
  * Largest relative difference between depthwiseConv2dTorch's gradients (x and w, undilated)

@@ -1,7 +1,8 @@
 // The depthwise conv's own gradient (stride 1) on wasm, where tfjs's backprop kernels are core's JS ones.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, initBackend } from '@hypernets/core';
-import { gradientGap } from '../testing/zoo.js';
+import { Rng } from '../random.js';
+import { initBackend } from '../backend/index.js';
+import { gradientGap } from '../testing/ops.js';
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,8 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, initBackend } from '@hypernets/core';
-import { avgPoolTorch, depthwiseConv2dTorch, dilateKernel } from './ops.js';
-import { gradientGap } from '../testing/zoo.js';
+// PyTorch-semantics ops of DARTS-style cells (graph's CellNet): symmetric padding, floor mode.
+import { Rng } from '../random.js';
+import { initBackend } from '../backend/index.js';
+import { depthwiseConv2dTorch } from './depthwise-conv.js';
+import { avgPoolTorch } from './pool.js';
+import { gradientGap } from '../testing/ops.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -11,18 +14,6 @@ beforeAll(async () => {
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 }
-
-describe('dilateKernel', () => {
-  it('puts d − 1 zeros between the taps', () => {
-    const w = tf.tensor4d([1, 2, 3, 4], [2, 2, 1, 1]);
-    const d = dilateKernel(w, 3);
-    expect(d.shape).toEqual([4, 4, 1, 1]);
-    expect(Array.from(d.dataSync())).toEqual([1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4]);
-    expect(dilateKernel(w, 1)).toBe(w);
-    expect(() => dilateKernel(w, 0)).toThrow(ConfigError);
-    tf.dispose([w, d]);
-  });
-});
 
 describe('depthwiseConv2dTorch', () => {
   const rng = new Rng(3);
