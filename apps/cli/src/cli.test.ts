@@ -37,7 +37,9 @@ describe('hypernets demo', () => {
 
   it('--help loads neither tfjs nor the packages (they load when a command runs)', () => {
     // tfjs-core creates its engine global on import
-    const probe = `const { buildProgram } = await import(${JSON.stringify(pathToFileURL(bin).href)}); buildProgram(); process.stdout.write(String('_tfengine' in globalThis));`;
+    const probe =
+      `const { buildProgram } = await import(${JSON.stringify(pathToFileURL(bin).href)}); buildProgram(); ` +
+      "process.stdout.write(String('_tfengine' in globalThis));";
     const r = spawnSync(
       process.execPath,
       ['--import', 'tsx', '--conditions=@hypernets/source', '--input-type=module', '-e', probe],

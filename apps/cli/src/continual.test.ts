@@ -201,7 +201,10 @@ describe('hypernets continual: command', () => {
     const refused = cli(...TINY, '--out', held);
     expect(refused.status, refused.stderr).toBe(2);
     expect(refused.stderr).toMatch(
-      /--out .*held-\w+ holds another run \(checkpoint\.json, checkpoint\.safetensors, results\.json\); pass --resume to continue it, a new --out for a new run, or --overwrite to replace it/,
+      new RegExp(
+        String.raw`--out .*held-\w+ holds another run \(checkpoint\.json, checkpoint\.safetensors, results\.json\); ` +
+          'pass --resume to continue it, a new --out for a new run, or --overwrite to replace it',
+      ),
     );
     expect(statSync(join(held, 'checkpoint.safetensors')).mtimeMs).toBe(before);
     expect(readFileSync(join(held, 'results.json'), 'utf8')).toBe('{"avg_acc": 0.99}');
@@ -215,7 +218,10 @@ describe('hypernets continual: command', () => {
     for (const [d, want] of [
       [
         otherRun,
-        /--resume: the run in .*other-\w+ was started with other options \(iterations: 250 there, 3 here\); pass the options that run was started with, another --out for a new run, or --overwrite to replace it/,
+        new RegExp(
+          String.raw`--resume: the run in .*other-\w+ was started with other options \(iterations: 250 there, 3 here\); ` +
+            'pass the options that run was started with, another --out for a new run, or --overwrite to replace it',
+        ),
       ],
       [
         truncated,

@@ -138,12 +138,14 @@ export async function checkResumable(out: string, fingerprint: unknown): Promise
           .map(([k, h, w]) => `${k}: ${h} there, ${w} here`)
           .join('; ') + (diff.length > 6 ? `; and ${diff.length - 6} more` : '');
       throw new UsageError(
-        `--resume: the run in ${out} was started with other options (${shown || 'same values, other layout'}); pass the options that run was started with, another --out for a new run, or --overwrite to replace it`,
+        `--resume: the run in ${out} was started with other options (${shown || 'same values, other layout'}); ` +
+          `pass the options that run was started with, another --out for a new run, or --overwrite to replace it`,
       );
     }
     if (!(e instanceof core.CheckpointError)) throw e;
     throw new UsageError(
-      `--resume: the checkpoint in ${out} cannot be resumed: ${basename(e.file)} ${e.detail}. Pass --overwrite to start this run again in ${out} (its files are replaced), or another --out`,
+      `--resume: the checkpoint in ${out} cannot be resumed: ${basename(e.file)} ${e.detail}. Pass --overwrite ` +
+        `to start this run again in ${out} (its files are replaced), or another --out`,
     );
   }
 }

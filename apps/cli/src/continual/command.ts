@@ -125,14 +125,16 @@ export function continualCommand(action: (inv: ContinualInvocation) => Promise<v
       choice(
         'hnet-init',
         ['hyperfan-in', 'hyperfan-out', 'default', 'xavier'],
-        "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in",
+        "the hypernetwork's init: hyperfan-in|out (output layer scaled to the target's init), default (output " +
+          "layer like any dense layer), xavier (every layer Xavier-uniform, biases 0: hypercl's); default hyperfan-in",
       ),
     )
     .addOption(
       choice(
         'hnet-flat-order',
         ['torch', 'native'],
-        "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch",
+        "layout of each generated weight tensor in the hypernetwork's output: torch (dense [out, in], as " +
+          'hypercl: which entries share a chunk position) or native (tfjs [in, out]); default torch',
       ),
     )
     .addOption(floatOption('--beta', 'output-regulariser strength β (default 0.01 split, 0.1 permuted)'))

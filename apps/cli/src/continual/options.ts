@@ -242,7 +242,8 @@ export function resolveConfig(flags: Record<string, unknown>, content: unknown, 
   const trainSize = taskSize.size - c.valSize;
   if (c.batchSize > trainSize)
     throw new UsageError(
-      `--batch-size: ${c.batchSize} is larger than ${taskSize.what}'s training set (${taskSize.size}${c.valSize ? ` − ${c.valSize} validation` : ''} = ${trainSize} images); use at most ${trainSize}`,
+      `--batch-size: ${c.batchSize} is larger than ${taskSize.what}'s training set ` +
+        `(${taskSize.size}${c.valSize ? ` − ${c.valSize} validation` : ''} = ${trainSize} images); use at most ${trainSize}`,
     );
   return c;
 }

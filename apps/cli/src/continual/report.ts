@@ -93,8 +93,10 @@ export async function writeReport(dir: string, s: RunSummary, r: ContinualResult
     `# ${s.benchmark}, ${s.scenario.toUpperCase()}, ${s.method}`,
     '',
     `Average final accuracy **${pct(s.avg_acc)}%**, backward transfer ${pct(s.backward_transfer)} points, forgetting ${pct(s.forgetting)} points.`,
-    `${s.config.tasks} tasks × ${s.config.iterations} iterations, batch ${s.config.batchSize}, seed ${s.config.seed}, backend ${s.backend}, ${s.seconds.toFixed(1)} s`,
-    `(per task: ${s.task_seconds.map((t) => t.toFixed(1)).join(', ')} s). Trainable parameters: ${s.params.method.toLocaleString('en-US')} (target network: ${s.params.target.toLocaleString('en-US')}).`,
+    `${s.config.tasks} tasks × ${s.config.iterations} iterations, batch ${s.config.batchSize}, seed ` +
+      `${s.config.seed}, backend ${s.backend}, ${s.seconds.toFixed(1)} s`,
+    `(per task: ${s.task_seconds.map((t) => t.toFixed(1)).join(', ')} s). Trainable parameters: ` +
+      `${s.params.method.toLocaleString('en-US')} (target network: ${s.params.target.toLocaleString('en-US')}).`,
     '',
     'Accuracy matrix (%, row i = after training task i, column j = task j):',
     '',

@@ -106,7 +106,8 @@ export async function runContinual(
     const { method, target } = buildMethod(cfg, stream, layout);
     const params = { method: method.numParams, target: countParams(target.params) };
     io.err(
-      `${stream.name}, ${cfg.scenario.toUpperCase()}, ${cfg.method}: ${params.method.toLocaleString('en-US')} trainable parameters (target ${params.target.toLocaleString('en-US')}), ${cfg.iterations} iterations per task`,
+      `${stream.name}, ${cfg.scenario.toUpperCase()}, ${cfg.method}: ${params.method.toLocaleString('en-US')} ` +
+        `trainable parameters (target ${params.target.toLocaleString('en-US')}), ${cfg.iterations} iterations per task`,
     );
     const progress = new Progress(io, cfg);
     const trainer = new ContinualTrainer({
@@ -134,7 +135,8 @@ export async function runContinual(
     io.out(`\naccuracy matrix (%), ${stream.name} ${cfg.scenario.toUpperCase()} ${cfg.method}:`);
     io.out(accuracyTable(result.accMatrix));
     io.out(
-      `average final accuracy ${(100 * result.avgAcc).toFixed(2)}%, backward transfer ${(100 * result.backwardTransfer).toFixed(2)}, ${result.seconds.toFixed(1)} s`,
+      `average final accuracy ${(100 * result.avgAcc).toFixed(2)}%, backward transfer ` +
+        `${(100 * result.backwardTransfer).toFixed(2)}, ${result.seconds.toFixed(1)} s`,
     );
     io.out(`wrote ${files.join(', ')}`);
     return summary;

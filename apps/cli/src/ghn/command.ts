@@ -144,7 +144,8 @@ export function ghnCommand(): Command {
       choice(
         'ghn-type',
         GHN_TYPES,
-        "the GHN: 'ghn2' (ppuda's GatedGNN, max_shape 2·hid), 'ghn3' (Graphormer layers, max_shape hid) or 'logah' (GHN-3 with LoGAH's low-rank decoder, rank hid/2); default ghn2",
+        "the GHN: 'ghn2' (ppuda's GatedGNN, max_shape 2·hid), 'ghn3' (Graphormer layers, max_shape hid) or " +
+          "'logah' (GHN-3 with LoGAH's low-rank decoder, rank hid/2); default ghn2",
       ),
     )
     .addOption(intOption('--hid', `GHN node embedding size (default ${TRAIN_DEFAULTS.hid})`))

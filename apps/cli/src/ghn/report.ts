@@ -59,8 +59,11 @@ export async function writeTrainReport(dir: string, s: TrainSummary): Promise<st
   const md = [
     `# ${name} meta-training, MNIST`,
     '',
-    `${s.steps} steps (${s.skipped} skipped for a non-finite loss) of ${s.config.archsPerStep} architectures and ${s.config.batchSize} images, ${s.archs_seen} distinct architectures; final loss ${s.final_loss?.toFixed(4) ?? '-'}, training accuracy ${pct(s.final_accuracy)}.`,
-    `${s.seconds.toFixed(1)} s on ${s.backend} (${s.ms_per_step?.toFixed(0) ?? '-'} ms/step). GHN: ${s.params.toLocaleString('en-US')} parameters, written to \`${s.ghn}\`.`,
+    `${s.steps} steps (${s.skipped} skipped for a non-finite loss) of ${s.config.archsPerStep} architectures ` +
+      `and ${s.config.batchSize} images, ${s.archs_seen} distinct architectures; final loss ` +
+      `${s.final_loss?.toFixed(4) ?? '-'}, training accuracy ${pct(s.final_accuracy)}.`,
+    `${s.seconds.toFixed(1)} s on ${s.backend} (${s.ms_per_step?.toFixed(0) ?? '-'} ms/step). GHN: ` +
+      `${s.params.toLocaleString('en-US')} parameters, written to \`${s.ghn}\`.`,
     '',
     '![learning curves](learning-curves.svg)',
     '',
@@ -80,10 +83,12 @@ export async function writeEvalReport(dir: string, s: EvalSummary, table?: strin
   const md = [
     `# GHN evaluation on MNIST: ${s.split ? `split ${s.split}` : 'model zoo'}`,
     '',
-    `GHN \`${s.ghn}\`, ${s.archs.length} architectures, ${s.config.testSamples} test images (batch-norm nets with the statistics of each test batch of ${s.config.batchSize}, as ppuda's eval_ghn.py).`,
+    `GHN \`${s.ghn}\`, ${s.archs.length} architectures, ${s.config.testSamples} test images (batch-norm nets ` +
+      `with the statistics of each test batch of ${s.config.batchSize}, as ppuda's eval_ghn.py).`,
     `Mean test accuracy of the predicted parameters **${pct(s.mean_accuracy)}** (the nets' own random init: ${pct(s.mean_random_init)}).` +
       (ft
-        ? ` After ${ft.steps} fine-tuning steps (${s.config.optimizer}): ${pct(ft.predicted)} from the predicted parameters, ${pct(ft.random)} from the random init (same batches).`
+        ? ` After ${ft.steps} fine-tuning steps (${s.config.optimizer}): ${pct(ft.predicted)} from the ` +
+          `predicted parameters, ${pct(ft.random)} from the random init (same batches).`
         : ''),
     '',
     '| architecture | params | predicted | random init |' + (ft ? ' fine-tuned from predicted | from random |' : ''),

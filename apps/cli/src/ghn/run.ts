@@ -124,7 +124,9 @@ export async function runGhnTrain(
     const train = subset(mnist.train, o.trainSamples);
     const ghn = newGhn(o);
     io.err(
-      `${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), batch ${o.batchSize} of ${train.size} MNIST images`,
+      `${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} ` +
+        `steps × ${o.archsPerStep} architectures (${o.source === 'small' ? o.families.join('/') : 'sampler'}), ` +
+        `batch ${o.batchSize} of ${train.size} MNIST images`,
     );
     const progress = new Progress(
       io,
@@ -195,7 +197,9 @@ export async function runGhnTrain(
     };
     const files = await writeTrainReport(out, summary);
     io.out(
-      `trained ${result.step} steps in ${result.seconds.toFixed(1)} s: loss ${summary.final_loss?.toFixed(4) ?? '-'}, training accuracy ${summary.final_accuracy === null ? '-' : (100 * summary.final_accuracy).toFixed(1)}%, ${result.skipped} skipped, ${result.archsSeen} architectures seen`,
+      `trained ${result.step} steps in ${result.seconds.toFixed(1)} s: loss ${summary.final_loss?.toFixed(4) ?? '-'}, ` +
+        `training accuracy ${summary.final_accuracy === null ? '-' : (100 * summary.final_accuracy).toFixed(1)}%, ` +
+        `${result.skipped} skipped, ${result.archsSeen} architectures seen`,
     );
     io.out(`wrote ${[ghnFile, ...files].join(', ')}`);
     return summary;
@@ -258,7 +262,8 @@ export async function runGhnPredict(o: GhnPredictOptions, io: GhnIo): Promise<Pr
       backend: info.backend,
     };
     io.out(
-      `${o.model}: predicted ${s.params.toLocaleString('en-US')} parameters (${s.tensors} tensors${missing.length ? `, ${missing.length} not predicted: seeded init` : ''}) in ${ms.toFixed(0)} ms; wrote ${o.out}`,
+      `${o.model}: predicted ${s.params.toLocaleString('en-US')} parameters (${s.tensors} ` +
+        `tensors${missing.length ? `, ${missing.length} not predicted: seeded init` : ''}) in ${ms.toFixed(0)} ms; wrote ${o.out}`,
     );
     return s;
   } finally {
@@ -286,7 +291,8 @@ export async function runGhnEval(o: GhnEvalOptions, out: string, io: GhnIo): Pro
       archs = Array.from({ length: o.archs }, () => split.sample(rng));
     } else archs = o.models.map((m) => archSample(zooNet(m as ZooModel, { numClasses, inputShape: [28, 28, 1] }), m));
     io.err(
-      `${archs.length} architectures (${o.split ? `split ${o.split}` : 'zoo'}), ${Math.min(o.testSamples, test.size)} MNIST test images${o.fineTuneSteps ? `, ${o.fineTuneSteps} fine-tuning steps (${o.optimizer})` : ''}`,
+      `${archs.length} architectures (${o.split ? `split ${o.split}` : 'zoo'}), ${Math.min(o.testSamples, test.size)} ` +
+        `MNIST test images${o.fineTuneSteps ? `, ${o.fineTuneSteps} fine-tuning steps (${o.optimizer})` : ''}`,
     );
     const progress = new Progress(io, 'arch {value}/{total} |{bar}| {name} acc {acc} ETA {eta_formatted}');
     progress.start(archs.length, 0, { name: '', acc: '-' });
