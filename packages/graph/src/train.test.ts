@@ -191,29 +191,13 @@ describe('GhnTrainer: steps, skips, checkpoints, resume', () => {
     const ghn = tinyGhn();
     const before = ghn.trainableVariables().map((v) => v.dataSync().slice());
     const skips: GhnTrainEvent[] = [];
-    const t = new GhnTrainer({
-      ghn,
-      source: fixedSource([bad]),
-      train,
-      steps: 3,
-      archsPerStep: 1,
-      batchSize: 8,
-      maxSkips: 5,
-      callbacks: { onSkip: (e) => skips.push(e) },
-    });
+    const options = { ghn, source: fixedSource([bad]), train, steps: 3, archsPerStep: 1, batchSize: 8 };
+    const t = new GhnTrainer({ ...options, maxSkips: 5, callbacks: { onSkip: (e) => skips.push(e) } });
     const r = await t.run();
     expect(r.skipped).toBe(3);
     expect(skips.length).toBe(3);
     ghn.trainableVariables().forEach((v, i) => expect(v.dataSync()).toEqual(before[i]));
-    const t2 = new GhnTrainer({
-      ghn,
-      source: fixedSource([bad]),
-      train,
-      steps: 3,
-      archsPerStep: 1,
-      batchSize: 8,
-      maxSkips: 1,
-    });
+    const t2 = new GhnTrainer({ ...options, maxSkips: 1 });
     await expect(t2.run()).rejects.toThrow(TrainingError);
     t.dispose();
     t2.dispose();
