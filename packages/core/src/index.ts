@@ -55,6 +55,7 @@ export type {
   BatchNormCall,
   BatchNormSettings,
   TorchConvOptions,
+  AttentionOptions,
   LstmActivations,
   LstmCellOptions,
   Labels,

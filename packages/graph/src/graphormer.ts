@@ -4,7 +4,7 @@
 // degrees, the distance from the input node, and the (forward, backward) distance pairs of the
 // edge embeddings.
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, affine, gelu, layerNormalize, linearTorch } from '@hypernets/core';
+import { ConfigError, affine, gelu, layerNormalize, linearTorch, multiHeadAttention } from '@hypernets/core';
 import { GraphError, type ArchGraph } from './graph.js';
 
 /** ghn3's TransformerLayer.max_degree: in/out degrees are clipped to it. */
@@ -141,7 +141,7 @@ export function edgeBias(g: DenseGraphs, w: WeightLookup, prefix: string, heads:
   });
 }
 
-/** Attention mask [B·H, M, M]: true between real nodes, false where either is padding (ghn3: mask & maskᵀ). */
+/** Attention mask [B, H, M, M]: true between real nodes, false where either is padding (ghn3: mask & maskᵀ). */
 export function paddingMask(g: DenseGraphs, heads: number): tf.Tensor {
   const { M } = g;
   const B = g.sizes.length;
@@ -152,14 +152,15 @@ export function paddingMask(g: DenseGraphs, heads: number): tf.Tensor {
       for (let i = 0; i < n; i++) m.fill(1, o + i * M, o + i * M + n);
     }
   });
-  return tf.tensor3d(m, [B * heads, M, M], 'bool');
+  return tf.tensor4d(m, [B, heads, M, M], 'bool');
 }
 
 /**
  * One Graphormer layer (ghn3's TransformerLayer with mlp_ratio 4, no qkv bias, pre-norm):
  * x ← x + to_out(softmax(q·kᵀ/√d_head + bias + mask)·v), x ← x + ff(ln2(x)), with q, k, v from
- * to_qkv(ln1(x)). `x` [B, M, C]; `bias` [B, H, M, M] or null; `mask` (paddingMask) or null:
- * masked scores are set to −2¹⁵ before the softmax, as ghn3's masked_fill does.
+ * to_qkv(ln1(x)) and the attention itself core's multiHeadAttention. `x` [B, M, C]; `bias`
+ * [B, H, M, M] or null; `mask` (paddingMask, [B, H, M, M]) or null: masked scores are set to
+ * −2¹⁵ before the softmax, as ghn3's masked_fill does.
  */
 export function graphormerLayer(
   x: tf.Tensor,
@@ -173,20 +174,17 @@ export function graphormerLayer(
     const [B, M, C] = x.shape as [number, number, number];
     if (C % heads !== 0)
       throw new ConfigError('heads', `graphormerLayer: ${C} features do not split into ${heads} heads`);
-    const hd = C / heads;
     const flat = tf.reshape(x, [B * M, C]);
     const qkv = linear(layerNorm(flat, w, `${prefix}.ln1`), w, `${prefix}.attn.to_qkv`, false); // [B·M, 3C]
-    // (B, M, 3, H, hd) → (3, B, H, M, hd), as ghn3's permute(2, 0, 3, 1, 4)
-    const parts = tf.transpose(tf.reshape(qkv, [B, M, 3, heads, hd]), [2, 0, 3, 1, 4]);
-    const [q, k, v] = tf
-      .split(tf.reshape(parts, [3, B * heads, M, hd]), 3, 0)
-      .map((t) => tf.reshape(t, [B * heads, M, hd])) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-    let attn: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), hd ** -0.5); // [B·H, M, M]
-    if (bias) attn = tf.add(attn, tf.reshape(bias, [B * heads, M, M]));
-    if (mask) attn = tf.where(mask, attn, tf.fill([B * heads, M, M], MASKED));
-    const o = tf.matMul(tf.softmax(attn, -1) as tf.Tensor3D, v); // [B·H, M, hd]
-    const merged = tf.reshape(tf.transpose(tf.reshape(o, [B, heads, M, hd]), [0, 2, 1, 3]), [B * M, C]);
-    const h = tf.add(flat, linear(merged, w, `${prefix}.attn.to_out.0`));
+    // ghn3 reshapes qkv to (B, M, 3, H, hd): q, k, v are the three C-wide thirds, each split
+    // head-major into (H, hd), which is how multiHeadAttention splits its d channels.
+    const [q, k, v] = tf.split(tf.reshape(qkv, [B, M, 3 * C]), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const attn = multiHeadAttention(q, k, v, heads, {
+      bias: bias ?? undefined,
+      mask: mask ?? undefined,
+      maskedValue: MASKED,
+    }); // [B, M, C]
+    const h = tf.add(flat, linear(tf.reshape(attn, [B * M, C]), w, `${prefix}.attn.to_out.0`));
     const ff = linear(gelu(linear(layerNorm(h, w, `${prefix}.ln2`), w, `${prefix}.ff.net.0`)), w, `${prefix}.ff.net.3`);
     return tf.reshape(tf.add(h, ff), [B, M, C]);
   });

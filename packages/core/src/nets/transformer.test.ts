@@ -231,7 +231,7 @@ describe('TransformerEncoder: numerics', () => {
     const e = 1 / (1 + Math.exp(10 / Math.SQRT2));
     expect(out[0][0][0]).toBeCloseTo((1 - e) * 1 + e * 3, 5);
     expect(out[0][1][1]).toBeCloseTo(e * 2 + (1 - e) * 4, 5);
-    const causal = multiHeadAttention(q, k, v, 1, true).arraySync() as number[][][];
+    const causal = multiHeadAttention(q, k, v, 1, { causal: true }).arraySync() as number[][][];
     expect(causal[0][0]).toEqual([1, 2]); // the first query may only see the first key
     tf.dispose([q, k, v]);
   });

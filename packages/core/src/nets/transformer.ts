@@ -269,7 +269,10 @@ export class TransformerEncoder implements TargetNet {
         const p = `blocks.${b}`;
         const qkv = linear(ln(h, `${p}.ln1`), w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`));
         const [q, k, v] = tf.split(qkv, 3, -1);
-        const att = multiHeadAttention(q, k, v, c.numHeads, c.causal, dropping ? drop : undefined);
+        const att = multiHeadAttention(q, k, v, c.numHeads, {
+          causal: c.causal,
+          dropProbs: dropping ? drop : undefined,
+        });
         h = tf.add(h, drop(linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`))));
         const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu-tanh');
         h = tf.add(h, drop(linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`))));

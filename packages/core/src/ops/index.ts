@@ -15,6 +15,7 @@ export { batchNorm, batchNormSpecs, batchNormStateSpecs, BN_MOMENTUM, BN_EPS } f
 export type { BatchNormCall, BatchNormSettings } from './batch-norm.js';
 export { embeddingLookup } from './embedding.js';
 export { multiHeadAttention } from './attention.js';
+export type { AttentionOptions } from './attention.js';
 export { lstmCell, lstmLayer } from './lstm.js';
 export { dilateKernel } from './dilate.js';
 export { depthwiseConv2dTorch } from './depthwise-conv.js';
