@@ -42,7 +42,12 @@ export function multiHeadAttention(
   const [n, t, d] = q.shape as [number, number, number];
   for (const [what, a] of Object.entries({ k, v }))
     if (!sameShape(a.shape, q.shape))
-      throw new ShapeMismatchError(`multiHeadAttention ${what}`, q.shape, a.shape, 'q, k and v must have the same shape');
+      throw new ShapeMismatchError(
+        `multiHeadAttention ${what}`,
+        q.shape,
+        a.shape,
+        'q, k and v must have the same shape',
+      );
   if (!Number.isInteger(numHeads) || numHeads < 1 || d % numHeads !== 0)
     throw new ConfigError('numHeads', `multiHeadAttention: ${d} features do not split into ${numHeads} heads`);
   const full = [n, numHeads, t, t];
