@@ -128,14 +128,7 @@ export function configFromGhn3(
 function ghn3PyConfig(ghn: GHN3): Ghn3PyConfig {
   const c = ghn.config;
   const py: Ghn3PyConfig = {
-    max_shape: [...c.maxShape],
-    num_classes: c.numClasses,
-    hypernet: 'gatedgnn',
-    decoder: 'conv',
-    weight_norm: c.weightNorm,
-    ve: c.sMax > 1,
-    layernorm: c.layernorm,
-    hid: c.hid,
+    ...ppudaConfig(ghn),
     layers: c.layers,
     heads: c.heads,
     is_ghn2: c.isGhn2,
