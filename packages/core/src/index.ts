@@ -120,6 +120,8 @@ export type {
   BackendInfo,
   InitBackendOptions,
   WasmBinaryName,
+  NativeInfo,
+  NativePreference,
 } from './backend/index.js';
 
 // files: safetensors, checkpoints, tfjs model.json

@@ -24,6 +24,8 @@ export type { ConvGeometry } from './ops/index.js';
 export { denseSpecs, zeroPadShortcut } from './nets/index.js';
 
 // kernels and gradients that initBackend registers
+export { setNativeGemm, nativeGemmActive } from './kernels/native-gemm.js';
+export type { NativeGemmLike } from './kernels/native-gemm.js';
 export { registerTfjsGradients } from './tfjs-setup.js';
 export {
   WASM_TRAINING_KERNELS,

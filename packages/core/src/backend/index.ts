@@ -2,9 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, ConfigError } from '../errors/index.js';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
+import { setNativeGemm } from '../kernels/native-gemm.js';
+import { startNative, type NativeInfo, type NativePreference } from './native.js';
 
 export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
+export type { NativeInfo, NativePreference } from './native.js';
 
 export const BACKEND_ORDER: readonly BackendName[] = ['cuda', 'webgpu', 'wasm', 'cpu'];
 
@@ -19,6 +22,8 @@ export interface BackendInfo {
   skipped: { backend: BackendName; reason: string }[];
   /** Kernels core registered so that training works on this backend. */
   registeredKernels: string[];
+  /** wasm only: whether its matrix products run on @hypernets/native's BLAS, and why (not). */
+  native?: NativeInfo;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -69,11 +74,17 @@ export interface InitBackendOptions {
   wasmPaths?: string | Record<WasmBinaryName, string>;
   /** Options of the WebGPU backend (adapter, power preference, where to look for the Vulkan loader). */
   webgpu?: import('./webgpu.js').WebgpuOptions;
+  /**
+   * The wasm backend's f32 matrix products on OpenBLAS through @hypernets/native (Node): 'auto'
+   * (default, or HYPERNETS_NATIVE) uses it when it loads and says why not otherwise; true
+   * requires it; false keeps wasm's own.
+   */
+  native?: NativePreference;
 }
 
 async function startWasm(
   options: InitBackendOptions = {},
-): Promise<{ tfjsBackend: string; device: string; kernels: string[] }> {
+): Promise<{ tfjsBackend: string; device: string; kernels: string[]; native: NativeInfo }> {
   let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasmModule = await import('@tensorflow/tfjs-backend-wasm');
@@ -126,7 +137,9 @@ async function startWasm(
       'cpu',
     );
   }
-  return { tfjsBackend: 'wasm', device: `WebAssembly (${isNode ? 'Node, 1 thread' : 'browser'})`, kernels };
+  const native = await startNative(options.native, isNode);
+  const device = `WebAssembly (${isNode ? 'Node, 1 thread' : 'browser'})${native.used ? ', matrix products on OpenBLAS' : ''}`;
+  return { tfjsBackend: 'wasm', device, kernels, native };
 }
 
 async function startCpu(): Promise<{ tfjsBackend: string; device: string }> {
@@ -141,7 +154,8 @@ async function startOne(
   name: BackendName,
   auto: boolean,
   options: InitBackendOptions = {},
-): Promise<{ tfjsBackend: string; device: string; kernels?: string[] }> {
+): Promise<{ tfjsBackend: string; device: string; kernels?: string[]; native?: NativeInfo }> {
+  if (name !== 'wasm') setNativeGemm(null);
   switch (name) {
     case 'cuda':
       return startCuda();
@@ -192,6 +206,7 @@ export async function initBackend(
         device: r.device,
         skipped,
         registeredKernels: r.kernels ?? [],
+        ...(r.native ? { native: r.native } : {}),
       };
     } catch (e) {
       if (pref !== 'auto') throw e;

@@ -6,6 +6,7 @@
 // Transpose kernel and the product runs on wasm's own untransposed path.
 import * as tf from '@tensorflow/tfjs-core';
 import { getOriginalKernel } from './originals.js';
+import { nativeBatchMatMul, nativeFusedMatMul } from './native-gemm.js';
 import { asWasmBackend, callWasmKernel } from './wasm_util.js';
 
 /** tfjs-backend-wasm's own BatchMatMul, which this kernel delegates to. */
@@ -174,6 +175,9 @@ export const batchMatMulConfig: tf.KernelConfig = {
     if (wasmOriginal() == null) throw new Error("@hypernets/core: tfjs-backend-wasm's BatchMatMul is not registered");
     const backend = asWasmBackend(args.backend, 'BatchMatMul');
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+    const native = nativeBatchMatMul(backend, a, b, !!transposeA, !!transposeB);
+    if (native) return native;
     const swapped = aTimesBT(backend, args, a, b);
     if (swapped) return swapped;
     return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) => untransposed(backend, args2, a2, b2));
@@ -199,6 +203,8 @@ export const fusedMatMulConfig: tf.KernelConfig = {
     if (wasmFusedOriginal() == null)
       throw new Error("@hypernets/core: tfjs-backend-wasm's _FusedMatMul is not registered");
     const backend = asWasmBackend(args.backend, '_FusedMatMul');
+    const native = nativeFusedMatMul(backend, args);
+    if (native) return native;
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     return withExplicitTransposes(backend, args, a, b, (args2, a2, b2) =>
       withCacheSafeB(

@@ -1,0 +1,179 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { initBackend, type BackendInfo } from '../backend/index.js';
+import { nativeGemmActive } from './native-gemm.js';
+import { compare, randData, rng } from '../testing/kernels.js';
+
+// The native path needs @hypernets/native built and OpenBLAS; CI installs both, so there it must run.
+let info: BackendInfo;
+beforeAll(async () => {
+  info = await initBackend('wasm', { native: process.env.CI === 'true' ? true : 'auto' });
+});
+
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = f();
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
+/** Worst relative difference of f on cpu and on wasm (native products when on). */
+async function gap(f: () => tf.Tensor): Promise<number> {
+  const c = compare(await on('cpu', f), await on('wasm', f));
+  return c.maxAbs / c.scale;
+}
+
+describe('wasm matrix products on @hypernets/native (OpenBLAS)', () => {
+  it('initBackend reports it, and f32 products go through it', ({ skip }) => {
+    if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
+    expect(info.native!.detail).toMatch(/openblas/i);
+    expect(info.device).toMatch(/OpenBLAS/);
+    expect(nativeGemmActive()).toBe(true);
+  });
+
+  it('BatchMatMul equals cpu for every transpose case, batched, broadcast and zero-sized, forward and gradients', async ({
+    annotate,
+    skip,
+  }) => {
+    if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
+    const r = rng(21);
+    let worst = 0;
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const)
+      for (const [batchA, batchB] of [
+        [[], []],
+        [[3], [3]],
+        [
+          [2, 2],
+          [2, 2],
+        ],
+        [[4], []], // b shared by every product (stride 0)
+        [[1], [5]],
+        [[2, 3], [3]], // a broadcast tfjs does in two dimensions: its own kernel
+      ])
+        for (const [m, k, n] of [
+          [r.int(1, 9), r.int(1, 9), r.int(1, 9)],
+          [33, 70, 20],
+        ]) {
+          const aShape = [...batchA, ...(ta ? [k, m] : [m, k])];
+          const bShape = [...batchB, ...(tb ? [n, k] : [k, n])];
+          const av = randData(r, aShape);
+          const bv = randData(r, bShape);
+          worst = Math.max(
+            worst,
+            await gap(() =>
+              tf.tidy(() => {
+                const a = tf.tensor(av, aShape);
+                const b = tf.tensor(bv, bShape);
+                const c = tf.reshape(tf.matMul(a, b, ta, tb), [-1]);
+                // tfjs's BatchMatMul gradient does not reduce over broadcast batch dims: forward only there
+                if (batchA.join() !== batchB.join()) return c;
+                const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))));
+                const [ga, gb] = g([a, b]);
+                return tf.concat([c, tf.reshape(ga, [-1]), tf.reshape(gb, [-1])]);
+                return tf.concat([
+                  tf.reshape(tf.matMul(a, b, ta, tb), [-1]),
+                  tf.reshape(ga, [-1]),
+                  tf.reshape(gb, [-1]),
+                ]);
+              }),
+            ),
+          );
+        }
+    const zero = await on('wasm', () => tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 2])));
+    expect(Array.from(zero)).toEqual([0, 0, 0, 0, 0, 0]);
+    await annotate(`BatchMatMul, native vs cpu: worst relative error ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('_FusedMatMul with bias (per column or scalar) and each activation equals cpu', async ({ annotate, skip }) => {
+    if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
+    const r = rng(22);
+    let worst = 0;
+    const acts = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const;
+    for (const activation of acts)
+      for (const biasShape of [null, [7], [1]])
+        for (const tb of [false, true]) {
+          const av = randData(r, [6, 5], 4);
+          const bv = randData(r, tb ? [7, 5] : [5, 7], 4);
+          const biasV = biasShape ? randData(r, biasShape) : null;
+          const preluV = randData(r, [7]);
+          worst = Math.max(
+            worst,
+            await gap(() =>
+              tf.tidy(() =>
+                tf.fused.matMul({
+                  a: tf.tensor(av, [6, 5]),
+                  b: tf.tensor(bv, tb ? [7, 5] : [5, 7]),
+                  transposeB: tb,
+                  bias: biasV ? tf.tensor(biasV, biasShape!) : undefined,
+                  activation,
+                  preluActivationWeights: activation === 'prelu' ? tf.tensor(preluV, [7]) : undefined,
+                  leakyreluAlpha: 0.3,
+                }),
+              ),
+            ),
+          );
+        }
+    await annotate(`_FusedMatMul, native vs cpu: worst relative error ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('Adam on an MLP: the same losses as cpu, and no tensor leaks per step', async ({ skip }) => {
+    if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const r = rng(23);
+      const x = tf.tensor(randData(r, [32, 20]), [32, 20]);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 32 }, (_, i) => i % 4),
+          'int32',
+        ),
+        4,
+      );
+      const w1 = tf.variable(tf.tensor(randData(r, [20, 16], 0.3), [20, 16]));
+      const w2 = tf.variable(tf.tensor(randData(r, [16, 4], 0.3), [16, 4]));
+      const opt = tf.train.adam(1e-2);
+      const losses: number[] = [];
+      let before = 0;
+      for (let s = 0; s < 8; s++) {
+        if (s === 2) before = tf.memory().numTensors;
+        const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.matMul(x, w1)), w2)), true)!;
+        losses.push((await l.data())[0]!);
+        l.dispose();
+      }
+      const leaked = tf.memory().numTensors - before;
+      opt.dispose();
+      tf.dispose([x, y, w1, w2]);
+      return { losses, leaked };
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm.leaked).toBe(0);
+    wasm.losses.forEach((l, i) => expect(l).toBeCloseTo(cpu.losses[i]!, 4));
+    expect(wasm.losses.at(-1)!).toBeLessThan(wasm.losses[0]!);
+  });
+
+  it('native: false keeps the products on wasm, with the same results', async () => {
+    const off = await initBackend('wasm', { native: false });
+    expect(off.native).toEqual({ used: false, detail: expect.stringMatching(/^off/) });
+    expect(nativeGemmActive()).toBe(false);
+    const r = rng(24);
+    const av = randData(r, [4, 6]);
+    const bv = randData(r, [6, 5]);
+    expect(await gap(() => tf.matMul(tf.tensor(av, [4, 6]), tf.tensor(bv, [6, 5])))).toBeLessThan(1e-5);
+    info = await initBackend('wasm', { native: process.env.CI === 'true' ? true : 'auto' });
+  });
+
+  it('a bad HYPERNETS_NATIVE or native option is a ConfigError', async () => {
+    await expect(initBackend('wasm', { native: 'yes' as never })).rejects.toThrow(/invalid config 'native'/);
+    info = await initBackend('wasm', { native: process.env.CI === 'true' ? true : 'auto' });
+  });
+});

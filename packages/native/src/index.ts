@@ -1,0 +1,142 @@
+/**
+ * @hypernets/native: f32 GEMM with OpenBLAS on memory JavaScript owns, for @hypernets/core's
+ * wasm backend (its products then run on the CPU's AVX2/FMA instead of wasm SIMD128). Optional:
+ * when the addon or OpenBLAS is missing, `loadNative()` says why and core stays on pure wasm.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface Addon {
+  init(path?: string): { ok: true; library: string; config: string } | { ok: false; error: string };
+  setThreads(n: number): void;
+  sgemm(
+    buffer: ArrayBuffer,
+    transA: boolean,
+    transB: boolean,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    aOff: number,
+    aStride: number,
+    bOff: number,
+    bStride: number,
+    cOff: number,
+    cStride: number,
+    alpha: number,
+    beta: number,
+  ): void;
+}
+
+/** One batched product on a buffer of float32s; offsets and strides count floats. */
+export interface GemmCall {
+  transA: boolean;
+  transB: boolean;
+  /** Number of products; a stride of 0 reuses one operand for every product (broadcast). */
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  aOffset: number;
+  aStride: number;
+  bOffset: number;
+  bStride: number;
+  cOffset: number;
+  cStride: number;
+}
+
+/** What `loadNative()` returns when the addon and a BLAS loaded. */
+export interface NativeGemm {
+  /** C[i] = op(A[i])·op(B[i]) for i < batch, row-major, on `buffer` (e.g. a WebAssembly.Memory's). */
+  sgemm(buffer: ArrayBuffer, call: GemmCall): void;
+  /** The BLAS library opened, and its own description (OpenBLAS's build configuration). */
+  readonly library: string;
+  readonly config: string;
+  /** BLAS threads: `HYPERNETS_BLAS_THREADS`, default 1 (a step's products are small; threads cost more than they give on a busy machine). */
+  readonly threads: number;
+}
+
+export type LoadResult = { ok: true; gemm: NativeGemm } | { ok: false; reason: string };
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the binary for this platform is (prebuilt in the package, or built here by `pnpm build`). */
+export function addonPath(): string {
+  return join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'hypernets-native.node');
+}
+
+let cached: LoadResult | null = null;
+
+/**
+ * Loads the addon and OpenBLAS (`HYPERNETS_OPENBLAS` names the library file, default
+ * `libopenblas.so.0`) once. Never throws: a missing piece is `{ ok: false, reason }` with what to do.
+ */
+export function loadNative(): LoadResult {
+  if (cached) return cached;
+  cached = load();
+  return cached;
+}
+
+function load(): LoadResult {
+  const file = addonPath();
+  if (!existsSync(file))
+    return {
+      ok: false,
+      reason:
+        `no binary for ${process.platform}-${process.arch} (${file}); build it with a C compiler: ` +
+        '`npm rebuild @hypernets/native` or `node node_modules/@hypernets/native/scripts/build-addon.mjs`',
+    };
+  let addon: Addon;
+  try {
+    addon = createRequire(import.meta.url)(file) as Addon;
+  } catch (e) {
+    return { ok: false, reason: `the addon did not load: ${(e as Error).message}` };
+  }
+  const lib = process.env.HYPERNETS_OPENBLAS || 'libopenblas.so.0';
+  const init = addon.init(lib);
+  if (!init.ok)
+    return {
+      ok: false,
+      reason: `no BLAS: ${init.error}; install OpenBLAS (Debian: apt-get install libopenblas0-pthread) or set HYPERNETS_OPENBLAS`,
+    };
+  const threads = blasThreads();
+  if (typeof threads === 'string') return { ok: false, reason: threads };
+  addon.setThreads(threads);
+  const gemm: NativeGemm = {
+    library: init.library,
+    config: init.config,
+    threads,
+    sgemm(buffer, c) {
+      addon.sgemm(
+        buffer,
+        c.transA,
+        c.transB,
+        c.batch,
+        c.M,
+        c.N,
+        c.K,
+        c.aOffset,
+        c.aStride,
+        c.bOffset,
+        c.bStride,
+        c.cOffset,
+        c.cStride,
+        1,
+        0,
+      );
+    },
+  };
+  return { ok: true, gemm };
+}
+
+/** HYPERNETS_BLAS_THREADS as a count, or why it is not one. */
+function blasThreads(): number | string {
+  const v = process.env.HYPERNETS_BLAS_THREADS;
+  if (v === undefined || v === '') return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    return `HYPERNETS_BLAS_THREADS must be an integer from 1 to 256, got '${v}'`;
+  return n;
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { loadNative, type GemmCall } from './index.js';
+
+const loaded = loadNative();
+// CI installs a C compiler and OpenBLAS: there the addon must load; elsewhere say why it is skipped.
+const required = process.env.CI === 'true';
+if (!loaded.ok && !required) console.warn(`[native.test] skipped: ${loaded.reason}`);
+const suite = loaded.ok || required ? describe : describe.skip;
+
+/** xorshift floats in [-1, 1): a fixed sequence without tfjs. */
+function filler(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) / 2 ** 32) * 2 - 1;
+  };
+}
+
+/** C[i] = op(A[i])·op(B[i]) in float64, as the reference. */
+function reference(buf: Float32Array, c: GemmCall): Float64Array {
+  const out = new Float64Array(c.batch * c.M * c.N);
+  for (let i = 0; i < c.batch; i++)
+    for (let m = 0; m < c.M; m++)
+      for (let n = 0; n < c.N; n++) {
+        let acc = 0;
+        for (let k = 0; k < c.K; k++) {
+          const a = buf[c.aOffset + i * c.aStride + (c.transA ? k * c.M + m : m * c.K + k)]!;
+          const b = buf[c.bOffset + i * c.bStride + (c.transB ? n * c.K + k : k * c.N + n)]!;
+          acc += a * b;
+        }
+        out[(i * c.M + m) * c.N + n] = acc;
+      }
+  return out;
+}
+
+suite('native sgemm (OpenBLAS on a JavaScript buffer)', () => {
+  const gemm = loaded.ok ? loaded.gemm : null!;
+
+  it('says which BLAS it opened, with 1 thread by default', () => {
+    expect(loaded.ok, loaded.ok ? '' : loaded.reason).toBe(true);
+    expect(gemm.library).toMatch(/blas/i);
+    expect(gemm.threads).toBe(1);
+  });
+
+  it('equals a float64 reference for every transpose case, batched and with one operand broadcast', async ({
+    annotate,
+  }) => {
+    const next = filler(7);
+    let worst = 0;
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        for (const [batch, shareA, shareB] of [
+          [1, false, false],
+          [3, false, false],
+          [4, true, false],
+          [2, false, true],
+        ] as const)
+          for (const [M, N, K] of [
+            [1, 1, 1],
+            [5, 7, 3],
+            [17, 9, 33],
+            [64, 40, 128],
+          ] as const) {
+            const aStride = shareA ? 0 : M * K;
+            const bStride = shareB ? 0 : K * N;
+            const pad = 3; // operands start at odd offsets, not at 0
+            const aOffset = pad;
+            const bOffset = aOffset + (shareA ? 1 : batch) * M * K + pad;
+            const cOffset = bOffset + (shareB ? 1 : batch) * K * N + pad;
+            const buf = new Float32Array(cOffset + batch * M * N + pad);
+            for (let i = 0; i < cOffset; i++) buf[i] = next();
+            buf.fill(NaN, cOffset); // every output element must be written
+            const call: GemmCall = {
+              transA,
+              transB,
+              batch,
+              M,
+              N,
+              K,
+              aOffset,
+              aStride,
+              bOffset,
+              bStride,
+              cOffset,
+              cStride: M * N,
+            };
+            const want = reference(buf, call);
+            gemm.sgemm(buf.buffer, call);
+            for (let i = 0; i < want.length; i++) {
+              const err = Math.abs(buf[cOffset + i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
+              worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
+            }
+            expect(buf[cOffset + batch * M * N], 'wrote past C').toBeNaN();
+          }
+    await annotate(`worst relative error vs float64: ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('K = 0 gives zeros; M or N = 0 writes nothing', () => {
+    const buf = new Float32Array(8).fill(5);
+    gemm.sgemm(buf.buffer, {
+      transA: false,
+      transB: false,
+      batch: 1,
+      M: 2,
+      N: 2,
+      K: 0,
+      aOffset: 0,
+      aStride: 0,
+      bOffset: 0,
+      bStride: 0,
+      cOffset: 4,
+      cStride: 4,
+    });
+    expect(Array.from(buf)).toEqual([5, 5, 5, 5, 0, 0, 0, 0]);
+    gemm.sgemm(buf.buffer, {
+      transA: false,
+      transB: false,
+      batch: 1,
+      M: 0,
+      N: 2,
+      K: 2,
+      aOffset: 0,
+      aStride: 0,
+      bOffset: 0,
+      bStride: 0,
+      cOffset: 0,
+      cStride: 0,
+    });
+    expect(Array.from(buf.subarray(0, 4))).toEqual([5, 5, 5, 5]);
+  });
+
+  it('refuses any operand that reaches outside the buffer, before BLAS reads or writes', () => {
+    const buf = new Float32Array(16).fill(1);
+    const ok: GemmCall = {
+      transA: false,
+      transB: false,
+      batch: 1,
+      M: 2,
+      N: 2,
+      K: 2,
+      aOffset: 0,
+      aStride: 4,
+      bOffset: 4,
+      bStride: 4,
+      cOffset: 8,
+      cStride: 4,
+    };
+    gemm.sgemm(buf.buffer, ok);
+    for (const bad of [
+      { cOffset: 13 }, // C's last element at 16
+      { aOffset: 15 },
+      { bOffset: 1e12 },
+      { batch: 3, cOffset: 8 }, // three C's from 8: up to 20
+      { batch: 2, cStride: 2 }, // the two C's overlap
+      { M: 2 ** 31 },
+      { aOffset: -1 },
+      { K: 1.5 },
+      { N: NaN },
+      { batch: 0 },
+    ] as Partial<GemmCall>[]) {
+      const before = Array.from(buf);
+      expect(() => gemm.sgemm(buf.buffer, { ...ok, ...bad }), JSON.stringify(bad)).toThrow(RangeError);
+      expect(Array.from(buf)).toEqual(before);
+    }
+    expect(() => gemm.sgemm(new Float32Array(4) as unknown as ArrayBuffer, ok)).toThrow(TypeError);
+  });
+});
+
+describe('loadNative without a BLAS', () => {
+  it('says what is missing instead of throwing (HYPERNETS_OPENBLAS naming a library that is not there)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script =
+      "const { loadNative } = await import('./src/index.ts'); const r = loadNative(); console.log(JSON.stringify(r));";
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...process.env, HYPERNETS_OPENBLAS: 'libnot-a-blas.so.7' },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean; reason?: string };
+    expect(out.ok).toBe(false);
+    expect(out.reason).toMatch(/libnot-a-blas\.so\.7|no binary/);
+  });
+});
