@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors/index.js';
+import { nativeAdamStep } from './kernels/native-adam.js';
 
 export interface AdamConfig {
   /** Learning rate (step() may pass another per step, e.g. from a schedule). Default 1e-3. */
@@ -22,9 +23,9 @@ export interface AdamConfig {
  * One implementation for @hypernets/continual (task-conditioned hypernetworks, EWC, SI) and
  * @hypernets/graph (GHN meta-training, ppuda's optimiser).
  *
- * (A fused one-pass update — a JS loop over the wasm heap per variable — was tried and measured no
- * faster than these ~13 SIMD element-wise kernels: 53-79 vs 52-112 ms for step + candidate of a
- * 1.95M-weight variable, A/B under load.)
+ * On wasm with @hypernets/native loaded, `step` updates each variable in one native pass, in place
+ * (kernels/native-adam.ts), with the same float32 roundings as these kernels: the same bits. (A
+ * JS loop over the wasm heap was tried before and measured no faster than the ~13 SIMD kernels.)
  */
 export class Adam {
   readonly lr: number;
@@ -85,10 +86,21 @@ export class Adam {
     this.check(grads);
     this.t++;
     const t = this.t;
+    const constants = {
+      weightDecay: this.weightDecay,
+      beta1: this.beta1,
+      oneMinusBeta1: 1 - this.beta1,
+      beta2: this.beta2,
+      oneMinusBeta2: 1 - this.beta2,
+      biasCorrection2: Math.sqrt(1 - this.beta2 ** t),
+      eps: this.eps,
+      scale: -lr / (1 - this.beta1 ** t),
+    };
     tf.tidy(() => {
       grads.forEach((g, i) => {
         if (g === null) return;
         const x = this.vars[i]!;
+        if (nativeAdamStep(x, g, this.m[i]!, this.v[i]!, constants)) return;
         const { m, v, d } = this.update(i, g, t, lr);
         this.m[i]!.assign(m);
         this.v[i]!.assign(v);

@@ -31,9 +31,11 @@ try {
 const cc = process.env.CC || 'cc';
 mkdirSync(outDir, { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
+// -ffp-contract=off: no fused multiply-adds, so adamStep rounds every operation as core's Adam does
 const args = [
   '-O2',
   '-std=gnu11',
+  '-ffp-contract=off',
   '-fPIC',
   '-shared',
   '-Wall',
@@ -45,7 +47,7 @@ const args = [
   join(root, 'src', 'binding.c'),
 ];
 if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
-else args.push('-ldl');
+else args.push('-ldl', '-lm');
 const r = spawnSync(cc, args, { stdio: 'inherit' });
 if (r.error) skip(`no C compiler (${cc}: ${r.error.message}); install one (Debian: apt-get install gcc libc6-dev)`);
 if (r.status !== 0) skip(`${cc} exited with ${r.status}`);

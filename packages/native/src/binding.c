@@ -6,6 +6,7 @@
 // before BLAS touches it: offsets, strides and sizes come from JavaScript.
 #define NAPI_VERSION 8
 #include <dlfcn.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,11 +181,78 @@ static napi_value sgemm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static int overlaps(int64_t a, int64_t b, int64_t n) { return a < b + n && b < a + n; }
+
+// adamStep(buffer, n, xOff, gOff, mOff, vOff, wd, b1, omb1, b2, omb2, bc2, eps, scale): one Adam step
+// in place on x, m, v (float offsets; n floats each), every operation rounded to float32 in the
+// order of @hypernets/core's Adam (built with -ffp-contract=off: no fused multiply-adds), so the
+// result equals its element-wise kernels bit for bit:
+//   g = g0 + x·wd (wd > 0); m = m·b1 + g·(1−b1); v = v·b2 + g²·(1−b2); x = x + m / (√v / bc2 + eps) · scale
+static napi_value adam_js(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 14) {
+    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: adamStep takes 14 arguments");
+    return NULL;
+  }
+  bool is_ab = false;
+  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
+  if (!is_ab) {
+    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: adamStep's first argument must be an ArrayBuffer");
+    return NULL;
+  }
+  void *data;
+  size_t bytes;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &bytes));
+  int64_t v[5];
+  for (int i = 0; i < 5; i++)
+    if (!get_i64(env, argv[1 + i], &v[i])) {
+      napi_throw_range_error(env, "HYPERNETS_NATIVE", "@hypernets/native: sizes and offsets must be non-negative integers");
+      return NULL;
+    }
+  double c[8];
+  for (int i = 0; i < 8; i++)
+    if (napi_get_value_double(env, argv[6 + i], &c[i]) != napi_ok) {
+      napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: Adam's constants must be numbers");
+      return NULL;
+    }
+  int64_t n = v[0], xo = v[1], go = v[2], mo = v[3], vo = v[4];
+  int64_t cap = (int64_t)(bytes / sizeof(float));
+  if (n > cap || xo > cap - n || go > cap - n || mo > cap - n || vo > cap - n || overlaps(xo, mo, n) ||
+      overlaps(xo, vo, n) || overlaps(mo, vo, n) || overlaps(go, xo, n) || overlaps(go, mo, n) || overlaps(go, vo, n)) {
+    napi_throw_range_error(env, "HYPERNETS_NATIVE",
+                           "@hypernets/native: an Adam operand lies outside the buffer, or two of them overlap");
+    return NULL;
+  }
+  float *base = (float *)data;
+  float *X = base + xo, *M = base + mo, *V = base + vo;
+  const float *G = base + go;
+  const float wd = (float)c[0], b1 = (float)c[1], omb1 = (float)c[2], b2 = (float)c[3], omb2 = (float)c[4];
+  const float bc2 = (float)c[5], eps = (float)c[6], scale = (float)c[7];
+  const int decay = c[0] > 0;
+  for (int64_t i = 0; i < n; i++) {
+    float x = X[i], g = G[i];
+    if (decay) {
+      float t = x * wd;
+      g = g + t;
+    }
+    float m1 = M[i] * b1, m2 = g * omb1, m = m1 + m2;
+    float gg = g * g, v1 = V[i] * b2, v2 = gg * omb2, vv = v1 + v2;
+    float q = sqrtf(vv) / bc2, den = q + eps, r = m / den, d = r * scale;
+    M[i] = m;
+    V[i] = vv;
+    X[i] = x + d;
+  }
+  return NULL;
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", NULL, init, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads_js, NULL, NULL, NULL, napi_default, NULL},
       {"sgemm", NULL, sgemm_js, NULL, NULL, NULL, napi_default, NULL},
+      {"adamStep", NULL, adam_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

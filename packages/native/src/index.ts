@@ -28,6 +28,22 @@ interface Addon {
     alpha: number,
     beta: number,
   ): void;
+  adamStep(
+    buffer: ArrayBuffer,
+    n: number,
+    xOff: number,
+    gOff: number,
+    mOff: number,
+    vOff: number,
+    weightDecay: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    biasCorrection2: number,
+    eps: number,
+    scale: number,
+  ): void;
 }
 
 /** One batched product on a buffer of float32s; offsets and strides count floats. */
@@ -47,10 +63,34 @@ export interface GemmCall {
   cStride: number;
 }
 
+/**
+ * One Adam step in place on `n` floats of x (parameters), m and v (moments), reading the gradient
+ * at `gOffset`; offsets count floats. The constants are @hypernets/core's Adam's, each rounded
+ * to float32 as its element-wise kernels round them: g ← g + x·weightDecay (when > 0);
+ * m ← m·beta1 + g·oneMinusBeta1; v ← v·beta2 + g²·oneMinusBeta2; x ← x + m / (√v / biasCorrection2 + eps) · scale.
+ */
+export interface AdamCall {
+  n: number;
+  xOffset: number;
+  gOffset: number;
+  mOffset: number;
+  vOffset: number;
+  weightDecay: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  biasCorrection2: number;
+  eps: number;
+  scale: number;
+}
+
 /** What `loadNative()` returns when the addon and a BLAS loaded. */
-export interface NativeGemm {
+export interface NativeKernels {
   /** C[i] = op(A[i])·op(B[i]) for i < batch, row-major, on `buffer` (e.g. a WebAssembly.Memory's). */
   sgemm(buffer: ArrayBuffer, call: GemmCall): void;
+  /** Adam in one pass per variable, in place (x, m, v must not overlap each other or g). */
+  adamStep(buffer: ArrayBuffer, call: AdamCall): void;
   /** The BLAS library opened, and its own description (OpenBLAS's build configuration). */
   readonly library: string;
   readonly config: string;
@@ -58,7 +98,7 @@ export interface NativeGemm {
   readonly threads: number;
 }
 
-export type LoadResult = { ok: true; gemm: NativeGemm } | { ok: false; reason: string };
+export type LoadResult = { ok: true; kernels: NativeKernels } | { ok: false; reason: string };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -104,10 +144,28 @@ function load(): LoadResult {
   const threads = blasThreads();
   if (typeof threads === 'string') return { ok: false, reason: threads };
   addon.setThreads(threads);
-  const gemm: NativeGemm = {
+  const kernels: NativeKernels = {
     library: init.library,
     config: init.config,
     threads,
+    adamStep(buffer, c) {
+      addon.adamStep(
+        buffer,
+        c.n,
+        c.xOffset,
+        c.gOffset,
+        c.mOffset,
+        c.vOffset,
+        c.weightDecay,
+        c.beta1,
+        c.oneMinusBeta1,
+        c.beta2,
+        c.oneMinusBeta2,
+        c.biasCorrection2,
+        c.eps,
+        c.scale,
+      );
+    },
     sgemm(buffer, c) {
       addon.sgemm(
         buffer,
@@ -128,7 +186,7 @@ function load(): LoadResult {
       );
     },
   };
-  return { ok: true, gemm };
+  return { ok: true, kernels };
 }
 
 /** HYPERNETS_BLAS_THREADS as a count, or why it is not one. */

@@ -36,7 +36,7 @@ function reference(buf: Float32Array, c: GemmCall): Float64Array {
 }
 
 suite('native sgemm (OpenBLAS on a JavaScript buffer)', () => {
-  const gemm = loaded.ok ? loaded.gemm : null!;
+  const gemm = loaded.ok ? loaded.kernels : null!;
 
   it('says which BLAS it opened, with 1 thread by default', () => {
     expect(loaded.ok, loaded.ok ? '' : loaded.reason).toBe(true);
@@ -166,6 +166,56 @@ suite('native sgemm (OpenBLAS on a JavaScript buffer)', () => {
       expect(Array.from(buf)).toEqual(before);
     }
     expect(() => gemm.sgemm(new Float32Array(4) as unknown as ArrayBuffer, ok)).toThrow(TypeError);
+  });
+});
+
+suite('native adamStep', () => {
+  const k = loaded.ok ? loaded.kernels : null!;
+  const f = Math.fround;
+  const c = {
+    weightDecay: 0.01,
+    beta1: 0.9,
+    oneMinusBeta1: 1 - 0.9,
+    beta2: 0.999,
+    oneMinusBeta2: 1 - 0.999,
+    biasCorrection2: Math.sqrt(1 - 0.999 ** 3),
+    eps: 1e-8,
+    scale: -1e-3 / (1 - 0.9 ** 3),
+  };
+
+  it('equals the float32 operations of core Adam, each rounded in turn (Math.fround)', () => {
+    const n = 1000;
+    const next = filler(11);
+    const buf = new Float32Array(4 * n + 5);
+    const [xo, go, mo, vo] = [1, n + 2, 2 * n + 3, 3 * n + 4];
+    for (let i = 0; i < n; i++) {
+      buf[xo + i] = next();
+      buf[go + i] = next();
+      buf[mo + i] = next() / 10;
+      buf[vo + i] = Math.abs(next()) / 100;
+    }
+    const want = Float32Array.from(buf);
+    const C = Object.fromEntries(Object.entries(c).map(([key, val]) => [key, f(val)])) as typeof c;
+    for (let i = 0; i < n; i++) {
+      const x = want[xo + i]!;
+      const g = f(want[go + i]! + f(x * C.weightDecay));
+      const m = f(f(want[mo + i]! * C.beta1) + f(g * C.oneMinusBeta1));
+      const v = f(f(want[vo + i]! * C.beta2) + f(f(g * g) * C.oneMinusBeta2));
+      const d = f(f(m / f(f(f(Math.sqrt(v)) / C.biasCorrection2) + C.eps)) * C.scale);
+      [want[xo + i], want[mo + i], want[vo + i]] = [f(x + d), m, v];
+    }
+    k.adamStep(buf.buffer, { n, xOffset: xo, gOffset: go, mOffset: mo, vOffset: vo, ...c });
+    expect(Array.from(buf)).toEqual(Array.from(want));
+  });
+
+  it('refuses operands outside the buffer or overlapping, changing nothing', () => {
+    const buf = new Float32Array(16).fill(0.5);
+    const ok = { n: 4, xOffset: 0, gOffset: 4, mOffset: 8, vOffset: 12, ...c };
+    for (const bad of [{ vOffset: 13 }, { mOffset: 2 }, { gOffset: 1 }, { n: 5 }, { xOffset: -4 }, { n: 2.5 }]) {
+      const before = Array.from(buf);
+      expect(() => k.adamStep(buf.buffer, { ...ok, ...bad }), JSON.stringify(bad)).toThrow(RangeError);
+      expect(Array.from(buf)).toEqual(before);
+    }
   });
 });
 

@@ -39,7 +39,7 @@ export async function startNative(preference: NativePreference | undefined, isNo
     return { used: false, detail: why };
   };
   if (!isNode) return missing('it runs in Node only');
-  let mod: { loadNative(): { ok: true; gemm: any } | { ok: false; reason: string } };
+  let mod: { loadNative(): { ok: true; kernels: any } | { ok: false; reason: string } };
   try {
     mod = await optionalImport('@hypernets/native');
   } catch {
@@ -47,6 +47,6 @@ export async function startNative(preference: NativePreference | undefined, isNo
   }
   const r = mod.loadNative();
   if (!r.ok) return missing(r.reason);
-  setNativeGemm(r.gemm);
-  return { used: true, detail: `${r.gemm.library} (${r.gemm.config}), ${r.gemm.threads} thread(s)` };
+  setNativeGemm(r.kernels);
+  return { used: true, detail: `${r.kernels.library} (${r.kernels.config}), ${r.kernels.threads} thread(s)` };
 }

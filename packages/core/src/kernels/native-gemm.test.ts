@@ -177,3 +177,73 @@ describe('wasm matrix products on @hypernets/native (OpenBLAS)', () => {
     info = await initBackend('wasm', { native: process.env.CI === 'true' ? true : 'auto' });
   });
 });
+
+describe('Adam on @hypernets/native: one in-place pass per variable', () => {
+  /** x, m, v after `steps` Adam steps on wasm with fixed random gradients; native on or off. */
+  async function adamRun(native: boolean, weightDecay: number, shareOne: boolean) {
+    const { Adam } = await import('../adam.js');
+    const { setNativeGemm, nativeKernels } = await import('./native-gemm.js');
+    const saved = nativeKernels();
+    if (!native) setNativeGemm(null);
+    try {
+      await tf.setBackend('wasm');
+      const r = rng(31);
+      const shapes = [[40, 30], [30], [1], [7, 3, 2]];
+      const vars = tf.tidy(() => shapes.map((s) => tf.variable(tf.tensor(randData(r, s), s))));
+      // a tensor sharing variable 0's buffer: that variable must take the op path
+      const view = shareOne ? tf.reshape(vars[0]!, [-1]) : null;
+      const adam = new Adam(vars, { lr: 3e-3, weightDecay });
+      for (let s = 0; s < 5; s++) {
+        const grads = shapes.map((sh) => tf.tensor(randData(r, sh), sh));
+        adam.step(s === 2 ? grads.map((g, i) => (i === 1 ? null : g)) : grads);
+        tf.dispose(grads);
+      }
+      const st = adam.state('');
+      const out = [
+        ...vars.map((v) => v.dataSync().slice()),
+        ...Object.values(st.tensors).map((t) => t.dataSync().slice()),
+      ];
+      const viewValues = view ? view.dataSync().slice() : null;
+      tf.dispose([...vars, ...(view ? [view] : [])]);
+      adam.dispose();
+      return { out, viewValues };
+    } finally {
+      setNativeGemm(saved);
+    }
+  }
+
+  it("gives the op path's bits, with and without weight decay, and leaves a shared buffer to the op path", async ({
+    skip,
+  }) => {
+    if (!info.native?.used) skip(`native kernels not available: ${info.native?.detail}`);
+    for (const wd of [0, 1e-2]) {
+      const native = await adamRun(true, wd, false);
+      const ops = await adamRun(false, wd, false);
+      native.out.forEach((a, i) =>
+        expect(Array.from(a), `tensor ${i}, weight decay ${wd}`).toEqual(Array.from(ops.out[i]!)),
+      );
+    }
+    // the native pass really runs for an unshared variable, and not for a shared one
+    const { nativeAdamStep } = await import('./native-adam.js');
+    await tf.setBackend('wasm');
+    // made in tidy: the variables are then the only holders of their buffers
+    const [x, m, v] = tf.tidy(() => [
+      tf.variable(tf.ones([4])),
+      tf.variable(tf.zeros([4])),
+      tf.variable(tf.zeros([4])),
+    ]);
+    const g = tf.ones([4]);
+    const c = { weightDecay: 0, beta1: 0.9, oneMinusBeta1: 0.1, beta2: 0.999, oneMinusBeta2: 0.001 };
+    const consts = { ...c, biasCorrection2: Math.sqrt(0.001), eps: 1e-8, scale: -0.1 / 0.1 };
+    expect(nativeAdamStep(x, g, m, v, consts)).toBe(true);
+    expect(Array.from(await m.data())).toEqual([0.1, 0.1, 0.1, 0.1].map(Math.fround));
+    const view = tf.reshape(x, [2, 2]);
+    expect(nativeAdamStep(x, g, m, v, consts)).toBe(false);
+    tf.dispose([x, m, v, g, view]);
+    const shared = await adamRun(true, 0, true);
+    const ops = await adamRun(false, 0, true);
+    shared.out.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(ops.out[i]!)));
+    // the view kept the values it was made with: nothing wrote into its buffer
+    expect(Array.from(shared.viewValues!)).toEqual(Array.from(ops.viewValues!));
+  });
+});

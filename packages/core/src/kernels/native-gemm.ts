@@ -28,6 +28,25 @@ export interface NativeGemmLike {
       cStride: number;
     },
   ): void;
+  /** Adam in place on the heap (see native-adam.ts). */
+  adamStep(
+    buffer: ArrayBuffer,
+    call: {
+      n: number;
+      xOffset: number;
+      gOffset: number;
+      mOffset: number;
+      vOffset: number;
+      weightDecay: number;
+      beta1: number;
+      oneMinusBeta1: number;
+      beta2: number;
+      oneMinusBeta2: number;
+      biasCorrection2: number;
+      eps: number;
+      scale: number;
+    },
+  ): void;
 }
 
 let gemm: NativeGemmLike | null = null;
@@ -35,6 +54,11 @@ let gemm: NativeGemmLike | null = null;
 /** Routes the wasm backend's f32 products through `g` (null: back to wasm's own kernels). */
 export function setNativeGemm(g: NativeGemmLike | null): void {
   gemm = g;
+}
+
+/** The native kernels when on (for native-adam.ts). */
+export function nativeKernels(): NativeGemmLike | null {
+  return gemm;
 }
 
 /** Whether f32 products currently go through the native GEMM. */
