@@ -7,6 +7,7 @@ import { mlpStep } from './mlp-step.js';
 import { hnetStep } from './hnet-step.js';
 import { ghnPredict } from './ghn-predict.js';
 import { clStep } from './cl-step.js';
+import { ghnStep } from './ghn-step.js';
 import { DEFAULT_BIN, cliStartup } from './cli-startup.js';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -66,6 +67,28 @@ program
       warmup: +o.warmup,
       torchThreads: +o.torchThreads,
       past,
+    });
+  });
+
+program
+  .command('ghn-step')
+  .description(
+    'ms per GHN-2 meta-training step (m DeepNets-1M-style architectures on one MNIST batch, backward, Adam), per backend',
+  )
+  .option('--backends <list>', 'comma-separated backends', 'wasm')
+  .option('--steps <n>', 'timed steps per backend', '5')
+  .option('--warmup <n>', 'untimed steps per backend', '1')
+  .option('--archs <m>', 'architectures per step (ppuda: 8)', '8')
+  .option('--batch <n>', 'images per step (ppuda: 64)', '64')
+  .option('--hid <n>', "the GHN's hidden size (hypernets ghn train's default: 32)", '32')
+  .action(async (o) => {
+    await ghnStep({
+      backends: o.backends.split(','),
+      steps: +o.steps,
+      warmup: +o.warmup,
+      archsPerStep: +o.archs,
+      batchSize: +o.batch,
+      hid: +o.hid,
     });
   });
 
