@@ -3,15 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../backend/index.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
-import { compare, randData, rng } from '../testing/kernels.js';
-
-async function on(backend: string, f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const v = (await t.data()) as Float32Array;
-  t.dispose();
-  return v;
-}
+import { compare, randData, rng, valuesOn as on } from '../testing/kernels.js';
 
 describe('wasm BatchMatMul (transposes done by Transpose + untransposed product)', () => {
   beforeAll(async () => {

@@ -6,19 +6,7 @@
 // tensor (backend refCount 1); otherwise the caller takes the op path. When native products are
 // on, no product goes through XNNPACK, whose cache keyed by buffer would not see the change.
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernels } from './native-gemm.js';
-
-/** Adam's constants for one step, as numbers the op path turns into float32 scalars. */
-export interface AdamConstants {
-  weightDecay: number;
-  beta1: number;
-  oneMinusBeta1: number;
-  beta2: number;
-  oneMinusBeta2: number;
-  biasCorrection2: number;
-  eps: number;
-  scale: number;
-}
+import { nativeKernels, type AdamConstants } from './native-gemm.js';
 
 interface WasmHeapBackend {
   refCount(dataId: object): number;

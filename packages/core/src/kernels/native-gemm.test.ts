@@ -3,21 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend, type BackendInfo } from '../backend/index.js';
 import { nativeGemmActive } from './native-gemm.js';
-import { compare, randData, rng } from '../testing/kernels.js';
+import { compare, randData, rng, valuesOn as on } from '../testing/kernels.js';
 
 // The native path needs @hypernets/native built and OpenBLAS; CI installs both, so there it must run.
 let info: BackendInfo;
 beforeAll(async () => {
   info = await initBackend('wasm', { native: process.env.CI === 'true' ? true : 'auto' });
 });
-
-async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = f();
-  const v = (await t.data()) as Float32Array;
-  t.dispose();
-  return v;
-}
 
 /** Worst relative difference of f on cpu and on wasm (native products when on). */
 async function gap(f: () => tf.Tensor): Promise<number> {

@@ -9,43 +9,44 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from './wasm_util.js';
 
-/** The slice of @hypernets/native's `NativeGemm` that core uses (typed here: the package is an optional peer). */
+/** One batched product (offsets and strides in floats), as @hypernets/native's `sgemm` takes it. */
+export interface GemmCallLike {
+  transA: boolean;
+  transB: boolean;
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  aOffset: number;
+  aStride: number;
+  bOffset: number;
+  bStride: number;
+  cOffset: number;
+  cStride: number;
+}
+
+/** Adam's constants for one step, as numbers the op path turns into float32 scalars. */
+export interface AdamConstants {
+  weightDecay: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  biasCorrection2: number;
+  eps: number;
+  scale: number;
+}
+
+/**
+ * The slice of @hypernets/native's `NativeKernels` that core uses (typed here, structurally: the
+ * package is an optional peer, so core's types must not name it).
+ */
 export interface NativeGemmLike {
-  sgemm(
-    buffer: ArrayBuffer,
-    call: {
-      transA: boolean;
-      transB: boolean;
-      batch: number;
-      M: number;
-      N: number;
-      K: number;
-      aOffset: number;
-      aStride: number;
-      bOffset: number;
-      bStride: number;
-      cOffset: number;
-      cStride: number;
-    },
-  ): void;
+  sgemm(buffer: ArrayBuffer, call: GemmCallLike): void;
   /** Adam in place on the heap (see native-adam.ts). */
   adamStep(
     buffer: ArrayBuffer,
-    call: {
-      n: number;
-      xOffset: number;
-      gOffset: number;
-      mOffset: number;
-      vOffset: number;
-      weightDecay: number;
-      beta1: number;
-      oneMinusBeta1: number;
-      beta2: number;
-      oneMinusBeta2: number;
-      biasCorrection2: number;
-      eps: number;
-      scale: number;
-    },
+    call: AdamConstants & { n: number; xOffset: number; gOffset: number; mOffset: number; vOffset: number },
   ): void;
 }
 

@@ -53,6 +53,15 @@ export function compare(ref: ArrayLike<number>, got: ArrayLike<number>): Cmp {
   return { maxAbs, scale };
 }
 
+/** The values of `f()` (built inside `f`) computed on `backend`; the tensor is disposed. */
+export async function valuesOn(backend: string, f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = f();
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
 /** Runs `fn` on each backend (tensors built inside `fn`) and returns the outputs' values. */
 export async function runOn(
   backends: readonly string[],
