@@ -36,6 +36,7 @@ export function nativeAdamStep(
   for (const t of [x, m, v]) if (backend.refCount(t.dataId) !== 1) return false;
   if (n === 0) return true;
   const [X, G, M, V] = [x, g, m, v].map((t) => backend.typedArrayFromHeap(t));
+  if (!(X!.buffer instanceof ArrayBuffer)) return false; // threaded wasm's shared memory: the op path
   k.adamStep(X!.buffer as ArrayBuffer, {
     n,
     xOffset: X!.byteOffset / 4,

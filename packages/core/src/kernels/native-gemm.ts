@@ -111,6 +111,14 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boole
   };
 }
 
+/**
+ * Whether the heap is a plain ArrayBuffer: the addon takes no SharedArrayBuffer (threaded wasm),
+ * whose memory other threads may write while BLAS reads it; those products stay on wasm's kernels.
+ */
+function onPlainHeap(backend: WasmBackendLike, t: tf.TensorInfo): boolean {
+  return backend.typedArrayFromHeap(t).buffer instanceof ArrayBuffer;
+}
+
 /** Float offset of a tensor on the heap, and the heap's buffer (both read after any allocation). */
 function at(backend: WasmBackendLike, t: tf.TensorInfo): { buffer: ArrayBuffer; offset: number } {
   const v = backend.typedArrayFromHeap(t);
@@ -147,7 +155,7 @@ export function nativeBatchMatMul(
   transA: boolean,
   transB: boolean,
 ): tf.TensorInfo | null {
-  if (!gemm) return null;
+  if (!gemm || !onPlainHeap(backend, a)) return null;
   const p = plan(a, b, transA, transB);
   return p ? run(backend, a, b, p, transA, transB) : null;
 }
@@ -187,7 +195,7 @@ function columnVector(t: tf.TensorInfo | undefined, N: number): boolean {
  * are applied in place on the output. Null when off or for inputs this does not take.
  */
 export function nativeFusedMatMul(backend: WasmBackendLike, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
-  if (!gemm) return null;
+  if (!gemm || !onPlainHeap(backend, args.inputs.a as tf.TensorInfo)) return null;
   const { a, b, bias, preluActivationWeights: prelu } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const attrs = args.attrs as {
     transposeA?: boolean;
