@@ -8,12 +8,18 @@ export interface AdamConfig {
   beta1?: number;
   beta2?: number;
   eps?: number;
-  /** L2 penalty added to the gradient, as torch.optim.Adam's `weight_decay` (not AdamW's decoupled decay). Default 0. */
+  /** L2 penalty added to the gradient, as torch.optim.Adam's `weight_decay`; with `decoupled`, AdamW's decay. Default 0. */
   weightDecay?: number;
+  /**
+   * AdamW (Loshchilov & Hutter 2019; torch.optim.AdamW): the decay shrinks the parameters,
+   * θ ← θ·(1 − lr·weightDecay), before the Adam step on the plain gradient, instead of adding
+   * weightDecay·θ to the gradient. Default false.
+   */
+  decoupled?: boolean;
 }
 
 /**
- * torch.optim.Adam, written out: g ← g + wd·θ; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+ * torch.optim.Adam (and, with `decoupled`, torch.optim.AdamW), written out: g ← g + wd·θ; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
  * θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε). Written out so that
  * - the continual-learning lookahead can ask for the step it *would* take without taking it
  *   (`candidate`, hypnettorch's `calc_delta_theta`);
@@ -33,6 +39,7 @@ export class Adam {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly decoupled: boolean;
   /** Steps taken (bias correction). */
   t = 0;
   private readonly m: tf.Variable[];
@@ -49,6 +56,7 @@ export class Adam {
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 0;
     if (!(this.weightDecay >= 0)) throw new ConfigError('weightDecay', `must be ≥ 0, got ${config.weightDecay}`);
+    this.decoupled = config.decoupled ?? false;
     // tidy frees the zerosLike tensors (variables outlive it)
     this.m = tf.tidy(() => vars.map((x) => tf.variable(tf.zerosLike(x), false)));
     this.v = tf.tidy(() => vars.map((x) => tf.variable(tf.zerosLike(x), false)));
@@ -59,10 +67,15 @@ export class Adam {
       throw new ConfigError('grads', `Adam over ${this.vars.length} variables got ${grads.length} gradients`);
   }
 
-  /** m', v' and Δθ for variable i at step t. */
+  /** 1 − lr·weightDecay, what AdamW multiplies the parameters by (1 without decoupled decay). */
+  private shrink(lr: number): number {
+    return this.decoupled && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+  }
+
+  /** m', v' and the Adam part of Δθ for variable i at step t (AdamW's shrink of θ is the caller's). */
   private update(i: number, g0: tf.Tensor, t: number, lr: number): { m: tf.Tensor; v: tf.Tensor; d: tf.Tensor } {
     const x = this.vars[i]!;
-    const g = this.weightDecay > 0 ? tf.add(g0, tf.mul(x, this.weightDecay)) : g0;
+    const g = this.weightDecay > 0 && !this.decoupled ? tf.add(g0, tf.mul(x, this.weightDecay)) : g0;
     const m = tf.add(tf.mul(this.m[i]!, this.beta1), tf.mul(g, 1 - this.beta1));
     const v = tf.add(tf.mul(this.v[i]!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
     const bc1 = 1 - this.beta1 ** t;
@@ -75,7 +88,14 @@ export class Adam {
   candidate(grads: readonly tf.Tensor[], lr = this.lr): tf.Tensor[] {
     this.check(grads);
     const t = this.t + 1;
-    return tf.tidy(() => grads.map((g, i) => this.update(i, g, t, lr).d));
+    const shrink = this.shrink(lr);
+    return tf.tidy(() =>
+      grads.map((g, i) => {
+        const { d } = this.update(i, g, t, lr);
+        // AdamW: θ·shrink + d − θ
+        return shrink === 1 ? d : tf.add(tf.mul(this.vars[i]!, shrink - 1), d);
+      }),
+    );
   }
 
   /**
@@ -86,8 +106,10 @@ export class Adam {
     this.check(grads);
     this.t++;
     const t = this.t;
+    const shrink = this.shrink(lr);
     const constants = {
-      weightDecay: this.weightDecay,
+      weightDecay: this.decoupled ? 0 : this.weightDecay,
+      shrink,
       beta1: this.beta1,
       oneMinusBeta1: 1 - this.beta1,
       beta2: this.beta2,
@@ -104,7 +126,7 @@ export class Adam {
         const { m, v, d } = this.update(i, g, t, lr);
         this.m[i]!.assign(m);
         this.v[i]!.assign(v);
-        x.assign(tf.add(x, d));
+        x.assign(tf.add(shrink === 1 ? x : tf.mul(x, shrink), d));
       });
     });
   }

@@ -183,17 +183,18 @@ static napi_value sgemm_js(napi_env env, napi_callback_info info) {
 
 static int overlaps(int64_t a, int64_t b, int64_t n) { return a < b + n && b < a + n; }
 
-// adamStep(buffer, n, xOff, gOff, mOff, vOff, wd, b1, omb1, b2, omb2, bc2, eps, scale): one Adam step
+// adamStep(buffer, n, xOff, gOff, mOff, vOff, wd, shrink, b1, omb1, b2, omb2, bc2, eps, scale): one Adam step
 // in place on x, m, v (float offsets; n floats each), every operation rounded to float32 in the
 // order of @hypernets/core's Adam (built with -ffp-contract=off: no fused multiply-adds), so the
 // result equals its element-wise kernels bit for bit:
-//   g = g0 + x·wd (wd > 0); m = m·b1 + g·(1−b1); v = v·b2 + g²·(1−b2); x = x + m / (√v / bc2 + eps) · scale
+//   g = g0 + x·wd (wd > 0); m = m·b1 + g·(1−b1); v = v·b2 + g²·(1−b2);
+//   x = x·shrink (shrink ≠ 1: AdamW's decoupled decay) + m / (√v / bc2 + eps) · scale
 static napi_value adam_js(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 15;
+  napi_value argv[15];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: adamStep takes 14 arguments");
+  if (argc != 15) {
+    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: adamStep takes 15 arguments");
     return NULL;
   }
   bool is_ab = false;
@@ -211,8 +212,8 @@ static napi_value adam_js(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, "HYPERNETS_NATIVE", "@hypernets/native: sizes and offsets must be non-negative integers");
       return NULL;
     }
-  double c[8];
-  for (int i = 0; i < 8; i++)
+  double c[9];
+  for (int i = 0; i < 9; i++)
     if (napi_get_value_double(env, argv[6 + i], &c[i]) != napi_ok) {
       napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: Adam's constants must be numbers");
       return NULL;
@@ -228,9 +229,9 @@ static napi_value adam_js(napi_env env, napi_callback_info info) {
   float *base = (float *)data;
   float *X = base + xo, *M = base + mo, *V = base + vo;
   const float *G = base + go;
-  const float wd = (float)c[0], b1 = (float)c[1], omb1 = (float)c[2], b2 = (float)c[3], omb2 = (float)c[4];
-  const float bc2 = (float)c[5], eps = (float)c[6], scale = (float)c[7];
-  const int decay = c[0] > 0;
+  const float wd = (float)c[0], shrink = (float)c[1], b1 = (float)c[2], omb1 = (float)c[3], b2 = (float)c[4];
+  const float omb2 = (float)c[5], bc2 = (float)c[6], eps = (float)c[7], scale = (float)c[8];
+  const int decay = c[0] > 0, shrinks = c[1] != 1;
   for (int64_t i = 0; i < n; i++) {
     float x = X[i], g = G[i];
     if (decay) {
@@ -242,6 +243,7 @@ static napi_value adam_js(napi_env env, napi_callback_info info) {
     float q = sqrtf(vv) / bc2, den = q + eps, r = m / den, d = r * scale;
     M[i] = m;
     V[i] = vv;
+    if (shrinks) x = x * shrink;
     X[i] = x + d;
   }
   return NULL;

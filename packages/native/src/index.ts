@@ -36,6 +36,7 @@ interface Addon {
     mOff: number,
     vOff: number,
     weightDecay: number,
+    shrink: number,
     beta1: number,
     oneMinusBeta1: number,
     beta2: number,
@@ -67,7 +68,8 @@ export interface GemmCall {
  * One Adam step in place on `n` floats of x (parameters), m and v (moments), reading the gradient
  * at `gOffset`; offsets count floats. The constants are @hypernets/core's Adam's, each rounded
  * to float32 as its element-wise kernels round them: g ← g + x·weightDecay (when > 0);
- * m ← m·beta1 + g·oneMinusBeta1; v ← v·beta2 + g²·oneMinusBeta2; x ← x + m / (√v / biasCorrection2 + eps) · scale.
+ * m ← m·beta1 + g·oneMinusBeta1; v ← v·beta2 + g²·oneMinusBeta2;
+ * x ← x·shrink (when ≠ 1: AdamW's 1 − lr·decay) + m / (√v / biasCorrection2 + eps) · scale.
  */
 export interface AdamCall {
   n: number;
@@ -76,6 +78,7 @@ export interface AdamCall {
   mOffset: number;
   vOffset: number;
   weightDecay: number;
+  shrink: number;
   beta1: number;
   oneMinusBeta1: number;
   beta2: number;
@@ -157,6 +160,7 @@ function load(): LoadResult {
         c.mOffset,
         c.vOffset,
         c.weightDecay,
+        c.shrink,
         c.beta1,
         c.oneMinusBeta1,
         c.beta2,

@@ -174,6 +174,7 @@ suite('native adamStep', () => {
   const f = Math.fround;
   const c = {
     weightDecay: 0.01,
+    shrink: 1,
     beta1: 0.9,
     oneMinusBeta1: 1 - 0.9,
     beta2: 0.999,
@@ -183,7 +184,10 @@ suite('native adamStep', () => {
     scale: -1e-3 / (1 - 0.9 ** 3),
   };
 
-  it('equals the float32 operations of core Adam, each rounded in turn (Math.fround)', () => {
+  it.each([
+    ['Adam (L2 decay in the gradient)', c],
+    ['AdamW (decoupled decay: x·shrink)', { ...c, weightDecay: 0, shrink: 1 - 1e-3 * 0.01 }],
+  ])('%s equals the float32 operations of core Adam, each rounded in turn (Math.fround)', (_, c) => {
     const n = 1000;
     const next = filler(11);
     const buf = new Float32Array(4 * n + 5);
@@ -198,11 +202,12 @@ suite('native adamStep', () => {
     const C = Object.fromEntries(Object.entries(c).map(([key, val]) => [key, f(val)])) as typeof c;
     for (let i = 0; i < n; i++) {
       const x = want[xo + i]!;
-      const g = f(want[go + i]! + f(x * C.weightDecay));
+      const g = C.weightDecay > 0 ? f(want[go + i]! + f(x * C.weightDecay)) : want[go + i]!;
       const m = f(f(want[mo + i]! * C.beta1) + f(g * C.oneMinusBeta1));
       const v = f(f(want[vo + i]! * C.beta2) + f(f(g * g) * C.oneMinusBeta2));
       const d = f(f(m / f(f(f(Math.sqrt(v)) / C.biasCorrection2) + C.eps)) * C.scale);
-      [want[xo + i], want[mo + i], want[vo + i]] = [f(x + d), m, v];
+      const xs = C.shrink !== 1 ? f(x * C.shrink) : x;
+      [want[xo + i], want[mo + i], want[vo + i]] = [f(xs + d), m, v];
     }
     k.adamStep(buf.buffer, { n, xOffset: xo, gOffset: go, mOffset: mo, vOffset: vo, ...c });
     expect(Array.from(buf)).toEqual(Array.from(want));

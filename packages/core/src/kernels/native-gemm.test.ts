@@ -172,7 +172,7 @@ describe('wasm matrix products on @hypernets/native (OpenBLAS)', () => {
 
 describe('Adam on @hypernets/native: one in-place pass per variable', () => {
   /** x, m, v after `steps` Adam steps on wasm with fixed random gradients; native on or off. */
-  async function adamRun(native: boolean, weightDecay: number, shareOne: boolean) {
+  async function adamRun(native: boolean, weightDecay: number, shareOne: boolean, decoupled = false) {
     const { Adam } = await import('../adam.js');
     const { setNativeGemm, nativeKernels } = await import('./native-gemm.js');
     const saved = nativeKernels();
@@ -184,7 +184,7 @@ describe('Adam on @hypernets/native: one in-place pass per variable', () => {
       const vars = tf.tidy(() => shapes.map((s) => tf.variable(tf.tensor(randData(r, s), s))));
       // a tensor sharing variable 0's buffer: that variable must take the op path
       const view = shareOne ? tf.reshape(vars[0]!, [-1]) : null;
-      const adam = new Adam(vars, { lr: 3e-3, weightDecay });
+      const adam = new Adam(vars, { lr: 3e-3, weightDecay, decoupled });
       for (let s = 0; s < 5; s++) {
         const grads = shapes.map((sh) => tf.tensor(randData(r, sh), sh));
         adam.step(s === 2 ? grads.map((g, i) => (i === 1 ? null : g)) : grads);
@@ -208,11 +208,17 @@ describe('Adam on @hypernets/native: one in-place pass per variable', () => {
     skip,
   }) => {
     if (!info.native?.used) skip(`native kernels not available: ${info.native?.detail}`);
-    for (const wd of [0, 1e-2]) {
-      const native = await adamRun(true, wd, false);
-      const ops = await adamRun(false, wd, false);
+    for (const [wd, decoupled] of [
+      [0, false],
+      [1e-2, false],
+      [1e-1, true],
+    ] as const) {
+      const native = await adamRun(true, wd, false, decoupled);
+      const ops = await adamRun(false, wd, false, decoupled);
       native.out.forEach((a, i) =>
-        expect(Array.from(a), `tensor ${i}, weight decay ${wd}`).toEqual(Array.from(ops.out[i]!)),
+        expect(Array.from(a), `tensor ${i}, weight decay ${wd}, decoupled ${decoupled}`).toEqual(
+          Array.from(ops.out[i]!),
+        ),
       );
     }
     // the native pass really runs for an unshared variable, and not for a shared one
@@ -225,7 +231,7 @@ describe('Adam on @hypernets/native: one in-place pass per variable', () => {
       tf.variable(tf.zeros([4])),
     ]);
     const g = tf.ones([4]);
-    const c = { weightDecay: 0, beta1: 0.9, oneMinusBeta1: 0.1, beta2: 0.999, oneMinusBeta2: 0.001 };
+    const c = { weightDecay: 0, shrink: 1, beta1: 0.9, oneMinusBeta1: 0.1, beta2: 0.999, oneMinusBeta2: 0.001 };
     const consts = { ...c, biasCorrection2: Math.sqrt(0.001), eps: 1e-8, scale: -0.1 / 0.1 };
     expect(nativeAdamStep(x, g, m, v, consts)).toBe(true);
     expect(Array.from(await m.data())).toEqual([0.1, 0.1, 0.1, 0.1].map(Math.fround));

@@ -27,7 +27,10 @@ export interface GemmCallLike {
 
 /** Adam's constants for one step, as numbers the op path turns into float32 scalars. */
 export interface AdamConstants {
+  /** torch.optim.Adam's L2 decay, added to the gradient (0 for AdamW). */
   weightDecay: number;
+  /** AdamW's 1 − lr·weightDecay, multiplying θ before the step (1 for Adam). */
+  shrink: number;
   beta1: number;
   oneMinusBeta1: number;
   beta2: number;
