@@ -40,52 +40,41 @@ describe('Adam (torch.optim.Adam, shared by continual and graph)', () => {
   const grad = (x: number[]) => x.map((xi, i) => 2 * coef[i]! * xi); // d/dx Σ c·x²
   const cfg = { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01 };
 
-  for (const backend of ['wasm', 'cpu']) {
-    it(`${backend}: follows the float64 reference step for step (weight decay on), candidate() is the step it then takes`, async () => {
-      await tf.setBackend(backend);
-      const ref = reference(x0, grad, 6, cfg);
-      const x = tf.variable(tf.tensor1d(x0));
-      const opt = new Adam([x], { lr: cfg.lr, weightDecay: cfg.wd });
-      const before = tf.memory().numTensors;
-      for (let s = 0; s < 6; s++) {
-        const g = tf.tidy(() => tf.mul(tf.mul(x, tf.tensor1d(coef)), 2));
-        const cand = opt.candidate([g]);
-        const prev = Array.from(x.dataSync());
-        opt.step([g]);
-        const now = Array.from(x.dataSync());
-        Array.from(cand[0]!.dataSync()).forEach((d, i) => expect(d).toBeCloseTo(now[i]! - prev[i]!, 6));
-        now.forEach((xi, i) => expect(Math.abs(xi - ref[s]![i]!)).toBeLessThan(2e-6));
-        tf.dispose([g, ...cand]);
-      }
-      expect(tf.memory().numTensors).toBe(before);
-      expect(opt.t).toBe(6);
-      opt.dispose();
-      x.dispose();
-    });
+  /** Six steps of `new Adam([x], config)` on Σ c·x² against `ref`; candidate() must be each step taken. No tensor leaks. */
+  function followsReference(config: ConstructorParameters<typeof Adam>[1], ref: number[][]): void {
+    const x = tf.variable(tf.tensor1d(x0));
+    const opt = new Adam([x], config);
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 6; s++) {
+      const g = tf.tidy(() => tf.mul(tf.mul(x, tf.tensor1d(coef)), 2));
+      const cand = opt.candidate([g]);
+      const prev = Array.from(x.dataSync());
+      opt.step([g]);
+      const now = Array.from(x.dataSync());
+      Array.from(cand[0]!.dataSync()).forEach((d, i) => expect(d).toBeCloseTo(now[i]! - prev[i]!, 6));
+      now.forEach((xi, i) => expect(Math.abs(xi - ref[s]![i]!)).toBeLessThan(2e-6));
+      tf.dispose([g, ...cand]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(opt.t).toBe(6);
+    opt.dispose();
+    x.dispose();
   }
 
   for (const backend of ['wasm', 'cpu']) {
+    it(`${backend}: follows the float64 reference step for step (weight decay on), candidate() is the step it then takes`, async () => {
+      await tf.setBackend(backend);
+      followsReference({ lr: cfg.lr, weightDecay: cfg.wd }, reference(x0, grad, 6, cfg));
+    });
+
     it(`${backend}: decoupled (AdamW) follows torch.optim.AdamW's float64 reference; candidate() is its step`, async () => {
       await tf.setBackend(backend);
       const o = { ...cfg, wd: 0.1, decoupled: true };
       const ref = reference(x0, grad, 6, o);
-      const plain = reference(x0, grad, 6, { ...o, wd: 0 });
-      const x = tf.variable(tf.tensor1d(x0));
-      const opt = new Adam([x], { lr: o.lr, weightDecay: o.wd, decoupled: true });
-      for (let s = 0; s < 6; s++) {
-        const g = tf.tidy(() => tf.mul(tf.mul(x, tf.tensor1d(coef)), 2));
-        const cand = opt.candidate([g]);
-        const prev = Array.from(x.dataSync());
-        opt.step([g]);
-        const now = Array.from(x.dataSync());
-        Array.from(cand[0]!.dataSync()).forEach((d, i) => expect(d).toBeCloseTo(now[i]! - prev[i]!, 6));
-        now.forEach((xi, i) => expect(Math.abs(xi - ref[s]![i]!)).toBeLessThan(2e-6));
-        tf.dispose([g, ...cand]);
-      }
+      followsReference({ lr: o.lr, weightDecay: o.wd, decoupled: true }, ref);
       // the decay really acted: the trajectory differs from Adam without decay
+      const plain = reference(x0, grad, 6, { ...o, wd: 0 });
       expect(Math.max(...ref[5]!.map((r, i) => Math.abs(r - plain[5]![i]!)))).toBeGreaterThan(1e-3);
-      opt.dispose();
-      x.dispose();
     });
   }
 
