@@ -25,6 +25,7 @@ const JSON_RESULT_KEYS = [
   'acc_matrix',
   'seconds',
   'backend',
+  'device',
   'backward_transfer',
   'forgetting',
   'task_seconds',

@@ -246,6 +246,7 @@ describe('hypernets continual: command', () => {
     expect(lines.length).toBe(1);
     const j = JSON.parse(lines[0]!);
     expect(j).toMatchObject({ benchmark: 'split-mnist', scenario: 'cl1', method: 'hnet', backend: 'cpu' });
+    expect(j.device).toBe('pure JavaScript'); // the cpu backend's own words, so a result says which path made it
     expect(j.acc_matrix.length).toBe(2);
     expect(j.acc_matrix[0][1]).toBeNull();
     expect(j.avg_acc).toBeGreaterThan(0.8);

@@ -29,6 +29,8 @@ export interface RunSummary {
   acc_matrix: AccuracyMatrix;
   seconds: number;
   backend: string;
+  /** The device in words (wasm: whether its products ran on OpenBLAS): runs on two paths differ in rounding. */
+  device: string;
   backward_transfer: number;
   forgetting: number;
   task_seconds: number[];
@@ -40,7 +42,7 @@ export interface RunSummary {
 export function summaryOf(
   cfg: ContinualConfig,
   r: ContinualResult,
-  backend: string,
+  backend: { backend: string; device: string },
   params: RunSummary['params'],
 ): RunSummary {
   return {
@@ -50,7 +52,8 @@ export function summaryOf(
     avg_acc: r.avgAcc,
     acc_matrix: r.accMatrix,
     seconds: r.seconds,
-    backend,
+    backend: backend.backend,
+    device: backend.device,
     backward_transfer: r.backwardTransfer,
     forgetting: r.forgetting,
     task_seconds: r.taskSeconds,
@@ -94,7 +97,7 @@ export async function writeReport(dir: string, s: RunSummary, r: ContinualResult
     '',
     `Average final accuracy **${pct(s.avg_acc)}%**, backward transfer ${pct(s.backward_transfer)} points, forgetting ${pct(s.forgetting)} points.`,
     `${s.config.tasks} tasks × ${s.config.iterations} iterations, batch ${s.config.batchSize}, seed ` +
-      `${s.config.seed}, backend ${s.backend}, ${s.seconds.toFixed(1)} s`,
+      `${s.config.seed}, backend ${s.backend} (${s.device}), ${s.seconds.toFixed(1)} s`,
     `(per task: ${s.task_seconds.map((t) => t.toFixed(1)).join(', ')} s). Trainable parameters: ` +
       `${s.params.method.toLocaleString('en-US')} (target network: ${s.params.target.toLocaleString('en-US')}).`,
     '',

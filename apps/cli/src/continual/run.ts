@@ -130,7 +130,7 @@ export async function runContinual(
       progress.stop();
     }
     method.dispose();
-    const summary = summaryOf(cfg, result, info.backend, params);
+    const summary = summaryOf(cfg, result, info, params);
     const files = await writeReport(outDir, summary, result);
     io.out(`\naccuracy matrix (%), ${stream.name} ${cfg.scenario.toUpperCase()} ${cfg.method}:`);
     io.out(accuracyTable(result.accMatrix));

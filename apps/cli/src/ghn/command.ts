@@ -203,6 +203,7 @@ export function ghnCommand(): Command {
           seconds: s.seconds,
           ms_per_step: s.ms_per_step,
           backend: s.backend,
+          device: s.device,
           ghn: s.ghn,
           out,
         });
@@ -294,6 +295,7 @@ export function ghnCommand(): Command {
           })),
           seconds: s.seconds,
           backend: s.backend,
+          device: s.device,
           out,
         });
     });

@@ -15,6 +15,8 @@ export interface TrainSummary {
   seconds: number;
   ms_per_step: number | null;
   backend: string;
+  /** The device in words (wasm: whether its products ran on OpenBLAS). */
+  device: string;
   /** The trained GHN (ppuda layout, loadable by `ghn predict` / `ghn eval`). */
   ghn: string;
   params: number;
@@ -31,6 +33,8 @@ export interface EvalSummary {
   mean_fine_tuned: { steps: number; predicted: number; random: number } | null;
   seconds: number;
   backend: string;
+  /** The device in words (wasm: whether its products ran on OpenBLAS). */
+  device: string;
   archs: ArchEvaluation[];
   config: GhnEvalOptions;
 }
@@ -62,7 +66,7 @@ export async function writeTrainReport(dir: string, s: TrainSummary): Promise<st
     `${s.steps} steps (${s.skipped} skipped for a non-finite loss) of ${s.config.archsPerStep} architectures ` +
       `and ${s.config.batchSize} images, ${s.archs_seen} distinct architectures; final loss ` +
       `${s.final_loss?.toFixed(4) ?? '-'}, training accuracy ${pct(s.final_accuracy)}.`,
-    `${s.seconds.toFixed(1)} s on ${s.backend} (${s.ms_per_step?.toFixed(0) ?? '-'} ms/step). GHN: ` +
+    `${s.seconds.toFixed(1)} s on ${s.backend}, ${s.device} (${s.ms_per_step?.toFixed(0) ?? '-'} ms/step). GHN: ` +
       `${s.params.toLocaleString('en-US')} parameters, written to \`${s.ghn}\`.`,
     '',
     '![learning curves](learning-curves.svg)',
@@ -100,7 +104,7 @@ export async function writeEvalReport(dir: string, s: EvalSummary, table?: strin
     ),
     '',
     ...(table ? ['```', table, '```', ''] : []),
-    `${s.seconds.toFixed(1)} s on ${s.backend}.`,
+    `${s.seconds.toFixed(1)} s on ${s.backend}, ${s.device}.`,
     '',
   ].join('\n');
   const summary = join(dir, 'summary.md');

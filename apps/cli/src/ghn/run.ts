@@ -190,6 +190,7 @@ export async function runGhnTrain(
       seconds: result.seconds,
       ms_per_step: result.step > 0 ? (1000 * result.seconds) / result.step : null,
       backend: info.backend,
+      device: info.device,
       ghn: ghnFile,
       params: countParams(ghn.params),
       config: o,
@@ -220,6 +221,8 @@ export interface PredictSummary {
   missing: string[];
   ms: number;
   backend: string;
+  /** The device in words (wasm: whether its products ran on OpenBLAS). */
+  device: string;
 }
 
 /**
@@ -260,6 +263,7 @@ export async function runGhnPredict(o: GhnPredictOptions, io: GhnIo): Promise<Pr
       missing,
       ms,
       backend: info.backend,
+      device: info.device,
     };
     io.out(
       `${o.model}: predicted ${s.params.toLocaleString('en-US')} parameters (${s.tensors} ` +
@@ -332,6 +336,7 @@ export async function runGhnEval(o: GhnEvalOptions, out: string, io: GhnIo): Pro
       mean_fine_tuned: r.meanFineTuned ?? null,
       seconds: (performance.now() - t0) / 1000,
       backend: info.backend,
+      device: info.device,
       archs: r.archs,
       config: o,
     };
