@@ -16,44 +16,52 @@ tf.env().set('PROD', true);
 
 const program = new Command('bench').description('hypernets benchmarks').exitOverride();
 
-program
-  .command('mlp-step')
-  .description('ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128')
-  .option('--backends <list>', 'comma-separated backends', 'cpu,wasm,webgpu')
-  .option('--steps <n>', 'timed steps per backend', '20')
-  .option('--warmup <n>', 'untimed steps per backend', '3')
-  .action(async (o) => {
-    await mlpStep({ backends: o.backends.split(','), steps: +o.steps, warmup: +o.warmup });
-  });
+/** A per-backend timing workload: `--backends`, `--steps` and `--warmup`, with this workload's defaults. */
+function stepCommand(name: string, description: string, d: { backends: string; steps: number; warmup: number }) {
+  return program
+    .command(name)
+    .description(description)
+    .option('--backends <list>', 'comma-separated backends', d.backends)
+    .option('--steps <n>', 'timed steps per backend', String(d.steps))
+    .option('--warmup <n>', 'untimed steps per backend', String(d.warmup));
+}
 
-program
-  .command('hnet-step')
-  .description(
-    'ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU',
-  )
-  .option('--backends <list>', 'comma-separated backends', 'wasm,cpu')
-  .option('--steps <n>', 'timed steps per backend', '30')
-  .option('--warmup <n>', 'untimed steps per backend', '5')
+/** The common options parsed: steps ≥ 1 and warmup ≥ 0 whole numbers, or exit 2 saying which. */
+function stepOptions(o: { backends: string; steps: string; warmup: string }) {
+  const steps = Number(o.steps);
+  const warmup = Number(o.warmup);
+  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(warmup) || warmup < 0) {
+    console.error(`--steps takes an integer ≥ 1 and --warmup one ≥ 0, got '${o.steps}', '${o.warmup}'`);
+    process.exit(2);
+  }
+  return { backends: o.backends.split(','), steps, warmup };
+}
+
+stepCommand('mlp-step', 'ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128', {
+  backends: 'cpu,wasm,webgpu',
+  steps: 20,
+  warmup: 3,
+}).action(async (o) => {
+  await mlpStep(stepOptions(o));
+});
+
+stepCommand(
+  'hnet-step',
+  'ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU',
+  { backends: 'wasm,cpu', steps: 30, warmup: 5 },
+)
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {
-    await hnetStep({
-      backends: o.backends.split(','),
-      steps: +o.steps,
-      warmup: +o.warmup,
-      torchThreads: +o.torchThreads,
-    });
+    await hnetStep({ ...stepOptions(o), torchThreads: +o.torchThreads });
   });
 
-program
-  .command('cl-step')
-  .description(
-    'ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) ' +
-      'with k past tasks to regularise, tfjs backends vs PyTorch on the CPU',
-  )
-  .option('--backends <list>', 'comma-separated backends', 'wasm')
+stepCommand(
+  'cl-step',
+  'ms per training step of the Permuted-MNIST-10 CL1 hypernetwork (2.1M generated weights) ' +
+    'with k past tasks to regularise, tfjs backends vs PyTorch on the CPU',
+  { backends: 'wasm', steps: 10, warmup: 2 },
+)
   .option('--past <k>', 'past tasks in the regulariser (0-9)', '5')
-  .option('--steps <n>', 'timed steps per backend', '10')
-  .option('--warmup <n>', 'untimed steps per backend', '2')
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {
     const past = Number(o.past);
@@ -61,31 +69,20 @@ program
       console.error(`--past takes an integer from 0 to 9, got '${o.past}'`);
       process.exit(2);
     }
-    await clStep({
-      backends: o.backends.split(','),
-      steps: +o.steps,
-      warmup: +o.warmup,
-      torchThreads: +o.torchThreads,
-      past,
-    });
+    await clStep({ ...stepOptions(o), torchThreads: +o.torchThreads, past });
   });
 
-program
-  .command('ghn-step')
-  .description(
-    'ms per GHN-2 meta-training step (m DeepNets-1M-style architectures on one MNIST batch, backward, Adam), per backend',
-  )
-  .option('--backends <list>', 'comma-separated backends', 'wasm')
-  .option('--steps <n>', 'timed steps per backend', '5')
-  .option('--warmup <n>', 'untimed steps per backend', '1')
+stepCommand(
+  'ghn-step',
+  'ms per GHN-2 meta-training step (m DeepNets-1M-style architectures on one MNIST batch, backward, Adam), per backend',
+  { backends: 'wasm', steps: 5, warmup: 1 },
+)
   .option('--archs <m>', 'architectures per step (ppuda: 8)', '8')
   .option('--batch <n>', 'images per step (ppuda: 64)', '64')
   .option('--hid <n>', "the GHN's hidden size (hypernets ghn train's default: 32)", '32')
   .action(async (o) => {
     await ghnStep({
-      backends: o.backends.split(','),
-      steps: +o.steps,
-      warmup: +o.warmup,
+      ...stepOptions(o),
       archsPerStep: +o.archs,
       batchSize: +o.batch,
       hid: +o.hid,
