@@ -218,16 +218,22 @@ export function nativeFusedMatMul(backend: WasmBackendLike, args: Parameters<tf.
   const out = run(backend, a!, b!, p, transA, transB);
   if (!bias && activation === 'linear') return out;
   const c = backend.typedArrayFromHeap(out) as Float32Array;
-  const bv = bias ? (backend.typedArrayFromHeap(bias) as Float32Array) : null;
-  const pv = activation === 'prelu' ? (backend.typedArrayFromHeap(prelu!) as Float32Array) : null;
   const N = p.N;
-  for (let i = 0; i < c.length; i++) {
-    const j = i % N;
-    let x = c[i]!;
-    if (bv) x += bv.length === 1 ? bv[0]! : bv[j]!;
-    if (pv) x = x < 0 ? (pv.length === 1 ? pv[0]! : pv[j]!) * x : x;
-    else if (fn) x = fn(x);
-    c[i] = x;
+  // per-column vectors of length N (a scalar repeated), read once instead of per element
+  const column = (t: tf.TensorInfo) => {
+    const v = backend.typedArrayFromHeap(t) as Float32Array;
+    return v.length === 1 ? new Float32Array(N).fill(v[0]!) : v;
+  };
+  const bv = bias ? column(bias) : null;
+  const pv = activation === 'prelu' ? column(prelu!) : null;
+  for (let row = 0; row < c.length; row += N) {
+    for (let j = 0; j < N; j++) {
+      let x = c[row + j]!;
+      if (bv) x += bv[j]!;
+      if (pv) x = x < 0 ? pv[j]! * x : x;
+      else if (fn) x = fn(x);
+      c[row + j] = x;
+    }
   }
   return out;
 }
