@@ -41,8 +41,10 @@ export function eventEmitter<E extends TrainerEventBase>(
     if (v !== undefined && typeof v !== 'function') throw new ConfigError(`callbacks.${k}`, 'must be a function');
   }
   const onEvent = table.onEvent as ((e: E) => unknown) | undefined;
+  // each event type's handler looked up once, not per event
+  const handlers = new Map(types.map((t) => [t, table[callbackName(t)] as ((e: E) => unknown) | undefined]));
   return async (event) => {
-    const handler = table[callbackName(event.type)] as ((e: E) => unknown) | undefined;
+    const handler = handlers.get(event.type);
     if (handler) await handler(event);
     if (onEvent) await onEvent(event);
   };
