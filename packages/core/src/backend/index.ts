@@ -4,6 +4,7 @@ import { registerWasmTrainingKernels } from '../kernels/index.js';
 import { registerTfjsGradients } from '../tfjs-setup.js';
 import { setNativeGemm } from '../kernels/native-gemm.js';
 import { startNative, type NativeInfo, type NativePreference } from './native.js';
+import { shareSavedTensors } from './saved-tensors.js';
 
 export type BackendName = 'cuda' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -194,6 +195,7 @@ export async function initBackend(
       ? parsePreference(preference, 'backend')
       : parsePreference(isNode ? process.env.HYPERNETS_BACKEND : undefined, 'HYPERNETS_BACKEND');
   await registerTfjsGradients();
+  shareSavedTensors();
   const candidates = pref === 'auto' ? BACKEND_ORDER : [pref];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
