@@ -27,6 +27,7 @@ export async function clStep({
 }) {
   const ms: Record<string, number | string> = {};
   const cpuMs: Record<string, number> = {};
+  let warmupSteps = warmup;
   for (const b of backends) {
     try {
       const info = await initBackend(b);
@@ -62,6 +63,7 @@ export async function clStep({
         tf.dispose([r.loss, ...(r.reg ? [r.reg] : [])]);
       };
       const t = await medianMs(step, { steps, warmup });
+      warmupSteps = Math.max(warmupSteps, t.warmupSteps);
       [ms[b], cpuMs[b]] = [+t.ms.toFixed(1), +t.cpuMs.toFixed(1)];
       console.log(
         `${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks; CPU ${cpuMs[b]} ms)  device: ${info.device}`,
@@ -79,7 +81,7 @@ export async function clStep({
     'cl-step',
     ms,
     'cl_step.py',
-    [steps, warmup, torchThreads, past],
+    [steps, warmupSteps, torchThreads, past],
     torchThreads,
     `median of ${steps}, ${past} past tasks`,
     { past },

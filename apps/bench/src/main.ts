@@ -23,7 +23,11 @@ function stepCommand(name: string, description: string, d: { backends: string; s
     .description(description)
     .option('--backends <list>', 'comma-separated backends', d.backends)
     .option('--steps <n>', 'timed steps per backend', String(d.steps))
-    .option('--warmup <n>', 'untimed steps per backend', String(d.warmup));
+    .option(
+      '--warmup <n>',
+      'untimed steps per backend: at least this many, and at least 2 s of them',
+      String(d.warmup),
+    );
 }
 
 /** The common options parsed: steps ≥ 1 and warmup ≥ 0 whole numbers, or exit 2 saying which. */
@@ -37,18 +41,20 @@ function stepOptions(o: { backends: string; steps: string; warmup: string }) {
   return { backends: o.backends.split(','), steps, warmup };
 }
 
-stepCommand('mlp-step', 'ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128', {
-  backends: 'cpu,wasm,webgpu',
-  steps: 20,
-  warmup: 3,
-}).action(async (o) => {
-  await mlpStep(stepOptions(o));
-});
+stepCommand(
+  'mlp-step',
+  'ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128, tfjs backends vs PyTorch on the CPU',
+  { backends: 'cpu,wasm,webgpu', steps: 100, warmup: 20 },
+)
+  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+  .action(async (o) => {
+    await mlpStep({ ...stepOptions(o), torchThreads: +o.torchThreads });
+  });
 
 stepCommand(
   'hnet-step',
   'ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU',
-  { backends: 'wasm,cpu', steps: 30, warmup: 5 },
+  { backends: 'wasm,cpu', steps: 100, warmup: 20 },
 )
   .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
   .action(async (o) => {

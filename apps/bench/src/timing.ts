@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Adam, initBackend, shutdownBackend } from '@hypernets/core';
 
 /**
  * Medians over the timed calls: `ms` wall time, `cpuMs` CPU time of this process (all its
@@ -11,31 +12,51 @@ export interface StepTimes {
 }
 
 /**
- * Median ms of one optimizer step `minimize(loss)` over `steps` timed runs after `warmup`
- * untimed ones. Each step reads its loss back (`await data()`), so asynchronous backends
- * (webgpu) have really finished it.
+ * Medians of one training step of `vars` on `loss` — gradients (tf.variableGrads), then core's
+ * Adam (lr 1e-3: torch.optim.Adam's update, what every hypernets trainer uses; with
+ * @hypernets/native one in-place pass per variable) — over `steps` timed runs after `warmup`
+ * untimed ones. Each step reads its loss back (`await data()`), so asynchronous backends (webgpu)
+ * have really finished it.
  */
-export async function medianStepMs(
-  opt: tf.Optimizer,
+export async function adamStepMs(
+  vars: tf.Variable[],
   loss: () => tf.Scalar,
-  { steps, warmup, varList }: { steps: number; warmup: number; varList?: tf.Variable[] },
-): Promise<StepTimes> {
-  return medianMs(
-    async () => {
-      const l = opt.minimize(loss, true, varList)!;
-      await l.data();
-      l.dispose();
-    },
-    { steps, warmup },
-  );
+  { steps, warmup }: { steps: number; warmup: number },
+): Promise<StepTimes & { warmupSteps: number }> {
+  const opt = new Adam(vars, { lr: 1e-3 });
+  try {
+    return await medianMs(
+      async () => {
+        const { value, grads } = tf.variableGrads(loss, vars);
+        opt.step(vars.map((v) => grads[v.name] ?? null));
+        tf.dispose(Object.values(grads));
+        await value.data();
+        value.dispose();
+      },
+      { steps, warmup },
+    );
+  } finally {
+    opt.dispose();
+  }
 }
 
-/** Median wall and CPU ms of `step` over `steps` timed calls after `warmup` untimed ones. */
+/**
+ * Median wall and CPU ms of `step` over `steps` timed calls, after untimed ones: at least
+ * `warmup` of them and at least `minWarmupMs` of wall time (default 2 s). V8 compiles hot code on
+ * background threads over a step's first few hundred calls; a millisecond step timed before that
+ * measures the compiler (hnet-step after 5 warm-up steps: 14 ms of CPU per 8 ms step; after
+ * 300: 6.9 per 6.4). `warmupSteps` says how many ran.
+ */
 export async function medianMs(
   step: () => Promise<void>,
-  { steps, warmup }: { steps: number; warmup: number },
-): Promise<StepTimes> {
-  for (let i = 0; i < warmup; i++) await step();
+  { steps, warmup, minWarmupMs = 2000 }: { steps: number; warmup: number; minWarmupMs?: number },
+): Promise<StepTimes & { warmupSteps: number }> {
+  const w0 = performance.now();
+  let warmupSteps = 0;
+  while (warmupSteps < warmup || performance.now() - w0 < minWarmupMs) {
+    await step();
+    warmupSteps++;
+  }
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -47,5 +68,45 @@ export async function medianMs(
     cpu.push((c.user + c.system) / 1000);
   }
   const median = (v: number[]) => +[...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!.toFixed(2);
-  return { ms: median(wall), cpuMs: median(cpu) };
+  return { ms: median(wall), cpuMs: median(cpu), warmupSteps };
+}
+
+/** A training workload built on the current backend: its variables, its loss, and how to free it. */
+export interface StepWorkload {
+  vars: tf.Variable[];
+  loss: () => tf.Scalar;
+  dispose: () => void;
+}
+
+/**
+ * `adamStepMs` of the workload `build` makes, on each of `backends` in turn, printed one line per
+ * backend; a backend that cannot start is reported as unavailable, with why. `warmupSteps`: the
+ * most warm-up steps a backend ran (give the PyTorch side as many).
+ */
+export async function perBackendSteps(
+  { backends, steps, warmup }: { backends: string[]; steps: number; warmup: number },
+  build: () => StepWorkload,
+): Promise<{ ms: Record<string, number | string>; cpuMs: Record<string, number>; warmupSteps: number }> {
+  const ms: Record<string, number | string> = {};
+  const cpuMs: Record<string, number> = {};
+  let warmupSteps = warmup;
+  for (const b of backends) {
+    try {
+      const info = await initBackend(b);
+      const w = build();
+      const t = await adamStepMs(w.vars, w.loss, { steps, warmup });
+      [ms[b], cpuMs[b]] = [t.ms, t.cpuMs];
+      warmupSteps = Math.max(warmupSteps, t.warmupSteps);
+      console.log(
+        `${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps} after ${t.warmupSteps}; CPU ${t.cpuMs} ms)  ` +
+          `device: ${info.device}`,
+      );
+      w.dispose();
+      await shutdownBackend();
+    } catch (e) {
+      ms[b] = `unavailable: ${(e as Error).message}`;
+      console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
+    }
+  }
+  return { ms, cpuMs, warmupSteps };
 }
