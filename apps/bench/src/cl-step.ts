@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MLP, Rng, initBackend, shutdownBackend } from '@hypernets/core';
+import { MLP, Rng } from '@hypernets/core';
 import { ChunkedHyperMLP } from '@hypernets/nets';
 import { HnetMethod, headLayout } from '@hypernets/continual';
-import { medianMs } from './timing.js';
+import { perBackendSteps } from './timing.js';
 import { reportAgainstTorch } from './torch.js';
 
 /**
@@ -25,12 +25,9 @@ export async function clStep({
   torchThreads: number;
   past: number;
 }) {
-  const ms: Record<string, number | string> = {};
-  const cpuMs: Record<string, number> = {};
-  let warmupSteps = warmup;
-  for (const b of backends) {
-    try {
-      const info = await initBackend(b);
+  const { ms, cpuMs, warmupSteps } = await perBackendSteps(
+    { backends, steps, warmup },
+    () => {
       const layout = headLayout({ numTasks: 10, outputsPerTask: 10 }, 'cl1');
       const target = new MLP({
         inputSize: 1024,
@@ -57,26 +54,17 @@ export async function clStep({
         'int32',
       );
       const batch = { x, y, yAll: y } as unknown as Parameters<HnetMethod['trainStep']>[0];
-      const step = async () => {
-        const r = method.trainStep(batch, past);
-        await r.loss.data();
-        tf.dispose([r.loss, ...(r.reg ? [r.reg] : [])]);
+      return {
+        step: async () => {
+          const r = method.trainStep(batch, past);
+          await r.loss.data();
+          tf.dispose([r.loss, ...(r.reg ? [r.reg] : [])]);
+        },
+        dispose: () => (tf.dispose([x, y]), method.dispose(), hnet.dispose()),
       };
-      const t = await medianMs(step, { steps, warmup });
-      warmupSteps = Math.max(warmupSteps, t.warmupSteps);
-      [ms[b], cpuMs[b]] = [+t.ms.toFixed(1), +t.cpuMs.toFixed(1)];
-      console.log(
-        `${b.padEnd(7)} ${String(ms[b]).padStart(9)} ms/step (median of ${steps}, ${past} past tasks; CPU ${cpuMs[b]} ms)  device: ${info.device}`,
-      );
-      tf.dispose([x, y]);
-      method.dispose();
-      hnet.dispose();
-      await shutdownBackend();
-    } catch (e) {
-      ms[b] = `unavailable: ${(e as Error).message}`;
-      console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
-    }
-  }
+    },
+    `, ${past} past tasks`,
+  );
   reportAgainstTorch(
     'cl-step',
     ms,

@@ -1,7 +1,6 @@
-import { initBackend, shutdownBackend } from '@hypernets/core';
 import { ImageSplit, loadMnist } from '@hypernets/data';
 import { ArchSampler, GHN2, GhnTrainer } from '@hypernets/graph';
-import { medianMs } from './timing.js';
+import { perBackendSteps } from './timing.js';
 
 /**
  * One GHN-2 meta-training step (ppuda's train_ghn.py step: m architectures drawn from the
@@ -26,12 +25,10 @@ export async function ghnStep({
   batchSize: number;
   hid: number;
 }) {
-  const ms: Record<string, number | string> = {};
-  const cpuMs: Record<string, number> = {};
   const mnist = await loadMnist();
-  for (const b of backends) {
-    try {
-      const info = await initBackend(b);
+  const { ms, cpuMs } = await perBackendSteps(
+    { backends, steps, warmup, minWarmupMs: 0 }, // the trainer is built for warmup + steps
+    () => {
       const train = ImageSplit.all(mnist.train);
       const ghn = new GHN2({ hid, numClasses: 10, seed: 0 });
       const archs = new ArchSampler({ inputShape: [28, 28, 1], numClasses: 10 });
@@ -45,24 +42,12 @@ export async function ghnStep({
         logEvery: warmup + steps,
       });
       let done = 0;
-      const t = await medianMs(
-        async () => {
-          await trainer.run({ until: ++done });
-        },
-        { steps, warmup, minWarmupMs: 0 }, // the trainer was built for warmup + steps
-      );
-      [ms[b], cpuMs[b]] = [t.ms, t.cpuMs];
-      console.log(
-        `${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps}, m = ${archsPerStep}, batch ${batchSize}; ` +
-          `CPU ${t.cpuMs} ms)  device: ${info.device}`,
-      );
-      trainer.dispose();
-      ghn.dispose();
-      await shutdownBackend();
-    } catch (e) {
-      ms[b] = `unavailable: ${(e as Error).message}`;
-      console.log(`${b.padEnd(7)} unavailable: ${(e as Error).message}`);
-    }
-  }
+      return {
+        step: async () => void (await trainer.run({ until: ++done })),
+        dispose: () => (trainer.dispose(), ghn.dispose()),
+      };
+    },
+    `, m = ${archsPerStep}, batch ${batchSize}`,
+  );
   console.log(JSON.stringify({ workload: 'ghn-step', ms, cpu_ms: cpuMs, archsPerStep, batchSize, hid, steps, warmup }));
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, softmaxCrossEntropy } from '@hypernets/core';
 import { ChunkedHyperMLP } from '@hypernets/nets';
-import { perBackendSteps } from './timing.js';
+import { adamStep, perBackendSteps } from './timing.js';
 import { reportAgainstTorch } from './torch.js';
 
 /**
@@ -27,11 +27,11 @@ export async function hnetStep(o: { backends: string[]; steps: number; warmup: n
       Array.from({ length: 128 }, (_, i) => i % 10),
       'int32',
     );
-    return {
-      vars: hnet.trainableVariables(),
-      loss: () => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y) as tf.Scalar,
-      dispose: () => (tf.dispose([x, y]), hnet.dispose()),
-    };
+    const train = adamStep(
+      hnet.trainableVariables(),
+      () => softmaxCrossEntropy(target.forward(x, hnet.generate({ id: 0 })), y) as tf.Scalar,
+    );
+    return { step: train.step, dispose: () => (train.dispose(), tf.dispose([x, y]), hnet.dispose()) };
   });
   const label = `median of ${o.steps}`;
   reportAgainstTorch(

@@ -41,25 +41,20 @@ function stepOptions(o: { backends: string; steps: string; warmup: string }) {
   return { backends: o.backends.split(','), steps, warmup };
 }
 
-stepCommand(
-  'mlp-step',
-  'ms per training step (forward, backward, Adam) of an MLP 784-100-100-10, batch 128, tfjs backends vs PyTorch on the CPU',
-  { backends: 'cpu,wasm,webgpu', steps: 100, warmup: 20 },
-)
-  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
-  .action(async (o) => {
-    await mlpStep({ ...stepOptions(o), torchThreads: +o.torchThreads });
-  });
-
-stepCommand(
-  'hnet-step',
-  'ms per training step of a ChunkedHyperMLP generating an MLP 784-100-100-10, tfjs backends vs PyTorch on the CPU',
-  { backends: 'wasm,cpu', steps: 100, warmup: 20 },
-)
-  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
-  .action(async (o) => {
-    await hnetStep({ ...stepOptions(o), torchThreads: +o.torchThreads });
-  });
+for (const [name, what, backends, run] of [
+  ['mlp-step', '(forward, backward, Adam) of an MLP 784-100-100-10, batch 128', 'cpu,wasm,webgpu', mlpStep],
+  ['hnet-step', 'of a ChunkedHyperMLP generating an MLP 784-100-100-10', 'wasm,cpu', hnetStep],
+] as const) {
+  stepCommand(name, `ms per training step ${what}, tfjs backends vs PyTorch on the CPU`, {
+    backends,
+    steps: 100,
+    warmup: 20,
+  })
+    .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+    .action(async (o) => {
+      await run({ ...stepOptions(o), torchThreads: +o.torchThreads });
+    });
+}
 
 stepCommand(
   'cl-step',

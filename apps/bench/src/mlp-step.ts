@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, createVariables, softmaxCrossEntropy } from '@hypernets/core';
-import { perBackendSteps } from './timing.js';
+import { adamStep, perBackendSteps } from './timing.js';
 import { reportAgainstTorch } from './torch.js';
 
 /**
@@ -18,11 +18,8 @@ export async function mlpStep(o: { backends: string[]; steps: number; warmup: nu
       Array.from({ length: 128 }, (_, i) => i % 10),
       'int32',
     );
-    return {
-      vars: Object.values(vars),
-      loss: () => softmaxCrossEntropy(net.forward(x, vars), y) as tf.Scalar,
-      dispose: () => tf.dispose([x, y, ...Object.values(vars)]),
-    };
+    const train = adamStep(Object.values(vars), () => softmaxCrossEntropy(net.forward(x, vars), y) as tf.Scalar);
+    return { step: train.step, dispose: () => (train.dispose(), tf.dispose([x, y, ...Object.values(vars)])) };
   });
   const extra = { model: '784-100-100-10', batch: 128 };
   const label = `median of ${o.steps}`;

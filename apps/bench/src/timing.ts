@@ -12,35 +12,6 @@ export interface StepTimes {
 }
 
 /**
- * Medians of one training step of `vars` on `loss` — gradients (tf.variableGrads), then core's
- * Adam (lr 1e-3: torch.optim.Adam's update, what every hypernets trainer uses; with
- * @hypernets/native one in-place pass per variable) — over `steps` timed runs after `warmup`
- * untimed ones. Each step reads its loss back (`await data()`), so asynchronous backends (webgpu)
- * have really finished it.
- */
-export async function adamStepMs(
-  vars: tf.Variable[],
-  loss: () => tf.Scalar,
-  { steps, warmup }: { steps: number; warmup: number },
-): Promise<StepTimes & { warmupSteps: number }> {
-  const opt = new Adam(vars, { lr: 1e-3 });
-  try {
-    return await medianMs(
-      async () => {
-        const { value, grads } = tf.variableGrads(loss, vars);
-        opt.step(vars.map((v) => grads[v.name] ?? null));
-        tf.dispose(Object.values(grads));
-        await value.data();
-        value.dispose();
-      },
-      { steps, warmup },
-    );
-  } finally {
-    opt.dispose();
-  }
-}
-
-/**
  * Median wall and CPU ms of `step` over `steps` timed calls, after untimed ones: at least
  * `warmup` of them and at least `minWarmupMs` of wall time (default 2 s). V8 compiles hot code on
  * background threads over a step's first few hundred calls; a millisecond step timed before that
@@ -71,21 +42,45 @@ export async function medianMs(
   return { ms: median(wall), cpuMs: median(cpu), warmupSteps };
 }
 
-/** A training workload built on the current backend: its variables, its loss, and how to free it. */
+/**
+ * One training step of `vars` on `loss` — gradients (tf.variableGrads), then core's Adam (lr 1e-3:
+ * torch.optim.Adam's update, what every hypernets trainer uses; with @hypernets/native one in-place
+ * pass per variable) — reading the loss back (`await data()`), so asynchronous backends (webgpu)
+ * have really finished it. `dispose` frees the optimizer's state.
+ */
+export function adamStep(
+  vars: tf.Variable[],
+  loss: () => tf.Scalar,
+): { step: () => Promise<void>; dispose: () => void } {
+  const opt = new Adam(vars, { lr: 1e-3 });
+  return {
+    step: async () => {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      opt.step(vars.map((v) => grads[v.name] ?? null));
+      tf.dispose(Object.values(grads));
+      await value.data();
+      value.dispose();
+    },
+    dispose: () => opt.dispose(),
+  };
+}
+
+/** A workload built on the current backend: one step of it (finished when it resolves), and how to free it. */
 export interface StepWorkload {
-  vars: tf.Variable[];
-  loss: () => tf.Scalar;
+  step: () => Promise<void>;
   dispose: () => void;
 }
 
 /**
- * `adamStepMs` of the workload `build` makes, on each of `backends` in turn, printed one line per
- * backend; a backend that cannot start is reported as unavailable, with why. `warmupSteps`: the
- * most warm-up steps a backend ran (give the PyTorch side as many).
+ * `medianMs` of the workload `build` makes, on each of `backends` in turn, printed one line per
+ * backend (`detail` goes into it); a backend that cannot start is reported as unavailable, with
+ * why. `warmupSteps`: the most warm-up steps a backend ran (give the PyTorch side as many).
+ * `minWarmupMs` as medianMs's.
  */
 export async function perBackendSteps(
-  { backends, steps, warmup }: { backends: string[]; steps: number; warmup: number },
-  build: () => StepWorkload,
+  { backends, steps, warmup, minWarmupMs }: { backends: string[]; steps: number; warmup: number; minWarmupMs?: number },
+  build: () => StepWorkload | Promise<StepWorkload>,
+  detail = '',
 ): Promise<{ ms: Record<string, number | string>; cpuMs: Record<string, number>; warmupSteps: number }> {
   const ms: Record<string, number | string> = {};
   const cpuMs: Record<string, number> = {};
@@ -93,12 +88,12 @@ export async function perBackendSteps(
   for (const b of backends) {
     try {
       const info = await initBackend(b);
-      const w = build();
-      const t = await adamStepMs(w.vars, w.loss, { steps, warmup });
+      const w = await build();
+      const t = await medianMs(w.step, { steps, warmup, minWarmupMs });
       [ms[b], cpuMs[b]] = [t.ms, t.cpuMs];
       warmupSteps = Math.max(warmupSteps, t.warmupSteps);
       console.log(
-        `${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps} after ${t.warmupSteps}; CPU ${t.cpuMs} ms)  ` +
+        `${b.padEnd(7)} ${String(t.ms).padStart(9)} ms/step (median of ${steps} after ${t.warmupSteps}${detail}; CPU ${t.cpuMs} ms)  ` +
           `device: ${info.device}`,
       );
       w.dispose();
