@@ -182,6 +182,7 @@ static napi_value sgemm_js(napi_env env, napi_callback_info info) {
 }
 
 static int overlaps(int64_t a, int64_t b, int64_t n) { return a < b + n && b < a + n; }
+static int overlaps_range(int64_t a, int64_t an, int64_t b, int64_t bn) { return a < b + bn && b < a + an; }
 
 // The update loop, apart so that the compiler vectorises it: restrict (the JS side checked that no
 // operand overlaps another), -O3 and -fno-math-errno (sqrtf needs no errno branch; SSE/AVX square
@@ -189,8 +190,11 @@ static int overlaps(int64_t a, int64_t b, int64_t n) { return a < b + n && b < a
 // multiply-adds apart, so every lane rounds as core's element-wise kernels do). On x86-64 with
 // glibc an AVX2 clone is picked at load time where the CPU has it.
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
 #endif
+VECTOR_CLONES
 static void adam_update(float *restrict X, const float *restrict G, float *restrict M, float *restrict V, int64_t n,
                         const float *k, int decay, int shrinks) {
   const float wd = k[0], shrink = k[1], b1 = k[2], omb1 = k[3], b2 = k[4];
@@ -261,12 +265,77 @@ static napi_value adam_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// out[c] = sum over r of X[r·cols + c], accumulated in float64 four rows at a time
+// (acc += ((x0 + x1) + x2) + x3, left to right) and rounded to float32 once: the order of core's
+// JavaScript Sum (packages/core/src/kernels/Sum.ts), so the same bits, vectorised over c.
+VECTOR_CLONES
+static void sum_rows(const float *restrict X, float *restrict out, double *restrict acc, int64_t rows, int64_t cols) {
+  for (int64_t c = 0; c < cols; c++) acc[c] = 0;
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float *x0 = X + r * cols, *x1 = x0 + cols, *x2 = x1 + cols, *x3 = x2 + cols;
+    for (int64_t c = 0; c < cols; c++) acc[c] += (((double)x0[c] + x1[c]) + x2[c]) + x3[c];
+  }
+  for (; r < rows; r++) {
+    const float *x = X + r * cols;
+    for (int64_t c = 0; c < cols; c++) acc[c] += x[c];
+  }
+  for (int64_t c = 0; c < cols; c++) out[c] = (float)acc[c];
+}
+
+// sumRows(buffer, rows, cols, xOff, outOff): column sums of a row-major [rows, cols] float32
+// matrix into cols floats (offsets in floats; the output must not overlap the input).
+static napi_value sum_rows_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) {
+    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: sumRows takes 5 arguments");
+    return NULL;
+  }
+  bool is_ab = false;
+  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
+  if (!is_ab) {
+    napi_throw_type_error(env, "HYPERNETS_NATIVE", "@hypernets/native: sumRows's first argument must be an ArrayBuffer");
+    return NULL;
+  }
+  void *data;
+  size_t bytes;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &bytes));
+  int64_t v[4];
+  for (int i = 0; i < 4; i++)
+    if (!get_i64(env, argv[1 + i], &v[i])) {
+      napi_throw_range_error(env, "HYPERNETS_NATIVE", "@hypernets/native: sizes and offsets must be non-negative integers");
+      return NULL;
+    }
+  int64_t rows = v[0], cols = v[1], xo = v[2], oo = v[3];
+  int64_t cap = (int64_t)(bytes / sizeof(float));
+  // rows·cols cannot overflow: rows ≤ cap / cols is checked before it is formed
+  if (rows > cap || cols > cap || (cols > 0 && rows > cap / cols) || xo > cap - rows * cols || oo > cap - cols ||
+      (rows > 0 && overlaps_range(xo, rows * cols, oo, cols))) {
+    napi_throw_range_error(env, "HYPERNETS_NATIVE",
+                           "@hypernets/native: a sumRows operand lies outside the buffer, or the output overlaps the input");
+    return NULL;
+  }
+  if (cols == 0) return NULL;
+  double *acc = malloc((size_t)cols * sizeof(double));
+  if (!acc) {
+    napi_throw_error(env, "HYPERNETS_NATIVE", "@hypernets/native: out of memory for sumRows's accumulator");
+    return NULL;
+  }
+  float *base = (float *)data;
+  sum_rows(base + xo, base + oo, acc, rows, cols);
+  free(acc);
+  return NULL;
+}
+
 static napi_value module_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", NULL, init, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads_js, NULL, NULL, NULL, napi_default, NULL},
       {"sgemm", NULL, sgemm_js, NULL, NULL, NULL, napi_default, NULL},
       {"adamStep", NULL, adam_js, NULL, NULL, NULL, napi_default, NULL},
+      {"sumRows", NULL, sum_rows_js, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -45,6 +45,7 @@ interface Addon {
     eps: number,
     scale: number,
   ): void;
+  sumRows(buffer: ArrayBuffer, rows: number, cols: number, xOff: number, outOff: number): void;
 }
 
 /** One batched product on a buffer of float32s; offsets and strides count floats. */
@@ -88,12 +89,26 @@ export interface AdamCall {
   scale: number;
 }
 
+/**
+ * Column sums of a row-major [rows, cols] float32 matrix at `xOffset` into the `cols` floats at
+ * `outOffset` (offsets count floats; the output must not overlap the input). Accumulated in
+ * float64 four rows at a time and rounded once, in the order of @hypernets/core's Sum kernel.
+ */
+export interface SumRowsCall {
+  rows: number;
+  cols: number;
+  xOffset: number;
+  outOffset: number;
+}
+
 /** What `loadNative()` returns when the addon and a BLAS loaded. */
 export interface NativeKernels {
   /** C[i] = op(A[i])·op(B[i]) for i < batch, row-major, on `buffer` (e.g. a WebAssembly.Memory's). */
   sgemm(buffer: ArrayBuffer, call: GemmCall): void;
   /** Adam in one pass per variable, in place (x, m, v must not overlap each other or g). */
   adamStep(buffer: ArrayBuffer, call: AdamCall): void;
+  /** Column sums (a reduction over the leading axes), in float64, rounded once. */
+  sumRows(buffer: ArrayBuffer, call: SumRowsCall): void;
   /** The BLAS library opened, and its own description (OpenBLAS's build configuration). */
   readonly library: string;
   readonly config: string;
@@ -169,6 +184,9 @@ function load(): LoadResult {
         c.eps,
         c.scale,
       );
+    },
+    sumRows(buffer, c) {
+      addon.sumRows(buffer, c.rows, c.cols, c.xOffset, c.outOffset);
     },
     sgemm(buffer, c) {
       addon.sgemm(

@@ -224,6 +224,52 @@ suite('native adamStep', () => {
   });
 });
 
+suite('native sumRows', () => {
+  const k = loaded.ok ? loaded.kernels : null!;
+
+  it('equals the float64 sum four rows at a time, rounded once, for every row remainder', () => {
+    const next = filler(5);
+    for (const [rows, cols] of [
+      [1, 7],
+      [2, 33],
+      [3, 1],
+      [4, 100],
+      [7, 129],
+      [128, 10],
+      [23, 4000],
+    ] as const) {
+      const xo = 3;
+      const oo = xo + rows * cols + 2;
+      const buf = new Float32Array(oo + cols + 1);
+      for (let i = 0; i < rows * cols; i++) buf[xo + i] = next() * 100;
+      buf[oo + cols] = 42; // the float after the output stays
+      const acc = new Float64Array(cols);
+      let r = 0;
+      for (; r + 4 <= rows; r += 4)
+        for (let c = 0; c < cols; c++) {
+          const o = xo + r * cols + c;
+          acc[c] += buf[o]! + buf[o + cols]! + buf[o + 2 * cols]! + buf[o + 3 * cols]!;
+        }
+      for (; r < rows; r++) for (let c = 0; c < cols; c++) acc[c] += buf[xo + r * cols + c]!;
+      k.sumRows(buf.buffer, { rows, cols, xOffset: xo, outOffset: oo });
+      expect(Array.from(buf.subarray(oo, oo + cols)), `[${rows}, ${cols}]`).toEqual(Array.from(Float32Array.from(acc)));
+      expect(buf[oo + cols]).toBe(42);
+    }
+  });
+
+  it('refuses operands outside the buffer or an output overlapping the input, changing nothing', () => {
+    const buf = new Float32Array(16).fill(0.5);
+    const ok = { rows: 3, cols: 4, xOffset: 0, outOffset: 12 };
+    k.sumRows(buf.buffer, ok);
+    expect(Array.from(buf.subarray(12))).toEqual([1.5, 1.5, 1.5, 1.5]);
+    for (const bad of [{ outOffset: 13 }, { outOffset: 8 }, { rows: 4 }, { xOffset: 1 }, { cols: -1 }, { rows: 1.5 }]) {
+      const before = Array.from(buf);
+      expect(() => k.sumRows(buf.buffer, { ...ok, ...bad }), JSON.stringify(bad)).toThrow(RangeError);
+      expect(Array.from(buf)).toEqual(before);
+    }
+  });
+});
+
 describe('loadNative without a BLAS', () => {
   it('says what is missing instead of throwing (HYPERNETS_OPENBLAS naming a library that is not there)', async () => {
     const { spawnSync } = await import('node:child_process');

@@ -117,6 +117,43 @@ describe('wasm matrix products on @hypernets/native (OpenBLAS)', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it("Sum over leading axes: core's JavaScript loop's bits in the native loop, and cpu's values", async ({
+    annotate,
+    skip,
+  }) => {
+    if (!info.native?.used) skip(`native kernels not available: ${info.native?.detail}`);
+    const { setNativeGemm, nativeKernels } = await import('./native-gemm.js');
+    const r = rng(41);
+    let worst = 0;
+    for (const [shape, axis] of [
+      [[128, 100], 0],
+      [[23, 4000], 0],
+      [
+        [7, 3, 5],
+        [0, 1],
+      ],
+      [[2, 9, 33], 0],
+      [[5, 1], 0],
+    ] as [number[], number | number[]][]) {
+      const xs = randData(r, shape);
+      const f = () => tf.tidy(() => tf.sum(tf.tensor(xs, shape), axis, shape.length === 3 && axis === 0));
+      const native = await on('wasm', f);
+      const saved = nativeKernels();
+      setNativeGemm(null);
+      let js: Float32Array;
+      try {
+        js = await on('wasm', f);
+      } finally {
+        setNativeGemm(saved);
+      }
+      expect(Array.from(native), JSON.stringify(shape)).toEqual(Array.from(js));
+      const c = compare(await on('cpu', f), native);
+      worst = Math.max(worst, c.maxAbs / c.scale);
+    }
+    await annotate(`[native-sum] max relative difference to cpu ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-6);
+  });
+
   it('Adam on an MLP: the same losses as cpu, and no tensor leaks per step', async ({ skip }) => {
     if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
     const run = async (backend: 'cpu' | 'wasm') => {

@@ -51,6 +51,8 @@ export interface NativeGemmLike {
     buffer: ArrayBuffer,
     call: AdamConstants & { n: number; xOffset: number; gOffset: number; mOffset: number; vOffset: number },
   ): void;
+  /** Column sums on the heap in float64 (see Sum.ts); absent in @hypernets/native before 0.2. */
+  sumRows?(buffer: ArrayBuffer, call: { rows: number; cols: number; xOffset: number; outOffset: number }): void;
 }
 
 let gemm: NativeGemmLike | null = null;
