@@ -1,0 +1,115 @@
+// End to end: the built app in headless Chromium, once per backend (webgpu on SwiftShader, wasm,
+// cpu), with ?backend=X&autorun=1&quick=1. Each run must report its backend, train the per-sample
+// demo to `done`, show a held-out MSE under a bound, and agree with the same computation run here in
+// Node (apps/web/src/sine.ts, same seed and budget). Console errors and page errors fail the run.
+import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { initBackend } from '@hypernets/core';
+import { BASELINE_MSE, QUICK, SineDemo } from '../src/sine.js';
+import { APP_DIR, CHROMIUM, CHROMIUM_ARGS, buildApp, serveApp, type Served } from './serve.js';
+
+const CI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  if (CI)
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: CI must run the browser tests (bash .ci/install-webgpu.sh installs it)`,
+    );
+  console.warn(
+    `[web e2e] skipping: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM=/path/to/chromium)`,
+  );
+}
+
+/** The quick budget's held-out MSE (baseline: predicting 0 scores 0.875); measured 0.0100 on cpu, wasm and webgpu. */
+const MSE_BOUND = 0.05;
+/**
+ * Page vs Node, relative. The data and the initial weights come from seeded host-side draws, so
+ * the backends differ only in float rounding, which 120 Adam steps amplify. Measured (quick
+ * budget): Chromium cpu and wasm vs Node wasm agree to ~1e-5 relative; WebGPU on SwiftShader
+ * (other reduction orders, fused kernels) differs by up to ~2% at 200 steps. 5e-2 passes
+ * every backend with room while any change to the computation (seed, budget, model, data) moves
+ * the MSE by far more than 5%.
+ */
+const REL_TOL = 5e-2;
+const ARTIFACTS = join(APP_DIR, 'test-artifacts');
+const TIMEOUT_MS: Record<string, number> = { webgpu: 200_000, wasm: 60_000, cpu: 90_000 };
+
+let served: Served | undefined;
+let browser: Browser | undefined;
+let reference = NaN;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  buildApp();
+  served = await serveApp();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // The same computation in Node, on wasm: sine.ts with the page's quick options.
+  await initBackend('wasm');
+  const demo = new SineDemo(QUICK);
+  reference = (await demo.train()).heldOutMse;
+  demo.dispose();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.close();
+});
+
+const text = (page: Page, section: string, testid: string) =>
+  page.locator(`[data-section="${section}"] [data-testid="${testid}"]`).innerText();
+
+describe.skipIf(!haveChromium)('the web app in headless Chromium', () => {
+  for (const backend of ['webgpu', 'wasm', 'cpu'] as const)
+    it(`?backend=${backend}&autorun=1&quick=1: trains the per-sample demo; its held-out MSE < ${MSE_BOUND} and matches Node`, async ({
+      annotate,
+    }) => {
+      const page = await browser!.newPage({ viewport: { width: 1000, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      const t0 = Date.now();
+      try {
+        await page.goto(`${served!.url}?backend=${backend}&autorun=1&quick=1`);
+        // Done, an error status, or an error on the page: whichever comes first.
+        const deadline = Date.now() + TIMEOUT_MS[backend]!;
+        let status = '';
+        while (Date.now() < deadline && errors.length === 0) {
+          const states = await page
+            .locator('[data-section] [data-testid="status"]')
+            .allInnerTexts()
+            .catch(() => [] as string[]);
+          status = states[1] ?? '';
+          if (states.some((s) => s.startsWith('error')) || status === 'done') break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        await page.screenshot({ path: join(ARTIFACTS, `${backend}.png`), fullPage: true });
+        expect(errors, 'console errors and page errors').toEqual([]);
+        expect(await text(page, 'backend', 'status')).toBe('done');
+        expect(await text(page, 'backend', 'backend')).toBe(backend);
+        expect(await text(page, 'per-sample', 'status')).toBe('done');
+        const mse = Number(await text(page, 'per-sample', 'result'));
+        const rel = Math.abs(mse - reference) / reference;
+        await annotate(
+          `${backend}: held-out MSE ${mse} (Node wasm ${reference.toPrecision(6)}, relative difference ${rel.toExponential(2)}; ` +
+            `baseline ${BASELINE_MSE}), ${((Date.now() - t0) / 1000).toFixed(1)} s from navigation to done`,
+        );
+        expect(mse).toBeGreaterThan(0);
+        expect(mse).toBeLessThan(MSE_BOUND);
+        expect(rel).toBeLessThan(REL_TOL);
+        if (backend === 'wasm') {
+          // Served with COOP/COEP, tfjs must pick the threaded binary, and its workers must start (no page error).
+          expect(await text(page, 'backend', 'wasm-flavour')).toMatch(/^threaded-simd .*crossOriginIsolated true/);
+          expect(page.workers().length).toBeGreaterThan(0);
+        }
+        if (backend === 'webgpu') expect(await text(page, 'backend', 'adapter')).toMatch(/isFallbackAdapter/);
+      } finally {
+        await page.close();
+      }
+    });
+});
