@@ -65,5 +65,9 @@ export default defineConfig({
     minify: false,
     chunkSizeWarningLimit: 4000,
   },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  // Dev server: pre-bundle the backends up front (tfjs-backend-wasm's worker source is CommonJS and
+  // must be pre-bundled; webgpu is found only when its import runs, which would reload the page).
+  optimizeDeps: {
+    include: ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-cpu'],
+  },
 });

@@ -55,6 +55,7 @@ export const backendSection: Section = {
   async run(ctx, host) {
     const r = await startBackend(ctx.params.backend);
     ctx.backend = r;
+    (window as any).hypernetsDemo = { ...(window as any).hypernetsDemo, backend: r };
     host.root.querySelector('[data-testid="backend"]')!.textContent = r.backend;
     const details = host.root.querySelector('dl.details')!;
     details.replaceChildren(
