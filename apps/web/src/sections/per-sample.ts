@@ -93,7 +93,14 @@ async function drawCurve() {
     ...xs.map((x, i) => ({ x, y: generated![i], curve: 'generated' })),
   ];
   await state.charts!.curve.set(rows);
-  state.ui!.redraw.textContent = `generate + forward for this condition: ${fmtMs(ms)}; redraw total ${fmtMs(performance.now() - t0)}`;
+  const err = truth.reduce((sum, y, i) => sum + (generated![i]! - y) ** 2, 0) / xs.length;
+  const note = state.ui!.redraw;
+  note.textContent =
+    `A = ${c.amplitude.toFixed(2)}, φ = ${c.phase.toFixed(2)}: MSE against the true curve ${err.toFixed(4)}; ` +
+    `generate + forward ${fmtMs(ms)}, redraw total ${fmtMs(performance.now() - t0)}`;
+  // For scripts: which condition the chart shows and how close it is.
+  note.dataset.condition = `${c.amplitude},${c.phase}`;
+  note.dataset.mse = String(err);
 }
 
 async function drawFamily(demo: SineDemo) {
