@@ -231,8 +231,10 @@ export const perSampleSection: Section = {
     const ui = state.ui!;
     ui.run.disabled = true;
     try {
-      state.demo?.dispose();
-      state.demo = undefined;
+      const previous = state.demo;
+      state.demo = undefined; // no new redraws of the old network; wait for one in flight
+      while (state.drawing) await yieldToBrowser();
+      previous?.dispose();
       const options = ctx.params.quick ? QUICK : FULL;
       const demo = new SineDemo(options);
       const losses: { step: number; loss: number }[] = [];
