@@ -26,12 +26,11 @@ async function run(backend: 'cpu' | 'wasm', share: boolean) {
   const x = t([8, 6]) as tf.Tensor2D;
   const ids = tf.tensor1d([0, 2, 1, 1, 0, 2, 2, 1], 'int32');
   const before = tf.memory();
-  let identities = 0;
   const profile = await tf.profile(() => {
     const { value, grads } = tf.variableGrads(() => lossOf(vars, x, ids), vars);
     return [value, ...vars.map((v) => grads[v.name]!)];
   });
-  identities = profile.kernels.filter((k) => k.name === 'Identity').length;
+  const identities = profile.kernels.filter((k) => k.name === 'Identity').length;
   tf.dispose(profile.result as tf.Tensor[]);
   // run again outside the profiler, to read values and check for leaks
   const { value, grads } = tf.variableGrads(() => lossOf(vars, x, ids), vars);
