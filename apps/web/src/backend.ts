@@ -16,6 +16,12 @@ export const WASM_PATHS = {
   'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreadedSimd, location.href).href,
 };
 
+/** initBackend's options here: the wasm binaries' URLs, and the webgpu backend as a module Vite bundles. */
+const BACKEND_OPTIONS = {
+  wasmPaths: WASM_PATHS,
+  webgpu: { backendModule: () => import('@tensorflow/tfjs-backend-webgpu') },
+};
+
 export interface AdapterReport {
   /** Whether navigator.gpu gave an adapter. */
   available: boolean;
@@ -114,7 +120,7 @@ export async function startBackend(forced?: BrowserBackend): Promise<BackendRepo
       continue;
     }
     try {
-      info = await withTimeout(initBackend(name, { wasmPaths: WASM_PATHS }), START_TIMEOUT_MS, name);
+      info = await withTimeout(initBackend(name, BACKEND_OPTIONS), START_TIMEOUT_MS, name);
       break;
     } catch (e) {
       if (forced) throw e;

@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core registers no gradients itself (the @tensorflow/tfjs union does).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { BackendUnavailableError } from '../errors/index.js';
-import { releaseWebgpu, startWebgpu, type WebgpuInfo } from './webgpu.js';
+import { describeAdapter, releaseWebgpu, startWebgpu, type WebgpuInfo } from './webgpu.js';
 import { configureVulkanDriver, findSwiftShaderIcd, VULKAN_DRIVER_ENV } from './vulkan.js';
 
 const TOL = 1e-4;
@@ -174,6 +174,29 @@ describeWebgpu('webgpu backend (Dawn / navigator.gpu)', () => {
         `stride-2 ${sErr.toExponential(2)}, |Δdx| ${dxErr.toExponential(2)}, |Δdfilter| ${dfErr.toExponential(2)}`,
     );
     for (const e of [yErr, sErr, dxErr, dfErr]) expect(e).toBeLessThan(TOL);
+  });
+});
+
+describe('adapter description (no GPU needed)', () => {
+  it("uses Dawn's description, and Chrome's vendor and architecture where description and device are empty", () => {
+    const swiftshaderDawn = {
+      description: 'SwiftShader driver 5.0.0',
+      device: 'SwiftShader Device (Subzero)',
+      vendor: 'google',
+    };
+    expect(describeAdapter({ ...swiftshaderDawn, architecture: 'swiftshader', isFallbackAdapter: 'true' }, true)).toBe(
+      'SwiftShader driver 5.0.0 (google swiftshader, SwiftShader Device (Subzero), fallback adapter, Dawn)',
+    );
+    const chrome = {
+      description: '',
+      device: '',
+      vendor: 'google',
+      architecture: 'swiftshader',
+      isFallbackAdapter: 'true',
+    };
+    expect(describeAdapter(chrome, false)).toBe('google swiftshader (fallback adapter)');
+    expect(describeAdapter({ vendor: 'nvidia', architecture: 'hopper' }, false)).toBe('nvidia hopper');
+    expect(describeAdapter({}, false)).toBe('unknown WebGPU adapter');
   });
 });
 

@@ -28,6 +28,13 @@ export interface WebgpuOptions {
    * Default: as the dynamic linker does (LD_LIBRARY_PATH, /etc/ld.so.cache, the standard lib dirs).
    */
   vulkanLoader?: VulkanLoaderSearch;
+  /**
+   * How @tensorflow/tfjs-backend-webgpu is loaded. Default: imported by name at run time (Node, and
+   * bundles that leave optional peers alone, so an app without it still builds). A bundled browser
+   * app passes `() => import('@tensorflow/tfjs-backend-webgpu')`, so that its bundler includes it:
+   * a browser cannot resolve the bare name itself.
+   */
+  backendModule?: () => Promise<{ WebGPUBackend?: unknown }>;
 }
 
 export interface WebgpuInfo {
@@ -144,7 +151,8 @@ async function start(opts: WebgpuOptions): Promise<WebgpuInfo> {
   try {
     // In Node this import registers no factory of its own (navigator.gpu is absent); in a
     // browser it does, and is replaced below.
-    WebGPUBackend = (await optionalImport('@tensorflow/tfjs-backend-webgpu')).WebGPUBackend;
+    const mod = await (opts.backendModule ?? (() => optionalImport('@tensorflow/tfjs-backend-webgpu')))();
+    WebGPUBackend = mod.WebGPUBackend as WebGPUBackendCtor;
   } catch (e) {
     throw new BackendUnavailableError(
       'webgpu',
@@ -331,10 +339,12 @@ function infoRecord(raw: object): Record<string, string> {
   return out;
 }
 
-function describeAdapter(info: Record<string, string>, dawn: boolean): string {
-  const name = info.description || info.device || 'unknown WebGPU adapter';
+/** The adapter in words; exported for its test. Chrome leaves description and device empty: then vendor and architecture. */
+export function describeAdapter(info: Record<string, string>, dawn: boolean): string {
+  const vendorArch = [info.vendor, info.architecture].filter(Boolean).join(' ');
+  const name = info.description || info.device || vendorArch || 'unknown WebGPU adapter';
   const extra = [
-    [info.vendor, info.architecture].filter(Boolean).join(' '),
+    vendorArch !== name ? vendorArch : '',
     info.device && info.device !== name ? info.device : '',
     info.isFallbackAdapter === 'true' ? 'fallback adapter' : '',
     dawn ? 'Dawn' : '',
