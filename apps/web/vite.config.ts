@@ -1,4 +1,5 @@
 import { defineConfig, defaultClientConditions, minify, type Plugin } from 'vite';
+import { mnistSubset } from './mnist-subset.js';
 
 // Threaded wasm (SharedArrayBuffer) needs a cross-origin isolated page.
 const isolation = {
@@ -56,7 +57,7 @@ function minifyOutsideWasmWorkerSource(): Plugin {
 export default defineConfig({
   // Workspace packages from their TypeScript source, as the CLI and the tests do.
   resolve: { conditions: ['@hypernets/source', ...defaultClientConditions] },
-  plugins: [coreWebgpuImport(), minifyOutsideWasmWorkerSource()],
+  plugins: [coreWebgpuImport(), minifyOutsideWasmWorkerSource(), mnistSubset()],
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },
   build: {

@@ -2,11 +2,12 @@
 import './style.css';
 import { backendSection } from './sections/backend.js';
 import { perSampleSection } from './sections/per-sample.js';
+import { continualSection } from './sections/continual.js';
 import { mountSection, type Context, type PageParams, type Section, type SectionHost } from './sections/section.js';
 import { BROWSER_BACKENDS, type BrowserBackend } from './backend.js';
 
-// In page order; sections 3 (continual learning) and 4 (graph hypernetworks) join this list.
-const SECTIONS: Section[] = [backendSection, perSampleSection];
+// In page order.
+const SECTIONS: Section[] = [backendSection, perSampleSection, continualSection];
 
 function readParams(search: string): PageParams {
   const q = new URLSearchParams(search);

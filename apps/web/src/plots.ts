@@ -98,3 +98,42 @@ export function familySpec(): TopLevelSpec {
     },
   } as TopLevelSpec;
 }
+
+/**
+ * An accuracy matrix as a heatmap: row = after training task i, column = tested on task j, filling in
+ * as tasks finish. Data set: 'acc' rows { after, task, acc } (1-based task numbers, acc in %).
+ */
+export function accuracyHeatmapSpec(title: string, numTasks: number): TopLevelSpec {
+  const tasks = Array.from({ length: numTasks }, (_, i) => i + 1);
+  return {
+    ...common,
+    width: 'container',
+    height: Math.max(90, 34 * numTasks),
+    title: { text: title, fontSize: 13 },
+    data: { name: 'acc' },
+    encoding: {
+      x: { field: 'task', type: 'ordinal', title: 'tested on task', scale: { domain: tasks } },
+      y: { field: 'after', type: 'ordinal', title: 'after training task', scale: { domain: tasks } },
+    },
+    layer: [
+      {
+        mark: { type: 'rect' },
+        encoding: {
+          color: {
+            field: 'acc',
+            type: 'quantitative',
+            title: 'accuracy %',
+            scale: { domain: [50, 100], scheme: 'viridis', clamp: true },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 11 },
+        encoding: {
+          text: { field: 'acc', type: 'quantitative', format: '.1f' },
+          color: { condition: { test: 'datum.acc < 80', value: 'white' }, value: 'black' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
