@@ -8,24 +8,6 @@ const isolation = {
 };
 
 /**
- * @hypernets/core loads tfjs-backend-webgpu with `import(name)` through a variable (so bundlers
- * leave the optional peer alone). A browser cannot resolve that bare name, so WebGPU would always
- * be "not installed" in a bundle: rewrite that one call into a static dynamic import Vite bundles.
- */
-function coreWebgpuImport(): Plugin {
-  const call = /optionalImport\((['"])@tensorflow\/tfjs-backend-webgpu\1\)/g;
-  return {
-    name: 'hypernets-core-webgpu-import',
-    enforce: 'pre',
-    transform(code, id) {
-      if (!/[\\/]packages[\\/]core[\\/]|[\\/]@hypernets[\\/]core[\\/]/.test(id) || !call.test(code)) return null;
-      call.lastIndex = 0;
-      return { code: code.replace(call, "import('@tensorflow/tfjs-backend-webgpu')"), map: null };
-    },
-  };
-}
-
-/**
  * Minifies the bundle except where that breaks tfjs-backend-wasm's threads. Its threaded binary
  * starts each worker from the factory function's own source text
  * (`'var WasmBackendModuleThreadedSimd = ' + factory.toString()`), so the function must not refer
@@ -57,7 +39,7 @@ function minifyOutsideWasmWorkerSource(): Plugin {
 export default defineConfig({
   // Workspace packages from their TypeScript source, as the CLI and the tests do.
   resolve: { conditions: ['@hypernets/source', ...defaultClientConditions] },
-  plugins: [coreWebgpuImport(), minifyOutsideWasmWorkerSource(), mnistSubset()],
+  plugins: [minifyOutsideWasmWorkerSource(), mnistSubset()],
   server: { host: '127.0.0.1', headers: isolation },
   preview: { host: '127.0.0.1', headers: isolation },
   build: {
