@@ -3,11 +3,12 @@ import './style.css';
 import { backendSection } from './sections/backend.js';
 import { perSampleSection } from './sections/per-sample.js';
 import { continualSection } from './sections/continual.js';
+import { ghnSection } from './sections/ghn.js';
 import { mountSection, type Context, type PageParams, type Section, type SectionHost } from './sections/section.js';
 import { BROWSER_BACKENDS, type BrowserBackend } from './backend.js';
 
 // In page order.
-const SECTIONS: Section[] = [backendSection, perSampleSection, continualSection];
+const SECTIONS: Section[] = [backendSection, perSampleSection, continualSection, ghnSection];
 
 function readParams(search: string): PageParams {
   const q = new URLSearchParams(search);
