@@ -9,6 +9,7 @@ import { el } from '../dom.js';
 import type { Section } from './section.js';
 
 const LABEL: Record<ClMethod, string> = { hnet: 'HNET (task-conditioned hypernetwork)', finetune: 'fine-tuning' };
+const TITLE: Record<ClMethod, string> = { hnet: 'HNET: accuracy %', finetune: 'fine-tuning: accuracy %' };
 const METHODS: ClMethod[] = ['hnet', 'finetune'];
 const yieldToBrowser = () => new Promise<void>((r) => setTimeout(r, 0));
 const pct = (a: number) => (100 * a).toFixed(2);
@@ -46,7 +47,7 @@ export const continualSection: Section = {
     const progress = {} as Record<ClMethod, HTMLElement>;
     const boxes = METHODS.map((m) => {
       const box = el('div', { class: 'chart' });
-      charts[m] = chart(box, accuracyHeatmapSpec(LABEL[m], o.numTasks), 'acc');
+      charts[m] = chart(box, accuracyHeatmapSpec(TITLE[m], o.numTasks), 'acc');
       progress[m] = el('p', { class: 'note', 'data-testid': `progress-${m}` }, `${LABEL[m]}: waiting`);
       return el('div', { class: 'chart-box' }, box, progress[m]);
     });
@@ -72,7 +73,7 @@ export const continualSection: Section = {
       ),
       ui.data,
       el('div', { class: 'controls' }, run),
-      el('div', { class: 'live' }, ...boxes),
+      el('div', { class: 'pair' }, ...boxes),
       el(
         'table',
         { class: 'timings' },
