@@ -26,7 +26,15 @@ export const DEFAULT_ARCH: GhnArchName = 'resnet20';
  * Test images: the subset's 2,000 (as the asset's README), or 50 with `?quick=1` (ResNet-20's two
  * passes over 100 images took ~80 s on WebGPU/SwiftShader and ~50 s on the cpu backend).
  */
-export const TEST_SAMPLES = { full: 2000, quick: 50 } as const;
+export const TEST_SAMPLES = { full: 2000, quick: 50, cpu: 200 } as const;
+
+/**
+ * Test images for a run: `cpu` caps the full count, as the cpu backend's convolutions are plain
+ * JavaScript (ResNet-20: ~0.25 s per image and pass measured in Chromium, so 2,000 images × 2 passes ≈ 16 min).
+ */
+export function testSamplesFor(quick: boolean, backend: string): number {
+  return quick ? TEST_SAMPLES.quick : backend === 'cpu' ? TEST_SAMPLES.cpu : TEST_SAMPLES.full;
+}
 
 export function loadGhn(bytes: Uint8Array): GHN2 {
   return loadGhnFromBytes(bytes, GHN_FILE);

@@ -1,7 +1,9 @@
 // End to end: the built app in headless Chromium, once per backend (webgpu on SwiftShader, wasm,
-// cpu), with ?backend=X&autorun=1&quick=1. Each run must report its backend, train the per-sample
-// demo to `done`, show a held-out MSE under a bound, and agree with the same computation run here in
-// Node (apps/web/src/sine.ts, same seed and budget). Console errors and page errors fail the run.
+// cpu), with ?backend=X&autorun=1&quick=1. Each run must report its backend and bring every section
+// to `done`; the per-sample demo's held-out MSE, the continual section's HNET accuracy (Split-MNIST)
+// and the GHN section's ResNet-20 accuracy and predicted-parameter norm must agree with the same
+// computations run here in Node (src/sine.ts, src/continual.ts, src/ghn.ts: same seeds, budgets and
+// MNIST subset files). Console errors and page errors fail the run; screenshots go to test-artifacts/.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

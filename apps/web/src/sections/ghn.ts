@@ -8,6 +8,7 @@ import {
   GHN_FILE,
   TEST_SAMPLES,
   ghnArch,
+  testSamplesFor,
   loadGhn,
   predictAndEvaluate,
   type GhnArchName,
@@ -76,6 +77,9 @@ export const ghnSection: Section = {
     run.addEventListener('click', () => void host.start());
     const rows = el('tbody');
     const n = ctx.params.quick ? TEST_SAMPLES.quick : TEST_SAMPLES.full;
+    const cpuNote = ctx.params.quick
+      ? ''
+      : ` (${TEST_SAMPLES.cpu} on the cpu backend, whose convolutions are plain JavaScript)`;
     ui = {
       select,
       seed,
@@ -91,7 +95,7 @@ export const ghnSection: Section = {
         'A LoGAH (GHN-3 with a low-rank decoder, 816,804 parameters) meta-trained by this project on MNIST over a small ' +
           'family of MLPs, CNNs and ResNets (public/ghn/README.md: provenance and accuracies) reads an architecture as a ' +
           `computational graph and predicts all of its parameters in one pass. The predicted network is then tested on the first ` +
-          `${n.toLocaleString('en-US')} MNIST test images${ctx.params.quick ? ' (quick)' : ''} with no training at all ` +
+          `${n.toLocaleString('en-US')} MNIST test images${ctx.params.quick ? ' (quick)' : cpuNote} with no training at all ` +
           '(BN nets with each test batch’s statistics), next to the same network from its own random init (chance: ~10%).',
       ),
       ui.data,
@@ -136,7 +140,7 @@ export const ghnSection: Section = {
       const name = u.select.value as GhnArchName;
       const seed = Math.max(0, Math.floor(Number(u.seed.value) || 0));
       const arch = ghnArch(name, model.config.numClasses, seed);
-      const n = ctx.params.quick ? TEST_SAMPLES.quick : TEST_SAMPLES.full;
+      const n = testSamplesFor(ctx.params.quick, ctx.backend.backend);
       u.progress.textContent = `predicting ${arch.id} and testing it on ${n} images on ${ctx.backend.backend}…`;
       const r = await predictAndEvaluate(model, arch, mnist.test, n);
       const label = name === 'sampled' ? `${arch.id} (sampled, seed ${seed})` : String(arch.id);
