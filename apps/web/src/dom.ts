@@ -16,6 +16,11 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+/** A table of class `timings` with one header row of `headers` over `body` (rows appended by the caller). */
+export function table(headers: string[], body: HTMLTableSectionElement): HTMLTableElement {
+  return el('table', { class: 'timings' }, el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', {}, h)))), body);
+}
+
 /** Waits for the browser to paint once (and lets input events through). */
 export const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
 

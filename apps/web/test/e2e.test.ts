@@ -64,7 +64,7 @@ const GHN_NORM_REL_TOL = 1e-4;
 /** Predicted ResNet-20 beats its random init (~10%) by far: 83% on 2,000 images (asset README). */
 const GHN_MIN = 0.6;
 const ARTIFACTS = join(APP_DIR, 'test-artifacts');
-const TIMEOUT_MS: Record<string, number> = { webgpu: 280_000, wasm: 90_000, cpu: 120_000 };
+const TIMEOUT_MS: Record<string, number> = { webgpu: 420_000, wasm: 90_000, cpu: 180_000 };
 
 let served: Served | undefined;
 let browser: Browser | undefined;

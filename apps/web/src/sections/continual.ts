@@ -5,7 +5,7 @@ import type { ContinualEvent } from '@hypernets/continual';
 import { FULL, QUICK, runContinual, type ClMethod, type ClRun } from '../continual.js';
 import { describeMnist, fetchMnist } from '../mnist.js';
 import { accuracyHeatmapSpec, chart, type Chart } from '../plots.js';
-import { el } from '../dom.js';
+import { el, table } from '../dom.js';
 import type { Section } from './section.js';
 
 const LABEL: Record<ClMethod, string> = { hnet: 'HNET (task-conditioned hypernetwork)', finetune: 'fine-tuning' };
@@ -74,24 +74,7 @@ export const continualSection: Section = {
       ui.data,
       el('div', { class: 'controls' }, run),
       el('div', { class: 'pair' }, ...boxes),
-      el(
-        'table',
-        { class: 'timings' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', {}, 'method'),
-            el('th', {}, 'trainable parameters'),
-            el('th', {}, 'average final accuracy'),
-            el('th', {}, 'backward transfer (pp)'),
-            el('th', {}, 'time'),
-          ),
-        ),
-        summary,
-      ),
+      table(['method', 'trainable parameters', 'average final accuracy', 'backward transfer (pp)', 'time'], summary),
     );
   },
   async run(ctx) {

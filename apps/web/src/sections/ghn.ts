@@ -15,7 +15,7 @@ import {
   type GhnResult,
 } from '../ghn.js';
 import { describeMnist, fetchMnist } from '../mnist.js';
-import { el, fmtMs } from '../dom.js';
+import { el, fmtMs, table } from '../dom.js';
 import type { Section } from './section.js';
 
 const ARCH_LABEL: Record<GhnArchName, string> = {
@@ -107,24 +107,16 @@ export const ghnSection: Section = {
         run,
       ),
       ui.progress,
-      el(
-        'table',
-        { class: 'timings' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', {}, 'architecture'),
-            el('th', {}, 'parameters'),
-            el('th', {}, 'prediction time'),
-            el('th', {}, 'predicted ‖θ‖₂'),
-            el('th', {}, 'test accuracy, predicted'),
-            el('th', {}, 'random init'),
-            el('th', {}, ''),
-          ),
-        ),
+      table(
+        [
+          'architecture',
+          'parameters',
+          'prediction time',
+          'predicted ‖θ‖₂',
+          'test accuracy, predicted',
+          'random init',
+          '',
+        ],
         rows,
       ),
     );

@@ -2,7 +2,7 @@
 // and two sliders move the condition and the generated network's curve is redrawn over the true one.
 import { A_RANGE, BASELINE_MSE, FULL, PHI_RANGE, QUICK, SineDemo, grid, trueCurve, type Condition } from '../sine.js';
 import { chart, curveSpec, familySpec, lossSpec, type Chart } from '../plots.js';
-import { el, fmtMs } from '../dom.js';
+import { el, fmtMs, table } from '../dom.js';
 import type { Section } from './section.js';
 
 const CURVE_POINTS = 128;
@@ -200,23 +200,7 @@ export const perSampleSection: Section = {
       el('h3', {}, `One batched pass: ${FAMILY} conditions, ${FAMILY} weight sets`),
       familyEl,
       el('h3', {}, 'Generate + batched forward, B conditions × 64 points'),
-      el(
-        'table',
-        { class: 'timings' },
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            el('th', {}, 'B'),
-            el('th', {}, 'weight sets'),
-            el('th', {}, 'time'),
-            el('th', {}, 'per condition'),
-          ),
-        ),
-        timings,
-      ),
+      table(['B', 'weight sets', 'time', 'per condition'], timings),
       state.ui.summary,
     );
     showCondition();
