@@ -5,7 +5,7 @@
 // apps/cli/src/ghn/). The page runs it on the fetched subset; the end-to-end test runs it in Node.
 import * as tf from '@tensorflow/tfjs-core';
 import { MLP, Rng, countParams, lenet5, resnet20 } from '@hypernets/core';
-import { ImageSplit, padPermuteTransform, type ImageSet } from '@hypernets/data';
+import { ImageSplit, type ImageSet } from '@hypernets/data';
 import {
   SmallNetFamily,
   archSample,
@@ -59,16 +59,7 @@ export function ghnArch(name: GhnArchName, numClasses: number, seed = 0): ArchSa
 }
 
 /** The first n test images, as a split (as the CLI's `ghn eval --test-samples n`). */
-export function testSplit(set: ImageSet, n: number): ImageSplit {
-  if (n >= set.count) return ImageSplit.all(set);
-  return new ImageSplit(
-    set,
-    Int32Array.from({ length: n }, (_, i) => i),
-    padPermuteTransform(set.rows, set.cols, 0, null),
-    Int32Array.from({ length: set.numClasses }, (_, c) => c),
-    0,
-  );
-}
+export const testSplit = (set: ImageSet, n: number): ImageSplit => ImageSplit.first(set, n);
 
 export interface GhnResult {
   id: string | number;

@@ -234,3 +234,13 @@ describe('batch sampler', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('ImageSplit.first', () => {
+  it("holds the set's first n images in order, all of them past its end, and rejects a bad n", () => {
+    const s = ImageSplit.first(mnist.test, 5);
+    expect(Array.from(s.indices)).toEqual([0, 1, 2, 3, 4]);
+    expect(ImageSplit.first(mnist.test, 1e6).indices.length).toBe(mnist.test.count);
+    expect(ImageSplit.all(mnist.test).indices.length).toBe(mnist.test.count);
+    for (const bad of [-1, 2.5, NaN]) expect(() => ImageSplit.first(mnist.test, bad)).toThrow(/integer ≥ 0/);
+  });
+});

@@ -92,7 +92,13 @@ export class ImageSplit implements DataSplit {
 
   /** Every sample of `set`, in order, unpadded, labels as stored: plain (non-continual) training. */
   static all(set: ImageSet): ImageSplit {
-    const indices = Int32Array.from({ length: set.count }, (_, i) => i);
+    return ImageSplit.first(set, set.count);
+  }
+
+  /** The first `n` images of a set (all of them when n ≥ its count), unchanged, labels as stored. */
+  static first(set: ImageSet, n: number): ImageSplit {
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError('ImageSplit.first', `n must be an integer ≥ 0, got ${n}`);
+    const indices = Int32Array.from({ length: Math.min(n, set.count) }, (_, i) => i);
     const labels = Int32Array.from({ length: set.numClasses }, (_, c) => c);
     return new ImageSplit(set, indices, padPermuteTransform(set.rows, set.cols, 0, null), labels, 0);
   }

@@ -11,7 +11,7 @@ import {
   torchShape,
 } from '@hypernets/core';
 import { writeFileAtomic } from '@hypernets/core/internal';
-import { ImageSplit, loadMnist, padPermuteTransform, type ImageSet } from '@hypernets/data';
+import { ImageSplit, loadMnist } from '@hypernets/data';
 import {
   GHN2,
   GHN3,
@@ -40,18 +40,6 @@ export interface GhnIo {
   err: (line: string) => void;
   /** A live progress bar on a terminal (else a line every ten seconds). */
   tty: boolean;
-}
-
-/** The first n samples of a set, as a split (labels as stored). */
-function subset(set: ImageSet, n: number): ImageSplit {
-  if (n >= set.count) return ImageSplit.all(set);
-  return new ImageSplit(
-    set,
-    Int32Array.from({ length: n }, (_, i) => i),
-    padPermuteTransform(set.rows, set.cols, 0, null),
-    Int32Array.from({ length: set.numClasses }, (_, c) => c),
-    0,
-  );
 }
 
 export { trainFingerprint } from './options.js';
@@ -121,7 +109,7 @@ export async function runGhnTrain(
   io.err(`backend: ${info.backend} (${info.device})`);
   try {
     const mnist = await loadMnist();
-    const train = subset(mnist.train, o.trainSamples);
+    const train = ImageSplit.first(mnist.train, o.trainSamples);
     const ghn = newGhn(o);
     io.err(
       `${GHN_NAMES[o.ghnType]} (hid ${o.hid}): ${ghn.numParams.toLocaleString('en-US')} parameters; ${o.steps} ` +
