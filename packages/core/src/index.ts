@@ -8,7 +8,7 @@ export * from './errors/index.js';
 // contracts: parameter specs, target nets, non-trainable state
 export { paramSpec, countParams, checkWeights } from './params.js';
 export type { ParamKind, ParamSpec, Weights, CheckWeightsOptions } from './params.js';
-export type { ForwardOptions, TargetNet, StateSpec } from './target.js';
+export type { ForwardOptions, TargetNet, StateSpec, SublayerHook, SublayerSite } from './target.js';
 export { NetState } from './state.js';
 
 // randomness and initialisation

@@ -12,7 +12,22 @@ export interface ForwardOptions {
   state?: NetState;
   /** Which condition's running statistics to use/update (e.g. a task id). Default '0'. */
   condition?: string | number;
+  /**
+   * Rewrites the output of each named sublayer (see `TargetNet.sublayers`) before its residual
+   * add: adapters (HyperFormer's places: after the attention and after the FFN of each block)
+   * return `y + adapter(y)`. Called once per site per forward, in network order.
+   */
+  sublayerHook?: SublayerHook;
 }
+
+/** A named sublayer output that `ForwardOptions.sublayerHook` sees: its name and feature width. */
+export interface SublayerSite {
+  readonly name: string;
+  readonly width: number;
+}
+
+/** Rewrites a sublayer output y [N, …, width] (same shape out); see `ForwardOptions.sublayerHook`. */
+export type SublayerHook = (site: string, y: Tensor) => Tensor;
 
 /**
  * An architecture with no weights of its own: what it needs (`params`) and how it runs with
@@ -29,6 +44,8 @@ export interface TargetNet {
   forward(x: Tensor, weights: Weights, options?: ForwardOptions): Tensor;
   /** Names and shapes of non-trainable state (batch-norm running stats), per condition. */
   readonly stateSpecs?: readonly StateSpec[];
+  /** Sublayer outputs `forward` passes through `options.sublayerHook`, in network order. */
+  readonly sublayers?: readonly SublayerSite[];
 }
 
 export interface StateSpec {

@@ -206,6 +206,41 @@ describe('TransformerEncoder: numerics', () => {
       tf.dispose([x, y, ref]);
     });
 
+  it('sublayerHook sees each block’s attention and MLP output before the residual add, in order', () => {
+    const cfg: TransformerEncoderConfig = { dModel: 4, numHeads: 2, numBlocks: 2, ffSize: 5, seqLength: 3 };
+    const net = new TransformerEncoder(cfg);
+    expect(net.sublayers.map((s) => `${s.name}:${s.width}`)).toEqual([
+      'blocks.0.attn:4',
+      'blocks.0.mlp:4',
+      'blocks.1.attn:4',
+      'blocks.1.mlp:4',
+    ]);
+    const w = noisyWeights(net, 3, 0.5);
+    const x = new Rng(4).normal([2, 3, 4]);
+    const seen: string[] = [];
+    // Zeroing block 1's MLP output through the hook equals zeroing its fc2 weight and bias.
+    const hooked = net.forward(x, w, {
+      sublayerHook: (site, y) => {
+        seen.push(`${site}[${y.shape.join(',')}]`);
+        return site === 'blocks.1.mlp' ? tf.zerosLike(y) : y;
+      },
+    });
+    expect(seen).toEqual([
+      'blocks.0.attn[2,3,4]',
+      'blocks.0.mlp[2,3,4]',
+      'blocks.1.attn[2,3,4]',
+      'blocks.1.mlp[2,3,4]',
+    ]);
+    const zeroed = { ...w, 'blocks.1.mlp.fc2.weight': tf.zerosLike(w['blocks.1.mlp.fc2.weight']) };
+    zeroed['blocks.1.mlp.fc2.bias'] = tf.zerosLike(w['blocks.1.mlp.fc2.bias']);
+    const ref = net.forward(x, zeroed);
+    const plain = net.forward(x, w);
+    expect(maxAbsDiff(hooked, ref)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(hooked, plain)).toBeGreaterThan(1e-3); // the hook changed something
+    disposeWeights(w);
+    tf.dispose([x, hooked, ref, plain, zeroed['blocks.1.mlp.fc2.weight'], zeroed['blocks.1.mlp.fc2.bias']]);
+  });
+
   it('multiHeadAttention on hand-picked numbers (one-hot keys select values)', () => {
     // 1 head, d = 2: q·k large for the matching key, so each query copies that key's value.
     const q = tf.tensor3d([

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
 import { activate, affine, layerNormalize, linear } from '../ops/index.js';
-import type { ForwardOptions, TargetNet } from '../target.js';
+import type { ForwardOptions, SublayerSite, TargetNet } from '../target.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { multiHeadAttention } from '../ops/attention.js';
 import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
@@ -173,6 +173,8 @@ export class TransformerEncoder implements TargetNet {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   readonly config: ResolvedTransformerEncoderConfig;
+  /** `blocks.b.attn` (after the output projection) and `blocks.b.mlp` (after fc2), before each residual add. */
+  readonly sublayers: readonly SublayerSite[];
 
   constructor(config: TransformerEncoderConfig) {
     const c = resolveConfig(config);
@@ -216,6 +218,10 @@ export class TransformerEncoder implements TargetNet {
     if (c.finalNorm) norm('norm');
     if (c.outputSize !== null) dense('head', d, c.outputSize);
     this.params = specs;
+    this.sublayers = Array.from({ length: c.numBlocks }, (_, b) => [
+      { name: `blocks.${b}.attn`, width: d },
+      { name: `blocks.${b}.mlp`, width: d },
+    ]).flat();
     this.inputShape = c.vocabSize !== null ? [c.seqLength] : [c.seqLength, c.inputSize!];
     const width = c.outputSize ?? d;
     this.outputShape = c.pooling === 'none' ? [c.seqLength, width] : [width];
@@ -239,6 +245,8 @@ export class TransformerEncoder implements TargetNet {
     const rng = dropping ? requireRng(options, c.dropout, 'TransformerEncoder') : null;
     const drop = (a: tf.Tensor) => (rng ? tf.mul(a, rng.dropoutMask([...a.shape], c.dropout)) : a);
     const w = (name: string) => weights[name];
+    const hook = options.sublayerHook;
+    const site = (name: string, y: tf.Tensor) => (hook ? hook(name, y) : y);
     const ln = (a: tf.Tensor, name: string) =>
       affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
 
@@ -273,9 +281,9 @@ export class TransformerEncoder implements TargetNet {
           causal: c.causal,
           dropProbs: dropping ? drop : undefined,
         });
-        h = tf.add(h, drop(linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`))));
+        h = tf.add(h, drop(site(`${p}.attn`, linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`)))));
         const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu-tanh');
-        h = tf.add(h, drop(linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`))));
+        h = tf.add(h, drop(site(`${p}.mlp`, linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`)))));
       }
       if (c.finalNorm) h = ln(h, 'norm');
       let y: tf.Tensor;
