@@ -1,0 +1,2 @@
+// @hypernets/adapters/internal: shared with the other hypernets packages and apps; no semver promise.
+export {};
