@@ -8,3 +8,27 @@ export { ImageSplit, disposeBatch, padPermuteTransform } from './stream.js';
 export type { Batch, BatchSampler, DataSplit, InputTransform, SamplerState, Task, TaskStream } from './stream.js';
 export { PermutedMnist, SplitMnist } from './mnist-streams.js';
 export type { PermutedMnistOptions, SplitMnistOptions } from './mnist-streams.js';
+export {
+  TEXT_TASKS,
+  loadBrownGenres,
+  loadReuters,
+  loadSotuParty,
+  loadSpamAssassin,
+  loadTextTask,
+  loadWordnetGloss,
+  parseArff,
+  reutersTask,
+} from './text/index.js';
+export type {
+  Arff,
+  ArffAttribute,
+  ArffLimits,
+  LoadTextTaskOptions,
+  ReutersTopic,
+  TextExample,
+  TextRootKey,
+  TextSource,
+  TextTask,
+  TextTaskName,
+  TextTaskOptions,
+} from './text/index.js';
