@@ -142,7 +142,7 @@ export class UseLite {
             file,
             `weight ${source} ${t ? `has shape [${t.shape.join(', ')}]` : 'is missing'}; the encoder's ${spec.name} needs [${spec.shape.join(', ')}] (${INSTALL})`,
           );
-        weights[spec.name] = t.shape.length === spec.shape.length ? t : tf.reshape(t, spec.shape);
+        weights[spec.name] = t.shape.length === spec.shape.length ? t : tf.reshape(t, [...spec.shape]);
       }
       const kept = new Set(Object.values(weights));
       tf.dispose(Object.values(all).filter((t) => !kept.has(t)));

@@ -102,7 +102,7 @@ for (const backend of ['cpu', 'wasm'] as const)
       const norms = await tf.norm(ours, 2, 1).data();
       for (const n of norms) expect(n).toBeCloseTo(1, 5);
       // Different sentences give different embeddings (a control: the comparison can fail).
-      const cos = (await tf.sum(tf.mul(ours.slice([0, 0], [1, 512]), ours.slice([1, 0], [1, 512]))).data())[0];
+      const cos = (await tf.sum(tf.mul(tf.slice(ours, [0, 0], [1, 512]), tf.slice(ours, [1, 0], [1, 512]))).data())[0];
       expect(cos).toBeLessThan(0.9);
       tf.dispose([ours, ref]);
     }, 120_000);
@@ -114,7 +114,7 @@ for (const backend of ['cpu', 'wasm'] as const)
       expect((await padded.data())[a.length]).toBe(PAD_ID);
       const y1 = use.net.forward(alone, use.weights);
       const y2 = use.net.forward(padded, use.weights);
-      expect((await tf.max(tf.abs(tf.sub(y1, y2.slice([0, 0], [1, 512])))).data())[0]).toBeLessThan(1e-6);
+      expect((await tf.max(tf.abs(tf.sub(y1, tf.slice(y2, [0, 0], [1, 512])))).data())[0]).toBeLessThan(1e-6);
       // Per-sample: sample 0 with the pretrained weights, sample 1 with its pool layer negated.
       const stacked: Record<string, tf.Tensor> = {};
       for (const [k, w] of Object.entries(use.weights))
@@ -126,8 +126,12 @@ for (const backend of ['cpu', 'wasm'] as const)
         'pool.bias': tf.neg(use.weights['pool.bias']),
       };
       const y3 = use.net.forward(padded, flipped);
-      const d0 = (await tf.max(tf.abs(tf.sub(per.slice([0, 0], [1, 512]), y2.slice([0, 0], [1, 512])))).data())[0];
-      const d1 = (await tf.max(tf.abs(tf.sub(per.slice([1, 0], [1, 512]), y3.slice([1, 0], [1, 512])))).data())[0];
+      const d0 = (
+        await tf.max(tf.abs(tf.sub(tf.slice(per, [0, 0], [1, 512]), tf.slice(y2, [0, 0], [1, 512])))).data()
+      )[0];
+      const d1 = (
+        await tf.max(tf.abs(tf.sub(tf.slice(per, [1, 0], [1, 512]), tf.slice(y3, [1, 0], [1, 512])))).data()
+      )[0];
       expect(d0).toBeLessThan(1e-5);
       expect(d1).toBeLessThan(1e-5);
       tf.dispose([

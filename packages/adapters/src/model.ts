@@ -1,0 +1,229 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError, ConfigError, Rng, loadCheckpoint, restoreVariables, saveCheckpoint } from '@hypernets/core';
+import { UseLite } from './backbone/load.js';
+import { applyHead, headFeatures, headInputWidth, headVariables, type TaskKind } from './heads.js';
+import { createMethod, type MethodOptions } from './methods/create.js';
+import {
+  METHOD_NAMES,
+  methodParams,
+  type AdapterMethod,
+  type Backbone,
+  type MethodForward,
+  type MethodName,
+} from './methods/method.js';
+
+/** What a model knows about each task besides its data. */
+export interface TaskInfo {
+  readonly name: string;
+  readonly kind: TaskKind;
+  readonly labels: readonly string[];
+  /** Hyper-X's domain id; default 0. */
+  readonly domain?: number;
+}
+
+export interface Prediction {
+  readonly label: string;
+  readonly index: number;
+  readonly probabilities: number[];
+}
+
+/**
+ * A multi-task text classifier: the backbone, a method that adapts it, and one linear head per
+ * task. Its variables have stable names: the method's (`hyper.*`, `adapters.<t>.*`,
+ * `backbone.*`) and `heads.<t>.{weight,bias}`; `save`/`load` write and read them with the
+ * method, its options and the tasks, so `hypernets adapters predict` rebuilds the same model.
+ */
+export class AdapterModel {
+  readonly heads: Record<string, tf.Variable>[];
+
+  constructor(
+    readonly backbone: Backbone,
+    readonly method: AdapterMethod,
+    readonly tasks: readonly TaskInfo[],
+    readonly methodOptions: MethodOptions = {},
+    seed = 0,
+  ) {
+    const names = tasks.map((t) => t.name);
+    if (names.length === 0) throw new ConfigError('tasks', 'needs at least one task');
+    if (new Set(names).size !== names.length) throw new ConfigError('tasks', `task names repeat: ${names.join(', ')}`);
+    const rng = new Rng(seed).fork(); // heads: independent of the training stream
+    const width = backbone.net.outputShape[0]!;
+    this.heads = tasks.map((t, i) => headVariables(i, headInputWidth(width, t.kind), t.labels.length, rng));
+  }
+
+  /** Builds the method by name for these tasks (see createMethod), then the model. */
+  static create(
+    backbone: Backbone,
+    method: MethodName,
+    tasks: readonly TaskInfo[],
+    options: MethodOptions = {},
+    seed = 0,
+  ): AdapterModel {
+    const m = createMethod(
+      method,
+      { backbone, tasks: tasks.map((t) => t.name), domains: tasks.map((t) => t.domain ?? 0), rng: new Rng(seed) },
+      options,
+    );
+    return new AdapterModel(backbone, m, tasks, options, seed);
+  }
+
+  taskIndex(name: string): number {
+    const t = this.tasks.findIndex((x) => x.name === name);
+    if (t < 0)
+      throw new ConfigError(
+        'task',
+        `unknown task ${JSON.stringify(name)}; one of ${this.tasks.map((x) => x.name).join(', ')}`,
+      );
+    return t;
+  }
+
+  /** Task t's own variables and head, by stable name. */
+  taskVariables(t: number): Record<string, tf.Variable> {
+    return { ...this.method.taskVariables(t), ...this.heads[t]! };
+  }
+
+  /** Every trainable variable by stable name. */
+  variables(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = { ...this.method.shared };
+    this.tasks.forEach((_, t) => Object.assign(out, this.taskVariables(t)));
+    return out;
+  }
+
+  /**
+   * Logits [N, classes] of task t for token sequences (pairs: `pair` holds the second texts'),
+   * run with `fwd` (default the method's forward for t). Call inside a tape to train.
+   */
+  logits(
+    t: number,
+    ids: readonly (readonly number[])[],
+    pair?: readonly (readonly number[])[],
+    fwd: MethodForward = this.method.forward(t),
+  ): tf.Tensor2D {
+    const task = this.tasks[t]!;
+    const seqs = task.kind === 'pair' ? [...ids, ...(pair ?? [])] : [...ids];
+    if (task.kind === 'pair' && pair?.length !== ids.length)
+      throw new ConfigError('pair', `task ${task.name} takes text pairs: give as many second texts as first texts`);
+    const padded = UseLite.pad(seqs);
+    try {
+      const emb = this.backbone.net.forward(padded, fwd.weights, { sublayerHook: fwd.hook }) as tf.Tensor2D;
+      return applyHead(headFeatures(emb, task.kind), this.heads[t]!, t);
+    } finally {
+      padded.dispose();
+    }
+  }
+
+  /** Class probabilities and the predicted label of each text (pairs: `texts[i]` with `pairs[i]`). */
+  async predict(task: string, texts: readonly string[], pairs?: readonly string[]): Promise<Prediction[]> {
+    const t = this.taskIndex(task);
+    const info = this.tasks[t]!;
+    if (info.kind === 'pair' && pairs?.length !== texts.length)
+      throw new ConfigError('pairs', `task ${task} classifies text pairs: give one second text per text`);
+    const max = this.backbone.net.constants.maxLength;
+    const tok = (xs: readonly string[]) => this.backbone.tokenize(xs).map((s) => s.slice(0, max));
+    const probs = tf.tidy(() => tf.softmax(this.logits(t, tok(texts), pairs ? tok(pairs) : undefined)));
+    const p = (await probs.array()) as number[][];
+    probs.dispose();
+    return p.map((row) => {
+      const index = row.indexOf(Math.max(...row));
+      return { label: info.labels[index]!, index, probabilities: row };
+    });
+  }
+
+  /** Trainable scalars: backbone, shared, each task's own and heads, and per-task totals. */
+  paramCounts(): ParamCounts {
+    const T = this.tasks.length;
+    const m = methodParams(this.method, T);
+    const heads = this.heads.map((h) => Object.values(h).reduce((a, v) => a + v.size, 0));
+    const own = m.perTask.reduce((a, b) => a + b, 0);
+    return {
+      backbone: this.backbone.net.params.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
+      shared: m.shared,
+      perTask: m.perTask,
+      heads,
+      trainablePerTask: (m.shared + own + heads.reduce((a, b) => a + b, 0)) / T,
+      methodPerTask: (m.shared + own) / T,
+    };
+  }
+
+  /** Writes the variables with the method, its options and the tasks (`<path>.safetensors` + `.json`, atomically). */
+  async save(path: string): Promise<void> {
+    await saveCheckpoint(path, {
+      tensors: this.variables(),
+      meta: {
+        adapterModel: {
+          method: this.method.name,
+          options: { ...this.methodOptions },
+          tasks: this.tasks.map((t) => ({ name: t.name, kind: t.kind, labels: [...t.labels], domain: t.domain ?? 0 })),
+        },
+      },
+    });
+  }
+
+  /** Reads a model `save` wrote, onto `backbone`; every name and shape is checked before any is assigned. */
+  static async load(path: string, backbone: Backbone): Promise<AdapterModel> {
+    const ck = await loadCheckpoint(path);
+    try {
+      const m = ck.meta.adapterModel as { method?: unknown; options?: unknown; tasks?: unknown } | undefined;
+      const tasks = m?.tasks;
+      const okTasks =
+        Array.isArray(tasks) &&
+        tasks.length > 0 &&
+        tasks.length <= 1000 &&
+        tasks.every(
+          (t: TaskInfo) =>
+            t &&
+            typeof t.name === 'string' &&
+            (t.kind === 'single' || t.kind === 'pair') &&
+            Array.isArray(t.labels) &&
+            t.labels.length >= 2 &&
+            t.labels.every((l) => typeof l === 'string') &&
+            Number.isInteger(t.domain ?? 0),
+        );
+      if (
+        !m ||
+        !METHOD_NAMES.includes(m.method as MethodName) ||
+        !okTasks ||
+        typeof m.options !== 'object' ||
+        m.options === null
+      )
+        throw new CheckpointError(
+          ck.paths.meta,
+          'is not an adapters model (no valid `adapterModel` method, options and tasks)',
+        );
+      const model = AdapterModel.create(
+        backbone,
+        m.method as MethodName,
+        tasks as TaskInfo[],
+        m.options as MethodOptions,
+      );
+      try {
+        restoreVariables(ck, model.variables());
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+      return model;
+    } finally {
+      ck.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const h of this.heads) tf.dispose(Object.values(h));
+    this.method.dispose();
+  }
+}
+
+export interface ParamCounts {
+  backbone: number;
+  /** Trained for every task (hypernetworks, a fine-tuned backbone). */
+  shared: number;
+  /** Each task's own, heads excluded (per-task adapters). */
+  perTask: number[];
+  /** Each task's head. */
+  heads: number[];
+  /** (shared + Σ own + Σ heads) / tasks. */
+  trainablePerTask: number;
+  /** (shared + Σ own) / tasks: what the method adds to the backbone, heads excluded. */
+  methodPerTask: number;
+}

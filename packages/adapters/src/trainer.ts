@@ -1,0 +1,423 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import {
+  Adam,
+  CheckpointError,
+  ConfigError,
+  Rng,
+  TrainingError,
+  restoreVariables,
+  softmaxCrossEntropy,
+  type RunOptions,
+  type Trainer,
+  type TrainerCallbacks,
+} from '@hypernets/core';
+import {
+  RunCheckpoint,
+  boundedArray,
+  eventEmitter,
+  objectOption,
+  parseTrainingOptions,
+  rngStateSchema,
+  runSteps,
+  trainingOptionsSchema,
+} from '@hypernets/core/internal';
+import type { MethodForward } from './methods/method.js';
+import type { AdapterModel, ParamCounts } from './model.js';
+import type { TokenizedSplit, TokenizedTask } from './tasks.js';
+
+/**
+ * Multi-task training of a method over several text tasks, HyperFormer's protocol:
+ * - each step draws one task with p_τ ∝ N_τ^{1/T} (temperature T = 10) and a batch of that task's
+ *   training examples uniformly with replacement (its MultiTaskBatchSampler);
+ * - cross-entropy with label smoothing 0.1 through a per-task linear head on the pooled
+ *   sentence embedding (pairs: [u; v; |u − v|; u ⊙ v]);
+ * - Adam (lr 3e-4) with linear warm-up then linear decay to 0 (transformers' default schedule);
+ *   shared variables and each task's own (adapters, head) have their own Adam, so a task's
+ *   moments step only when it is sampled, as torch counts steps per parameter;
+ * - validation accuracy of every task every `evalEvery` steps; the variables at the best average
+ *   validation accuracy are kept and tested at the end (`load_best_model_at_end`).
+ * Checkpoints hold every variable, every Adam state, the best snapshot and the progress; a
+ * resumed run ends with the numbers of one that never stopped (same backend).
+ */
+
+export const ADAPTER_EVENT_TYPES = ['step', 'eval', 'checkpoint', 'resume'] as const;
+
+export type AdapterTrainEvent =
+  | { type: 'step'; step: number; steps: number; task: string; loss: number; lr: number }
+  | { type: 'eval'; step: number; val: Record<string, number>; average: number; best: boolean }
+  | { type: 'checkpoint'; step: number; path: string }
+  | { type: 'resume'; step: number; path: string };
+
+export interface AdapterTrainerOptions {
+  /** What trains: its method's variables and its heads. */
+  model: AdapterModel;
+  /** The model's tasks' data, in the model's task order (names must match). */
+  tasks: readonly TokenizedTask[];
+  steps: number;
+  /** Examples per step (pairs: pairs per step). Default 32. */
+  batchSize?: number;
+  /** Peak learning rate. Default 3e-4. */
+  lr?: number;
+  /** Linear warm-up steps. Default 6% of `steps`. */
+  warmupSteps?: number;
+  /** Task sampling temperature T (p ∝ N^{1/T}). Default 10. */
+  temperature?: number;
+  labelSmoothing?: number;
+  /** Validate every this many steps (and at the end). Default steps / 10. */
+  evalEvery?: number;
+  /** Examples per forward pass when evaluating. Default 64. */
+  evalBatch?: number;
+  seed?: number;
+  logEvery?: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  fingerprint?: unknown;
+  callbacks?: TrainerCallbacks<AdapterTrainEvent>;
+}
+
+export interface AdapterTrainResult {
+  method: string;
+  tasks: string[];
+  /** Test accuracy per task, with the variables of the best validation step. */
+  acc: Record<string, number>;
+  avgAcc: number;
+  /** Validation accuracy per task at the best step. */
+  val: Record<string, number>;
+  bestStep: number;
+  steps: number;
+  seconds: number;
+  curve: { step: number; task: string; loss: number }[];
+  evals: { step: number; average: number }[];
+  params: ParamCounts;
+}
+
+const progressSchema = z.object({
+  step: z.number().int().nonnegative(),
+  rng: rngStateSchema,
+  seconds: z.number().nonnegative(),
+  sharedAdam: z.number().int().nonnegative(),
+  taskAdam: boundedArray(z.number().int().nonnegative()),
+  bestStep: z.number().int().nonnegative(),
+  bestAverage: z.number(),
+  bestVal: z.record(z.string(), z.number()),
+  curve: boundedArray(z.object({ step: z.number().int(), task: z.string(), loss: z.number() })),
+  evals: boundedArray(z.object({ step: z.number().int(), average: z.number() })),
+});
+type Progress = z.infer<typeof progressSchema>;
+
+const optionsSchema = trainingOptionsSchema
+  .extend({
+    model: objectOption<AdapterModel>('an AdapterModel'),
+    tasks: z.array(objectOption<TokenizedTask>('a TokenizedTask')).min(1),
+    steps: z.number().int().positive(),
+    batchSize: z.number().int().positive().default(32),
+    lr: z.number().positive().default(3e-4),
+    warmupSteps: z.number().int().nonnegative().optional(),
+    temperature: z.number().positive().default(10),
+    labelSmoothing: z.number().min(0).lt(1).default(0.1),
+    evalEvery: z.number().int().positive().optional(),
+    evalBatch: z.number().int().positive().default(64),
+    logEvery: z.number().int().positive().default(10),
+  })
+  .strict();
+
+export class AdapterTrainer implements Trainer<AdapterTrainResult> {
+  readonly config: z.output<typeof optionsSchema> & { warmupSteps: number; evalEvery: number };
+  readonly model: AdapterModel;
+  private readonly tasks: readonly TokenizedTask[];
+  private readonly sharedNames: string[];
+  private readonly taskNames: string[][];
+  private readonly sharedAdam: Adam | null;
+  private readonly taskAdams: Adam[];
+  private readonly probs: number[];
+  private readonly emit: (e: AdapterTrainEvent) => Promise<void>;
+  private readonly checkpoint: RunCheckpoint<Progress>;
+  /** Variables at the best validation step (the same names as `model.variables()`). */
+  private best: Record<string, tf.Tensor> | null = null;
+
+  constructor(options: AdapterTrainerOptions) {
+    const o = parseTrainingOptions(optionsSchema, options);
+    const names = o.tasks.map((t) => t.name);
+    const modelNames = o.model.tasks.map((t) => t.name);
+    if (names.join('\n') !== modelNames.join('\n'))
+      throw new ConfigError(
+        'tasks',
+        `the data's tasks (${names.join(', ')}) must be the model's, in its order (${modelNames.join(', ')})`,
+      );
+    this.config = {
+      ...o,
+      warmupSteps: o.warmupSteps ?? Math.ceil(0.06 * o.steps),
+      evalEvery: o.evalEvery ?? Math.max(1, Math.ceil(o.steps / 10)),
+    };
+    if (this.config.warmupSteps >= o.steps) throw new ConfigError('warmupSteps', `must be below steps (${o.steps})`);
+    this.model = o.model;
+    this.tasks = o.tasks;
+    this.sharedNames = Object.keys(o.model.method.shared);
+    this.taskNames = o.tasks.map((_, i) => Object.keys(o.model.taskVariables(i)));
+    this.sharedAdam =
+      this.sharedNames.length > 0
+        ? new Adam(
+            this.sharedNames.map((n) => o.model.method.shared[n]!),
+            { lr: o.lr },
+          )
+        : null;
+    this.taskAdams = o.tasks.map((_, i) => new Adam(this.taskVars(i), { lr: o.lr }));
+    const sizes = o.tasks.map((t) => t.train.labels.length);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const w = sizes.map((n) => (n / total) ** (1 / o.temperature));
+    const z = w.reduce((a, b) => a + b, 0);
+    this.probs = w.map((x) => x / z);
+    this.emit = eventEmitter(ADAPTER_EVENT_TYPES, (o.callbacks ?? {}) as TrainerCallbacks<AdapterTrainEvent>);
+    this.checkpoint = new RunCheckpoint({
+      dir: o.checkpointDir,
+      kind: 'adapterTrainer',
+      what: 'adapter training',
+      progress: progressSchema,
+      fingerprint: o.fingerprint ?? null,
+      hint: 'use another output directory, or the options it was started with',
+    });
+  }
+
+  /** Task sampling probabilities p_τ ∝ N_τ^{1/T}, in task order. */
+  get taskProbabilities(): readonly number[] {
+    return this.probs;
+  }
+
+  private taskVars(t: number): tf.Variable[] {
+    const own = this.model.taskVariables(t);
+    return this.taskNames[t]!.map((n) => own[n]!);
+  }
+
+  private lrAt(step: number): number {
+    const { lr, warmupSteps: w, steps } = this.config;
+    if (step <= w) return (lr * step) / Math.max(1, w);
+    return (lr * Math.max(0, steps - step)) / Math.max(1, steps - w);
+  }
+
+  /** Logits of task t for the examples `rows` of a split, with the method's forward `fwd`. */
+  private logits(t: number, split: TokenizedSplit, rows: readonly number[], fwd?: MethodForward): tf.Tensor2D {
+    const pair = split.pair;
+    return this.model.logits(
+      t,
+      rows.map((i) => split.ids[i]!),
+      pair ? rows.map((i) => pair[i]!) : undefined,
+      fwd,
+    );
+  }
+
+  /**
+   * Accuracy of task t on a split (examples sorted by length, so batches pad little). `forward`
+   * builds what the batches run with (default the method's for task t; Hyper-X's zero-shot
+   * passes `() => method.forwardFor(t, domain)`); it is called inside each batch's tidy, so
+   * generated adapters are freed with the batch.
+   */
+  async accuracy(t: number, which: 'val' | 'test', forward?: () => MethodForward): Promise<number> {
+    const split = this.tasks[t]![which];
+    const n = split.labels.length;
+    const len = (i: number) => split.ids[i]!.length + (split.pair?.[i]?.length ?? 0);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => len(a) - len(b));
+    let correct = 0;
+    const make = forward ?? (() => this.model.method.forward(t));
+    for (let at = 0; at < n; at += this.config.evalBatch) {
+      const rows = order.slice(at, at + this.config.evalBatch);
+      const pred = tf.tidy(() => tf.argMax(this.logits(t, split, rows, make()), 1));
+      const p = (await pred.data()) as Int32Array;
+      pred.dispose();
+      rows.forEach((r, i) => (correct += p[i] === split.labels[r] ? 1 : 0));
+    }
+    return correct / n;
+  }
+
+  async run(options: RunOptions = {}): Promise<AdapterTrainResult> {
+    const c = this.config;
+    let p: Progress = {
+      step: 0,
+      rng: new Rng(c.seed).getState(),
+      seconds: 0,
+      sharedAdam: 0,
+      taskAdam: this.tasks.map(() => 0),
+      bestStep: 0,
+      bestAverage: -1,
+      bestVal: {},
+      curve: [],
+      evals: [],
+    };
+    if (options.resume) p = (await this.restore()) ?? p;
+    const rng = new Rng(p.rng);
+    const t0 = performance.now();
+    const prior = p.seconds;
+    const snapshot = (step: number): Progress => ({
+      ...p,
+      step,
+      rng: rng.getState(),
+      seconds: prior + (performance.now() - t0) / 1000,
+      sharedAdam: this.sharedAdam?.t ?? 0,
+      taskAdam: this.taskAdams.map((a) => a.t),
+    });
+    const step = await runSteps(
+      {
+        from: p.step,
+        to: c.steps,
+        logEvery: c.logEvery,
+        checkpointEvery: this.checkpoint.path ? (c.checkpointEvery ?? null) : null,
+        checkpointLast: this.checkpoint.path !== null,
+      },
+      {
+        step: async (step, log) => {
+          const t = this.sampleTask(rng);
+          const task = this.tasks[t]!;
+          const n = task.train.labels.length;
+          const rows = Array.from({ length: c.batchSize }, () => rng.int(0, n - 1));
+          const lr = this.lrAt(step);
+          const shared = this.model.method.shared;
+          const vars = [...this.sharedNames.map((k) => shared[k]!), ...this.taskVars(t)];
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = this.logits(t, task.train, rows);
+            const k = task.labels.length;
+            const onehot = tf.oneHot(
+              tf.tensor1d(
+                rows.map((r) => task.train.labels[r]!),
+                'int32',
+              ),
+              k,
+            );
+            const targets = tf.add(tf.mul(onehot, 1 - c.labelSmoothing), c.labelSmoothing / k);
+            return softmaxCrossEntropy(logits, targets);
+          }, vars);
+          const byName = (v: tf.Variable) => grads[v.name] ?? null;
+          if (this.sharedAdam)
+            this.sharedAdam.step(
+              this.sharedNames.map((k) => byName(shared[k]!)),
+              lr,
+            );
+          this.taskAdams[t]!.step(this.taskVars(t).map(byName), lr);
+          tf.dispose(Object.values(grads));
+          if (log) {
+            const loss = (await value.data())[0]!;
+            if (!Number.isFinite(loss))
+              throw new TrainingError(
+                `the loss of task ${task.name} at step ${step} is ${loss}; lower the learning rate`,
+              );
+            p.curve.push({ step, task: task.name, loss });
+            await this.emit({ type: 'step', step, steps: c.steps, task: task.name, loss, lr });
+          }
+          value.dispose();
+          if (step % c.evalEvery === 0 || step === c.steps) await this.evaluate(step, p);
+        },
+        checkpoint: async (step) => {
+          p = snapshot(step);
+          await this.save(p);
+        },
+      },
+    );
+    p = snapshot(step);
+    // Test with the best validation step's variables.
+    if (this.best) this.assignAll(this.best);
+    const acc: Record<string, number> = {};
+    for (let t = 0; t < this.tasks.length; t++) acc[this.tasks[t]!.name] = await this.accuracy(t, 'test');
+    const names = this.tasks.map((x) => x.name);
+    return {
+      method: this.model.method.name,
+      tasks: names,
+      acc,
+      avgAcc: names.reduce((a, n) => a + acc[n]!, 0) / names.length,
+      val: p.bestVal,
+      bestStep: p.bestStep,
+      steps: step,
+      seconds: p.seconds,
+      curve: p.curve,
+      evals: p.evals,
+      params: this.model.paramCounts(),
+    };
+  }
+
+  private sampleTask(rng: Rng): number {
+    const u = rng.uniform();
+    let acc = 0;
+    for (let t = 0; t < this.probs.length; t++) {
+      acc += this.probs[t]!;
+      if (u < acc) return t;
+    }
+    return this.probs.length - 1;
+  }
+
+  private async evaluate(step: number, p: Progress): Promise<void> {
+    const val: Record<string, number> = {};
+    for (let t = 0; t < this.tasks.length; t++) val[this.tasks[t]!.name] = await this.accuracy(t, 'val');
+    const average = Object.values(val).reduce((a, b) => a + b, 0) / this.tasks.length;
+    const best = average > p.bestAverage;
+    p.evals.push({ step, average });
+    if (best) {
+      p.bestAverage = average;
+      p.bestStep = step;
+      p.bestVal = val;
+      if (this.best) tf.dispose(Object.values(this.best));
+      this.best = Object.fromEntries(Object.entries(this.model.variables()).map(([k, v]) => [k, tf.clone(v)]));
+    }
+    await this.emit({ type: 'eval', step, val, average, best });
+  }
+
+  private assignAll(values: Record<string, tf.Tensor>): void {
+    for (const [k, v] of Object.entries(this.model.variables())) v.assign(values[k]!);
+  }
+
+  private adamSlots(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    if (this.sharedAdam) Object.assign(out, this.sharedAdam.slots(this.sharedNames, 'adam.shared.'));
+    this.taskAdams.forEach((a, t) => Object.assign(out, a.slots(this.taskNames[t]!, `adam.task${t}.`)));
+    return out;
+  }
+
+  private async save(p: Progress): Promise<void> {
+    const best = this.best ? Object.fromEntries(Object.entries(this.best).map(([k, v]) => [`best.${k}`, v])) : {};
+    const path = await this.checkpoint.save({
+      step: p.step,
+      progress: p,
+      tensors: { ...this.model.variables(), ...this.adamSlots(), ...best },
+      meta: { method: this.model.method.name, tasks: this.tasks.map((t) => t.name) },
+    });
+    await this.emit({ type: 'checkpoint', step: p.step, path });
+  }
+
+  private async restore(): Promise<Progress | null> {
+    const p = await this.checkpoint.restore((ck, p) => {
+      const want = JSON.stringify({ method: this.model.method.name, tasks: this.tasks.map((t) => t.name) });
+      const have = JSON.stringify({ method: ck.meta.method, tasks: ck.meta.tasks });
+      if (want !== have) throw new CheckpointError(ck.paths.meta, `holds the run ${have}; this run is ${want}`);
+      if (p.step > this.config.steps)
+        throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
+      if (p.taskAdam.length !== this.tasks.length)
+        throw new CheckpointError(
+          ck.paths.meta,
+          `has Adam steps for ${p.taskAdam.length} tasks, not ${this.tasks.length}`,
+        );
+      const vars = this.model.variables();
+      const hasBest = p.bestAverage >= 0;
+      // A snapshot of the best step is restored into fresh tensors: stand-in variables to validate and assign into.
+      const bestVars: Record<string, tf.Variable> = {};
+      if (hasBest)
+        for (const [k, v] of Object.entries(vars))
+          bestVars[`best.${k}`] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
+      try {
+        restoreVariables(ck, { ...vars, ...this.adamSlots(), ...bestVars });
+      } catch (e) {
+        tf.dispose(Object.values(bestVars));
+        throw e;
+      }
+      if (this.best) tf.dispose(Object.values(this.best));
+      this.best = hasBest ? Object.fromEntries(Object.entries(bestVars).map(([k, v]) => [k.slice(5), v])) : null;
+      if (this.sharedAdam) this.sharedAdam.t = p.sharedAdam;
+      this.taskAdams.forEach((a, t) => (a.t = p.taskAdam[t]!));
+    });
+    if (p) await this.emit({ type: 'resume', step: p.step, path: this.checkpoint.path! });
+    return p;
+  }
+
+  /** Frees the optimiser state and the best snapshot (the model stays the caller's). */
+  dispose(): void {
+    this.sharedAdam?.dispose();
+    for (const a of this.taskAdams) a.dispose();
+    if (this.best) tf.dispose(Object.values(this.best));
+  }
+}
