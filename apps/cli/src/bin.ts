@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { adaptersCommand } from './adapters/command.js';
 import { parseIntArg } from './args.js';
 import { continualCommand } from './continual/command.js';
 import { UsageError } from './continual/options.js';
@@ -74,6 +75,7 @@ export function buildProgram() {
     }),
   );
   program.addCommand(ghnCommand());
+  program.addCommand(adaptersCommand());
   return program;
 }
 

