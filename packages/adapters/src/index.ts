@@ -12,7 +12,7 @@ export type { TaskKind } from './heads.js';
 export { METHOD_NAMES, methodParams } from './methods/method.js';
 export type { AdapterMethod, Backbone, MethodContext, MethodForward, MethodName } from './methods/method.js';
 export { AdapterModel } from './model.js';
-export type { ParamCounts, Prediction, TaskInfo } from './model.js';
+export type { ModelOptions, ParamCounts, Prediction, TaskInfo } from './model.js';
 export { LinearProbe } from './methods/linear.js';
 export { FineTune } from './methods/finetune.js';
 export { PerTaskAdapters } from './methods/adapters.js';

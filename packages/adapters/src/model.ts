@@ -21,6 +21,12 @@ export interface TaskInfo {
   readonly domain?: number;
 }
 
+/** What a model is built with: the method's options, and the token budget its texts are clipped to. */
+export interface ModelOptions extends MethodOptions {
+  /** Tokens per text the model was trained with; `predict` clips to it. Default the encoder's 128. */
+  maxTokens?: number;
+}
+
 export interface Prediction {
   readonly label: string;
   readonly index: number;
@@ -35,14 +41,20 @@ export interface Prediction {
  */
 export class AdapterModel {
   readonly heads: Record<string, tf.Variable>[];
+  /** Tokens per text `predict` keeps (the training budget). */
+  readonly maxTokens: number;
 
   constructor(
     readonly backbone: Backbone,
     readonly method: AdapterMethod,
     readonly tasks: readonly TaskInfo[],
-    readonly methodOptions: MethodOptions = {},
+    readonly options: ModelOptions = {},
     seed = 0,
   ) {
+    const max = backbone.net.constants.maxLength;
+    this.maxTokens = options.maxTokens ?? max;
+    if (!Number.isInteger(this.maxTokens) || this.maxTokens < 1 || this.maxTokens > max)
+      throw new ConfigError('maxTokens', `must be an integer in [1, ${max}], got ${options.maxTokens}`);
     const names = tasks.map((t) => t.name);
     if (names.length === 0) throw new ConfigError('tasks', 'needs at least one task');
     if (new Set(names).size !== names.length) throw new ConfigError('tasks', `task names repeat: ${names.join(', ')}`);
@@ -56,7 +68,7 @@ export class AdapterModel {
     backbone: Backbone,
     method: MethodName,
     tasks: readonly TaskInfo[],
-    options: MethodOptions = {},
+    options: ModelOptions = {},
     seed = 0,
   ): AdapterModel {
     const m = createMethod(
@@ -118,8 +130,7 @@ export class AdapterModel {
     const info = this.tasks[t]!;
     if (info.kind === 'pair' && pairs?.length !== texts.length)
       throw new ConfigError('pairs', `task ${task} classifies text pairs: give one second text per text`);
-    const max = this.backbone.net.constants.maxLength;
-    const tok = (xs: readonly string[]) => this.backbone.tokenize(xs).map((s) => s.slice(0, max));
+    const tok = (xs: readonly string[]) => this.backbone.tokenize(xs).map((s) => s.slice(0, this.maxTokens));
     const probs = tf.tidy(() => tf.softmax(this.logits(t, tok(texts), pairs ? tok(pairs) : undefined)));
     const p = (await probs.array()) as number[][];
     probs.dispose();
@@ -152,7 +163,7 @@ export class AdapterModel {
       meta: {
         adapterModel: {
           method: this.method.name,
-          options: { ...this.methodOptions },
+          options: { ...this.options, maxTokens: this.maxTokens },
           tasks: this.tasks.map((t) => ({ name: t.name, kind: t.kind, labels: [...t.labels], domain: t.domain ?? 0 })),
         },
       },
@@ -194,7 +205,7 @@ export class AdapterModel {
         backbone,
         m.method as MethodName,
         tasks as TaskInfo[],
-        m.options as MethodOptions,
+        m.options as ModelOptions,
       );
       try {
         restoreVariables(ck, model.variables());

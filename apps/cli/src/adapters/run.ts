@@ -142,7 +142,12 @@ export async function runAdaptersTrain(
         use,
         o.method,
         tasks.map(({ name, kind, labels, domain }) => ({ name, kind, labels, domain })),
-        { reductionFactor: o.reductionFactor, rescale: o.rescale, projectedDim: o.projectedDim },
+        {
+          reductionFactor: o.reductionFactor,
+          rescale: o.rescale,
+          projectedDim: o.projectedDim,
+          maxTokens: o.maxTokens,
+        },
         o.seed,
       );
       const params = model.paramCounts();
