@@ -8,6 +8,7 @@ import { hnetStep } from './hnet-step.js';
 import { ghnPredict } from './ghn-predict.js';
 import { clStep } from './cl-step.js';
 import { ghnStep } from './ghn-step.js';
+import { hyperformerStep } from './hyperformer-step.js';
 import { DEFAULT_BIN, cliStartup } from './cli-startup.js';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -44,6 +45,7 @@ function stepOptions(o: { backends: string; steps: string; warmup: string }) {
 for (const [name, what, backends, run] of [
   ['mlp-step', '(forward, backward, Adam) of an MLP 784-100-100-10, batch 128', 'cpu,wasm,webgpu', mlpStep],
   ['hnet-step', 'of a ChunkedHyperMLP generating an MLP 784-100-100-10', 'wasm,cpu', hnetStep],
+  ['hyperformer-step', 'of HyperFormer++ on the frozen USE lite, 32 texts × 64 tokens', 'wasm', hyperformerStep],
 ] as const) {
   stepCommand(name, `ms per training step ${what}, tfjs backends vs PyTorch on the CPU`, {
     backends,
