@@ -23,4 +23,9 @@ export type { MethodOptions } from './methods/create.js';
 export { tokenizeTask } from './tasks.js';
 export type { LabelledText, LabelledTexts, TokenizedSplit, TokenizedTask } from './tasks.js';
 export { AdapterTrainer, ADAPTER_EVENT_TYPES } from './trainer.js';
-export type { AdapterTrainEvent, AdapterTrainResult, AdapterTrainerOptions } from './trainer.js';
+export type {
+  AdapterTrainEvent,
+  AdapterTrainResult,
+  AdapterTrainerOptions,
+  ResolvedAdapterTrainerOptions,
+} from './trainer.js';

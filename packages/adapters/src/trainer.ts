@@ -122,8 +122,26 @@ const optionsSchema = trainingOptionsSchema
   })
   .strict();
 
+/** The options as the trainer runs them: defaults filled in. */
+export type ResolvedAdapterTrainerOptions = Required<
+  Pick<
+    AdapterTrainerOptions,
+    | 'steps'
+    | 'batchSize'
+    | 'lr'
+    | 'warmupSteps'
+    | 'temperature'
+    | 'labelSmoothing'
+    | 'evalEvery'
+    | 'evalBatch'
+    | 'seed'
+    | 'logEvery'
+  >
+> &
+  Pick<AdapterTrainerOptions, 'checkpointDir' | 'checkpointEvery'>;
+
 export class AdapterTrainer implements Trainer<AdapterTrainResult> {
-  readonly config: z.output<typeof optionsSchema> & { warmupSteps: number; evalEvery: number };
+  readonly config: ResolvedAdapterTrainerOptions;
   readonly model: AdapterModel;
   private readonly tasks: readonly TokenizedTask[];
   private readonly sharedNames: string[];
@@ -146,9 +164,18 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
         `the data's tasks (${names.join(', ')}) must be the model's, in its order (${modelNames.join(', ')})`,
       );
     this.config = {
-      ...o,
+      steps: o.steps,
+      batchSize: o.batchSize,
+      lr: o.lr,
       warmupSteps: o.warmupSteps ?? Math.ceil(0.06 * o.steps),
+      temperature: o.temperature,
+      labelSmoothing: o.labelSmoothing,
       evalEvery: o.evalEvery ?? Math.max(1, Math.ceil(o.steps / 10)),
+      evalBatch: o.evalBatch,
+      seed: o.seed,
+      logEvery: o.logEvery,
+      checkpointDir: o.checkpointDir,
+      checkpointEvery: o.checkpointEvery,
     };
     if (this.config.warmupSteps >= o.steps) throw new ConfigError('warmupSteps', `must be below steps (${o.steps})`);
     this.model = o.model;

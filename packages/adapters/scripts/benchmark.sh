@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The multi-task benchmark of packages/adapters/README.md: every method on the same five real text
+# tasks, the same step budget and seed, two runs at a time (this machine has 2 cores; wasm runs on
+# one). Each run resumes if its --out holds a checkpoint, so the script can be re-run after a kill.
+# Results: runs/adapters-bench/<name>/results.json; the table: node packages/adapters/scripts/table.mjs
+#   bash packages/adapters/scripts/benchmark.sh [steps] [seed]
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+steps=${1:-800}
+seed=${2:-0}
+export HYPERNETS_WEKA_EXAMPLES=${HYPERNETS_WEKA_EXAMPLES:-$(bash .ci/install-weka-data.sh)}
+out=runs/adapters-bench/s$seed
+mkdir -p "$out"
+common="--steps $steps --eval-every 100 --seed $seed --backend wasm --json"
+runs=(
+  "linear|--method linear"
+  "adapters|--method adapters"
+  "hyperformer|--method hyperformer"
+  "hyperformer++|--method hyperformer++"
+  "hyperformer++-p4|--method hyperformer++ --projected-dim 4"
+  "hyperformer++-rescale|--method hyperformer++ --rescale"
+  "finetune|--method finetune"
+)
+run() {
+  local name=${1%%|*} args=${1#*|}
+  local dir="$out/$name" flag=--overwrite
+  [ -f "$dir/checkpoint.json" ] && [ ! -f "$dir/results.json" ] && flag=--resume
+  [ -f "$dir/results.json" ] && { echo "$name: done"; return 0; }
+  # shellcheck disable=SC2086
+  node apps/cli/dist/bin.js adapters train $args $common --out "$dir" $flag > "$dir.json" 2> "$dir.log"
+  echo "$name: $(cat "$dir.json")"
+}
+export -f run
+export out common
+printf '%s\n' "${runs[@]}" | xargs -P 2 -I{} bash -c 'run "$@"' _ {}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The README's benchmark table from the runs of scripts/benchmark.sh: methods × tasks (test
+// accuracy, %, at the best validation step), the average, trainable parameters per task (heads
+// included, and the method's own without heads) as a share of the backbone, and the wall time.
+//   node packages/adapters/scripts/table.mjs [runs/adapters-bench/s0 ...]   (several dirs: mean ± sd over seeds)
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) dirs.push('runs/adapters-bench/s0');
+const byName = new Map();
+for (const dir of dirs)
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name, 'results.json');
+    if (!existsSync(file)) continue;
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    if (!byName.has(name)) byName.set(name, []);
+    byName.get(name).push(r);
+  }
+if (byName.size === 0) {
+  console.error(`no results.json under ${dirs.join(', ')}`);
+  process.exit(1);
+}
+const order = ['linear', 'linear-lr1e-2', 'finetune', 'adapters', 'hyperformer', 'hyperformer++', 'hyperformer++-rescale', 'hyperformer++-p4'];
+const names = [...byName.keys()].sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99 || a.localeCompare(b));
+const tasks = byName.get(names[0])[0].tasks;
+const stat = (xs) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  if (xs.length === 1) return (100 * m).toFixed(2);
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+  return `${(100 * m).toFixed(2)} ± ${(100 * sd).toFixed(2)}`;
+};
+const lines = [
+  `| run | ${tasks.join(' | ')} | average | params/task (% of backbone) | method's own/task | minutes |`,
+  `|---|${tasks.map(() => '---|').join('')}---|---|---|---|`,
+];
+for (const name of names) {
+  const rs = byName.get(name);
+  const r0 = rs[0];
+  const p = r0.params;
+  lines.push(
+    `| ${name} | ${tasks.map((t) => stat(rs.map((r) => r.acc[t]))).join(' | ')} | **${stat(rs.map((r) => r.avg_acc))}** | ` +
+      `${Math.round(p.trainablePerTask).toLocaleString('en-US')} (${((100 * p.trainablePerTask) / p.backbone).toFixed(3)}%) | ` +
+      `${Math.round(p.methodPerTask).toLocaleString('en-US')} (${((100 * p.methodPerTask) / p.backbone).toFixed(3)}%) | ` +
+      `${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length / 60).toFixed(1)} |`,
+  );
+}
+console.log(lines.join('\n'));
+console.log(`\n${byName.get(names[0]).length} seed(s); ${r0Desc(byName.get(names[0])[0])}`);
+function r0Desc(r) {
+  const c = r.config;
+  return `${c.steps} steps, batch ${c.batchSize}, lr ${c.lr}, ≤ ${c.maxTokens} tokens, ≤ ${c.maxExamples} examples per task, backend ${r.backend} (${r.device})`;
+}
