@@ -17,7 +17,7 @@ import {
   trainSchema,
   type AdaptersTrainOptions,
 } from './options.js';
-import type { AdaptersIo } from './run.js';
+import { given, ioFor, jsonLine, words } from '../command-io.js';
 
 /** What `adapters train` writes into --out (the trainer's checkpoint, the model, the report). */
 export const TRAIN_FILES = [
@@ -38,30 +38,6 @@ async function runner() {
   await loadTf();
   return import('./run.js');
 }
-
-const words = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-
-/** The values the user typed (camelCase keys), without commander's undefineds. */
-function given(opts: Record<string, unknown>, cmd: Command, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (cmd.getOptionValueSource(k) === 'cli' && opts[k] !== undefined) out[k] = opts[k];
-  return out;
-}
-
-function ioFor(json: boolean): AdaptersIo {
-  const err = (l: string) => process.stderr.write(`${l}\n`);
-  return {
-    out: json ? err : (l: string) => process.stdout.write(`${l}\n`),
-    err,
-    tty: Boolean(process.stderr.isTTY) && !json,
-  };
-}
-
-const jsonLine = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const TRAIN_KEYS = [
   'method',

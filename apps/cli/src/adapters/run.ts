@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,55 +14,11 @@ import {
 } from '@hypernets/adapters';
 import { evalEveryOf, trainFingerprint, type AdaptersPredictOptions, type AdaptersTrainOptions } from './options.js';
 import { writeTrainReport, type AdaptersTrainSummary } from './report.js';
+import type { CommandIo } from '../command-io.js';
+import { Progress } from '../progress.js';
 
-export interface AdaptersIo {
-  /** Human-readable results. */
-  out: (line: string) => void;
-  /** Progress and notes. */
-  err: (line: string) => void;
-  /** A live progress bar on a terminal (else a line every ten seconds). */
-  tty: boolean;
-}
-
-/** A progress bar over `total` units on a terminal, periodic lines elsewhere. */
-class Progress {
-  private bar: cliProgress.SingleBar | null = null;
-  private last = 0;
-
-  constructor(
-    private readonly io: AdaptersIo,
-    private readonly format: string,
-  ) {}
-
-  start(total: number, value: number, payload: Record<string, string>): void {
-    if (this.io.tty) {
-      this.bar = new cliProgress.SingleBar(
-        { format: this.format, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(total, value, payload);
-    }
-    this.last = Date.now();
-  }
-
-  update(value: number, payload: Record<string, string>, line: () => string, force = false): void {
-    if (this.bar) this.bar.update(value, payload);
-    else if (force || Date.now() - this.last > 10_000) {
-      this.io.err(line());
-      this.last = Date.now();
-    }
-  }
-
-  /** A line of its own (an evaluation) where there is no live bar; on a terminal the bar shows it. */
-  note(line: string): void {
-    if (!this.bar) this.io.err(line);
-  }
-
-  stop(): void {
-    this.bar?.stop();
-    this.bar = null;
-  }
-}
+/** Where the command writes (see CommandIo). */
+export type AdaptersIo = CommandIo;
 
 /** The npm packages the text tasks read (their `roots` key in loadTextTask). */
 const DATA_PACKAGES: [Exclude<TextRootKey, 'weka'>, string][] = [
@@ -73,8 +28,8 @@ const DATA_PACKAGES: [Exclude<TextRootKey, 'weka'>, string][] = [
 ];
 
 /**
- * Where the data and backbone packages are, resolved from this command (they are its
- * dependencies): @hypernets/data and @hypernets/adapters look from the working directory and
+ * Where the data and backbone packages are, resolved from this command (optional peers,
+ * installed next to it): @hypernets/data and @hypernets/adapters look from the working directory and
  * from their own location, which a global install of the CLI may not share. A package not
  * found here is left to the library, whose typed error names what to install.
  */

@@ -19,7 +19,7 @@ import {
   trainSchema,
   validate,
 } from './options.js';
-import type { GhnIo } from './run.js';
+import { given, ioFor, jsonLine, words } from '../command-io.js';
 import { ZOO_MODELS } from './zoo-names.js';
 
 /** What `ghn train` and `ghn eval` write into --out. */
@@ -38,19 +38,6 @@ export const EVAL_FILES = ['results.json', 'summary.md'] as const;
 async function runner() {
   await loadTf();
   return import('./run.js');
-}
-
-const words = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-
-/** The values the user typed (camelCase keys), without commander's undefineds. */
-function given(opts: Record<string, unknown>, cmd: Command, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (cmd.getOptionValueSource(k) === 'cli' && opts[k] !== undefined) out[k] = opts[k];
-  return out;
 }
 
 async function requireFile(flag: string, path: string): Promise<void> {
@@ -74,17 +61,6 @@ async function requireGhnFile(flag: string, path: string): Promise<void> {
     );
   }
 }
-
-function ioFor(json: boolean): GhnIo {
-  const err = (l: string) => process.stderr.write(`${l}\n`);
-  return {
-    out: json ? err : (l: string) => process.stdout.write(`${l}\n`),
-    err,
-    tty: Boolean(process.stderr.isTTY) && !json,
-  };
-}
-
-const jsonLine = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 const TRAIN_KEYS = [
   'steps',

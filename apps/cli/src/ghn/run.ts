@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -32,52 +31,13 @@ import { trainFingerprint, type GhnEvalOptions, type GhnPredictOptions, type Ghn
 import { writeEvalReport, writeTrainReport, type EvalSummary, type TrainSummary } from './report.js';
 import { splitSource, trainSource } from './sources.js';
 import { zooNet, type ZooModel } from './zoo.js';
+import type { CommandIo } from '../command-io.js';
+import { Progress } from '../progress.js';
 
-export interface GhnIo {
-  /** Human-readable results. */
-  out: (line: string) => void;
-  /** Progress and notes. */
-  err: (line: string) => void;
-  /** A live progress bar on a terminal (else a line every ten seconds). */
-  tty: boolean;
-}
+/** Where the command writes (see CommandIo). */
+export type GhnIo = CommandIo;
 
 export { trainFingerprint } from './options.js';
-
-/** A progress bar over `total` units on a terminal, periodic lines elsewhere. */
-class Progress {
-  private bar: cliProgress.SingleBar | null = null;
-  private last = 0;
-
-  constructor(
-    private readonly io: GhnIo,
-    private readonly format: string,
-  ) {}
-
-  start(total: number, value: number, payload: Record<string, string>): void {
-    if (this.io.tty) {
-      this.bar = new cliProgress.SingleBar(
-        { format: this.format, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
-        cliProgress.Presets.shades_classic,
-      );
-      this.bar.start(total, value, payload);
-    }
-    this.last = Date.now();
-  }
-
-  update(value: number, payload: Record<string, string>, line: () => string, force = false): void {
-    if (this.bar) this.bar.update(value, payload);
-    else if (force || Date.now() - this.last > 10_000) {
-      this.io.err(line());
-      this.last = Date.now();
-    }
-  }
-
-  stop(): void {
-    this.bar?.stop();
-    this.bar = null;
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // train
