@@ -62,62 +62,65 @@ describe('applyAdapter', () => {
 });
 
 describe('HyperAdapters', () => {
-  it('HyperFormer++ generates every site’s adapter from [task; layer; block] as the equations say', () => {
-    const h = new HyperAdapters(
-      'hyperformer++',
-      { backbone, tasks: ['a', 'b', 'c'], rng: new Rng(3) },
-      {
-        embeddingDim: 5,
-        hiddenDim: 7,
-        projectedDim: 4,
-        reductionFactor: 4,
-      },
-    );
-    const v = (n: string) => arr(h.shared[`hyper.${n}`]!) as M;
-    const vec = (n: string) => arr(h.shared[`hyper.${n}`]!) as number[];
-    const task = 2;
-    const generated = h.generate(task);
-    // sites: layer0.attn (layer 0, block 1), layer0.ffn (0, 0), layer1.attn (1, 1), layer1.ffn (1, 0)
-    const sites = [
-      [0, 1],
-      [0, 0],
-      [1, 1],
-      [1, 0],
-    ];
-    sites.forEach(([layer, block], i) => {
-      const c = [
-        [...v('task_embeddings')[task]!, ...v('layer_embeddings')[layer!]!, ...v('block_embeddings')[block!]!],
-      ];
-      const mid = addRow(mm(c, v('projector.fc1.weight')), vec('projector.fc1.bias')).map((r) =>
-        r.map((x) => Math.max(0, x)),
+  const siteNames = ['layer0.attn', 'layer0.ffn', 'layer1.attn', 'layer1.ffn'];
+  for (const [variant, factors] of [
+    ['hyperformer', '[task], one generator per site'],
+    ['hyperformer++', '[task; layer; block], one generator'],
+    ['hyperx', '[task; domain; layer; block], one generator'],
+  ] as const)
+    it(`${variant} generates every site’s adapter from ${factors}, as the equations say`, () => {
+      const h = new HyperAdapters(
+        variant,
+        { backbone, tasks: ['a', 'b', 'c'], domains: [0, 1, 0], rng: new Rng(3) },
+        { embeddingDim: 5, hiddenDim: 7, projectedDim: 4, reductionFactor: 4 },
       );
-      const z = addRow(mm(mid, v('projector.fc2.weight')), vec('projector.fc2.bias'));
-      const hh = ln(z, vec('projector.norm.weight'), vec('projector.norm.bias'), 1e-6);
-      const flat = addRow(mm(hh, v('generator.weight')), vec('generator.bias'))[0]!;
-      // ParamSpec order: down.weight [16, 4], down.bias [4], up.weight [4, 16], up.bias [16], post_norm γ, β [16]
-      const d = TINY_DIMS.width;
-      const r = d / 4;
-      const sizes = {
-        'down.weight': d * r,
-        'down.bias': r,
-        'up.weight': r * d,
-        'up.bias': d,
-        'post_norm.weight': d,
-        'post_norm.bias': d,
-      };
-      let at = 0;
-      for (const [name, n] of Object.entries(sizes)) {
-        const got = Array.from(generated[i]![name]!.dataSync());
-        const want = flat.slice(at, at + n);
-        expect(got.length).toBe(n);
-        expect(Math.max(...got.map((g, j) => Math.abs(g - want[j]!)))).toBeLessThan(1e-5);
-        at += n;
-      }
+      const v = (n: string) => arr(h.shared[`hyper.${n}`]!) as M;
+      const vec = (n: string) => arr(h.shared[`hyper.${n}`]!) as number[];
+      const task = 2;
+      const domain = 1; // Hyper-X: a pair not in training (task c is in domain 0)
+      const generated = h.generate(task, domain);
+      // sites: layer0.attn (layer 0, block 1), layer0.ffn (0, 0), layer1.attn (1, 1), layer1.ffn (1, 0)
+      const sites = [
+        [0, 1],
+        [0, 0],
+        [1, 1],
+        [1, 0],
+      ];
+      sites.forEach(([layer, block], i) => {
+        const c = [[...v('task_embeddings')[task]!]];
+        if (variant === 'hyperx') c[0]!.push(...v('domain_embeddings')[domain]!);
+        if (variant !== 'hyperformer') c[0]!.push(...v('layer_embeddings')[layer!]!, ...v('block_embeddings')[block!]!);
+        const mid = addRow(mm(c, v('projector.fc1.weight')), vec('projector.fc1.bias')).map((r) =>
+          r.map((x) => Math.max(0, x)),
+        );
+        const z = addRow(mm(mid, v('projector.fc2.weight')), vec('projector.fc2.bias'));
+        const hh = ln(z, vec('projector.norm.weight'), vec('projector.norm.bias'), 1e-6);
+        const g = variant === 'hyperformer' ? `generator.${siteNames[i]}` : 'generator';
+        const flat = addRow(mm(hh, v(`${g}.weight`)), vec(`${g}.bias`))[0]!;
+        // ParamSpec order: down.weight [16, 4], down.bias [4], up.weight [4, 16], up.bias [16], post_norm γ, β [16]
+        const d = TINY_DIMS.width;
+        const r = d / 4;
+        const sizes = {
+          'down.weight': d * r,
+          'down.bias': r,
+          'up.weight': r * d,
+          'up.bias': d,
+          'post_norm.weight': d,
+          'post_norm.bias': d,
+        };
+        let at = 0;
+        for (const [name, n] of Object.entries(sizes)) {
+          const got = Array.from(generated[i]![name]!.dataSync());
+          const want = flat.slice(at, at + n);
+          expect(got.length).toBe(n);
+          expect(Math.max(...got.map((x, j) => Math.abs(x - want[j]!)))).toBeLessThan(1e-5);
+          at += n;
+        }
+      });
+      expect(h.perSite).toBe(TINY_DIMS.width * 4 * 2 + 4 + TINY_DIMS.width * 3);
+      generated.forEach((x) => tf.dispose(Object.values(x)));
+      h.dispose();
     });
-    expect(h.perSite).toBe(TINY_DIMS.width * 4 * 2 + 4 + TINY_DIMS.width * 3);
-    generated.forEach((g) => tf.dispose(Object.values(g)));
-    h.dispose();
-  });
 
   it('is deterministic per seed and task; tasks, layers and block types get different adapters', () => {
     const make = (seed: number) =>
