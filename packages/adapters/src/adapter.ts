@@ -5,10 +5,10 @@ import {
   affine,
   layerNormalize,
   linear,
-  paramSpec,
   type Activation,
   type ParamSpec,
 } from '@hypernets/core';
+import { denseSpecs, layerNormSpecs } from '@hypernets/core/internal';
 
 /**
  * The bottleneck adapter every method here inserts at a sublayer output y [N, …, d]:
@@ -36,17 +36,11 @@ export interface AdapterShape {
 export function adapterSpecs(prefix: string, s: AdapterShape, layer = 0): ParamSpec[] {
   const { width: d, bottleneck: r } = s;
   const specs: ParamSpec[] = [];
-  const norm = (name: string) =>
-    specs.push(
-      paramSpec({ name: `${prefix}${name}.weight`, shape: [d], kind: 'norm-scale', layer, fanIn: d, fanOut: d }),
-      paramSpec({ name: `${prefix}${name}.bias`, shape: [d], kind: 'norm-shift', layer, fanIn: d, fanOut: d }),
-    );
+  const norm = (name: string) => specs.push(...layerNormSpecs(`${prefix}${name}`, d, layer));
   if (s.preNorm) norm('pre_norm');
   specs.push(
-    paramSpec({ name: `${prefix}down.weight`, shape: [d, r], kind: 'weight', layer, fanIn: d, fanOut: r }),
-    paramSpec({ name: `${prefix}down.bias`, shape: [r], kind: 'bias', layer, fanIn: d, fanOut: r }),
-    paramSpec({ name: `${prefix}up.weight`, shape: [r, d], kind: 'weight', layer, fanIn: r, fanOut: d }),
-    paramSpec({ name: `${prefix}up.bias`, shape: [d], kind: 'bias', layer, fanIn: r, fanOut: d }),
+    ...denseSpecs(`${prefix}down`, d, r, layer, s.activation),
+    ...denseSpecs(`${prefix}up`, r, d, layer, 'linear'),
   );
   if (s.postNorm) norm('post_norm');
   return specs;

@@ -17,6 +17,7 @@ export {
   subsample2,
   batchNormSpecs,
   batchNormStateSpecs,
+  layerNormSpecs,
   BN_MOMENTUM,
   BN_EPS,
 } from './ops/index.js';

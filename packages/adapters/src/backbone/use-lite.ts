@@ -14,6 +14,7 @@ import {
   type TargetNet,
   type Weights,
 } from '@hypernets/core';
+import { denseSpecs, layerNormSpecs } from '@hypernets/core/internal';
 
 /**
  * The Universal Sentence Encoder lite ("KonaTransformer", 2 layers) as a functional TargetNet,
@@ -88,20 +89,9 @@ export class UseLiteEncoder implements TargetNet {
     const { vocab, width0: d0, width: d, ffn } = dims;
     const specs: ParamSpec[] = [];
     let layer = 0;
-    const dense = (name: string, i: number, o: number, activation = 'linear') => {
-      specs.push(
-        paramSpec({ name: `${name}.weight`, shape: [i, o], kind: 'weight', layer, fanIn: i, fanOut: o, activation }),
-        paramSpec({ name: `${name}.bias`, shape: [o], kind: 'bias', layer, fanIn: i, fanOut: o, activation }),
-      );
-      layer++;
-    };
-    const norm = (name: string, w: number) => {
-      specs.push(
-        paramSpec({ name: `${name}.weight`, shape: [w], kind: 'norm-scale', layer, fanIn: w, fanOut: w }),
-        paramSpec({ name: `${name}.bias`, shape: [w], kind: 'norm-shift', layer, fanIn: w, fanOut: w }),
-      );
-      layer++;
-    };
+    const dense = (name: string, i: number, o: number, activation = 'linear') =>
+      specs.push(...denseSpecs(name, i, o, layer++, activation));
+    const norm = (name: string, w: number) => specs.push(...layerNormSpecs(name, w, layer++));
     specs.push(
       paramSpec({ name: 'embeddings', shape: [vocab, d0], kind: 'embedding', layer, fanIn: vocab, fanOut: d0 }),
     );

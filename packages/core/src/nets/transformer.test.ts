@@ -231,7 +231,10 @@ describe('TransformerEncoder: numerics', () => {
       'blocks.1.attn[2,3,4]',
       'blocks.1.mlp[2,3,4]',
     ]);
-    const zeroed = { ...w, 'blocks.1.mlp.fc2.weight': tf.zerosLike(w['blocks.1.mlp.fc2.weight']) };
+    const zeroed: Record<string, tf.Tensor> = {
+      ...w,
+      'blocks.1.mlp.fc2.weight': tf.zerosLike(w['blocks.1.mlp.fc2.weight']),
+    };
     zeroed['blocks.1.mlp.fc2.bias'] = tf.zerosLike(w['blocks.1.mlp.fc2.bias']);
     const ref = net.forward(x, zeroed);
     const plain = net.forward(x, w);

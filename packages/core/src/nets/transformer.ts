@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
-import { activate, affine, layerNormalize, linear } from '../ops/index.js';
+import { activate, affine, layerNormalize, layerNormSpecs, linear } from '../ops/index.js';
+import { denseSpecs } from './mlp.js';
 import type { ForwardOptions, SublayerSite, TargetNet } from '../target.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { multiHeadAttention } from '../ops/attention.js';
@@ -182,20 +183,9 @@ export class TransformerEncoder implements TargetNet {
     const d = c.dModel;
     const specs: ParamSpec[] = [];
     let layer = 0;
-    const dense = (name: string, i: number, o: number, activation = 'linear') => {
-      specs.push(
-        paramSpec({ name: `${name}.weight`, shape: [i, o], kind: 'weight', layer, fanIn: i, fanOut: o, activation }),
-        paramSpec({ name: `${name}.bias`, shape: [o], kind: 'bias', layer, fanIn: i, fanOut: o, activation }),
-      );
-      layer++;
-    };
-    const norm = (name: string) => {
-      specs.push(
-        paramSpec({ name: `${name}.weight`, shape: [d], kind: 'norm-scale', layer, fanIn: d, fanOut: d }),
-        paramSpec({ name: `${name}.bias`, shape: [d], kind: 'norm-shift', layer, fanIn: d, fanOut: d }),
-      );
-      layer++;
-    };
+    const dense = (name: string, i: number, o: number, activation = 'linear') =>
+      specs.push(...denseSpecs(name, i, o, layer++, activation));
+    const norm = (name: string) => specs.push(...layerNormSpecs(name, d, layer++));
     const embedding = (name: string, shape: number[]) => {
       specs.push(
         paramSpec({ name, shape, kind: 'embedding', layer, fanIn: shape.length === 2 ? shape[0] : 1, fanOut: d }),
