@@ -3,6 +3,7 @@
 // accuracy, %, at the best validation step), the average, trainable parameters per task (heads
 // included, and the method's own without heads) as a share of the backbone, and the wall time.
 //   node packages/adapters/scripts/table.mjs [runs/adapters-bench/s0 ...]   (several dirs: mean ± sd over seeds)
+// A dir holds <run>/results.json (a run's --out) or <run>.json (the copies in packages/adapters/results/).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,9 +11,12 @@ const dirs = process.argv.slice(2);
 if (dirs.length === 0) dirs.push('runs/adapters-bench/s0');
 const byName = new Map();
 for (const dir of dirs)
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name, 'results.json');
+  for (const entry of readdirSync(dir)) {
+    const copy = entry.endsWith('.json');
+    const name = copy ? entry.slice(0, -5) : entry;
+    const file = copy ? join(dir, entry) : join(dir, entry, 'results.json');
     if (!existsSync(file)) continue;
+    if (copy && existsSync(join(dir, name))) continue; // a run's --json line next to its folder
     const r = JSON.parse(readFileSync(file, 'utf8'));
     if (!byName.has(name)) byName.set(name, []);
     byName.get(name).push(r);
