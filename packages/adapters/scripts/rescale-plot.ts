@@ -9,8 +9,8 @@ const dir = process.argv[2] ?? 'runs/adapters-rescale/s0';
 const base = process.argv[3] ?? 'packages/adapters/results/rescale';
 const rows: { x: number; y: number; series: string }[] = [];
 for (const [name, title] of [
-  ['plain', 'generated as is'],
-  ['rescaled', 'generated × 1/√512 (hyper-adapters)'],
+  ['plain', 'as generated'],
+  ['rescaled', '× 1/√512'],
 ] as const) {
   const r = JSON.parse(readFileSync(join(dir, name, 'results.json'), 'utf8')) as {
     curve: { step: number; loss: number }[];
@@ -23,13 +23,13 @@ for (const [name, title] of [
     rows.push({
       x: c.step,
       y: win.reduce((a, b) => a + b.loss, 0) / w,
-      series: `${title}: test avg ${(100 * r.avg_acc).toFixed(1)}%`,
+      series: title,
     });
   });
 }
 const out = await renderPlot(
   lineChartSpec({
-    title: 'HyperFormer++ with a 512-wide generator input, 5 text tasks',
+    title: 'HyperFormer++, 512-wide generator input: hyper-adapters rescaling',
     rows,
     xTitle: 'step',
     yTitle: 'training loss (25-step mean)',
