@@ -25,8 +25,19 @@ if (byName.size === 0) {
   console.error(`no results.json under ${dirs.join(', ')}`);
   process.exit(1);
 }
-const order = ['linear', 'linear-lr1e-2', 'finetune', 'adapters', 'hyperformer', 'hyperformer++', 'hyperformer++-rescale', 'hyperformer++-p4'];
-const names = [...byName.keys()].sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99 || a.localeCompare(b));
+const order = [
+  'linear',
+  'linear-lr1e-2',
+  'finetune',
+  'adapters',
+  'hyperformer',
+  'hyperformer++',
+  'hyperformer++-rescale',
+  'hyperformer++-p4',
+];
+const names = [...byName.keys()].sort(
+  (a, b) => ((order.indexOf(a) + 99) % 99) - ((order.indexOf(b) + 99) % 99) || a.localeCompare(b),
+);
 const tasks = byName.get(names[0])[0].tasks;
 const stat = (xs) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
