@@ -4,11 +4,12 @@
 # one). Each run resumes if its --out holds a checkpoint, so the script can be re-run after a kill.
 # (linear-lr1e-2: the probe at a probe's usual learning rate, next to the shared 3e-4.)
 # Results: runs/adapters-bench/s<seed>/<name>/results.json; the table: node packages/adapters/scripts/table.mjs
-#   bash packages/adapters/scripts/benchmark.sh [steps] [seed]
+#   bash packages/adapters/scripts/benchmark.sh [steps] [seed] [only: comma-separated run names]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 steps=${1:-800}
 seed=${2:-0}
+only=${3:-}
 export HYPERNETS_WEKA_EXAMPLES=${HYPERNETS_WEKA_EXAMPLES:-$(bash .ci/install-weka-data.sh)}
 out=runs/adapters-bench/s$seed
 mkdir -p "$out"
@@ -34,4 +35,7 @@ run() {
 }
 export -f run
 export out common
-printf '%s\n' "${runs[@]}" | xargs -P 2 -I{} bash -c 'run "$@"' _ {}
+for r in "${runs[@]}"; do
+  name=${r%%|*}
+  if [ -z "$only" ] || [[ ",$only," == *",$name,"* ]]; then printf '%s\n' "$r"; fi
+done | xargs -P 2 -I{} bash -c 'run "$@"' _ {}
