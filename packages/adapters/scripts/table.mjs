@@ -46,22 +46,24 @@ const stat = (xs) => {
   return `${(100 * m).toFixed(2)} ± ${(100 * sd).toFixed(2)}`;
 };
 const lines = [
-  `| run | ${tasks.join(' | ')} | average | params/task (% of backbone) | method's own/task | minutes |`,
-  `|---|${tasks.map(() => '---|').join('')}---|---|---|---|`,
+  `| run | seeds | ${tasks.join(' | ')} | average | params/task (% of backbone) | method's own/task | minutes |`,
+  `|---|---|${tasks.map(() => '---|').join('')}---|---|---|---|`,
 ];
 for (const name of names) {
   const rs = byName.get(name);
   const r0 = rs[0];
   const p = r0.params;
   lines.push(
-    `| ${name} | ${tasks.map((t) => stat(rs.map((r) => r.acc[t]))).join(' | ')} | **${stat(rs.map((r) => r.avg_acc))}** | ` +
+    `| ${name} | ${rs.length} | ${tasks.map((t) => stat(rs.map((r) => r.acc[t]))).join(' | ')} | **${stat(rs.map((r) => r.avg_acc))}** | ` +
       `${Math.round(p.trainablePerTask).toLocaleString('en-US')} (${((100 * p.trainablePerTask) / p.backbone).toFixed(3)}%) | ` +
       `${Math.round(p.methodPerTask).toLocaleString('en-US')} (${((100 * p.methodPerTask) / p.backbone).toFixed(3)}%) | ` +
       `${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length / 60).toFixed(1)} |`,
   );
 }
 console.log(lines.join('\n'));
-console.log(`\n${byName.get(names[0]).length} seed(s); ${r0Desc(byName.get(names[0])[0])}`);
+console.log(
+  `\nMean ± sample standard deviation over seeds where there are several; ${r0Desc(byName.get(names[0])[0])}`,
+);
 function r0Desc(r) {
   const c = r.config;
   return `${c.steps} steps, batch ${c.batchSize}, lr ${c.lr}, ≤ ${c.maxTokens} tokens, ≤ ${c.maxExamples} examples per task, backend ${r.backend} (${r.device})`;
