@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, ConfigError, Rng, loadCheckpoint, restoreVariables, saveCheckpoint } from '@hypernets/core';
+import {
+  CheckpointError,
+  ConfigError,
+  Rng,
+  countParams,
+  loadCheckpoint,
+  restoreVariables,
+  saveCheckpoint,
+} from '@hypernets/core';
 import { UseLite } from './backbone/load.js';
 import { applyHead, headFeatures, headInputWidth, headVariables, type TaskKind } from './heads.js';
 import { createMethod, type MethodOptions } from './methods/create.js';
@@ -147,7 +155,7 @@ export class AdapterModel {
     const heads = this.heads.map((h) => Object.values(h).reduce((a, v) => a + v.size, 0));
     const own = m.perTask.reduce((a, b) => a + b, 0);
     return {
-      backbone: this.backbone.net.params.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
+      backbone: countParams(this.backbone.net.params),
       shared: m.shared,
       perTask: m.perTask,
       heads,

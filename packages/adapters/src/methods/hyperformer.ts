@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, layerNormalize, affine, linear, type ParamSpec, type SublayerSite } from '@hypernets/core';
+import {
+  ConfigError,
+  countParams,
+  layerNormalize,
+  affine,
+  linear,
+  type ParamSpec,
+  type SublayerSite,
+} from '@hypernets/core';
 import { adapterSpecs, applyAdapter, checkAdapterShape, type AdapterShape } from '../adapter.js';
 import { defaultAdapterShape, type AdapterMethod, type MethodContext, type MethodForward } from './method.js';
 
@@ -87,7 +95,7 @@ export class HyperAdapters implements AdapterMethod {
       const block = /attn|attention/.test(site.name) ? 1 : 0;
       return { site, block, layer: count[block]++, specs: adapterSpecs('', this.shape, i) };
     });
-    this.perSite = this.sites[0]!.specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+    this.perSite = countParams(this.sites[0]!.specs);
     this.domains = ctx.domains ?? ctx.tasks.map(() => 0);
     this.numDomains = Math.max(...this.domains) + 1;
     if (this.domains.length !== ctx.tasks.length || this.domains.some((d) => !Number.isInteger(d) || d < 0))
