@@ -2,7 +2,8 @@
 # The multi-task benchmark of packages/adapters/README.md: every method on the same five real text
 # tasks, the same step budget and seed, two runs at a time (this machine has 2 cores; wasm runs on
 # one). Each run resumes if its --out holds a checkpoint, so the script can be re-run after a kill.
-# (linear-lr1e-2: the probe at a probe's usual learning rate, next to the shared 3e-4.)
+# (linear-lr1e-2: the probe at a probe's usual learning rate, next to the shared 3e-4;
+# pha-no-spam: PHA without spam, the source of the few-shot transfer to spam, fewshot.sh.)
 # Results: runs/adapters-bench/s<seed>/<name>/results.json; the table: node packages/adapters/scripts/table.mjs
 #   bash packages/adapters/scripts/benchmark.sh [steps] [seed] [only: comma-separated run names]
 set -euo pipefail
@@ -23,6 +24,8 @@ runs=(
   "hyperformer++-rescale|--method hyperformer++ --rescale"
   "finetune|--method finetune"
   "linear-lr1e-2|--method linear --lr 1e-2"
+  "pha|--method pha"
+  "pha-no-spam|--method pha --tasks sotu-party,brown-coarse,reuters-grain,wordnet-gloss"
 )
 run() {
   local name=${1%%|*} args=${1#*|}

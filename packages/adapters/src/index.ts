@@ -10,13 +10,24 @@ export type { AdapterShape } from './adapter.js';
 export { headFeatures, headInputWidth } from './heads.js';
 export type { TaskKind } from './heads.js';
 export { METHOD_NAMES, methodParams } from './methods/method.js';
-export type { AdapterMethod, Backbone, MethodContext, MethodForward, MethodName } from './methods/method.js';
-export { AdapterModel } from './model.js';
+export type {
+  AdapterMethod,
+  AuxiliaryLoss,
+  Backbone,
+  MethodContext,
+  MethodForward,
+  MethodName,
+} from './methods/method.js';
+export { AdapterModel, frozenEmbeddings } from './model.js';
 export type { ModelOptions, ParamCounts, Prediction, TaskInfo } from './model.js';
 export { LinearProbe } from './methods/linear.js';
 export { FineTune } from './methods/finetune.js';
 export { PerTaskAdapters } from './methods/adapters.js';
 export { HyperAdapters } from './methods/hyperformer.js';
+export { PrototypeHyperAdapters } from './methods/pha.js';
+export type { PhaOptions } from './methods/pha.js';
+export { fewShotTransfer, sampleShots } from './transfer.js';
+export type { FewShotOptions, FewShotResult } from './transfer.js';
 export type { HyperAdapterOptions, HyperVariant } from './methods/hyperformer.js';
 export { createMethod } from './methods/create.js';
 export type { MethodOptions } from './methods/create.js';

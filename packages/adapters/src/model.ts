@@ -132,6 +132,11 @@ export class AdapterModel {
     }
   }
 
+  /** The frozen backbone's sentence embeddings of task t's inputs (see {@link frozenEmbeddings}). */
+  frozenEmbeddings(t: number, ids: readonly (readonly number[])[], pair?: readonly (readonly number[])[]): tf.Tensor2D {
+    return frozenEmbeddings(this.backbone, this.tasks[t]!.kind, ids, pair);
+  }
+
   /** Class probabilities and the predicted label of each text (pairs: `texts[i]` with `pairs[i]`). */
   async predict(task: string, texts: readonly string[], pairs?: readonly string[]): Promise<Prediction[]> {
     const t = this.taskIndex(task);
@@ -230,6 +235,31 @@ export class AdapterModel {
   dispose(): void {
     for (const h of this.heads) tf.dispose(Object.values(h));
     this.method.dispose();
+  }
+}
+
+/**
+ * The frozen backbone's sentence embeddings [N, D] (its pretrained weights, no adapters) of
+ * token sequences; pairs: the mean of the two texts' embeddings. PHA's retriever reads these.
+ */
+export function frozenEmbeddings(
+  backbone: Backbone,
+  kind: TaskKind,
+  ids: readonly (readonly number[])[],
+  pair?: readonly (readonly number[])[],
+): tf.Tensor2D {
+  if (kind === 'pair' && pair?.length !== ids.length)
+    throw new ConfigError('pair', 'a pair task takes as many second texts as first texts');
+  const padded = UseLite.pad(kind === 'pair' ? [...ids, ...pair!] : [...ids]);
+  try {
+    return tf.tidy(() => {
+      const emb = backbone.net.forward(padded, backbone.weights) as tf.Tensor2D;
+      if (kind === 'single') return emb;
+      const n = ids.length;
+      return tf.div(tf.add(tf.slice(emb, [0, 0], [n, -1]), tf.slice(emb, [n, 0], [n, -1])), 2) as tf.Tensor2D;
+    });
+  } finally {
+    padded.dispose();
   }
 }
 

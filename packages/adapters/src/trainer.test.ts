@@ -78,46 +78,47 @@ describe('AdapterTrainer', () => {
     expect(tf.memory().numTensors).toBe(before); // nothing leaked by training, evaluation or the snapshot
   });
 
-  it('a resumed run ends with the numbers of one that never stopped', async () => {
-    const full = join(dir, 'full');
-    const part = join(dir, 'part');
-    let copied = false;
-    const a = await train('adapters', 12, {
-      checkpointDir: full,
-      checkpointEvery: 6,
-      callbacks: {
-        onCheckpoint: async (e: { step: number }) => {
-          if (e.step === 6) {
-            await cp(full, part, { recursive: true });
-            copied = true;
-          }
+  for (const method of ['adapters', 'pha'] as const)
+    it(`a resumed run ends with the numbers of one that never stopped (${method})`, async () => {
+      const full = join(dir, `full-${method}`);
+      const part = join(dir, `part-${method}`);
+      let copied = false;
+      const a = await train(method, 12, {
+        checkpointDir: full,
+        checkpointEvery: 6,
+        callbacks: {
+          onCheckpoint: async (e: { step: number }) => {
+            if (e.step === 6) {
+              await cp(full, part, { recursive: true });
+              copied = true;
+            }
+          },
         },
-      },
+      });
+      expect(copied).toBe(true);
+      const b = await train(method, 12, { checkpointDir: part, checkpointEvery: 6 }, true);
+      const same = (x: AdapterTrainResult, y: AdapterTrainResult) => {
+        expect(y.acc).toEqual(x.acc);
+        expect(y.val).toEqual(x.val);
+        expect(y.bestStep).toBe(x.bestStep);
+        expect(y.curve.map((c) => [c.step, c.task, c.loss])).toEqual(x.curve.map((c) => [c.step, c.task, c.loss]));
+      };
+      same(a.result, b.result);
+      const va = a.model.variables();
+      const vb = b.model.variables();
+      for (const k of Object.keys(va))
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(va[k]!, vb[k]!))).dataSync()[0])).toBe(0);
+      // a checkpoint of another method is refused before anything changes
+      const other = AdapterModel.create(backbone, 'hyperformer++', infos, opts, 0);
+      const t = new AdapterTrainer({ model: other, tasks, steps: 12, checkpointDir: full });
+      await expect(t.run({ resume: true })).rejects.toThrow(/hyperformer\+\+|adapters|pha/);
+      for (const x of [a, b]) {
+        x.trainer.dispose();
+        x.model.dispose();
+      }
+      t.dispose();
+      other.dispose();
     });
-    expect(copied).toBe(true);
-    const b = await train('adapters', 12, { checkpointDir: part, checkpointEvery: 6 }, true);
-    const same = (x: AdapterTrainResult, y: AdapterTrainResult) => {
-      expect(y.acc).toEqual(x.acc);
-      expect(y.val).toEqual(x.val);
-      expect(y.bestStep).toBe(x.bestStep);
-      expect(y.curve.map((c) => [c.step, c.task, c.loss])).toEqual(x.curve.map((c) => [c.step, c.task, c.loss]));
-    };
-    same(a.result, b.result);
-    const va = a.model.variables();
-    const vb = b.model.variables();
-    for (const k of Object.keys(va))
-      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(va[k]!, vb[k]!))).dataSync()[0])).toBe(0);
-    // a checkpoint of another method is refused before anything changes
-    const other = AdapterModel.create(backbone, 'hyperformer++', infos, opts, 0);
-    const t = new AdapterTrainer({ model: other, tasks, steps: 12, checkpointDir: full });
-    await expect(t.run({ resume: true })).rejects.toThrow(/hyperformer\+\+|adapters/);
-    for (const x of [a, b]) {
-      x.trainer.dispose();
-      x.model.dispose();
-    }
-    t.dispose();
-    other.dispose();
-  });
 
   it('rejects bad options with a ConfigError naming them', () => {
     const model = AdapterModel.create(backbone, 'linear', infos, opts, 0);
@@ -137,6 +138,7 @@ describe('AdapterTrainer', () => {
     bad({ labelSmoothing: 1 }, /labelSmoothing/);
     bad({ tasks: [tasks[1], tasks[0]] }, /tasks/);
     bad({ tempreature: 2 }, /tempreature/);
+    bad({ trainOnly: ['heads.0.weight', 'no.such'] }, /trainOnly.*no\.such/);
     model.dispose();
   });
 });

@@ -36,7 +36,10 @@ import type { TokenizedSplit, TokenizedTask } from './tasks.js';
  *   shared variables and each task's own (adapters, head) have their own Adam, so a task's
  *   moments step only when it is sampled, as torch counts steps per parameter;
  * - validation accuracy of every task every `evalEvery` steps; the variables at the best average
- *   validation accuracy are kept and tested at the end (`load_best_model_at_end`).
+ *   validation accuracy are kept and tested at the end (`load_best_model_at_end`);
+ * - a method with an auxiliary loss (PHA's contrastive terms) gets, each step, the frozen
+ *   embeddings of `perTask` examples drawn from every task's training split (computed once per
+ *   example and cached), its loss added to the batch's.
  * Checkpoints hold every variable, every Adam state, the best snapshot and the progress; a
  * resumed run ends with the numbers of one that never stopped (same backend).
  */
@@ -73,6 +76,8 @@ export interface AdapterTrainerOptions {
   checkpointDir?: string;
   checkpointEvery?: number;
   fingerprint?: unknown;
+  /** Names of the variables to train (of `model.variables()`); default all. The others stay as they are. */
+  trainOnly?: readonly string[];
   callbacks?: TrainerCallbacks<AdapterTrainEvent>;
 }
 
@@ -119,6 +124,7 @@ const optionsSchema = trainingOptionsSchema
     evalEvery: z.number().int().positive().optional(),
     evalBatch: z.number().int().positive().default(64),
     logEvery: z.number().int().positive().default(10),
+    trainOnly: z.array(z.string()).max(100_000).optional(),
   })
   .strict();
 
@@ -153,6 +159,8 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   private readonly checkpoint: RunCheckpoint<Progress>;
   /** Variables at the best validation step (the same names as `model.variables()`). */
   private best: Record<string, tf.Tensor> | null = null;
+  /** Frozen embeddings of training examples, by `${task}:${row}` (the auxiliary loss's input). */
+  private readonly frozen = new Map<string, Float32Array>();
 
   constructor(options: AdapterTrainerOptions) {
     const o = parseTrainingOptions(optionsSchema, options);
@@ -180,8 +188,17 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
     if (this.config.warmupSteps >= o.steps) throw new ConfigError('warmupSteps', `must be below steps (${o.steps})`);
     this.model = o.model;
     this.tasks = o.tasks;
-    this.sharedNames = Object.keys(o.model.method.shared);
-    this.taskNames = o.tasks.map((_, i) => Object.keys(o.model.taskVariables(i)));
+    const all = o.model.variables();
+    const keep = o.trainOnly ? new Set(o.trainOnly) : null;
+    for (const n of o.trainOnly ?? [])
+      if (!(n in all))
+        throw new ConfigError(
+          'trainOnly',
+          `names no variable of the model: ${JSON.stringify(n)} (see model.variables())`,
+        );
+    const train = (names: string[]) => (keep ? names.filter((n) => keep.has(n)) : names);
+    this.sharedNames = train(Object.keys(o.model.method.shared));
+    this.taskNames = o.tasks.map((_, i) => train(Object.keys(o.model.taskVariables(i))));
     this.sharedAdam =
       this.sharedNames.length > 0
         ? new Adam(
@@ -299,6 +316,8 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           const lr = this.lrAt(step);
           const shared = this.model.method.shared;
           const vars = [...this.sharedNames.map((k) => shared[k]!), ...this.taskVars(t)];
+          const aux = this.model.method.auxiliary;
+          const contrast = aux && this.tasks.length > 1 ? await this.contrastBatch(aux.perTask, rng) : null;
           const { value, grads } = tf.variableGrads(() => {
             const logits = this.logits(t, task.train, rows);
             const k = task.labels.length;
@@ -310,8 +329,10 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
               k,
             );
             const targets = tf.add(tf.mul(onehot, 1 - c.labelSmoothing), c.labelSmoothing / k);
-            return softmaxCrossEntropy(logits, targets);
+            const ce = softmaxCrossEntropy(logits, targets);
+            return contrast ? tf.add(ce, aux!.loss(contrast.features, contrast.tasks)) : ce;
           }, vars);
+          contrast?.features.dispose();
           const byName = (v: tf.Variable) => grads[v.name] ?? null;
           if (this.sharedAdam)
             this.sharedAdam.step(
@@ -357,6 +378,43 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
       evals: p.evals,
       params: this.model.paramCounts(),
     };
+  }
+
+  /**
+   * `perTask` training examples of every task (uniform with replacement) and their frozen
+   * embeddings, for the method's auxiliary loss. Each example's embedding is computed once.
+   */
+  private async contrastBatch(perTask: number, rng: Rng): Promise<{ features: tf.Tensor2D; tasks: number[] }> {
+    const tasks: number[] = [];
+    const keys: string[] = [];
+    const missing = new Map<number, number[]>();
+    this.tasks.forEach((task, t) => {
+      for (let i = 0; i < perTask; i++) {
+        const row = rng.int(0, task.train.labels.length - 1);
+        const key = `${t}:${row}`;
+        tasks.push(t);
+        keys.push(key);
+        if (!this.frozen.has(key)) missing.set(t, [...(missing.get(t) ?? []), row]);
+      }
+    });
+    for (const [t, rows] of missing) {
+      const unique = [...new Set(rows)];
+      const split = this.tasks[t]!.train;
+      const pair = split.pair;
+      const emb = this.model.frozenEmbeddings(
+        t,
+        unique.map((r) => split.ids[r]!),
+        pair ? unique.map((r) => pair[r]!) : undefined,
+      );
+      const data = (await emb.data()) as Float32Array;
+      const d = emb.shape[1];
+      emb.dispose();
+      unique.forEach((r, i) => this.frozen.set(`${t}:${r}`, data.slice(i * d, (i + 1) * d)));
+    }
+    const d = this.frozen.get(keys[0]!)!.length;
+    const flat = new Float32Array(keys.length * d);
+    keys.forEach((k, i) => flat.set(this.frozen.get(k)!, i * d));
+    return { features: tf.tensor2d(flat, [keys.length, d]), tasks };
   }
 
   private sampleTask(rng: Rng): number {

@@ -25,13 +25,17 @@ import { defaultAdapterShape, type AdapterMethod, type MethodContext, type Metho
  *   `efficient_unique_hyper_net`: block 0 = FFN, 1 = attention).
  * - 'hyperx': c = [e_task; e_domain; e_layer; e_block]; one generator. An unseen (task, domain)
  *   pair gets adapters zero-shot from its two embeddings (`forwardFor`).
+ * - 'pha': HyperFormer++'s generator with PHA's adapter (Zhao et al., EMNLP 2023; Bumble666/PHA):
+ *   ReLU, no conditional layer norm, y' = y + up(ReLU(down(y))), and its "hyperfanin" init of
+ *   the generator (U(±1e-3·√(3/(p·fan-in))) per generated weight, U(±1e-3·√(3/p)) per bias);
+ *   the task embeddings are PHA's prototypes (see PrototypeHyperAdapters, pha.ts).
  *
  * Weights N(0, 0.01²) and biases 0 (HyperFormer's `linear_layer`), so the generated γ starts
  * near 0 and every adapter near the identity. `rescale` multiplies every generated tensor by
  * 1/√dim(h), the hyper-adapters fix (Baziotis et al., EMNLP Findings 2022) that keeps wide
  * hypernetworks from exploding at the start.
  */
-export type HyperVariant = 'hyperformer' | 'hyperformer++' | 'hyperx';
+export type HyperVariant = 'hyperformer' | 'hyperformer++' | 'hyperx' | 'pha';
 
 export interface HyperAdapterOptions {
   /** Adapter bottleneck r = width / reductionFactor. Default 32 (HyperFormer's). */
@@ -84,11 +88,11 @@ export class HyperAdapters implements AdapterMethod {
         'sublayers',
         `a shared generator needs one width at every site, found ${[...widths].join(', ')}`,
       );
-    this.shape = {
-      ...defaultAdapterShape(net.sublayers[0]!.width, options.reductionFactor),
-      preNorm: false,
-      postNorm: true,
-    };
+    const base = defaultAdapterShape(net.sublayers[0]!.width, options.reductionFactor);
+    this.shape =
+      variant === 'pha'
+        ? { ...base, activation: 'relu', preNorm: false, postNorm: false }
+        : { ...base, preNorm: false, postNorm: true };
     checkAdapterShape(this.shape);
     const count = [0, 0];
     this.sites = net.sublayers.map((site, i) => {
@@ -126,9 +130,27 @@ export class HyperAdapters implements AdapterMethod {
     v('projector.norm.bias', tf.zeros([this.projectedDim]));
     const generators = variant === 'hyperformer' ? this.sites.map((s) => `generator.${s.site.name}`) : ['generator'];
     for (const g of generators) {
-      v(`${g}.weight`, normal([this.projectedDim, this.perSite], 1e-2));
+      v(`${g}.weight`, variant === 'pha' ? this.hyperfanin(rng) : normal([this.projectedDim, this.perSite], 1e-2));
       v(`${g}.bias`, tf.zeros([this.perSite]));
     }
+  }
+
+  /**
+   * PHA's generator init (its `hyperfanin_init_weight/bias`): the columns emitting a weight of
+   * fan-in f are U(±1e-3·√(3/(p·f))), those emitting a bias U(±1e-3·√(3/p)).
+   */
+  private hyperfanin(rng: MethodContext['rng']): tf.Tensor {
+    const p = this.projectedDim;
+    return tf.tidy(() =>
+      tf.concat(
+        this.sites[0]!.specs.map((s) => {
+          const n = s.shape.reduce((a, b) => a * b, 1);
+          const bound = 1e-3 * Math.sqrt(3 / (s.kind === 'weight' ? p * s.fanIn : p));
+          return tf.randomUniform([p, n], -bound, bound, 'float32', rng.seed());
+        }),
+        1,
+      ),
+    );
   }
 
   taskVariables(): Record<string, never> {

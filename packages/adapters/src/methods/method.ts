@@ -11,7 +11,15 @@ export interface Backbone {
 }
 
 /** The methods of this package, as the CLI names them. */
-export const METHOD_NAMES = ['linear', 'finetune', 'adapters', 'hyperformer', 'hyperformer++', 'hyperx'] as const;
+export const METHOD_NAMES = [
+  'linear',
+  'finetune',
+  'adapters',
+  'hyperformer',
+  'hyperformer++',
+  'hyperx',
+  'pha',
+] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** What a method is built from: the backbone, the tasks (and their domains, for Hyper-X), a seeded Rng. */
@@ -33,6 +41,17 @@ export interface MethodForward {
 }
 
 /**
+ * An extra training loss on instances of every task at once (PHA's contrastive terms): each step
+ * the trainer draws `perTask` training examples of every task and calls `loss` inside the tape
+ * with their frozen sentence embeddings (the backbone without adapters; pairs: the mean of the
+ * two texts') and their task ids; the result is added to the batch's cross-entropy.
+ */
+export interface AuxiliaryLoss {
+  readonly perTask: number;
+  loss(features: tf.Tensor2D, tasks: readonly number[]): tf.Scalar;
+}
+
+/**
  * A way to adapt the frozen backbone to several tasks. Its variables fall in two groups, so
  * that the trainer can give each its own Adam (torch counts Adam steps per parameter; a task's
  * variables only step when that task is sampled): `shared` (trained on every task's batches:
@@ -49,6 +68,8 @@ export interface AdapterMethod {
   forward(task: number): MethodForward;
   /** Condition for a task-and-domain pair (Hyper-X's zero-shot generation); default: `forward(task)`. */
   forwardFor?(task: number, domain: number): MethodForward;
+  /** A loss over instances of every task, added each step when there are ≥ 2 tasks. */
+  readonly auxiliary?: AuxiliaryLoss;
   dispose(): void;
 }
 
