@@ -10,6 +10,7 @@ import { spamAssassinEmails } from './spam.js';
 import { wordnetSynsets } from './wordnet.js';
 import {
   TEXT_TASKS,
+  continuationTask,
   loadBrownGenres,
   loadReuters,
   loadSotuParty,
@@ -36,6 +37,10 @@ const COUNTS: Record<string, Record<'train' | 'val' | 'test', number[]>> = {
   'wordnet-gloss': { train: [9578, 4789, 4789], val: [1220, 610, 610], test: [1178, 589, 589] },
   'reuters-grain': { train: [1399, 1306, 93], val: [155, 145, 10], test: [604, 547, 57] },
   'reuters-corn': { train: [1399, 1358, 41], val: [155, 151, 4], test: [604, 580, 24] },
+  'spam-continuation': { train: [4378, 2183, 2195], val: [530, 261, 269], test: [553, 292, 261] },
+  'sotu-continuation': { train: [12273, 6105, 6168], val: [1699, 829, 870], test: [1210, 607, 603] },
+  'brown-continuation': { train: [11708, 5829, 5879], val: [1470, 696, 774], test: [1495, 729, 766] },
+  'reuters-continuation': { train: [1076, 558, 518], val: [120, 61, 59], test: [454, 227, 227] },
 };
 
 function counts(t: TextTask, split: 'train' | 'val' | 'test'): number[] {
@@ -78,7 +83,7 @@ beforeAll(async () => {
     }
   for (const name of TEXT_TASKS)
     if (!name.startsWith('reuters') || wekaDir) tasks.set(name, await loadTextTask(name, { roots: { weka: wekaDir } }));
-}, 60_000);
+}, 120_000);
 
 describe('text tasks on the installed packages', () => {
   for (const name of TEXT_TASKS)
@@ -115,6 +120,22 @@ describe('text tasks on the installed packages', () => {
       expect(key(other)).not.toEqual(key(tasks.get(name)!));
       checkTask(other);
     }
+  });
+
+  it('family and domain: the continuation tasks are one family across four corpora', () => {
+    expect(tasks.get('sotu-party')).toMatchObject({ family: 'sotu-party', domain: 'sotu' });
+    expect(tasks.get('brown-coarse')).toMatchObject({ family: 'brown-coarse', domain: 'brown' });
+    for (const [name, domain] of [
+      ['spam-continuation', 'spamassassin'],
+      ['sotu-continuation', 'sotu'],
+      ['brown-continuation', 'brown'],
+    ] as const)
+      expect(tasks.get(name)).toMatchObject({
+        family: 'continuation',
+        domain,
+        kind: 'pair',
+        labels: ['other', 'continues'],
+      });
   });
 
   it('a known email parses to its subject and body', async () => {
@@ -325,5 +346,50 @@ describe('ARFF reader and Reuters on the excerpts', () => {
       ['it\'s "x"\n\\', '1'],
       ['dq, comma', '0'],
     ]);
+  });
+});
+
+describe('continuationTask', () => {
+  const passage = (g: string, i: number, n: number) => Array.from({ length: n }, (_, w) => `${g}p${i}w${w}`).join(' ');
+  const ex = (g: string, i: number, n = 12): TextExample => ({ text: passage(g, i, n), label: 0, group: g });
+  const base: TextTask = {
+    name: 'toy',
+    kind: 'single',
+    labels: ['a', 'b'],
+    train: [ex('A', 0), ex('A', 1), ex('B', 0), ex('C', 0), ex('C', 1, 5)],
+    val: [ex('D', 0), ex('E', 0)],
+    test: [ex('F', 0), ex('G', 0), ex('H', 0)],
+    source: { package: 'toy', version: '0', files: '-', license: '-' },
+    domain: 'toys',
+  };
+
+  it('pairs a passage’s first half with its own second half or another group’s, in the same split', () => {
+    const t = continuationTask(base, 'toy-continuation', { half: 4, seed: 3 });
+    expect(t).toMatchObject({ kind: 'pair', family: 'continuation', domain: 'toys', labels: ['other', 'continues'] });
+    expect(t.train).toHaveLength(4); // the 5-word passage is too short for two halves of 4
+    checkTask(t);
+    for (const which of ['train', 'val', 'test'] as const)
+      for (const e of t[which]) {
+        const [g, p] = e.text.split(' ')[0]!.split(/p|w/);
+        expect(e.text).toBe(passage(g!, Number(p), 4));
+        const words = e.pair!.split(' ');
+        expect(words).toHaveLength(4);
+        const other = words[0]!.split('p')[0]!;
+        if (e.label === 1) expect(e.pair).toBe(passage(g!, Number(p), 8).split(' ').slice(4).join(' '));
+        else expect(other).not.toBe(g);
+        expect(t[which].some((x) => x.group === other) || base[which].some((x) => x.group === other)).toBe(true);
+      }
+    const labels = [...t.train, ...t.val, ...t.test].map((e) => e.label);
+    expect(new Set(labels)).toEqual(new Set([0, 1]));
+    expect(key(continuationTask(base, 'x', { half: 4, seed: 3 }))).toEqual(key(t));
+    expect(key(continuationTask(base, 'x', { half: 4, seed: 4 }))).not.toEqual(key(t));
+  });
+
+  it('refuses pair bases, bad halves and splits of one group', () => {
+    expect(() => continuationTask({ ...base, kind: 'pair' }, 'x')).toThrow(ConfigError);
+    expect(() => continuationTask(base, 'x', { half: 0 })).toThrow(/half/);
+    expect(() => continuationTask({ ...base, val: [ex('D', 0), ex('D', 1)] }, 'x', { half: 4 })).toThrow(
+      /val split .* 1 group/,
+    );
   });
 });

@@ -33,6 +33,13 @@ export interface TextTask {
   readonly val: readonly TextExample[];
   readonly test: readonly TextExample[];
   readonly source: TextSource;
+  /**
+   * The task factor: tasks of one family are one task in several corpora (the continuation tasks
+   * are family 'continuation'); `loadTextTask` sets it, default the task's name.
+   */
+  readonly family?: string;
+  /** The corpus the texts come from (e.g. 'sotu', 'brown'): Hyper-X's domain; `loadTextTask` sets it. */
+  readonly domain?: string;
 }
 
 export interface TextTaskOptions {
@@ -48,7 +55,17 @@ export interface TextTaskOptions {
 
 /** The names `loadTextTask` knows. */
 export type TextTaskName =
-  'spam' | 'sotu-party' | 'brown-genre' | 'brown-coarse' | 'reuters-grain' | 'reuters-corn' | 'wordnet-gloss';
+  | 'spam'
+  | 'sotu-party'
+  | 'brown-genre'
+  | 'brown-coarse'
+  | 'reuters-grain'
+  | 'reuters-corn'
+  | 'wordnet-gloss'
+  | 'spam-continuation'
+  | 'sotu-continuation'
+  | 'brown-continuation'
+  | 'reuters-continuation';
 
 /** Where `loadTextTask` finds each source: a package root, or Weka's examples folder. */
 export type TextRootKey = 'stdlib' | 'brown' | 'wordnet' | 'weka';
