@@ -12,6 +12,7 @@ import { AdapterTrainer, type AdapterTrainResult } from './trainer.js';
 import { TINY_DIMS, tinyBackbone, tinyTask } from './testing/tiny.js';
 import type { TokenizedTask } from './tasks.js';
 import type { MethodName } from './methods/method.js';
+import type { HyperAdapters } from './methods/hyperformer.js';
 
 let backbone: ReturnType<typeof tinyBackbone>;
 let dir: string;
@@ -159,6 +160,68 @@ describe('AdapterModel', () => {
     expect(pairs).toHaveLength(1);
     await expect(again.predict('same-first', ['abc'])).rejects.toThrow(/pairs/);
     await expect(again.predict('nope', ['abc'])).rejects.toThrow(/unknown task/);
+    trainer.dispose();
+    model.dispose();
+    again.dispose();
+  });
+});
+
+describe('task families (Hyper-X zero-shot)', () => {
+  // has-e in domains 0 and 1 (one family), has-o in domain 1 only: (has-o, domain 0) is unseen
+  const famTasks: TokenizedTask[] = [
+    { ...tinyTask('has-e@0', 'e', 'single', 1), domain: 0 },
+    { ...tinyTask('has-e@1', 'e', 'single', 2), domain: 1 },
+    { ...tinyTask('has-o@1', 'o', 'single', 3), domain: 1 },
+  ];
+  const famInfos = famTasks.map(({ name, kind, labels, domain }, i) => ({
+    name,
+    kind,
+    labels,
+    domain,
+    family: i < 2 ? 'has-e' : 'has-o',
+  }));
+
+  it('one head and one task embedding per family, shared by its tasks; counted once', () => {
+    const model = AdapterModel.create(backbone, 'hyperx', famInfos, opts, 0);
+    expect(model.families).toEqual(['has-e', 'has-o']);
+    expect(model.heads).toHaveLength(2);
+    expect(model.method.shared['hyper.task_embeddings']!.shape).toEqual([2, 8]);
+    expect(Object.keys(model.sharedVariables())).toContain('heads.0.weight'); // two tasks train it
+    expect(Object.keys(model.taskVariables(2))).toEqual(['heads.1.weight', 'heads.1.bias']);
+    expect(Object.keys(model.taskVariables(0))).toEqual([]);
+    const h = model.method as HyperAdapters;
+    const [a, b] = [h.generate(0, 1), h.generate(1)]; // task 0 in domain 1 is task 1
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a[0]!['up.weight']!, b[0]!['up.weight']!))).dataSync()[0])).toBe(0);
+    [a, b].forEach((g) => g.forEach((x) => tf.dispose(Object.values(x))));
+    const p = model.paramCounts();
+    const head = (TINY_DIMS.width + 1) * 2;
+    expect(p.heads).toEqual([head, head, head]);
+    expect(p.trainablePerTask).toBeCloseTo((p.shared + 2 * head) / 3, 9);
+    model.dispose();
+    expect(() =>
+      AdapterModel.create(backbone, 'linear', [famInfos[0]!, { ...famInfos[1]!, labels: ['a', 'b', 'c'] }], opts),
+    ).toThrow(/family has-e/);
+  });
+
+  it('trains the shared head with every task of its family; zero-shot on a seen pair equals that task; save/load keeps families', async () => {
+    const model = AdapterModel.create(backbone, 'hyperx', famInfos, opts, 0);
+    const trainer = new AdapterTrainer({ model, tasks: famTasks, steps: 12, batchSize: 8, lr: 3e-3, evalEvery: 6 });
+    const head = tf.clone(model.heads[0]!['heads.0.weight']!);
+    await trainer.run();
+    expect(
+      tf.tidy(() => tf.max(tf.abs(tf.sub(head, model.heads[0]!['heads.0.weight']!))).dataSync()[0]),
+    ).toBeGreaterThan(0);
+    const split = famTasks[1]!.test;
+    expect(await model.zeroShotAccuracy('has-e', 1, split)).toBe(await model.accuracy(1, split));
+    const unseen = await model.zeroShotAccuracy('has-o', 0, famTasks[2]!.test); // has-o never ran in domain 0
+    expect(unseen).toBeGreaterThanOrEqual(0);
+    await expect(model.zeroShotAccuracy('nope', 0, split)).rejects.toThrow(/unknown family/);
+    const path = join(dir, 'families');
+    await model.save(path);
+    const again = await AdapterModel.load(path, backbone);
+    expect(again.families).toEqual(model.families);
+    expect(await again.zeroShotAccuracy('has-o', 0, famTasks[2]!.test)).toBe(unseen);
+    tf.dispose(head);
     trainer.dispose();
     model.dispose();
     again.dispose();

@@ -197,12 +197,12 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           `names no variable of the model: ${JSON.stringify(n)} (see model.variables())`,
         );
     const train = (names: string[]) => (keep ? names.filter((n) => keep.has(n)) : names);
-    this.sharedNames = train(Object.keys(o.model.method.shared));
+    this.sharedNames = train(Object.keys(o.model.sharedVariables()));
     this.taskNames = o.tasks.map((_, i) => train(Object.keys(o.model.taskVariables(i))));
     this.sharedAdam =
       this.sharedNames.length > 0
         ? new Adam(
-            this.sharedNames.map((n) => o.model.method.shared[n]!),
+            this.sharedNames.map((n) => all[n]!),
             { lr: o.lr },
           )
         : null;
@@ -251,26 +251,11 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   }
 
   /**
-   * Accuracy of task t on a split (examples sorted by length, so batches pad little). `forward`
-   * builds what the batches run with (default the method's for task t; Hyper-X's zero-shot
-   * passes `() => method.forwardFor(t, domain)`); it is called inside each batch's tidy, so
-   * generated adapters are freed with the batch.
+   * Accuracy of task t on a split (see AdapterModel.accuracy). `forward` builds what the batches
+   * run with (default the method's for task t).
    */
   async accuracy(t: number, which: 'val' | 'test', forward?: () => MethodForward): Promise<number> {
-    const split = this.tasks[t]![which];
-    const n = split.labels.length;
-    const len = (i: number) => split.ids[i]!.length + (split.pair?.[i]?.length ?? 0);
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => len(a) - len(b));
-    let correct = 0;
-    const make = forward ?? (() => this.model.method.forward(t));
-    for (let at = 0; at < n; at += this.config.evalBatch) {
-      const rows = order.slice(at, at + this.config.evalBatch);
-      const pred = tf.tidy(() => tf.argMax(this.logits(t, split, rows, make()), 1));
-      const p = (await pred.data()) as Int32Array;
-      pred.dispose();
-      rows.forEach((r, i) => (correct += p[i] === split.labels[r] ? 1 : 0));
-    }
-    return correct / n;
+    return this.model.accuracy(t, this.tasks[t]![which], forward, this.config.evalBatch);
   }
 
   async run(options: RunOptions = {}): Promise<AdapterTrainResult> {
@@ -314,7 +299,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           const n = task.train.labels.length;
           const rows = Array.from({ length: c.batchSize }, () => rng.int(0, n - 1));
           const lr = this.lrAt(step);
-          const shared = this.model.method.shared;
+          const shared = this.model.sharedVariables();
           const vars = [...this.sharedNames.map((k) => shared[k]!), ...this.taskVars(t)];
           const aux = this.model.method.auxiliary;
           const contrast = aux && this.tasks.length > 1 ? await this.contrastBatch(aux.perTask, rng) : null;

@@ -16,6 +16,7 @@ import { defaultAdapterShape, type AdapterMethod, type MethodContext, type Metho
  * (Karimi Mahabadi et al., ACL 2021; rabeehk/hyperformer; Üstün et al., EMNLP 2022, Hyper-X):
  *
  *   c = [e_task; e_domain?; e_layer?; e_block?]        learned factor embeddings, N(0, 1) init
+ *                                                       (e_task: one per task family, see TaskInfo.family)
  *   h = LN(W₂·ReLU(W₁·c + b₁) + b₂)                     the task projector (128 hidden, 64 out, LN ε 1e-6)
  *   θ_site = G·h + g   (× 1/√dim(h) with `rescale`)   down, up, and the post-norm γ/β of the adapter
  *   y' = y + LN_{γ,β}(up(GELU(down(y))))                HyperFormer's adapter with conditional layer norm
@@ -71,6 +72,8 @@ export class HyperAdapters implements AdapterMethod {
   private readonly weights: MethodForward['weights'];
   private readonly numDomains: number;
   private readonly domains: readonly number[];
+  /** Family (task-embedding row) of each task. */
+  protected readonly families: readonly number[];
 
   constructor(variant: HyperVariant, ctx: MethodContext, options: HyperAdapterOptions = {}) {
     this.name = variant;
@@ -104,6 +107,9 @@ export class HyperAdapters implements AdapterMethod {
     this.numDomains = Math.max(...this.domains) + 1;
     if (this.domains.length !== ctx.tasks.length || this.domains.some((d) => !Number.isInteger(d) || d < 0))
       throw new ConfigError('domains', `must give a domain id ≥ 0 for each of the ${ctx.tasks.length} tasks`);
+    this.families = ctx.families ?? ctx.tasks.map((_, i) => i);
+    if (this.families.length !== ctx.tasks.length || this.families.some((f) => !Number.isInteger(f) || f < 0))
+      throw new ConfigError('families', `must give a family id ≥ 0 for each of the ${ctx.tasks.length} tasks`);
 
     const rng = ctx.rng;
     const v = (name: string, init: tf.Tensor) => {
@@ -112,7 +118,7 @@ export class HyperAdapters implements AdapterMethod {
     };
     const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', rng.seed());
     let factors = 1;
-    v('task_embeddings', normal([ctx.tasks.length, e], 1));
+    v('task_embeddings', normal([Math.max(...this.families) + 1, e], 1));
     if (variant === 'hyperx') {
       v('domain_embeddings', normal([this.numDomains, e], 1));
       factors++;
@@ -181,7 +187,7 @@ export class HyperAdapters implements AdapterMethod {
     const w = (name: string) => s[`hyper.${name}`]!;
     const rowOf = (table: string, i: number) => tf.slice(w(table), [i, 0], [1, -1]);
     return tf.tidy(() => {
-      const parts = [tf.tile(rowOf('task_embeddings', task), [this.sites.length, 1])];
+      const parts = [tf.tile(rowOf('task_embeddings', this.families[task]!), [this.sites.length, 1])];
       if (this.name === 'hyperx') parts.push(tf.tile(rowOf('domain_embeddings', domain), [this.sites.length, 1]));
       if (this.name !== 'hyperformer') {
         parts.push(

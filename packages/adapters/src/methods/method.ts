@@ -29,6 +29,8 @@ export interface MethodContext {
   readonly tasks: readonly string[];
   /** Domain id of each task (Hyper-X's second factor); default: one domain. */
   readonly domains?: readonly number[];
+  /** Family (task factor) id of each task: tasks of one family share a task embedding; default: each task its own. */
+  readonly families?: readonly number[];
   readonly rng: Rng;
 }
 

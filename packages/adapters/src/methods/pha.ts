@@ -88,7 +88,11 @@ export class PrototypeHyperAdapters extends HyperAdapters implements AuxiliaryLo
       throw new ConfigError('tasks', `gives ${tasks.length} task ids for ${x.shape[0]} instances`);
     return tf.tidy(() => {
       const z = unit(this.embed(x));
-      const t = tf.tensor1d(tasks as number[], 'int32');
+      // prototypes (and positives) are per family: the task-embedding rows
+      const t = tf.tensor1d(
+        tasks.map((x) => this.families[x]!),
+        'int32',
+      );
       return tf.mul(tf.add(this.instanceLoss(z, t), this.prototypeLoss(z, t)), this.weight) as tf.Scalar;
     });
   }
