@@ -7,7 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../continual/options.js';
 import { validate } from '../ghn/options.js';
 import { TRAIN_FILES } from './command.js';
-import { METHODS, TASKS, TRAIN_DEFAULTS, evalEveryOf, trainFingerprint, trainSchema } from './options.js';
+import { FEWSHOT_FILES, fewshotCells, fewshotTable, meanAcc, storedFewshotRuns, type FewshotRun } from './fewshot.js';
+import {
+  FEWSHOT_DEFAULTS,
+  MAX_FEWSHOT_SEED,
+  METHODS,
+  TASKS,
+  TRAIN_DEFAULTS,
+  evalEveryOf,
+  fewshotFingerprint,
+  fewshotSchema,
+  trainFingerprint,
+  trainSchema,
+} from './options.js';
 
 const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 const cli = (...args: string[]) =>
@@ -225,5 +237,244 @@ describe('hypernets adapters train / predict', () => {
       expect(bad.stderr).toMatch(want);
       expect(bad.stderr).not.toMatch(/backend:/);
     }
+  }, 170_000);
+});
+
+/** A model.json (and an empty tensors file) as `adapters train` saves them: enough for the checks made before any work. */
+function fakeModel(dir: string, adapterModel: Record<string, unknown>): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'hypernets-checkpoint', meta: { adapterModel } }));
+  writeFileSync(join(dir, 'model.safetensors'), '');
+  return dir;
+}
+
+const spamTask = { name: 'spam', kind: 'single', labels: ['ham', 'spam'], domain: 0 };
+const glossTask = { name: 'wordnet-gloss', kind: 'pair', labels: ['no', 'yes'], domain: 0 };
+
+describe('hypernets adapters fewshot: options and summaries', () => {
+  const fewshot = (o: Record<string, unknown>) => () =>
+    validate(fewshotSchema, { ...FEWSHOT_DEFAULTS, source: '/s', task: 'sotu-party', ...o });
+
+  it('bad values are UsageErrors naming the flag; the fingerprint holds what changes the numbers', () => {
+    expect(fewshot({ shots: [1] })).toThrow(/^--shots: must be at least 2/);
+    expect(fewshot({ shots: [] })).toThrow(/^--shots: needs at least one number of shots/);
+    expect(fewshot({ shots: [8, 8] })).toThrow(/^--shots: names a number of shots twice/);
+    expect(fewshot({ methods: ['pha', 'lora'] })).toThrow(/^--methods: 'lora' is not one of linear, finetune/);
+    expect(fewshot({ methods: [] })).toThrow(/^--methods: needs at least one method/);
+    expect(fewshot({ task: 'imdb' })).toThrow(/^--task: 'imdb' is not one of spam, sotu-party/);
+    expect(fewshot({ draws: 0 })).toThrow(/^--draws: must be at least 1/);
+    expect(fewshot({ steps: 1 })).toThrow(/^--steps: must be at least 2/);
+    expect(fewshot({ seed: MAX_FEWSHOT_SEED + 1 })).toThrow(/^--seed: must be at most/);
+    // draw d's shots use seed·1000 + d: that stays a 32-bit seed
+    expect(MAX_FEWSHOT_SEED * 1000 + 999).toBeLessThanOrEqual(2 ** 31 - 1);
+    const o = validate(fewshotSchema, { ...FEWSHOT_DEFAULTS, source: '/s', task: 'sotu-party', shots: [64, 16] });
+    expect(o).toMatchObject({ shots: [16, 64], draws: 3, methods: ['pha', 'adapters'], steps: 100, lr: 1e-3 });
+    const fp = (x: Record<string, unknown>) => fewshotFingerprint({ ...o, ...x });
+    expect(fp({ backend: 'cpu', weka: '/w' })).toEqual(fp({}));
+    for (const x of [{ source: '/t' }, { shots: [16] }, { draws: 2 }, { methods: ['pha'] }, { lr: 1e-2 }, { seed: 1 }])
+      expect(fp(x)).not.toEqual(fp({}));
+  });
+
+  it('the table: mean ± sample std over the draws in %, trained scalars, the prototype most draws retrieved', () => {
+    const run = (method: string, shots: number, draw: number, acc: number, retrieved?: string): FewshotRun => ({
+      method,
+      shots,
+      draw,
+      acc,
+      ...(retrieved ? { retrieved } : {}),
+      trained: method === 'pha' ? 1090 : 72770,
+      seconds: 1,
+    });
+    const runs = [
+      run('pha', 4, 0, 0.5, 'spam'),
+      run('adapters', 4, 0, 0.6),
+      run('pha', 4, 1, 0.7, 'wordnet-gloss'),
+      run('adapters', 4, 1, 0.6),
+      run('pha', 4, 2, 0.6, 'wordnet-gloss'),
+      run('adapters', 4, 2, 0.6),
+      run('pha', 8, 0, 0.75, 'spam'),
+    ];
+    const c = fewshotCells(runs);
+    expect(c.get('pha')!.get(4)!.mean).toBeCloseTo(0.6, 12);
+    expect(c.get('pha')!.get(4)!.std).toBeCloseTo(0.1, 12); // sample std (n − 1)
+    expect(c.get('pha')!.get(4)!.retrieved).toEqual({ task: 'wordnet-gloss', count: 2 });
+    expect(c.get('adapters')!.get(4)!.std).toBe(0);
+    expect(c.get('pha')!.get(8)!.std).toBeUndefined();
+    expect(meanAcc(['pha', 'adapters'], runs)).toEqual({
+      pha: { 4: c.get('pha')!.get(4)!.mean, 8: 0.75 },
+      adapters: { 4: 0.6 },
+    });
+    expect(fewshotTable(['pha', 'adapters'], [4, 8], runs, 3, true).split('\n')).toEqual([
+      '| method | trained params | 4 shots | 8 shots |',
+      '|---|---:|---:|---:|',
+      '| pha | 1,090 | 60.0 ± 10.0 | 75.0 |',
+      '| adapters | 72,770 | 60.0 ± 0.0 | - |',
+      '| pha: retrieved |  | wordnet-gloss (2/3) | spam (1/1) |',
+    ]);
+  });
+
+  it('--resume reads the runs done, and refuses another configuration or a damaged file', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hn-fewshot-resume-'));
+    const o = validate(fewshotSchema, { ...FEWSHOT_DEFAULTS, source: '/s', task: 'sotu-party', shots: [4], draws: 1 });
+    const config = fewshotFingerprint(o);
+    expect(await storedFewshotRuns(out, config)).toEqual([]);
+    const r = { method: 'pha', shots: 4, draw: 0, acc: 0.5, retrieved: 'spam', trained: 10, seconds: 1 };
+    const store = (x: unknown) => writeFileSync(join(out, 'results.json'), JSON.stringify(x));
+    store({ command: 'adapters fewshot', config, runs: [r] });
+    expect(await storedFewshotRuns(out, config)).toEqual([r]);
+    await expect(storedFewshotRuns(out, { ...config, lr: 0.1, draws: 2 })).rejects.toThrow(
+      /--resume: the run in .* was started with other options \(draws: 1 there, 2 here; lr: 0\.001 there, 0\.1 here\)/,
+    );
+    store({ command: 'adapters fewshot', config, runs: [r, r] });
+    await expect(storedFewshotRuns(out, config)).rejects.toThrow(/holds run pha k=4 draw 0 twice/);
+    store({ command: 'adapters fewshot', config, runs: [{ ...r, draw: 1 }] });
+    await expect(storedFewshotRuns(out, config)).rejects.toThrow(/run 0 of .* is damaged or not of this grid/);
+    store({ method: 'adapters', acc: {} });
+    await expect(storedFewshotRuns(out, config)).rejects.toThrow(/holds no `adapters fewshot` run/);
+    writeFileSync(join(out, 'results.json'), '{');
+    await expect(storedFewshotRuns(out, config)).rejects.toThrow(/results\.json is unreadable/);
+  });
+
+  it('the command exits with code 2 naming the flag, before any work', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hn-fewshot-opts-'));
+    const pha = fakeModel(join(dir, 'pha'), {
+      method: 'pha',
+      options: { maxTokens: 16 },
+      tasks: [spamTask, glossTask],
+    });
+    const notPha = fakeModel(join(dir, 'adapters'), {
+      method: 'adapters',
+      options: { maxTokens: 16 },
+      tasks: [spamTask],
+    });
+    const noTokens = fakeModel(join(dir, 'old'), { method: 'pha', options: {}, tasks: [spamTask] });
+    const held = join(dir, 'held');
+    mkdirSync(held);
+    writeFileSync(join(held, 'results.json'), '{}');
+    const out = ['--out', join(dir, 'run')];
+    const fs = (...a: string[]) => ['adapters', 'fewshot', ...a];
+    for (const [args, want] of [
+      [fs('--task', 'sotu-party', ...out), /required option '--source <dir>' not specified/],
+      [fs('--source', pha, ...out), /required option '--task <name>' not specified/],
+      [
+        fs('--source', join(dir, 'none'), '--task', 'sotu-party', ...out),
+        /--source .*none: no trained model there \(.*model\.json is missing\)/,
+      ],
+      [
+        fs('--source', notPha, '--task', 'sotu-party', ...out),
+        /--source .*adapters: holds a 'adapters' model; --methods pha transfers from a PHA model/,
+      ],
+      [
+        fs('--source', pha, '--task', 'wordnet-gloss', ...out),
+        /--task: 'wordnet-gloss' is one of the tasks the source model was trained on \(spam, wordnet-gloss\); .*held-out task: one of sotu-party, brown-genre/,
+      ],
+      [fs('--source', pha, '--task', 'imdb', ...out), /--task: 'imdb' is not one of spam, sotu-party/],
+      // without pha in --methods a non-PHA source is taken: the next check answers
+      [
+        fs('--source', notPha, '--task', 'spam', '--methods', 'adapters,linear', ...out),
+        /--task: 'spam' is one of the tasks the source model was trained on \(spam\)/,
+      ],
+      [fs('--source', pha, '--task', 'sotu-party', '--shots', '1', ...out), /--shots: must be at least 2/],
+      [
+        fs('--source', pha, '--task', 'sotu-party', '--shots', '4,x', ...out),
+        /--shots takes comma-separated whole numbers/,
+      ],
+      [
+        fs('--source', pha, '--task', 'sotu-party', '--methods', 'pha,lora', ...out),
+        /--methods: 'lora' is not one of linear, finetune, adapters, hyperformer, hyperformer\+\+, hyperx, pha/,
+      ],
+      [
+        fs('--source', noTokens, '--task', 'sotu-party', ...out),
+        /--source .*old: model\.json's options give no token budget/,
+      ],
+      [
+        fs('--source', pha, '--task', 'reuters-corn', '--weka', join(dir, 'none'), ...out),
+        /--weka .*none: no such folder/,
+      ],
+      [
+        fs('--source', pha, '--task', 'sotu-party', '--out', held),
+        /--out .*held holds another run \(results\.json\); pass --resume/,
+      ],
+      [fs('--source', pha, '--task', 'sotu-party', '--out', held, '--resume'), /holds no `adapters fewshot` run/],
+      [
+        fs('--source', pha, '--task', 'sotu-party', '--out', held, '--resume', '--overwrite'),
+        /--resume continues the run in --out and --overwrite replaces it/,
+      ],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(want);
+      expect(r.stderr + r.stdout).not.toMatch(/backend:|loaded in/);
+    }
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+  }, 120_000);
+});
+
+describe('hypernets adapters fewshot', () => {
+  it('transfers a trained PHA model to a held-out task against adapters, and --resume runs nothing again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hn-fewshot-'));
+    const source = join(dir, 'source');
+    const trained = cli(
+      ...['adapters', 'train', '--method', 'pha', '--tasks', 'spam,wordnet-gloss', '--steps', '4'],
+      ...['--eval-every', '4', '--max-examples', '80', '--batch-size', '4', '--max-tokens', '16'],
+      ...['--backend', 'wasm', '--out', source, '--json'],
+    );
+    expect(trained.status, trained.stderr).toBe(0);
+    const out = join(dir, 'fewshot');
+    const args = [
+      ...['adapters', 'fewshot', '--source', source, '--task', 'sotu-party', '--shots', '4', '--draws', '1'],
+      ...['--steps', '2', '--max-examples', '80', '--backend', 'wasm', '--out', out, '--json'],
+    ];
+    const r = cli(...args);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const j = JSON.parse(lines[0]!) as {
+      acc: Record<string, Record<string, number>>;
+      runs: (Record<string, unknown> & { acc: number; trained: number })[];
+    };
+    expect(Object.keys(j)).toEqual(['task', 'source', 'shots', 'acc', 'runs', 'seconds', 'backend']);
+    expect(j).toMatchObject({ task: 'sotu-party', source, shots: [4], backend: 'wasm' });
+    expect(Object.keys(j.acc)).toEqual(['pha', 'adapters']);
+    expect(j.runs.map((x) => [x.method, x.shots, x.draw])).toEqual([
+      ['pha', 4, 0],
+      ['adapters', 4, 0],
+    ]);
+    expect(Object.keys(j.runs[0]!)).toEqual(['method', 'shots', 'draw', 'acc', 'retrieved', 'trained', 'seconds']);
+    expect(['spam', 'wordnet-gloss']).toContain(j.runs[0]!.retrieved);
+    expect(j.runs[1]!.retrieved).toBeUndefined();
+    for (const x of j.runs) {
+      expect(x.acc).toBeGreaterThanOrEqual(0);
+      expect(x.acc).toBeLessThanOrEqual(1);
+      expect(j.acc[x.method as string]!['4']).toBe(x.acc);
+    }
+    // PHA trains only the prototype and the head: fewer scalars than a fresh adapters model
+    expect(j.runs[0]!.trained).toBeLessThan(j.runs[1]!.trained);
+    expect(r.stderr).toMatch(/pha k=4 draw 0: test [\d.]+% \(retrieved (spam|wordnet-gloss)\)/);
+    for (const f of FEWSHOT_FILES) expect(existsSync(join(out, f)), f).toBe(true);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results).toMatchObject({
+      command: 'adapters fewshot',
+      complete: true,
+      config: { source, task: 'sotu-party', shots: [4], draws: 1, methods: ['pha', 'adapters'], steps: 2 },
+      source: { method: 'pha', tasks: ['spam', 'wordnet-gloss'], maxTokens: 16 },
+      data: { name: 'sotu-party', kind: 'single' },
+    });
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(
+      /\| method \| trained params \| 4 shots \|\n\|---\|---:\|---:\|\n\| pha \| [\d,]+ \| [\d.]+ \|\n\| adapters \|[^\n]*\n\| pha: retrieved \| {2}\| (spam|wordnet-gloss) \(1\/1\) \|/,
+    );
+
+    const again = cli(...args);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/holds another run .*pass --resume to continue it/);
+    const other = cli(...args, '--resume', '--steps', '3');
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/--resume: the run in .* was started with other options \(steps: 2 there, 3 here\)/);
+
+    const resumed = cli(...args, '--resume');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming: 2 of 2 runs done/);
+    expect(resumed.stderr).not.toMatch(/k=4 draw 0: test/);
+    expect(JSON.parse(resumed.stdout.trim()).runs).toEqual(j.runs);
   }, 170_000);
 });

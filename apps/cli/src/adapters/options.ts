@@ -3,7 +3,7 @@ import { intSchema as int, realSchema as real } from '../args.js';
 import { BACKENDS, MAX_SEED, MAX_STEPS } from '../continual/options.js';
 
 /**
- * `hypernets adapters train | predict` options: validated here (zod), before any work; a bad
+ * `hypernets adapters train | predict | fewshot` options: validated here (zod), before any work; a bad
  * value is a UsageError (exit code 2) naming the flag and what it takes. The names of the
  * methods and tasks are copied here so that `--help` and usage errors answer without loading
  * tfjs (adapters.test.ts checks they equal @hypernets/adapters' METHOD_NAMES and
@@ -11,7 +11,7 @@ import { BACKENDS, MAX_SEED, MAX_STEPS } from '../continual/options.js';
  */
 
 /** @hypernets/adapters' METHOD_NAMES. */
-export const METHODS = ['linear', 'finetune', 'adapters', 'hyperformer', 'hyperformer++', 'hyperx'] as const;
+export const METHODS = ['linear', 'finetune', 'adapters', 'hyperformer', 'hyperformer++', 'hyperx', 'pha'] as const;
 /** @hypernets/data's TEXT_TASKS. */
 export const TASKS = [
   'spam',
@@ -21,6 +21,10 @@ export const TASKS = [
   'reuters-grain',
   'reuters-corn',
   'wordnet-gloss',
+  'spam-continuation',
+  'sotu-continuation',
+  'brown-continuation',
+  'reuters-continuation',
 ] as const;
 /** The Universal Sentence Encoder lite's positions: the longest token sequence it takes. */
 export const MAX_TOKENS = 128;
@@ -120,3 +124,71 @@ export const predictSchema = z
   })
   .strict();
 export type AdaptersPredictOptions = z.infer<typeof predictSchema>;
+
+// ---------------------------------------------------------------------------------------
+// fewshot
+
+/** Draws per number of shots, at most. */
+export const MAX_DRAWS = 1000;
+/** The shots of draw d are sampled with seed·1000 + d: the largest --seed whose sampling seeds stay 32-bit. */
+export const MAX_FEWSHOT_SEED = Math.floor((MAX_SEED - (MAX_DRAWS - 1)) / 1000);
+
+const distinct = (xs: readonly unknown[]) => new Set(xs).size === xs.length;
+
+export const fewshotSchema = z
+  .object({
+    source: z.string().min(1),
+    task: z.enum(TASKS),
+    /** Each at least 2 (a class each of a binary task); at least the task's classes is checked once it is loaded. */
+    shots: z
+      .array(int(2, 1_000_000))
+      .min(1, 'needs at least one number of shots')
+      .refine(distinct, 'names a number of shots twice')
+      .transform((s) => [...s].sort((a, b) => a - b)),
+    draws: int(1, MAX_DRAWS),
+    methods: z.array(z.enum(METHODS)).min(1, 'needs at least one method').refine(distinct, 'names a method twice'),
+    /** At least 2, as `adapters train`'s: the warm-up must end before the last step. */
+    steps: int(2, MAX_STEPS),
+    lr: real(0, 10, { above: true }),
+    batchSize: int(1, 4096),
+    seed: int(0, MAX_FEWSHOT_SEED),
+    maxExamples: int(10, 10_000_000),
+    backend: z.enum(BACKENDS).optional(),
+    weka: z.string().min(1).optional(),
+  })
+  .strict();
+export type AdaptersFewshotOptions = z.infer<typeof fewshotSchema>;
+
+export const FEWSHOT_DEFAULTS = {
+  shots: [16, 32, 64],
+  draws: 3,
+  methods: ['pha', 'adapters'],
+  steps: 100,
+  lr: 1e-3,
+  batchSize: 32,
+  seed: 0,
+  maxExamples: 4000,
+} satisfies Partial<AdaptersFewshotOptions>;
+
+/**
+ * What must match for `fewshot --resume` (results.json's `config`): everything that changes the
+ * numbers (`source` is the resolved --source folder; not the backend or the data folder).
+ */
+export function fewshotFingerprint(o: AdaptersFewshotOptions): FewshotConfig {
+  return {
+    source: o.source,
+    task: o.task,
+    shots: o.shots,
+    draws: o.draws,
+    methods: o.methods,
+    steps: o.steps,
+    lr: o.lr,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    maxExamples: o.maxExamples,
+  };
+}
+export type FewshotConfig = Pick<
+  AdaptersFewshotOptions,
+  'source' | 'task' | 'shots' | 'draws' | 'methods' | 'steps' | 'lr' | 'batchSize' | 'seed' | 'maxExamples'
+>;

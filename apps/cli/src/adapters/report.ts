@@ -6,6 +6,7 @@ import type { TextSource } from '@hypernets/data';
 import { lineChartSpec, renderPlot, type TopLevelSpec } from '@hypernets/plot';
 import { configSection } from '../continual/report.js';
 import type { AdaptersTrainOptions } from './options.js';
+import { fewshotTable, type FewshotResults, type FewshotRun } from './fewshot.js';
 
 export interface AdaptersTrainSummary {
   command: 'adapters train';
@@ -55,6 +56,7 @@ const METHOD_TITLES: Record<string, string> = {
   hyperformer: 'HyperFormer',
   'hyperformer++': 'HyperFormer++',
   hyperx: 'Hyper-X',
+  pha: 'PHA',
 };
 
 /** Test accuracy per task: a bar chart (vega-lite), the value on each bar. */
@@ -163,4 +165,97 @@ export async function writeTrainReport(dir: string, s: AdaptersTrainSummary): Pr
 function mean(xs: (number | undefined)[]): number | undefined {
   if (xs.some((x) => x === undefined) || xs.length === 0) return undefined;
   return (xs as number[]).reduce((a, b) => a + b, 0) / xs.length;
+}
+
+// ---------------------------------------------------------------------------------------
+// fewshot
+
+/** results.json of `adapters fewshot`, atomically (after every finished run). */
+export async function saveFewshotResults(dir: string, r: FewshotResults): Promise<string> {
+  const file = join(dir, 'results.json');
+  await writeFileAtomic(file, JSON.stringify(r, null, 2) + '\n');
+  return file;
+}
+
+/** Test accuracy against the number of shots: each method's mean over the draws (a line) and every draw (points). */
+export function fewshotSpec(title: string, runs: readonly FewshotRun[], shots: readonly number[]): TopLevelSpec {
+  const encoding = (aggregate: boolean) => ({
+    x: {
+      field: 'shots',
+      type: 'quantitative' as const,
+      title: 'shots (labelled training examples, class-balanced)',
+      scale: {
+        type: 'log' as const,
+        base: 2,
+        domain: [Math.min(...shots) / 1.25, Math.max(...shots) * 1.25],
+        nice: false,
+      },
+      axis: { values: [...shots], format: 'd' },
+    },
+    y: {
+      field: 'acc',
+      type: 'quantitative' as const,
+      ...(aggregate ? { aggregate: 'mean' as const } : {}),
+      scale: { domain: [0, 1] },
+      axis: { format: '%' },
+      title: 'test accuracy',
+    },
+    color: { field: 'method', type: 'nominal' as const, title: null, sort: null },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 480,
+    height: 300,
+    data: { values: runs.map((r) => ({ method: r.method, shots: r.shots, draw: r.draw, acc: r.acc })) },
+    layer: [
+      // every draw
+      { mark: { type: 'point', opacity: 0.45, size: 30 }, encoding: encoding(false) },
+      // the mean over the draws
+      { mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 50 } }, encoding: encoding(true) },
+    ],
+  };
+}
+
+/** summary.md and accuracy-vs-shots.{svg,png} of a finished `adapters fewshot` (results.json is saved as it goes). */
+export async function writeFewshotReport(dir: string, r: FewshotResults): Promise<string[]> {
+  const c = r.config;
+  const plot = await renderPlot(
+    fewshotSpec(`few-shot transfer to ${c.task}: test accuracy vs shots`, r.runs, c.shots),
+    join(dir, 'accuracy-vs-shots'),
+  );
+  const d = r.data;
+  const methodNames = c.methods.map((m) => `${m} (${METHOD_TITLES[m] ?? m})`).join(', ');
+  const md = [
+    `# Few-shot transfer to ${c.task}`,
+    '',
+    `Held-out task **${c.task}**${d ? ` (${d.kind}; ${d.labels.join(', ')}; tested on its ${d.test} test examples)` : ''}. ` +
+      `Source: the ${r.source.method} model in \`${r.source.dir}\`, trained on ${r.source.tasks.join(', ')} ` +
+      `(≤ ${r.source.maxTokens} tokens).`,
+    '',
+    `Methods: ${methodNames}.` +
+      (c.methods.includes('pha')
+        ? " pha starts the new task's prototype from the source prototype its shots retrieve and trains only " +
+          'that prototype and the head (the hypernetwork, the retriever and the backbone stay frozen).'
+        : '') +
+      (c.methods.some((m) => m !== 'pha') ? ' Every other method trains a fresh single-task model on the shots.' : ''),
+    '',
+    `Each cell: test accuracy in %, mean ± sample std over ${c.draws} draw${c.draws === 1 ? '' : 's'} of ` +
+      `class-balanced shots (draw d drawn with seed ${c.seed * 1000} + d; the same shots for every method), ` +
+      `${c.steps} steps, lr ${c.lr}, batch min(${c.batchSize}, shots), the variables after the last step tested. ` +
+      '"trained params": the scalars each run trains' +
+      (c.methods.includes('pha') ? '; "pha: retrieved": the source prototype most draws retrieved.' : '.'),
+    '',
+    fewshotTable(c.methods, c.shots, r.runs, c.draws, true),
+    '',
+    `${r.runs.length} runs, ${(r.seconds ?? 0).toFixed(1)} s of training in all` +
+      (r.backend ? ` on ${r.backend}, ${r.device}.` : '.'),
+    '',
+    '![test accuracy vs shots](accuracy-vs-shots.svg)',
+    '',
+    ...configSection(c),
+  ].join('\n');
+  const summary = join(dir, 'summary.md');
+  await writeFileAtomic(summary, md);
+  return [plot.svg, plot.png, summary];
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { initBackend, shutdownBackend } from '@hypernets/core';
+import { ConfigError, initBackend, shutdownBackend } from '@hypernets/core';
 import { loadTextTask, type TextRootKey, type TextTask } from '@hypernets/data';
 import {
   AdapterModel,
@@ -9,11 +9,25 @@ import {
   USE_LITE_PACKAGE,
   USE_LITE_VERSION,
   UseLite,
+  fewShotTransfer,
+  sampleShots,
   tokenizeTask,
   type AdapterTrainEvent,
+  type MethodName,
+  type ModelOptions,
+  type TokenizedSplit,
 } from '@hypernets/adapters';
-import { evalEveryOf, trainFingerprint, type AdaptersPredictOptions, type AdaptersTrainOptions } from './options.js';
-import { writeTrainReport, type AdaptersTrainSummary } from './report.js';
+import { UsageError } from '../continual/options.js';
+import { fewshotTable, meanAcc, runKey, type FewshotResults, type FewshotRun } from './fewshot.js';
+import {
+  evalEveryOf,
+  fewshotFingerprint,
+  trainFingerprint,
+  type AdaptersFewshotOptions,
+  type AdaptersPredictOptions,
+  type AdaptersTrainOptions,
+} from './options.js';
+import { saveFewshotResults, writeFewshotReport, writeTrainReport, type AdaptersTrainSummary } from './report.js';
 import type { CommandIo } from '../command-io.js';
 import { Progress } from '../progress.js';
 
@@ -258,4 +272,152 @@ export async function runAdaptersPredict(o: AdaptersPredictOptions, io: Adapters
   } finally {
     await shutdownBackend();
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// fewshot
+
+/** The model `--source` holds, as command.ts read it from model.json (before any work). */
+export interface FewshotSource {
+  dir: string;
+  method: string;
+  tasks: string[];
+  /** Its saved ModelOptions: a baseline's fresh model is built with the same (adapter sizes, maxTokens). */
+  options: ModelOptions;
+  maxTokens: number;
+}
+
+/**
+ * `hypernets adapters fewshot`: loads the held-out task, then for each number of shots k and draw
+ * d samples k class-balanced training examples (seed·1000 + d) and transfers every method to
+ * them (`fewShotTransfer`, seed + d), tested on the task's test split. results.json is saved
+ * after every run; runs in `done` (a resumed results.json) are kept, not run again.
+ */
+export async function runAdaptersFewshot(
+  o: AdaptersFewshotOptions,
+  out: string,
+  source: FewshotSource,
+  options: { done: FewshotRun[]; io: AdaptersIo },
+): Promise<FewshotResults> {
+  const { io } = options;
+  // The data first: a missing package, or too few examples of a class for --shots, is reported before a backend starts.
+  const t0 = performance.now();
+  const raw = await loadTextTask(o.task, { seed: o.seed, maxExamples: o.maxExamples, roots: packageRoots(o.weka) });
+  const C = raw.labels.length;
+  io.err(
+    `task: ${raw.name} (${raw.kind}, ${C} labels, ${raw.train.length}/${raw.val.length}/${raw.test.length}), loaded in ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)} s; source: ${source.method} on ${source.tasks.join(', ')}`,
+  );
+  const labelsOnly: TokenizedSplit = {
+    ids: raw.train.map(() => []),
+    labels: Int32Array.from(raw.train, (r) => r.label),
+  };
+  for (const k of o.shots)
+    for (let d = 0; d < o.draws; d++) {
+      try {
+        sampleShots(labelsOnly, k, o.seed * 1000 + d, C);
+      } catch (e) {
+        if (!ConfigError.isInstance(e)) throw e;
+        throw new UsageError(
+          `--shots: ${k} shots of ${raw.name} cannot be drawn (${C} classes: ${raw.labels.join(', ')}; ` +
+            `${raw.train.length} training examples with --max-examples ${o.maxExamples}): ${e.message.replace(/^invalid config 'shots': /, '')}`,
+          { cause: e },
+        );
+      }
+    }
+  const results: FewshotResults = {
+    command: 'adapters fewshot',
+    config: fewshotFingerprint(o),
+    source: { dir: source.dir, method: source.method, tasks: source.tasks, maxTokens: source.maxTokens },
+    data: {
+      name: raw.name,
+      kind: raw.kind,
+      labels: [...raw.labels],
+      train: raw.train.length,
+      val: raw.val.length,
+      test: raw.test.length,
+    },
+    runs: [...options.done],
+    complete: false,
+  };
+  const done = new Set(results.runs.map(runKey));
+  const total = o.methods.length * o.shots.length * o.draws;
+  if (done.size > 0) io.err(`resuming: ${done.size} of ${total} runs done in ${join(out, 'results.json')}`);
+  const info = await initBackend(o.backend);
+  io.err(`backend: ${info.backend} (${info.device})`);
+  try {
+    const use = await loadBackbone();
+    try {
+      const task = tokenizeTask(use, raw, source.maxTokens);
+      const src = o.methods.includes('pha') ? await AdapterModel.load(join(source.dir, 'model'), use) : undefined;
+      try {
+        await saveFewshotResults(out, results);
+        const progress = new Progress(io, 'run {value}/{total} |{bar}| {last} ETA {eta_formatted}');
+        progress.start(total, done.size, { last: '' });
+        let finished = done.size;
+        try {
+          for (const k of o.shots)
+            for (let d = 0; d < o.draws; d++) {
+              // the same shots for every method: a paired comparison
+              const train = sampleShots(task.train, k, o.seed * 1000 + d, C);
+              for (const method of o.methods) {
+                if (done.has(runKey({ method, shots: k, draw: d }))) continue;
+                const r = await fewShotTransfer({
+                  backbone: use,
+                  method,
+                  source: src,
+                  task: { ...task, train },
+                  steps: o.steps,
+                  lr: o.lr,
+                  batchSize: Math.min(o.batchSize, k),
+                  seed: o.seed + d,
+                  options: src?.options ?? source.options,
+                });
+                const run: FewshotRun = {
+                  method,
+                  shots: k,
+                  draw: d,
+                  acc: r.acc,
+                  ...(r.retrieved ? { retrieved: r.retrieved.task, similarities: r.retrieved.similarities } : {}),
+                  trained: r.trained,
+                  seconds: r.seconds,
+                };
+                results.runs.push(run);
+                await saveFewshotResults(out, results);
+                finished++;
+                const line =
+                  `${method} k=${k} draw ${d}: test ${pct(r.acc)}` +
+                  (r.retrieved ? ` (retrieved ${r.retrieved.task})` : '') +
+                  `, ${r.trained.toLocaleString('en-US')} trained, ${r.seconds.toFixed(1)} s`;
+                progress.update(finished, { last: line }, () => `  ${line}`, true);
+              }
+            }
+        } finally {
+          progress.stop();
+        }
+      } finally {
+        src?.dispose();
+      }
+    } finally {
+      use.dispose();
+    }
+  } finally {
+    await shutdownBackend();
+  }
+  // the grid's order (shots, draw, method), whatever order earlier invocations finished in
+  const order = (r: FewshotRun) => [o.shots.indexOf(r.shots), r.draw, o.methods.indexOf(r.method as MethodName)];
+  results.runs.sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
+  });
+  results.complete = true;
+  results.acc = meanAcc(o.methods, results.runs);
+  results.seconds = results.runs.reduce((a, r) => a + r.seconds, 0);
+  results.backend = info.backend;
+  results.device = info.device;
+  const file = await saveFewshotResults(out, results);
+  const files = await writeFewshotReport(out, results);
+  io.out(fewshotTable(o.methods, o.shots, results.runs, o.draws, false));
+  io.out(`wrote ${[file, ...files].join(', ')}`);
+  return results;
 }
