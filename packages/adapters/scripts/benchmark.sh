@@ -3,7 +3,9 @@
 # tasks, the same step budget and seed, two runs at a time (this machine has 2 cores; wasm runs on
 # one). Each run resumes if its --out holds a checkpoint, so the script can be re-run after a kill.
 # (linear-lr1e-2: the probe at a probe's usual learning rate, next to the shared 3e-4;
-# pha-no-spam: PHA without spam, the source of the few-shot transfer to spam, fewshot.sh.)
+# pha-no-spam: PHA without spam, the source of the few-shot transfer to spam, fewshot.sh;
+# *-grid: Hyper-X's zero-shot on a held-out (task, corpus) pair, with the probe and HyperFormer++
+# on the same grid; linear-lr1e-2-brown-continuation: the probe trained on that pair itself.)
 # Results: runs/adapters-bench/s<seed>/<name>/results.json; the table: node packages/adapters/scripts/table.mjs
 #   bash packages/adapters/scripts/benchmark.sh [steps] [seed] [only: comma-separated run names]
 set -euo pipefail
@@ -15,6 +17,9 @@ export HYPERNETS_WEKA_EXAMPLES=${HYPERNETS_WEKA_EXAMPLES:-$(bash .ci/install-wek
 out=runs/adapters-bench/s$seed
 mkdir -p "$out"
 common="--steps $steps --eval-every 100 --seed $seed --backend wasm --json"
+# Hyper-X's grid: the continuation task in three corpora and each corpus's own task; the
+# (continuation, brown) pair is held out and classified zero-shot at the end.
+grid="--tasks spam,sotu-party,brown-coarse,reuters-grain,spam-continuation,sotu-continuation,reuters-continuation --zero-shot brown-continuation"
 runs=(
   "linear|--method linear"
   "adapters|--method adapters"
@@ -26,6 +31,12 @@ runs=(
   "linear-lr1e-2|--method linear --lr 1e-2"
   "pha|--method pha"
   "pha-no-spam|--method pha --tasks sotu-party,brown-coarse,reuters-grain,wordnet-gloss"
+  "pha-rescale|--method pha --rescale"
+  "pha-rescale-no-spam|--method pha --rescale --tasks sotu-party,brown-coarse,reuters-grain,wordnet-gloss"
+  "hyperx-grid|--method hyperx $grid"
+  "hyperformer++-grid|--method hyperformer++ $grid"
+  "linear-lr1e-2-grid|--method linear --lr 1e-2 $grid"
+  "linear-lr1e-2-brown-continuation|--method linear --lr 1e-2 --tasks brown-continuation"
 )
 run() {
   local name=${1%%|*} args=${1#*|}

@@ -9,7 +9,10 @@ export type { Batch, BatchSampler, DataSplit, InputTransform, SamplerState, Task
 export { PermutedMnist, SplitMnist } from './mnist-streams.js';
 export type { PermutedMnistOptions, SplitMnistOptions } from './mnist-streams.js';
 export {
+  CONTINUATION_LABELS,
   TEXT_TASKS,
+  TEXT_TASK_DOMAINS,
+  continuationTask,
   loadBrownGenres,
   loadReuters,
   loadSotuParty,
@@ -23,6 +26,7 @@ export type {
   Arff,
   ArffAttribute,
   ArffLimits,
+  ContinuationOptions,
   LoadTextTaskOptions,
   ReutersTopic,
   TextExample,

@@ -13,7 +13,10 @@ import {
   MAX_FEWSHOT_SEED,
   METHODS,
   TASKS,
+  TASK_FACTORS,
   TRAIN_DEFAULTS,
+  domainIdsOf,
+  zeroShotDomainOf,
   evalEveryOf,
   fewshotFingerprint,
   fewshotSchema,
@@ -40,6 +43,36 @@ describe('hypernets adapters: options', () => {
     ]);
     expect([...METHODS]).toEqual([...METHOD_NAMES]);
     expect([...TASKS]).toEqual([...TEXT_TASKS]);
+  });
+
+  it("each task's family and corpus are the data package's; Hyper-X numbers the corpora in order", async () => {
+    const { TEXT_TASK_DOMAINS } = await import('@hypernets/data');
+    for (const t of TASKS) {
+      expect(TASK_FACTORS[t].domain).toBe(TEXT_TASK_DOMAINS[t].domain);
+      expect(TASK_FACTORS[t].family).toBe(TEXT_TASK_DOMAINS[t].base ? 'continuation' : t);
+    }
+    const grid = ['spam', 'sotu-party', 'brown-coarse', 'sotu-continuation', 'spam-continuation'] as const;
+    expect(domainIdsOf({ tasks: [...grid] })).toEqual([0, 1, 2, 1, 0]);
+    expect(domainIdsOf({ tasks: [...grid], domains: [4, 3, 2, 1, 0] })).toEqual([4, 3, 2, 1, 0]);
+    expect(zeroShotDomainOf({ tasks: [...grid], zeroShot: 'brown-continuation' })).toBe(2);
+    const ok = validate(trainSchema, {
+      ...TRAIN_DEFAULTS,
+      method: 'hyperx',
+      tasks: [...grid],
+      zeroShot: 'brown-continuation',
+    });
+    expect(ok.zeroShot).toBe('brown-continuation');
+    // the fingerprint holds Hyper-X's effective domain ids
+    expect(trainFingerprint(ok)).toMatchObject({ domains: [0, 1, 2, 1, 0] });
+    const zs = (tasks: string[], zeroShot: string) => train({ method: 'hyperx', tasks, zeroShot });
+    expect(zs([...grid], 'spam')).toThrow(/^--zero-shot: spam is one of --tasks/);
+    expect(zs(['spam', 'brown-coarse'], 'brown-continuation')).toThrow(
+      /^--zero-shot: no training task is of .*family \(continuation\)/,
+    );
+    expect(zs(['spam', 'sotu-continuation'], 'brown-continuation')).toThrow(
+      /^--zero-shot: no training task is from .*corpus \(brown\)/,
+    );
+    expect(zs([...grid], 'imdb')).toThrow(/^--zero-shot: 'imdb' is not one of/);
   });
 
   it('bad values are UsageErrors naming the flag', () => {

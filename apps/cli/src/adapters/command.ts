@@ -59,6 +59,7 @@ const TRAIN_KEYS = [
   'checkpointEvery',
   'backend',
   'weka',
+  'zeroShot',
 ] as const;
 const PREDICT_KEYS = ['checkpoint', 'task', 'text', 'pair', 'backend'] as const;
 const FEWSHOT_KEYS = [
@@ -204,9 +205,14 @@ export function adaptersCommand(): Command {
     .addOption(
       intListOption(
         '--domains',
-        'Hyper-X: a domain id per task, in the order of --tasks (e.g. 0,0,1; default all 0)',
+        "Hyper-X: a domain id per task, in the order of --tasks (e.g. 0,0,1; default the tasks' corpora, numbered in order)",
         'ids',
       ),
+    )
+    .option(
+      '--zero-shot <task>',
+      "a task held out of training, tested at the end with its family's head and (Hyper-X) adapters generated " +
+        'for its (family, corpus) pair, e.g. --tasks …,sotu-continuation,reuters-continuation --zero-shot brown-continuation',
     )
     .addOption(intOption('--seed', 'seeds the data splits, the init and the batches (default 0)'))
     .addOption(
@@ -264,6 +270,7 @@ export function adaptersCommand(): Command {
           backend: s.backend,
           device: s.device,
           out,
+          ...(s.zero_shot ? { zero_shot: s.zero_shot } : {}),
         });
     });
 

@@ -26,6 +26,47 @@ export const TASKS = [
   'brown-continuation',
   'reuters-continuation',
 ] as const;
+export type TaskName = (typeof TASKS)[number];
+
+/**
+ * @hypernets/data's TEXT_TASK_DOMAINS with each task's family (the continuation tasks are one
+ * family in four corpora): Hyper-X's two factors, copied so usage errors need no tfjs.
+ */
+export const TASK_FACTORS: Readonly<Record<TaskName, { family: string; domain: string }>> = {
+  spam: { family: 'spam', domain: 'spamassassin' },
+  'sotu-party': { family: 'sotu-party', domain: 'sotu' },
+  'brown-genre': { family: 'brown-genre', domain: 'brown' },
+  'brown-coarse': { family: 'brown-coarse', domain: 'brown' },
+  'reuters-grain': { family: 'reuters-grain', domain: 'reuters' },
+  'reuters-corn': { family: 'reuters-corn', domain: 'reuters' },
+  'wordnet-gloss': { family: 'wordnet-gloss', domain: 'wordnet' },
+  'spam-continuation': { family: 'continuation', domain: 'spamassassin' },
+  'sotu-continuation': { family: 'continuation', domain: 'sotu' },
+  'brown-continuation': { family: 'continuation', domain: 'brown' },
+  'reuters-continuation': { family: 'continuation', domain: 'reuters' },
+};
+
+/**
+ * Hyper-X's domain id of each task: --domains, else the tasks' corpora numbered in order of
+ * first appearance (spam 0, sotu-party 1, sotu-continuation 1, …).
+ */
+export function domainIdsOf(o: Pick<AdaptersTrainOptions, 'tasks' | 'domains'>): number[] {
+  if (o.domains) return [...o.domains];
+  const corpora: string[] = [];
+  return o.tasks.map((t) => {
+    const d = TASK_FACTORS[t].domain;
+    const i = corpora.indexOf(d);
+    return i >= 0 ? i : corpora.push(d) - 1;
+  });
+}
+
+/** The domain id of --zero-shot's task: that of the first training task of its corpus. */
+export function zeroShotDomainOf(o: Pick<AdaptersTrainOptions, 'tasks' | 'domains' | 'zeroShot'>): number {
+  const ids = domainIdsOf(o);
+  const i = o.tasks.findIndex((t) => TASK_FACTORS[t].domain === TASK_FACTORS[o.zeroShot!].domain);
+  return ids[i]!;
+}
+
 /** The Universal Sentence Encoder lite's positions: the longest token sequence it takes. */
 export const MAX_TOKENS = 128;
 /** The encoder's width (512): the adapter bottleneck is width / --reduction-factor, at least 1. */
@@ -57,9 +98,26 @@ export const trainSchema = z
     checkpointEvery: int(1, MAX_STEPS),
     backend: z.enum(BACKENDS).optional(),
     weka: z.string().min(1).optional(),
+    zeroShot: z.enum(TASKS).optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
+    if (o.zeroShot !== undefined) {
+      const z0 = TASK_FACTORS[o.zeroShot];
+      const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['zeroShot'], message });
+      if (o.tasks.includes(o.zeroShot))
+        issue(`${o.zeroShot} is one of --tasks; a zero-shot task is held out of training`);
+      else if (!o.tasks.some((t) => TASK_FACTORS[t].family === z0.family))
+        issue(
+          `no training task is of ${o.zeroShot}'s family (${z0.family}): its head would be untrained; ` +
+            `add one to --tasks (e.g. another corpus's ${z0.family === 'continuation' ? 'continuation task' : 'task'})`,
+        );
+      else if (!o.tasks.some((t) => TASK_FACTORS[t].domain === z0.domain))
+        issue(
+          `no training task is from ${o.zeroShot}'s corpus (${z0.domain}): its domain embedding would be untrained; ` +
+            'add a task of that corpus to --tasks',
+        );
+    }
     if (o.evalEvery !== undefined && o.evalEvery > o.steps)
       ctx.addIssue({ code: 'custom', path: ['evalEvery'], message: `must be at most --steps (${o.steps})` });
     if (o.domains !== undefined && o.domains.length !== o.tasks.length)
@@ -109,7 +167,7 @@ export function trainFingerprint(o: AdaptersTrainOptions): unknown {
     reductionFactor: o.reductionFactor,
     projectedDim: o.projectedDim,
     rescale: o.rescale,
-    domains: o.domains ?? null,
+    domains: o.method === 'hyperx' ? domainIdsOf(o) : null,
     seed: o.seed,
   };
 }

@@ -44,6 +44,16 @@ export interface AdaptersTrainSummary {
   curve: { step: number; task: string; loss: number }[];
   /** Average validation accuracy at each evaluation. */
   evals: { step: number; average: number }[];
+  /** --zero-shot: a (family, domain) pair held out of training, classified with the family's head. */
+  zero_shot?: {
+    task: string;
+    family: string;
+    domain: string;
+    domain_id: number;
+    val_acc: number;
+    test_acc: number;
+    test: number;
+  };
 }
 
 const pct = (v: number | undefined) => (v === undefined ? '-' : `${(100 * v).toFixed(2)}%`);
@@ -138,6 +148,12 @@ export async function writeTrainReport(dir: string, s: AdaptersTrainSummary): Pr
       return `| ${t} | ${pct(s.val[t])} | ${pct(s.acc[t])} | ${own.toLocaleString('en-US')} | ${share(own, p.backbone)} |`;
     }),
     `| **average** | ${pct(mean(s.tasks.map((t) => s.val[t])))} | ${pct(s.avg_acc)} | | |`,
+    ...(s.zero_shot
+      ? [
+          `| ${s.zero_shot.task} (zero-shot: family ${s.zero_shot.family}, domain ${s.zero_shot.domain}, never trained on) | ` +
+            `${pct(s.zero_shot.val_acc)} | ${pct(s.zero_shot.test_acc)} | 0 | 0.000% |`,
+        ]
+      : []),
     '',
     `Trainable parameters per task, shared ones divided among the tasks: ` +
       `**${Math.round(p.trainablePerTask).toLocaleString('en-US')}** (${share(p.trainablePerTask, p.backbone)} of the ` +

@@ -20,9 +20,11 @@ import {
 import { UsageError } from '../continual/options.js';
 import { fewshotTable, meanAcc, runKey, type FewshotResults, type FewshotRun } from './fewshot.js';
 import {
+  domainIdsOf,
   evalEveryOf,
   fewshotFingerprint,
   trainFingerprint,
+  zeroShotDomainOf,
   type AdaptersFewshotOptions,
   type AdaptersPredictOptions,
   type AdaptersTrainOptions,
@@ -96,6 +98,9 @@ export async function runAdaptersTrain(
   const t0 = performance.now();
   const raw: TextTask[] = [];
   for (const name of o.tasks) raw.push(await loadTextTask(name, { seed: o.seed, maxExamples: o.maxExamples, roots }));
+  const heldOut = o.zeroShot
+    ? await loadTextTask(o.zeroShot, { seed: o.seed, maxExamples: o.maxExamples, roots })
+    : undefined;
   io.err(
     `tasks: ${raw
       .map((t) => `${t.name} (${t.labels.length} labels, ${t.train.length}/${t.val.length}/${t.test.length})`)
@@ -106,11 +111,12 @@ export async function runAdaptersTrain(
   try {
     const use = await loadBackbone();
     try {
-      const tasks = raw.map((t, i) => tokenizeTask(use, t, o.maxTokens, o.domains?.[i]));
+      const domains = domainIdsOf(o);
+      const tasks = raw.map((t, i) => tokenizeTask(use, t, o.maxTokens, domains[i]));
       const model = AdapterModel.create(
         use,
         o.method,
-        tasks.map(({ name, kind, labels, domain }) => ({ name, kind, labels, domain })),
+        tasks.map(({ name, kind, labels, domain }, i) => ({ name, kind, labels, domain, family: raw[i]!.family })),
         {
           reductionFactor: o.reductionFactor,
           rescale: o.rescale,
@@ -178,6 +184,26 @@ export async function runAdaptersTrain(
       // run() leaves the best-validation variables in the model: that is the model saved
       const modelPath = join(out, 'model');
       await model.save(modelPath);
+      let zeroShot: AdaptersTrainSummary['zero_shot'];
+      if (heldOut) {
+        // the held-out (family, domain) pair: Hyper-X generates its adapters from the two embeddings
+        const tok = tokenizeTask(use, heldOut, o.maxTokens);
+        const family = heldOut.family ?? heldOut.name;
+        const domain = zeroShotDomainOf(o);
+        zeroShot = {
+          task: heldOut.name,
+          family,
+          domain: heldOut.domain ?? '',
+          domain_id: domain,
+          val_acc: await model.zeroShotAccuracy(family, domain, tok.val),
+          test_acc: await model.zeroShotAccuracy(family, domain, tok.test),
+          test: heldOut.test.length,
+        };
+        io.err(
+          `zero-shot ${heldOut.name} (family ${family}, domain ${zeroShot.domain}, never trained on): ` +
+            `test ${pct(zeroShot.test_acc)}, val ${pct(zeroShot.val_acc)}`,
+        );
+      }
       trainer.dispose();
       model.dispose();
       const summary: AdaptersTrainSummary = {
@@ -208,6 +234,7 @@ export async function runAdaptersTrain(
         config: { ...o, evalEvery },
         curve: r.curve,
         evals: r.evals,
+        ...(zeroShot ? { zero_shot: zeroShot } : {}),
       };
       const files = await writeTrainReport(out, summary);
       io.out(resultTable(summary));
@@ -230,6 +257,8 @@ export function resultTable(s: AdaptersTrainSummary): string {
   const head = ['task', 'val %', 'test %'];
   const rows = s.tasks.map((t) => [t, (100 * (s.val[t] ?? NaN)).toFixed(2), (100 * s.acc[t]!).toFixed(2)]);
   rows.push(['average', '', (100 * s.avg_acc).toFixed(2)]);
+  const z = s.zero_shot;
+  if (z) rows.push([`${z.task} (zero-shot)`, (100 * z.val_acc).toFixed(2), (100 * z.test_acc).toFixed(2)]);
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((x) => x[c]!.length)));
   const line = (cells: string[]) => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
