@@ -38,29 +38,43 @@ const order = [
 const names = [...byName.keys()].sort(
   (a, b) => ((order.indexOf(a) + 99) % 99) - ((order.indexOf(b) + 99) % 99) || a.localeCompare(b),
 );
-const tasks = byName.get(names[0])[0].tasks;
 const stat = (xs) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   if (xs.length === 1) return (100 * m).toFixed(2);
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
   return `${(100 * m).toFixed(2)} ± ${(100 * sd).toFixed(2)}`;
 };
-const lines = [
-  `| run | seeds | ${tasks.join(' | ')} | average | params/task (% of backbone) | method's own/task | minutes |`,
-  `|---|---|${tasks.map(() => '---|').join('')}---|---|---|---|`,
-];
+// One table per task set (the five-task benchmark first; PHA's source without spam, Hyper-X's grid
+// with its zero-shot column, … after it).
+const groups = new Map();
 for (const name of names) {
-  const rs = byName.get(name);
-  const r0 = rs[0];
-  const p = r0.params;
-  lines.push(
-    `| ${name} | ${rs.length} | ${tasks.map((t) => stat(rs.map((r) => r.acc[t]))).join(' | ')} | **${stat(rs.map((r) => r.avg_acc))}** | ` +
-      `${Math.round(p.trainablePerTask).toLocaleString('en-US')} (${((100 * p.trainablePerTask) / p.backbone).toFixed(3)}%) | ` +
-      `${Math.round(p.methodPerTask).toLocaleString('en-US')} (${((100 * p.methodPerTask) / p.backbone).toFixed(3)}%) | ` +
-      `${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length / 60).toFixed(1)} |`,
-  );
+  const key = byName.get(name)[0].tasks.join(',');
+  if (!groups.has(key)) groups.set(key, []);
+  groups.get(key).push(name);
 }
-console.log(lines.join('\n'));
+const blocks = [];
+for (const group of groups.values()) {
+  const tasks = byName.get(group[0])[0].tasks;
+  const zs = group.flatMap((n) => byName.get(n).flatMap((r) => (r.zero_shot ? [r.zero_shot.task] : [])));
+  const zsHead = zs.length ? ` ${zs[0]} (zero-shot) |` : '';
+  const lines = [
+    `| run | seeds | ${tasks.join(' | ')} | average |${zsHead} params/task (% of backbone) | method's own/task | minutes |`,
+    `|---|---|${tasks.map(() => '---|').join('')}---|${zs.length ? '---|' : ''}---|---|---|`,
+  ];
+  for (const name of group) {
+    const rs = byName.get(name);
+    const p = rs[0].params;
+    const zsCell = zs.length ? ` ${rs[0].zero_shot ? `**${stat(rs.map((r) => r.zero_shot.test_acc))}**` : '-'} |` : '';
+    lines.push(
+      `| ${name} | ${rs.length} | ${tasks.map((t) => stat(rs.map((r) => r.acc[t]))).join(' | ')} | **${stat(rs.map((r) => r.avg_acc))}** |${zsCell} ` +
+        `${Math.round(p.trainablePerTask).toLocaleString('en-US')} (${((100 * p.trainablePerTask) / p.backbone).toFixed(3)}%) | ` +
+        `${Math.round(p.methodPerTask).toLocaleString('en-US')} (${((100 * p.methodPerTask) / p.backbone).toFixed(3)}%) | ` +
+        `${(rs.reduce((a, r) => a + r.seconds, 0) / rs.length / 60).toFixed(1)} |`,
+    );
+  }
+  blocks.push(lines.join('\n'));
+}
+console.log(blocks.join('\n\n'));
 console.log(
   `\nMean ± sample standard deviation over seeds where there are several; ${r0Desc(byName.get(names[0])[0])}`,
 );
