@@ -443,6 +443,49 @@ describe('hypernets adapters fewshot: options and summaries', () => {
   }, 120_000);
 });
 
+describe('hypernets adapters train --zero-shot', () => {
+  it('Hyper-X classifies a held-out (family, corpus) pair with the family head and generated adapters', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hn-zeroshot-')), 'run');
+    const r = cli(
+      ...['adapters', 'train', '--method', 'hyperx', '--tasks', 'spam,spam-continuation,brown-coarse'],
+      ...['--zero-shot', 'brown-continuation', '--steps', '2', '--eval-every', '2', '--max-examples', '200'],
+      ...['--batch-size', '4', '--max-tokens', '16', '--backend', 'wasm', '--out', out, '--json'],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      zero_shot: Record<string, unknown> & { test_acc: number };
+    };
+    expect(j.zero_shot).toMatchObject({
+      task: 'brown-continuation',
+      family: 'continuation',
+      domain: 'brown',
+      domain_id: 1,
+    });
+    expect(j.zero_shot.test_acc).toBeGreaterThanOrEqual(0);
+    expect(j.zero_shot.test_acc).toBeLessThanOrEqual(1);
+    expect(r.stderr).toMatch(
+      /zero-shot brown-continuation \(family continuation, domain brown, never trained on\): test/,
+    );
+    const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+      zero_shot: unknown;
+      config: unknown;
+    };
+    expect(saved.zero_shot).toEqual(j.zero_shot);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(
+      /brown-continuation \(zero-shot: family continuation, domain brown/,
+    );
+    // the saved model knows each task's family and corpus id (what zero-shot and predict rebuild it with)
+    const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as {
+      meta: { adapterModel: { tasks: { family: string; domain: number }[] } };
+    };
+    expect(meta.meta.adapterModel.tasks.map((t) => [t.family, t.domain])).toEqual([
+      ['spam', 0],
+      ['continuation', 0],
+      ['brown-coarse', 1],
+    ]);
+  });
+});
+
 describe('hypernets adapters fewshot', () => {
   it('transfers a trained PHA model to a held-out task against adapters, and --resume runs nothing again', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hn-fewshot-'));
