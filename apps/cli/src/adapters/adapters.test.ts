@@ -32,6 +32,14 @@ const cli = (...args: string[]) =>
     timeout: 120_000,
   });
 
+/** The command exits 2 with `want` on stderr, before a backend starts or data loads. */
+function usageError(args: readonly string[], want: RegExp): void {
+  const r = cli(...args);
+  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+  expect(r.stderr).toMatch(want);
+  expect(r.stderr + r.stdout).not.toMatch(/backend:|loaded in/);
+}
+
 const train = (o: Record<string, unknown>) => () =>
   validate(trainSchema, { ...TRAIN_DEFAULTS, method: 'adapters', ...o });
 
@@ -142,12 +150,8 @@ describe('hypernets adapters: options', () => {
         /--checkpoint .*: no trained model there \(.*model\.json is missing\)/,
       ],
       [['adapters', 'predict', '--task', 'spam', '--text', 'hi'], /required option '--checkpoint <dir>'/],
-    ] as const) {
-      const r = cli(...args);
-      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
-      expect(r.stderr).toMatch(want);
-      expect(r.stderr + r.stdout).not.toMatch(/backend:|loaded in/);
-    }
+    ] as const)
+      usageError(args, want);
     expect(existsSync(join(dir, 'run'))).toBe(false);
   });
 });
@@ -433,12 +437,8 @@ describe('hypernets adapters fewshot: options and summaries', () => {
         fs('--source', pha, '--task', 'sotu-party', '--out', held, '--resume', '--overwrite'),
         /--resume continues the run in --out and --overwrite replaces it/,
       ],
-    ] as const) {
-      const r = cli(...args);
-      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
-      expect(r.stderr).toMatch(want);
-      expect(r.stderr + r.stdout).not.toMatch(/backend:|loaded in/);
-    }
+    ] as const)
+      usageError(args, want);
     expect(existsSync(join(dir, 'run'))).toBe(false);
   }, 120_000);
 });

@@ -147,6 +147,13 @@ async function savedModelTasks(flag: string, dir: string): Promise<{ name: strin
 }
 
 /** `hypernets adapters train | predict | fewshot`. */
+/** --weka: where Weka's Reuters ARFF files are (train and fewshot). */
+const wekaOption = () =>
+  new Option(
+    '--weka <dir>',
+    "folder of Weka's Reuters ARFF files (reuters-* tasks; default $HYPERNETS_WEKA_EXAMPLES, else /usr/share/doc/weka/examples)",
+  );
+
 export function adaptersCommand(): Command {
   const adapters = new Command('adapters')
     .exitOverride()
@@ -222,12 +229,7 @@ export function adaptersCommand(): Command {
       ),
     )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
-    .addOption(
-      new Option(
-        '--weka <dir>',
-        "folder of Weka's Reuters ARFF files (reuters-* tasks; default $HYPERNETS_WEKA_EXAMPLES, else /usr/share/doc/weka/examples)",
-      ),
-    )
+    .addOption(wekaOption())
     .option(
       '--out <dir>',
       'output directory: checkpoint, model, results.json, summary.md, plots (default runs/adapters-<method>-s<seed>)',
@@ -352,12 +354,7 @@ export function adaptersCommand(): Command {
       ),
     )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
-    .addOption(
-      new Option(
-        '--weka <dir>',
-        "folder of Weka's Reuters ARFF files (reuters-* tasks; default $HYPERNETS_WEKA_EXAMPLES, else /usr/share/doc/weka/examples)",
-      ),
-    )
+    .addOption(wekaOption())
     .option(
       '--out <dir>',
       'output directory: results.json, summary.md, accuracy-vs-shots.{svg,png} (default runs/adapters-fewshot-<task>-s<seed>)',
