@@ -36,6 +36,7 @@ runs=(
   "hyperx-grid|--method hyperx $grid"
   "hyperformer++-grid|--method hyperformer++ $grid"
   "linear-lr1e-2-grid|--method linear --lr 1e-2 $grid"
+  "linear-grid|--method linear $grid"
   "linear-lr1e-2-brown-continuation|--method linear --lr 1e-2 --tasks brown-continuation"
 )
 run() {
