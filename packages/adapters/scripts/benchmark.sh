@@ -29,6 +29,8 @@ runs=(
   "hyperformer++-rescale|--method hyperformer++ --rescale"
   "finetune|--method finetune"
   "linear-lr1e-2|--method linear --lr 1e-2"
+  "adapters-lr1e-3|--method adapters --lr 1e-3"
+  "hyperformer++-lr1e-3|--method hyperformer++ --lr 1e-3"
   "pha|--method pha"
   "pha-no-spam|--method pha --tasks sotu-party,brown-coarse,reuters-grain,wordnet-gloss"
   "pha-rescale|--method pha --rescale"
