@@ -151,6 +151,8 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   readonly model: AdapterModel;
   private readonly tasks: readonly TokenizedTask[];
   private readonly sharedNames: string[];
+  /** The shared variables that train, in `sharedNames` order (looked up once, not every step). */
+  private readonly sharedVars: tf.Variable[];
   private readonly taskNames: string[][];
   private readonly sharedAdam: Adam | null;
   private readonly taskAdams: Adam[];
@@ -199,13 +201,8 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
     const train = (names: string[]) => (keep ? names.filter((n) => keep.has(n)) : names);
     this.sharedNames = train(Object.keys(o.model.sharedVariables()));
     this.taskNames = o.tasks.map((_, i) => train(Object.keys(o.model.taskVariables(i))));
-    this.sharedAdam =
-      this.sharedNames.length > 0
-        ? new Adam(
-            this.sharedNames.map((n) => all[n]!),
-            { lr: o.lr },
-          )
-        : null;
+    this.sharedVars = this.sharedNames.map((n) => all[n]!);
+    this.sharedAdam = this.sharedVars.length > 0 ? new Adam(this.sharedVars, { lr: o.lr }) : null;
     this.taskAdams = o.tasks.map((_, i) => new Adam(this.taskVars(i), { lr: o.lr }));
     const sizes = o.tasks.map((t) => t.train.labels.length);
     const total = sizes.reduce((a, b) => a + b, 0);
@@ -299,8 +296,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           const n = task.train.labels.length;
           const rows = Array.from({ length: c.batchSize }, () => rng.int(0, n - 1));
           const lr = this.lrAt(step);
-          const shared = this.model.sharedVariables();
-          const vars = [...this.sharedNames.map((k) => shared[k]!), ...this.taskVars(t)];
+          const vars = [...this.sharedVars, ...this.taskVars(t)];
           const aux = this.model.method.auxiliary;
           const contrast = aux && this.tasks.length > 1 ? await this.contrastBatch(aux.perTask, rng) : null;
           const { value, grads } = tf.variableGrads(() => {
@@ -319,11 +315,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           }, vars);
           contrast?.features.dispose();
           const byName = (v: tf.Variable) => grads[v.name] ?? null;
-          if (this.sharedAdam)
-            this.sharedAdam.step(
-              this.sharedNames.map((k) => byName(shared[k]!)),
-              lr,
-            );
+          if (this.sharedAdam) this.sharedAdam.step(this.sharedVars.map(byName), lr);
           this.taskAdams[t]!.step(this.taskVars(t).map(byName), lr);
           tf.dispose(Object.values(grads));
           if (log) {
