@@ -8,7 +8,18 @@ export * from './errors/index.js';
 // contracts: parameter specs, target nets, non-trainable state
 export { paramSpec, countParams, checkWeights } from './params.js';
 export type { ParamKind, ParamSpec, Weights, CheckWeightsOptions } from './params.js';
-export type { ForwardOptions, TargetNet, StateSpec, SublayerHook, SublayerSite } from './target.js';
+export type {
+  ForwardOptions,
+  TargetNet,
+  StateSpec,
+  SublayerHook,
+  SublayerSite,
+  HostRead,
+  HostValues,
+  HostReadLog,
+  StagedForward,
+} from './target.js';
+export { replayHostReads, recordHostReads, forwardRecorded } from './host-reads.js';
 export { NetState } from './state.js';
 
 // randomness and initialisation
@@ -80,6 +91,7 @@ export {
   SimpleRNN,
   LSTM,
   TransformerEncoder,
+  sinusoidalPositions,
 } from './nets/index.js';
 export type {
   MLPConfig,
@@ -97,6 +109,7 @@ export type {
   TransformerEncoderConfig,
   ResolvedTransformerEncoderConfig,
   TransformerPooling,
+  FeedForwardSublayer,
 } from './nets/index.js';
 
 // training

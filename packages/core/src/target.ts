@@ -18,7 +18,40 @@ export interface ForwardOptions {
    * return `y + adapter(y)`. Called once per site per forward, in network order.
    */
   sublayerHook?: SublayerHook;
+  /**
+   * The host values a staged forward asked for (see `TargetNet.forwardStaged`), as
+   * `recordHostReads` recorded them: a synchronous `forward` (e.g. inside a gradient tape)
+   * replays them in order instead of reading tensors back.
+   */
+  hostReads?: HostReadLog;
+  /**
+   * Where sublayers put extra training losses (a mixture of experts' load-balancing loss): each
+   * pushed tensor is kept (`tf.keep`) past the forward's scope; the caller adds and disposes them.
+   */
+  auxLosses?: Tensor[];
 }
+
+/**
+ * A pause of a staged forward: it needs the values of `read()`'s tensors on the host (e.g. the
+ * experts a mixture-of-experts layer routes each token to) before it can go on.
+ */
+export interface HostRead {
+  /** Where in the network the read happens (checked when a recorded log is replayed). */
+  readonly site: string;
+  /** The tensors to read; called only when the values are read, not when they are replayed. */
+  readonly read: () => Tensor[];
+}
+
+/** The values of one `HostRead`'s tensors, in order. */
+export type HostValues = readonly (Float32Array | Int32Array | Uint8Array)[];
+
+/** What a staged forward read, in order: `recordHostReads` writes it, `ForwardOptions.hostReads` replays it. */
+export interface HostReadLog {
+  readonly entries: readonly { readonly site: string; readonly values: HostValues }[];
+}
+
+/** A forward that yields a `HostRead` wherever it needs values on the host and returns the output. */
+export type StagedForward = Generator<HostRead, Tensor, HostValues>;
 
 /** A named sublayer output that `ForwardOptions.sublayerHook` sees: its name and feature width. */
 export interface SublayerSite {
@@ -42,6 +75,13 @@ export interface TargetNet {
   /** Shape of one output sample (without batch dimension). */
   readonly outputShape: readonly number[];
   forward(x: Tensor, weights: Weights, options?: ForwardOptions): Tensor;
+  /**
+   * The same computation as `forward`, pausing at each `HostRead` (a net whose data flow
+   * depends on tensor values, e.g. top-k routing). Run it with `recordHostReads` (async: reads
+   * with `await data()`, never synchronously), then replay the log in `forward`'s
+   * `options.hostReads` under a gradient tape. Nets without it never read back.
+   */
+  forwardStaged?(x: Tensor, weights: Weights, options?: ForwardOptions): StagedForward;
   /** Names and shapes of non-trainable state (batch-norm running stats), per condition. */
   readonly stateSpecs?: readonly StateSpec[];
   /** Sublayer outputs `forward` passes through `options.sublayerHook`, in network order. */

@@ -9,5 +9,10 @@ export { ImageNetResNet, resnet18, resnet34, resnet50, resnet101, resnet152 } fr
 export type { ImageNetResNetConfig, ImageNetResNetOptions, ResNetBlockType } from './resnet-imagenet.js';
 export { SimpleRNN, LSTM } from './rnn.js';
 export type { RecurrentConfig, ResolvedRecurrentConfig, RecurrentOutput } from './rnn.js';
-export { TransformerEncoder } from './transformer.js';
-export type { TransformerEncoderConfig, ResolvedTransformerEncoderConfig, TransformerPooling } from './transformer.js';
+export { TransformerEncoder, sinusoidalPositions } from './transformer.js';
+export type {
+  TransformerEncoderConfig,
+  ResolvedTransformerEncoderConfig,
+  TransformerPooling,
+  FeedForwardSublayer,
+} from './transformer.js';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeMismatchError } from '../errors/index.js';
 import { checkWeights, paramSpec, type ParamSpec, type Weights } from '../params.js';
-import { activate, affine, layerNormalize, layerNormSpecs, linear } from '../ops/index.js';
+import { activate, affine, layerNormalize, layerNormSpecs, linear, type Activation } from '../ops/index.js';
 import { denseSpecs } from './mlp.js';
-import type { ForwardOptions, SublayerSite, TargetNet } from '../target.js';
+import type { ForwardOptions, StagedForward, SublayerSite, TargetNet } from '../target.js';
+import { replayHostReads } from '../host-reads.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { multiHeadAttention } from '../ops/attention.js';
 import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
@@ -26,6 +27,27 @@ import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, r
  */
 export type TransformerPooling = 'mean' | 'cls' | 'last' | 'none';
 
+/**
+ * A block's feed-forward sublayer in place of the MLP (e.g. a mixture of experts): its weights
+ * are ParamSpecs of the encoder, named under the block's prefix (`blocks.b.mlp`).
+ */
+export interface FeedForwardSublayer {
+  /** The sublayer's ParamSpecs, names starting with `prefix + '.'`, layer indices from `layer` on. */
+  specs(prefix: string, dModel: number, layer: number): ParamSpec[];
+  /**
+   * y [N, T, d] from x = LN2(h) [N, T, d]; `weight(name)` returns the tensor of ParamSpec `name`.
+   * It may pause for host reads (see `TargetNet.forwardStaged`); per-sample weights are the
+   * sublayer's to accept or refuse.
+   */
+  forward(
+    x: tf.Tensor,
+    weight: (name: string) => tf.Tensor,
+    prefix: string,
+    options: ForwardOptions,
+    perSample: boolean,
+  ): StagedForward;
+}
+
 export interface TransformerEncoderConfig {
   /** Model width d. */
   dModel: number;
@@ -47,8 +69,11 @@ export interface TransformerEncoderConfig {
   inputSize?: number;
   /** Token inputs: ids [N, T] (int32) looked up in `embedding.weight` [vocabSize, dModel]. */
   vocabSize?: number;
-  /** Learned positional embedding `pos_embedding` [T, dModel] (T + 1 with 'cls'). Default true. */
-  positionalEmbedding?: boolean;
+  /**
+   * Positions: `true` a learned embedding `pos_embedding` [T, dModel] (T + 1 with 'cls');
+   * 'sinusoidal' the fixed sin/cos table of Vaswani et al. (no weights); `false` none. Default true.
+   */
+  positionalEmbedding?: boolean | 'sinusoidal';
   /** Final LayerNorm `norm` after the last block. Default true. */
   finalNorm?: boolean;
   /** Default 'mean'. */
@@ -64,6 +89,13 @@ export interface TransformerEncoderConfig {
   dropout?: number;
   /** LayerNorm epsilon. Default 1e-5. */
   normEps?: number;
+  /** Activation between the MLP's two layers. Default 'gelu-tanh' (GPT-2's). */
+  ffActivation?: Activation;
+  /**
+   * Replaces block b's MLP (all blocks when one sublayer is given; the blocks where the function
+   * returns one otherwise), e.g. with a mixture of experts. Default: the MLP everywhere.
+   */
+  feedForward?: FeedForwardSublayer | ((block: number) => FeedForwardSublayer | null | undefined);
 }
 
 export interface ResolvedTransformerEncoderConfig {
@@ -75,13 +107,30 @@ export interface ResolvedTransformerEncoderConfig {
   readonly inputSize: number | null;
   readonly vocabSize: number | null;
   readonly positionalEmbedding: boolean;
+  /** Fixed sinusoidal positions added to the input (positionalEmbedding: 'sinusoidal'). */
+  readonly sinusoidal: boolean;
   readonly finalNorm: boolean;
   readonly pooling: TransformerPooling;
   readonly outputSize: number | null;
   readonly causal: boolean;
   readonly dropout: number;
   readonly normEps: number;
+  readonly ffActivation: Activation;
+  /** Block b's replacement of the MLP, or null where the block keeps it. */
+  readonly feedForward: readonly (FeedForwardSublayer | null)[];
 }
+
+const ACTIVATIONS: readonly Activation[] = [
+  'relu',
+  'tanh',
+  'sigmoid',
+  'elu',
+  'gelu',
+  'gelu-tanh',
+  'leaky-relu',
+  'linear',
+  'silu',
+];
 
 const KEYS = new Set([
   'dModel',
@@ -98,6 +147,8 @@ const KEYS = new Set([
   'causal',
   'dropout',
   'normEps',
+  'ffActivation',
+  'feedForward',
 ]);
 
 function bool(field: string, v: unknown, dflt: boolean): boolean {
@@ -139,21 +190,45 @@ function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEnc
   const normEps = config.normEps ?? 1e-5;
   if (typeof normEps !== 'number' || !(normEps > 0))
     throw new ConfigError('normEps', `must be a positive number, got ${JSON.stringify(normEps)}`);
+  const positional = config.positionalEmbedding ?? true;
+  if (positional !== 'sinusoidal' && typeof positional !== 'boolean')
+    throw new ConfigError(
+      'positionalEmbedding',
+      `must be true (learned), 'sinusoidal' or false, got ${JSON.stringify(positional)}`,
+    );
+  const ffActivation = config.ffActivation ?? 'gelu-tanh';
+  if (!ACTIVATIONS.includes(ffActivation))
+    throw new ConfigError('ffActivation', `must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(ffActivation)}`);
+  const numBlocks = checkPositiveInt('numBlocks', config.numBlocks);
+  const ff = config.feedForward;
+  const feedForward = Array.from({ length: numBlocks }, (_, b) => {
+    const one = typeof ff === 'function' ? ff(b) : ff;
+    if (one === undefined || one === null) return null;
+    if (typeof one !== 'object' || typeof one.specs !== 'function' || typeof one.forward !== 'function')
+      throw new ConfigError(
+        'feedForward',
+        `block ${b}'s feed-forward sublayer must be an object with specs() and forward() (a FeedForwardSublayer)`,
+      );
+    return one;
+  });
   return Object.freeze({
     dModel,
     numHeads,
-    numBlocks: checkPositiveInt('numBlocks', config.numBlocks),
+    numBlocks,
     seqLength: checkPositiveInt('seqLength', config.seqLength),
     ffSize: checkPositiveInt('ffSize', config.ffSize ?? 4 * dModel),
     inputSize,
     vocabSize,
-    positionalEmbedding: bool('positionalEmbedding', config.positionalEmbedding, true),
+    positionalEmbedding: positional === true,
+    sinusoidal: positional === 'sinusoidal',
     finalNorm: bool('finalNorm', config.finalNorm, true),
     pooling: pooling as TransformerPooling,
     outputSize: checkOptionalPositiveInt('outputSize', config.outputSize),
     causal,
     dropout,
     normEps,
+    ffActivation,
+    feedForward: Object.freeze(feedForward),
   });
 }
 
@@ -202,8 +277,18 @@ export class TransformerEncoder implements TargetNet {
       dense(`${p}.attn.qkv`, d, 3 * d);
       dense(`${p}.attn.proj`, d, d);
       norm(`${p}.ln2`);
-      dense(`${p}.mlp.fc1`, d, c.ffSize, 'gelu-tanh');
-      dense(`${p}.mlp.fc2`, c.ffSize, d);
+      const ff = c.feedForward[b];
+      if (ff) {
+        const own = ff.specs(`${p}.mlp`, d, layer);
+        for (const s of own)
+          if (!s.name.startsWith(`${p}.mlp.`))
+            throw new ConfigError('feedForward', `block ${b}'s sublayer named a weight '${s.name}' outside '${p}.mlp.'`);
+        specs.push(...own);
+        layer = Math.max(layer, ...own.map((s) => s.layer + 1));
+      } else {
+        dense(`${p}.mlp.fc1`, d, c.ffSize, c.ffActivation);
+        dense(`${p}.mlp.fc2`, c.ffSize, d);
+      }
     }
     if (c.finalNorm) norm('norm');
     if (c.outputSize !== null) dense('head', d, c.outputSize);
@@ -218,6 +303,13 @@ export class TransformerEncoder implements TargetNet {
   }
 
   forward(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): tf.Tensor {
+    return tf.tidy(() =>
+      replayHostReads(this.forwardStaged(x, weights, options), options.hostReads, 'TransformerEncoder'),
+    );
+  }
+
+  /** `forward`, pausing where a feed-forward sublayer reads values back (see `TargetNet.forwardStaged`). */
+  *forwardStaged(x: tf.Tensor, weights: Weights, options: ForwardOptions = {}): StagedForward {
     const batch = checkWeights(this.params, weights, 'TransformerEncoder');
     const c = this.config;
     const tokens = c.vocabSize !== null;
@@ -240,7 +332,7 @@ export class TransformerEncoder implements TargetNet {
     const ln = (a: tf.Tensor, name: string) =>
       affine(layerNormalize(a, c.normEps), w(`${name}.weight`), w(`${name}.bias`));
 
-    return tf.tidy(() => {
+    {
       const n = shape[0];
       const d = c.dModel;
       let h: tf.Tensor; // [N, T, d]
@@ -255,6 +347,7 @@ export class TransformerEncoder implements TargetNet {
         h = tf.concat([rows, h], 1);
       }
       const t = (h.shape as number[])[1];
+      if (c.sinusoidal) h = tf.add(h, sinusoidalPositions(t, d));
       if (c.positionalEmbedding) {
         const pos = w('pos_embedding');
         const maxT = (pos.shape as number[])[pos.rank - 2];
@@ -272,8 +365,17 @@ export class TransformerEncoder implements TargetNet {
           dropProbs: dropping ? drop : undefined,
         });
         h = tf.add(h, drop(site(`${p}.attn`, linear(att, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`)))));
-        const m = activate(linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)), 'gelu-tanh');
-        h = tf.add(h, drop(site(`${p}.mlp`, linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`)))));
+        const ff = c.feedForward[b];
+        let f: tf.Tensor;
+        if (ff) f = yield* ff.forward(ln(h, `${p}.ln2`), w, `${p}.mlp`, options, batch !== null);
+        else {
+          const m = activate(
+            linear(ln(h, `${p}.ln2`), w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`)),
+            c.ffActivation,
+          );
+          f = linear(m, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`));
+        }
+        h = tf.add(h, drop(site(`${p}.mlp`, f)));
       }
       if (c.finalNorm) h = ln(h, 'norm');
       let y: tf.Tensor;
@@ -293,6 +395,18 @@ export class TransformerEncoder implements TargetNet {
       }
       if (c.outputSize !== null) y = linear(y, w('head.weight'), w('head.bias'));
       return y;
-    });
+    }
   }
+}
+
+/** Vaswani et al.'s table [T, d]: sin(t / 10000^(2i/d)) in column 2i, cos in column 2i + 1. */
+export function sinusoidalPositions(t: number, d: number): tf.Tensor {
+  const table = new Float32Array(t * d);
+  for (let pos = 0; pos < t; pos++)
+    for (let i = 0; i < d; i += 2) {
+      const angle = pos / Math.pow(10000, i / d);
+      table[pos * d + i] = Math.sin(angle);
+      if (i + 1 < d) table[pos * d + i + 1] = Math.cos(angle);
+    }
+  return tf.tensor2d(table, [t, d]);
 }
