@@ -36,3 +36,7 @@ export type {
   TextTaskName,
   TextTaskOptions,
 } from './text/index.js';
+export { CHAR_ALPHABET, decodeChars, encodeChars, loadCharCorpus, normalizeText8 } from './text/index.js';
+export type { CharCorpus, CharCorpusOptions } from './text/index.js';
+export { DOMAINBED_DATASETS, domainBedFromMnist, holdoutSplit, loadDomainBed, rotateBilinear } from './domainbed.js';
+export type { DomainBedData, DomainBedDataset, DomainBedEnvironment, LoadDomainBedOptions } from './domainbed.js';

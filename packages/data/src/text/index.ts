@@ -18,6 +18,15 @@ export { parseArff } from './arff.js';
 export { continuationTask, CONTINUATION_LABELS } from './continuation.js';
 export type { ContinuationOptions } from './continuation.js';
 export type { Arff, ArffAttribute, ArffLimits } from './arff.js';
+export {
+  CHAR_ALPHABET,
+  decodeChars,
+  encodeChars,
+  loadCharCorpus,
+  mobyDickParts,
+  normalizeText8,
+} from './char-corpus.js';
+export type { CharCorpus, CharCorpusOptions, MobyDickPart } from './char-corpus.js';
 
 /** The task names `loadTextTask` knows. */
 export const TEXT_TASKS: readonly TextTaskName[] = [
