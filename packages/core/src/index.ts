@@ -114,6 +114,7 @@ export type {
 
 // training
 export { Adam } from './adam.js';
+export { clipByGlobalNorm } from './clip.js';
 export type { AdamConfig } from './adam.js';
 export { tidy, assertNoLeaks } from './memory.js';
 export type {

@@ -12,14 +12,15 @@
 //    (XNNPACK caches its packed operator by buffer, not shape);
 //  - replacements for wasm kernels that are slow: BatchMatMul (transposed operands),
 //    Conv2DBackpropInput, Slice, SplitV, Tile, Sum (leading axes), Identity and Cast (copies of
-//    every tensor a gradient saves).
+//    every tensor a gradient saves), GatherV2 (element by element).
 //  A replacement forwards wasm's setup to the kernel it replaced and delegates the cases it does
 //  not handle to it (originals.ts).
 //
 // registerTrainingGradients() (also called by registerWasmTrainingKernels) registers, for every
 // backend, gradients tfjs-core 4.22 lacks: Einsum, StridedSlice, and zero gradients for
 // comparisons and logical ops (masks built from a differentiated tensor); and replaces Tile's
-// (one slice of dy per tile, fails above rank 4). survey.test.ts runs the gradients of ~75 ops
+// (one slice of dy per tile, fails above rank 4) and UnsortedSegmentSum's (a full-size boolean
+// broadcast to mask negative ids). survey.test.ts runs the gradients of ~75 ops
 // on wasm against cpu.
 import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig, fusedMatMulConfig } from './BatchMatMul.js';
@@ -40,6 +41,8 @@ import { tileConfig } from './Tile.js';
 import { stridedSliceGradConfig } from './StridedSlice_grad.js';
 import { tileGradConfig } from './Tile_grad.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
+import { unsortedSegmentSumGradConfig } from './UnsortedSegmentSum_grad.js';
+import { gatherV2Config } from './GatherV2.js';
 
 const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -65,12 +68,13 @@ const REPLACEMENT_CONFIGS: readonly tf.KernelConfig[] = [
   sumConfig,
   identityConfig,
   castConfig,
+  gatherV2Config,
 ];
 
 const GRADIENT_CONFIGS: readonly tf.GradConfig[] = [einsumGradConfig, stridedSliceGradConfig, ...comparisonGradConfigs];
 
 /** tfjs-core has these gradients, but slow: ours replace them (every backend). */
-const REPLACED_GRADIENT_CONFIGS: readonly tf.GradConfig[] = [tileGradConfig];
+const REPLACED_GRADIENT_CONFIGS: readonly tf.GradConfig[] = [tileGradConfig, unsortedSegmentSumGradConfig];
 
 /** Names of the kernels core provides for the 'wasm' backend (missing ones, then replacements). */
 export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze(

@@ -114,7 +114,7 @@ describe('registration', () => {
   it('registers every listed kernel for wasm, idempotently', () => {
     for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
     for (const g of TRAINING_GRADIENTS) expect(tf.getGradient(g), g).toBeDefined();
-    expect([...REPLACED_GRADIENTS]).toEqual(['Tile']);
+    expect([...REPLACED_GRADIENTS]).toEqual(['Tile', 'UnsortedSegmentSum']);
     expect(registerWasmTrainingKernels()).toEqual([]);
     expect([...WASM_TRAINING_KERNELS].sort()).toEqual(
       [
@@ -134,6 +134,7 @@ describe('registration', () => {
         'Sum',
         'Identity',
         'Cast',
+        'GatherV2',
       ].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);
@@ -868,6 +869,62 @@ describe('UnsortedSegmentSum', () => {
     expect(ta.shape).toEqual([5, 5]);
     expect(compare(tb.dataSync(), ta.dataSync()).maxAbs).toBe(0);
     tf.dispose([ta, tb]);
+  });
+});
+
+describe("GatherV2 (replaces wasm's for speed)", () => {
+  it('matches cpu on 16 random cases: any axis, repeated indices, int32 and float32, N-D indices', async () => {
+    for (let s = 0; s < 16; s++) {
+      const r = rng(1600 + s);
+      const shape = Array.from({ length: r.int(1, 4) }, () => r.int(1, 6));
+      const axis = r.int(0, shape.length - 1);
+      const idShape = s % 3 === 0 ? [r.int(1, 3), r.int(1, 4)] : [r.int(1, 9)];
+      const ids = Int32Array.from({ length: idShape.reduce((a, b) => a * b, 1) }, () => r.int(0, shape[axis]! - 1));
+      const xv = randData(r, shape);
+      const dtype = s % 4 === 1 ? 'int32' : 'float32';
+      await check('GatherV2', () =>
+        tf.gather(
+          tf.tensor(dtype === 'int32' ? Int32Array.from(xv, (v) => Math.round(v * 100)) : xv, shape, dtype),
+          tf.tensor(ids, idShape, 'int32'),
+          s % 5 === 2 ? axis - shape.length : axis,
+        ),
+      );
+    }
+  });
+
+  it('delegates batchDims to wasm’s own kernel (same values as cpu)', async () => {
+    const r = rng(1700);
+    const xv = randData(r, [2, 5, 3]);
+    await check('GatherV2 batchDims', () =>
+      tf.gather(
+        tf.tensor(xv, [2, 5, 3]),
+        tf.tensor2d(
+          [
+            [0, 4],
+            [3, 3],
+          ],
+          [2, 2],
+          'int32',
+        ),
+        1,
+        1,
+      ),
+    );
+  });
+});
+
+describe("UnsortedSegmentSum gradient (replaces tfjs-core's: a float mask instead of a boolean broadcast)", () => {
+  it('gives dy[id] to each row and 0 to rows of negative ids, on cpu and wasm', async () => {
+    const xv = randData(rng(1800), [5, 3]);
+    const dyv = randData(rng(1801), [4, 3]);
+    const ids = [2, -1, 0, 2, 3];
+    const r = await runOn(BOTH, () =>
+      tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(tf.unsortedSegmentSum(x, tf.tensor1d(ids, 'int32'), 4), tf.tensor(dyv, [4, 3]))),
+      )(tf.tensor(xv, [5, 3])),
+    );
+    const want = ids.flatMap((id) => (id < 0 ? [0, 0, 0] : Array.from(dyv.slice(id * 3, id * 3 + 3))));
+    for (const b of BOTH) expect(compare(want, r[b].values[0]!).maxAbs).toBeLessThan(1e-7);
   });
 });
 

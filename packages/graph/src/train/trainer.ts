@@ -12,6 +12,7 @@ import {
   type RunOptions,
   type Trainer,
   type Weights,
+  clipByGlobalNorm,
 } from '@hypernets/core';
 import { RunCheckpoint, eventEmitter, runSteps } from '@hypernets/core/internal';
 import { disposeBatch, type Batch, type DataSplit } from '@hypernets/data';
@@ -226,16 +227,8 @@ export class GhnTrainer implements Trainer<GhnTrainResult, RunOptions & { until?
       const correct = tf.addN(hits) as tf.Scalar;
       tf.dispose(hits); // kept inside the tapes' scopes: freed by hand
       const g = this.vars.map((v) => grads[v.name] ?? null);
-      const present = g.filter((t): t is tf.Tensor => t !== null);
-      const norm = tf.sqrt(tf.addN(present.map((t) => tf.sum(tf.square(t)))));
-      // clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
-      const scaled =
-        gradClip === null
-          ? g
-          : (() => {
-              const coef = tf.minimum(tf.div(gradClip, tf.add(norm, 1e-6)), 1);
-              return g.map((t) => (t === null ? null : tf.mul(t, coef)));
-            })();
+      // clip_grad_norm_ (no clipping: an infinite bound; the norm before clipping is reported either way)
+      const { grads: scaled, norm } = clipByGlobalNorm(g, gradClip ?? Infinity);
       const stats = tf.stack([value, norm, correct]) as tf.Tensor1D;
       return { grads: scaled, stats };
     });
