@@ -40,6 +40,7 @@ export {
   gelu,
   geluTanh,
   layerNormalize,
+  groupNormalize,
   conv2d,
   pool2d,
   globalAvgPool,
@@ -92,6 +93,7 @@ export {
   LSTM,
   TransformerEncoder,
   sinusoidalPositions,
+  DomainBedMnistCnn,
 } from './nets/index.js';
 export type {
   MLPConfig,
@@ -110,6 +112,7 @@ export type {
   ResolvedTransformerEncoderConfig,
   TransformerPooling,
   FeedForwardSublayer,
+  DomainBedMnistCnnConfig,
 } from './nets/index.js';
 
 // training

@@ -10,6 +10,8 @@ export type { ImageNetResNetConfig, ImageNetResNetOptions, ResNetBlockType } fro
 export { SimpleRNN, LSTM } from './rnn.js';
 export type { RecurrentConfig, ResolvedRecurrentConfig, RecurrentOutput } from './rnn.js';
 export { TransformerEncoder, sinusoidalPositions } from './transformer.js';
+export { DomainBedMnistCnn } from './domainbed-cnn.js';
+export type { DomainBedMnistCnnConfig } from './domainbed-cnn.js';
 export type {
   TransformerEncoderConfig,
   ResolvedTransformerEncoderConfig,

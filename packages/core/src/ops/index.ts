@@ -7,6 +7,7 @@ export { affine } from './affine.js';
 export { activate, type Activation } from './activate.js';
 export { gelu, geluTanh } from './gelu.js';
 export { layerNormalize, layerNormSpecs } from './layer-norm.js';
+export { groupNormalize } from './group-norm.js';
 export { conv2d, convGeometry, convSpecs, im2col, resolvePerSampleConvMethod } from './conv.js';
 export type { Padding, PerSampleConvMethod, Conv2dOptions, ConvGeometry } from './conv.js';
 export { pool2d, globalAvgPool, subsample2, maxPoolPadded, avgPoolTorch } from './pool.js';
