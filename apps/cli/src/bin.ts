@@ -5,6 +5,7 @@ import { continualCommand } from './continual/command.js';
 import { UsageError } from './continual/options.js';
 import { ghnCommand } from './ghn/command.js';
 import { loadTf } from './lazy.js';
+import { moeCommand } from './moe/command.js';
 
 // tfjs, the backends and the packages load inside each command's action (lazy.ts), so `--help` and
 // usage errors answer without loading them.
@@ -76,6 +77,7 @@ export function buildProgram() {
   );
   program.addCommand(ghnCommand());
   program.addCommand(adaptersCommand());
+  program.addCommand(moeCommand());
   return program;
 }
 

@@ -40,3 +40,20 @@ export type {
   AdapterTrainerOptions,
   ResolvedAdapterTrainerOptions,
 } from './trainer.js';
+export { MoeLanguageModel } from './moe/lm.js';
+export type { MoeLmConfig, ResolvedMoeLmConfig } from './moe/lm.js';
+export { MoeLmTrainer, MOE_LM_EVENT_TYPES } from './moe/trainer.js';
+export type {
+  CharSplits,
+  MoeLmTestResult,
+  MoeLmTrainEvent,
+  MoeLmTrainResult,
+  MoeLmTrainerOptions,
+  ResolvedMoeLmTrainerOptions,
+} from './moe/trainer.js';
+export { MoeFeedForward } from './moe/layer.js';
+export type { MoeFeedForwardConfig, RoutingStats } from './moe/layer.js';
+export { dispatchPlan, topKAt } from './moe/dispatch.js';
+export type { DispatchPlan } from './moe/dispatch.js';
+export { ROUTER_KINDS } from './moe/routers/router.js';
+export type { MoeRouter, RouterKind } from './moe/routers/router.js';

@@ -26,7 +26,8 @@ function environments(seed: number): DgEnvironment[] {
     const images = new Float32Array(n * 16);
     const labels = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < 16; j++) images[i * 16 + j] = j === 0 ? rng.uniform() : 0.2 * rng.uniform() + [0, 0.1, 0.05][e]!;
+      for (let j = 0; j < 16; j++)
+        images[i * 16 + j] = j === 0 ? rng.uniform() : 0.2 * rng.uniform() + [0, 0.1, 0.05][e]!;
       labels[i] = images[i * 16]! > 0.5 ? 1 : 0;
     }
     const perm = rng.permutation(n);
@@ -36,10 +37,10 @@ function environments(seed: number): DgEnvironment[] {
 
 function linearAlgorithm(seed: number): DgAlgorithm {
   const rng = new Rng(seed);
-  const variables = {
+  const variables = tf.tidy(() => ({
     w: tf.variable(tf.tensor2d(rng.normalArray([16, 2], 0, 0.1), [16, 2]), true),
     b: tf.variable(tf.zeros([2]), true),
-  };
+  }));
   const predict = (x: tf.Tensor4D) =>
     tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [-1, 16]), variables.w), variables.b)) as tf.Tensor2D;
   return {

@@ -23,7 +23,7 @@ export function createErm(o: { channels: number; numClasses: number; seed?: numb
   const net = new DomainBedMnistCnn({ channels: o.channels, numClasses: o.numClasses });
   const rng = new Rng(o.seed ?? 0);
   const variables: Record<string, tf.Variable> = {};
-  for (const s of net.params) variables[s.name] = tf.variable(torchDefaultInit(s, rng), true);
+  for (const s of net.params) variables[s.name] = tf.tidy(() => tf.variable(torchDefaultInit(s, rng), true));
   const predict = (x: tf.Tensor4D) => net.forward(x, variables) as tf.Tensor2D;
   return {
     name: 'erm',

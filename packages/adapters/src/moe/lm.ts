@@ -155,7 +155,7 @@ export class MoeLanguageModel {
     const vars: Record<string, tf.Variable> = {};
     for (const s of this.net.params) {
       if (isRouterSpec(s.name)) continue;
-      vars[s.name] = tf.variable(initialValue(s, rng, c.initStd), true);
+      vars[s.name] = tf.tidy(() => tf.variable(initialValue(s, rng, c.initStd), true));
     }
     const routerRng = rng.fork();
     this.router =

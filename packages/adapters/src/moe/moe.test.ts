@@ -307,3 +307,22 @@ describe('routers and the MoE language model', () => {
     void TransformerEncoder;
   });
 });
+
+describe('model lifetime', () => {
+  for (const router of ['smoe', 'smoe-dropout', 'hyperrouter', 'dense'] as const)
+    it(`${router}: building and disposing a model leaves no tensor`, () => {
+      const before = tf.memory().numTensors;
+      const lm = new MoeLanguageModel({
+        router,
+        dModel: 8,
+        numHeads: 2,
+        numBlocks: 2,
+        seqLength: 6,
+        experts: 4,
+        expertHidden: 3,
+        hyperSize: 5,
+      });
+      lm.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+});

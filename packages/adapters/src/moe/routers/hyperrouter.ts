@@ -23,17 +23,17 @@ export function hyperRouter(
   const variables: Record<string, tf.Variable> = {};
   const trainable: string[] = [];
   const out = experts * (d + 1);
-  const add = (name: string, values: tf.Tensor, train: boolean) => {
-    variables[name] = tf.variable(values, train);
+  const add = (name: string, values: () => tf.Tensor, train: boolean) => {
+    variables[name] = tf.tidy(() => tf.variable(values(), train));
     if (train) trainable.push(name);
   };
   for (let b = 0; b < blocks; b++) {
     const p = `moe.${b}.hyperrouter`;
-    add(`${p}.embedding`, tf.tensor1d(rng.normalArray([d], 0, 1)), true);
-    add(`${p}.fc1.weight`, tf.tensor2d(rng.normalArray([d, hyper], 0, std), [d, hyper]), false);
-    add(`${p}.fc1.bias`, tf.zeros([hyper]), false);
-    add(`${p}.fc2.weight`, tf.tensor2d(rng.normalArray([hyper, out], 0, std), [hyper, out]), false);
-    add(`${p}.fc2.bias`, tf.zeros([out]), false);
+    add(`${p}.embedding`, () => tf.tensor1d(rng.normalArray([d], 0, 1)), true);
+    add(`${p}.fc1.weight`, () => tf.tensor2d(rng.normalArray([d, hyper], 0, std), [d, hyper]), false);
+    add(`${p}.fc1.bias`, () => tf.zeros([hyper]), false);
+    add(`${p}.fc2.weight`, () => tf.tensor2d(rng.normalArray([hyper, out], 0, std), [hyper, out]), false);
+    add(`${p}.fc2.bias`, () => tf.zeros([out]), false);
   }
   return {
     kind: 'hyperrouter',

@@ -19,11 +19,10 @@ export function linearRouter(
   const variables: Record<string, tf.Variable> = {};
   const trainable = kind === 'smoe';
   for (let b = 0; b < blocks; b++) {
-    variables[`moe.${b}.router.weight`] = tf.variable(
-      tf.tensor2d(rng.normalArray([d, experts], 0, std), [d, experts]),
-      trainable,
+    variables[`moe.${b}.router.weight`] = tf.tidy(() =>
+      tf.variable(tf.tensor2d(rng.normalArray([d, experts], 0, std), [d, experts]), trainable),
     );
-    variables[`moe.${b}.router.bias`] = tf.variable(tf.zeros([experts]), trainable);
+    variables[`moe.${b}.router.bias`] = tf.tidy(() => tf.variable(tf.zeros([experts]), trainable));
   }
   return {
     kind,
