@@ -9,6 +9,7 @@ import { ghnPredict } from './ghn-predict.js';
 import { clStep } from './cl-step.js';
 import { ghnStep } from './ghn-step.js';
 import { hyperformerStep } from './hyperformer-step.js';
+import { moeLmStep } from './moe-lm-step.js';
 import { DEFAULT_BIN, cliStartup } from './cli-startup.js';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -73,6 +74,24 @@ stepCommand(
       process.exit(2);
     }
     await clStep({ ...stepOptions(o), torchThreads: +o.torchThreads, past });
+  });
+
+stepCommand(
+  'moe-lm-step',
+  'ms per training step of the HyperRouter mixture-of-experts char-LM (d 256, 4 blocks of 16 experts, ' +
+    '16 windows × 128 symbols: planning forward, taped forward + backward, clip, Adam), tfjs backends vs PyTorch on the CPU',
+  { backends: 'wasm', steps: 10, warmup: 2 },
+)
+  .option('--k <n>', 'experts per token (1-16)', '8')
+  .option('--profile', 'afterwards, tf.profile one step on the first backend: kernel time by kernel, the MoE dispatch')
+  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+  .action(async (o) => {
+    const k = Number(o.k);
+    if (!Number.isInteger(k) || k < 1 || k > 16) {
+      console.error(`--k takes an integer from 1 to 16, got '${o.k}'`);
+      process.exit(2);
+    }
+    await moeLmStep({ ...stepOptions(o), torchThreads: +o.torchThreads, k, profile: o.profile === true });
   });
 
 stepCommand(

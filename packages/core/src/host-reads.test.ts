@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors/index.js';
-import { forwardRecorded, recordHostReads, replayHostReads } from './host-reads.js';
+import { forwardRecorded, hostReadsAreSynchronous, recordHostReads, replayHostReads } from './host-reads.js';
 import { TransformerEncoder, sinusoidalPositions, type FeedForwardSublayer } from './nets/transformer.js';
 import { denseSpecs } from './nets/mlp.js';
 import { linear } from './ops/index.js';
@@ -60,13 +60,27 @@ describe('staged forwards and host reads', () => {
     tf.dispose([output, replayed, value, x, ...Object.values(grads), ...Object.values(vars), ...Object.values(w)]);
   });
 
-  it('refuses a forward without its log, or with a log recorded elsewhere', async () => {
+  it('reads synchronously on a host-memory backend only; refuses a log recorded elsewhere', async () => {
     const net = tinyNet({ feedForward: switchFfn });
     const w = noisyWeights(net, 4);
     const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 8);
-    expect(() => net.forward(x, w)).toThrow(ConfigError);
-    expect(() => net.forward(x, w)).toThrow(/recordHostReads/);
     const { output, log } = await forwardRecorded(net, x, w);
+    // cpu keeps tensors in host memory: forward reads there and then, in one pass, and agrees.
+    expect(hostReadsAreSynchronous()).toBe(true);
+    const direct = net.forward(x, w);
+    expect(maxAbsDiff(direct, output)).toBeLessThan(1e-6);
+    direct.dispose();
+    // Where reads cannot be synchronous (webgpu), a staged forward without its log is refused, not read.
+    let reads = 0;
+    expect(() =>
+      tf.tidy(() => replayHostReads(net.forwardStaged(x, w, {}), undefined, 'TransformerEncoder', false)),
+    ).toThrow(/cannot do synchronously: run recordHostReads/);
+    function* counting(): StagedForward {
+      yield { site: 's', read: () => (reads++, [tf.zeros([1])]) };
+      return tf.scalar(0);
+    }
+    expect(() => replayHostReads(counting(), undefined, 'counting', false)).toThrow(ConfigError);
+    expect(reads).toBe(0);
     expect(log.entries.map((e) => e.site)).toEqual(['blocks.0.mlp', 'blocks.1.mlp']);
     expect(() => net.forward(x, w, { hostReads: { entries: log.entries.slice(0, 1) } })).toThrow(/holds only 1/);
     expect(() => net.forward(x, w, { hostReads: { entries: [...log.entries, log.entries[0]!] } })).toThrow(

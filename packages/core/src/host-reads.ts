@@ -3,25 +3,51 @@ import { ConfigError } from './errors/index.js';
 import type { Weights } from './params.js';
 import type { ForwardOptions, HostReadLog, HostValues, StagedForward, TargetNet } from './target.js';
 
+/** Backends whose tensors live in host memory: a read there is a copy, never a device sync. */
+const HOST_MEMORY_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
+
 /**
- * Runs a staged forward synchronously, answering each `HostRead` with the next recorded entry
- * of `log` (what `recordHostReads` read): the way a net whose data flow depends on tensor
- * values (top-k routing) runs under a gradient tape, where nothing may be read back. The caller
- * owns the scope (call it inside `tf.tidy`).
- *
- * @throws ConfigError when the forward asks for a value and `log` is missing, ends early, names
- * another site, or has entries left over: it was recorded for another input or configuration.
+ * Whether the active backend keeps tensors in host memory (cpu, wasm), where a staged forward
+ * may read its values synchronously, in one pass, even under a gradient tape (as PyTorch reads
+ * its top-k ids). Elsewhere (webgpu, tfjs-node's TensorFlow) values are recorded first with
+ * `recordHostReads`, read with `await data()`.
  */
-export function replayHostReads(staged: StagedForward, log: HostReadLog | undefined, owner: string): tf.Tensor {
+export function hostReadsAreSynchronous(): boolean {
+  return HOST_MEMORY_BACKENDS.has(tf.getBackend());
+}
+
+/**
+ * Runs a staged forward synchronously. Each `HostRead` is answered with the next recorded entry
+ * of `log` (what `recordHostReads` read) when one is given; without a log, on a host-memory
+ * backend (`hostReadsAreSynchronous`), by reading its tensors synchronously there and then. The
+ * caller owns the scope (call it inside `tf.tidy`).
+ *
+ * @throws ConfigError when the forward asks for a value with no log on a backend that cannot read
+ * synchronously, or when `log` ends early, names another site, or has entries left over: it was
+ * recorded for another input or configuration.
+ */
+export function replayHostReads(
+  staged: StagedForward,
+  log: HostReadLog | undefined,
+  owner: string,
+  readSync = hostReadsAreSynchronous(),
+): tf.Tensor {
   let i = 0;
   let r = staged.next();
   while (!r.done) {
     const site = r.value.site;
-    if (log === undefined)
-      throw new ConfigError(
-        'options.hostReads',
-        `${owner} reads values back at '${site}' (its data flow depends on them): run recordHostReads on the same input first and pass its log as options.hostReads`,
-      );
+    if (log === undefined) {
+      if (!readSync)
+        throw new ConfigError(
+          'options.hostReads',
+          `${owner} reads values back at '${site}' (its data flow depends on them), which the ${tf.getBackend()} backend cannot do synchronously: run recordHostReads on the same input first and pass its log as options.hostReads`,
+        );
+      const tensors = r.value.read();
+      const values = tensors.map((t) => t.dataSync()) as unknown as HostValues;
+      for (const t of tensors) t.dispose();
+      r = staged.next(values);
+      continue;
+    }
     const entry = log.entries[i];
     if (entry === undefined || entry.site !== site)
       throw new ConfigError(

@@ -19,7 +19,7 @@ export type {
   HostReadLog,
   StagedForward,
 } from './target.js';
-export { replayHostReads, recordHostReads, forwardRecorded } from './host-reads.js';
+export { replayHostReads, recordHostReads, forwardRecorded, hostReadsAreSynchronous } from './host-reads.js';
 export { NetState } from './state.js';
 
 // randomness and initialisation

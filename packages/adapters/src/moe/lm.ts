@@ -107,8 +107,9 @@ function resolve(config: MoeLmConfig): ResolvedMoeLmConfig {
  * `causal`, no pooling, a per-position head) whose every block's MLP is a mixture of experts
  * routed by `router` — or, for 'dense', a plain ReLU MLP as wide as all experts together.
  *
- * Training a routed model: `await record(inputs)` (the top-k ids read back with `await data()`),
- * then `loss(inputs, targets, log)` under the tape replays them.
+ * Training a routed model: on cpu and wasm `loss(inputs, targets)` reads the top-k ids as it
+ * goes; elsewhere `await record(inputs)` (read back with `await data()`) first, then
+ * `loss(inputs, targets, log)` under the tape replays them.
  */
 export class MoeLanguageModel {
   readonly config: ResolvedMoeLmConfig;

@@ -7,6 +7,7 @@ import {
   Rng,
   TrainingError,
   clipByGlobalNorm,
+  hostReadsAreSynchronous,
   restoreVariables,
   type RunOptions,
   type Trainer,
@@ -38,7 +39,8 @@ import type { MoeLanguageModel } from './lm.js';
  *   validation at k = 2); the variables of the best validation step are kept and tested;
  * - at the end, test BPC at each k of `testK`, with routing statistics (router entropy,
  *   expert usage per block).
- * Each step reads the top-k routes back once (`model.record`, `await data()`), then replays
+ * On cpu and wasm the taped pass reads each block's top-k ids as it goes (one pass, as PyTorch);
+ * on other backends each step first records them (`model.record`, `await data()`), then replays
  * them under the tape. Checkpoints hold the variables, Adam's state, the best snapshot and the
  * progress; a resumed run ends with the numbers of one that never stopped (same backend).
  */
@@ -360,7 +362,11 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
           const { inputs, targets } = this.batch(rng);
           const lr = this.lrAt(step);
           try {
-            const routes = this.model.moe.length > 0 ? (await this.model.record(inputs)).log : undefined;
+            // On cpu and wasm the taped pass reads its routes itself; elsewhere they are recorded first.
+            const routes =
+              this.model.moe.length > 0 && !hostReadsAreSynchronous()
+                ? (await this.model.record(inputs)).log
+                : undefined;
             const aux: tf.Tensor[] = [];
             const { value, grads } = tf.variableGrads(() => {
               const ce = this.model.loss(inputs, targets, routes, aux);
