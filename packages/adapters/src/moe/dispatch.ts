@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@hypernets/core';
 
 /**
@@ -62,4 +63,43 @@ export function topKAt(step: number, total: number, start: number, end: number):
   if (total <= 0 || start === end) return end;
   const k = Math.round(((end - start) * step) / total) + start;
   return Math.min(Math.max(k, Math.min(start, end)), Math.max(start, end));
+}
+
+/**
+ * The two data movements of a dispatch, each the other's adjoint, as custom-gradient ops (so that
+ * neither direction needs tfjs's UnsortedSegmentSum, a scalar loop on wasm):
+ * - `spread(x)`: token rows [M, d] → pair rows in sorted order [M·k, d] (row p is token order[p]);
+ * - `collect(y)`: pair rows [M·k, d] → token rows [M, d], each token's k rows summed.
+ * collect gathers the pairs slot-major ([k, M, d]) and sums the leading axis.
+ */
+export function pairOps(plan: DispatchPlan): {
+  spread: (x: tf.Tensor) => tf.Tensor;
+  collect: (y: tf.Tensor) => tf.Tensor;
+} {
+  const { tokens: m, k } = plan;
+  const order = tf.tensor1d(plan.order, 'int32');
+  const slotMajor = new Int32Array(m * k);
+  for (let t = 0; t < m; t++) for (let j = 0; j < k; j++) slotMajor[j * m + t] = plan.inverse[t * k + j]!;
+  const bySlot = tf.tensor1d(slotMajor, 'int32');
+  // The index tensors go to the backward pass as saved tensors: the caller's tidy ends before it.
+  const spreadRaw = (x: tf.Tensor, o: tf.Tensor) => tf.gather(x, o);
+  const collectRaw = (y: tf.Tensor, slots: tf.Tensor) => {
+    const d = y.shape[1]!;
+    return k === 1 ? tf.gather(y, slots) : tf.sum(tf.reshape(tf.gather(y, slots), [k, m, d]), 0);
+  };
+  const spread = tf.customGrad((x, save) => {
+    (save as tf.GradSaveFunc)([order, bySlot]);
+    return {
+      value: spreadRaw(x as tf.Tensor, order),
+      gradFunc: (dy, saved) => collectRaw(dy as tf.Tensor, saved[1]!),
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+  const collect = tf.customGrad((y, save) => {
+    (save as tf.GradSaveFunc)([order, bySlot]);
+    return {
+      value: collectRaw(y as tf.Tensor, bySlot),
+      gradFunc: (dy, saved) => spreadRaw(dy as tf.Tensor, saved[0]!),
+    };
+  }) as (y: tf.Tensor) => tf.Tensor;
+  return { spread, collect };
 }

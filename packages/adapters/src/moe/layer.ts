@@ -10,7 +10,7 @@ import {
   type ParamSpec,
   type StagedForward,
 } from '@hypernets/core';
-import { dispatchPlan } from './dispatch.js';
+import { dispatchPlan, pairOps } from './dispatch.js';
 
 export interface MoeFeedForwardConfig {
   /** Experts E. */
@@ -130,6 +130,7 @@ export class MoeFeedForward implements FeedForwardSublayer {
         }),
     };
     const plan = dispatchPlan(ids as Int32Array, m, k, e);
+    const pairs = pairOps(plan);
     this.lastStats = { counts: plan.counts, entropySum: entropy![0]!, tokens: m };
     // Gates: softmax over the k kept logits (FastMoE's NaiveGate), differentiable through the gather.
     const gates = tf.softmax(
@@ -151,16 +152,16 @@ export class MoeFeedForward implements FeedForwardSublayer {
     const needGather = active.some((j) => plan.counts[j]! !== m);
     const xBlocks = needGather
       ? active.length === 1
-        ? [tf.gather(xf, tf.tensor1d(plan.order, 'int32'))]
-        : tf.split(tf.gather(xf, tf.tensor1d(plan.order, 'int32')), sizes, 0)
+        ? [pairs.spread(xf)]
+        : tf.split(pairs.spread(xf), sizes, 0)
       : active.map(() => xf);
     const blocks = active.map((j, i) => {
       const yj = linear(activate(linear(xBlocks[i]!, w1[j]!, b1[j]!), this.activation), w2[j]!, b2[j]!);
       return tf.mul(yj, gateBlocks[i]!);
     });
     const ys = blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 0); // [M·k, d], gated
-    // Each token's k gated outputs summed back into its row (gather's adjoint; its gradient is a gather).
-    const y = tf.unsortedSegmentSum(ys, tf.tensor1d(plan.order, 'int32'), m);
+    // Each token's k gated outputs summed back into its row (spread's adjoint; its gradient is a spread).
+    const y = pairs.collect(ys);
     if (this.loadBalance > 0 && options.training === true && options.auxLosses) {
       const share = tf.tensor1d(Float32Array.from(plan.counts, (c) => c / (m * k)));
       const meanProb = tf.mean(tf.softmax(logits), 0);
