@@ -53,7 +53,13 @@ export type {
 } from './moe/trainer.js';
 export { MoeFeedForward } from './moe/layer.js';
 export type { MoeFeedForwardConfig, RoutingStats } from './moe/layer.js';
-export { dispatchPlan, topKAt } from './moe/dispatch.js';
+export { dispatchPlan, pairOps, topKAt } from './moe/dispatch.js';
 export type { DispatchPlan } from './moe/dispatch.js';
 export { ROUTER_KINDS } from './moe/routers/router.js';
 export type { MoeRouter, RouterKind } from './moe/routers/router.js';
+export { DgTrainer, DG_EVENT_TYPES } from './dg/trainer.js';
+export type { DgEnvironment, DgTrainerOptions, DgTrainResult, DgTrainEvent } from './dg/trainer.js';
+export type { DgAlgorithm } from './dg/algorithm.js';
+export { createErm, torchDefaultInit } from './dg/erm.js';
+export { createHmoe } from './dg/hmoe.js';
+export type { HmoeConfig } from './dg/hmoe.js';

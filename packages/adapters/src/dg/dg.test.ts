@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { DomainBedMnistCnn, Rng, initBackend, softmaxCrossEntropy } from '@hypernets/core';
+import { DomainBedMnistCnn, MLP, Rng, initBackend, softmaxCrossEntropy, type TargetNet } from '@hypernets/core';
 import type { DgAlgorithm } from './algorithm.js';
 import { createErm } from './erm.js';
+import { createHmoe } from './hmoe.js';
 import { DgTrainer, type DgEnvironment } from './trainer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dg-'));
@@ -157,5 +158,92 @@ describe('ERM', () => {
     expect(erm.loss(x, y).dataSync()[0]).toBeCloseTo(ce, 5);
     tf.dispose([x, y, logits]);
     erm.dispose();
+  });
+});
+
+describe('HMOE (reconstructed)', () => {
+  it('gate = softmax(−‖z − e_i‖²/τ), prediction = log Σ α_i p_i, loss = NLL + entropy terms (hand computation)', () => {
+    const hm = createHmoe({
+      channels: 1,
+      numClasses: 3,
+      experts: 2,
+      embeddingDim: 3,
+      hyperHidden: 5,
+      expertHidden: 4,
+      temperature: 0.5,
+      seed: 1,
+    });
+    const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const y = tf.tensor1d([0, 2, 1], 'int32');
+    const v = (n: string) => hm.variables[n]!;
+    const feat = new DomainBedMnistCnn({ channels: 1 }).forward(x, hm.variables);
+    const z = tf.add(tf.matMul(feat, v('gate.weight')), v('gate.bias')).arraySync() as number[][];
+    const emb = v('experts.embedding').arraySync() as number[][];
+    const alpha = z.map((r) => {
+      const s = emb.map((ei) => -ei.reduce((a, q, j) => a + (r[j]! - q) ** 2, 0) / 0.5);
+      const mx = Math.max(...s);
+      const ex = s.map((q) => Math.exp(q - mx));
+      const sum = ex.reduce((a, b) => a + b, 0);
+      return ex.map((q) => q / sum);
+    });
+    const gate = hm.gate!(x).arraySync() as number[][];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) expect(gate[i]![j]).toBeCloseTo(alpha[i]![j]!, 5);
+    // Expert i's classifier from θ_i = H(e_i), by hand.
+    const f = feat.arraySync() as number[][];
+    const mm = (a: number[][], b: number[][]) =>
+      a.map((r) => b[0]!.map((_, j) => r.reduce((s, q, k) => s + q * b[k]![j]!, 0)));
+    const h = mm(emb, v('hyper.fc1.weight').arraySync() as number[][]).map((r) =>
+      r.map((q, j) => Math.max(0, q + (v('hyper.fc1.bias').arraySync() as number[])[j]!)),
+    );
+    const theta = mm(h, v('hyper.fc2.weight').arraySync() as number[][]).map((r) =>
+      r.map((q, j) => q + (v('hyper.fc2.bias').arraySync() as number[])[j]!),
+    );
+    const probs = f.map((fi, n) => {
+      const mix = [0, 0, 0];
+      theta.forEach((t, ei) => {
+        const w1 = Array.from({ length: 128 }, (_, a) => t.slice(a * 4, a * 4 + 4));
+        const b1 = t.slice(512, 516);
+        const w2 = Array.from({ length: 4 }, (_, a) => t.slice(516 + a * 3, 516 + a * 3 + 3));
+        const b2 = t.slice(528, 531);
+        const hid = mm([fi], w1)[0]!.map((q, j) => Math.max(0, q + b1[j]!));
+        const lg = mm([hid], w2)[0]!.map((q, j) => q + b2[j]!);
+        const mx = Math.max(...lg);
+        const ex = lg.map((q) => Math.exp(q - mx));
+        const s = ex.reduce((a, b) => a + b, 0);
+        ex.forEach((q, j) => (mix[j]! += alpha[n]![ei]! * (q / s)));
+      });
+      return mix;
+    });
+    const pred = hm.predict(x).arraySync() as number[][];
+    for (let n = 0; n < 3; n++) for (let j = 0; j < 3; j++) expect(pred[n]![j]).toBeCloseTo(Math.log(probs[n]![j]!), 4);
+    const H = (p: number[]) => -p.reduce((a, q) => a + q * Math.log(q + 1e-12), 0);
+    const nll = -[0, 2, 1].reduce((a, c, n) => a + Math.log(probs[n]![c]!), 0) / 3;
+    const meanAlpha = [0, 1].map((j) => alpha.reduce((a, r) => a + r[j]!, 0) / 3);
+    const want = nll + 0.1 * (alpha.reduce((a, r) => a + H(r), 0) / 3) - 0.1 * H(meanAlpha);
+    expect(hm.loss(x, y).dataSync()[0]).toBeCloseTo(want, 4);
+    tf.dispose([x, y, feat]);
+    hm.dispose();
+  });
+
+  it('every variable gets a gradient (the hypernetwork, the embeddings, the gate, the featurizer)', () => {
+    // A small featurizer keeps the backward cheap on cpu (MNIST_CNN's is exercised above).
+    const featurizer = new MLP({ inputSize: 28 * 28 * 2, hiddenSizes: [6], outputSize: 5 });
+    const flat: TargetNet = {
+      ...featurizer,
+      params: featurizer.params,
+      inputShape: [28, 28, 2],
+      outputShape: [5],
+      forward: (x, w) => featurizer.forward(tf.reshape(x, [x.shape[0]!, -1]), w),
+    };
+    const hm = createHmoe({ channels: 2, numClasses: 2, experts: 3, seed: 4, featurizer: flat });
+    const x = tf.randomUniform([2, 28, 28, 2], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const y = tf.tensor1d([1, 0], 'int32');
+    const vars = hm.trainable.map((n) => hm.variables[n]!);
+    const { value, grads } = tf.variableGrads(() => hm.loss(x, y), vars);
+    for (const n of hm.trainable)
+      expect(tf.sum(tf.abs(grads[hm.variables[n]!.name]!)).dataSync()[0], n).toBeGreaterThan(0);
+    tf.dispose([x, y, value, ...Object.values(grads)]);
+    hm.dispose();
+    expect(() => createHmoe({ channels: 1, numClasses: 2, temperature: 0 })).toThrow(/temperature/);
   });
 });
