@@ -13,6 +13,7 @@ import {
   type TrainerCallbacks,
 } from '@hypernets/core';
 import {
+  BestSnapshot,
   RunCheckpoint,
   boundedArray,
   eventEmitter,
@@ -160,7 +161,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   private readonly emit: (e: AdapterTrainEvent) => Promise<void>;
   private readonly checkpoint: RunCheckpoint<Progress>;
   /** Variables at the best validation step (the same names as `model.variables()`). */
-  private best: Record<string, tf.Tensor> | null = null;
+  private readonly best: BestSnapshot;
   /** Frozen embeddings of training examples, by `${task}:${row}` (the auxiliary loss's input). */
   private readonly frozen = new Map<string, Float32Array>();
 
@@ -189,6 +190,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
     };
     if (this.config.warmupSteps >= o.steps) throw new ConfigError('warmupSteps', `must be below steps (${o.steps})`);
     this.model = o.model;
+    this.best = new BestSnapshot(() => o.model.variables());
     this.tasks = o.tasks;
     const all = o.model.variables();
     const keep = o.trainOnly ? new Set(o.trainOnly) : null;
@@ -338,7 +340,7 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
     );
     p = snapshot(step);
     // Test with the best validation step's variables.
-    if (this.best) this.assignAll(this.best);
+    this.best.assignBack();
     const acc: Record<string, number> = {};
     for (let t = 0; t < this.tasks.length; t++) acc[this.tasks[t]!.name] = await this.accuracy(t, 'test');
     const names = this.tasks.map((x) => x.name);
@@ -414,14 +416,9 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
       p.bestAverage = average;
       p.bestStep = step;
       p.bestVal = val;
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = Object.fromEntries(Object.entries(this.model.variables()).map(([k, v]) => [k, tf.clone(v)]));
+      this.best.take();
     }
     await this.emit({ type: 'eval', step, val, average, best });
-  }
-
-  private assignAll(values: Record<string, tf.Tensor>): void {
-    for (const [k, v] of Object.entries(this.model.variables())) v.assign(values[k]!);
   }
 
   private adamSlots(): Record<string, tf.Variable> {
@@ -432,11 +429,10 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   }
 
   private async save(p: Progress): Promise<void> {
-    const best = this.best ? Object.fromEntries(Object.entries(this.best).map(([k, v]) => [`best.${k}`, v])) : {};
     const path = await this.checkpoint.save({
       step: p.step,
       progress: p,
-      tensors: { ...this.model.variables(), ...this.adamSlots(), ...best },
+      tensors: { ...this.model.variables(), ...this.adamSlots(), ...this.best.tensors() },
       meta: { method: this.model.method.name, tasks: this.tasks.map((t) => t.name) },
     });
     await this.emit({ type: 'checkpoint', step: p.step, path });
@@ -454,21 +450,10 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
           ck.paths.meta,
           `has Adam steps for ${p.taskAdam.length} tasks, not ${this.tasks.length}`,
         );
-      const vars = this.model.variables();
-      const hasBest = p.bestAverage >= 0;
-      // A snapshot of the best step is restored into fresh tensors: stand-in variables to validate and assign into.
-      const bestVars: Record<string, tf.Variable> = {};
-      if (hasBest)
-        for (const [k, v] of Object.entries(vars))
-          bestVars[`best.${k}`] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
-      try {
-        restoreVariables(ck, { ...vars, ...this.adamSlots(), ...bestVars });
-      } catch (e) {
-        tf.dispose(Object.values(bestVars));
-        throw e;
-      }
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = hasBest ? Object.fromEntries(Object.entries(bestVars).map(([k, v]) => [k.slice(5), v])) : null;
+      // A snapshot of the best step is restored into stand-in variables, then kept as the snapshot.
+      this.best.restoreWith(p.bestAverage >= 0, (best) =>
+        restoreVariables(ck, { ...this.model.variables(), ...this.adamSlots(), ...best }),
+      );
       if (this.sharedAdam) this.sharedAdam.t = p.sharedAdam;
       this.taskAdams.forEach((a, t) => (a.t = p.taskAdam[t]!));
     });
@@ -480,6 +465,6 @@ export class AdapterTrainer implements Trainer<AdapterTrainResult> {
   dispose(): void {
     this.sharedAdam?.dispose();
     for (const a of this.taskAdams) a.dispose();
-    if (this.best) tf.dispose(Object.values(this.best));
+    this.best.dispose();
   }
 }

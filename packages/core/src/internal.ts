@@ -77,6 +77,7 @@ export {
   callbackName,
   eventEmitter,
   RunCheckpoint,
+  BestSnapshot,
   runSteps,
   boundedArray,
   rngStateSchema,

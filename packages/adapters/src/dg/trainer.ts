@@ -12,6 +12,7 @@ import {
   type TrainerCallbacks,
 } from '@hypernets/core';
 import {
+  BestSnapshot,
   RunCheckpoint,
   boundedArray,
   eventEmitter,
@@ -138,7 +139,7 @@ export class DgTrainer implements Trainer<DgTrainResult> {
   private readonly adam: Adam;
   private readonly emit: (e: DgTrainEvent) => Promise<void>;
   private readonly checkpoint: RunCheckpoint<Progress>;
-  private best: Record<string, tf.Tensor> | null = null;
+  private readonly best: BestSnapshot;
 
   constructor(options: DgTrainerOptions) {
     const o = parseTrainingOptions(optionsSchema, options);
@@ -160,6 +161,7 @@ export class DgTrainer implements Trainer<DgTrainResult> {
       }
     });
     this.algorithm = algorithm;
+    this.best = new BestSnapshot(() => algorithm.variables);
     this.envs = environments;
     this.config = config;
     this.vars = algorithm.trainable.map((n) => algorithm.variables[n]!);
@@ -280,7 +282,7 @@ export class DgTrainer implements Trainer<DgTrainResult> {
       },
     );
     p = snapshot(step);
-    if (this.best) for (const [k, v] of Object.entries(this.algorithm.variables)) v.assign(this.best[k]!);
+    this.best.assignBack();
     const test = await this.accuracy(c.testEnv, 'in');
     let gateUsage: number[][] | null = null;
     if (this.algorithm.gate) {
@@ -311,18 +313,20 @@ export class DgTrainer implements Trainer<DgTrainResult> {
     if (best) {
       p.bestVal = valAcc;
       p.bestStep = step;
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = Object.fromEntries(Object.entries(this.algorithm.variables).map(([k, v]) => [k, tf.clone(v)]));
+      this.best.take();
     }
     await this.emit({ type: 'eval', step, valAcc, perEnv, best });
   }
 
   private async save(p: Progress): Promise<void> {
-    const best = this.best ? Object.fromEntries(Object.entries(this.best).map(([k, v]) => [`best.${k}`, v])) : {};
     const path = await this.checkpoint.save({
       step: p.step,
       progress: p,
-      tensors: { ...this.algorithm.variables, ...this.adam.slots([...this.algorithm.trainable], 'adam.'), ...best },
+      tensors: {
+        ...this.algorithm.variables,
+        ...this.adam.slots([...this.algorithm.trainable], 'adam.'),
+        ...this.best.tensors(),
+      },
       meta: { algorithm: this.algorithm.name, testEnv: this.config.testEnv },
     });
     await this.emit({ type: 'checkpoint', step: p.step, path });
@@ -335,19 +339,13 @@ export class DgTrainer implements Trainer<DgTrainResult> {
       if (want !== have) throw new CheckpointError(ck.paths.meta, `holds the run ${have}; this run is ${want}`);
       if (p.step > this.config.steps)
         throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
-      const vars = this.algorithm.variables;
-      const bestVars: Record<string, tf.Variable> = {};
-      if (p.bestVal >= 0)
-        for (const [k, v] of Object.entries(vars))
-          bestVars[`best.${k}`] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
-      try {
-        restoreVariables(ck, { ...vars, ...this.adam.slots([...this.algorithm.trainable], 'adam.'), ...bestVars });
-      } catch (e) {
-        tf.dispose(Object.values(bestVars));
-        throw e;
-      }
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = p.bestVal >= 0 ? Object.fromEntries(Object.entries(bestVars).map(([k, v]) => [k.slice(5), v])) : null;
+      this.best.restoreWith(p.bestVal >= 0, (best) =>
+        restoreVariables(ck, {
+          ...this.algorithm.variables,
+          ...this.adam.slots([...this.algorithm.trainable], 'adam.'),
+          ...best,
+        }),
+      );
       this.adam.t = p.adam;
     });
     if (p) await this.emit({ type: 'resume', step: p.step, path: this.checkpoint.path! });
@@ -356,6 +354,6 @@ export class DgTrainer implements Trainer<DgTrainResult> {
 
   dispose(): void {
     this.adam.dispose();
-    if (this.best) tf.dispose(Object.values(this.best));
+    this.best.dispose();
   }
 }

@@ -6,6 +6,10 @@ import { Adam, Rng, TransformerEncoder, forwardRecorded, initBackend, type Weigh
 import { dispatchPlan, topKAt } from './dispatch.js';
 import { MoeFeedForward } from './layer.js';
 import { MoeLanguageModel } from './lm.js';
+import { MoeLmTrainer } from './trainer.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -325,4 +329,93 @@ describe('model lifetime', () => {
       lm.dispose();
       expect(tf.memory().numTensors).toBe(before);
     });
+});
+
+describe('MoeLmTrainer', () => {
+  const corpus = (() => {
+    // A periodic "text" with some noise: learnable, not trivial.
+    const rng = new Rng(7);
+    const make = (n: number) =>
+      Uint8Array.from({ length: n }, (_, i) => (rng.uniform() < 0.1 ? rng.int(0, 26) : (i * 7) % 27));
+    return { train: make(4000), valid: make(600), test: make(600) };
+  })();
+  const small = { dModel: 8, numHeads: 2, numBlocks: 2, seqLength: 12, experts: 4, expertHidden: 6, hyperSize: 5 };
+  const opts = {
+    steps: 8,
+    batchSize: 4,
+    lr: 1e-2,
+    evalEvery: 4,
+    evalSymbols: 240,
+    testSymbols: 240,
+    seed: 2,
+    logEvery: 1,
+  };
+
+  it('follows the k schedule, validates at evalK, tests BPC at each k with routing statistics', async () => {
+    const model = new MoeLanguageModel({ router: 'hyperrouter', ...small, seed: 1 });
+    const ks: (number | null)[] = [];
+    const t = new MoeLmTrainer({
+      model,
+      corpus,
+      ...opts,
+      kStart: 2,
+      kEnd: 4,
+      testK: [1, 2, 4],
+      callbacks: { onStep: (e) => void ks.push(e.k) },
+    });
+    const r = await t.run();
+    expect(ks).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((s) => topKAt(s - 1, 8, 2, 4)));
+    expect(r.evals.map((e) => e.step)).toEqual([4, 8]);
+    expect(r.valBpc).toBe(Math.min(...r.evals.map((e) => e.bpc)));
+    expect(Object.keys(r.bpc)).toEqual(['1', '2', '4']);
+    for (const test of r.tests) {
+      expect(test.usage).toHaveLength(2);
+      for (const u of test.usage) expect(u.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      expect(test.routerEntropy).toBeGreaterThan(0);
+      expect(test.routerEntropy).toBeLessThanOrEqual(Math.log(4) + 1e-6);
+    }
+    // At k = E every expert sees every token.
+    for (const u of r.tests.find((x) => x.k === 4)!.usage) for (const v of u) expect(v).toBeCloseTo(0.25, 6);
+    // The test BPC at the evaluation k equals a fresh evaluation with the best variables.
+    const again = await t.bitsPerChar('test', 240, 2);
+    expect(again.bpc).toBeCloseTo(r.bpc['2']!, 6);
+    expect(t.lrAt(1)).toBeCloseTo(1e-2, 12);
+    expect(t.lrAt(5)).toBeCloseTo(0.5 * 1e-2 * (1 + Math.cos(Math.PI / 2)), 12);
+    t.dispose();
+    model.dispose();
+  });
+
+  it('a resumed run ends with the numbers of one that never stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moe-lm-'));
+    try {
+      const a = new MoeLanguageModel({ router: 'smoe', ...small, seed: 3 });
+      const full = await new MoeLmTrainer({ model: a, corpus, ...opts }).run();
+      const b = new MoeLanguageModel({ router: 'smoe', ...small, seed: 3 });
+      const killed = new MoeLmTrainer({
+        model: b,
+        corpus,
+        ...opts,
+        checkpointDir: dir,
+        checkpointEvery: 3,
+        callbacks: {
+          onStep: (e) => {
+            if (e.step === 5) throw new Error('killed');
+          },
+        },
+      });
+      await expect(killed.run()).rejects.toThrow('killed');
+      const c = new MoeLanguageModel({ router: 'smoe', ...small, seed: 99 });
+      const resumed = await new MoeLmTrainer({ model: c, corpus, ...opts, checkpointDir: dir, checkpointEvery: 3 }).run(
+        { resume: true },
+      );
+      expect(resumed.curve).toEqual(full.curve);
+      expect(resumed.evals).toEqual(full.evals);
+      expect(resumed.bpc).toEqual(full.bpc);
+      for (const n of Object.keys(a.variables))
+        expect(Array.from(c.variables[n]!.dataSync()), n).toEqual(Array.from(a.variables[n]!.dataSync()));
+      [a, b, c].forEach((m) => m.dispose());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
   type TrainerCallbacks,
 } from '@hypernets/core';
 import {
+  BestSnapshot,
   RunCheckpoint,
   boundedArray,
   eventEmitter,
@@ -180,7 +181,7 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
   private readonly adam: Adam;
   private readonly emit: (e: MoeLmTrainEvent) => Promise<void>;
   private readonly checkpoint: RunCheckpoint<Progress>;
-  private best: Record<string, tf.Tensor> | null = null;
+  private readonly best: BestSnapshot;
 
   constructor(options: MoeLmTrainerOptions) {
     const o = parseTrainingOptions(optionsSchema, options);
@@ -220,6 +221,7 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
     };
     if (routed) for (const k of this.config.testK) kOk('testK', k);
     this.model = m;
+    this.best = new BestSnapshot(() => m.variables);
     this.corpus = o.corpus;
     this.vars = m.trainable.map((n) => m.variables[n]!);
     this.adam = new Adam(this.vars, { lr: o.lr });
@@ -399,7 +401,7 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
       },
     );
     p = snapshot(step);
-    if (this.best) this.assignAll(this.best);
+    this.best.assignBack();
     const tests: MoeLmTestResult[] = [];
     for (const k of c.testK) {
       const r = await this.bitsPerChar('test', c.testSymbols, this.model.moe.length > 0 ? k : null);
@@ -428,22 +430,16 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
     if (best) {
       p.bestBpc = bpc;
       p.bestStep = step;
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = Object.fromEntries(Object.entries(this.model.variables).map(([k, v]) => [k, tf.clone(v)]));
+      this.best.take();
     }
     await this.emit({ type: 'eval', step, bpc, best });
   }
 
-  private assignAll(values: Record<string, tf.Tensor>): void {
-    for (const [k, v] of Object.entries(this.model.variables)) v.assign(values[k]!);
-  }
-
   private async save(p: Progress): Promise<void> {
-    const best = this.best ? Object.fromEntries(Object.entries(this.best).map(([k, v]) => [`best.${k}`, v])) : {};
     const path = await this.checkpoint.save({
       step: p.step,
       progress: p,
-      tensors: { ...this.model.variables, ...this.adam.slots(this.model.trainable, 'adam.'), ...best },
+      tensors: { ...this.model.variables, ...this.adam.slots(this.model.trainable, 'adam.'), ...this.best.tensors() },
       meta: { model: { ...this.model.config } },
     });
     await this.emit({ type: 'checkpoint', step: p.step, path });
@@ -451,25 +447,16 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
 
   private async restore(): Promise<Progress | null> {
     const p = await this.checkpoint.restore((ck, p) => {
-      const want = JSON.stringify({ ...this.model.config });
-      const have = JSON.stringify(ck.meta.model);
+      // The architecture must match; the init seed need not (every variable comes from the checkpoint).
+      const shape = (c: unknown) => JSON.stringify({ ...(c as object), seed: undefined });
+      const want = shape(this.model.config);
+      const have = shape(ck.meta.model);
       if (want !== have) throw new CheckpointError(ck.paths.meta, `holds the model ${have}; this run's is ${want}`);
       if (p.step > this.config.steps)
         throw new CheckpointError(ck.paths.meta, `is at step ${p.step}, past this run's ${this.config.steps} steps`);
-      const vars = this.model.variables;
-      const hasBest = p.bestBpc >= 0;
-      const bestVars: Record<string, tf.Variable> = {};
-      if (hasBest)
-        for (const [k, v] of Object.entries(vars))
-          bestVars[`best.${k}`] = tf.tidy(() => tf.variable(tf.zerosLike(v), false));
-      try {
-        restoreVariables(ck, { ...vars, ...this.adam.slots(this.model.trainable, 'adam.'), ...bestVars });
-      } catch (e) {
-        tf.dispose(Object.values(bestVars));
-        throw e;
-      }
-      if (this.best) tf.dispose(Object.values(this.best));
-      this.best = hasBest ? Object.fromEntries(Object.entries(bestVars).map(([k, v]) => [k.slice(5), v])) : null;
+      this.best.restoreWith(p.bestBpc >= 0, (best) =>
+        restoreVariables(ck, { ...this.model.variables, ...this.adam.slots(this.model.trainable, 'adam.'), ...best }),
+      );
       this.adam.t = p.adam;
     });
     if (p) await this.emit({ type: 'resume', step: p.step, path: this.checkpoint.path! });
@@ -479,6 +466,6 @@ export class MoeLmTrainer implements Trainer<MoeLmTrainResult> {
   /** Frees the optimiser state and the best snapshot (the model stays the caller's). */
   dispose(): void {
     this.adam.dispose();
-    if (this.best) tf.dispose(Object.values(this.best));
+    this.best.dispose();
   }
 }

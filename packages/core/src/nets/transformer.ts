@@ -7,7 +7,14 @@ import type { ForwardOptions, StagedForward, SublayerSite, TargetNet } from '../
 import { replayHostReads } from '../host-reads.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { multiHeadAttention } from '../ops/attention.js';
-import { checkBatch, checkDropout, checkOptionalPositiveInt, checkPositiveInt, requireRng } from './validate.js';
+import {
+  checkActivation,
+  checkBatch,
+  checkDropout,
+  checkOptionalPositiveInt,
+  checkPositiveInt,
+  requireRng,
+} from './validate.js';
 
 /**
  * Pre-LN Transformer encoder (GPT-2 / ViT block order) with shared or per-sample weights:
@@ -120,18 +127,6 @@ export interface ResolvedTransformerEncoderConfig {
   readonly feedForward: readonly (FeedForwardSublayer | null)[];
 }
 
-const ACTIVATIONS: readonly Activation[] = [
-  'relu',
-  'tanh',
-  'sigmoid',
-  'elu',
-  'gelu',
-  'gelu-tanh',
-  'leaky-relu',
-  'linear',
-  'silu',
-];
-
 const KEYS = new Set([
   'dModel',
   'numHeads',
@@ -196,9 +191,7 @@ function resolveConfig(config: TransformerEncoderConfig): ResolvedTransformerEnc
       'positionalEmbedding',
       `must be true (learned), 'sinusoidal' or false, got ${JSON.stringify(positional)}`,
     );
-  const ffActivation = config.ffActivation ?? 'gelu-tanh';
-  if (!ACTIVATIONS.includes(ffActivation))
-    throw new ConfigError('ffActivation', `must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(ffActivation)}`);
+  const ffActivation = checkActivation('ffActivation', config.ffActivation ?? 'gelu-tanh');
   const numBlocks = checkPositiveInt('numBlocks', config.numBlocks);
   const ff = config.feedForward;
   const feedForward = Array.from({ length: numBlocks }, (_, b) => {
@@ -282,7 +275,10 @@ export class TransformerEncoder implements TargetNet {
         const own = ff.specs(`${p}.mlp`, d, layer);
         for (const s of own)
           if (!s.name.startsWith(`${p}.mlp.`))
-            throw new ConfigError('feedForward', `block ${b}'s sublayer named a weight '${s.name}' outside '${p}.mlp.'`);
+            throw new ConfigError(
+              'feedForward',
+              `block ${b}'s sublayer named a weight '${s.name}' outside '${p}.mlp.'`,
+            );
         specs.push(...own);
         layer = Math.max(layer, ...own.map((s) => s.layer + 1));
       } else {

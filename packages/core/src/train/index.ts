@@ -9,6 +9,7 @@ export {
   type TrainerEventBase,
 } from './callbacks.js';
 export { RunCheckpoint, type RunCheckpointOptions, type RunSave } from './run-checkpoint.js';
+export { BestSnapshot } from './best-snapshot.js';
 export { runSteps, type StepLoopOptions, type StepLoopHooks } from './step-loop.js';
 export type { Trainer, RunOptions } from './trainer.js';
 export { boundedArray, rngStateSchema, samplerStateSchema } from './schemas.js';
