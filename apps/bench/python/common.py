@@ -1,7 +1,12 @@
 """Shared by the PyTorch halves of the step benchmarks."""
+import json
 import math
+import struct
 import statistics
 import time
+
+import numpy as np
+import torch
 
 
 def blas_in_use() -> str:
@@ -46,3 +51,21 @@ def mlp_forward(x, flat, shapes, numels):
         if i < layers - 1:
             a = F.relu(a)
     return a
+
+
+DTYPES = {"F32": "float32", "I32": "int32", "F64": "float64", "I64": "int64", "U8": "uint8", "BOOL": "bool"}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        arr = np.frombuffer(data[a:b], dtype=np.dtype(DTYPES[e["dtype"]])).reshape(e["shape"])
+        out[name] = torch.from_numpy(arr.copy())
+    return out

@@ -20,33 +20,15 @@ Weights, the batch and the encoder's constants come from the .safetensors file t
   hyperformer_step.py STEPS WARMUP THREADS FILE     -> {"torch_ms", "torch_cpu_ms", ...}
 """
 import json
-import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import blas_in_use, median_ms
+from common import blas_in_use, median_ms, read_safetensors
 
-DTYPES = {"F32": np.float32, "I32": np.int32, "F64": np.float64, "I64": np.int64, "U8": np.uint8, "BOOL": np.bool_}
 SITES = [("layer0.attn", 0, 1), ("layer0.ffn", 0, 0), ("layer1.attn", 1, 1), ("layer1.ffn", 1, 0)]  # name, layer, block
 WIDTH, BOTTLENECK, HEADS = 512, 16, 4
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        arr = np.frombuffer(data[a:b], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        out[name] = torch.from_numpy(arr.copy())
-    return out
 
 
 def build(path):

@@ -27,35 +27,17 @@ little-endian tensors). Usage:
 import json
 import math
 import statistics
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import blas_in_use, median_ms
+from common import blas_in_use, median_ms, read_safetensors
 
-DTYPES = {"F32": np.float32, "I32": np.int32, "F64": np.float64, "I64": np.int64, "U8": np.uint8, "BOOL": np.bool_}
 LN_EPS = 1e-5
 LR = 1e-3
 CLIP = 0.25
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        arr = np.frombuffer(data[a:b], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        out[name] = torch.from_numpy(arr.copy())
-    return out
 
 
 def frozen(name):
