@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { cli, usageError as exitsWithUsageError } from '../testing/helpers.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from '../continual/options.js';
 import { validate } from '../ghn/options.js';
 import { TRAIN_FILES } from './command.js';
@@ -24,21 +23,8 @@ import {
   trainSchema,
 } from './options.js';
 
-const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, HYPERNETS_BACKEND: 'wasm' },
-    timeout: 120_000,
-  });
-
 /** The command exits 2 with `want` on stderr, before a backend starts or data loads. */
-function usageError(args: readonly string[], want: RegExp): void {
-  const r = cli(...args);
-  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
-  expect(r.stderr).toMatch(want);
-  expect(r.stderr + r.stdout).not.toMatch(/backend:|loaded in/);
-}
+const usageError = (args: readonly string[], want: RegExp) => exitsWithUsageError(args, want, /backend:|loaded in/);
 
 const train = (o: Record<string, unknown>) => () =>
   validate(trainSchema, { ...TRAIN_DEFAULTS, method: 'adapters', ...o });

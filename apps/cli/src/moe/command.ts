@@ -1,13 +1,12 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { choice, floatOption, intListOption, intOption } from '../args.js';
 import { given, ioFor, jsonLine } from '../command-io.js';
 import { userPath } from '../continual/command.js';
-import { BACKENDS, UsageError } from '../continual/options.js';
+import { BACKENDS } from '../continual/options.js';
 import { validate } from '../ghn/options.js';
-import { loadTf } from '../lazy.js';
 import { prepareOutDir } from '../out-dir.js';
+import { requireCheckpoint, runner, typedCommand } from './common.js';
+import { domainbedCommand } from './domainbed-command.js';
 import { DEFAULT_HYPER_SIZE, LM_DEFAULTS, POSITIONS, ROUTERS, lmFingerprint, lmSchema, resolveLm } from './options.js';
 
 /** What `moe lm` writes into --out (the trainer's checkpoint, the report). */
@@ -50,21 +49,6 @@ const LM_KEYS = [
   'checkpointEvery',
   'backend',
 ] as const;
-
-/** The heavy part (tfjs, the packages), loaded when a command runs. */
-async function runner() {
-  await loadTf();
-  return import('./run.js');
-}
-
-/** The command line as typed (after `hypernets`), shell-quoted where needed: summary.md shows it. */
-function typedCommand(cmd: Command): string {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  const raw = (root as Command & { rawArgs?: string[] }).rawArgs ?? [];
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['hypernets', ...raw.slice(2).map(quote)].join(' ');
-}
 
 /** `hypernets moe lm`: a mixture-of-experts character language model, routed by SMoE, SMoE-Dropout or HyperRouter. */
 function lmCommand(): Command {
@@ -126,18 +110,7 @@ function lmCommand(): Command {
       const json = Boolean(opts.json);
       const resume = Boolean(opts.resume);
       const overwrite = Boolean(opts.overwrite);
-      // prepareOutDir takes a missing checkpoint as a fresh start: here --resume says there is one to continue
-      if (resume && !overwrite) {
-        const there = await stat(join(out, 'checkpoint.json')).then(
-          (s) => s.isFile(),
-          () => false,
-        );
-        if (!there)
-          throw new UsageError(
-            `--resume: ${out} holds no checkpoint to continue (no checkpoint.json); leave --resume out to start a ` +
-              'new run there, or pass the --out of the run to continue',
-          );
-      }
+      await requireCheckpoint(out, resume, overwrite);
       await prepareOutDir({
         flag: '--out',
         out,
@@ -145,7 +118,7 @@ function lmCommand(): Command {
         overwrite,
         resume: { resume, fingerprint: lmFingerprint(o) },
       });
-      const { runMoeLm } = await runner();
+      const { runMoeLm } = await runner(() => import('./run.js'));
       const s = await runMoeLm(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
       if (json)
         jsonLine({
@@ -162,14 +135,17 @@ function lmCommand(): Command {
 
 /**
  * `hypernets moe …`: mixture-of-experts experiments. Each experiment is a subcommand with its
- * own options.ts schema, run.ts and report.ts entry points (`lm`; DomainBed to come).
+ * own options, run and report entry points (`lm`: options.ts, run.ts, report.ts; `domainbed`:
+ * domainbed-{command,options,run,report}.ts; common.ts holds what they share).
  */
 export function moeCommand(): Command {
   const moe = new Command('moe')
     .exitOverride()
     .description(
-      'mixture-of-experts models with hypernetwork routers (HyperRouter) against SMoE, SMoE-Dropout and dense',
+      'mixture-of-experts experiments: a character LM with hypernetwork routers (HyperRouter) against SMoE, ' +
+        'SMoE-Dropout and dense (lm); DomainBed domain generalisation with HMOE against ERM (domainbed)',
     );
   moe.addCommand(lmCommand());
+  moe.addCommand(domainbedCommand());
   return moe;
 }

@@ -1,29 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { cli, usageError as exitsWithUsageError } from '../testing/helpers.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { validate } from '../ghn/options.js';
 import { LM_FILES } from './command.js';
 import { LM_DEFAULTS, ROUTERS, lmFingerprint, lmSchema, resolveLm } from './options.js';
 import type { MoeLmSummary } from './report.js';
 
-const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, HYPERNETS_BACKEND: 'wasm' },
-    timeout: 120_000,
-  });
-
 /** The command exits 2 with `want` on stderr, before a backend starts or data loads. */
-function usageError(args: readonly string[], want: RegExp): void {
-  const r = cli(...args);
-  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
-  expect(r.stderr).toMatch(want);
-  expect(r.stderr + r.stdout).not.toMatch(/backend:|corpus:/);
-}
+const usageError = (args: readonly string[], want: RegExp) => exitsWithUsageError(args, want, /backend:|corpus:/);
 
 const lm = (o: Record<string, unknown>) => () => validate(lmSchema, { ...LM_DEFAULTS, router: 'smoe', ...o });
 

@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 // Test helpers (not part of the command).
 
@@ -21,4 +24,25 @@ export function fakeCheckpoint(dir: string, config: unknown, damage: 'none' | 't
   const written = damage === 'truncate' ? bytes.subarray(0, bytes.length - 3) : Buffer.from(bytes);
   if (damage === 'flip') written[written.length - 1]! ^= 0xff;
   writeFileSync(join(dir, 'checkpoint.safetensors'), written);
+}
+
+const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
+
+/** Runs the `hypernets` bin from source (wasm backend), as a user's shell would. */
+export const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@hypernets/source', bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, HYPERNETS_BACKEND: 'wasm' },
+    timeout: 120_000,
+  });
+
+/**
+ * The command exits 2 with `want` on stderr, before work starts: nothing it prints once a
+ * backend starts or data loads (`workStarted`) appears.
+ */
+export function usageError(args: readonly string[], want: RegExp, workStarted: RegExp): void {
+  const r = cli(...args);
+  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+  expect(r.stderr).toMatch(want);
+  expect(r.stderr + r.stdout).not.toMatch(workStarted);
 }

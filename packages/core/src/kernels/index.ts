@@ -12,7 +12,9 @@
 //    (XNNPACK caches its packed operator by buffer, not shape);
 //  - replacements for wasm kernels that are slow: BatchMatMul (transposed operands),
 //    Conv2DBackpropInput, Slice, SplitV, Tile, Sum (leading axes), Identity and Cast (copies of
-//    every tensor a gradient saves), GatherV2 (element by element).
+//    every tensor a gradient saves), GatherV2 (element by element);
+//  - wrappers of wasm's convolutions that note each filter buffer XNNPACK may cache
+//    (XnnpackFilters.ts): native Adam never updates those in place.
 //  A replacement forwards wasm's setup to the kernel it replaced and delegates the cases it does
 //  not handle to it (originals.ts).
 //
@@ -43,6 +45,12 @@ import { tileGradConfig } from './Tile_grad.js';
 import { unsortedSegmentSumConfig } from './UnsortedSegmentSum.js';
 import { unsortedSegmentSumGradConfig } from './UnsortedSegmentSum_grad.js';
 import { gatherV2Config } from './GatherV2.js';
+import {
+  conv2DConfig,
+  depthwiseConv2dNativeConfig,
+  fusedConv2DConfig,
+  fusedDepthwiseConv2DConfig,
+} from './XnnpackFilters.js';
 
 const KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -69,6 +77,10 @@ const REPLACEMENT_CONFIGS: readonly tf.KernelConfig[] = [
   identityConfig,
   castConfig,
   gatherV2Config,
+  conv2DConfig,
+  fusedConv2DConfig,
+  depthwiseConv2dNativeConfig,
+  fusedDepthwiseConv2DConfig,
 ];
 
 const GRADIENT_CONFIGS: readonly tf.GradConfig[] = [einsumGradConfig, stridedSliceGradConfig, ...comparisonGradConfigs];

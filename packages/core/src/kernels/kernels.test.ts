@@ -135,6 +135,10 @@ describe('registration', () => {
         'Identity',
         'Cast',
         'GatherV2',
+        'Conv2D',
+        'FusedConv2D',
+        'DepthwiseConv2dNative',
+        'FusedDepthwiseConv2D',
       ].sort(),
     );
     for (const k of WASM_REPLACED_KERNELS) expect(WASM_TRAINING_KERNELS).toContain(k);

@@ -3,10 +3,12 @@
 // loop over x, m and v. Bit for bit the op path's result (the addon rounds each operation to
 // float32 in the same order, without fused multiply-adds). In place is safe only where nothing
 // else shares a buffer: each of x, m, v must be the wasm backend's, float32, and held by one
-// tensor (backend refCount 1); otherwise the caller takes the op path. When native products are
-// on, no product goes through XNNPACK, whose cache keyed by buffer would not see the change.
+// tensor (backend refCount 1), and not a buffer a convolution used as its filter (XNNPACK caches
+// a packed copy by buffer: XnnpackFilters.ts); otherwise the caller takes the op path. When native
+// products are on, no product goes through XNNPACK, whose cache keyed by buffer would not see the change.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernels, type AdamConstants } from './native-gemm.js';
+import { cachedByXnnpackOperator } from './XnnpackFilters.js';
 
 interface WasmHeapBackend {
   refCount(dataId: object): number;
@@ -34,6 +36,8 @@ export function nativeAdamStep(
     if (t.dtype !== 'float32' || t.size !== n || t.isDisposed || info.get(t.dataId)?.backend !== backend) return false;
   }
   for (const t of [x, m, v]) if (backend.refCount(t.dataId) !== 1) return false;
+  // A convolution's filter: XNNPACK keeps a packed copy keyed by this buffer (XnnpackFilters.ts).
+  if (cachedByXnnpackOperator(x.dataId)) return false;
   if (n === 0) return true;
   const [X, G, M, V] = [x, g, m, v].map((t) => backend.typedArrayFromHeap(t));
   if (!(X!.buffer instanceof ArrayBuffer)) return false; // threaded wasm's shared memory: the op path

@@ -281,4 +281,25 @@ describe('Adam on @hypernets/native: one in-place pass per variable', () => {
     // the view kept the values it was made with: nothing wrote into its buffer
     expect(Array.from(shared.viewValues!)).toEqual(Array.from(ops.viewValues!));
   });
+
+  it("a convolution's filter is left to the op path: the conv after a step sees the new weights", async ({ skip }) => {
+    if (!info.native?.used) skip(`native GEMM not available: ${info.native?.detail}`);
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const { Adam } = await import('../adam.js');
+    const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.tidy(() => tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 2)));
+    const adam = new Adam([w], { lr: 0.1 });
+    const conv = (f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same');
+    const before = await conv(w).data();
+    const { grads } = tf.variableGrads(() => tf.sum(conv(w)) as tf.Scalar, [w]);
+    adam.step([grads[w.name]!]);
+    const after = await conv(w).data();
+    const copy = tf.tensor(await w.data(), w.shape);
+    const fresh = await conv(copy).data();
+    // XNNPACK packed w's first values; an in-place update would leave `after` equal to `before`.
+    expect(compare(fresh, after).maxAbs).toBe(0);
+    expect(compare(before, after).maxAbs).toBeGreaterThan(0.1);
+    tf.dispose([x, w, copy, ...Object.values(grads)]);
+    adam.dispose();
+  });
 });
