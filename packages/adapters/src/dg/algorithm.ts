@@ -13,5 +13,7 @@ export interface DgAlgorithm {
   predict(x: tf.Tensor4D): tf.Tensor2D;
   /** A mixture's gate weights [N, experts] (for expert usage per domain); absent for single models. */
   gate?(x: tf.Tensor4D): tf.Tensor2D;
+  /** A mixture's logits and gate weights from one pass (evaluation runs the featurizer once); mixtures only. */
+  predictWithGate?(x: tf.Tensor4D): { logits: tf.Tensor2D; gate: tf.Tensor2D };
   dispose(): void;
 }

@@ -92,6 +92,28 @@ describe('DgTrainer', () => {
     alg.dispose();
   });
 
+  it("a mixture's gate usage per environment is the best step's, measured in the evaluation passes", async () => {
+    const mlp = new MLP({ inputSize: 16, hiddenSizes: [6], outputSize: 5 });
+    const featurizer: TargetNet = {
+      ...mlp,
+      params: mlp.params,
+      inputShape: [...SHAPE],
+      outputShape: [5],
+      forward: (x, w) => mlp.forward(tf.reshape(x, [x.shape[0]!, -1]), w),
+    };
+    const hm = createHmoe({ channels: 1, numClasses: 2, experts: 3, seed: 7, featurizer });
+    const t = new DgTrainer({ ...base, algorithm: hm, environments: environments(6), steps: 15 });
+    const r = await t.run();
+    expect(r.evals.every((e) => e.gates?.length === 2)).toBe(true);
+    // After the run the best step's variables are back: measuring again gives the reported usage.
+    const again = [await t.accuracy(0, 'out'), await t.accuracy(1, 'out'), await t.accuracy(2, 'in')];
+    expect(again[2]!.acc).toBe(r.testAcc);
+    again.forEach((a, i) => a.gate!.forEach((g, j) => expect(r.gateUsage![i]![j]).toBeCloseTo(g, 6)));
+    for (const row of r.gateUsage!) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    t.dispose();
+    hm.dispose();
+  });
+
   it('a resumed run ends with the numbers of one that never stopped', async () => {
     const envs = environments(4);
     const full = linearAlgorithm(5);
@@ -221,7 +243,13 @@ describe('HMOE (reconstructed)', () => {
     const meanAlpha = [0, 1].map((j) => alpha.reduce((a, r) => a + r[j]!, 0) / 3);
     const want = nll + 0.1 * (alpha.reduce((a, r) => a + H(r), 0) / 3) - 0.1 * H(meanAlpha);
     expect(hm.loss(x, y).dataSync()[0]).toBeCloseTo(want, 4);
-    tf.dispose([x, y, feat]);
+    // One pass for evaluation: the same logits and gate as the two calls.
+    const both = hm.predictWithGate!(x);
+    const bl = both.logits.arraySync() as number[][];
+    const bg = both.gate.arraySync() as number[][];
+    for (let n = 0; n < 3; n++) for (let j = 0; j < 3; j++) expect(bl[n]![j]).toBeCloseTo(pred[n]![j]!, 5);
+    for (let n = 0; n < 3; n++) for (let j = 0; j < 2; j++) expect(bg[n]![j]).toBeCloseTo(gate[n]![j]!, 6);
+    tf.dispose([x, y, feat, both.logits, both.gate]);
     hm.dispose();
   });
 

@@ -128,6 +128,11 @@ export function createHmoe(config: HmoeConfig): DgAlgorithm {
     trainable: Object.keys(variables),
     predict: (x) => tf.tidy(() => tf.log(tf.add(parts(x).probs, 1e-12)) as tf.Tensor2D),
     gate: (x) => tf.tidy(() => gateOf(featurizer.forward(x, variables))),
+    predictWithGate: (x) =>
+      tf.tidy(() => {
+        const { alpha, probs } = parts(x);
+        return { logits: tf.log(tf.add(probs, 1e-12)) as tf.Tensor2D, gate: alpha };
+      }),
     loss: (x, y) =>
       tf.tidy(() => {
         const { alpha, probs } = parts(x);

@@ -94,7 +94,8 @@ export interface DgTrainResult {
   steps: number;
   seconds: number;
   curve: { step: number; loss: number }[];
-  evals: { step: number; valAcc: number; perEnv: number[] }[];
+  /** Every validation: its step, mean and per-environment accuracy, and (mixtures) the mean gate per training environment. */
+  evals: { step: number; valAcc: number; perEnv: number[]; gates?: number[][] }[];
   /** Mean gate weight per expert on each environment's `out` split (the test env's `in`), at the best step: mixtures only. */
   gateUsage: number[][] | null;
 }
@@ -107,7 +108,14 @@ const progressSchema = z.object({
   bestStep: z.number().int().nonnegative(),
   bestVal: z.number(),
   curve: boundedArray(z.object({ step: z.number().int(), loss: z.number() })),
-  evals: boundedArray(z.object({ step: z.number().int(), valAcc: z.number(), perEnv: boundedArray(z.number()) })),
+  evals: boundedArray(
+    z.object({
+      step: z.number().int(),
+      valAcc: z.number(),
+      perEnv: boundedArray(z.number()),
+      gates: boundedArray(boundedArray(z.number())).optional(),
+    }),
+  ),
 });
 type Progress = z.infer<typeof progressSchema>;
 
@@ -205,9 +213,12 @@ export class DgTrainer implements Trainer<DgTrainResult> {
       const rows = idx.subarray(i, Math.min(idx.length, i + this.config.evalBatch));
       const { x, y } = this.gather(e, rows);
       const [hits, gate] = tf.tidy(() => {
-        const pred = tf.argMax(this.algorithm.predict(x), 1);
-        const h = tf.sum(tf.cast(tf.equal(pred, y), 'int32'));
-        return [h, this.algorithm.gate ? tf.sum(this.algorithm.gate(x), 0) : null] as const;
+        const a = this.algorithm;
+        const out = a.predictWithGate
+          ? a.predictWithGate(x)
+          : { logits: a.predict(x), gate: a.gate ? a.gate(x) : null };
+        const h = tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32'));
+        return [h, out.gate ? tf.sum(out.gate, 0) : null] as const;
       });
       correct += (await hits.data())[0]!;
       if (gate) {
@@ -285,10 +296,12 @@ export class DgTrainer implements Trainer<DgTrainResult> {
     this.best.assignBack();
     const test = await this.accuracy(c.testEnv, 'in');
     let gateUsage: number[][] | null = null;
-    if (this.algorithm.gate) {
+    if (test.gate) {
+      // The training environments' usage was measured by the best step's validation pass.
+      const gates = p.evals.find((e) => e.step === p.bestStep)?.gates;
       gateUsage = [];
-      for (let i = 0; i < this.envs.length; i++)
-        gateUsage.push(i === c.testEnv ? test.gate! : (await this.accuracy(i, 'out')).gate!);
+      for (let i = 0, j = 0; i < this.envs.length; i++)
+        gateUsage.push(i === c.testEnv ? test.gate : (gates?.[j++] ?? (await this.accuracy(i, 'out')).gate!));
     }
     return {
       algorithm: this.algorithm.name,
@@ -306,10 +319,15 @@ export class DgTrainer implements Trainer<DgTrainResult> {
 
   private async validate(step: number, p: Progress): Promise<void> {
     const perEnv: number[] = [];
-    for (const i of this.trainEnvs) perEnv.push((await this.accuracy(i, 'out')).acc);
+    const gates: number[][] = [];
+    for (const i of this.trainEnvs) {
+      const r = await this.accuracy(i, 'out');
+      perEnv.push(r.acc);
+      if (r.gate) gates.push(r.gate);
+    }
     const valAcc = perEnv.reduce((a, b) => a + b, 0) / perEnv.length;
     const best = valAcc > p.bestVal;
-    p.evals.push({ step, valAcc, perEnv });
+    p.evals.push({ step, valAcc, perEnv, ...(gates.length > 0 ? { gates } : {}) });
     if (best) {
       p.bestVal = valAcc;
       p.bestStep = step;
