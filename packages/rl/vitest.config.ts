@@ -1,0 +1,2 @@
+import { preset } from '@hypernets/vitest-preset';
+export default preset();
