@@ -1,10 +1,13 @@
-import { ConfigError, type Rng } from '@hypernets/core';
+import type { Rng } from '@hypernets/core';
 import { Box } from '../spaces.js';
-import { ClassicControlEnv, resetBounds, uniform, type Transition } from './classic-env.js';
+import { ClassicControlEnv, type Transition } from './classic-env.js';
 import {
   MOUNTAIN_CAR_MAX_POSITION,
   MOUNTAIN_CAR_MAX_SPEED,
   MOUNTAIN_CAR_MIN_POSITION,
+  checkGoalVelocity,
+  mountainCarInitialState,
+  mountainCarObservationSpace,
   type MountainCarOptions,
 } from './mountain-car.js';
 
@@ -19,24 +22,18 @@ const POWER = 0.0015;
  * step. Reset: x ~ U(−0.6, −0.4), v = 0.
  */
 export class ContinuousMountainCarEnv extends ClassicControlEnv<Box> {
-  readonly observationSpace = new Box(
-    [MOUNTAIN_CAR_MIN_POSITION, -MOUNTAIN_CAR_MAX_SPEED],
-    [MOUNTAIN_CAR_MAX_POSITION, MOUNTAIN_CAR_MAX_SPEED],
-  );
+  readonly observationSpace = mountainCarObservationSpace();
   readonly actionSpace = new Box(-1.0, 1.0, [1]);
   protected readonly stateSize = 2;
   readonly goalVelocity: number;
 
   constructor(options: MountainCarOptions = {}) {
     super();
-    this.goalVelocity = options.goalVelocity ?? 0;
-    if (!Number.isFinite(this.goalVelocity))
-      throw new ConfigError('goalVelocity', `must be a finite number, got ${this.goalVelocity}`);
+    this.goalVelocity = checkGoalVelocity(options);
   }
 
   protected initialState(rng: Rng, options: Record<string, unknown>): Float64Array {
-    const [low, high] = resetBounds(this.name, options, -0.6, -0.4);
-    return Float64Array.of(uniform(rng, low, high), 0);
+    return mountainCarInitialState(this.name, rng, options);
   }
 
   protected transition(s: Float64Array, action: Float64Array): Transition {
