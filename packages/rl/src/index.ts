@@ -28,3 +28,30 @@ export { RunningMeanStd } from './envs/wrappers/running-mean-std.js';
 export type { RunningMeanStdState } from './envs/wrappers/running-mean-std.js';
 export { SyncVectorEnv } from './envs/vector/sync-vector-env.js';
 export type { VectorResetResult, VectorStepResult } from './envs/vector/sync-vector-env.js';
+export { gae } from './ppo/gae.js';
+export type { GaeInput, GaeResult } from './ppo/gae.js';
+export { ppoLoss } from './ppo/loss.js';
+export type { PpoLossOptions, PpoLossTerms, PpoMinibatch } from './ppo/loss.js';
+export { orthogonalArray } from './ppo/orthogonal.js';
+export {
+  argmaxRows,
+  categoricalEntropy,
+  categoricalLogProb,
+  gaussianEntropy,
+  gaussianLogProb,
+  sampleCategorical,
+  sampleGaussian,
+} from './ppo/distributions.js';
+export { ActorCritic } from './ppo/policy.js';
+export type { ActionEvaluation, ActorCriticConfig, PolicyActionHead } from './ppo/policy.js';
+export { PPO_EVENT_TYPES, PPO_PRESETS, PpoTrainer, explainedVariance } from './ppo/trainer.js';
+export type {
+  PpoEpisode,
+  PpoEvaluation,
+  PpoIterationStats,
+  PpoPreset,
+  PpoTrainEvent,
+  PpoTrainerOptions,
+  PpoTrainResult,
+  ResolvedPpoTrainerOptions,
+} from './ppo/trainer.js';
