@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidActionError, ResetNeededError, UnknownEnvError } from '../errors.js';
 import { ENV_IDS, envSpec, makeEnv } from './registry.js';
 import { CARTPOLE_THETA_THRESHOLD, CARTPOLE_X_THRESHOLD } from './classic/cartpole.js';
+import type { PendulumEnv } from './classic/pendulum.js';
 import type { Env } from './env.js';
 import type { Discrete } from './spaces.js';
 
@@ -120,6 +121,20 @@ describe('typed errors', () => {
     expect(String((err as Error).message)).toBe(
       "unknown environment id 'HalfCheetah-v5'; known ids: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, Acrobot-v1",
     );
+  });
+
+  it("Pendulum-v1's mass and length options enter its dynamics as Gymnasium's m and l", () => {
+    const env = makeEnv('Pendulum-v1', { m: 2, l: 0.5 });
+    env.reset({ seed: 0 });
+    (env.unwrapped as PendulumEnv).setState([0.3, 0.1]);
+    const r = env.step([1]);
+    // θ̇' = θ̇ + (3g/(2l) sin θ + 3/(m l²) u) dt = 0.1 + (30 sin 0.3 + 6) · 0.05; θ' = θ + θ̇' dt
+    const thDot = 0.1 + (30 * Math.sin(0.3) + 6) * 0.05;
+    expect(r.observation[2]).toBeCloseTo(thDot, 6);
+    expect(r.observation[0]).toBeCloseTo(Math.cos(0.3 + thDot * 0.05), 6);
+    expect(r.reward).toBeCloseTo(-(0.3 ** 2 + 0.1 * 0.1 ** 2 + 0.001), 6);
+    expect(() => makeEnv('Pendulum-v1', { m: 0 })).toThrow(/options.m/);
+    expect(() => makeEnv('Pendulum-v1', { l: -1 })).toThrow(/options.l/);
   });
 
   it('bad options are ConfigErrors naming the option', () => {

@@ -30,6 +30,10 @@ export interface MakeEnvOptions {
   suttonBartoReward?: boolean;
   /** Pendulum-v1: gravity (default 10). */
   g?: number;
+  /** Pendulum-v1: the pole's mass (default 1). */
+  m?: number;
+  /** Pendulum-v1: the pole's length (default 1). */
+  l?: number;
   /** MountainCar-v0, MountainCarContinuous-v0: the velocity needed at the flag (default 0). */
   goalVelocity?: number;
 }
@@ -67,7 +71,9 @@ const REGISTRY: Record<EnvId, Entry> = {
   'Pendulum-v1': {
     maxEpisodeSteps: 200,
     rewardThreshold: null,
-    schema: z.object({ ...steps, g: finite.optional() }).strict(),
+    schema: z
+      .object({ ...steps, g: finite.optional(), m: finite.positive().optional(), l: finite.positive().optional() })
+      .strict(),
     make: (kw) => new PendulumEnv(kw),
   },
   'Acrobot-v1': {
