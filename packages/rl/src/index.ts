@@ -43,12 +43,15 @@ export {
   sampleGaussian,
 } from './ppo/distributions.js';
 export { ActorCritic } from './ppo/policy.js';
+export { shuffledMinibatches } from './ppo/agent.js';
+export type { AgentOutput, PpoAgent } from './ppo/agent.js';
 export type { ActionEvaluation, ActorCriticConfig, PolicyActionHead } from './ppo/policy.js';
 export { PPO_EVENT_TYPES, PPO_PRESETS, PpoTrainer, explainedVariance } from './ppo/trainer.js';
 export type {
   PpoEpisode,
   PpoEvaluation,
   PpoIterationStats,
+  PpoAgentContext,
   PpoPreset,
   PpoTrainEvent,
   PpoTrainerOptions,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '@hypernets/core';
+import { ConfigError, type Rng } from '@hypernets/core';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -77,8 +77,8 @@ export function sampleCategorical(
 }
 
 /**
- * Draws a = mean + σ ε (ε ~ N(0, 1) from `rng`) per row of host means [B, d] with σ = exp(logStd[j]),
- * with its log-probability summed over the d dimensions.
+ * Draws a = mean + σ ε (ε ~ N(0, 1) from `rng`) per row of host means [B, d] with σ = exp(logStd),
+ * `logStd` [d] (shared by every row) or [B, d], with its log-probability summed over the d dimensions.
  */
 export function sampleGaussian(
   mean: ArrayLike<number>,
@@ -86,18 +86,24 @@ export function sampleGaussian(
   batch: number,
   rng: Rng,
 ): { actions: Float32Array; logProbs: Float32Array } {
-  const d = logStd.length;
+  const d = mean.length / batch;
+  const perRow = logStd.length === batch * d && batch > 1;
+  if (!Number.isInteger(d) || (logStd.length !== d && logStd.length !== batch * d))
+    throw new ConfigError(
+      'sampleGaussian',
+      `needs means [${batch}, d] and a log-std [d] or [${batch}, d]; got ${mean.length} means and ${logStd.length} log-stds`,
+    );
   const eps = rng.normalArray([batch * d]);
   const actions = new Float32Array(batch * d);
   const logProbs = new Float32Array(batch);
-  let norm = 0;
-  for (let j = 0; j < d; j++) norm += logStd[j]! + HALF_LOG_2PI;
   for (let b = 0; b < batch; b++) {
-    let lp = -norm;
+    const o = perRow ? b * d : 0;
+    let lp = 0;
     for (let j = 0; j < d; j++) {
       const e = eps[b * d + j]!;
-      actions[b * d + j] = mean[b * d + j]! + Math.exp(logStd[j]!) * e;
-      lp -= 0.5 * e * e;
+      const ls = logStd[o + j]!;
+      actions[b * d + j] = mean[b * d + j]! + Math.exp(ls) * e;
+      lp -= ls + HALF_LOG_2PI + 0.5 * e * e;
     }
     logProbs[b] = lp;
   }

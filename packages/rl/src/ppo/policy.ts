@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, MLP, Rng, type Weights } from '@hypernets/core';
+import { shuffledMinibatches, type AgentOutput, type PpoAgent } from './agent.js';
 import { categoricalEntropy, categoricalLogProb, gaussianEntropy, gaussianLogProb } from './distributions.js';
 import { orthogonalArray } from './orthogonal.js';
 
@@ -36,7 +37,7 @@ export interface ActionEvaluation {
  * every forward takes a weight record (`actorWeights()` by default), so generated actor weights
  * (HyperPPO) run through the same code, per-sample weights included.
  */
-export class ActorCritic {
+export class ActorCritic implements PpoAgent {
   readonly actor: MLP;
   readonly critic: MLP;
   readonly action: PolicyActionHead;
@@ -126,6 +127,30 @@ export class ActorCritic {
         value,
       };
     }) as unknown as ActionEvaluation;
+  }
+
+  /** PpoAgent: one policy for every env; nothing to draw per iteration. */
+  startIteration(): void {}
+
+  /** PpoAgent: actor output, V(s) and the shared log σ for observations [B, obs]. */
+  act(obs: tf.Tensor2D): AgentOutput {
+    const [out, value] = tf.tidy(() => [this.actorOutput(obs), this.value(obs)]) as [tf.Tensor2D, tf.Tensor1D];
+    return { out, value, logStd: this.logStd ? tf.clone(this.logStd) : null };
+  }
+
+  /** PpoAgent: V(s) with the critic's variables. */
+  values(obs: tf.Tensor2D): tf.Tensor1D {
+    return this.value(obs);
+  }
+
+  /** PpoAgent: `evaluateActions` with the variables. */
+  evaluate(obs: tf.Tensor2D, actions: tf.Tensor): ActionEvaluation {
+    return this.evaluateActions(obs, actions);
+  }
+
+  /** PpoAgent: one shuffled split of the rollout (CleanRL's). */
+  minibatches(rng: Rng, numSteps: number, numEnvs: number, numMinibatches: number): Int32Array[] {
+    return shuffledMinibatches(rng, numSteps * numEnvs, numMinibatches);
   }
 
   /** Number of trainable values (actor, log-std and critic). */

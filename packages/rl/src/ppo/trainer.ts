@@ -33,6 +33,7 @@ import { RunningMeanStd, type RunningMeanStdState } from '../envs/wrappers/runni
 import { argmaxRows, sampleCategorical, sampleGaussian } from './distributions.js';
 import { gae } from './gae.js';
 import { ppoLoss } from './loss.js';
+import type { PpoAgent } from './agent.js';
 import { ActorCritic, type PolicyActionHead } from './policy.js';
 
 /**
@@ -294,10 +295,23 @@ const optionsSchema = trainingOptionsSchema
   })
   .strict();
 
-/** The env steps per second of PPO on CPU are dominated by one host read per rollout step (the actions). */
-export class PpoTrainer implements Trainer<PpoTrainResult> {
+/** What an agent factory gets to build the agent a PpoTrainer trains. */
+export interface PpoAgentContext {
+  observationSize: number;
+  action: PolicyActionHead;
+  hiddenSizes: readonly number[];
+  seed: number;
+}
+
+/**
+ * The env steps per second of PPO on CPU are dominated by one host read per rollout step (the actions).
+ *
+ * The agent is CleanRL's `ActorCritic` unless a subclass passes another `PpoAgent` factory
+ * (HyperPPO's trainer does): the rollouts, updates, checkpoints and resume are the same code.
+ */
+export class PpoTrainer<A extends PpoAgent = ActorCritic> implements Trainer<PpoTrainResult> {
   readonly config: ResolvedPpoTrainerOptions;
-  readonly policy: ActorCritic;
+  readonly policy: A;
   readonly envs: SyncVectorEnv;
   private readonly obsNorm: (NormalizeObservation | null)[] = [];
   private readonly retNorm: (NormalizeReward | null)[] = [];
@@ -309,7 +323,7 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
   private readonly head: PolicyActionHead;
   private readonly obsSize: number;
 
-  constructor(options: PpoTrainerOptions) {
+  constructor(options: PpoTrainerOptions, makeAgent?: (context: PpoAgentContext) => A) {
     const o = parseTrainingOptions(optionsSchema, options);
     const envOptions = (o.envOptions ?? {}) as MakeEnvOptions;
     const probe = makeEnv(o.env, envOptions); // an unknown id or bad option fails here
@@ -366,12 +380,8 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
     this.envs = new SyncVectorEnv(Array.from({ length: numEnvs }, () => () => this.makeTrainingEnv()));
     this.obsSize = this.envs.singleObservationSpace.size;
     this.head = space.kind === 'discrete' ? { kind: 'discrete', n: space.n } : { kind: 'box', size: space.size };
-    this.policy = new ActorCritic({
-      observationSize: this.obsSize,
-      action: this.head,
-      hiddenSizes: c.hiddenSizes,
-      seed: c.seed,
-    });
+    const context = { observationSize: this.obsSize, action: this.head, hiddenSizes: c.hiddenSizes, seed: c.seed };
+    this.policy = makeAgent ? makeAgent(context) : (new ActorCritic(context) as unknown as A);
     this.names = Object.keys(this.policy.variables);
     this.vars = this.names.map((n) => this.policy.variables[n]!);
     this.adam = new Adam(this.vars, { lr: c.learningRate, eps: c.adamEps });
@@ -449,6 +459,7 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
       {
         step: async (it, log) => {
           const episodesBefore = p.episodes.length;
+          this.policy.startIteration(rng, N);
           const r = await this.rollout(rng, nextObs, nextDone, globalStep, p.episodes);
           nextObs = r.nextObs;
           nextDone = r.nextDone;
@@ -531,16 +542,16 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
       nextValues: new Float32Array(N),
       globalStep: startStep,
     };
-    const logStd = this.policy.logStd ? await this.policy.logStd.data() : null;
+    const envs = envIndices(N);
     let obs = startObs;
     let done = startDone;
     for (let t = 0; t < T; t++) {
       ro.obs.set(obs, t * N * O);
       ro.dones.set(done, t * N);
       const x = tf.tensor2d(obs, [N, O]);
-      const [out, value] = tf.tidy(() => [this.policy.actorOutput(x), this.policy.value(x)]);
-      const [outH, valueH] = await Promise.all([out!.data(), value!.data()]);
-      tf.dispose([x, out!, value!]);
+      const r = this.policy.act(x, envs);
+      const [outH, valueH, logStd] = await Promise.all([r.out.data(), r.value.data(), r.logStd?.data() ?? null]);
+      tf.dispose([x, r.out, r.value, ...(r.logStd ? [r.logStd] : [])]);
       ro.values.set(valueH, t * N);
       const sampled =
         this.head.kind === 'discrete'
@@ -565,7 +576,7 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
       if (truncatedAt.length > 0) {
         const finals = new Float32Array(truncatedAt.length * O);
         truncatedAt.forEach((i, k) => finals.set(step.infos[i]!.finalObservation as Float32Array, k * O));
-        const v = await this.values(finals, truncatedAt.length);
+        const v = await this.values(finals, Int32Array.from(truncatedAt));
         truncatedAt.forEach((i, k) => (ro.truncationValues![t * N + i] = v[k]!));
       }
       obs = step.observations;
@@ -573,14 +584,14 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
     }
     ro.nextObs = obs;
     ro.nextDone = done;
-    ro.nextValues = await this.values(obs, N);
+    ro.nextValues = await this.values(obs, envs);
     return ro;
   }
 
-  /** V(s) of host observations [n, obs], read back. */
-  private async values(obs: Float32Array, n: number): Promise<Float32Array> {
-    const x = tf.tensor2d(obs, [n, this.obsSize]);
-    const v = this.policy.value(x);
+  /** V(s) of host observations [n, obs] from envs `envs` [n], read back. */
+  private async values(obs: Float32Array, envs: Int32Array): Promise<Float32Array> {
+    const x = tf.tensor2d(obs, [envs.length, this.obsSize]);
+    const v = this.policy.values(x, envs);
     try {
       return (await v.data()) as Float32Array;
     } finally {
@@ -609,8 +620,6 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
       lambda: c.gaeLambda,
     });
     const lr = this.lrAt(it);
-    const B = c.batchSize;
-    const M = c.minibatchSize;
     const O = this.obsSize;
     const A = this.head.kind === 'discrete' ? 1 : this.head.size;
     const lossOptions = {
@@ -624,10 +633,10 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
     let updates = 0;
     try {
       for (let epoch = 0; epoch < c.updateEpochs; epoch++) {
-        const perm = rng.permutation(B);
         let lastKl: tf.Scalar | null = null;
-        for (let start = 0; start < B; start += M) {
-          const idx = perm.subarray(start, start + M);
+        for (const idx of this.policy.minibatches(rng, c.numSteps, c.numEnvs, c.numMinibatches)) {
+          const M = idx.length;
+          const envs = idx.map((j) => j % c.numEnvs);
           const mb = {
             obs: new Float32Array(M * O),
             actions: new Float32Array(M * A),
@@ -657,7 +666,7 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
           }));
           let diag: tf.Tensor | null = null;
           const { value, grads } = tf.variableGrads(() => {
-            const ev = this.policy.evaluateActions(inputs.obs, inputs.actions);
+            const ev = this.policy.evaluate(inputs.obs, inputs.actions, envs);
             const terms = ppoLoss(
               {
                 newLogProb: ev.logProb,
@@ -755,9 +764,9 @@ export class PpoTrainer implements Trainer<PpoTrainResult> {
       let length = 0;
       for (;;) {
         const x = tf.tensor2d(obs, [1, this.obsSize]);
-        const out = this.policy.actorOutput(x);
-        const h = await out.data();
-        tf.dispose([x, out]);
+        const out = this.policy.act(x, envIndices(1));
+        const h = await out.out.data();
+        tf.dispose([x, out.out, out.value, ...(out.logStd ? [out.logStd] : [])]);
         const action = this.head.kind === 'discrete' ? argmaxRows(h, 1, this.head.n)[0]! : Array.from(h);
         const r = env.step(action as never);
         total += r.reward;
@@ -850,6 +859,11 @@ interface Rollout {
   nextDone: Float32Array;
   nextValues: Float32Array;
   globalStep: number;
+}
+
+/** 0, 1, …, n − 1. */
+function envIndices(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
 }
 
 function mean(xs: readonly number[]): number {
