@@ -27,6 +27,8 @@ export interface PpoAgent {
   readonly variables: Record<string, tf.Variable>;
   /** Before each rollout; draws from `rng` only what it needs (HyperPPO: the iteration's architectures). */
   startIteration(rng: Rng, numEnvs: number): void;
+  /** After each iteration's update (an agent may drop what it cached for the rollout). */
+  endIteration?(): void;
   /** Actor output, V(s) and log σ for observations [B, obs] from envs `envs` [B]. */
   act(obs: tf.Tensor2D, envs: Int32Array): AgentOutput;
   /** V(s) [B] for observations [B, obs] from envs `envs`. */

@@ -465,6 +465,7 @@ export class PpoTrainer<A extends PpoAgent = ActorCritic> implements Trainer<Ppo
           nextDone = r.nextDone;
           globalStep = r.globalStep;
           const stats = await this.update(rng, r, it, log);
+          this.policy.endIteration?.();
           if (log) {
             const entry: PpoIterationStats = { ...stats, iteration: it, globalStep };
             p.curve.push(entry);
@@ -747,14 +748,7 @@ export class PpoTrainer<A extends PpoAgent = ActorCritic> implements Trainer<Ppo
       throw new ConfigError('episodes', `must be a positive integer, got ${episodes}`);
     const c = this.config;
     const seed = options.seed ?? c.seed + 10_000;
-    let env: Env = makeEnv(c.env, c.envOptions);
-    if (c.normalize) {
-      if (env.actionSpace.kind === 'box') env = new ClipAction(env as Env<Box>) as Env;
-      const norm = new NormalizeObservation(env);
-      norm.updateRunningMean = false;
-      norm.obsRms.setState(this.mergedObsStats()!.getState());
-      env = norm;
-    }
+    const env = this.makeEvaluationEnv();
     const maxSteps = options.maxSteps ?? Infinity;
     const returns: number[] = [];
     const lengths: number[] = [];
@@ -779,6 +773,23 @@ export class PpoTrainer<A extends PpoAgent = ActorCritic> implements Trainer<Ppo
     }
     env.close();
     return { returns, lengths, meanReturn: mean(returns) };
+  }
+
+  /**
+   * An env as the policy sees it at evaluation: ClipAction and NormalizeObservation with the
+   * training envs' statistics merged and frozen (when the run normalises); raw rewards.
+   */
+  makeEvaluationEnv(): Env {
+    const c = this.config;
+    let env: Env = makeEnv(c.env, c.envOptions);
+    if (c.normalize) {
+      if (env.actionSpace.kind === 'box') env = new ClipAction(env as Env<Box>) as Env;
+      const norm = new NormalizeObservation(env);
+      norm.updateRunningMean = false;
+      norm.obsRms.setState(this.mergedObsStats()!.getState());
+      env = norm;
+    }
+    return env;
   }
 
   /** The training envs' observation statistics merged (Chan et al.); null without normalisation. */
