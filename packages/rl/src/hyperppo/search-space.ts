@@ -121,22 +121,25 @@ export class ArchitectureSpace {
   }
 
   /**
-   * A stratified sample of about `count` architectures for evaluation: the same number per depth,
-   * spread evenly over each depth's architectures in order of size (the smallest and largest of
-   * each depth included). Every architecture when `count` ≥ the space's size.
+   * A stratified sample of `count` architectures for evaluation: the count shared as equally as
+   * possible among the depths (a depth with fewer architectures than its share gives all of them
+   * and the rest goes to the others), each depth's share spread evenly over its architectures in
+   * order of size (its smallest and largest included). Every architecture when `count` ≥ the size.
    */
   stratified(count: number): Int32Array {
     if (!Number.isInteger(count) || count < 1) throw new ConfigError('count', `must be a positive integer, got ${count}`);
     if (count >= this.size) return Int32Array.from({ length: this.size }, (_, i) => i);
     const byDepth = new Map<number, number[]>();
     this.architectures.forEach((a, i) => byDepth.set(a.length, [...(byDepth.get(a.length) ?? []), i]));
-    const per = Math.ceil(count / byDepth.size);
+    const groups = [...byDepth.values()].sort((a, b) => a.length - b.length);
     const picked: number[] = [];
-    for (const idx of byDepth.values()) {
-      if (idx.length <= per) picked.push(...idx);
-      else for (let k = 0; k < per; k++) picked.push(idx[Math.round((k * (idx.length - 1)) / (per - 1 || 1))]!);
-    }
-    return Int32Array.from(new Set(picked)).sort();
+    let left = count;
+    groups.forEach((idx, g) => {
+      const share = Math.min(idx.length, Math.floor(left / (groups.length - g)));
+      left -= share;
+      for (let k = 0; k < share; k++) picked.push(idx[share === 1 ? 0 : Math.round((k * (idx.length - 1)) / (share - 1))]!);
+    });
+    return Int32Array.from(picked).sort();
   }
 }
 
