@@ -47,6 +47,21 @@ export { shuffledMinibatches } from './ppo/agent.js';
 export type { AgentOutput, PpoAgent } from './ppo/agent.js';
 export type { ActionEvaluation, ActorCriticConfig, PolicyActionHead } from './ppo/policy.js';
 export { PPO_EVENT_TYPES, PPO_PRESETS, PpoTrainer, explainedVariance } from './ppo/trainer.js';
+export {
+  ArchitectureSpace,
+  HYPERPPO_MAX_DEPTH,
+  HYPERPPO_WIDTHS,
+  policyParameterCount,
+} from './hyperppo/search-space.js';
+export type { ArchitectureSampling } from './hyperppo/search-space.js';
+export { MlpGhn } from './hyperppo/mlp-ghn.js';
+export type { GeneratedPolicy, MlpGhnConfig } from './hyperppo/mlp-ghn.js';
+export { disposePadded, padPolicies, paddedForward } from './hyperppo/padded.js';
+export type { PaddedPolicies } from './hyperppo/padded.js';
+export { HyperActorCritic } from './hyperppo/policy.js';
+export type { HyperActorCriticConfig, LogStdMode } from './hyperppo/policy.js';
+export { HYPERPPO_DEFAULTS, HyperPpoTrainer, paretoFront } from './hyperppo/trainer.js';
+export type { ArchitectureEvaluation, HyperPpoTrainerOptions } from './hyperppo/trainer.js';
 export type {
   PpoEpisode,
   PpoEvaluation,

@@ -59,7 +59,9 @@ export class MlpGhn {
     // torch's nn.Linear / GRUCell default init: U(−1/√fan_in, 1/√fan_in), weights stored [in, out]
     const lin = (name: string, fanIn: number, out: number, boundFanIn = fanIn) => {
       const b = 1 / Math.sqrt(boundFanIn);
-      vars[`${name}.weight`] = tf.tidy(() => tf.variable(tf.tensor2d(rng.uniformArray([fanIn, out], -b, b), [fanIn, out])));
+      vars[`${name}.weight`] = tf.tidy(() =>
+        tf.variable(tf.tensor2d(rng.uniformArray([fanIn, out], -b, b), [fanIn, out])),
+      );
       vars[`${name}.bias`] = tf.tidy(() => tf.variable(tf.tensor1d(rng.uniformArray([out], -b, b))));
     };
     lin('shapeEnc', 1, h);
@@ -107,10 +109,21 @@ export class MlpGhn {
           [G, 1],
         );
         states.push(linear(s, this.v('shapeEnc.weight'), this.v('shapeEnc.bias')) as tf.Tensor2D);
-        masks.push(tf.tensor2d(lengths.map((n) => (k < n ? 1 : 0)), [G, 1]));
+        masks.push(
+          tf.tensor2d(
+            lengths.map((n) => (k < n ? 1 : 0)),
+            [G, 1],
+          ),
+        );
       }
       const message = (x: tf.Tensor2D) =>
-        tf.relu(linear(tf.relu(linear(x, this.v('gnn.mlp1.weight'), this.v('gnn.mlp1.bias'))), this.v('gnn.mlp2.weight'), this.v('gnn.mlp2.bias'))) as tf.Tensor2D;
+        tf.relu(
+          linear(
+            tf.relu(linear(x, this.v('gnn.mlp1.weight'), this.v('gnn.mlp1.bias'))),
+            this.v('gnn.mlp2.weight'),
+            this.v('gnn.mlp2.bias'),
+          ),
+        ) as tf.Tensor2D;
       const update = (k: number, m: tf.Tensor2D | null) => {
         const hPrev = states[k]!;
         const next = this.gru(m ?? tf.zerosLike(hPrev), hPrev);

@@ -44,10 +44,12 @@ export function padPolicies(policies: readonly GeneratedPolicy[]): PaddedPolicie
           w = tf.eye(n) as tf.Tensor2D;
           b = tf.zeros([n]) as tf.Tensor1D;
         }
-        ws.push(tf.pad(w, [
-          [0, rows - w.shape[0]],
-          [0, cols - w.shape[1]],
-        ]) as tf.Tensor2D);
+        ws.push(
+          tf.pad(w, [
+            [0, rows - w.shape[0]],
+            [0, cols - w.shape[1]],
+          ]) as tf.Tensor2D,
+        );
         bs.push(tf.pad(b, [[0, cols - b.shape[0]]]) as tf.Tensor1D);
       }
       weights.push(tf.stack(ws) as tf.Tensor3D);

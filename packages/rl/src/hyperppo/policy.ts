@@ -159,7 +159,10 @@ export class HyperActorCritic implements PpoAgent {
       throw new ConfigError('envs', `${envs.length} rows cannot be split evenly among ${M} architectures`);
     for (let i = 0; i < envs.length; i++)
       if (this.slotOf(envs[i]!) !== Math.floor(i / n))
-        throw new ConfigError('envs', 'rows must come grouped by architecture, the same number each (use minibatches())');
+        throw new ConfigError(
+          'envs',
+          'rows must come grouped by architecture, the same number each (use minibatches())',
+        );
     return n;
   }
 
@@ -178,8 +181,7 @@ export class HyperActorCritic implements PpoAgent {
     const d = this.action.size;
     return tf.tidy(() => {
       if (this.stdMode === 'single') return tf.clone(this.variables['actor.logStd']!);
-      if (this.stdMode === 'multi')
-        return tf.gather(this.variables['actor.logStds']!, tf.tensor1d(archOfRow, 'int32'));
+      if (this.stdMode === 'multi') return tf.gather(this.variables['actor.logStds']!, tf.tensor1d(archOfRow, 'int32'));
       const codes = tf.tensor2d(
         Array.from(archOfRow, (a) => this.code(a)),
         [archOfRow.length, this.space.maxDepth],

@@ -12,7 +12,8 @@ describe('ArchitectureSpace', () => {
     // (17 + 1)·64 + (64 + 1)·64 + (64 + 1)·6 = 1152 + 4160 + 390
     expect(policyParameterCount([64, 64], 17, 6)).toBe(5702);
     expect(space.parameterCounts[space.indexOf([64, 64])]).toBe(5702);
-    for (let i = 1; i < space.size; i++) expect(space.parameterCounts[i]).toBeGreaterThanOrEqual(space.parameterCounts[i - 1]!);
+    for (let i = 1; i < space.size; i++)
+      expect(space.parameterCounts[i]).toBeGreaterThanOrEqual(space.parameterCounts[i - 1]!);
     expect(() => space.indexOf([5])).toThrow(ConfigError);
   });
 

@@ -37,12 +37,7 @@ export class ArchitectureSpace {
   /** The "biased" sampling probabilities: equal mass per depth, uniform within a depth. */
   readonly biasedProbabilities: Float64Array;
 
-  constructor(options: {
-    observationSize: number;
-    actionSize: number;
-    widths?: readonly number[];
-    maxDepth?: number;
-  }) {
+  constructor(options: { observationSize: number; actionSize: number; widths?: readonly number[]; maxDepth?: number }) {
     const widths = [...(options.widths ?? HYPERPPO_WIDTHS)];
     const maxDepth = options.maxDepth ?? HYPERPPO_MAX_DEPTH;
     if (widths.length === 0 || widths.some((w) => !Number.isInteger(w) || w < 1))
@@ -53,7 +48,10 @@ export class ArchitectureSpace {
       throw new ConfigError('maxDepth', `must be an integer from 1 to 8, got ${maxDepth}`);
     const count = Array.from({ length: maxDepth }, (_, d) => widths.length ** (d + 1)).reduce((a, b) => a + b, 0);
     if (count > 1_000_000)
-      throw new ConfigError('widths', `give ${count} architectures (over 1,000,000): fewer widths or a smaller maxDepth`);
+      throw new ConfigError(
+        'widths',
+        `give ${count} architectures (over 1,000,000): fewer widths or a smaller maxDepth`,
+      );
     for (const [name, v] of [
       ['observationSize', options.observationSize],
       ['actionSize', options.actionSize],
@@ -127,7 +125,8 @@ export class ArchitectureSpace {
    * order of size (its smallest and largest included). Every architecture when `count` ≥ the size.
    */
   stratified(count: number): Int32Array {
-    if (!Number.isInteger(count) || count < 1) throw new ConfigError('count', `must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new ConfigError('count', `must be a positive integer, got ${count}`);
     if (count >= this.size) return Int32Array.from({ length: this.size }, (_, i) => i);
     const byDepth = new Map<number, number[]>();
     this.architectures.forEach((a, i) => byDepth.set(a.length, [...(byDepth.get(a.length) ?? []), i]));
@@ -137,7 +136,8 @@ export class ArchitectureSpace {
     groups.forEach((idx, g) => {
       const share = Math.min(idx.length, Math.floor(left / (groups.length - g)));
       left -= share;
-      for (let k = 0; k < share; k++) picked.push(idx[share === 1 ? 0 : Math.round((k * (idx.length - 1)) / (share - 1))]!);
+      for (let k = 0; k < share; k++)
+        picked.push(idx[share === 1 ? 0 : Math.round((k * (idx.length - 1)) / (share - 1))]!);
     });
     return Int32Array.from(picked).sort();
   }
