@@ -74,3 +74,27 @@ function describe(action: unknown): string {
   }
   return action === undefined ? 'undefined' : (JSON.stringify(action) ?? String(action));
 }
+
+const mujocoUnavailable = 'hypernets.error.MujocoUnavailableError';
+const mujocoUnavailableSymbol = Symbol.for(mujocoUnavailable);
+
+/**
+ * A MuJoCo env was asked for without the physics: the optional dependency `@mujoco/mujoco` is not
+ * installed, failed to load, or `loadMujoco()` was not awaited before `makeEnv`.
+ */
+export class MujocoUnavailableError extends HypernetsError {
+  private readonly [mujocoUnavailableSymbol] = true;
+  override readonly name: string = 'MujocoUnavailableError';
+
+  constructor(
+    readonly env: string,
+    readonly reason: string,
+  ) {
+    super(`${env}: ${reason}`);
+  }
+
+  /** True for a MujocoUnavailableError from any copy of @hypernets/rl. */
+  static override isInstance(error: unknown): error is MujocoUnavailableError {
+    return HypernetsError.hasMarker(error, mujocoUnavailable);
+  }
+}
