@@ -1,5 +1,5 @@
 // The public API of @hypernets/rl.
-export { InvalidActionError, ResetNeededError, UnknownEnvError } from './errors.js';
+export { InvalidActionError, MujocoUnavailableError, ResetNeededError, UnknownEnvError } from './errors.js';
 export { Box, Discrete, checkAction } from './envs/spaces.js';
 export type { ActionOf, Space } from './envs/spaces.js';
 export type { Env, EnvSpec, Info, ResetOptions, ResetResult, StepResult } from './envs/env.js';
@@ -13,7 +13,24 @@ export { MountainCarEnv } from './envs/classic/mountain-car.js';
 export type { MountainCarOptions } from './envs/classic/mountain-car.js';
 export { ContinuousMountainCarEnv } from './envs/classic/continuous-mountain-car.js';
 export { AcrobotEnv } from './envs/classic/acrobot.js';
-export { ENV_IDS, envSpec, isEnvId, makeEnv } from './envs/registry.js';
+export {
+  ENV_IDS,
+  MUJOCO_ENV_IDS,
+  envSpec,
+  isEnvId,
+  knownEnvIds,
+  makeEnv,
+  registerEnv,
+  unregisterEnv,
+} from './envs/registry.js';
+export type { EnvFactory } from './envs/custom.js';
+export { MUJOCO_VERSION, loadMujoco } from './envs/mujoco/loader.js';
+export { MujocoEnv } from './envs/mujoco/mujoco-env.js';
+export type { MujocoTransition } from './envs/mujoco/mujoco-env.js';
+export { HalfCheetahEnv } from './envs/mujoco/half-cheetah.js';
+export type { HalfCheetahOptions } from './envs/mujoco/half-cheetah.js';
+export { HopperEnv, Walker2dEnv } from './envs/mujoco/hopper.js';
+export type { PlanarWalkerOptions } from './envs/mujoco/hopper.js';
 export type { EnvActionSpaces, EnvId, MakeEnvOptions } from './envs/registry.js';
 export { Wrapper } from './envs/wrappers/wrapper.js';
 export { TimeLimit } from './envs/wrappers/time-limit.js';

@@ -1,20 +1,23 @@
 import { ConfigError } from '@hypernets/core';
 import { describe, expect, it } from 'vitest';
 import { InvalidActionError, ResetNeededError, UnknownEnvError } from '../errors.js';
-import { ENV_IDS, envSpec, makeEnv } from './registry.js';
+import { ENV_IDS, envSpec, knownEnvIds, makeEnv, registerEnv, unregisterEnv } from './registry.js';
 import { CARTPOLE_THETA_THRESHOLD, CARTPOLE_X_THRESHOLD } from './classic/cartpole.js';
 import type { PendulumEnv } from './classic/pendulum.js';
 import type { Env } from './env.js';
 import type { Discrete } from './spaces.js';
 
 describe('makeEnv', () => {
-  it("registers Gymnasium's five classic-control ids with their time limits and reward thresholds", () => {
+  it("registers Gymnasium's classic-control and MuJoCo ids with their time limits and reward thresholds", () => {
     expect([...ENV_IDS]).toEqual([
       'CartPole-v1',
       'MountainCar-v0',
       'MountainCarContinuous-v0',
       'Pendulum-v1',
       'Acrobot-v1',
+      'HalfCheetah-v5',
+      'Hopper-v5',
+      'Walker2d-v5',
     ]);
     const limits = Object.fromEntries(
       ENV_IDS.map((id) => [id, [envSpec(id).maxEpisodeSteps, envSpec(id).rewardThreshold]]),
@@ -25,6 +28,9 @@ describe('makeEnv', () => {
       'MountainCarContinuous-v0': [999, 90],
       'Pendulum-v1': [200, null],
       'Acrobot-v1': [500, -100],
+      'HalfCheetah-v5': [1000, 4800],
+      'Hopper-v5': [1000, 3800],
+      'Walker2d-v5': [1000, null],
     });
     const env = makeEnv('Pendulum-v1', { g: 9.81 });
     expect(env.spec).toEqual({ id: 'Pendulum-v1', maxEpisodeSteps: 200, rewardThreshold: null, kwargs: { g: 9.81 } });
@@ -113,14 +119,32 @@ describe('typed errors', () => {
   it('an unknown id lists the known ones', () => {
     let err: unknown;
     try {
-      makeEnv('HalfCheetah-v5');
+      makeEnv('Humanoid-v5');
     } catch (e) {
       err = e;
     }
     expect(UnknownEnvError.isInstance(err)).toBe(true);
     expect(String((err as Error).message)).toBe(
-      "unknown environment id 'HalfCheetah-v5'; known ids: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, Acrobot-v1",
+      "unknown environment id 'Humanoid-v5'; known ids: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, Acrobot-v1, HalfCheetah-v5, Hopper-v5, Walker2d-v5",
     );
+  });
+
+  it('registerEnv: makeEnv builds your env with its time limit; taken ids are refused; unregisterEnv removes it', () => {
+    registerEnv('test/Short-v0', (o) => makeEnv('CartPole-v1', { ...o, maxEpisodeSteps: null }), {
+      maxEpisodeSteps: 3,
+    });
+    try {
+      const env = makeEnv('test/Short-v0');
+      expect(env.spec).toMatchObject({ id: 'test/Short-v0', maxEpisodeSteps: 3 });
+      env.reset({ seed: 0 });
+      expect([env.step(0).truncated, env.step(0).truncated, env.step(0).truncated]).toEqual([false, false, true]);
+      expect(knownEnvIds()).toContain('test/Short-v0');
+      expect(() => registerEnv('test/Short-v0', () => env)).toThrow(/already registered/);
+      expect(() => registerEnv('CartPole-v1', () => env)).toThrow(/built-in/);
+    } finally {
+      expect(unregisterEnv('test/Short-v0')).toBe(true);
+    }
+    expect(() => makeEnv('test/Short-v0')).toThrow(UnknownEnvError);
   });
 
   it("Pendulum-v1's mass and length options enter its dynamics as Gymnasium's m and l", () => {

@@ -4,11 +4,13 @@ import { UnknownEnvError } from '../errors.js';
 import type { Env, EnvSpec } from './env.js';
 import { AcrobotEnv } from './classic/acrobot.js';
 import { CartPoleEnv } from './classic/cartpole.js';
-import type { ClassicControlEnv } from './classic/classic-env.js';
+import { customEnv, customEnvIds, registerCustomEnv, unregisterCustomEnv, type EnvFactory } from './custom.js';
 import { ContinuousMountainCarEnv } from './classic/continuous-mountain-car.js';
 import { MountainCarEnv } from './classic/mountain-car.js';
 import { PendulumEnv } from './classic/pendulum.js';
-import type { Box, Discrete, Space } from './spaces.js';
+import { HalfCheetahEnv } from './mujoco/half-cheetah.js';
+import { HopperEnv, Walker2dEnv } from './mujoco/hopper.js';
+import type { Box, Discrete } from './spaces.js';
 import { TimeLimit } from './wrappers/time-limit.js';
 
 /** The action space of each registered env. */
@@ -18,6 +20,9 @@ export interface EnvActionSpaces {
   'MountainCarContinuous-v0': Box;
   'Pendulum-v1': Box;
   'Acrobot-v1': Discrete;
+  'HalfCheetah-v5': Box;
+  'Hopper-v5': Box;
+  'Walker2d-v5': Box;
 }
 
 export type EnvId = keyof EnvActionSpaces;
@@ -36,17 +41,43 @@ export interface MakeEnvOptions {
   l?: number;
   /** MountainCar-v0, MountainCarContinuous-v0: the velocity needed at the flag (default 0). */
   goalVelocity?: number;
+  /** MuJoCo envs: Gymnasium v5's options, camelCased (forward_reward_weight → forwardRewardWeight, …). */
+  forwardRewardWeight?: number;
+  ctrlCostWeight?: number;
+  resetNoiseScale?: number;
+  excludeCurrentPositionsFromObservation?: boolean;
+  /** Hopper-v5, Walker2d-v5. */
+  healthyReward?: number;
+  terminateWhenUnhealthy?: boolean;
+  healthyZRange?: [number, number];
+  healthyAngleRange?: [number, number];
+  /** Hopper-v5. */
+  healthyStateRange?: [number, number];
 }
 
 interface Entry {
   maxEpisodeSteps: number;
   rewardThreshold: number | null;
   schema: z.ZodTypeAny;
-  make: (kwargs: Record<string, unknown>) => ClassicControlEnv<Space>;
+  make: (kwargs: Record<string, unknown>) => { spec: EnvSpec | null };
 }
 
 const steps = { maxEpisodeSteps: z.number().int().positive().nullable().optional() };
 const finite = z.number().finite();
+const pair = z.tuple([z.number(), z.number()]);
+const mujocoCommon = {
+  forwardRewardWeight: finite.optional(),
+  ctrlCostWeight: finite.optional(),
+  resetNoiseScale: finite.nonnegative().optional(),
+  excludeCurrentPositionsFromObservation: z.boolean().optional(),
+};
+const walker = {
+  ...mujocoCommon,
+  healthyReward: finite.optional(),
+  terminateWhenUnhealthy: z.boolean().optional(),
+  healthyZRange: pair.optional(),
+  healthyAngleRange: pair.optional(),
+};
 
 // Gymnasium's registrations (gymnasium/envs/__init__.py): time limits and reward thresholds.
 const REGISTRY: Record<EnvId, Entry> = {
@@ -82,6 +113,25 @@ const REGISTRY: Record<EnvId, Entry> = {
     schema: z.object({ ...steps }).strict(),
     make: () => new AcrobotEnv(),
   },
+  // MuJoCo (await loadMujoco() first)
+  'HalfCheetah-v5': {
+    maxEpisodeSteps: 1000,
+    rewardThreshold: 4800.0,
+    schema: z.object({ ...steps, ...mujocoCommon }).strict(),
+    make: (kw) => new HalfCheetahEnv(kw),
+  },
+  'Hopper-v5': {
+    maxEpisodeSteps: 1000,
+    rewardThreshold: 3800.0,
+    schema: z.object({ ...steps, ...walker, healthyStateRange: pair.optional() }).strict(),
+    make: (kw) => new HopperEnv(kw),
+  },
+  'Walker2d-v5': {
+    maxEpisodeSteps: 1000,
+    rewardThreshold: null,
+    schema: z.object({ ...steps, ...walker }).strict(),
+    make: (kw) => new Walker2dEnv(kw),
+  },
 };
 
 /** The ids makeEnv knows, in registration order. */
@@ -91,9 +141,41 @@ export function isEnvId(id: string): id is EnvId {
   return Object.prototype.hasOwnProperty.call(REGISTRY, id);
 }
 
+/** Every id makeEnv knows now: the built-in ones, then those registered with registerEnv. */
+export function knownEnvIds(): string[] {
+  return [...ENV_IDS, ...customEnvIds()];
+}
+
+/** The ids that need `await loadMujoco()` before makeEnv. */
+export const MUJOCO_ENV_IDS: readonly EnvId[] = ['HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5'];
+
+/**
+ * Registers an env of your own under `id` (Gymnasium's `register`): `makeEnv(id, options)` — and
+ * so the trainers, which build their envs with makeEnv — then calls `make(options)` and wraps the
+ * env in a TimeLimit of `maxEpisodeSteps` when one is given. A taken id is refused (ConfigError):
+ * `unregisterEnv` it first.
+ */
+export function registerEnv(
+  id: string,
+  make: EnvFactory,
+  options: { maxEpisodeSteps?: number | null; rewardThreshold?: number | null } = {},
+): void {
+  if (typeof id === 'string' && isEnvId(id))
+    throw new ConfigError('registerEnv id', `'${id}' is a built-in env; choose another id`);
+  registerCustomEnv(id, make, options);
+}
+
+/** Removes an env registered with registerEnv; returns whether there was one. */
+export function unregisterEnv(id: string): boolean {
+  return unregisterCustomEnv(id);
+}
+
 /** The registered spec of an env id (time limit, reward threshold); UnknownEnvError for an unknown id. */
 export function envSpec(id: string): EnvSpec {
-  if (!isEnvId(id)) throw new UnknownEnvError(id, ENV_IDS);
+  const custom = customEnv(id);
+  if (custom)
+    return { id, maxEpisodeSteps: custom.maxEpisodeSteps, rewardThreshold: custom.rewardThreshold, kwargs: {} };
+  if (!isEnvId(id)) throw new UnknownEnvError(id, knownEnvIds());
   const e = REGISTRY[id];
   return { id, maxEpisodeSteps: e.maxEpisodeSteps, rewardThreshold: e.rewardThreshold, kwargs: {} };
 }
@@ -109,7 +191,20 @@ export function envSpec(id: string): EnvSpec {
 export function makeEnv<Id extends EnvId>(id: Id, options?: MakeEnvOptions): Env<EnvActionSpaces[Id]>;
 export function makeEnv(id: string, options?: MakeEnvOptions): Env;
 export function makeEnv(id: string, options: MakeEnvOptions = {}): Env {
-  if (!isEnvId(id)) throw new UnknownEnvError(id, ENV_IDS);
+  const custom = customEnv(id);
+  if (custom) {
+    const { maxEpisodeSteps: limit, ...kwargs } = options as Record<string, unknown>;
+    const env = custom.make(kwargs);
+    const maxEpisodeSteps = limit === undefined ? custom.maxEpisodeSteps : (limit as number | null);
+    const spec = { id, maxEpisodeSteps, rewardThreshold: custom.rewardThreshold, kwargs };
+    try {
+      (env as { spec: EnvSpec | null }).spec = spec;
+    } catch {
+      // an env whose spec is read-only keeps its own
+    }
+    return maxEpisodeSteps === null ? env : new TimeLimit(env, maxEpisodeSteps);
+  }
+  if (!isEnvId(id)) throw new UnknownEnvError(id, knownEnvIds());
   const entry = REGISTRY[id];
   const parsed = entry.schema.safeParse(options);
   if (!parsed.success) {
