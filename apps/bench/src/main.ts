@@ -10,6 +10,7 @@ import { clStep } from './cl-step.js';
 import { ghnStep } from './ghn-step.js';
 import { hyperformerStep } from './hyperformer-step.js';
 import { moeLmStep } from './moe-lm-step.js';
+import { ppoStep } from './ppo-step.js';
 import { DEFAULT_BIN, cliStartup } from './cli-startup.js';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -92,6 +93,17 @@ stepCommand(
       process.exit(2);
     }
     await moeLmStep({ ...stepOptions(o), torchThreads: +o.torchThreads, k, profile: o.profile === true });
+  });
+
+stepCommand(
+  'ppo-step',
+  'env steps per second of a PPO run on HalfCheetah-v5 (one iteration of CleanRL ppo_continuous_action: 2048 ' +
+    'rollout steps, 10 epochs × 32 minibatches), tfjs backends vs PyTorch on the same recorded workload',
+  { backends: 'wasm', steps: 5, warmup: 1 },
+)
+  .option('--torch-threads <n>', 'PyTorch intra-op threads (wasm runs on 1)', '1')
+  .action(async (o) => {
+    await ppoStep({ ...stepOptions(o), torchThreads: +o.torchThreads });
   });
 
 stepCommand(

@@ -24,12 +24,15 @@ export {
   unregisterEnv,
 } from './envs/registry.js';
 export type { EnvFactory } from './envs/custom.js';
+export { isRenderable } from './render/shapes.js';
+export type { RenderFrame, Renderable, Shape, View } from './render/shapes.js';
 export { MUJOCO_VERSION, loadMujoco } from './envs/mujoco/loader.js';
+export type { MjDataHandle, MjModelHandle, MujocoModule } from './envs/mujoco/loader.js';
 export { MujocoEnv } from './envs/mujoco/mujoco-env.js';
 export type { MujocoTransition } from './envs/mujoco/mujoco-env.js';
 export { HalfCheetahEnv } from './envs/mujoco/half-cheetah.js';
 export type { HalfCheetahOptions } from './envs/mujoco/half-cheetah.js';
-export { HopperEnv, Walker2dEnv } from './envs/mujoco/hopper.js';
+export { HopperEnv, PlanarWalkerEnv, Walker2dEnv } from './envs/mujoco/hopper.js';
 export type { PlanarWalkerOptions } from './envs/mujoco/hopper.js';
 export type { EnvActionSpaces, EnvId, MakeEnvOptions } from './envs/registry.js';
 export { Wrapper } from './envs/wrappers/wrapper.js';

@@ -32,7 +32,7 @@ export interface PlanarWalkerOptions {
  * ‖a‖²; terminated when unhealthy (torso height or angle out of range; Hopper also any other state
  * value); observation qpos without root x, then qvel clipped to ±10; reset: qpos and qvel + U(−s, s).
  */
-abstract class PlanarWalkerEnv extends MujocoEnv {
+export abstract class PlanarWalkerEnv extends MujocoEnv {
   readonly forwardRewardWeight: number;
   readonly ctrlCostWeight: number;
   readonly healthyReward: number;
