@@ -1,7 +1,9 @@
 // One PPO or HyperPPO run on a MuJoCo (or any) env, resumable, for the README's results table.
 // From packages/rl:
 //   npx tsx --conditions=@hypernets/source scripts/mujoco-run.ts <env> <ppo|hyperppo> <steps> <seed> <out dir>
-// Checkpoints every 10 iterations into <out dir> (a rerun resumes); at the end writes
+// Checkpoints every 10 PPO iterations (50 HyperPPO ones: a checkpoint ends the envs' episodes,
+// and 128 envs × 64 steps need 16 iterations per 1000-step episode) into <out dir> (a rerun
+// resumes); at the end writes
 // <out dir>/result.json: the deterministic evaluation over 10 episodes (PPO), or, for HyperPPO,
 // every architecture of a stratified sample of 300 run with generated weights (2 episodes each),
 // with the training curve, wall time and env steps per second. Backend: wasm.
@@ -33,7 +35,7 @@ const callbacks = {
     }
   },
 };
-const common = { env, totalTimesteps: steps, seed, checkpointDir: join(out, 'checkpoint'), checkpointEvery: 10, callbacks };
+const common = { env, totalTimesteps: steps, seed, checkpointDir: join(out, 'checkpoint'), checkpointEvery: algo === 'ppo' ? 10 : 50, callbacks };
 const resume = existsSync(join(out, 'checkpoint'));
 if (algo === 'ppo') {
   const t = new PpoTrainer(common);
