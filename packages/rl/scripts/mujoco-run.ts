@@ -60,6 +60,7 @@ if (algo === 'ppo') {
 } else {
   const t = new HyperPpoTrainer(common);
   const r = await t.run({ resume });
+  t.envs.close(); // free the 128 training envs' wasm memory before the evaluation's
   const e0 = performance.now();
   const evals = await t.evaluateArchitectures(t.space.stratified(300), { episodes: 2 });
   const evalSeconds = (performance.now() - e0) / 1000;

@@ -162,9 +162,11 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
       const K = ids.length;
       const padded = this.policy.generatePadded(ids);
       const returns: number[][] = ids.map(() => []);
+      // one env per architecture for all its episodes (a MuJoCo env holds ~13 MB of the wasm heap)
+      const envs: Env[] = [];
       try {
+        for (let k = 0; k < K; k++) envs.push(this.makeEvaluationEnv());
         for (let ep = 0; ep < episodes; ep++) {
-          const envs: Env[] = ids.map(() => this.makeEvaluationEnv());
           const obs = new Float32Array(K * O);
           envs.forEach((e, k) => obs.set(e.reset({ seed: seed + ep }).observation, k * O));
           const active = new Array<boolean>(K).fill(true);
@@ -187,12 +189,10 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
               if (r.terminated || r.truncated || lengths[k]! >= maxSteps) active[k] = false;
             }
           }
-          envs.forEach((e, k) => {
-            returns[k]!.push(totals[k]!);
-            e.close();
-          });
+          for (let k = 0; k < K; k++) returns[k]!.push(totals[k]!);
         }
       } finally {
+        for (const e of envs) e.close();
         disposePadded(padded);
       }
       ids.forEach((index, k) =>
