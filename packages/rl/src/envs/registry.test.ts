@@ -18,6 +18,7 @@ describe('makeEnv', () => {
       'HalfCheetah-v5',
       'Hopper-v5',
       'Walker2d-v5',
+      'Ant-v5',
     ]);
     const limits = Object.fromEntries(
       ENV_IDS.map((id) => [id, [envSpec(id).maxEpisodeSteps, envSpec(id).rewardThreshold]]),
@@ -31,6 +32,7 @@ describe('makeEnv', () => {
       'HalfCheetah-v5': [1000, 4800],
       'Hopper-v5': [1000, 3800],
       'Walker2d-v5': [1000, null],
+      'Ant-v5': [1000, 6000],
     });
     const env = makeEnv('Pendulum-v1', { g: 9.81 });
     expect(env.spec).toEqual({ id: 'Pendulum-v1', maxEpisodeSteps: 200, rewardThreshold: null, kwargs: { g: 9.81 } });
@@ -125,7 +127,7 @@ describe('typed errors', () => {
     }
     expect(UnknownEnvError.isInstance(err)).toBe(true);
     expect(String((err as Error).message)).toBe(
-      "unknown environment id 'Humanoid-v5'; known ids: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, Acrobot-v1, HalfCheetah-v5, Hopper-v5, Walker2d-v5",
+      "unknown environment id 'Humanoid-v5'; known ids: CartPole-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1, Acrobot-v1, HalfCheetah-v5, Hopper-v5, Walker2d-v5, Ant-v5",
     );
   });
 

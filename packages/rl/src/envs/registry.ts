@@ -8,6 +8,7 @@ import { customEnv, customEnvIds, registerCustomEnv, unregisterCustomEnv, type E
 import { ContinuousMountainCarEnv } from './classic/continuous-mountain-car.js';
 import { MountainCarEnv } from './classic/mountain-car.js';
 import { PendulumEnv } from './classic/pendulum.js';
+import { AntEnv } from './mujoco/ant.js';
 import { HalfCheetahEnv } from './mujoco/half-cheetah.js';
 import { HopperEnv, Walker2dEnv } from './mujoco/hopper.js';
 import type { Box, Discrete } from './spaces.js';
@@ -23,6 +24,7 @@ export interface EnvActionSpaces {
   'HalfCheetah-v5': Box;
   'Hopper-v5': Box;
   'Walker2d-v5': Box;
+  'Ant-v5': Box;
 }
 
 export type EnvId = keyof EnvActionSpaces;
@@ -46,13 +48,21 @@ export interface MakeEnvOptions {
   ctrlCostWeight?: number;
   resetNoiseScale?: number;
   excludeCurrentPositionsFromObservation?: boolean;
-  /** Hopper-v5, Walker2d-v5. */
+  /** MuJoCo envs: another robot's MJCF text (Gymnasium's xml_file); default: the package's model. */
+  xml?: string;
+  /** Hopper-v5, Walker2d-v5, Ant-v5. */
   healthyReward?: number;
   terminateWhenUnhealthy?: boolean;
   healthyZRange?: [number, number];
+  /** Hopper-v5, Walker2d-v5. */
   healthyAngleRange?: [number, number];
   /** Hopper-v5. */
   healthyStateRange?: [number, number];
+  /** Ant-v5. */
+  contactCostWeight?: number;
+  contactForceRange?: [number, number];
+  mainBody?: number | string;
+  includeCfrcExtInObservation?: boolean;
 }
 
 interface Entry {
@@ -70,14 +80,14 @@ const mujocoCommon = {
   ctrlCostWeight: finite.optional(),
   resetNoiseScale: finite.nonnegative().optional(),
   excludeCurrentPositionsFromObservation: z.boolean().optional(),
+  xml: z.string().optional(),
 };
-const walker = {
-  ...mujocoCommon,
+const healthy = {
   healthyReward: finite.optional(),
   terminateWhenUnhealthy: z.boolean().optional(),
   healthyZRange: pair.optional(),
-  healthyAngleRange: pair.optional(),
 };
+const walker = { ...mujocoCommon, ...healthy, healthyAngleRange: pair.optional() };
 
 // Gymnasium's registrations (gymnasium/envs/__init__.py): time limits and reward thresholds.
 const REGISTRY: Record<EnvId, Entry> = {
@@ -132,6 +142,22 @@ const REGISTRY: Record<EnvId, Entry> = {
     schema: z.object({ ...steps, ...walker }).strict(),
     make: (kw) => new Walker2dEnv(kw),
   },
+  'Ant-v5': {
+    maxEpisodeSteps: 1000,
+    rewardThreshold: 6000.0,
+    schema: z
+      .object({
+        ...steps,
+        ...mujocoCommon,
+        ...healthy,
+        contactCostWeight: finite.optional(),
+        contactForceRange: pair.optional(),
+        mainBody: z.union([z.number().int().nonnegative(), z.string()]).optional(),
+        includeCfrcExtInObservation: z.boolean().optional(),
+      })
+      .strict(),
+    make: (kw) => new AntEnv(kw),
+  },
 };
 
 /** The ids makeEnv knows, in registration order. */
@@ -147,7 +173,7 @@ export function knownEnvIds(): string[] {
 }
 
 /** The ids that need `await loadMujoco()` before makeEnv. */
-export const MUJOCO_ENV_IDS: readonly EnvId[] = ['HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5'];
+export const MUJOCO_ENV_IDS: readonly EnvId[] = ['HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5', 'Ant-v5'];
 
 /**
  * Registers an env of your own under `id` (Gymnasium's `register`): `makeEnv(id, options)` — and

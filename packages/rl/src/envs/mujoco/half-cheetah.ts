@@ -1,6 +1,6 @@
 import { ConfigError, type Rng } from '@hypernets/core';
-import { MujocoEnv, normalNoise, uniformNoise, type MujocoTransition } from './mujoco-env.js';
-import { HALF_CHEETAH_XML } from './models/half-cheetah.js';
+import { mujocoModelXml } from './loader.js';
+import { MujocoEnv, normalNoise, uniformNoise, type GroundPosition, type MujocoTransition } from './mujoco-env.js';
 
 export interface HalfCheetahOptions {
   /** Default 1. */
@@ -11,6 +11,8 @@ export interface HalfCheetahOptions {
   resetNoiseScale?: number;
   /** Leave the torso's x out of the observation. Default true. */
   excludeCurrentPositionsFromObservation?: boolean;
+  /** Another robot's MJCF text (Gymnasium's `xml_file`). Default: this package's models/half_cheetah.xml. */
+  xml?: string;
 }
 
 /**
@@ -26,11 +28,16 @@ export class HalfCheetahEnv extends MujocoEnv {
   readonly excludeX: boolean;
 
   constructor(options: HalfCheetahOptions = {}) {
+    // checked before the model is compiled: nothing to free when an option is wrong
+    const forwardRewardWeight = finite('forwardRewardWeight', options.forwardRewardWeight ?? 1);
+    const ctrlCostWeight = finite('ctrlCostWeight', options.ctrlCostWeight ?? 0.1);
+    const resetNoiseScale = nonNegative('resetNoiseScale', options.resetNoiseScale ?? 0.1);
     const exclude = options.excludeCurrentPositionsFromObservation ?? true;
-    super('HalfCheetah-v5', HALF_CHEETAH_XML, 5, exclude ? 17 : 18);
-    this.forwardRewardWeight = finite('forwardRewardWeight', options.forwardRewardWeight ?? 1);
-    this.ctrlCostWeight = finite('ctrlCostWeight', options.ctrlCostWeight ?? 0.1);
-    this.resetNoiseScale = finite('resetNoiseScale', options.resetNoiseScale ?? 0.1);
+    const xml = options.xml ?? mujocoModelXml('HalfCheetah-v5', 'half_cheetah.xml');
+    super('HalfCheetah-v5', xml, 5, (m) => m.nq - (exclude ? 1 : 0) + m.nv);
+    this.forwardRewardWeight = forwardRewardWeight;
+    this.ctrlCostWeight = ctrlCostWeight;
+    this.resetNoiseScale = resetNoiseScale;
     this.excludeX = exclude;
   }
 
@@ -41,14 +48,14 @@ export class HalfCheetahEnv extends MujocoEnv {
     };
   }
 
-  protected afterStep(action: Float64Array, xBefore: number, xAfter: number): MujocoTransition {
-    const xVelocity = (xAfter - xBefore) / this.dt;
+  protected afterStep(action: Float64Array, before: GroundPosition, after: GroundPosition): MujocoTransition {
+    const xVelocity = (after.x - before.x) / this.dt;
     const forward = this.forwardRewardWeight * xVelocity;
     const ctrl = this.ctrlCostWeight * sumSquares(action);
     return {
       reward: forward - ctrl,
       terminated: false,
-      info: { x_position: xAfter, x_velocity: xVelocity, reward_forward: forward, reward_ctrl: -ctrl },
+      info: { x_position: after.x, x_velocity: xVelocity, reward_forward: forward, reward_ctrl: -ctrl },
     };
   }
 
@@ -63,8 +70,9 @@ export function positionsAndVelocities(
   qvel: Float64Array,
   skip: number,
   clip: number,
+  extra = 0,
 ): Float32Array {
-  const out = new Float32Array(qpos.length - skip + qvel.length);
+  const out = new Float32Array(qpos.length - skip + qvel.length + extra);
   for (let i = skip; i < qpos.length; i++) out[i - skip] = qpos[i]!;
   const o = qpos.length - skip;
   for (let i = 0; i < qvel.length; i++) out[o + i] = Math.min(Math.max(qvel[i]!, -clip), clip);
@@ -78,6 +86,18 @@ export function sumSquares(a: ArrayLike<number>): number {
 }
 
 export function finite(name: string, v: number): number {
-  if (!Number.isFinite(v)) throw new ConfigError(name, `must be a finite number, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(name, `must be a finite number, got ${v}`);
   return v;
+}
+
+export function nonNegative(name: string, v: number): number {
+  if (finite(name, v) < 0) throw new ConfigError(name, `must be ≥ 0, got ${v}`);
+  return v;
+}
+
+/** A [low, high] pair with low < high (either end may be infinite). */
+export function range(name: string, r: [number, number]): [number, number] {
+  if (!Array.isArray(r) || r.length !== 2 || r.some((v) => typeof v !== 'number' || Number.isNaN(v)) || !(r[0] < r[1]))
+    throw new ConfigError(name, `must be [low, high] with low < high, got ${JSON.stringify(r)}`);
+  return [r[0], r[1]];
 }

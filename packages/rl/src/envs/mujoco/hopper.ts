@@ -1,9 +1,8 @@
 import type { Rng } from '@hypernets/core';
 import { ConfigError } from '@hypernets/core';
-import { finite, positionsAndVelocities, sumSquares } from './half-cheetah.js';
-import { MujocoEnv, uniformNoise, type MujocoTransition } from './mujoco-env.js';
-import { HOPPER_XML } from './models/hopper.js';
-import { WALKER2D_XML } from './models/walker2d.js';
+import { finite, nonNegative, positionsAndVelocities, range, sumSquares } from './half-cheetah.js';
+import { mujocoModelXml } from './loader.js';
+import { MujocoEnv, uniformNoise, type GroundPosition, type MujocoTransition } from './mujoco-env.js';
 
 export interface PlanarWalkerOptions {
   /** Default 1. */
@@ -24,6 +23,8 @@ export interface PlanarWalkerOptions {
   resetNoiseScale?: number;
   /** Default true. */
   excludeCurrentPositionsFromObservation?: boolean;
+  /** Another robot's MJCF text (Gymnasium's `xml_file`). Default: this package's models/hopper.xml or walker2d.xml. */
+  xml?: string;
 }
 
 /**
@@ -45,22 +46,30 @@ export abstract class PlanarWalkerEnv extends MujocoEnv {
 
   constructor(
     id: string,
-    xml: string,
-    nqPlusNv: number,
+    file: 'hopper.xml' | 'walker2d.xml',
     options: PlanarWalkerOptions,
     defaults: { z: [number, number]; angle: [number, number]; state: [number, number] | null },
   ) {
-    const exclude = options.excludeCurrentPositionsFromObservation ?? true;
-    super(id, xml, 4, nqPlusNv - (exclude ? 1 : 0));
-    this.forwardRewardWeight = finite('forwardRewardWeight', options.forwardRewardWeight ?? 1);
-    this.ctrlCostWeight = finite('ctrlCostWeight', options.ctrlCostWeight ?? 1e-3);
-    this.healthyReward = finite('healthyReward', options.healthyReward ?? 1);
-    this.terminateWhenUnhealthy = options.terminateWhenUnhealthy ?? true;
-    this.healthyZRange = range('healthyZRange', options.healthyZRange ?? defaults.z);
-    this.healthyAngleRange = range('healthyAngleRange', options.healthyAngleRange ?? defaults.angle);
-    this.healthyStateRange =
+    // checked before the model is compiled: nothing to free when an option is wrong
+    const forwardRewardWeight = finite('forwardRewardWeight', options.forwardRewardWeight ?? 1);
+    const ctrlCostWeight = finite('ctrlCostWeight', options.ctrlCostWeight ?? 1e-3);
+    const healthyReward = finite('healthyReward', options.healthyReward ?? 1);
+    const healthyZRange = range('healthyZRange', options.healthyZRange ?? defaults.z);
+    const healthyAngleRange = range('healthyAngleRange', options.healthyAngleRange ?? defaults.angle);
+    const healthyStateRange =
       defaults.state === null ? null : range('healthyStateRange', options.healthyStateRange ?? defaults.state);
-    this.resetNoiseScale = finite('resetNoiseScale', options.resetNoiseScale ?? 5e-3);
+    const resetNoiseScale = nonNegative('resetNoiseScale', options.resetNoiseScale ?? 5e-3);
+    const exclude = options.excludeCurrentPositionsFromObservation ?? true;
+    const xml = options.xml ?? mujocoModelXml(id, file);
+    super(id, xml, 4, (m) => m.nq - (exclude ? 1 : 0) + m.nv);
+    this.forwardRewardWeight = forwardRewardWeight;
+    this.ctrlCostWeight = ctrlCostWeight;
+    this.healthyReward = healthyReward;
+    this.terminateWhenUnhealthy = options.terminateWhenUnhealthy ?? true;
+    this.healthyZRange = healthyZRange;
+    this.healthyAngleRange = healthyAngleRange;
+    this.healthyStateRange = healthyStateRange;
+    this.resetNoiseScale = resetNoiseScale;
     this.excludeX = exclude;
   }
 
@@ -83,8 +92,8 @@ export abstract class PlanarWalkerEnv extends MujocoEnv {
     };
   }
 
-  protected afterStep(action: Float64Array, xBefore: number, xAfter: number): MujocoTransition {
-    const xVelocity = (xAfter - xBefore) / this.dt;
+  protected afterStep(action: Float64Array, before: GroundPosition, after: GroundPosition): MujocoTransition {
+    const xVelocity = (after.x - before.x) / this.dt;
     const healthy = this.isHealthy;
     const forward = this.forwardRewardWeight * xVelocity;
     const survive = healthy ? this.healthyReward : 0;
@@ -93,7 +102,7 @@ export abstract class PlanarWalkerEnv extends MujocoEnv {
       reward: forward + survive - ctrl,
       terminated: !healthy && this.terminateWhenUnhealthy,
       info: {
-        x_position: xAfter,
+        x_position: after.x,
         z_distance_from_origin: this.data.qpos[1]! - this.initQpos[1]!,
         x_velocity: xVelocity,
         reward_forward: forward,
@@ -115,7 +124,7 @@ export abstract class PlanarWalkerEnv extends MujocoEnv {
 /** Hopper-v5 (Gymnasium): a one-legged planar robot hops forward. Observation 11, action 3. */
 export class HopperEnv extends PlanarWalkerEnv {
   constructor(options: PlanarWalkerOptions = {}) {
-    super('Hopper-v5', HOPPER_XML, 12, options, { z: [0.7, Infinity], angle: [-0.2, 0.2], state: [-100, 100] });
+    super('Hopper-v5', 'hopper.xml', options, { z: [0.7, Infinity], angle: [-0.2, 0.2], state: [-100, 100] });
   }
 }
 
@@ -124,12 +133,6 @@ export class Walker2dEnv extends PlanarWalkerEnv {
   constructor(options: PlanarWalkerOptions = {}) {
     if (options.healthyStateRange !== undefined)
       throw new ConfigError('healthyStateRange', 'Walker2d-v5 has no state range (Hopper-v5 only)');
-    super('Walker2d-v5', WALKER2D_XML, 18, options, { z: [0.8, 2], angle: [-1, 1], state: null });
+    super('Walker2d-v5', 'walker2d.xml', options, { z: [0.8, 2], angle: [-1, 1], state: null });
   }
-}
-
-function range(name: string, r: [number, number]): [number, number] {
-  if (!Array.isArray(r) || r.length !== 2 || r.some((v) => Number.isNaN(v)) || !(r[0] < r[1]))
-    throw new ConfigError(name, `must be [low, high] with low < high, got ${JSON.stringify(r)}`);
-  return [r[0], r[1]];
 }

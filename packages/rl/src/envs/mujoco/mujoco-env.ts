@@ -1,9 +1,15 @@
 import { ConfigError, Rng } from '@hypernets/core';
-import { ResetNeededError } from '../../errors.js';
+import { MujocoUnavailableError, ResetNeededError } from '../../errors.js';
 import type { Env, EnvSpec, Info, ResetOptions, ResetResult, StepResult } from '../env.js';
 import { Box, checkAction, checkSeed, entropySeed, type Space } from '../spaces.js';
 import type { RenderFrame, Renderable, Shape } from '../../render/shapes.js';
 import { mujocoModule, type MjDataHandle, type MjModelHandle, type MujocoModule } from './loader.js';
+
+/** Where the tracked body is, on the ground plane (x forward; y is 0 for the planar robots). */
+export interface GroundPosition {
+  x: number;
+  y: number;
+}
 
 /** What a MuJoCo env's `afterStep` returns (the base adds truncated = false). */
 export interface MujocoTransition {
@@ -42,10 +48,30 @@ export abstract class MujocoEnv implements Env<Box>, Renderable {
   private rng: Rng | null = null;
   private phase: 'needs-reset' | 'running' | 'ended' | 'closed' = 'needs-reset';
 
-  constructor(id: string, xml: string, frameSkip: number, observationSize: number) {
+  constructor(
+    id: string,
+    xml: string,
+    frameSkip: number,
+    /** The observation's length from the compiled model. */
+    observationSize: (model: MjModelHandle) => number,
+  ) {
     this.mj = mujocoModule(id);
-    this.model = this.mj.MjModel.from_xml_string(xml);
-    this.data = new this.mj.MjData(this.model);
+    if (!Number.isInteger(frameSkip) || frameSkip < 1)
+      throw new ConfigError('frameSkip', `must be a positive integer, got ${frameSkip}`);
+    if (typeof xml !== 'string') throw new ConfigError('xml', `must be MJCF text, got ${typeof xml}`);
+    try {
+      this.model = this.mj.MjModel.from_xml_string(xml);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (/allocate memory/i.test(message)) throw heapFull(id, message);
+      throw new ConfigError('xml', `MuJoCo could not compile the model of ${id}: ${message}`);
+    }
+    try {
+      this.data = new this.mj.MjData(this.model);
+    } catch (e) {
+      this.model.delete();
+      throw heapFull(id, e instanceof Error ? e.message : String(e));
+    }
     this.frameSkip = frameSkip;
     this.dt = this.model.opt.timestep * frameSkip;
     const range = this.model.actuator_ctrlrange;
@@ -54,7 +80,7 @@ export abstract class MujocoEnv implements Env<Box>, Renderable {
       Array.from({ length: nu }, (_, i) => range[2 * i]!),
       Array.from({ length: nu }, (_, i) => range[2 * i + 1]!),
     );
-    this.observationSpace = new Box(-Infinity, Infinity, [observationSize]);
+    this.observationSpace = new Box(-Infinity, Infinity, [observationSize(this.model)]);
     this.mj.mj_resetData(this.model, this.data);
     this.initQpos = Float64Array.from(this.data.qpos);
     this.initQvel = Float64Array.from(this.data.qvel);
@@ -112,12 +138,11 @@ export abstract class MujocoEnv implements Env<Box>, Renderable {
     if (this.phase === 'needs-reset') throw new ResetNeededError(this.name, 'step() was called before reset()');
     if (this.phase === 'ended') throw new ResetNeededError(this.name, 'step() was called after the episode terminated');
     const a = checkAction(this.name, this.actionSpace, action) as Float64Array;
-    const xBefore = this.data.qpos[0]!;
+    const before = this.groundPosition();
     this.data.ctrl.set(a); // MuJoCo clamps to the control range (ctrllimited)
     for (let k = 0; k < this.frameSkip; k++) this.mj.mj_step(this.model, this.data);
     this.mj.mj_rnePostConstraint(this.model, this.data);
-    const xAfter = this.data.qpos[0]!;
-    const t = this.afterStep(a, xBefore, xAfter);
+    const t = this.afterStep(a, before, this.groundPosition());
     if (t.terminated) this.phase = 'ended';
     return { observation: this.observe(), reward: t.reward, terminated: t.terminated, truncated: false, info: t.info };
   }
@@ -136,8 +161,12 @@ export abstract class MujocoEnv implements Env<Box>, Renderable {
 
   /** Gymnasium's `reset_model` noise around initQpos / initQvel. */
   protected abstract resetNoise(rng: Rng): { qpos: Float64Array; qvel: Float64Array };
-  /** Reward, termination and info of a step from x (qpos[0]) before and after it. */
-  protected abstract afterStep(action: Float64Array, xBefore: number, xAfter: number): MujocoTransition;
+  /** Reward, termination and info of a step from the tracked position before and after it. */
+  protected abstract afterStep(action: Float64Array, before: GroundPosition, after: GroundPosition): MujocoTransition;
+  /** The position the forward reward differentiates: qpos[0] by default (Gymnasium's planar envs). */
+  protected groundPosition(): GroundPosition {
+    return { x: this.data.qpos[0]!, y: 0 };
+  }
   protected abstract observe(): Float32Array;
   protected resetInfo(): Info {
     return { x_position: this.data.qpos[0]! };
@@ -224,4 +253,13 @@ export function uniformNoise(rng: Rng, base: Float64Array, scale: number): Float
 export function normalNoise(rng: Rng, base: Float64Array, scale: number): Float64Array {
   const eps = rng.normalArray([base.length]);
   return base.map((v, i) => v + scale * eps[i]!);
+}
+
+/** MuJoCo's wasm heap (at most 2 GB, shared by every env of the process) is full. */
+function heapFull(id: string, message: string): MujocoUnavailableError {
+  return new MujocoUnavailableError(
+    id,
+    `MuJoCo's WebAssembly heap (2 GB at most, shared by all MuJoCo envs of this process) is full: close() ` +
+      `the envs you no longer use (${message.trim()})`,
+  );
 }
