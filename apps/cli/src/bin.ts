@@ -6,6 +6,7 @@ import { UsageError } from './continual/options.js';
 import { ghnCommand } from './ghn/command.js';
 import { loadTf } from './lazy.js';
 import { moeCommand } from './moe/command.js';
+import { rlCommand } from './rl/command.js';
 
 // tfjs, the backends and the packages load inside each command's action (lazy.ts), so `--help` and
 // usage errors answer without loading them.
@@ -78,6 +79,7 @@ export function buildProgram() {
   program.addCommand(ghnCommand());
   program.addCommand(adaptersCommand());
   program.addCommand(moeCommand());
+  program.addCommand(rlCommand());
   return program;
 }
 

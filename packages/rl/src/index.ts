@@ -93,3 +93,13 @@ export type {
   PpoTrainResult,
   ResolvedPpoTrainerOptions,
 } from './ppo/trainer.js';
+export { AntEnv } from './envs/mujoco/ant.js';
+export type { AntOptions } from './envs/mujoco/ant.js';
+export { MUJOCO_MODEL_FILES, isMujocoLoaded } from './envs/mujoco/loader.js';
+export type { LoadMujocoOptions, MujocoModelFile } from './envs/mujoco/loader.js';
+export type { GroundPosition } from './envs/mujoco/mujoco-env.js';
+export { acrobotFrame, cartPoleFrame, mountainCarFrame, mountainCarHeight, pendulumFrame } from './render/classic.js';
+export { RENDER_FPS, recordRollout } from './render/rollout.js';
+export type { RecordedRollout, RolloutOptions, RolloutPolicy } from './render/rollout.js';
+export { framesToSvg, pixelMapping } from './render/svg.js';
+export type { PixelMapping, SvgOptions } from './render/svg.js';

@@ -739,6 +739,16 @@ export class PpoTrainer<A extends PpoAgent = ActorCritic> implements Trainer<Ppo
   }
 
   /**
+   * Loads the run's checkpoint (the variables, Adam's state, the normalisation statistics) without
+   * training, as a resume would, e.g. to `evaluate` a saved run, finished or not. Returns where
+   * the run stands; null when `checkpointDir` holds no checkpoint yet.
+   */
+  async restoreCheckpoint(): Promise<{ iteration: number; globalStep: number } | null> {
+    const p = await this.restore();
+    return p && { iteration: p.iteration, globalStep: p.globalStep };
+  }
+
+  /**
    * Runs `episodes` episodes with the deterministic policy (the argmax action, or the Gaussian's
    * mean) on fresh envs seeded `seed`, `seed + 1`, …, observations normalised with the training
    * envs' statistics merged and frozen. Returns the raw returns.

@@ -1,9 +1,13 @@
 import type { Rng } from '@hypernets/core';
 import { Box, Discrete } from '../spaces.js';
 import { ClassicControlEnv, resetBounds, uniform, type Transition } from './classic-env.js';
+import { drawnState, acrobotFrame } from '../../render/classic.js';
+import type { RenderFrame, Renderable } from '../../render/shapes.js';
 
 const DT = 0.2;
 const LINK_LENGTH_1 = 1.0;
+/** Drawn only: the dynamics use the centre-of-mass positions. */
+const LINK_LENGTH_2 = 1.0;
 const LINK_MASS_1 = 1.0;
 const LINK_MASS_2 = 1.0;
 const LINK_COM_POS_1 = 0.5;
@@ -22,7 +26,7 @@ const TORQUES = [-1.0, 0.0, 1.0];
  * until then (0 on the terminating step). Observation [cos θ₁, sin θ₁, cos θ₂, sin θ₂, θ̇₁, θ̇₂].
  * Reset: each state value U(−0.1, 0.1), rounded to float32 as Gymnasium's is.
  */
-export class AcrobotEnv extends ClassicControlEnv<Discrete> {
+export class AcrobotEnv extends ClassicControlEnv<Discrete> implements Renderable {
   readonly observationSpace = new Box(
     [-1, -1, -1, -1, -ACROBOT_MAX_VEL_1, -ACROBOT_MAX_VEL_2],
     [1, 1, 1, 1, ACROBOT_MAX_VEL_1, ACROBOT_MAX_VEL_2],
@@ -46,6 +50,11 @@ export class AcrobotEnv extends ClassicControlEnv<Discrete> {
     s[3] = bound(ns[3], -ACROBOT_MAX_VEL_2, ACROBOT_MAX_VEL_2);
     const terminated = -Math.cos(s[0]) - Math.cos(s[1] + s[0]) > 1.0;
     return { observation: this.observe(s), reward: terminated ? 0.0 : -1.0, terminated };
+  }
+
+  /** The two links and the bar as Gymnasium draws them (render/classic.ts). */
+  renderFrame(): RenderFrame {
+    return acrobotFrame(drawnState(this.name, this.s), LINK_LENGTH_1, LINK_LENGTH_2);
   }
 
   protected observe(s: Float64Array): Float32Array {

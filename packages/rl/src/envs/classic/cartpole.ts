@@ -1,6 +1,8 @@
 import type { Rng } from '@hypernets/core';
 import { Box, Discrete } from '../spaces.js';
 import { ClassicControlEnv, resetBounds, uniform, type Transition } from './classic-env.js';
+import { drawnState, cartPoleFrame } from '../../render/classic.js';
+import type { RenderFrame, Renderable } from '../../render/shapes.js';
 
 export interface CartPoleOptions {
   /** Sutton & Barto's reward: 0 per step, −1 when the pole falls (default false: +1 per step). */
@@ -24,7 +26,7 @@ export const CARTPOLE_X_THRESHOLD = 2.4;
  * over τ = 0.02 s, force ±10 N; the episode terminates when |x| > 2.4 or |θ| > 12°. Reward +1 per
  * step, the terminating step included. State [x, ẋ, θ, θ̇], reset to U(−0.05, 0.05) each.
  */
-export class CartPoleEnv extends ClassicControlEnv<Discrete> {
+export class CartPoleEnv extends ClassicControlEnv<Discrete> implements Renderable {
   readonly observationSpace = new Box(
     [-CARTPOLE_X_THRESHOLD * 2, -Infinity, -CARTPOLE_THETA_THRESHOLD * 2, -Infinity],
     [CARTPOLE_X_THRESHOLD * 2, Infinity, CARTPOLE_THETA_THRESHOLD * 2, Infinity],
@@ -73,6 +75,11 @@ export class CartPoleEnv extends ClassicControlEnv<Discrete> {
       theta > CARTPOLE_THETA_THRESHOLD;
     const reward = this.suttonBarto ? (terminated ? -1 : 0) : 1;
     return { observation: this.observe(s), reward, terminated };
+  }
+
+  /** The cart and pole as Gymnasium draws them (render/classic.ts). */
+  renderFrame(): RenderFrame {
+    return cartPoleFrame(drawnState(this.name, this.s), 2 * HALF_LENGTH);
   }
 
   protected observe(s: Float64Array): Float32Array {

@@ -1,6 +1,8 @@
 import type { Rng } from '@hypernets/core';
 import { Box } from '../spaces.js';
 import { ClassicControlEnv, type Transition } from './classic-env.js';
+import { drawnState, mountainCarFrame } from '../../render/classic.js';
+import type { RenderFrame, Renderable } from '../../render/shapes.js';
 import {
   MOUNTAIN_CAR_MAX_POSITION,
   MOUNTAIN_CAR_MAX_SPEED,
@@ -21,7 +23,7 @@ const POWER = 0.0015;
  * costs 0.1·a² of the unclipped action. As in Gymnasium, the state is kept in float32 after each
  * step. Reset: x ~ U(−0.6, −0.4), v = 0.
  */
-export class ContinuousMountainCarEnv extends ClassicControlEnv<Box> {
+export class ContinuousMountainCarEnv extends ClassicControlEnv<Box> implements Renderable {
   readonly observationSpace = mountainCarObservationSpace();
   readonly actionSpace = new Box(-1.0, 1.0, [1]);
   protected readonly stateSize = 2;
@@ -52,6 +54,11 @@ export class ContinuousMountainCarEnv extends ClassicControlEnv<Box> {
     s[0] = Math.fround(position);
     s[1] = Math.fround(velocity);
     return { observation: this.observe(s), reward, terminated };
+  }
+
+  /** The hill, the flag at 0.45 and the car as Gymnasium draws them (render/classic.ts). */
+  renderFrame(): RenderFrame {
+    return mountainCarFrame(drawnState(this.name, this.s)[0], GOAL_POSITION);
   }
 
   protected observe(s: Float64Array): Float32Array {

@@ -1,6 +1,8 @@
 import { ConfigError, type Rng } from '@hypernets/core';
 import { Box, Discrete } from '../spaces.js';
 import { ClassicControlEnv, resetBounds, uniform, type Transition } from './classic-env.js';
+import { drawnState, mountainCarFrame } from '../../render/classic.js';
+import type { RenderFrame, Renderable } from '../../render/shapes.js';
 
 export interface MountainCarOptions {
   /** The velocity the car must have at the flag (default 0). */
@@ -40,7 +42,7 @@ export function mountainCarInitialState(name: string, rng: Rng, options: Record<
  * to ±0.07; x += v, clipped to [−1.2, 0.6]; at the left wall a leftward velocity becomes 0.
  * Terminates at x ≥ 0.5 (and v ≥ goalVelocity); reward −1 per step. Reset: x ~ U(−0.6, −0.4), v = 0.
  */
-export class MountainCarEnv extends ClassicControlEnv<Discrete> {
+export class MountainCarEnv extends ClassicControlEnv<Discrete> implements Renderable {
   readonly observationSpace = mountainCarObservationSpace();
   /** 0 accelerates left, 1 does nothing, 2 accelerates right. */
   readonly actionSpace = new Discrete(3);
@@ -68,6 +70,11 @@ export class MountainCarEnv extends ClassicControlEnv<Discrete> {
     s[1] = velocity;
     const terminated = position >= GOAL_POSITION && velocity >= this.goalVelocity;
     return { observation: this.observe(s), reward: -1.0, terminated };
+  }
+
+  /** The hill, the flag at 0.5 and the car as Gymnasium draws them (render/classic.ts). */
+  renderFrame(): RenderFrame {
+    return mountainCarFrame(drawnState(this.name, this.s)[0], GOAL_POSITION);
   }
 
   protected observe(s: Float64Array): Float32Array {

@@ -1,6 +1,8 @@
 import { ConfigError, type Rng } from '@hypernets/core';
 import { Box } from '../spaces.js';
 import { ClassicControlEnv, resetNumber, uniform, type Transition } from './classic-env.js';
+import { drawnState, pendulumFrame } from '../../render/classic.js';
+import type { RenderFrame, Renderable } from '../../render/shapes.js';
 
 export interface PendulumOptions {
   /** Gravity (default 10, Gymnasium's). */
@@ -30,7 +32,7 @@ export function angleNormalize(x: number): number {
  * g 10 by default (`m`, `l` and `g` are options: HyperZero's context family varies m and l). Observation [cos θ, sin θ, θ̇]; reward −cost; never terminates (the TimeLimit of 200
  * truncates). Reset: θ ~ U(−π, π), θ̇ ~ U(−1, 1).
  */
-export class PendulumEnv extends ClassicControlEnv<Box> {
+export class PendulumEnv extends ClassicControlEnv<Box> implements Renderable {
   readonly observationSpace = new Box([-1, -1, -MAX_SPEED], [1, 1, MAX_SPEED]);
   readonly actionSpace = new Box(-MAX_TORQUE, MAX_TORQUE, [1]);
   protected readonly stateSize = 2;
@@ -65,6 +67,11 @@ export class PendulumEnv extends ClassicControlEnv<Box> {
     s[0] = th + newThDot * DT;
     s[1] = newThDot;
     return { observation: this.observe(s), reward: -costs, terminated: false };
+  }
+
+  /** The rod of length l as Gymnasium draws it (render/classic.ts). */
+  renderFrame(): RenderFrame {
+    return pendulumFrame(drawnState(this.name, this.s)[0], this.l);
   }
 
   protected observe(s: Float64Array): Float32Array {

@@ -1,0 +1,288 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { choice, floatOption, intListOption, intOption } from '../args.js';
+import { given, ioFor, jsonLine } from '../command-io.js';
+import { userPath } from '../continual/command.js';
+import { BACKENDS, UsageError } from '../continual/options.js';
+import { validate } from '../ghn/options.js';
+import { loadTf } from '../lazy.js';
+import { requireCheckpoint, runner, typedCommand } from '../moe/common.js';
+import { prepareOutDir, prepareOutFile } from '../out-dir.js';
+import {
+  ALGOS,
+  ALGO_NAMES,
+  COMMON_DEFAULTS,
+  DEFAULT_STEPS,
+  ENV_LIST,
+  PPO_DEFAULTS,
+  RENDER_DEFAULTS,
+  evalSchema,
+  fingerprintSchema,
+  renderSchema,
+  resolveTrain,
+  trainFingerprint,
+  trainSchema,
+  type TrainFingerprint,
+} from './options.js';
+import { TRAIN_JSON_KEYS } from './report.js';
+
+/** What `rl train` writes into --out (the trainer's checkpoint, the report). */
+export const TRAIN_FILES = [
+  'checkpoint.json',
+  'checkpoint.safetensors',
+  'summary.json',
+  'curve.svg',
+  'curve.png',
+] as const;
+
+const TRAIN_KEYS = [
+  'env',
+  'algo',
+  'steps',
+  'seed',
+  'numEnvs',
+  'numSteps',
+  'lr',
+  'minibatches',
+  'epochs',
+  'entCoef',
+  'gamma',
+  'gaeLambda',
+  'clipCoef',
+  'hidden',
+  'checkpointEvery',
+  'evalEpisodes',
+  'backend',
+] as const;
+
+const d = PPO_DEFAULTS;
+/** "4 (Discrete actions) / 1 (Box)": a PPO default per action space, for --help. */
+const perSpace = (k: keyof typeof d.discrete) => `${d.discrete[k]} Discrete / ${d.box[k]} Box actions`;
+
+/**
+ * The run `dir` (an `rl train` --out) holds, before any work: its checkpoint verified whole (no
+ * backend: core's verifyCheckpoint), and its configuration read back. A UsageError names what is
+ * missing.
+ */
+async function trainedRun(flag: string, dir: string): Promise<TrainFingerprint> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory())
+    throw new UsageError(`${flag} ${dir}: no such directory; pass the --out of \`hypernets rl train\``);
+  await loadTf();
+  const core = await import('@hypernets/core');
+  let meta;
+  try {
+    meta = await core.verifyCheckpoint(join(dir, 'checkpoint'));
+  } catch (e) {
+    if (!core.CheckpointError.isInstance(e)) throw e;
+    throw new UsageError(`${flag} ${dir}: its checkpoint cannot be read: ${e.message}`);
+  }
+  if (!meta)
+    throw new UsageError(
+      `${flag} ${dir}: holds no checkpoint (no checkpoint.json); pass the --out of a \`hypernets rl train\` run`,
+    );
+  const fp = fingerprintSchema.safeParse(meta.config);
+  if (!fp.success) throw new UsageError(`${flag} ${dir}: its checkpoint was not written by \`hypernets rl train\``);
+  return fp.data;
+}
+
+function trainCommand(): Command {
+  return new Command('train')
+    .exitOverride()
+    .description(
+      'train a policy on a Gymnasium-style env (classic control, or MuJoCo through @mujoco/mujoco), then evaluate ' +
+        'it deterministically; checkpoints, summary.json and the learning curve go into --out',
+    )
+    .requiredOption('--env <name>', `the env: ${ENV_LIST}`)
+    .addOption(
+      choice(
+        'algo',
+        ALGO_NAMES,
+        `${Object.entries(ALGOS)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')} (default ${COMMON_DEFAULTS.algo})`,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--steps',
+        `env steps, all envs together, rounded down to whole batches (default CleanRL's: ` +
+          `${DEFAULT_STEPS.discrete.toLocaleString('en-US')} Discrete / ${DEFAULT_STEPS.box.toLocaleString('en-US')} Box actions)`,
+      ),
+    )
+    .addOption(intOption('--seed', `seeds the init, the actions and the envs (default ${COMMON_DEFAULTS.seed})`))
+    .addOption(intOption('--num-envs', `parallel envs (default ${perSpace('numEnvs')})`))
+    .addOption(intOption('--num-steps', `steps per env per rollout (default ${perSpace('numSteps')})`))
+    .addOption(floatOption('--lr', `Adam's learning rate, annealed linearly to 0 (default ${perSpace('lr')})`))
+    .addOption(
+      intOption('--minibatches', `minibatches per epoch, dividing the batch (default ${perSpace('minibatches')})`),
+    )
+    .addOption(intOption('--epochs', `update epochs per rollout (default ${perSpace('epochs')})`))
+    .addOption(floatOption('--ent-coef', `entropy bonus (default ${perSpace('entCoef')})`))
+    .addOption(floatOption('--gamma', `discount (default ${COMMON_DEFAULTS.gamma})`))
+    .addOption(floatOption('--gae-lambda', `GAE's λ (default ${COMMON_DEFAULTS.gaeLambda})`))
+    .addOption(floatOption('--clip-coef', `surrogate and value clip (default ${COMMON_DEFAULTS.clipCoef})`))
+    .addOption(
+      intListOption('--hidden', `tanh hidden widths of actor and critic (default ${COMMON_DEFAULTS.hidden.join(',')})`),
+    )
+    .addOption(
+      intOption(
+        '--checkpoint-every',
+        `checkpoint every n iterations, and at the end (default ${COMMON_DEFAULTS.checkpointEvery})`,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--eval-episodes',
+        `deterministic evaluation episodes at the end (default ${COMMON_DEFAULTS.evalEpisodes})`,
+      ),
+    )
+    .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
+    .requiredOption('--out <dir>', 'output directory: checkpoint, summary.json, curve.{svg,png}')
+    .option('--resume', 'continue the run whose checkpoint is in --out (a finished one: evaluate it again)')
+    .option(
+      '--overwrite',
+      'replace the run in --out (without --resume or --overwrite, an --out holding a run is refused)',
+    )
+    .option(
+      '--json',
+      `print one JSON line at the end {${TRAIN_JSON_KEYS.map((k) => `"${k}"`).join(',')}} (progress goes to stderr)`,
+    )
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const o = resolveTrain(
+        validate(trainSchema, {
+          ...COMMON_DEFAULTS,
+          hidden: [...COMMON_DEFAULTS.hidden],
+          ...given(opts, cmd, TRAIN_KEYS),
+        }),
+      );
+      const out = userPath(opts.out as string);
+      const json = Boolean(opts.json);
+      const resume = Boolean(opts.resume);
+      const overwrite = Boolean(opts.overwrite);
+      await requireCheckpoint(out, resume, overwrite);
+      await prepareOutDir({
+        flag: '--out',
+        out,
+        files: TRAIN_FILES,
+        overwrite,
+        resume: { resume, fingerprint: trainFingerprint(o) },
+      });
+      const { runRlTrain } = await runner(() => import('./run.js'));
+      const s = await runRlTrain(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
+      if (json) jsonLine(Object.fromEntries(TRAIN_JSON_KEYS.map((k) => [k, s[k]])));
+    });
+}
+
+function evalCommand(): Command {
+  return new Command('eval')
+    .exitOverride()
+    .description('evaluate the policy of an `rl train` run (its checkpoint, finished or not) deterministically')
+    .requiredOption('--out <dir>', 'the --out of `hypernets rl train`')
+    .addOption(intOption('--episodes', 'episodes (default 10)'))
+    .addOption(
+      intOption(
+        '--seed',
+        "the first episode's reset seed, + 1 for each next (default the run's seed + 10,000, as train's)",
+      ),
+    )
+    .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
+    .option('--json', 'print one JSON line {"env","algo","steps","mean_return","eval_episodes","returns","backend"}')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const o = validate(evalSchema, { episodes: 10, ...given(opts, cmd, ['out', 'episodes', 'seed', 'backend']) });
+      const dir = userPath(o.out);
+      const fp = await trainedRun('--out', dir);
+      const json = Boolean(opts.json);
+      const { runRlEval } = await runner(() => import('./run.js'));
+      const r = await runRlEval(fp, dir, {
+        episodes: o.episodes,
+        ...(o.seed === undefined ? {} : { seed: o.seed }),
+        ...(o.backend === undefined ? {} : { backend: o.backend }),
+        io: ioFor(json),
+      });
+      if (json)
+        jsonLine({
+          env: r.env,
+          algo: r.algo,
+          steps: r.steps,
+          mean_return: r.mean_return,
+          eval_episodes: r.eval_episodes,
+          returns: r.returns,
+          backend: r.backend,
+        });
+    });
+}
+
+function renderCommand(): Command {
+  return new Command('render')
+    .exitOverride()
+    .description(
+      'draw one episode as an animated SVG (plays in a browser): the trained policy of an `rl train` run (--from), ' +
+        'or random actions',
+    )
+    .option('--env <name>', `the env (needed without --from): ${ENV_LIST}`)
+    .option(
+      '--from <dir>',
+      'the --out of `hypernets rl train`: its deterministic policy acts (default: random actions)',
+    )
+    .option('--out <dir>', 'the same as --from')
+    .requiredOption('--file <path>', 'the animated SVG to write (.svg)')
+    .addOption(intOption('--steps', `steps at most (default ${RENDER_DEFAULTS.steps}; the episode may end first)`))
+    .addOption(intOption('--seed', `the reset's seed (and the random actions') (default ${RENDER_DEFAULTS.seed})`))
+    .addOption(floatOption('--fps', "frames per second (default Gymnasium's for the env: CartPole 50, Pendulum 30, …)"))
+    .addOption(intOption('--width', `width in pixels (default ${RENDER_DEFAULTS.width}; the height follows the view)`))
+    .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto (with --from)'))
+    .option('--overwrite', 'replace --file if it exists')
+    .option('--json', 'print one JSON line {"env","policy","steps","return","frames","fps","file","bytes"}')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const keys = ['env', 'from', 'file', 'steps', 'seed', 'fps', 'width', 'backend'];
+      const g = given(opts, cmd, [...keys, 'out']);
+      if (g.from !== undefined && g.out !== undefined)
+        throw new UsageError('--from and --out name the same thing (the run to render): pass one of them');
+      const { out: runDir, ...rest } = g;
+      const o = validate(renderSchema, {
+        ...RENDER_DEFAULTS,
+        ...rest,
+        ...(runDir === undefined ? {} : { from: runDir }),
+      });
+      const fromFlag = runDir === undefined ? '--from' : '--out';
+      if (!/\.svg$/i.test(o.file))
+        throw new UsageError(`--file ${o.file}: writes an animated SVG; give it a .svg name`);
+      const file = userPath(o.file);
+      let from: { fp: TrainFingerprint; dir: string } | null = null;
+      let env = o.env;
+      if (o.from !== undefined) {
+        const dir = userPath(o.from);
+        const fp = await trainedRun(fromFlag, dir);
+        if (env !== undefined && env !== fp.env)
+          throw new UsageError(`--env: ${env} is not the env of the run in ${dir} (${fp.env}); leave --env out`);
+        env = fp.env;
+        from = { fp, dir };
+      }
+      if (env === undefined) throw new UsageError(`--env: needed without --from (random actions); one of ${ENV_LIST}`);
+      if (o.backend !== undefined && !from)
+        throw new UsageError('--backend: random actions need no backend; it applies with --from only');
+      await prepareOutFile('--file', file, Boolean(opts.overwrite));
+      const json = Boolean(opts.json);
+      const { runRlRender } = await runner(() => import('./run.js'));
+      const r = await runRlRender({ ...o, env, file }, from, { io: ioFor(json) });
+      if (json) jsonLine(r);
+    });
+}
+
+/**
+ * `hypernets rl …`: reinforcement learning on @hypernets/rl's envs (`train`, `eval`, `render`:
+ * options.ts, run.ts, report.ts; the algorithms are one table, ALGOS, in options.ts).
+ */
+export function rlCommand(): Command {
+  const rl = new Command('rl')
+    .exitOverride()
+    .description(
+      'reinforcement learning on Gymnasium-style envs: train a policy (PPO), evaluate it, render an episode as an animated SVG',
+    );
+  rl.addCommand(trainCommand());
+  rl.addCommand(evalCommand());
+  rl.addCommand(renderCommand());
+  return rl;
+}

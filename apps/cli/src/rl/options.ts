@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { intSchema as int, realSchema as real } from '../args.js';
+import { BACKENDS, MAX_SEED } from '../continual/options.js';
+import { UsageError } from '../continual/options.js';
+
+/**
+ * `hypernets rl` options, validated here (zod) before any work: a bad value is a UsageError (exit
+ * code 2) naming the flag. The env ids, the MuJoCo set and PPO's presets are copied from
+ * @hypernets/rl so that `--help` and usage errors answer without loading tfjs (rl.test.ts checks
+ * they equal the library's).
+ */
+
+/** @hypernets/rl's makeEnv ids, their short names, and the action space's kind (which picks PPO's preset). */
+export const ENVS = [
+  { id: 'CartPole-v1', short: 'cartpole', actions: 'discrete', mujoco: false },
+  { id: 'MountainCar-v0', short: 'mountaincar', actions: 'discrete', mujoco: false },
+  { id: 'MountainCarContinuous-v0', short: 'mountaincar-continuous', actions: 'box', mujoco: false },
+  { id: 'Pendulum-v1', short: 'pendulum', actions: 'box', mujoco: false },
+  { id: 'Acrobot-v1', short: 'acrobot', actions: 'discrete', mujoco: false },
+  { id: 'HalfCheetah-v5', short: 'halfcheetah', actions: 'box', mujoco: true },
+  { id: 'Hopper-v5', short: 'hopper', actions: 'box', mujoco: true },
+  { id: 'Walker2d-v5', short: 'walker2d', actions: 'box', mujoco: true },
+  { id: 'Ant-v5', short: 'ant', actions: 'box', mujoco: true },
+] as const;
+export type EnvEntry = (typeof ENVS)[number];
+export type EnvId = EnvEntry['id'];
+
+/** "cartpole (CartPole-v1), …": what --env takes. */
+export const ENV_LIST = ENVS.map((e) => `${e.short} (${e.id})`).join(', ');
+
+/** The env an --env value names: a makeEnv id or a short name, any case; undefined if none. */
+export function findEnv(name: string): EnvEntry | undefined {
+  const n = name.trim().toLowerCase();
+  return ENVS.find((e) => e.id.toLowerCase() === n || e.short === n);
+}
+
+export function envEntry(id: string): EnvEntry {
+  const e = findEnv(id);
+  if (!e) throw new UsageError(`--env: unknown environment '${id}'; known: ${ENV_LIST}`);
+  return e;
+}
+
+/**
+ * The algorithms `rl train` runs: one row each (the name --algo takes, what it is). run.ts holds
+ * each one's trainer in a table of the same keys (`ALGO_RUNS`), so adding one is a row here and
+ * an entry there.
+ */
+export const ALGOS = {
+  ppo: "PPO-clip as CleanRL's ppo.py / ppo_continuous_action.py, their defaults for the env's action space",
+} as const;
+export type Algo = keyof typeof ALGOS;
+export const ALGO_NAMES = Object.keys(ALGOS) as Algo[];
+
+/** @hypernets/rl's PPO_PRESETS (CleanRL's defaults per action space), the values the flags override. */
+export const PPO_DEFAULTS = {
+  discrete: { numEnvs: 4, numSteps: 128, lr: 2.5e-4, minibatches: 4, epochs: 4, entCoef: 0.01 },
+  box: { numEnvs: 1, numSteps: 2048, lr: 3e-4, minibatches: 32, epochs: 10, entCoef: 0 },
+} as const;
+/** CleanRL's total_timesteps: ppo.py 500,000, ppo_continuous_action.py 1,000,000. */
+export const DEFAULT_STEPS = { discrete: 500_000, box: 1_000_000 } as const;
+export const COMMON_DEFAULTS = {
+  algo: 'ppo',
+  seed: 0,
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  clipCoef: 0.2,
+  hidden: [64, 64],
+  checkpointEvery: 10,
+  evalEpisodes: 10,
+} as const;
+
+/** Env steps of one run, at most. */
+export const MAX_RL_STEPS = 1_000_000_000;
+export const MAX_EPISODES = 10_000;
+
+const envSchema = z.string().transform((v, ctx): string => {
+  const e = findEnv(v);
+  if (!e) {
+    ctx.addIssue({ code: 'custom', message: `unknown environment '${v}'; known: ${ENV_LIST}` });
+    return z.NEVER;
+  }
+  return e.id;
+});
+
+export const trainSchema = z
+  .object({
+    env: envSchema,
+    algo: z.enum(ALGO_NAMES as [Algo, ...Algo[]]),
+    /** Default: CleanRL's for the action space (DEFAULT_STEPS). */
+    steps: int(1, MAX_RL_STEPS).optional(),
+    seed: int(0, MAX_SEED),
+    numEnvs: int(1, 1024).optional(),
+    numSteps: int(1, 100_000).optional(),
+    lr: real(0, 10, { above: true }).optional(),
+    minibatches: int(1, 1_000_000).optional(),
+    epochs: int(1, 1000).optional(),
+    entCoef: real(0, 100).optional(),
+    gamma: real(0, 1),
+    gaeLambda: real(0, 1),
+    clipCoef: real(0, 10, { above: true }),
+    hidden: z.array(int(1, 4096)).min(1, 'needs at least one width').max(16, 'takes at most 16 widths'),
+    checkpointEvery: int(1, 1_000_000),
+    evalEpisodes: int(1, MAX_EPISODES),
+    backend: z.enum(BACKENDS).optional(),
+  })
+  .strict();
+export type RlTrainOptions = z.infer<typeof trainSchema>;
+
+/** The options with every default filled in: what the run, summary.json and the fingerprint see. */
+export interface ResolvedTrainOptions {
+  env: EnvId;
+  algo: Algo;
+  steps: number;
+  seed: number;
+  numEnvs: number;
+  numSteps: number;
+  lr: number;
+  minibatches: number;
+  epochs: number;
+  entCoef: number;
+  gamma: number;
+  gaeLambda: number;
+  clipCoef: number;
+  hidden: number[];
+  checkpointEvery: number;
+  evalEpisodes: number;
+  backend?: (typeof BACKENDS)[number];
+}
+
+/**
+ * Fills the defaults of the env's action space (CleanRL's) and checks what only the whole set
+ * can tell: the minibatches divide the batch (--num-envs × --num-steps) into minibatches of ≥ 2
+ * samples, and --steps is at least one batch.
+ */
+export function resolveTrain(o: RlTrainOptions): ResolvedTrainOptions {
+  const kind = envEntry(o.env).actions;
+  const d = PPO_DEFAULTS[kind];
+  const r: ResolvedTrainOptions = {
+    env: o.env as EnvId,
+    algo: o.algo,
+    steps: o.steps ?? DEFAULT_STEPS[kind],
+    seed: o.seed,
+    numEnvs: o.numEnvs ?? d.numEnvs,
+    numSteps: o.numSteps ?? d.numSteps,
+    lr: o.lr ?? d.lr,
+    minibatches: o.minibatches ?? d.minibatches,
+    epochs: o.epochs ?? d.epochs,
+    entCoef: o.entCoef ?? d.entCoef,
+    gamma: o.gamma,
+    gaeLambda: o.gaeLambda,
+    clipCoef: o.clipCoef,
+    hidden: [...o.hidden],
+    checkpointEvery: o.checkpointEvery,
+    evalEpisodes: o.evalEpisodes,
+    ...(o.backend === undefined ? {} : { backend: o.backend }),
+  };
+  const batch = r.numEnvs * r.numSteps;
+  const shape = `--num-envs ${r.numEnvs} × --num-steps ${r.numSteps} = ${batch}`;
+  if (r.steps < batch)
+    throw new UsageError(`--steps: ${r.steps} is less than one batch (${shape}); pass at least ${batch}`);
+  if (batch % r.minibatches !== 0)
+    throw new UsageError(`--minibatches: ${r.minibatches} does not divide the batch (${shape})`);
+  if (batch / r.minibatches < 2)
+    throw new UsageError(
+      `--minibatches: ${r.minibatches} leaves ${batch / r.minibatches} sample per minibatch of the batch (${shape}); ` +
+        'advantages are normalised per minibatch: at least 2 each',
+    );
+  return r;
+}
+
+/** Iterations a run does: ⌊steps / batch⌋ (the env steps it trains are iterations × batch). */
+export const iterationsOf = (o: ResolvedTrainOptions) => Math.floor(o.steps / (o.numEnvs * o.numSteps));
+
+/**
+ * What must match for --resume, and what `rl eval` and `rl render --from` rebuild the trainer
+ * from (it is the checkpoint's `config`): everything that shapes training; not the backend, the
+ * checkpoint spacing or the evaluation (a finished run resumed with another --eval-episodes is
+ * evaluated again without training).
+ */
+export function trainFingerprint(o: ResolvedTrainOptions) {
+  const { backend: _b, checkpointEvery: _c, evalEpisodes: _e, ...rest } = o;
+  return { command: 'rl train' as const, ...rest };
+}
+export type TrainFingerprint = ReturnType<typeof trainFingerprint>;
+
+/** A checkpoint's `config` read back (rl eval / render): a fingerprint as trainFingerprint writes it. */
+export const fingerprintSchema = z
+  .object({
+    command: z.literal('rl train'),
+    env: z.enum(ENVS.map((e) => e.id) as [EnvId, ...EnvId[]]),
+    algo: z.enum(ALGO_NAMES as [Algo, ...Algo[]]),
+    steps: int(1, MAX_RL_STEPS),
+    seed: int(0, MAX_SEED),
+    numEnvs: int(1, 1024),
+    numSteps: int(1, 100_000),
+    lr: real(0, 10, { above: true }),
+    minibatches: int(1, 1_000_000),
+    epochs: int(1, 1000),
+    entCoef: real(0, 100),
+    gamma: real(0, 1),
+    gaeLambda: real(0, 1),
+    clipCoef: real(0, 10, { above: true }),
+    hidden: z.array(int(1, 4096)).min(1).max(16),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    out: z.string(),
+    episodes: int(1, MAX_EPISODES),
+    /** The first episode's reset seed (default: the training seed + 10,000, as train's evaluation). */
+    seed: int(0, MAX_SEED).optional(),
+    backend: z.enum(BACKENDS).optional(),
+  })
+  .strict();
+export type RlEvalOptions = z.infer<typeof evalSchema>;
+
+/** Frames a rendering holds, at most (an SVG of 10,000 CartPole frames is about 3 MB). */
+export const MAX_RENDER_STEPS = 10_000;
+
+export const renderSchema = z
+  .object({
+    /** Needed without --from; with it, must name the run's env if given. */
+    env: envSchema.optional(),
+    from: z.string().optional(),
+    file: z.string(),
+    steps: int(1, MAX_RENDER_STEPS),
+    seed: int(0, MAX_SEED),
+    /** Default: Gymnasium's render_fps of the env. */
+    fps: real(0, 1000, { above: true }).optional(),
+    width: int(16, 4096),
+    backend: z.enum(BACKENDS).optional(),
+  })
+  .strict();
+export type RlRenderOptions = z.infer<typeof renderSchema>;
+export const RENDER_DEFAULTS = { steps: 1000, seed: 0, width: 600 } as const;

@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { validate } from '../ghn/options.js';
+import { cli, usageError as exitsWithUsageError } from '../testing/helpers.js';
+import { TRAIN_FILES } from './command.js';
+import {
+  COMMON_DEFAULTS,
+  ENVS,
+  PPO_DEFAULTS,
+  findEnv,
+  resolveTrain,
+  trainFingerprint,
+  trainSchema,
+} from './options.js';
+import type { RlTrainSummary } from './report.js';
+
+/** The command exits 2 with `want` on stderr, before a backend starts. */
+const usageError = (args: readonly string[], want: RegExp) => exitsWithUsageError(args, want, /backend:/);
+
+const train = (o: Record<string, unknown>) => () =>
+  resolveTrain(validate(trainSchema, { ...COMMON_DEFAULTS, hidden: [64, 64], env: 'cartpole', ...o }));
+
+/** A tiny CartPole run: 16 iterations of 2 envs × 64 steps (2,048 env steps), a checkpoint every 4. */
+const TINY = [
+  ...['--env', 'cartpole', '--steps', '2048', '--num-envs', '2', '--num-steps', '64', '--lr', '0.001'],
+  ...['--seed', '1', '--checkpoint-every', '4', '--eval-episodes', '3', '--backend', 'wasm'],
+];
+
+describe('hypernets rl: options', () => {
+  it("the envs, the MuJoCo ones and PPO's defaults are the library's (kept here so that --help loads no tfjs)", async () => {
+    const rl = await import('@hypernets/rl');
+    expect(ENVS.map((e) => e.id)).toEqual([...rl.ENV_IDS]);
+    expect(ENVS.filter((e) => e.mujoco).map((e) => e.id)).toEqual([...rl.MUJOCO_ENV_IDS]);
+    for (const e of ENVS.filter((x) => !x.mujoco)) expect(rl.makeEnv(e.id).actionSpace.kind, e.id).toBe(e.actions);
+    for (const [kind, preset] of [
+      ['discrete', rl.PPO_PRESETS.classic],
+      ['box', rl.PPO_PRESETS.continuous],
+    ] as const)
+      expect(PPO_DEFAULTS[kind]).toEqual({
+        numEnvs: preset.numEnvs,
+        numSteps: preset.numSteps,
+        lr: preset.learningRate,
+        minibatches: preset.numMinibatches,
+        epochs: preset.updateEpochs,
+        entCoef: preset.entCoef,
+      });
+  });
+
+  it('--env takes the ids and the short names, any case; bad values are UsageErrors naming the flag', () => {
+    expect(findEnv('CARTPOLE')?.id).toBe('CartPole-v1');
+    expect(findEnv('pendulum-v1')?.id).toBe('Pendulum-v1');
+    expect(findEnv('mountaincar-continuous')?.id).toBe('MountainCarContinuous-v0');
+    expect(findEnv('halfcheetah')?.id).toBe('HalfCheetah-v5');
+    expect(findEnv('walker')).toBeUndefined();
+    expect(train({ env: 'walker' })).toThrow(
+      /^--env: unknown environment 'walker'; known: cartpole \(CartPole-v1\), .*walker2d \(Walker2d-v5\), ant \(Ant-v5\)$/,
+    );
+    expect(train({ steps: 100 })).toThrow(
+      /^--steps: 100 is less than one batch \(--num-envs 4 × --num-steps 128 = 512\); pass at least 512$/,
+    );
+    expect(train({ minibatches: 3 })).toThrow(/^--minibatches: 3 does not divide the batch/);
+    expect(train({ numEnvs: 1, numSteps: 4, minibatches: 4, steps: 8 })).toThrow(/leaves 1 sample per minibatch/);
+    expect(train({ gamma: 1.5 })).toThrow(/^--gamma: must be at most 1/);
+    expect(train({ lr: 0 })).toThrow(/^--lr: must be greater than 0/);
+    expect(train({ hidden: [] })).toThrow(/^--hidden: needs at least one width/);
+    expect(train({ algo: 'dqn' })).toThrow(/^--algo: 'dqn' is not one of ppo/);
+    expect(train({ frobnicate: 1 })).toThrow(/unknown option\(s\) --frobnicate/);
+    // CleanRL's defaults by action space
+    expect(train({})()).toMatchObject({ env: 'CartPole-v1', steps: 500_000, numEnvs: 4, numSteps: 128, lr: 2.5e-4 });
+    expect(train({ env: 'pendulum' })()).toMatchObject({
+      steps: 1_000_000,
+      numEnvs: 1,
+      numSteps: 2048,
+      minibatches: 32,
+    });
+    // what must match for --resume: not the backend, the checkpoint spacing or the evaluation
+    const o = train({})();
+    const fp = (x: Record<string, unknown>) => trainFingerprint({ ...o, ...x });
+    expect(fp({ backend: 'cpu', checkpointEvery: 3, evalEpisodes: 1 })).toEqual(fp({}));
+    for (const x of [{ lr: 1e-3 }, { seed: 2 }, { steps: 1024 }, { env: 'Acrobot-v1' }, { hidden: [32] }])
+      expect(fp(x)).not.toEqual(fp({}));
+  });
+
+  it('the commands exit with code 2 and the message, before any work', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hn-rl-opts-'));
+    usageError(
+      ['rl', 'train', '--env', 'walker', '--out', join(dir, 'a')],
+      /--env: unknown environment 'walker'; known: cartpole \(CartPole-v1\)/,
+    );
+    usageError(
+      ['rl', 'train', '--env', 'cartpole', '--steps', '100', '--out', join(dir, 'a')],
+      /--steps: 100 is less than one batch/,
+    );
+    mkdirSync(join(dir, 'empty'));
+    usageError(
+      ['rl', 'eval', '--out', join(dir, 'empty')],
+      /--out .*empty: holds no checkpoint \(no checkpoint\.json\)/,
+    );
+    usageError(['rl', 'render', '--file', join(dir, 'x.svg')], /--env: needed without --from \(random actions\)/);
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+});
+
+describe('hypernets rl train, eval, render', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hn-rl-'));
+  const out = join(root, 'run');
+  let trained: Record<string, unknown>;
+
+  it('trains a tiny CartPole PPO, writes the checkpoint, summary.json and the curve, and one --json line', () => {
+    const r = cli('rl', 'train', ...TINY, '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    trained = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const j = trained as Record<string, number | string>;
+    expect(Object.keys(j)).toEqual([
+      'env',
+      'algo',
+      'steps',
+      'mean_return',
+      'eval_episodes',
+      'seconds',
+      'steps_per_second',
+      'backend',
+    ]);
+    expect(j.env).toBe('CartPole-v1');
+    expect(j.algo).toBe('ppo');
+    expect(j.steps).toBe(2048);
+    // CartPole's return is the episode length: 8 (the fastest fall) to 500 (the time limit)
+    expect(j.mean_return).toBeGreaterThanOrEqual(8);
+    expect(j.mean_return).toBeLessThanOrEqual(500);
+    expect(j.eval_episodes).toBe(3);
+    expect(j.seconds).toBeGreaterThan(0);
+    expect(j.steps_per_second).toBeCloseTo(2048 / (j.seconds as number), 6);
+    expect(j.backend).toBe('wasm');
+    expect(r.stderr).toMatch(/CartPole-v1 ppo: 16 iterations of 2 envs × 64 steps \(2,048 env steps\)/);
+    expect(r.stderr).toMatch(/iteration 16\/16: 2,048 env steps, \d+ episodes, return [\d.]+ .*steps\/s, ETA 0 s/);
+    expect(r.stderr).toMatch(/checkpoint at iteration 4: /);
+    for (const f of TRAIN_FILES) expect(existsSync(join(out, f)), f).toBe(true);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RlTrainSummary;
+    expect(s).toMatchObject({ ...j, command: 'rl train', iterations: 16, config: { env: 'CartPole-v1', numEnvs: 2 } });
+    expect(s.eval_returns).toHaveLength(3);
+    expect(s.eval_returns.reduce((a, b) => a + b, 0) / 3).toBeCloseTo(j.mean_return as number, 9);
+    expect(s.episodes.length).toBeGreaterThan(10);
+    for (const [step, ret, len] of s.episodes) {
+      expect(step).toBeLessThanOrEqual(2048);
+      expect(ret).toBe(len); // +1 a step
+    }
+    expect(readFileSync(join(out, 'curve.svg'), 'utf8')).toMatch(/^<svg[^>]*>.*return vs env steps/s);
+  }, 120_000);
+
+  it('--resume of the finished run trains no more and evaluates it again; rl eval reloads the same policy', () => {
+    const again = cli('rl', 'train', ...TINY, '--out', out, '--json', '--resume');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming from .*checkpoint \(iteration 16\)/);
+    expect(again.stderr).not.toMatch(/iteration \d+\/16/);
+    const j = JSON.parse(again.stdout) as Record<string, unknown>;
+    expect(j).toMatchObject({ env: 'CartPole-v1', steps: 2048, mean_return: trained.mean_return, eval_episodes: 3 });
+
+    const ev = cli('rl', 'eval', '--out', out, '--episodes', '3', '--backend', 'wasm', '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    const e = JSON.parse(ev.stdout) as Record<string, unknown> & { returns: number[] };
+    expect(Object.keys(e)).toEqual(['env', 'algo', 'steps', 'mean_return', 'eval_episodes', 'returns', 'backend']);
+    // the same deterministic episodes (reset seeds 10,001 …) with the reloaded policy
+    expect(e).toMatchObject({ env: 'CartPole-v1', algo: 'ppo', steps: 2048, mean_return: trained.mean_return });
+    expect(e.returns).toHaveLength(3);
+    expect(ev.stderr).toMatch(/the checkpoint at iteration 16 of 16 \(2,048 env steps\)/);
+  }, 120_000);
+
+  it('rl render --from draws an episode of the trained policy as an animated SVG', () => {
+    const file = join(root, 'cartpole.svg');
+    const r = cli('rl', 'render', '--from', out, '--file', file, '--steps', '60', '--backend', 'wasm', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { frames: number; steps: number; fps: number; policy: string; bytes: number };
+    expect(j).toMatchObject({ env: 'CartPole-v1', policy: 'trained', fps: 50, file });
+    expect(j.frames).toBe(j.steps + 1);
+    const svg = readFileSync(file, 'utf8');
+    expect(Buffer.byteLength(svg)).toBe(j.bytes);
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="600" height="400"/);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<animate /g)).toHaveLength(j.frames);
+    expect(svg).toContain(`dur="${j.frames / 50}s"`);
+    expect(svg.match(/<g/g)!.length).toBe(j.frames + 1); // the track once, then one group per frame
+    expect(svg.match(/<\/g>/g)!.length).toBe(j.frames + 1);
+    // an existing file is not replaced without --overwrite
+    usageError(
+      ['rl', 'render', '--env', 'cartpole', '--file', file],
+      /--file .*cartpole\.svg: exists; pass another file name, or --overwrite/,
+    );
+  }, 120_000);
+
+  it('rl eval of a run stopped at its iteration-4 checkpoint evaluates that checkpoint without training on (in process)', async () => {
+    const { runRlEval, runRlTrain } = await import('./run.js');
+    const stopped = join(root, 'stopped');
+    mkdirSync(stopped);
+    const o = train({
+      steps: 2048,
+      numEnvs: 2,
+      numSteps: 64,
+      lr: 1e-3,
+      seed: 1,
+      checkpointEvery: 4,
+      backend: 'wasm',
+    })();
+    const lines: string[] = [];
+    const stop = new Error('stopped after the iteration-4 checkpoint');
+    const io = {
+      out: (l: string) => lines.push(l),
+      err: (l: string) => {
+        lines.push(l);
+        if (/checkpoint at iteration 4/.test(l)) throw stop;
+      },
+      tty: false,
+    };
+    await expect(runRlTrain(o, stopped, { resume: false, io, command: 'hypernets rl train' })).rejects.toBe(stop);
+    const before = readFileSync(join(stopped, 'checkpoint.json'), 'utf8');
+    lines.length = 0;
+    const quiet = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), tty: false };
+    const r = await runRlEval(trainFingerprint(o), stopped, { episodes: 2, backend: 'wasm', io: quiet });
+    expect(r).toMatchObject({ env: 'CartPole-v1', steps: 512, eval_episodes: 2 });
+    expect(r.returns).toHaveLength(2);
+    expect(lines.join('\n')).toMatch(/the checkpoint at iteration 4 of 16 \(512 env steps\): an unfinished run/);
+    expect(readFileSync(join(stopped, 'checkpoint.json'), 'utf8')).toBe(before); // nothing trained or saved
+  }, 120_000);
+
+  it('rl render with random actions needs no backend (in process)', async () => {
+    const { runRlRender } = await import('./run.js');
+    const file = join(root, 'acrobot.svg');
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), tty: false };
+    const r = await runRlRender({ env: 'Acrobot-v1', file, steps: 20, seed: 0, width: 300 }, null, { io });
+    expect(r).toMatchObject({ env: 'Acrobot-v1', policy: 'random', steps: 20, return: -20, frames: 21, fps: 15 });
+    const svg = readFileSync(file, 'utf8');
+    expect(svg).toMatch(/width="300" height="300"/);
+    expect(svg).toContain('<title>Acrobot-v1: random actions, return -20.0</title>');
+    expect(lines.join('\n')).toMatch(
+      /Acrobot-v1: 20 steps of random actions \(--steps 20\), return -20\.00; 21 frames at 15 fps/,
+    );
+  }, 120_000);
+});
