@@ -13,6 +13,8 @@ import {
   ALGOS,
   ALGO_NAMES,
   COMMON_DEFAULTS,
+  HYPERPPO_DEFAULTS,
+  STD_MODES,
   DEFAULT_STEPS,
   ENV_LIST,
   PPO_DEFAULTS,
@@ -34,6 +36,8 @@ export const TRAIN_FILES = [
   'summary.json',
   'curve.svg',
   'curve.png',
+  'pareto.svg',
+  'pareto.png',
 ] as const;
 
 const TRAIN_KEYS = [
@@ -53,10 +57,15 @@ const TRAIN_KEYS = [
   'hidden',
   'checkpointEvery',
   'evalEpisodes',
+  'metaBatch',
+  'stdMode',
+  'evalArchs',
   'backend',
 ] as const;
 
 const d = PPO_DEFAULTS;
+/** The common defaults but those that depend on --algo (resolveTrain fills them). */
+const withoutEvalEpisodes = ({ evalEpisodes: _e, checkpointEvery: _c, ...rest }: typeof COMMON_DEFAULTS) => rest;
 /** "4 (Discrete actions) / 1 (Box)": a PPO default per action space, for --help. */
 const perSpace = (k: keyof typeof d.discrete) => `${d.discrete[k]} Discrete / ${d.box[k]} Box actions`;
 
@@ -129,13 +138,27 @@ function trainCommand(): Command {
     .addOption(
       intOption(
         '--checkpoint-every',
-        `checkpoint every n iterations, and at the end (default ${COMMON_DEFAULTS.checkpointEvery})`,
+        `checkpoint every n iterations, and at the end (default ${COMMON_DEFAULTS.checkpointEvery}; HyperPPO ${HYPERPPO_DEFAULTS.checkpointEvery})`,
       ),
     )
     .addOption(
       intOption(
         '--eval-episodes',
-        `deterministic evaluation episodes at the end (default ${COMMON_DEFAULTS.evalEpisodes})`,
+        `deterministic evaluation episodes at the end (default ${COMMON_DEFAULTS.evalEpisodes}; ` +
+          `HyperPPO: per architecture, default ${HYPERPPO_DEFAULTS.evalEpisodes})`,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--meta-batch',
+        `HyperPPO: architectures per iteration, sharing --num-envs evenly (default ${HYPERPPO_DEFAULTS.metaBatch})`,
+      ),
+    )
+    .addOption(choice('std-mode', STD_MODES, `HyperPPO's log-std (default ${HYPERPPO_DEFAULTS.stdMode})`))
+    .addOption(
+      intOption(
+        '--eval-archs',
+        `HyperPPO: architectures evaluated with generated weights at the end, a stratified sample (2800: all; default ${HYPERPPO_DEFAULTS.evalArchs})`,
       ),
     )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
@@ -152,7 +175,7 @@ function trainCommand(): Command {
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const o = resolveTrain(
         validate(trainSchema, {
-          ...COMMON_DEFAULTS,
+          ...withoutEvalEpisodes(COMMON_DEFAULTS),
           hidden: [...COMMON_DEFAULTS.hidden],
           ...given(opts, cmd, TRAIN_KEYS),
         }),
@@ -171,7 +194,11 @@ function trainCommand(): Command {
       });
       const { runRlTrain } = await runner(() => import('./run.js'));
       const s = await runRlTrain(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
-      if (json) jsonLine(Object.fromEntries(TRAIN_JSON_KEYS.map((k) => [k, s[k]])));
+      if (json)
+        jsonLine({
+          ...Object.fromEntries(TRAIN_JSON_KEYS.map((k) => [k, s[k]])),
+          ...(s.archs ? { archs: s.archs } : {}),
+        });
     });
 }
 

@@ -47,6 +47,10 @@ export function envEntry(id: string): EnvEntry {
  */
 export const ALGOS = {
   ppo: "PPO-clip as CleanRL's ppo.py / ppo_continuous_action.py, their defaults for the env's action space",
+  hyperppo:
+    'HyperPPO: a graph hypernetwork gives the weights of 2,800 MLP policy architectures (1-4 hidden layers of ' +
+    "4-256), --meta-batch of them trained per iteration with the reference's PPO settings; afterwards --eval-archs " +
+    'of them (a stratified sample) run with generated weights: the best one is the mean_return, all are in "archs"',
 } as const;
 export type Algo = keyof typeof ALGOS;
 export const ALGO_NAMES = Object.keys(ALGOS) as Algo[];
@@ -56,6 +60,22 @@ export const PPO_DEFAULTS = {
   discrete: { numEnvs: 4, numSteps: 128, lr: 2.5e-4, minibatches: 4, epochs: 4, entCoef: 0.01 },
   box: { numEnvs: 1, numSteps: 2048, lr: 3e-4, minibatches: 32, epochs: 10, entCoef: 0 },
 } as const;
+/** @hypernets/rl's HYPERPPO_DEFAULTS (hegde95/HyperPPO's MuJoCo settings), whatever the action space. */
+export const HYPERPPO_DEFAULTS = {
+  numEnvs: 128,
+  numSteps: 64,
+  lr: 0.00295,
+  minibatches: 4,
+  epochs: 2,
+  entCoef: 0,
+  metaBatch: 8,
+  stdMode: 'single',
+  evalArchs: 300,
+  evalEpisodes: 2,
+  /** A checkpoint ends the envs' episodes: 50 iterations of 64 steps outlast a 1,000-step episode. */
+  checkpointEvery: 50,
+} as const;
+export const STD_MODES = ['single', 'multi', 'conditioned'] as const;
 /** CleanRL's total_timesteps: ppo.py 500,000, ppo_continuous_action.py 1,000,000. */
 export const DEFAULT_STEPS = { discrete: 500_000, box: 1_000_000 } as const;
 export const COMMON_DEFAULTS = {
@@ -99,8 +119,14 @@ export const trainSchema = z
     gaeLambda: real(0, 1),
     clipCoef: real(0, 10, { above: true }),
     hidden: z.array(int(1, 4096)).min(1, 'needs at least one width').max(16, 'takes at most 16 widths'),
-    checkpointEvery: int(1, 1_000_000),
-    evalEpisodes: int(1, MAX_EPISODES),
+    /** Default 10 (PPO), 50 (HyperPPO). */
+    checkpointEvery: int(1, 1_000_000).optional(),
+    /** Default 10 (PPO), 2 per architecture (HyperPPO). */
+    evalEpisodes: int(1, MAX_EPISODES).optional(),
+    /** HyperPPO only. */
+    metaBatch: int(1, 2800).optional(),
+    stdMode: z.enum(STD_MODES).optional(),
+    evalArchs: int(1, 2800).optional(),
     backend: z.enum(BACKENDS).optional(),
   })
   .strict();
@@ -124,6 +150,10 @@ export interface ResolvedTrainOptions {
   hidden: number[];
   checkpointEvery: number;
   evalEpisodes: number;
+  /** HyperPPO: architectures per iteration, the log-std mode, architectures evaluated at the end. */
+  metaBatch?: number;
+  stdMode?: (typeof STD_MODES)[number];
+  evalArchs?: number;
   backend?: (typeof BACKENDS)[number];
 }
 
@@ -134,7 +164,15 @@ export interface ResolvedTrainOptions {
  */
 export function resolveTrain(o: RlTrainOptions): ResolvedTrainOptions {
   const kind = envEntry(o.env).actions;
-  const d = PPO_DEFAULTS[kind];
+  const hyper = o.algo === 'hyperppo';
+  const d = hyper ? HYPERPPO_DEFAULTS : PPO_DEFAULTS[kind];
+  if (!hyper)
+    for (const [flag, v] of [
+      ['--meta-batch', o.metaBatch],
+      ['--std-mode', o.stdMode],
+      ['--eval-archs', o.evalArchs],
+    ] as const)
+      if (v !== undefined) throw new UsageError(`${flag} is a HyperPPO option: pass --algo hyperppo, or leave it out`);
   const r: ResolvedTrainOptions = {
     env: o.env as EnvId,
     algo: o.algo,
@@ -150,8 +188,15 @@ export function resolveTrain(o: RlTrainOptions): ResolvedTrainOptions {
     gaeLambda: o.gaeLambda,
     clipCoef: o.clipCoef,
     hidden: [...o.hidden],
-    checkpointEvery: o.checkpointEvery,
-    evalEpisodes: o.evalEpisodes,
+    checkpointEvery: o.checkpointEvery ?? (hyper ? HYPERPPO_DEFAULTS.checkpointEvery : COMMON_DEFAULTS.checkpointEvery),
+    evalEpisodes: o.evalEpisodes ?? (hyper ? HYPERPPO_DEFAULTS.evalEpisodes : COMMON_DEFAULTS.evalEpisodes),
+    ...(hyper
+      ? {
+          metaBatch: o.metaBatch ?? HYPERPPO_DEFAULTS.metaBatch,
+          stdMode: o.stdMode ?? HYPERPPO_DEFAULTS.stdMode,
+          evalArchs: o.evalArchs ?? HYPERPPO_DEFAULTS.evalArchs,
+        }
+      : {}),
     ...(o.backend === undefined ? {} : { backend: o.backend }),
   };
   const batch = r.numEnvs * r.numSteps;
@@ -160,6 +205,18 @@ export function resolveTrain(o: RlTrainOptions): ResolvedTrainOptions {
     throw new UsageError(`--steps: ${r.steps} is less than one batch (${shape}); pass at least ${batch}`);
   if (batch % r.minibatches !== 0)
     throw new UsageError(`--minibatches: ${r.minibatches} does not divide the batch (${shape})`);
+  if (r.metaBatch !== undefined) {
+    if (r.numEnvs % r.metaBatch !== 0)
+      throw new UsageError(
+        `--meta-batch: ${r.metaBatch} architectures cannot share --num-envs ${r.numEnvs} evenly; pass a divisor`,
+      );
+    const per = (r.numSteps * r.numEnvs) / r.metaBatch;
+    if (per % r.minibatches !== 0)
+      throw new UsageError(
+        `--minibatches: ${r.minibatches} does not divide each architecture's ${per} samples per iteration ` +
+          '(--num-steps × --num-envs / --meta-batch)',
+      );
+  }
   if (batch / r.minibatches < 2)
     throw new UsageError(
       `--minibatches: ${r.minibatches} leaves ${batch / r.minibatches} sample per minibatch of the batch (${shape}); ` +
@@ -178,7 +235,7 @@ export const iterationsOf = (o: ResolvedTrainOptions) => Math.floor(o.steps / (o
  * evaluated again without training).
  */
 export function trainFingerprint(o: ResolvedTrainOptions) {
-  const { backend: _b, checkpointEvery: _c, evalEpisodes: _e, ...rest } = o;
+  const { backend: _b, checkpointEvery: _c, evalEpisodes: _e, evalArchs: _a, ...rest } = o;
   return { command: 'rl train' as const, ...rest };
 }
 export type TrainFingerprint = ReturnType<typeof trainFingerprint>;
@@ -201,6 +258,8 @@ export const fingerprintSchema = z
     gaeLambda: real(0, 1),
     clipCoef: real(0, 10, { above: true }),
     hidden: z.array(int(1, 4096)).min(1).max(16),
+    metaBatch: int(1, 2800).optional(),
+    stdMode: z.enum(STD_MODES).optional(),
   })
   .strict();
 

@@ -31,6 +31,8 @@ export interface RlTrainSummary {
   device: string;
   /** The command line as typed. */
   invocation: string;
+  /** HyperPPO: every evaluated architecture with its generated weights' mean return (mean_return is the best one's). */
+  archs?: { hidden: number[]; params: number; mean_return: number }[];
 }
 
 /** The `--json` line of `rl train`, in this order. */
@@ -114,7 +116,30 @@ export async function writeTrainReport(dir: string, s: RlTrainSummary): Promise<
   const summary = join(dir, 'summary.json');
   await writeFileAtomic(summary, JSON.stringify(s, null, 2) + '\n');
   const curve = await renderPlot(curveSpec(s), join(dir, 'curve'));
-  return [summary, curve.svg, curve.png];
+  const files = [summary, curve.svg, curve.png];
+  if (s.archs) {
+    const pareto = await renderPlot(paretoSpec(s), join(dir, 'pareto'));
+    files.push(pareto.svg, pareto.png);
+  }
+  return files;
+}
+
+/** HyperPPO: the return of every evaluated architecture with generated weights against its parameter count (log). */
+export function paretoSpec(s: RlTrainSummary): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${s.env}: ${s.archs!.length} architectures with HyperPPO's generated weights`,
+    data: { values: s.archs!.map((a) => ({ ...a, depth: `${a.hidden.length} hidden`, arch: a.hidden.join('-') })) },
+    width: 420,
+    height: 260,
+    mark: { type: 'point', filled: true, opacity: 0.7 },
+    encoding: {
+      x: { field: 'params', type: 'quantitative', scale: { type: 'log' }, title: 'policy parameters (log)' },
+      y: { field: 'mean_return', type: 'quantitative', title: 'mean return, no training' },
+      color: { field: 'depth', type: 'nominal', title: null },
+      tooltip: [{ field: 'arch' }, { field: 'params' }, { field: 'mean_return' }],
+    },
+  } as unknown as TopLevelSpec;
 }
 
 /** The result in words (stdout). */
@@ -125,7 +150,14 @@ export function trainResultText(s: RlTrainSummary): string {
     `${s.env} ${s.algo}: ${s.steps.toLocaleString('en-US')} env steps (${s.iterations} iterations) in ` +
       `${s.seconds.toFixed(1)} s, ${s.steps_per_second.toFixed(0)} steps/s`,
     `training return (last 100 episodes): ${s.train_return_last100 === null ? '-' : s.train_return_last100.toFixed(2)}`,
-    `deterministic evaluation over ${s.eval_episodes} episode${s.eval_episodes === 1 ? '' : 's'}: ` +
-      `mean return ${s.mean_return.toFixed(2)} ± ${sd.toFixed(2)}`,
+    s.archs
+      ? `${s.archs.length} architectures with generated weights, ${s.eval_episodes} episode${s.eval_episodes === 1 ? '' : 's'} each: ` +
+        `best mean return ${s.mean_return.toFixed(2)} ([${bestArch(s).hidden.join(', ')}], ${bestArch(s).params} parameters)`
+      : `deterministic evaluation over ${s.eval_episodes} episode${s.eval_episodes === 1 ? '' : 's'}: ` +
+        `mean return ${s.mean_return.toFixed(2)} ± ${sd.toFixed(2)}`,
   ].join('\n');
+}
+
+function bestArch(s: RlTrainSummary) {
+  return s.archs!.reduce((a, b) => (b.mean_return > a.mean_return ? b : a));
 }

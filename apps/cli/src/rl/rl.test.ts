@@ -99,6 +99,14 @@ describe('hypernets rl: options', () => {
       /--out .*empty: holds no checkpoint \(no checkpoint\.json\)/,
     );
     usageError(['rl', 'render', '--file', join(dir, 'x.svg')], /--env: needed without --from \(random actions\)/);
+    usageError(
+      ['rl', 'train', '--env', 'cartpole', '--meta-batch', '4', '--out', join(dir, 'a')],
+      /--meta-batch is a HyperPPO option: pass --algo hyperppo/,
+    );
+    usageError(
+      ['rl', 'train', '--env', 'cartpole', '--algo', 'hyperppo', '--num-envs', '12', '--out', join(dir, 'a')],
+      /--meta-batch: 8 architectures cannot share --num-envs 12 evenly/,
+    );
     expect(existsSync(join(dir, 'a'))).toBe(false);
   });
 });
@@ -138,7 +146,8 @@ describe('hypernets rl train, eval, render', () => {
     expect(r.stderr).toMatch(/CartPole-v1 ppo: 16 iterations of 2 envs × 64 steps \(2,048 env steps\)/);
     expect(r.stderr).toMatch(/iteration 16\/16: 2,048 env steps, \d+ episodes, return [\d.]+ .*steps\/s, ETA 0 s/);
     expect(r.stderr).toMatch(/checkpoint at iteration 4: /);
-    for (const f of TRAIN_FILES) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of TRAIN_FILES.filter((x) => !x.startsWith('pareto'))) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(existsSync(join(out, 'pareto.svg'))).toBe(false); // HyperPPO's
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RlTrainSummary;
     expect(s).toMatchObject({ ...j, command: 'rl train', iterations: 16, config: { env: 'CartPole-v1', numEnvs: 2 } });
     expect(s.eval_returns).toHaveLength(3);
@@ -239,4 +248,45 @@ describe('hypernets rl train, eval, render', () => {
       /Acrobot-v1: 20 steps of random actions \(--steps 20\), return -20\.00; 21 frames at 15 fps/,
     );
   }, 120_000);
+});
+
+describe('hypernets rl train --algo hyperppo', () => {
+  it('trains a tiny CartPole HyperPPO, evaluates architectures with generated weights, and adds them to --json', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hn-rl-hyper-')), 'run');
+    const r = cli(
+      'rl',
+      'train',
+      ...['--env', 'cartpole', '--algo', 'hyperppo', '--steps', '2048', '--num-envs', '8', '--num-steps', '64'],
+      ...['--meta-batch', '4', '--eval-archs', '12', '--eval-episodes', '1', '--seed', '1', '--backend', 'wasm'],
+      ...['--out', out, '--json'],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim()) as Record<string, unknown> & {
+      archs: { hidden: number[]; params: number; mean_return: number }[];
+    };
+    expect(Object.keys(j)).toEqual([
+      'env',
+      'algo',
+      'steps',
+      'mean_return',
+      'eval_episodes',
+      'seconds',
+      'steps_per_second',
+      'backend',
+      'archs',
+    ]);
+    expect(j).toMatchObject({ env: 'CartPole-v1', algo: 'hyperppo', steps: 2048, eval_episodes: 1 });
+    expect(j.archs).toHaveLength(12);
+    // mean_return is the best architecture's; 3 of every depth, each with its parameter count
+    expect(j.mean_return).toBe(Math.max(...j.archs.map((a) => a.mean_return)));
+    expect(j.archs.map((a) => a.hidden.length).sort()).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    for (const a of j.archs) {
+      const sizes = [4, ...a.hidden, 2];
+      expect(a.params).toBe(sizes.slice(1).reduce((n, w, i) => n + (sizes[i]! + 1) * w, 0));
+    }
+    expect(r.stderr).toMatch(/evaluating 12 architectures with generated weights, 1 episode each/);
+    expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toMatch(/^<svg/);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RlTrainSummary;
+    expect(s.config).toMatchObject({ numEnvs: 8, metaBatch: 4, stdMode: 'single', evalArchs: 12, checkpointEvery: 50 });
+  }, 180_000);
 });

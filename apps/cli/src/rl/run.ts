@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, shutdownBackend } from '@hypernets/core';
 import { writeFileAtomic } from '@hypernets/core/internal';
 import {
+  HyperPpoTrainer,
   PpoTrainer,
+  disposePadded,
+  paddedForward,
   RENDER_FPS,
   argmaxRows,
   framesToSvg,
@@ -39,8 +42,19 @@ interface AlgoRun {
   }>;
   /** Loads the run's checkpoint without training; null when there is none. */
   restore(): Promise<{ iteration: number; globalStep: number } | null>;
-  /** The deterministic policy's episodes (`seed`: the first reset's seed; default the run's seed + 10,000). */
-  evaluate(episodes: number, seed?: number): Promise<{ returns: number[]; lengths: number[]; meanReturn: number }>;
+  /**
+   * The deterministic policy's episodes (`seed`: the first reset's seed; default the run's seed +
+   * 10,000). HyperPPO: those of the best of the evaluated architectures, and every one in `archs`.
+   */
+  evaluate(
+    episodes: number,
+    seed?: number,
+  ): Promise<{
+    returns: number[];
+    lengths: number[];
+    meanReturn: number;
+    archs?: { hidden: number[]; params: number; mean_return: number }[];
+  }>;
   /** The env as the policy sees it (its observation normalisation frozen) and the deterministic policy. */
   policy(): { env: Env; act: RolloutPolicy };
   dispose(): void;
@@ -51,6 +65,8 @@ interface AlgoContext {
   dir: string;
   /** Checkpoint every this many iterations (null: only at the end). */
   checkpointEvery: number | null;
+  /** HyperPPO: architectures to evaluate (a stratified sample of the space). */
+  evalArchs?: number;
   onEvent: (e: { type: string } & Record<string, unknown>) => void | Promise<void>;
 }
 
@@ -92,8 +108,76 @@ function ppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
   };
 }
 
+/** HyperPPO (@hypernets/rl's HyperPpoTrainer): evaluates a stratified sample of its architectures. */
+function hyperppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
+  const trainer = new HyperPpoTrainer({
+    env: o.env,
+    totalTimesteps: o.steps,
+    numEnvs: o.numEnvs,
+    numSteps: o.numSteps,
+    learningRate: o.lr,
+    numMinibatches: o.minibatches,
+    updateEpochs: o.epochs,
+    entCoef: o.entCoef,
+    gamma: o.gamma,
+    gaeLambda: o.gaeLambda,
+    clipCoef: o.clipCoef,
+    hiddenSizes: o.hidden,
+    metaBatchSize: o.metaBatch,
+    stdMode: o.stdMode,
+    seed: o.seed,
+    checkpointDir: ctx.dir,
+    ...(ctx.checkpointEvery === null ? {} : { checkpointEvery: ctx.checkpointEvery }),
+    fingerprint: o,
+    callbacks: { onEvent: ctx.onEvent as (e: PpoTrainEvent) => void },
+  });
+  let best: number | null = null; // the best evaluated architecture's index
+  const evaluate: AlgoRun['evaluate'] = async (episodes, seed) => {
+    trainer.envs.close(); // the training envs' memory (MuJoCo's wasm heap) for the evaluation's
+    const ids = trainer.space.stratified(ctx.evalArchs ?? 300);
+    const evals = await trainer.evaluateArchitectures(ids, { episodes, ...(seed === undefined ? {} : { seed }) });
+    const top = evals.reduce((a, b) => (b.meanReturn > a.meanReturn ? b : a));
+    best = top.index;
+    return {
+      returns: top.returns,
+      lengths: top.lengths,
+      meanReturn: top.meanReturn,
+      archs: evals.map((e) => ({ hidden: e.hidden, params: e.params, mean_return: e.meanReturn })),
+    };
+  };
+  const head = trainer.policy.action;
+  return {
+    train: (resume) => trainer.run({ resume }),
+    restore: () => trainer.restoreCheckpoint(),
+    evaluate,
+    policy: () => {
+      // the best architecture of the last evaluation, else the largest of the space
+      const index = best ?? trainer.space.size - 1;
+      const padded = trainer.policy.generatePadded([index]);
+      const act: RolloutPolicy = async (obs) => {
+        const x = tf.tensor3d(obs, [1, 1, obs.length]);
+        const y = paddedForward(x, padded);
+        const h = await y.data();
+        tf.dispose([x, y]);
+        return head.kind === 'discrete' ? argmaxRows(h, 1, head.n)[0]! : Array.from(h);
+      };
+      const env = trainer.makeEvaluationEnv();
+      const close = env.close.bind(env);
+      env.close = () => {
+        close();
+        disposePadded(padded);
+      };
+      return { env, act };
+    },
+    dispose: () => trainer.dispose(),
+  };
+}
+
 /** Each algorithm of options.ts' ALGOS: how to build its run. */
-const ALGO_RUNS: Record<Algo, (o: TrainFingerprint, ctx: AlgoContext) => AlgoRun> = { ppo: ppoRun };
+const ALGO_RUNS: Record<Algo, (o: TrainFingerprint, ctx: AlgoContext) => AlgoRun> = {
+  ppo: ppoRun,
+  hyperppo: hyperppoRun,
+};
 
 /** Starts the backend (and MuJoCo's wasm module for a MuJoCo env), reporting both on stderr. */
 async function start(env: string, backend: string | undefined, io: CommandIo) {
@@ -167,7 +251,12 @@ export async function runRlTrain(
         ev.iteration === ev.iterations,
       );
     };
-    const run = ALGO_RUNS[o.algo](trainFingerprint(o), { dir: out, checkpointEvery: o.checkpointEvery, onEvent });
+    const run = ALGO_RUNS[o.algo](trainFingerprint(o), {
+      dir: out,
+      checkpointEvery: o.checkpointEvery,
+      onEvent,
+      ...(o.evalArchs === undefined ? {} : { evalArchs: o.evalArchs }),
+    });
     try {
       let r;
       try {
@@ -175,7 +264,11 @@ export async function runRlTrain(
       } finally {
         progress.stop();
       }
-      io.err(`evaluating the deterministic policy over ${o.evalEpisodes} episode${o.evalEpisodes === 1 ? '' : 's'}`);
+      io.err(
+        o.evalArchs === undefined
+          ? `evaluating the deterministic policy over ${o.evalEpisodes} episode${o.evalEpisodes === 1 ? '' : 's'}`
+          : `evaluating ${o.evalArchs} architectures with generated weights, ${o.evalEpisodes} episode${o.evalEpisodes === 1 ? '' : 's'} each`,
+      );
       const ev = await run.evaluate(o.evalEpisodes);
       const recent100 = r.episodes.slice(-100).map((e) => e.return);
       const summary: RlTrainSummary = {
@@ -196,6 +289,7 @@ export async function runRlTrain(
         episodes: r.episodes.map((e) => [e.step, e.return, e.length]),
         device: info.device,
         invocation: options.command,
+        ...(ev.archs ? { archs: ev.archs } : {}),
       };
       const files = await writeTrainReport(out, summary);
       io.out(trainResultText(summary));

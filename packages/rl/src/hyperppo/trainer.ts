@@ -54,6 +54,8 @@ export interface ArchitectureEvaluation {
   /** Parameter count of the generated policy (weights and biases). */
   params: number;
   returns: number[];
+  /** Episode lengths, episode by episode. */
+  lengths: number[];
   meanReturn: number;
 }
 
@@ -162,6 +164,7 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
       const K = ids.length;
       const padded = this.policy.generatePadded(ids);
       const returns: number[][] = ids.map(() => []);
+      const lengthsOf: number[][] = ids.map(() => []);
       // one env per architecture for all its episodes (a MuJoCo env holds ~13 MB of the wasm heap)
       const envs: Env[] = [];
       try {
@@ -189,7 +192,10 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
               if (r.terminated || r.truncated || lengths[k]! >= maxSteps) active[k] = false;
             }
           }
-          for (let k = 0; k < K; k++) returns[k]!.push(totals[k]!);
+          for (let k = 0; k < K; k++) {
+            returns[k]!.push(totals[k]!);
+            lengthsOf[k]!.push(lengths[k]!);
+          }
         }
       } finally {
         for (const e of envs) e.close();
@@ -201,6 +207,7 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
           hidden: [...this.space.architectures[index]!],
           params: this.space.parameterCounts[index]!,
           returns: returns[k]!,
+          lengths: lengthsOf[k]!,
           meanReturn: returns[k]!.reduce((a, b) => a + b, 0) / returns[k]!.length,
         }),
       );
