@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -121,17 +121,20 @@ export async function ppoStep(o: { backends: string[]; steps: number; warmup: nu
   const ms: Record<string, number | string> = {};
   const cpuMs: Record<string, number> = {};
   try {
-    const saved = {
-      obs: tf.tensor2d(rec.obs.subarray(0, rec.steps * rec.observationSize), [rec.steps, rec.observationSize]),
-      rewards: tf.tensor1d(rec.rewards),
-      dones: tf.tensor1d(rec.dones),
-      action_size: tf.tensor1d([rec.actionSize], 'int32'),
-    };
-    writeFileSync(file, await tensorsToSafetensors(saved));
-    tf.dispose(Object.values(saved));
     for (const b of o.backends) {
       try {
         const info = await initBackend(b);
+        if (!existsSync(file)) {
+          // the recording for the PyTorch side (tensors need a backend)
+          const saved = {
+            obs: tf.tensor2d(rec.obs.subarray(0, rec.steps * rec.observationSize), [rec.steps, rec.observationSize]),
+            rewards: tf.tensor1d(rec.rewards),
+            dones: tf.tensor1d(rec.dones),
+            action_size: tf.tensor1d([rec.actionSize], 'int32'),
+          };
+          writeFileSync(file, await tensorsToSafetensors(saved));
+          tf.dispose(Object.values(saved));
+        }
         const wall: number[] = [];
         const cpu: number[] = [];
         let t = performance.now();
