@@ -32,7 +32,8 @@ const envs = [...new Set(runs.map((r) => r.env))].sort();
 /** The issue's PPO targets: CartPole 500 within 100k steps; HalfCheetah and Hopper 1,500 at 1M. */
 const TARGETS: Record<string, number> = { 'CartPole-v1': 500, 'HalfCheetah-v5': 1500, 'Hopper-v5': 1500 };
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const sd = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+const sd = (v: number[]) =>
+  v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1));
 const f0 = (x: number) => x.toFixed(0);
 const targetText = (env: string, v: number) => {
   const t = TARGETS[env];
@@ -54,13 +55,21 @@ for (const env of envs) {
         `${f0(ppoMean!)} ± ${f0(sd(rets))} (${rets.map(f0).join(' / ')}) | ${targetText(env, ppoMean!)} | ` +
         `${f0(mean(ppo.map((r) => r.seconds)))} s | ${f0(mean(ppo.map((r) => r.steps_per_second)))} |`,
     );
-    summary.push({ env, algo: 'ppo', seeds: ppo.map((r) => r.seed), returns: rets, mean: ppoMean, steps: ppo[0]!.steps });
+    summary.push({
+      env,
+      algo: 'ppo',
+      seeds: ppo.map((r) => r.seed),
+      returns: rets,
+      mean: ppoMean,
+      steps: ppo[0]!.steps,
+    });
   }
   for (const h of hyper) {
     const archs = h.archs ?? [];
     const best = archs.reduce((a, b) => (b.mean_return > a.mean_return ? b : a), archs[0]!);
     const target = ppoMean === null ? null : 0.9 * ppoMean;
-    const eighty = ppoMean === null ? [] : archs.filter((a) => a.mean_return >= 0.8 * ppoMean).sort((a, b) => a.params - b.params);
+    const eighty =
+      ppoMean === null ? [] : archs.filter((a) => a.mean_return >= 0.8 * ppoMean).sort((a, b) => a.params - b.params);
     const smallest = eighty[0];
     lines.push(
       `| ${env} | HyperPPO (best of ${archs.length} generated) | ${h.seed} | ${h.steps.toLocaleString('en-US')} | ` +
@@ -100,7 +109,12 @@ for (const env of envs) {
       r.curve.forEach(([step, ret], i) => {
         w.push(ret);
         if (w.length > 20) w.shift();
-        if (i % 5 === 0) pts.push({ step, ret: mean(w), run: `${r.algo === 'ppo' ? 'PPO 64-64' : 'HyperPPO (sampled archs)'} s${r.seed}` });
+        if (i % 5 === 0)
+          pts.push({
+            step,
+            ret: mean(w),
+            run: `${r.algo === 'ppo' ? 'PPO 64-64' : 'HyperPPO (sampled archs)'} s${r.seed}`,
+          });
       });
       return pts;
     });
@@ -126,7 +140,9 @@ for (const env of envs) {
   if (hyper?.archs) {
     const layers: unknown[] = [
       {
-        data: { values: hyper.archs.map((a) => ({ ...a, depth: `${a.hidden.length} hidden`, arch: a.hidden.join('-') })) },
+        data: {
+          values: hyper.archs.map((a) => ({ ...a, depth: `${a.hidden.length} hidden`, arch: a.hidden.join('-') })),
+        },
         mark: { type: 'point', filled: true, opacity: 0.7 },
         encoding: {
           x: { field: 'params', type: 'quantitative', scale: { type: 'log' }, title: 'policy parameters (log)' },

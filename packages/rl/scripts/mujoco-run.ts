@@ -35,7 +35,14 @@ const callbacks = {
     }
   },
 };
-const common = { env, totalTimesteps: steps, seed, checkpointDir: join(out, 'checkpoint'), checkpointEvery: algo === 'ppo' ? 10 : 50, callbacks };
+const common = {
+  env,
+  totalTimesteps: steps,
+  seed,
+  checkpointDir: join(out, 'checkpoint'),
+  checkpointEvery: algo === 'ppo' ? 10 : 50,
+  callbacks,
+};
 const resume = existsSync(join(out, 'checkpoint'));
 if (algo === 'ppo') {
   const t = new PpoTrainer(common);
