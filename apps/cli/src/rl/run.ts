@@ -70,9 +70,9 @@ interface AlgoContext {
   onEvent: (e: { type: string } & Record<string, unknown>) => void | Promise<void>;
 }
 
-/** PPO (@hypernets/rl's PpoTrainer) with the CLI's option names. */
-function ppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
-  const trainer = new PpoTrainer({
+/** The PpoTrainer options of the CLI's flags (HyperPPO's trainer takes them too). */
+function trainerOptions(o: TrainFingerprint, ctx: AlgoContext) {
+  return {
     env: o.env,
     totalTimesteps: o.steps,
     numEnvs: o.numEnvs,
@@ -90,7 +90,12 @@ function ppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
     ...(ctx.checkpointEvery === null ? {} : { checkpointEvery: ctx.checkpointEvery }),
     fingerprint: o,
     callbacks: { onEvent: ctx.onEvent as (e: PpoTrainEvent) => void },
-  });
+  };
+}
+
+/** PPO (@hypernets/rl's PpoTrainer) with the CLI's option names. */
+function ppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
+  const trainer = new PpoTrainer(trainerOptions(o, ctx));
   const head = trainer.policy.action;
   const act: RolloutPolicy = async (obs) => {
     const x = tf.tensor2d(obs, [1, obs.length]);
@@ -111,25 +116,9 @@ function ppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
 /** HyperPPO (@hypernets/rl's HyperPpoTrainer): evaluates a stratified sample of its architectures. */
 function hyperppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
   const trainer = new HyperPpoTrainer({
-    env: o.env,
-    totalTimesteps: o.steps,
-    numEnvs: o.numEnvs,
-    numSteps: o.numSteps,
-    learningRate: o.lr,
-    numMinibatches: o.minibatches,
-    updateEpochs: o.epochs,
-    entCoef: o.entCoef,
-    gamma: o.gamma,
-    gaeLambda: o.gaeLambda,
-    clipCoef: o.clipCoef,
-    hiddenSizes: o.hidden,
+    ...trainerOptions(o, ctx),
     metaBatchSize: o.metaBatch,
     stdMode: o.stdMode,
-    seed: o.seed,
-    checkpointDir: ctx.dir,
-    ...(ctx.checkpointEvery === null ? {} : { checkpointEvery: ctx.checkpointEvery }),
-    fingerprint: o,
-    callbacks: { onEvent: ctx.onEvent as (e: PpoTrainEvent) => void },
   });
   let best: number | null = null; // the best evaluated architecture's index
   const evaluate: AlgoRun['evaluate'] = async (episodes, seed) => {
