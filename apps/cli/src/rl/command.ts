@@ -15,6 +15,7 @@ import {
   COMMON_DEFAULTS,
   HYPERPPO_DEFAULTS,
   STD_MODES,
+  TRAIN_JSON_KEYS,
   DEFAULT_STEPS,
   ENV_LIST,
   PPO_DEFAULTS,
@@ -27,7 +28,6 @@ import {
   trainSchema,
   type TrainFingerprint,
 } from './options.js';
-import { TRAIN_JSON_KEYS } from './report.js';
 
 /** What `rl train` writes into --out (the trainer's checkpoint, the report). */
 export const TRAIN_FILES = [

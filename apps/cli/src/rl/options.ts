@@ -293,3 +293,15 @@ export const renderSchema = z
   .strict();
 export type RlRenderOptions = z.infer<typeof renderSchema>;
 export const RENDER_DEFAULTS = { steps: 1000, seed: 0, width: 600 } as const;
+
+/** The `--json` line of `rl train`, in this order. */
+export const TRAIN_JSON_KEYS = [
+  'env',
+  'algo',
+  'steps',
+  'mean_return',
+  'eval_episodes',
+  'seconds',
+  'steps_per_second',
+  'backend',
+] as const;

@@ -35,18 +35,6 @@ export interface RlTrainSummary {
   archs?: { hidden: number[]; params: number; mean_return: number }[];
 }
 
-/** The `--json` line of `rl train`, in this order. */
-export const TRAIN_JSON_KEYS = [
-  'env',
-  'algo',
-  'steps',
-  'mean_return',
-  'eval_episodes',
-  'seconds',
-  'steps_per_second',
-  'backend',
-] as const;
-
 /** Training episodes plotted as points, at most (beyond, only the running mean). */
 const MAX_POINTS = 2000;
 /** Points of the running-mean line, at most. */
