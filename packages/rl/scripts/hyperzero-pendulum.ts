@@ -122,6 +122,18 @@ async function main(): Promise<void> {
     weights: Record<string, number[]>;
   }
 
+  const rolloutJson = (data: TeacherRollout): TeacherFile['rollout'] => ({
+    observationSize: data.observationSize,
+    actionSize: data.actionSize,
+    returns: data.returns,
+    states: Array.from(data.states),
+    actions: Array.from(data.actions),
+    rewards: Array.from(data.rewards),
+    nextStates: Array.from(data.nextStates),
+    dones: Array.from(data.dones),
+    values: Array.from(data.values),
+  });
+
   const makeTeacher = (ctx: number[], seed: number, steps: number, warmup?: number) =>
     new Td3Teacher({
       makeEnv: () => pendulum(ctx),
@@ -133,7 +145,17 @@ async function main(): Promise<void> {
 
   async function teacher(ctx: number[], index: number, parent: TeacherFile | null): Promise<TeacherFile> {
     const path = join(args.work, 'teachers', `${key(ctx)}.json`);
-    if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as TeacherFile;
+    if (existsSync(path)) {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as TeacherFile;
+      if (saved.rollout.returns.length === args.datasetEpisodes) return saved;
+      // another --dataset-episodes: roll the saved teacher out again
+      const t = makeTeacher(ctx, 0, 1);
+      for (const [k, v] of Object.entries(t.variables)) v.assign(tf.tensor(saved.weights[k]!, v.shape, 'float32'));
+      saved.rollout = rolloutJson(await t.rollout(args.datasetEpisodes, DATASET_SEED));
+      t.dispose();
+      writeJson(path, saved);
+      return saved;
+    }
     const attempts: TeacherFile['attempts'] = [];
     let best: { t: Td3Teacher; init: string; seconds: number; tail: number; ev: TeacherRollout } | null = null;
     const plans: { init: string; seed: number; steps: number; warmup?: number }[] = [];
@@ -175,17 +197,7 @@ async function main(): Promise<void> {
       trainTail: b.tail,
       evalReturns: b.ev.returns,
       evalMean: mean(b.ev.returns),
-      rollout: {
-        observationSize: data.observationSize,
-        actionSize: data.actionSize,
-        returns: data.returns,
-        states: Array.from(data.states),
-        actions: Array.from(data.actions),
-        rewards: Array.from(data.rewards),
-        nextStates: Array.from(data.nextStates),
-        dones: Array.from(data.dones),
-        values: Array.from(data.values),
-      },
+      rollout: rolloutJson(data),
       weights,
     };
     writeJson(path, out);

@@ -103,3 +103,21 @@ export { RENDER_FPS, recordRollout } from './render/rollout.js';
 export type { RecordedRollout, RolloutOptions, RolloutPolicy } from './render/rollout.js';
 export { framesToSvg, pixelMapping } from './render/svg.js';
 export type { PixelMapping, SvgOptions } from './render/svg.js';
+export { ContextMlp, HyperZero, disposePrepared } from './hyperzero/model.js';
+export type { PreparedContexts, ZeroShotModel, ZeroShotModelConfig } from './hyperzero/model.js';
+export { tdError, zeroShotLoss } from './hyperzero/loss.js';
+export type { ZeroShotBatch, ZeroShotLossOptions, ZeroShotLossTerms } from './hyperzero/loss.js';
+export { buildDataset, checkDataset, contextGrid, splitContexts } from './hyperzero/dataset.js';
+export type { ZeroShotDataset } from './hyperzero/dataset.js';
+export { episodeSeed, evaluateZeroShot } from './hyperzero/evaluate.js';
+export type { ZeroShotEvaluateOptions, ZeroShotEvaluation } from './hyperzero/evaluate.js';
+export { Td3Teacher } from './hyperzero/teacher.js';
+export type { ResolvedTd3Options, Td3Options, Td3Result, TeacherRollout } from './hyperzero/teacher.js';
+export { HYPERZERO_EVENT_TYPES, HyperZeroTrainer } from './hyperzero/trainer.js';
+export type {
+  HyperZeroEpochStats,
+  HyperZeroTrainEvent,
+  HyperZeroTrainResult,
+  HyperZeroTrainerOptions,
+  ZeroShotLossMeans,
+} from './hyperzero/trainer.js';
