@@ -104,7 +104,12 @@ export type { RecordedRollout, RolloutOptions, RolloutPolicy } from './render/ro
 export { framesToSvg, pixelMapping } from './render/svg.js';
 export type { PixelMapping, SvgOptions } from './render/svg.js';
 export { ContextMlp, HyperZero, disposePrepared } from './hyperzero/model.js';
-export type { PreparedContexts, ZeroShotModel, ZeroShotModelConfig } from './hyperzero/model.js';
+export type {
+  PreparedContexts,
+  ResolvedZeroShotModelConfig,
+  ZeroShotModel,
+  ZeroShotModelConfig,
+} from './hyperzero/model.js';
 export { tdError, zeroShotLoss } from './hyperzero/loss.js';
 export type { ZeroShotBatch, ZeroShotLossOptions, ZeroShotLossTerms } from './hyperzero/loss.js';
 export { buildDataset, checkDataset, contextGrid, splitContexts } from './hyperzero/dataset.js';

@@ -41,7 +41,7 @@ export interface ZeroShotModelConfig {
   seed?: number;
 }
 
-type Resolved = Required<ZeroShotModelConfig>;
+export type ResolvedZeroShotModelConfig = Required<ZeroShotModelConfig>;
 
 /** What a model computes once per distinct context (all tensors [C, …]). */
 export interface PreparedContexts {
@@ -58,7 +58,7 @@ export interface PreparedContexts {
 /** A model that maps a context to a policy (and a Q-function) with no training on that context. */
 export interface ZeroShotModel {
   readonly kind: 'hyperzero' | 'context-mlp';
-  readonly config: Readonly<Resolved>;
+  readonly config: Readonly<ResolvedZeroShotModelConfig>;
   /** Every trainable variable by name, in a fixed order. */
   readonly variables: Record<string, tf.Variable>;
   /** Per-context tensors for contexts [C, ψ]; free with `disposePrepared`. */
@@ -75,7 +75,7 @@ export function disposePrepared(p: PreparedContexts): void {
   tf.dispose([p.z, ...Object.values(p.policy ?? {}), ...Object.values(p.q ?? {})]);
 }
 
-function resolve(config: ZeroShotModelConfig): Resolved {
+function resolve(config: ZeroShotModelConfig): ResolvedZeroShotModelConfig {
   const int = (name: string, v: unknown) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
       throw new ConfigError(name, `must be a positive integer, got ${String(v)}`);
@@ -196,7 +196,7 @@ function count(vars: Record<string, tf.Variable>): number {
  */
 export class HyperZero implements ZeroShotModel {
   readonly kind = 'hyperzero' as const;
-  readonly config: Readonly<Resolved>;
+  readonly config: Readonly<ResolvedZeroShotModelConfig>;
   readonly variables: Record<string, tf.Variable> = {};
   /** The generated policy: s → h → a, ReLU, tanh output (core's MLP; weights per sample). */
   readonly policyNet: MLP;
@@ -307,7 +307,7 @@ function gatherWeights(w: Weights, index: tf.Tensor1D): Weights {
  */
 export class ContextMlp implements ZeroShotModel {
   readonly kind = 'context-mlp' as const;
-  readonly config: Readonly<Resolved>;
+  readonly config: Readonly<ResolvedZeroShotModelConfig>;
   readonly variables: Record<string, tf.Variable> = {};
   readonly policyNet: MLP;
   readonly qNet: MLP | null;
