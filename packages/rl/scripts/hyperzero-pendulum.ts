@@ -27,11 +27,11 @@ const DEFAULTS = {
   lo: 0.6,
   hi: 1.4,
   teacherSteps: 20_000,
-  warmSteps: 8_000,
-  datasetEpisodes: 10, // the reference's eval_many_agents.py --n_episodes
+  warmSteps: 6_000,
+  datasetEpisodes: 50, // the reference: 10 episodes of 1,000 steps (eval_many_agents.py); ours are 200 steps
   evalEpisodes: 10,
-  epochs: 100,
-  lr: 1e-3,
+  epochs: 40,
+  lr: 3e-4, // the reference's 1e-4 needs its ~10× more updates
   batch: 512, // config_rl_approximator.yaml batch_size
   models: 'hyperzero,mlp_rl_td,mlp_policy',
   phase: 'all',
