@@ -7,6 +7,11 @@ import { ConfigError } from './errors/index.js';
  * the same backend: tensors are drawn with integer seeds taken from this stream, so the order
  * of draws, not wall-clock state, decides the numbers. The state is a plain number array
  * that checkpoints save and restore.
+ *
+ * An integer seed is spread over the generator's 128-bit state by splitmix32 (so seeds 0, 1,
+ * 2, … start unrelated streams). xoroshiro128+'s own seeding puts the seed into the state as is,
+ * which made the first draws of nearby seeds nearly equal (e.g. every Pendulum reset for seeds
+ * 0…1000 started near θ = π).
  */
 export class Rng {
   private gen: prand.RandomGenerator;
@@ -14,7 +19,7 @@ export class Rng {
   constructor(seed: number | readonly number[] = 0) {
     this.gen = Array.isArray(seed)
       ? prand.xoroshiro128plus.fromState(seed as readonly number[])
-      : prand.xoroshiro128plus((seed as number) | 0);
+      : prand.xoroshiro128plus.fromState(seedState(seed as number));
   }
 
   /** Serialisable state; `new Rng(state)` continues the same stream. */
@@ -108,6 +113,26 @@ export class Rng {
       return tf.mul(keep, 1 / (1 - rate));
     });
   }
+}
+
+/**
+ * The four 32-bit state words for an integer seed: successive outputs of splitmix32 (Steele,
+ * Lea & Flood's SplitMix with murmur3's 32-bit finaliser) from the seed. Seeds are taken modulo
+ * 2^32 (as `seed | 0` did before). The all-zero state, which xoroshiro never leaves, cannot come
+ * out for every word at once; it is guarded anyway.
+ */
+function seedState(seed: number): number[] {
+  let x = seed | 0;
+  const words: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    x = (x + 0x9e3779b9) | 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    words.push((z ^ (z >>> 16)) | 0);
+  }
+  if (!words.some((w) => w !== 0)) words[0] = 1;
+  return words;
 }
 
 function sizeOf(shape: readonly number[]): number {

@@ -25,7 +25,7 @@ describe('hyperfan-in init', () => {
     const acc = measure(
       (seed) => new HyperMLP({ target, numConditions: 4, hiddenSizes: [32, 32], seed }),
       target.params,
-      [1, 2],
+      [1, 2, 3, 4, 5, 6],
       [0, 1, 2, 3],
     );
     expectHyperfan(report('HyperMLP / ResNet-20', target.params, acc), 1e-4);

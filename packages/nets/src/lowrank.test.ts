@@ -264,18 +264,23 @@ describe('hyperfan init for factors', () => {
 
   it('MIP: W = θ₀ + A Bᵀ with A Bᵀ at mipOutputScale × hyperfan (not its square)', async ({ annotate }) => {
     const target = new MLP({ inputSize: 64, hiddenSizes: [64], outputSize: 64 });
-    const h = new LowRankHyperNet({ target, conditionSize: 2, mip: true, mipOutputScale: 0.1, rank: 4, seed: 2 });
-    const w = h.generate({ input: tf.tensor2d([0.2, 0.7, 0.9, 0.1, 0.5, 0.5, 0.0, 1.0], [4, 2]) });
-    const theta0 = h.splitTarget(h.ownWeights().theta0!);
+    // One init's rank-4 product is noisy: the mean square over four inits' generated weights.
     const s = target.params[0]!;
-    const ratio = tf.tidy(
-      () => tf.sqrt(tf.div(tf.mean(tf.square(tf.sub(w[s.name]!, theta0[s.name]!))), targetVariance(s))).dataSync()[0]!,
-    );
+    let meanSquare = 0;
+    const seeds = [1, 2, 3, 4];
+    for (const seed of seeds) {
+      const h = new LowRankHyperNet({ target, conditionSize: 2, mip: true, mipOutputScale: 0.1, rank: 4, seed });
+      const w = h.generate({ input: tf.tensor2d([0.2, 0.7, 0.9, 0.1, 0.5, 0.5, 0.0, 1.0], [4, 2]) });
+      const theta0 = h.splitTarget(h.ownWeights().theta0!);
+      meanSquare +=
+        tf.tidy(() => tf.mean(tf.square(tf.sub(w[s.name]!, theta0[s.name]!))).dataSync()[0]!) / seeds.length;
+      tf.dispose([...Object.values(w), ...Object.values(theta0)]);
+      h.dispose();
+    }
+    const ratio = Math.sqrt(meanSquare / targetVariance(s));
     await annotate(`low-rank MIP init: std(W − θ₀) / hyperfan std = ${ratio.toFixed(3)} (mipOutputScale 0.1)`);
     expect(ratio).toBeGreaterThan(0.06);
     expect(ratio).toBeLessThan(0.15);
-    tf.dispose([...Object.values(w), ...Object.values(theta0)]);
-    h.dispose();
   });
 });
 

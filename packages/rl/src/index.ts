@@ -66,7 +66,9 @@ export { ActorCritic } from './ppo/policy.js';
 export { shuffledMinibatches } from './ppo/agent.js';
 export type { AgentOutput, PpoAgent } from './ppo/agent.js';
 export type { ActionEvaluation, ActorCriticConfig, PolicyActionHead } from './ppo/policy.js';
-export { PPO_EVENT_TYPES, PPO_PRESETS, PpoTrainer, explainedVariance } from './ppo/trainer.js';
+export { PPO_EVENT_TYPES, PPO_PRESETS } from './ppo/options.js';
+export { PpoTrainer } from './ppo/trainer.js';
+export { explainedVariance } from './ppo/update.js';
 export {
   ArchitectureSpace,
   HYPERPPO_MAX_DEPTH,
@@ -92,7 +94,7 @@ export type {
   PpoTrainerOptions,
   PpoTrainResult,
   ResolvedPpoTrainerOptions,
-} from './ppo/trainer.js';
+} from './ppo/options.js';
 export { AntEnv } from './envs/mujoco/ant.js';
 export type { AntOptions } from './envs/mujoco/ant.js';
 export { MUJOCO_MODEL_FILES, isMujocoLoaded } from './envs/mujoco/loader.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, initBackend } from '@hypernets/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PpoTrainer, type PpoTrainerOptions } from './trainer.js';
+import type { PpoTrainerOptions } from './options.js';
+import { PpoTrainer } from './trainer.js';
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -131,7 +131,7 @@ describe('framesToSvg', () => {
     // coordinates at most 2 decimals; a 41-frame CartPole clip stays small
     for (const m of text.matchAll(/-?\d+\.(\d+)/g)) expect(m[1]!.length).toBeLessThanOrEqual(6);
     for (const l of lines) for (const k of ['x1', 'y1', 'x2', 'y2']) expect(l.attrs[k]).toMatch(/^-?\d+(\.\d{1,2})?$/);
-    expect(text.length).toBeLessThan(400 * n);
+    expect(text.length).toBeLessThan(450 * n);
   });
 
   it("maps world to pixels as stated: at Gymnasium's 600 × 400 the cart and axle land on Gymnasium's pixels", () => {

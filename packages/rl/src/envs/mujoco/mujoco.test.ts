@@ -277,14 +277,19 @@ describe('MuJoCo envs (Gymnasium v5 definitions)', () => {
     const env = makeEnv('HalfCheetah-v5');
     const raw = env.unwrapped as unknown as MujocoEnv;
     env.reset({ seed: 0 });
+    const x0 = raw.qpos[0]!;
     for (let t = 0; t < 40; t++) env.step([1, -1, 1, -1, 1, -1]);
     const f = raw.renderFrame();
     expect(f.shapes.filter((s) => s.kind === 'capsule').length).toBe(8); // torso, head, 6 leg parts
     expect(f.shapes.filter((s) => s.kind === 'line').length).toBe(1);
     for (const s of f.shapes)
       for (const v of Object.values(s)) if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
+    // The view centres on the torso body's position from the last substep's kinematics (what
+    // MuJoCo draws), which trails qpos by one 0.01 s substep of motion.
     const torsoX = raw.qpos[0]!;
-    expect((f.view.xMin + f.view.xMax) / 2).toBeCloseTo(torsoX, 6);
+    expect(Math.abs(torsoX - x0)).toBeGreaterThan(0.05);
+    expect(Math.abs((f.view.xMin + f.view.xMax) / 2 - torsoX)).toBeLessThan(1e-3);
+    expect(f.view.xMax - f.view.xMin).toBeCloseTo(6, 9);
     env.close();
   });
 
