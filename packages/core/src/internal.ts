@@ -67,6 +67,7 @@ export {
   optimizerState,
   netStateTensors,
 } from './io/index.js';
+export { MAX_JSON_DEPTH, parseBoundedJson } from './io/bounded-json.js';
 export type { AtomicData, AtomicFile, AtomicWriteOptions, OptimizerState } from './io/index.js';
 
 // the kit every trainer is built from (core/src/train)

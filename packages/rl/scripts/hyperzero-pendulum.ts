@@ -13,14 +13,16 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import { Rng, initBackend } from '@hypernets/core';
-import { makeEnv } from '../src/envs/registry.js';
-import { buildDataset, contextGrid, splitContexts, type ZeroShotDataset } from '../src/hyperzero/dataset.js';
 import { episodeSeed, type ZeroShotEvaluation } from '../src/hyperzero/evaluate.js';
-import { ContextMlp, HyperZero, type ZeroShotModel } from '../src/hyperzero/model.js';
-import { Td3Teacher, type TeacherRollout } from '../src/hyperzero/teacher.js';
-import { HyperZeroTrainer, type HyperZeroEpochStats } from '../src/hyperzero/trainer.js';
+import {
+  ZERO_SHOT_EVAL_SEED as EVAL_SEED,
+  ZERO_SHOT_MODELS,
+  ZeroShotExperiment,
+  pendulumFamily,
+  type ZeroShotModelName,
+} from '../src/hyperzero/experiment.js';
+import type { HyperZeroEpochStats } from '../src/hyperzero/trainer.js';
 
 const DEFAULTS = {
   grid: 5,
@@ -41,8 +43,6 @@ const DEFAULTS = {
   gamma: 0.98,
   results: '',
 };
-const DATASET_SEED = 100;
-const EVAL_SEED = 200;
 
 function parseArgs(argv: string[]) {
   const [work, ...rest] = argv;
@@ -83,161 +83,40 @@ async function main(): Promise<void> {
 
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-  const pendulum = ([l, m]: readonly number[]) => makeEnv('Pendulum-v1', { l, m });
-  const key = ([l, m]: readonly number[]) => `l${l!.toFixed(2)}_m${m!.toFixed(2)}`;
 
-  // ---- the context family and its split ----
-  const axis = Array.from({ length: args.grid }, (_, i) =>
-    round(args.lo + ((args.hi - args.lo) * i) / (args.grid - 1), 4),
-  );
-  const contexts = contextGrid([axis, axis]); // [l, m]
-  const split = splitContexts(contexts, { testFraction: args.testFraction, seed: args.seed });
-  const isTest = new Set(split.test.map(key));
+  // ---- the context family, its split, the teachers (ZeroShotExperiment: src/hyperzero/experiment.ts) ----
+  const family = pendulumFamily({ grid: args.grid, lo: args.lo, hi: args.hi });
+  const exp: ZeroShotExperiment = new ZeroShotExperiment({
+    family,
+    workDir: args.work,
+    testFraction: args.testFraction,
+    seed: args.seed,
+    teacherSteps: args.teacherSteps,
+    warmSteps: args.warmSteps,
+    datasetEpisodes: args.datasetEpisodes,
+    evalEpisodes: args.evalEpisodes,
+    gamma: args.gamma,
+    onTeacher: ({ index, count, record: t, loaded }): void =>
+      log(
+        `teacher ${index + 1}/${count} ${key(t.context)} (${t.split}, from ${t.init})${loaded ? ' [saved]' : ''}: eval ${t.evalMean.toFixed(1)}, ` +
+          `dataset ${mean(t.rollout.returns).toFixed(1)}, ${t.seconds.toFixed(0)} s, attempts ${t.attempts.length}`,
+      ),
+  });
+  const key = (c: readonly number[]): string => exp.key(c);
+  const pendulum = (c: readonly number[]) => family.makeEnv(c);
+  const axis = [...new Set(family.contexts.map((c) => c[0]!))].sort((x, y) => x - y);
+  const contexts = family.contexts.map((c) => [...c]);
+  const split = exp.split;
 
   await initBackend(args.backend as 'wasm' | 'cpu');
   log(
     `backend ${args.backend}; ${contexts.length} contexts (l, m ∈ {${axis.join(', ')}}), held out: ${split.test.map(key).join(' ')}`,
   );
-
-  // ---- teachers ----
-  // One TD3 teacher per context, visited in a snake over the grid (l outer, m up then down), so
-  // each context's neighbour comes just before it: the first trains from scratch
-  // (--teacher-steps), each next starts from its predecessor's weights (--warm-steps, after 256
-  // random steps); a teacher whose deterministic policy does not swing up (< −800) is trained
-  // again from scratch with another seed, and the better one kept.
-  interface TeacherFile {
-    context: number[];
-    split: 'train' | 'test';
-    /** 'scratch', or the context key of the teacher it started from. */
-    init: string;
-    attempts: { init: string; seed: number; steps: number; seconds: number; evalMean: number }[];
-    seconds: number;
-    /** Mean of the last 10 training episodes (with exploration noise). */
-    trainTail: number;
-    evalReturns: number[];
-    evalMean: number;
-    rollout: Omit<TeacherRollout, 'states' | 'actions' | 'rewards' | 'nextStates' | 'dones' | 'values'> &
-      Record<'states' | 'actions' | 'rewards' | 'nextStates' | 'dones' | 'values', number[]>;
-    /** The teacher's variables (actor, critics, targets): the next context's warm start. */
-    weights: Record<string, number[]>;
-  }
-
-  const rolloutJson = (data: TeacherRollout): TeacherFile['rollout'] => ({
-    observationSize: data.observationSize,
-    actionSize: data.actionSize,
-    returns: data.returns,
-    states: Array.from(data.states),
-    actions: Array.from(data.actions),
-    rewards: Array.from(data.rewards),
-    nextStates: Array.from(data.nextStates),
-    dones: Array.from(data.dones),
-    values: Array.from(data.values),
-  });
-
-  const makeTeacher = (ctx: number[], seed: number, steps: number, warmup?: number) =>
-    new Td3Teacher({
-      makeEnv: () => pendulum(ctx),
-      totalSteps: steps,
-      warmupSteps: warmup,
-      gamma: args.gamma,
-      seed,
-    });
-
-  async function teacher(ctx: number[], index: number, parent: TeacherFile | null): Promise<TeacherFile> {
-    const path = join(args.work, 'teachers', `${key(ctx)}.json`);
-    if (existsSync(path)) {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as TeacherFile;
-      if (saved.rollout.returns.length === args.datasetEpisodes) return saved;
-      // another --dataset-episodes: roll the saved teacher out again
-      const t = makeTeacher(ctx, 0, 1);
-      for (const [k, v] of Object.entries(t.variables)) v.assign(tf.tensor(saved.weights[k]!, v.shape, 'float32'));
-      saved.rollout = rolloutJson(await t.rollout(args.datasetEpisodes, DATASET_SEED));
-      t.dispose();
-      writeJson(path, saved);
-      return saved;
-    }
-    const attempts: TeacherFile['attempts'] = [];
-    let best: { t: Td3Teacher; init: string; seconds: number; tail: number; ev: TeacherRollout } | null = null;
-    const plans: { init: string; seed: number; steps: number; warmup?: number }[] = [];
-    if (parent && args.warmSteps > 0)
-      plans.push({ init: key(parent.context), seed: index, steps: args.warmSteps, warmup: 256 });
-    plans.push({ init: 'scratch', seed: plans.length ? 1000 + index : index, steps: args.teacherSteps });
-    if (plans.length === 1) plans.push({ init: 'scratch', seed: 2000 + index, steps: args.teacherSteps });
-    for (const plan of plans) {
-      const t = makeTeacher(ctx, plan.seed, plan.steps, plan.warmup);
-      if (plan.init !== 'scratch') {
-        const from = makeTeacher(parent!.context, 0, 1);
-        for (const [k, v] of Object.entries(from.variables))
-          v.assign(tf.tensor(parent!.weights[k]!, v.shape, 'float32'));
-        t.copyFrom(from);
-        from.dispose();
-      }
-      const r = await t.train();
-      const ev = await t.rollout(args.evalEpisodes, EVAL_SEED);
-      const evalMean = mean(ev.returns);
-      attempts.push({ ...plan, seconds: round(r.seconds), evalMean: round(evalMean) });
-      const tail = mean(r.episodeReturns.slice(-10));
-      if (!best || evalMean > mean(best.ev.returns)) {
-        best?.t.dispose();
-        best = { t, init: plan.init, seconds: r.seconds, tail, ev };
-      } else t.dispose();
-      if (evalMean > -800) break;
-    }
-    const b = best!;
-    const data = await b.t.rollout(args.datasetEpisodes, DATASET_SEED);
-    const weights: Record<string, number[]> = {};
-    for (const [k, v] of Object.entries(b.t.variables)) weights[k] = Array.from(await v.data());
-    b.t.dispose();
-    const out: TeacherFile = {
-      context: ctx,
-      split: isTest.has(key(ctx)) ? 'test' : 'train',
-      init: b.init,
-      attempts,
-      seconds: attempts.reduce((sum, a) => sum + a.seconds, 0),
-      trainTail: b.tail,
-      evalReturns: b.ev.returns,
-      evalMean: mean(b.ev.returns),
-      rollout: rolloutJson(data),
-      weights,
-    };
-    writeJson(path, out);
-    return out;
-  }
-
-  const snake = axis.flatMap((l, i) => (i % 2 === 0 ? axis : [...axis].reverse()).map((m) => [l, m]));
-  const teachers = new Map<string, TeacherFile>();
-  let previous: TeacherFile | null = null;
-  for (const [i, ctx] of snake.entries()) {
-    const had = existsSync(join(args.work, 'teachers', `${key(ctx)}.json`));
-    const t = await teacher(ctx, i, previous);
-    teachers.set(key(ctx), t);
-    previous = t;
-    log(
-      `teacher ${i + 1}/${snake.length} ${key(ctx)} (${t.split}, from ${t.init})${had ? ' [saved]' : ''}: eval ${t.evalMean.toFixed(1)}, ` +
-        `dataset ${mean(t.rollout.returns).toFixed(1)}, ${t.seconds.toFixed(0)} s, attempts ${t.attempts.length}`,
-    );
-  }
+  const teachers = await exp.teachers();
   if (args.phase === 'teachers') process.exit(0);
-
-  // ---- datasets: every transition of the training contexts; the held-out ones for validation ----
-  const toRollout = (t: TeacherFile): TeacherRollout => ({
-    ...t.rollout,
-    states: Float32Array.from(t.rollout.states),
-    actions: Float32Array.from(t.rollout.actions),
-    rewards: Float32Array.from(t.rollout.rewards),
-    nextStates: Float32Array.from(t.rollout.nextStates),
-    dones: Float32Array.from(t.rollout.dones),
-    values: Float32Array.from(t.rollout.values),
-  });
-  const dataOf = (cs: number[][]): ZeroShotDataset =>
-    buildDataset(
-      cs.map((c) => ({ context: c, rollout: toRollout(teachers.get(key(c))!) })),
-      args.gamma,
-    );
-  const trainData = dataOf(split.train);
-  const validData = split.test.length > 0 ? dataOf(split.test) : undefined;
+  const { train: trainData, validation: validData } = exp.datasets(teachers);
   log(
-    `dataset: ${trainData.contextIndex.length} transitions of ${split.train.length} contexts; validation ${validData?.contextIndex.length ?? 0}`,
+    `dataset: ${trainData.contextIndex.length} transitions of ${split.train.length} contexts; validation ${validData.contextIndex.length}`,
   );
 
   // ---- random-policy returns (the 0 of the normalised score) on the evaluation episodes ----
@@ -257,25 +136,6 @@ async function main(): Promise<void> {
   }
 
   // ---- models ----
-  const MODELS: Record<string, { make: () => ZeroShotModel; what: string }> = {
-    hyperzero: {
-      make: () => new HyperZero({ contextSize: 2, observationSize: 3, actionSize: 1, seed: args.seed }),
-      what: 'HyperZero: generated policy and Q, ‖π̂ − a*‖² + 0.01‖Q̂ − Q*‖² + 0.01·TD',
-    },
-    hyperzero_without_q: {
-      make: () => new HyperZero({ contextSize: 2, observationSize: 3, actionSize: 1, withQ: false, seed: args.seed }),
-      what: 'HyperZero without Q: generated policy, ‖π̂ − a*‖²',
-    },
-    mlp_rl_td: {
-      make: () => new ContextMlp({ contextSize: 2, observationSize: 3, actionSize: 1, seed: args.seed }),
-      what: 'context MLP with Q and TD (the reference’s mlp_rl_td)',
-    },
-    mlp_policy: {
-      make: () => new ContextMlp({ contextSize: 2, observationSize: 3, actionSize: 1, withQ: false, seed: args.seed }),
-      what: 'context MLP policy, ‖π̂ − a*‖² only (the reference’s mlp_policy)',
-    },
-  };
-
   interface ModelResult {
     name: string;
     what: string;
@@ -292,20 +152,13 @@ async function main(): Promise<void> {
     const dir = join(args.work, 'models', name);
     const path = join(dir, 'result.json');
     if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as ModelResult;
-    const spec = MODELS[name];
-    if (!spec) throw new Error(`unknown model ${name}; known: ${Object.keys(MODELS).join(', ')}`);
-    const model = spec.make();
-    const trainer = new HyperZeroTrainer({
-      model,
-      data: trainData,
-      validation: validData,
+    if (!(name in ZERO_SHOT_MODELS))
+      throw new Error(`unknown model ${name}; known: ${Object.keys(ZERO_SHOT_MODELS).join(', ')}`);
+    const trainer = exp.modelTrainer(name as ZeroShotModelName, teachers, {
       epochs: args.epochs,
       batchSize: args.batch,
       learningRate: args.lr,
-      seed: args.seed,
-      makeEnv: pendulum,
       logEvery: 1,
-      checkpointDir: dir,
       checkpointEvery: 10,
       fingerprint: { name, lr: args.lr, batch: args.batch, epochs: args.epochs, gamma: args.gamma, grid: args.grid },
       callbacks: {
@@ -322,12 +175,13 @@ async function main(): Promise<void> {
         },
       },
     });
+    const model = trainer.model;
     const r = await trainer.run({ resume: existsSync(join(dir, 'checkpoint.json')) });
-    const test = await trainer.evaluateZeroShot(split.test, args.evalEpisodes, { seed: EVAL_SEED });
-    const train = await trainer.evaluateZeroShot(split.train, args.evalEpisodes, { seed: EVAL_SEED });
+    const test = await exp.evaluate(trainer, split.test);
+    const train = await exp.evaluate(trainer, split.train);
     const out: ModelResult = {
       name,
-      what: spec.what,
+      what: ZERO_SHOT_MODELS[name as ZeroShotModelName],
       parameters: model.parameterCount,
       epochs: r.epochs,
       updates: r.updates,
@@ -394,7 +248,7 @@ async function main(): Promise<void> {
   const teacherSeconds = [...teachers.values()].reduce((s, t) => s + t.seconds, 0);
   const summary = {
     command: `cd packages/rl && nice -n 10 npx tsx --conditions=@hypernets/source scripts/hyperzero-pendulum.ts ${process.argv.slice(2).join(' ')}`,
-    settings: { ...args, work: undefined, datasetSeed: DATASET_SEED, evalSeed: EVAL_SEED, axis },
+    settings: { ...args, work: undefined, evalSeed: EVAL_SEED, axis },
     split: { train: split.train, test: split.test },
     teachers: {
       algorithm:

@@ -128,3 +128,16 @@ export type {
   HyperZeroTrainerOptions,
   ZeroShotLossMeans,
 } from './hyperzero/trainer.js';
+export {
+  ZERO_SHOT_EVAL_SEED,
+  ZERO_SHOT_MODELS,
+  ZeroShotExperiment,
+  makeZeroShotModel,
+  pendulumFamily,
+} from './hyperzero/experiment.js';
+export type {
+  ContextFamily,
+  TeacherRecord,
+  ZeroShotExperimentOptions,
+  ZeroShotModelName,
+} from './hyperzero/experiment.js';

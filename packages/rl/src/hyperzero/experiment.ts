@@ -1,0 +1,441 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { CheckpointError, ConfigError } from '@hypernets/core';
+import { MAX_JSON_DEPTH, parseBoundedJson, writeFileAtomic } from '@hypernets/core/internal';
+import type { Env } from '../envs/env.js';
+import { makeEnv } from '../envs/registry.js';
+import type { Box } from '../envs/spaces.js';
+import { buildDataset, splitContexts, type ZeroShotDataset } from './dataset.js';
+import { ContextMlp, HyperZero, type ZeroShotModel } from './model.js';
+import { Td3Teacher, type TeacherRollout } from './teacher.js';
+import { HyperZeroTrainer, type HyperZeroTrainerOptions } from './trainer.js';
+
+/**
+ * HyperZero's whole protocol over a family of contexts, as the reference runs it: a near-optimal
+ * teacher per context (TD3), their deterministic rollouts as the dataset, the contexts split into
+ * training and held-out ones, then any of the four models (HyperZero with or without Q, the
+ * context-conditioned MLPs) trained on the training contexts and run zero-shot on the held-out ones.
+ *
+ * Everything it trains is kept in `workDir`: one JSON per finished teacher (its evaluation, its
+ * rollouts and its weights) and one checkpoint directory per model, so a killed run picks up where
+ * it stopped. Teachers are visited in the family's order, each next one warm-started from the one
+ * before (a neighbour), from scratch again when it fails (`teacherFloor`).
+ */
+
+/** A family of environments that differ by a context ψ (dynamics or reward parameters). */
+export interface ContextFamily {
+  /** What it is, e.g. `Pendulum-v1 (pole length l, mass m)`. */
+  name: string;
+  /** One short name per context value (they make the teachers' file names: `l0.60_m1.20`). */
+  contextNames: readonly string[];
+  /** Every context, in the teachers' visiting order (each a neighbour of the one before). */
+  contexts: readonly (readonly number[])[];
+  makeEnv(context: readonly number[]): Env<Box>;
+  /** A deterministic teacher returning less than this has failed (it is trained again from scratch). */
+  teacherFloor: number;
+}
+
+/**
+ * Pendulum-v1 with pole length l and mass m on a `grid` × `grid` grid over [lo, hi]² (HyperZero's
+ * Pendulum family), visited in a snake (l outer, m up then down) so each context follows a neighbour.
+ */
+export function pendulumFamily(options: { grid?: number; lo?: number; hi?: number } = {}): ContextFamily {
+  const { grid = 5, lo = 0.6, hi = 1.4 } = options;
+  if (!Number.isInteger(grid) || grid < 2 || grid > 20)
+    throw new ConfigError('grid', `must be an integer in [2, 20], got ${grid}`);
+  if (!(lo > 0 && hi > lo && hi <= 100)) throw new ConfigError('lo', `needs 0 < lo < hi ≤ 100, got ${lo} and ${hi}`);
+  const axis = Array.from({ length: grid }, (_, i) => Math.round((lo + ((hi - lo) * i) / (grid - 1)) * 1e4) / 1e4);
+  return {
+    name: 'Pendulum-v1 (pole length l, mass m)',
+    contextNames: ['l', 'm'],
+    contexts: axis.flatMap((l, i) => (i % 2 === 0 ? axis : [...axis].reverse()).map((m) => [l, m])),
+    makeEnv: ([l, m]) => makeEnv('Pendulum-v1', { l, m }) as Env<Box>,
+    // a teacher that does not swing the pole up scores about −1,200 … −1,500; one that does, about −150
+    teacherFloor: -800,
+  };
+}
+
+/** The models the experiment trains, by the reference's names. */
+export const ZERO_SHOT_MODELS = {
+  hyperzero: 'HyperZero: generated policy and Q, ‖π̂ − a*‖² + 0.01‖Q̂ − Q*‖² + 0.01·TD',
+  hyperzero_without_q: 'HyperZero without Q: generated policy, ‖π̂ − a*‖²',
+  mlp_rl_td: 'context MLP with Q and TD (the reference’s mlp_rl_td)',
+  mlp_policy: 'context MLP policy, ‖π̂ − a*‖² only (the reference’s mlp_policy)',
+} as const;
+export type ZeroShotModelName = keyof typeof ZERO_SHOT_MODELS;
+
+/** A fresh model of kind `name` for contexts of `contextSize` values. */
+export function makeZeroShotModel(
+  name: ZeroShotModelName,
+  sizes: { contextSize: number; observationSize: number; actionSize: number },
+  seed: number,
+): ZeroShotModel {
+  const config = { ...sizes, seed };
+  switch (name) {
+    case 'hyperzero':
+      return new HyperZero(config);
+    case 'hyperzero_without_q':
+      return new HyperZero({ ...config, withQ: false });
+    case 'mlp_rl_td':
+      return new ContextMlp(config);
+    case 'mlp_policy':
+      return new ContextMlp({ ...config, withQ: false });
+    default:
+      throw new ConfigError(
+        'model',
+        `unknown model '${String(name)}'; known: ${Object.keys(ZERO_SHOT_MODELS).join(', ')}`,
+      );
+  }
+}
+
+export interface ZeroShotExperimentOptions {
+  family: ContextFamily;
+  /** Where teachers and model checkpoints are kept (created if missing). */
+  workDir: string;
+  /** Share of the contexts held out. Default 0.2 (the reference's). */
+  testFraction?: number;
+  /** Seeds the split and the models. Default 2 (the reference's `seed`). */
+  seed?: number;
+  /** TD3 steps of a teacher trained from scratch. Default 20,000. */
+  teacherSteps?: number;
+  /** TD3 steps of a teacher warm-started from its neighbour (0: every teacher from scratch). Default 6,000. */
+  warmSteps?: number;
+  /** Deterministic teacher episodes per context in the dataset. Default 50. */
+  datasetEpisodes?: number;
+  /** Deterministic episodes per context when teachers and models are evaluated. Default 10. */
+  evalEpisodes?: number;
+  /** The TD term's and the teachers' discount. Default 0.98. */
+  gamma?: number;
+  /** After each teacher (trained or loaded). */
+  onTeacher?: (e: { index: number; count: number; record: TeacherRecord; loaded: boolean }) => void | Promise<void>;
+}
+
+/** A finished teacher as `workDir/teachers/<key>.json` keeps it. */
+export type TeacherRecord = z.infer<typeof teacherRecordSchema>;
+
+const numbers = z.array(z.number().finite());
+const teacherRecordSchema = z.object({
+  context: numbers,
+  split: z.enum(['train', 'test']),
+  /** 'scratch', or the key of the teacher it started from. */
+  init: z.string(),
+  attempts: z
+    .array(
+      z.object({
+        init: z.string(),
+        seed: z.number().int(),
+        steps: z.number().int(),
+        warmup: z.number().int().optional(),
+        seconds: z.number(),
+        evalMean: z.number(),
+      }),
+    )
+    .max(16),
+  seconds: z.number(),
+  /** Mean of the last 10 training episodes (with exploration noise); null if none finished. */
+  trainTail: z.number().nullable(),
+  evalReturns: numbers,
+  evalMean: z.number(),
+  rollout: z.object({
+    observationSize: z.number().int().positive(),
+    actionSize: z.number().int().positive(),
+    returns: numbers,
+    states: numbers,
+    actions: numbers,
+    rewards: numbers,
+    nextStates: numbers,
+    dones: numbers,
+    values: numbers,
+  }),
+  /** The teacher's variables (actor, critics, targets): the next context's warm start. */
+  weights: z.record(z.string(), numbers),
+});
+
+/** Evaluation episodes' reset seeds: `episodeSeed(EVAL_SEED, e)`; the dataset's: DATASET_SEED. */
+export const ZERO_SHOT_EVAL_SEED = 200;
+const DATASET_SEED = 100;
+
+export class ZeroShotExperiment {
+  readonly family: ContextFamily;
+  readonly workDir: string;
+  readonly config: Required<Omit<ZeroShotExperimentOptions, 'family' | 'workDir' | 'onTeacher'>>;
+  /** The training and held-out contexts. */
+  readonly split: { train: number[][]; test: number[][] };
+  private readonly onTeacher: ZeroShotExperimentOptions['onTeacher'];
+
+  constructor(options: ZeroShotExperimentOptions) {
+    const {
+      family,
+      workDir,
+      testFraction = 0.2,
+      seed = 2,
+      teacherSteps = 20_000,
+      warmSteps = 6_000,
+      datasetEpisodes = 50,
+      evalEpisodes = 10,
+      gamma = 0.98,
+    } = options;
+    const int = (name: string, v: number, min: number) => {
+      if (!Number.isInteger(v) || v < min) throw new ConfigError(name, `must be an integer ≥ ${min}, got ${v}`);
+    };
+    int('seed', seed, 0);
+    int('teacherSteps', teacherSteps, 1);
+    int('warmSteps', warmSteps, 0);
+    int('datasetEpisodes', datasetEpisodes, 1);
+    int('evalEpisodes', evalEpisodes, 1);
+    if (!(gamma >= 0 && gamma <= 1)) throw new ConfigError('gamma', `must be in [0, 1], got ${gamma}`);
+    if (family.contexts.length < 2) throw new ConfigError('family', 'needs at least two contexts');
+    this.family = family;
+    this.workDir = workDir;
+    this.config = { testFraction, seed, teacherSteps, warmSteps, datasetEpisodes, evalEpisodes, gamma };
+    const split = splitContexts(
+      family.contexts.map((c) => [...c]),
+      { testFraction, seed },
+    );
+    if (split.test.length === 0)
+      throw new ConfigError('testFraction', `${testFraction} of ${family.contexts.length} contexts holds none out`);
+    this.split = split;
+    this.onTeacher = options.onTeacher;
+  }
+
+  /** A context's name in file names and tables: `l0.60_m1.20`. */
+  key(context: readonly number[]): string {
+    return context.map((v, i) => `${this.family.contextNames[i] ?? `c${i}`}${v.toFixed(2)}`).join('_');
+  }
+
+  isHeldOut(context: readonly number[]): boolean {
+    const k = this.key(context);
+    return this.split.test.some((c) => this.key(c) === k);
+  }
+
+  private teacherPath(context: readonly number[]): string {
+    return join(this.workDir, 'teachers', `${this.key(context)}.json`);
+  }
+
+  private makeTeacher(context: readonly number[], seed: number, steps: number, warmup?: number): Td3Teacher {
+    return new Td3Teacher({
+      makeEnv: () => this.family.makeEnv(context),
+      totalSteps: steps,
+      warmupSteps: warmup,
+      gamma: this.config.gamma,
+      seed,
+    });
+  }
+
+  /** A teacher's variables set from a record's weights. */
+  private teacherFrom(record: TeacherRecord): Td3Teacher {
+    const t = this.makeTeacher(record.context, 0, 1);
+    for (const [k, v] of Object.entries(t.variables)) {
+      const w = record.weights[k];
+      if (!w || w.length !== v.size)
+        throw new CheckpointError(this.teacherPath(record.context), `holds no weights '${k}' of ${v.size} values`);
+      v.assign(tf.tensor(w, v.shape, 'float32'));
+    }
+    return t;
+  }
+
+  /** A saved teacher, validated; null when there is none. */
+  async loadTeacher(context: readonly number[]): Promise<TeacherRecord | null> {
+    const path = this.teacherPath(context);
+    if (!existsSync(path)) return null;
+    const json = parseBoundedJson(await readFile(path), { maxDepth: MAX_JSON_DEPTH }, path, 'teacher');
+    const r = teacherRecordSchema.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      throw new CheckpointError(path, `is not a teacher record: ${issue.path.join('.')}: ${issue.message}`);
+    }
+    const record = r.data;
+    if (this.key(record.context) !== this.key(context))
+      throw new CheckpointError(path, `holds the teacher of ${this.key(record.context)}, not ${this.key(context)}`);
+    const ro = record.rollout;
+    const n = ro.rewards.length;
+    if (
+      ro.states.length !== n * ro.observationSize ||
+      ro.nextStates.length !== n * ro.observationSize ||
+      ro.actions.length !== n * ro.actionSize ||
+      ro.dones.length !== n ||
+      ro.values.length !== n
+    )
+      throw new CheckpointError(path, `holds a rollout whose arrays disagree on its ${n} transitions`);
+    return record;
+  }
+
+  /**
+   * Every context's teacher: loaded from `workDir` when finished before, else trained (warm-started
+   * from the previous context's teacher) and saved. A saved teacher whose dataset has another
+   * number of episodes is rolled out again.
+   */
+  async teachers(): Promise<Map<string, TeacherRecord>> {
+    const c = this.config;
+    const out = new Map<string, TeacherRecord>();
+    let previous: TeacherRecord | null = null;
+    const contexts = this.family.contexts;
+    for (const [index, context] of contexts.entries()) {
+      let record = await this.loadTeacher(context);
+      const loaded = record !== null;
+      if (record && record.rollout.returns.length !== c.datasetEpisodes) {
+        const t = this.teacherFrom(record);
+        record = { ...record, rollout: rolloutJson(await t.rollout(c.datasetEpisodes, DATASET_SEED)) };
+        t.dispose();
+        await this.saveTeacher(record);
+      }
+      record ??= await this.trainTeacher(context, index, previous);
+      out.set(this.key(context), record);
+      previous = record;
+      await this.onTeacher?.({ index, count: contexts.length, record, loaded });
+    }
+    return out;
+  }
+
+  private async saveTeacher(record: TeacherRecord): Promise<void> {
+    await mkdir(join(this.workDir, 'teachers'), { recursive: true });
+    await writeFileAtomic(this.teacherPath(record.context), JSON.stringify(record));
+  }
+
+  private async trainTeacher(
+    context: readonly number[],
+    index: number,
+    parent: TeacherRecord | null,
+  ): Promise<TeacherRecord> {
+    const c = this.config;
+    const plans: { init: string; seed: number; steps: number; warmup?: number }[] = [];
+    if (parent && c.warmSteps > 0)
+      plans.push({ init: this.key(parent.context), seed: index, steps: c.warmSteps, warmup: 256 });
+    plans.push({ init: 'scratch', seed: plans.length ? 1000 + index : index, steps: c.teacherSteps });
+    if (plans.length === 1) plans.push({ init: 'scratch', seed: 2000 + index, steps: c.teacherSteps });
+    const attempts: TeacherRecord['attempts'] = [];
+    let best: { t: Td3Teacher; init: string; tail: number | null; ev: TeacherRollout; mean: number } | null = null;
+    for (const plan of plans) {
+      const t = this.makeTeacher(context, plan.seed, plan.steps, plan.warmup);
+      if (plan.init !== 'scratch') {
+        const from = this.teacherFrom(parent!);
+        t.copyFrom(from);
+        from.dispose();
+      }
+      const r = await t.train();
+      const ev = await t.rollout(c.evalEpisodes, ZERO_SHOT_EVAL_SEED);
+      const evalMean = mean(ev.returns);
+      attempts.push({ ...plan, seconds: r.seconds, evalMean });
+      if (!best || evalMean > best.mean) {
+        best?.t.dispose();
+        best = {
+          t,
+          init: plan.init,
+          tail: r.episodeReturns.length > 0 ? mean(r.episodeReturns.slice(-10)) : null,
+          ev,
+          mean: evalMean,
+        };
+      } else t.dispose();
+      if (evalMean > this.family.teacherFloor) break;
+    }
+    const b = best!;
+    const data = await b.t.rollout(c.datasetEpisodes, DATASET_SEED);
+    const weights: Record<string, number[]> = {};
+    for (const [k, v] of Object.entries(b.t.variables)) weights[k] = Array.from(await v.data());
+    b.t.dispose();
+    const record: TeacherRecord = {
+      context: [...context],
+      split: this.isHeldOut(context) ? 'test' : 'train',
+      init: b.init,
+      attempts,
+      seconds: attempts.reduce((s, a) => s + a.seconds, 0),
+      trainTail: b.tail,
+      evalReturns: b.ev.returns,
+      evalMean: b.mean,
+      rollout: rolloutJson(data),
+      weights,
+    };
+    await this.saveTeacher(record);
+    return record;
+  }
+
+  /** The training contexts' transitions and the held-out ones' (for validation losses). */
+  datasets(teachers: Map<string, TeacherRecord>): { train: ZeroShotDataset; validation: ZeroShotDataset } {
+    const of = (cs: number[][]) =>
+      buildDataset(
+        cs.map((context) => {
+          const t = teachers.get(this.key(context));
+          if (!t) throw new ConfigError('teachers', `has no teacher for ${this.key(context)}`);
+          return { context, rollout: rolloutOf(t) };
+        }),
+        this.config.gamma,
+      );
+    return { train: of(this.split.train), validation: of(this.split.test) };
+  }
+
+  /** A fresh model of kind `name` for this family (seeded with the experiment's seed). */
+  makeModel(name: ZeroShotModelName, data: ZeroShotDataset): ZeroShotModel {
+    return makeZeroShotModel(
+      name,
+      { contextSize: data.contexts[0]!.length, observationSize: data.observationSize, actionSize: data.actionSize },
+      this.config.seed,
+    );
+  }
+
+  /** Where model `name` keeps its checkpoints. */
+  modelDir(name: ZeroShotModelName): string {
+    return join(this.workDir, 'models', name);
+  }
+
+  /**
+   * A trainer of a fresh model `name` on the training contexts (validation losses on the held-out
+   * ones), checkpointing in `modelDir(name)`; `run({ resume: true })` continues a saved one. The
+   * caller disposes the trainer and the model.
+   */
+  modelTrainer(
+    name: ZeroShotModelName,
+    teachers: Map<string, TeacherRecord>,
+    options: Omit<HyperZeroTrainerOptions, 'model' | 'data' | 'validation' | 'makeEnv' | 'seed' | 'checkpointDir'>,
+  ): HyperZeroTrainer {
+    const { train, validation } = this.datasets(teachers);
+    const model = this.makeModel(name, train);
+    return new HyperZeroTrainer({
+      ...options,
+      model,
+      data: train,
+      validation,
+      seed: this.config.seed,
+      makeEnv: (context) => this.family.makeEnv(context),
+      checkpointDir: this.modelDir(name),
+    });
+  }
+
+  /** The zero-shot episodes of a trained model on `contexts` (default: the held-out ones), evalEpisodes each. */
+  evaluate(trainer: HyperZeroTrainer, contexts: readonly (readonly number[])[] = this.split.test) {
+    return trainer.evaluateZeroShot(contexts, this.config.evalEpisodes, { seed: ZERO_SHOT_EVAL_SEED });
+  }
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function rolloutJson(data: TeacherRollout): TeacherRecord['rollout'] {
+  return {
+    observationSize: data.observationSize,
+    actionSize: data.actionSize,
+    returns: data.returns,
+    states: Array.from(data.states),
+    actions: Array.from(data.actions),
+    rewards: Array.from(data.rewards),
+    nextStates: Array.from(data.nextStates),
+    dones: Array.from(data.dones),
+    values: Array.from(data.values),
+  };
+}
+
+function rolloutOf(t: TeacherRecord): TeacherRollout {
+  const r = t.rollout;
+  return {
+    ...r,
+    states: Float32Array.from(r.states),
+    actions: Float32Array.from(r.actions),
+    rewards: Float32Array.from(r.rewards),
+    nextStates: Float32Array.from(r.nextStates),
+    dones: Float32Array.from(r.dones),
+    values: Float32Array.from(r.values),
+  };
+}
