@@ -6,10 +6,8 @@ import { disposePrepared, type ZeroShotModel } from './model.js';
 
 /**
  * The reset seed of episode `episode` of an evaluation seeded `seed`: a 31-bit hash of
- * (seed, episode) (murmur3's finaliser). Not `seed + episode`: core's Rng seeds xoroshiro128+ with
- * the integer itself, and its first draws are nearly the same for nearby seeds (Pendulum's
- * θ ~ U(−π, π) comes out ≈ π for every seed 0…1000), so consecutive seeds would all start near
- * the same state.
+ * (seed, episode) (murmur3's finaliser), so the episodes of one evaluation and those of
+ * evaluations with nearby seeds start from unrelated states.
  */
 export function episodeSeed(seed: number, episode: number): number {
   let x = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(episode | 0, 0x85ebca6b)) | 0;

@@ -112,6 +112,9 @@ describe('ZeroShotExperiment', () => {
     }
     writeFileSync(path, good);
     expect(await a.loadTeacher(ctx)).toEqual(record);
+    // a teacher made with other settings is not used by this experiment
+    const other = new ZeroShotExperiment({ ...a.config, family: a.family, workDir: dir, teacherSteps: 300 });
+    await expect(other.teachers()).rejects.toThrow(/teacherSteps 200; this experiment's teacherSteps 300/);
   });
 
   it('checks its options', () => {

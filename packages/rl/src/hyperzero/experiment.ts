@@ -117,8 +117,16 @@ export interface ZeroShotExperimentOptions {
 export type TeacherRecord = z.infer<typeof teacherRecordSchema>;
 
 const numbers = z.array(z.number().finite());
+const teacherSettingsSchema = z.object({
+  teacherSteps: z.number().int(),
+  warmSteps: z.number().int(),
+  gamma: z.number(),
+  evalEpisodes: z.number().int(),
+});
 const teacherRecordSchema = z.object({
   context: numbers,
+  /** The experiment options that shaped the teacher: a saved one is used only by an experiment with the same. */
+  settings: teacherSettingsSchema,
   split: z.enum(['train', 'test']),
   /** 'scratch', or the key of the teacher it started from. */
   init: z.string(),
@@ -215,6 +223,11 @@ export class ZeroShotExperiment {
     return join(this.workDir, 'teachers', `${this.key(context)}.json`);
   }
 
+  private teacherSettings(): TeacherRecord['settings'] {
+    const { teacherSteps, warmSteps, gamma, evalEpisodes } = this.config;
+    return { teacherSteps, warmSteps, gamma, evalEpisodes };
+  }
+
   private makeTeacher(context: readonly number[], seed: number, steps: number, warmup?: number): Td3Teacher {
     return new Td3Teacher({
       makeEnv: () => this.family.makeEnv(context),
@@ -250,6 +263,14 @@ export class ZeroShotExperiment {
     const record = r.data;
     if (this.key(record.context) !== this.key(context))
       throw new CheckpointError(path, `holds the teacher of ${this.key(record.context)}, not ${this.key(context)}`);
+    const want = this.teacherSettings();
+    const differ = (Object.keys(want) as (keyof typeof want)[]).filter((k) => record.settings[k] !== want[k]);
+    if (differ.length > 0)
+      throw new CheckpointError(
+        path,
+        `holds a teacher trained with ${differ.map((k) => `${k} ${record.settings[k]}`).join(', ')}; this experiment's ` +
+          `${differ.map((k) => `${k} ${want[k]}`).join(', ')} (use another work directory, or the settings it was made with)`,
+      );
     const ro = record.rollout;
     const n = ro.rewards.length;
     if (
@@ -338,6 +359,7 @@ export class ZeroShotExperiment {
     b.t.dispose();
     const record: TeacherRecord = {
       context: [...context],
+      settings: this.teacherSettings(),
       split: this.isHeldOut(context) ? 'test' : 'train',
       init: b.init,
       attempts,

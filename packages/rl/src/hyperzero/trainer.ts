@@ -424,6 +424,15 @@ export class HyperZeroTrainer implements Trainer<HyperZeroTrainResult> {
     ) as Record<string, unknown>;
   }
 
+  /**
+   * Loads the run's checkpoint (the model's variables, Adam's state) without training, as a resume
+   * would, e.g. to evaluate a saved run. Returns where it stands; null when `checkpointDir` holds none.
+   */
+  async restoreCheckpoint(): Promise<{ epoch: number; updates: number; curve: HyperZeroEpochStats[] } | null> {
+    const p = await this.restore();
+    return p && { epoch: p.epoch, updates: p.updates, curve: p.curve };
+  }
+
   private async restore(): Promise<Progress | null> {
     const p = await this.checkpoint.restore((ck, p) => {
       const want = JSON.stringify(this.configKey());
@@ -441,7 +450,7 @@ export class HyperZeroTrainer implements Trainer<HyperZeroTrainResult> {
 
   /**
    * Zero-shot: runs the generated policies on `contexts` (unseen ones, typically) with no further
-   * training, `episodes` deterministic episodes each (env seeds `seed`, `seed + 1`, …), all
+   * training, `episodes` deterministic episodes each (episode e resets with `episodeSeed(seed, e)`), all
    * contexts' envs stepped together with one batched forward per step. Needs `makeEnv`.
    */
   async evaluateZeroShot(
