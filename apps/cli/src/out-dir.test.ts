@@ -52,6 +52,18 @@ describe('--out checks', () => {
     expect(readdirSync(fresh)).toEqual([]);
   });
 
+  it("a run's directories count as the run too; --overwrite removes them with what they hold, nothing else", async () => {
+    const dir = tmp('hn-out-dirs-');
+    mkdirSync(join(dir, 'teachers'));
+    writeFileSync(join(dir, 'teachers', 'a.json'), '{}');
+    mkdirSync(join(dir, 'mine'));
+    writeFileSync(join(dir, 'teachers.txt'), 'mine');
+    const o = { flag: '--out', out: dir, files: ['checkpoint.json'], dirs: ['teachers'] };
+    await expect(prepareOutDir({ ...o, overwrite: false })).rejects.toThrow(/holds another run \(teachers\/\)/);
+    await prepareOutDir({ ...o, overwrite: true });
+    expect(readdirSync(dir).sort()).toEqual(['mine', 'teachers.txt']);
+  });
+
   it('--resume checks the checkpoint before any work: same configuration, tensors file whole', async () => {
     const cfg = { benchmark: 'split-mnist', iterations: 5 };
     const ok = tmp('hn-resume-');

@@ -1,4 +1,4 @@
-import { access, constants, mkdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
 import { UsageError } from './continual/options.js';
@@ -167,6 +167,8 @@ export interface OutDirOptions {
   out: string;
   /** Files this command writes into `out`: finding any of them means another run is there. */
   files: readonly string[];
+  /** Directories this command writes into `out` (the same; --overwrite removes them with what they hold). */
+  dirs?: readonly string[];
   overwrite: boolean;
   /** Present for commands that can `--resume`: continue the run in `out` (its checkpoint must match `fingerprint`). */
   resume?: { resume: boolean; fingerprint: unknown };
@@ -184,6 +186,10 @@ export async function prepareOutDir(o: OutDirOptions): Promise<void> {
   const create = await checkDirTarget(o.flag, o.out);
   const present: string[] = [];
   if (create.length === 0) for (const f of o.files) if ((await statOrNull(join(o.out, f))) !== null) present.push(f);
+  const presentDirs: string[] = [];
+  if (create.length === 0)
+    for (const d of o.dirs ?? []) if ((await statOrNull(join(o.out, d)))?.isDirectory()) presentDirs.push(d);
+  present.push(...presentDirs.map((d) => `${d}/`));
   if (present.length > 0 && !resume && !o.overwrite) {
     const shown = present.slice(0, 4).join(', ') + (present.length > 4 ? ', …' : '');
     const ways = o.resume
@@ -195,13 +201,21 @@ export async function prepareOutDir(o: OutDirOptions): Promise<void> {
   await makeWritableDir(o.flag, o.out, create);
   if (o.overwrite) {
     // the JSON commits a checkpoint pair: it goes first, so no half-removed pair looks resumable
-    const order = [...present].sort((a, b) => Number(b === 'checkpoint.json') - Number(a === 'checkpoint.json'));
+    const files = present.filter((f) => !f.endsWith('/'));
+    const order = files.sort((a, b) => Number(b === 'checkpoint.json') - Number(a === 'checkpoint.json'));
     for (const f of order) {
       try {
         await unlink(join(o.out, f));
       } catch (e) {
         if (code(e) !== 'ENOENT')
           throw new UsageError(`--overwrite: cannot remove ${join(o.out, f)} (${message(e)})`, { cause: e });
+      }
+    }
+    for (const d of presentDirs) {
+      try {
+        await rm(join(o.out, d), { recursive: true });
+      } catch (e) {
+        throw new UsageError(`--overwrite: cannot remove ${join(o.out, d)} (${message(e)})`, { cause: e });
       }
     }
   }

@@ -18,6 +18,13 @@ import {
   TRAIN_JSON_KEYS,
   DEFAULT_STEPS,
   ENV_LIST,
+  HYPERZERO_DEFAULTS,
+  HYPERZERO_MODELS,
+  HYPERZERO_ONLY,
+  hyperzeroFingerprint,
+  hyperzeroFingerprintSchema,
+  resolveHyperZero,
+  type HyperZeroFingerprint,
   PPO_DEFAULTS,
   RENDER_DEFAULTS,
   evalSchema,
@@ -69,12 +76,17 @@ const withoutEvalEpisodes = ({ evalEpisodes: _e, checkpointEvery: _c, ...rest }:
 /** "4 (Discrete actions) / 1 (Box)": a PPO default per action space, for --help. */
 const perSpace = (k: keyof typeof d.discrete) => `${d.discrete[k]} Discrete / ${d.box[k]} Box actions`;
 
+/** What `rl train --algo hyperzero` writes besides TRAIN_FILES: the teachers, one JSON per context. */
+export const HYPERZERO_DIRS = ['teachers'] as const;
+
+const flagOf = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /**
  * The run `dir` (an `rl train` --out) holds, before any work: its checkpoint verified whole (no
  * backend: core's verifyCheckpoint), and its configuration read back. A UsageError names what is
  * missing.
  */
-async function trainedRun(flag: string, dir: string): Promise<TrainFingerprint> {
+async function trainedRun(flag: string, dir: string): Promise<TrainFingerprint | HyperZeroFingerprint> {
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory())
     throw new UsageError(`${flag} ${dir}: no such directory; pass the --out of \`hypernets rl train\``);
@@ -91,7 +103,9 @@ async function trainedRun(flag: string, dir: string): Promise<TrainFingerprint> 
     throw new UsageError(
       `${flag} ${dir}: holds no checkpoint (no checkpoint.json); pass the --out of a \`hypernets rl train\` run`,
     );
-  const fp = fingerprintSchema.safeParse(meta.config);
+  const config = meta.config as { algo?: unknown } | null;
+  const fp =
+    config?.algo === 'hyperzero' ? hyperzeroFingerprintSchema.safeParse(config) : fingerprintSchema.safeParse(config);
   if (!fp.success) throw new UsageError(`${flag} ${dir}: its checkpoint was not written by \`hypernets rl train\``);
   return fp.data;
 }
@@ -161,8 +175,28 @@ function trainCommand(): Command {
         `HyperPPO: architectures evaluated with generated weights at the end, a stratified sample (2800: all; default ${HYPERPPO_DEFAULTS.evalArchs})`,
       ),
     )
+    .addOption(
+      choice(
+        'model',
+        HYPERZERO_MODELS,
+        `HyperZero: the model trained on the teachers (default ${HYPERZERO_DEFAULTS.model})`,
+      ),
+    )
+    .addOption(intOption('--grid', `HyperZero: contexts per axis (default ${HYPERZERO_DEFAULTS.grid})`))
+    .addOption(
+      intOption(
+        '--warm-steps',
+        `HyperZero: TD3 steps of a teacher started from its neighbour's weights (default ${HYPERZERO_DEFAULTS.warmSteps})`,
+      ),
+    )
+    .addOption(
+      intOption(
+        '--dataset-episodes',
+        `HyperZero: teacher episodes per context in the dataset (default ${HYPERZERO_DEFAULTS.datasetEpisodes})`,
+      ),
+    )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
-    .requiredOption('--out <dir>', 'output directory: checkpoint, summary.json, curve.{svg,png}')
+    .requiredOption('--out <dir>', 'output directory: checkpoint, summary.json, curve.{svg,png} (HyperZero: teachers/)')
     .option('--resume', 'continue the run whose checkpoint is in --out (a finished one: evaluate it again)')
     .option(
       '--overwrite',
@@ -173,11 +207,16 @@ function trainCommand(): Command {
       `print one JSON line at the end {${TRAIN_JSON_KEYS.map((k) => `"${k}"`).join(',')}} (progress goes to stderr)`,
     )
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const g = given(opts, cmd, [...TRAIN_KEYS, ...HYPERZERO_ONLY]);
+      if (g.algo === 'hyperzero') return trainHyperZero(g, opts, cmd);
+      for (const k of HYPERZERO_ONLY)
+        if (g[k] !== undefined)
+          throw new UsageError(`${flagOf(k)} is a HyperZero option: pass --algo hyperzero, or leave it out`);
       const o = resolveTrain(
         validate(trainSchema, {
           ...withoutEvalEpisodes(COMMON_DEFAULTS),
           hidden: [...COMMON_DEFAULTS.hidden],
-          ...given(opts, cmd, TRAIN_KEYS),
+          ...g,
         }),
       );
       const out = userPath(opts.out as string);
@@ -200,6 +239,32 @@ function trainCommand(): Command {
           ...(s.archs ? { archs: s.archs } : {}),
         });
     });
+}
+
+/** `rl train --algo hyperzero`: its own options, the teachers' directory in --out, its own report. */
+async function trainHyperZero(g: Record<string, unknown>, opts: Record<string, unknown>, cmd: Command): Promise<void> {
+  const o = resolveHyperZero(g);
+  const out = userPath(opts.out as string);
+  const json = Boolean(opts.json);
+  const resume = Boolean(opts.resume);
+  const overwrite = Boolean(opts.overwrite);
+  // a run stopped while its teachers trained has no checkpoint yet: its teachers are what --resume continues
+  const teachers = await stat(join(out, 'teachers')).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+  if (!teachers) await requireCheckpoint(out, resume, overwrite);
+  await prepareOutDir({
+    flag: '--out',
+    out,
+    files: TRAIN_FILES,
+    dirs: HYPERZERO_DIRS,
+    overwrite,
+    resume: { resume, fingerprint: hyperzeroFingerprint(o) },
+  });
+  const { runHyperZeroTrain } = await runner(() => import('./hyperzero-run.js'));
+  const s = await runHyperZeroTrain(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
+  if (json) jsonLine(Object.fromEntries(TRAIN_JSON_KEYS.map((k) => [k, s[k]])));
 }
 
 function evalCommand(): Command {
@@ -277,7 +342,7 @@ function renderCommand(): Command {
       if (!/\.svg$/i.test(o.file))
         throw new UsageError(`--file ${o.file}: writes an animated SVG; give it a .svg name`);
       const file = userPath(o.file);
-      let from: { fp: TrainFingerprint; dir: string } | null = null;
+      let from: { fp: TrainFingerprint | HyperZeroFingerprint; dir: string } | null = null;
       let env = o.env;
       if (o.from !== undefined) {
         const dir = userPath(o.from);

@@ -42,8 +42,8 @@ export function envEntry(id: string): EnvEntry {
 
 /**
  * The algorithms `rl train` runs: one row each (the name --algo takes, what it is). run.ts holds
- * each one's trainer in a table of the same keys (`ALGO_RUNS`), so adding one is a row here and
- * an entry there.
+ * each PPO-trained one's trainer in a table of the same keys (`ALGO_RUNS`), so adding one is a row
+ * here and an entry there; HyperZero (teachers, then a model) runs in hyperzero-run.ts.
  */
 export const ALGOS = {
   ppo: "PPO-clip as CleanRL's ppo.py / ppo_continuous_action.py, their defaults for the env's action space",
@@ -51,9 +51,16 @@ export const ALGOS = {
     'HyperPPO: a graph hypernetwork gives the weights of 2,800 MLP policy architectures (1-4 hidden layers of ' +
     "4-256), --meta-batch of them trained per iteration with the reference's PPO settings; afterwards --eval-archs " +
     'of them (a stratified sample) run with generated weights: the best one is the mean_return, all are in "archs"',
+  hyperzero:
+    'HyperZero (pendulum: pole length and mass on a --grid × --grid grid, 20% held out): a TD3 teacher per context ' +
+    '(--steps from scratch, --warm-steps from its neighbour), then --model trained on their rollouts for --epochs; ' +
+    'the mean_return is its zero-shot return on the held-out contexts',
 } as const;
 export type Algo = keyof typeof ALGOS;
 export const ALGO_NAMES = Object.keys(ALGOS) as Algo[];
+/** The algorithms trained by PPO's trainer (HyperZero has its own options: hyperzeroTrainSchema). */
+export const PPO_ALGOS = ['ppo', 'hyperppo'] as const;
+export type PpoAlgo = (typeof PPO_ALGOS)[number];
 
 /** @hypernets/rl's PPO_PRESETS (CleanRL's defaults per action space), the values the flags override. */
 export const PPO_DEFAULTS = {
@@ -76,6 +83,41 @@ export const HYPERPPO_DEFAULTS = {
   checkpointEvery: 50,
 } as const;
 export const STD_MODES = ['single', 'multi', 'conditioned'] as const;
+
+/** @hypernets/rl's ZERO_SHOT_MODELS (names only; rl.test.ts checks they equal the library's). */
+export const HYPERZERO_MODELS = ['hyperzero', 'hyperzero_without_q', 'mlp_rl_td', 'mlp_policy'] as const;
+/** The envs with a HyperZero context family in @hypernets/rl. */
+export const HYPERZERO_ENVS = ['Pendulum-v1'] as const;
+/**
+ * HyperZero's defaults: ZeroShotExperiment's (teachers, grid, discount) and the budget measured in
+ * packages/rl/README.md (40 epochs at 3e-4; the reference: 500 at 1e-4).
+ */
+export const HYPERZERO_DEFAULTS = {
+  steps: 20_000,
+  warmSteps: 6_000,
+  grid: 5,
+  model: 'hyperzero',
+  epochs: 40,
+  lr: 3e-4,
+  gamma: 0.98,
+  datasetEpisodes: 50,
+  evalEpisodes: 10,
+  checkpointEvery: 10,
+} as const;
+/** `rl train` flags that only HyperZero takes, and those it does not. */
+export const HYPERZERO_ONLY = ['model', 'grid', 'warmSteps', 'datasetEpisodes'] as const;
+export const NOT_HYPERZERO = [
+  'numEnvs',
+  'numSteps',
+  'minibatches',
+  'entCoef',
+  'gaeLambda',
+  'clipCoef',
+  'hidden',
+  'metaBatch',
+  'stdMode',
+  'evalArchs',
+] as const;
 /** CleanRL's total_timesteps: ppo.py 500,000, ppo_continuous_action.py 1,000,000. */
 export const DEFAULT_STEPS = { discrete: 500_000, box: 1_000_000 } as const;
 export const COMMON_DEFAULTS = {
@@ -105,7 +147,7 @@ const envSchema = z.string().transform((v, ctx): string => {
 export const trainSchema = z
   .object({
     env: envSchema,
-    algo: z.enum(ALGO_NAMES as [Algo, ...Algo[]]),
+    algo: z.enum(PPO_ALGOS),
     /** Default: CleanRL's for the action space (DEFAULT_STEPS). */
     steps: int(1, MAX_RL_STEPS).optional(),
     seed: int(0, MAX_SEED),
@@ -135,7 +177,7 @@ export type RlTrainOptions = z.infer<typeof trainSchema>;
 /** The options with every default filled in: what the run, summary.json and the fingerprint see. */
 export interface ResolvedTrainOptions {
   env: EnvId;
-  algo: Algo;
+  algo: PpoAlgo;
   steps: number;
   seed: number;
   numEnvs: number;
@@ -245,7 +287,7 @@ export const fingerprintSchema = z
   .object({
     command: z.literal('rl train'),
     env: z.enum(ENVS.map((e) => e.id) as [EnvId, ...EnvId[]]),
-    algo: z.enum(ALGO_NAMES as [Algo, ...Algo[]]),
+    algo: z.enum(PPO_ALGOS),
     steps: int(1, MAX_RL_STEPS),
     seed: int(0, MAX_SEED),
     numEnvs: int(1, 1024),
@@ -305,3 +347,68 @@ export const TRAIN_JSON_KEYS = [
   'steps_per_second',
   'backend',
 ] as const;
+
+/** `rl train --algo hyperzero`'s options (the flags HyperZero takes; the others are refused by name). */
+export const hyperzeroTrainSchema = z
+  .object({
+    env: envSchema,
+    algo: z.literal('hyperzero'),
+    /** TD3 steps of a teacher trained from scratch. */
+    steps: int(1, MAX_RL_STEPS),
+    /** TD3 steps of a teacher warm-started from its neighbour (0: all from scratch). */
+    warmSteps: int(0, MAX_RL_STEPS),
+    seed: int(0, MAX_SEED),
+    grid: int(3, 20),
+    model: z.enum(HYPERZERO_MODELS),
+    epochs: int(1, 100_000),
+    lr: real(0, 10, { above: true }),
+    gamma: real(0, 1),
+    datasetEpisodes: int(1, 1000),
+    evalEpisodes: int(1, MAX_EPISODES),
+    checkpointEvery: int(1, 1_000_000),
+    backend: z.enum(BACKENDS).optional(),
+  })
+  .strict();
+export type ResolvedHyperZeroOptions = z.infer<typeof hyperzeroTrainSchema>;
+
+/**
+ * Validates HyperZero's flags (`given`: those typed on the command line): a flag of PPO/HyperPPO is
+ * a UsageError naming it, so is an env without a HyperZero context family.
+ */
+export function resolveHyperZero(given: Record<string, unknown>): ResolvedHyperZeroOptions {
+  for (const k of NOT_HYPERZERO)
+    if (given[k] !== undefined)
+      throw new UsageError(
+        `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is not a HyperZero option; HyperZero takes --steps, ` +
+          '--warm-steps, --grid, --model, --epochs, --lr, --gamma, --dataset-episodes, --eval-episodes, --checkpoint-every',
+      );
+  if (given.model !== undefined && !(HYPERZERO_MODELS as readonly unknown[]).includes(given.model))
+    throw new UsageError(`--model: '${String(given.model)}' is not one of ${HYPERZERO_MODELS.join(', ')}`);
+  const env = findEnv(String(given.env ?? ''));
+  if (env && !(HYPERZERO_ENVS as readonly string[]).includes(env.id))
+    throw new UsageError(
+      `--env: HyperZero needs a family of contexts; @hypernets/rl has one for pendulum (pole length and mass), not ${env.id}`,
+    );
+  const { algo: _a, seed, ...rest } = given;
+  return hyperzeroParse({ ...HYPERZERO_DEFAULTS, seed: seed ?? COMMON_DEFAULTS.seed, ...rest, algo: 'hyperzero' });
+}
+
+function hyperzeroParse(values: Record<string, unknown>): ResolvedHyperZeroOptions {
+  const r = hyperzeroTrainSchema.safeParse(values);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
+}
+
+/** What must match for --resume (and what `rl eval`/`render` read back): not the backend, checkpoints or evaluation. */
+export function hyperzeroFingerprint(o: ResolvedHyperZeroOptions) {
+  const { backend: _b, checkpointEvery: _c, evalEpisodes: _e, ...rest } = o;
+  return { command: 'rl train' as const, ...rest };
+}
+export type HyperZeroFingerprint = ReturnType<typeof hyperzeroFingerprint>;
+/** A HyperZero run's fingerprint read back (keys in hyperzeroFingerprint's order: the checkpoint compares them as JSON). */
+export const hyperzeroFingerprintSchema = z
+  .object({ command: z.literal('rl train') })
+  .merge(hyperzeroTrainSchema.omit({ backend: true, checkpointEvery: true, evalEpisodes: true }))
+  .strict();

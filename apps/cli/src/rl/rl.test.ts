@@ -8,6 +8,7 @@ import { TRAIN_FILES } from './command.js';
 import {
   COMMON_DEFAULTS,
   ENVS,
+  HYPERZERO_MODELS,
   PPO_DEFAULTS,
   findEnv,
   resolveTrain,
@@ -288,5 +289,83 @@ describe('hypernets rl train --algo hyperppo', () => {
     expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toMatch(/^<svg/);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RlTrainSummary;
     expect(s.config).toMatchObject({ numEnvs: 8, metaBatch: 4, stdMode: 'single', evalArchs: 12, checkpointEvery: 50 });
+  }, 180_000);
+});
+
+describe('hypernets rl train --algo hyperzero', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hn-rl-hz-'));
+  const out = join(root, 'run');
+  const TINY_HZ = [
+    ...['--env', 'pendulum', '--algo', 'hyperzero', '--grid', '3', '--steps', '1200', '--warm-steps', '300'],
+    ...['--dataset-episodes', '2', '--epochs', '3', '--eval-episodes', '2', '--model', 'mlp_policy'],
+    ...['--backend', 'wasm', '--out', out],
+  ];
+
+  it("its models are the library's; its options are checked before any work", async () => {
+    const rl = await import('@hypernets/rl');
+    expect([...HYPERZERO_MODELS]).toEqual(Object.keys(rl.ZERO_SHOT_MODELS));
+    const dir = mkdtempSync(join(tmpdir(), 'hn-rl-hz-opts-'));
+    const base = ['rl', 'train', '--algo', 'hyperzero', '--out', join(dir, 'a')];
+    usageError([...base, '--env', 'cartpole'], /--env: HyperZero needs a family of contexts; .* not CartPole-v1/);
+    usageError([...base, '--env', 'pendulum', '--num-envs', '4'], /--num-envs is not a HyperZero option/);
+    usageError([...base, '--env', 'pendulum', '--grid', '2'], /--grid: /);
+    usageError([...base, '--env', 'pendulum', '--model', 'mlp'], /--model/);
+    usageError(
+      ['rl', 'train', '--env', 'pendulum', '--grid', '3', '--out', join(dir, 'a')],
+      /--grid is a HyperZero option/,
+    );
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+  });
+
+  it('trains teachers and a model, runs it zero-shot on the held-out context, prints one --json line; --resume reuses everything', () => {
+    const r = cli('rl', 'train', ...TINY_HZ, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+    expect(Object.keys(j)).toEqual([
+      'env',
+      'algo',
+      'steps',
+      'mean_return',
+      'eval_episodes',
+      'seconds',
+      'steps_per_second',
+      'backend',
+    ]);
+    expect(j).toMatchObject({ env: 'Pendulum-v1', algo: 'hyperzero', eval_episodes: 2, backend: 'wasm' });
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      held_out: { context: number[]; mean_return: number; returns: number[] }[];
+      train_contexts: number[][];
+      steps: number;
+      model: { epochs: number };
+    };
+    // 9 contexts, ⌊0.2 · 9⌋ = 1 held out; the mean_return is its zero-shot return
+    expect(s.held_out).toHaveLength(1);
+    expect(s.train_contexts).toHaveLength(8);
+    expect(s.held_out[0]!.returns).toHaveLength(2);
+    expect(j.mean_return).toBeCloseTo(s.held_out[0]!.mean_return, 9);
+    expect(s.model.epochs).toBe(3);
+    // every teacher's TD3 steps, one attempt or more each (1,200 from scratch, 300 from a neighbour)
+    expect(s.steps).toBeGreaterThanOrEqual(1200 + 8 * 300);
+    expect(existsSync(join(out, 'teachers'))).toBe(true);
+    expect(readFileSync(join(out, 'curve.svg'), 'utf8')).toMatch(/^<svg/);
+
+    const again = cli('rl', 'train', ...TINY_HZ, '--resume', '--json');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr.match(/\[saved\]/g)).toHaveLength(9); // no teacher trained again
+    expect((JSON.parse(again.stdout.trim()) as { mean_return: number }).mean_return).toBe(j.mean_return);
+
+    const ev = cli('rl', 'eval', '--out', out, '--episodes', '2', '--backend', 'wasm', '--json');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect((JSON.parse(ev.stdout.trim()) as { mean_return: number }).mean_return).toBe(j.mean_return);
+
+    const file = join(root, 'zero-shot.svg');
+    const rd = cli('rl', 'render', '--from', out, '--file', file, '--steps', '20', '--json');
+    expect(rd.status, rd.stderr).toBe(0);
+    expect(rd.stderr).toMatch(/generates for the held-out context l\d\.\d\d_m\d\.\d\d/);
+    expect(readFileSync(file, 'utf8')).toMatch(/^<svg/);
+
+    // another run's options: refused, naming the difference; --overwrite starts over (teachers too)
+    usageError(['rl', 'train', ...TINY_HZ, '--epochs', '4', '--resume'], /epochs: 3 there, 4 here/);
+    usageError(['rl', 'train', ...TINY_HZ], /holds another run \(checkpoint\.json.*pass --resume/);
   }, 180_000);
 });

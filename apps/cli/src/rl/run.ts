@@ -23,12 +23,14 @@ import {
   envEntry,
   iterationsOf,
   trainFingerprint,
-  type Algo,
+  type PpoAlgo,
   type ResolvedTrainOptions,
   type RlRenderOptions,
+  type HyperZeroFingerprint,
   type TrainFingerprint,
 } from './options.js';
 import { trainResultText, writeTrainReport, type RlTrainSummary } from './report.js';
+import { loadHyperZero, zeroShotPolicy } from './hyperzero-run.js';
 
 /** What `rl` needs of a trained algorithm, whichever it is. */
 interface AlgoRun {
@@ -163,7 +165,7 @@ function hyperppoRun(o: TrainFingerprint, ctx: AlgoContext): AlgoRun {
 }
 
 /** Each algorithm of options.ts' ALGOS: how to build its run. */
-const ALGO_RUNS: Record<Algo, (o: TrainFingerprint, ctx: AlgoContext) => AlgoRun> = {
+const ALGO_RUNS: Record<PpoAlgo, (o: TrainFingerprint, ctx: AlgoContext) => AlgoRun> = {
   ppo: ppoRun,
   hyperppo: hyperppoRun,
 };
@@ -322,13 +324,14 @@ export interface RlEvalResult {
 
 /** `hypernets rl eval`: the trained policy of the run in `dir`, evaluated deterministically. */
 export async function runRlEval(
-  fp: TrainFingerprint,
+  fp: TrainFingerprint | HyperZeroFingerprint,
   dir: string,
   options: { episodes: number; seed?: number; backend?: string; io: CommandIo },
 ): Promise<RlEvalResult> {
   const { io } = options;
   const info = await start(fp.env, options.backend, io);
   try {
+    if (fp.algo === 'hyperzero') return await zeroShotEval(fp, dir, info.backend, options);
     const { run, at } = await loadRun(fp, dir, io);
     try {
       const ev = await run.evaluate(options.episodes, options.seed);
@@ -356,6 +359,45 @@ export async function runRlEval(
   }
 }
 
+/** `rl eval` of a HyperZero run: its model's zero-shot episodes on every held-out context. */
+async function zeroShotEval(
+  fp: HyperZeroFingerprint,
+  dir: string,
+  backend: string,
+  options: { episodes: number; seed?: number; io: CommandIo },
+): Promise<RlEvalResult> {
+  const loaded = await loadHyperZero(fp, dir, options.io);
+  try {
+    const { exp, trainer } = loaded;
+    const ev =
+      options.seed === undefined
+        ? await exp.evaluate(trainer, exp.split.test, options.episodes)
+        : await trainer.evaluateZeroShot(exp.split.test, options.episodes, { seed: options.seed });
+    const meanReturn = ev.reduce((a, e) => a + e.meanReturn, 0) / ev.length;
+    for (const e of ev)
+      options.io.out(
+        `  held out ${e.context.join(', ')}: ${e.meanReturn.toFixed(2)} (${e.returns.map((x) => x.toFixed(1)).join(', ')})`,
+      );
+    options.io.out(
+      `${fp.env} hyperzero (${fp.model}): zero-shot mean return ${meanReturn.toFixed(2)} over ${ev.length} held-out ` +
+        `contexts, ${options.episodes} deterministic episode${options.episodes === 1 ? '' : 's'} each`,
+    );
+    return {
+      env: fp.env,
+      algo: fp.algo,
+      steps: [...loaded.teachers.values()].reduce((s, t) => s + t.attempts.reduce((n, a) => n + a.steps, 0), 0),
+      mean_return: meanReturn,
+      eval_episodes: options.episodes,
+      returns: ev.flatMap((e) => e.returns),
+      lengths: ev.flatMap((e) => e.lengths),
+      backend,
+    };
+  } finally {
+    loaded.trainer.dispose();
+    loaded.trainer.model.dispose();
+  }
+}
+
 export interface RlRenderResult {
   env: string;
   /** 'trained' (the run's deterministic policy) or 'random'. */
@@ -374,17 +416,33 @@ export interface RlRenderResult {
  */
 export async function runRlRender(
   o: RlRenderOptions & { env: string },
-  from: { fp: TrainFingerprint; dir: string } | null,
+  from: { fp: TrainFingerprint | HyperZeroFingerprint; dir: string } | null,
   options: { io: CommandIo },
 ): Promise<RlRenderResult> {
   const { io } = options;
   let env: Env;
   let act: RolloutPolicy | null = null;
-  let loaded: AlgoRun | null = null;
-  if (from) {
+  let loaded: { dispose(): void } | null = null;
+  let what = from ? `${from.fp.algo} policy` : 'random actions';
+  if (from?.fp.algo === 'hyperzero') {
     await start(o.env, o.backend, io);
-    loaded = (await loadRun(from.fp, from.dir, io)).run;
-    ({ env, act } = loaded.policy());
+    const hz = await loadHyperZero(from.fp, from.dir, io);
+    const p = zeroShotPolicy(hz);
+    ({ env, act } = p);
+    what = `${from.fp.model}'s zero-shot policy for held-out (${p.context.join(', ')})`;
+    io.err(`the policy ${from.fp.model} generates for the held-out context ${hz.exp.key(p.context)}`);
+    loaded = {
+      dispose: () => {
+        p.dispose();
+        hz.trainer.dispose();
+        hz.trainer.model.dispose();
+      },
+    };
+  } else if (from) {
+    await start(o.env, o.backend, io);
+    const run = (await loadRun(from.fp as TrainFingerprint, from.dir, io)).run;
+    loaded = run;
+    ({ env, act } = run.policy());
   } else {
     if (envEntry(o.env).mujoco) await loadMujoco();
     env = makeEnv(o.env);
@@ -392,7 +450,7 @@ export async function runRlRender(
   try {
     const ro = await recordRollout(env, act, { seed: o.seed, maxSteps: o.steps });
     const fps = o.fps ?? RENDER_FPS[o.env] ?? 30;
-    const title = `${o.env}: ${from ? `${from.fp.algo} policy` : 'random actions'}, return ${ro.return.toFixed(1)}`;
+    const title = `${o.env}: ${what}, return ${ro.return.toFixed(1)}`;
     const svg = framesToSvg(ro.frames, { fps, width: o.width, title });
     await writeFileAtomic(o.file, svg);
     io.out(

@@ -27,20 +27,20 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 /** Per split: [total, per label…] as recorded in the README (seed 0, default options). */
 const COUNTS: Record<string, Record<'train' | 'val' | 'test', number[]>> = {
   spam: { train: [4837, 3320, 1517], val: [604, 415, 189], test: [605, 415, 190] },
-  'sotu-party': { train: [12404, 6431, 5973], val: [1717, 675, 1042], test: [1221, 549, 672] },
+  'sotu-party': { train: [11769, 6108, 5661], val: [2085, 843, 1242], test: [1488, 704, 784] },
   'brown-genre': {
-    train: [12113, 1054, 662, 447, 425, 860, 1170, 1857, 779, 1975, 666, 549, 116, 663, 676, 214],
-    val: [1519, 149, 62, 28, 35, 87, 154, 244, 100, 247, 89, 87, 29, 87, 91, 30],
-    test: [1540, 125, 92, 63, 65, 121, 151, 211, 93, 242, 89, 57, 29, 86, 86, 30],
+    train: [12117, 1060, 666, 445, 433, 862, 1169, 1851, 778, 1969, 667, 549, 116, 668, 673, 211],
+    val: [1517, 151, 61, 31, 32, 85, 156, 251, 95, 245, 90, 85, 29, 83, 89, 34],
+    test: [1538, 117, 89, 62, 60, 121, 150, 210, 99, 250, 87, 59, 29, 85, 91, 29],
   },
-  'brown-coarse': { train: [12113, 9229, 2884], val: [1519, 1106, 413], test: [1540, 1163, 377] },
-  'wordnet-gloss': { train: [9578, 4789, 4789], val: [1220, 610, 610], test: [1178, 589, 589] },
+  'brown-coarse': { train: [12117, 9233, 2884], val: [1517, 1107, 410], test: [1538, 1158, 380] },
+  'wordnet-gloss': { train: [9418, 4709, 4709], val: [1182, 591, 591], test: [1168, 584, 584] },
   'reuters-grain': { train: [1399, 1306, 93], val: [155, 145, 10], test: [604, 547, 57] },
   'reuters-corn': { train: [1399, 1358, 41], val: [155, 151, 4], test: [604, 580, 24] },
-  'spam-continuation': { train: [4378, 2183, 2195], val: [530, 261, 269], test: [553, 292, 261] },
-  'sotu-continuation': { train: [12273, 6105, 6168], val: [1699, 829, 870], test: [1210, 607, 603] },
-  'brown-continuation': { train: [11708, 5829, 5879], val: [1470, 696, 774], test: [1495, 729, 766] },
-  'reuters-continuation': { train: [1076, 558, 518], val: [120, 61, 59], test: [454, 227, 227] },
+  'spam-continuation': { train: [4371, 2155, 2216], val: [546, 266, 280], test: [544, 280, 264] },
+  'sotu-continuation': { train: [11649, 5819, 5830], val: [2062, 1024, 1038], test: [1471, 733, 738] },
+  'brown-continuation': { train: [11718, 5840, 5878], val: [1463, 733, 730], test: [1492, 715, 777] },
+  'reuters-continuation': { train: [1090, 534, 556], val: [106, 49, 57], test: [454, 225, 229] },
 };
 
 function counts(t: TextTask, split: 'train' | 'val' | 'test'): number[] {

@@ -20,6 +20,8 @@ export interface ZeroShotEvaluation {
   context: number[];
   /** Undiscounted return of each episode. */
   returns: number[];
+  /** Steps of each episode. */
+  lengths: number[];
   meanReturn: number;
 }
 
@@ -61,6 +63,7 @@ export async function evaluateZeroShot(
   const scale = options.actionScale ?? envs[0]!.actionSpace.high[0]!;
   const obs = envs.map((env, i) => env.reset({ seed: episodeSeed(seed, i % episodes) }).observation);
   const totals = new Float64Array(envs.length);
+  const lengths = new Int32Array(envs.length);
   const active = envs.map(() => true);
   const ctx = tf.tensor2d(contexts.map((c) => [...c]));
   const prepared = model.prepare(ctx);
@@ -86,6 +89,7 @@ export async function evaluateZeroShot(
       live.forEach((i, k) => {
         const step = envs[i]!.step(Array.from(a.subarray(k * A, (k + 1) * A), (v) => v * scale));
         totals[i] += step.reward;
+        lengths[i] = lengths[i]! + 1;
         obs[i] = step.observation;
         if (step.terminated || step.truncated) active[i] = false;
       });
@@ -96,6 +100,7 @@ export async function evaluateZeroShot(
   }
   return contexts.map((ctx, c) => {
     const returns = Array.from({ length: episodes }, (_, e) => totals[c * episodes + e]!);
-    return { context: [...ctx], returns, meanReturn: returns.reduce((s, r) => s + r, 0) / episodes };
+    const steps = Array.from({ length: episodes }, (_, e) => lengths[c * episodes + e]!);
+    return { context: [...ctx], returns, lengths: steps, meanReturn: returns.reduce((s, r) => s + r, 0) / episodes };
   });
 }

@@ -404,13 +404,13 @@ export class ZeroShotExperiment {
 
   /**
    * A trainer of a fresh model `name` on the training contexts (validation losses on the held-out
-   * ones), checkpointing in `modelDir(name)`; `run({ resume: true })` continues a saved one. The
-   * caller disposes the trainer and the model.
+   * ones), checkpointing in `checkpointDir` (default `modelDir(name)`); `run({ resume: true })`
+   * continues a saved one. The caller disposes the trainer and the model.
    */
   modelTrainer(
     name: ZeroShotModelName,
     teachers: Map<string, TeacherRecord>,
-    options: Omit<HyperZeroTrainerOptions, 'model' | 'data' | 'validation' | 'makeEnv' | 'seed' | 'checkpointDir'>,
+    options: Omit<HyperZeroTrainerOptions, 'model' | 'data' | 'validation' | 'makeEnv' | 'seed'>,
   ): HyperZeroTrainer {
     const { train, validation } = this.datasets(teachers);
     const model = this.makeModel(name, train);
@@ -421,13 +421,20 @@ export class ZeroShotExperiment {
       validation,
       seed: this.config.seed,
       makeEnv: (context) => this.family.makeEnv(context),
-      checkpointDir: this.modelDir(name),
+      checkpointDir: options.checkpointDir ?? this.modelDir(name),
     });
   }
 
-  /** The zero-shot episodes of a trained model on `contexts` (default: the held-out ones), evalEpisodes each. */
-  evaluate(trainer: HyperZeroTrainer, contexts: readonly (readonly number[])[] = this.split.test) {
-    return trainer.evaluateZeroShot(contexts, this.config.evalEpisodes, { seed: ZERO_SHOT_EVAL_SEED });
+  /**
+   * The zero-shot episodes of a trained model on `contexts` (default: the held-out ones),
+   * `episodes` each (default evalEpisodes), reset seeds as the teachers' evaluation.
+   */
+  evaluate(
+    trainer: HyperZeroTrainer,
+    contexts: readonly (readonly number[])[] = this.split.test,
+    episodes: number = this.config.evalEpisodes,
+  ) {
+    return trainer.evaluateZeroShot(contexts, episodes, { seed: ZERO_SHOT_EVAL_SEED });
   }
 }
 
