@@ -65,6 +65,7 @@ export const ZERO_SHOT_MODELS = {
   mlp_rl_td: 'context MLP with Q and TD (the reference’s mlp_rl_td)',
   mlp_policy: 'context MLP policy, ‖π̂ − a*‖² only (the reference’s mlp_policy)',
 } as const;
+/** A model's name as the reference names it: a key of ZERO_SHOT_MODELS. */
 export type ZeroShotModelName = keyof typeof ZERO_SHOT_MODELS;
 
 /** A fresh model of kind `name` for contexts of `contextSize` values. */
@@ -91,6 +92,7 @@ export function makeZeroShotModel(
   }
 }
 
+/** What a ZeroShotExperiment runs: the family, where it keeps its work, the teachers' budget. */
 export interface ZeroShotExperimentOptions {
   family: ContextFamily;
   /** Where teachers and model checkpoints are kept (created if missing). */
@@ -114,7 +116,35 @@ export interface ZeroShotExperimentOptions {
 }
 
 /** A finished teacher as `workDir/teachers/<key>.json` keeps it. */
-export type TeacherRecord = z.infer<typeof teacherRecordSchema>;
+export interface TeacherRecord {
+  context: number[];
+  /** The experiment options that shaped the teacher: a saved one is used only by an experiment with the same. */
+  settings: { teacherSteps: number; warmSteps: number; gamma: number; evalEpisodes: number };
+  split: 'train' | 'test';
+  /** 'scratch', or the key of the teacher it started from. */
+  init: string;
+  /** Each TD3 run tried (a warm start, then from scratch if it failed), with its evaluation. */
+  attempts: { init: string; seed: number; steps: number; warmup?: number; seconds: number; evalMean: number }[];
+  seconds: number;
+  /** Mean of the last 10 training episodes (with exploration noise); null if none finished. */
+  trainTail: number | null;
+  evalReturns: number[];
+  evalMean: number;
+  /** The deterministic rollouts that make the dataset (TeacherRollout's arrays as plain arrays). */
+  rollout: {
+    observationSize: number;
+    actionSize: number;
+    returns: number[];
+    states: number[];
+    actions: number[];
+    rewards: number[];
+    nextStates: number[];
+    dones: number[];
+    values: number[];
+  };
+  /** The teacher's variables (actor, critics, targets): the next context's warm start. */
+  weights: Record<string, number[]>;
+}
 
 const numbers = z.array(z.number().finite());
 const teacherSettingsSchema = z.object({
@@ -123,7 +153,7 @@ const teacherSettingsSchema = z.object({
   gamma: z.number(),
   evalEpisodes: z.number().int(),
 });
-const teacherRecordSchema = z.object({
+const teacherRecordSchema: z.ZodType<TeacherRecord> = z.object({
   context: numbers,
   /** The experiment options that shaped the teacher: a saved one is used only by an experiment with the same. */
   settings: teacherSettingsSchema,
@@ -166,6 +196,10 @@ const teacherRecordSchema = z.object({
 export const ZERO_SHOT_EVAL_SEED = 200;
 const DATASET_SEED = 100;
 
+/**
+ * HyperZero's protocol over a context family (see the file comment): `split`, `teachers()`,
+ * `datasets()`, `modelTrainer(name, …)`, `evaluate(trainer)`; resumable through `workDir`.
+ */
 export class ZeroShotExperiment {
   readonly family: ContextFamily;
   readonly workDir: string;

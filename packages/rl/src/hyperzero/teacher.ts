@@ -67,9 +67,22 @@ const optionsSchema = z
   })
   .strict();
 
-export type ResolvedTd3Options = Omit<z.output<typeof optionsSchema>, 'makeEnv' | 'actionScale'> & {
+/** The options after the defaults (`Td3Options` without `makeEnv`, every value set). */
+export interface ResolvedTd3Options {
+  totalSteps: number;
+  warmupSteps: number;
+  hiddenSizes: number[];
+  learningRate: number;
+  gamma: number;
+  tau: number;
+  batchSize: number;
+  explorationNoise: number;
+  targetNoise: number;
+  targetNoiseClip: number;
+  policyDelay: number;
+  seed: number;
   actionScale: number;
-};
+}
 
 export interface Td3Result {
   steps: number;

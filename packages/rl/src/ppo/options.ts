@@ -7,6 +7,7 @@ import type { PolicyActionHead } from './policy.js';
 
 // PPO's options (CleanRL's presets and defaults), events and results; ppo/trainer.ts runs them.
 
+/** The events a PpoTrainer emits (callbacks `onIteration`, `onEpisode`, `onCheckpoint`, `onResume`, or `onEvent`). */
 export const PPO_EVENT_TYPES = ['iteration', 'episode', 'checkpoint', 'resume'] as const;
 
 /** What an iteration reports: the means over every minibatch update of the iteration. */
@@ -210,6 +211,7 @@ const optionsSchema = trainingOptionsSchema
   })
   .strict();
 
+/** What an agent factory gets to build the agent a PpoTrainer trains. */
 export interface PpoAgentContext {
   observationSize: number;
   action: PolicyActionHead;
