@@ -157,6 +157,13 @@ describe('HyperPpoTrainer', () => {
     const together = await t.evaluateArchitectures(ids, { episodes: 2, maxSteps: 60 });
     const alone = await t.evaluateArchitectures(ids.slice(3, 5), { episodes: 2, maxSteps: 60, chunk: 1 });
     expect(alone).toEqual(together.slice(3, 5));
+    // PpoTrainer's evaluate, for one architecture (the inherited one would act with the training envs' groups)
+    const one = await t.evaluate(2, { maxSteps: 60, architecture: ids[4]! });
+    expect(one).toEqual({
+      returns: together[4]!.returns,
+      lengths: together[4]!.lengths,
+      meanReturn: together[4]!.meanReturn,
+    });
     expect(together.map((e) => e.params)).toEqual(Array.from(ids, (i) => t.space.parameterCounts[i]));
     const front = paretoFront(together);
     for (let i = 1; i < front.length; i++) {

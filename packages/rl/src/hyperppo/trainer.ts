@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '@hypernets/core';
 import type { Env } from '../envs/env.js';
 import { argmaxRows } from '../ppo/distributions.js';
-import type { PpoTrainerOptions } from '../ppo/options.js';
+import type { PpoEvaluation, PpoTrainerOptions } from '../ppo/options.js';
 import { PpoTrainer } from '../ppo/trainer.js';
 import { HyperActorCritic, type LogStdMode } from './policy.js';
 import { disposePadded, paddedForward } from './padded.js';
@@ -131,6 +131,19 @@ export class HyperPpoTrainer extends PpoTrainer<HyperActorCritic> {
         'numMinibatches',
         `must divide each architecture's ${count} samples per iteration (numSteps × numEnvs / metaBatchSize), got ${this.config.numMinibatches}`,
       );
+  }
+
+  /**
+   * PpoTrainer's `evaluate` for one architecture with its generated weights (`architecture`: an
+   * index of `space`; default the largest): `evaluateArchitectures([architecture])`.
+   */
+  override async evaluate(
+    episodes: number,
+    options: { seed?: number; maxSteps?: number; architecture?: number } = {},
+  ): Promise<PpoEvaluation> {
+    const { architecture = this.space.size - 1, ...rest } = options;
+    const [e] = await this.evaluateArchitectures([architecture], { episodes, ...rest });
+    return { returns: e!.returns, lengths: e!.lengths, meanReturn: e!.meanReturn };
   }
 
   /**

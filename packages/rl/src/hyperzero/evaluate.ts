@@ -34,6 +34,8 @@ export interface ZeroShotEvaluateOptions {
   seed?: number;
   /** Env action = actionScale · π̂(s). Default: the env's action high bound. */
   actionScale?: number;
+  /** End each episode after this many steps at most (before the env's own time limit). Default: no bound. */
+  maxSteps?: number;
 }
 
 /**
@@ -51,6 +53,8 @@ export async function evaluateZeroShot(
     throw new ConfigError('episodes', `must be a positive integer, got ${episodes}`);
   if (contexts.length === 0) return [];
   const seed = options.seed ?? 0;
+  const maxSteps = options.maxSteps ?? Infinity;
+  if (!(maxSteps >= 1)) throw new ConfigError('maxSteps', `must be at least 1, got ${options.maxSteps}`);
   const O = model.config.observationSize;
   const A = model.config.actionSize;
   const envs: Env<Box>[] = [];
@@ -91,7 +95,7 @@ export async function evaluateZeroShot(
         totals[i] += step.reward;
         lengths[i] = lengths[i]! + 1;
         obs[i] = step.observation;
-        if (step.terminated || step.truncated) active[i] = false;
+        if (step.terminated || step.truncated || lengths[i]! >= maxSteps) active[i] = false;
       });
     }
   } finally {

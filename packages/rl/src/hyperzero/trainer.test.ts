@@ -218,6 +218,12 @@ describe('evaluateZeroShot', () => {
       if (step.truncated || step.terminated) break;
     }
     expect(total).toBeCloseTo(all[0]!.returns[1]!, 3);
+    expect(all.every((e) => e.lengths.every((n) => n === 30))).toBe(true);
+    // maxSteps ends every episode early: the first 10 steps' rewards of the full episodes
+    const short = await evaluateZeroShot(m, contexts, { makeEnv: mk, episodes: 2, seed: 5, maxSteps: 10 });
+    expect(short.map((e) => e.lengths)).toEqual(contexts.map(() => [10, 10]));
+    for (const e of short) for (const r of e.returns) expect(r).toBeLessThanOrEqual(0);
+    await expect(evaluateZeroShot(m, contexts, { makeEnv: mk, episodes: 1, maxSteps: 0 })).rejects.toThrow(ConfigError);
     disposePrepared(p);
     ctx.dispose();
     m.dispose();

@@ -456,7 +456,7 @@ export class HyperZeroTrainer implements Trainer<HyperZeroTrainResult> {
   async evaluateZeroShot(
     contexts: readonly (readonly number[])[],
     episodes: number,
-    options: { seed?: number } = {},
+    options: { seed?: number; maxSteps?: number } = {},
   ): Promise<ZeroShotEvaluation[]> {
     if (!this.makeEnv) throw new ConfigError('makeEnv', 'is needed to evaluate policies in their envs');
     return evaluateZeroShot(this.model, contexts, {
@@ -464,6 +464,7 @@ export class HyperZeroTrainer implements Trainer<HyperZeroTrainResult> {
       episodes,
       seed: options.seed,
       actionScale: this.actionScale,
+      ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
     });
   }
 
