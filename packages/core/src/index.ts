@@ -57,6 +57,7 @@ export {
   mse,
   accuracy,
   countCorrect,
+  stopGradient,
 } from './ops/index.js';
 export type {
   Activation,

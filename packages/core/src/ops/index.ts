@@ -23,4 +23,5 @@ export { depthwiseConv2dTorch } from './depthwise-conv.js';
 export type { TorchConvOptions } from './depthwise-conv.js';
 export type { LstmActivations, LstmCellOptions } from './lstm.js';
 export { softmaxCrossEntropy, mse, accuracy, countCorrect } from './losses.js';
+export { stopGradient } from './stop-gradient.js';
 export type { Labels } from './losses.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '@hypernets/core';
+import { ConfigError, stopGradient } from '@hypernets/core';
 import type { PreparedContexts, ZeroShotModel } from './model.js';
 
 /** One minibatch of transitions, sample i under context `index[i]` of the prepared contexts. */
@@ -81,18 +81,9 @@ export function zeroShotLoss(
 /** The reference's `get_td_error`: mean (Q* − (r + γ · Q̂(s', sg(π̂(s')))))². */
 export function tdError(model: ZeroShotModel, p: PreparedContexts, batch: ZeroShotBatch): tf.Scalar {
   return tf.tidy(() => {
-    const nextAction = stopGradient(model.act(p, batch.nextStates, batch.index)) as tf.Tensor2D;
+    const nextAction = stopGradient(model.act(p, batch.nextStates, batch.index));
     const nextQ = model.q(p, batch.nextStates, nextAction, batch.index);
     const target = tf.add(batch.rewards, tf.mul(batch.discounts, nextQ));
     return tf.mean(tf.squaredDifference(batch.values, target)) as tf.Scalar;
   });
 }
-
-/**
- * x with no gradient (torch's `with torch.no_grad()` / `.detach()`): tfjs has no stopGradient op,
- * so an identity whose gradient is zero.
- */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor) => ({
-  value: tf.clone(x),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as unknown as Parameters<typeof tf.customGrad>[0]);
