@@ -17,6 +17,7 @@ import {
 } from '@hypernets/rl';
 import type { CommandIo } from '../command-io.js';
 import { Progress } from '../progress.js';
+import type { RlTrainJson } from './report.js';
 import {
   HYPERZERO_DEFAULTS,
   hyperzeroFingerprint,
@@ -25,26 +26,13 @@ import {
 } from './options.js';
 
 /** summary.json of `rl train --algo hyperzero`: the `--json` line's fields first, then the details. */
-export interface RlZeroShotSummary {
-  env: string;
+export interface RlZeroShotSummary extends RlTrainJson {
   algo: 'hyperzero';
-  /** Env steps of every teacher's TD3 training (every attempt). */
-  steps: number;
-  /** The model's zero-shot mean return over the held-out contexts (their means averaged). */
-  mean_return: number;
-  /** Episodes per held-out context. */
-  eval_episodes: number;
-  /** Seconds of teacher training and model training, over every invocation of a resumed run. */
-  seconds: number;
-  /** Teacher env steps per second of teacher training. */
-  steps_per_second: number;
-  backend: string;
-  command: 'rl train';
   config: ResolvedHyperZeroOptions;
   model: { name: string; parameters: number; epochs: number; updates: number; seconds: number };
   /** Each held-out context: its teacher's mean return, the model's zero-shot returns. */
   held_out: { context: number[]; teacher_return: number; mean_return: number; returns: number[] }[];
-  /** The held-out teachers' mean return, and mean_return / it … as the normalised score needs a random policy, none here. */
+  /** The held-out contexts' teachers' mean return (the yardstick of mean_return). */
   teacher_return: number;
   train_contexts: number[][];
   /** The model's losses per logged epoch (train and held-out validation). */

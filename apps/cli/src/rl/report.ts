@@ -4,13 +4,13 @@ import { writeFileAtomic } from '@hypernets/core/internal';
 import { renderPlot, type TopLevelSpec } from '@hypernets/plot';
 import type { ResolvedTrainOptions } from './options.js';
 
-/** summary.json of `rl train`: the `--json` line's fields first, then the details. */
-export interface RlTrainSummary {
+/** The `--json` line of `rl train` (TRAIN_JSON_KEYS), whichever the algorithm: summary.json starts with it. */
+export interface RlTrainJson {
   env: string;
   algo: string;
-  /** Env steps trained (iterations × batch: --steps rounded down to whole batches). */
+  /** Env steps trained (PPO: iterations × batch, --steps rounded down to whole batches; HyperZero: the teachers'). */
   steps: number;
-  /** The deterministic policy's mean return over `eval_episodes` episodes (argmax / the Gaussian's mean). */
+  /** The deterministic policy's mean return over `eval_episodes` episodes (HyperZero: zero-shot, held-out contexts). */
   mean_return: number;
   eval_episodes: number;
   /** Training seconds, over every invocation of a resumed run. */
@@ -18,6 +18,10 @@ export interface RlTrainSummary {
   steps_per_second: number;
   backend: string;
   command: 'rl train';
+}
+
+/** summary.json of `rl train` (PPO, HyperPPO): the `--json` line's fields first, then the details. */
+export interface RlTrainSummary extends RlTrainJson {
   /** The options, every default filled in. */
   config: ResolvedTrainOptions;
   iterations: number;

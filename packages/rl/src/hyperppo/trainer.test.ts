@@ -1,25 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng, initBackend } from '@hypernets/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.js';
 import { HyperActorCritic } from './policy.js';
 import { ArchitectureSpace } from './search-space.js';
 import { HyperPpoTrainer, paretoFront, type HyperPpoTrainerOptions } from './trainer.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'hypernets-hyperppo-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('hypernets-hyperppo-');
 
 beforeAll(async () => {
   await initBackend('cpu');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** A small space (widths 4/8/16, depth ≤ 3: 39 architectures) and small runs. */

@@ -1,27 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, Rng, initBackend } from '@hypernets/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.js';
 import { makeEnv } from '../envs/registry.js';
 import { contextGrid, splitContexts, type ZeroShotDataset } from './dataset.js';
 import { episodeSeed, evaluateZeroShot } from './evaluate.js';
 import { ContextMlp, HyperZero, disposePrepared, type ZeroShotModel } from './model.js';
 import { HyperZeroTrainer, type HyperZeroTrainerOptions } from './trainer.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'hypernets-hyperzero-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('hypernets-hyperzero-');
 
 beforeAll(async () => {
   await initBackend('cpu');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** A synthetic dataset: 3 contexts of 2 values, 30 transitions each, a* a smooth function of (s, ψ). */

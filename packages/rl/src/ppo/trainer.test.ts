@@ -1,24 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, initBackend } from '@hypernets/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../testing/temp-dirs.js';
 import type { PpoTrainerOptions } from './options.js';
 import { PpoTrainer } from './trainer.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'hypernets-ppo-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('hypernets-ppo-');
 
 beforeAll(async () => {
   await initBackend('cpu');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** Small runs: 4 iterations of 2 envs × 32 steps, 2 epochs of 4 minibatches. */
