@@ -35,7 +35,7 @@ const DEFAULTS = {
   epochs: 40,
   lr: 3e-4, // the reference's 1e-4 needs its ~10× more updates
   batch: 512, // config_rl_approximator.yaml batch_size
-  models: 'hyperzero,mlp_rl_td,mlp_policy',
+  models: 'hyperzero,hyperzero_without_q,mlp_rl_td,mlp_policy',
   phase: 'all',
   backend: 'wasm',
   seed: 2, // config_rl_approximator.yaml seed

@@ -233,10 +233,9 @@ export class ZeroShotExperiment {
     this.family = family;
     this.workDir = workDir;
     this.config = { testFraction, seed, teacherSteps, warmSteps, datasetEpisodes, evalEpisodes, gamma };
-    const split = splitContexts(
-      family.contexts.map((c) => [...c]),
-      { testFraction, seed },
-    );
+    // split in a canonical order (lexicographic), not the teachers' visiting order
+    const sorted = family.contexts.map((c) => [...c]).sort(lexicographic);
+    const split = splitContexts(sorted, { testFraction, seed });
     if (split.test.length === 0)
       throw new ConfigError('testFraction', `${testFraction} of ${family.contexts.length} contexts holds none out`);
     this.split = split;
@@ -470,6 +469,11 @@ export class ZeroShotExperiment {
   ) {
     return trainer.evaluateZeroShot(contexts, episodes, { seed: ZERO_SHOT_EVAL_SEED });
   }
+}
+
+function lexicographic(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 function mean(xs: readonly number[]): number {
