@@ -276,7 +276,8 @@ function evalCommand(): Command {
     .addOption(
       intOption(
         '--seed',
-        "the first episode's reset seed, + 1 for each next (default the run's seed + 10,000, as train's)",
+        "the first episode's reset seed, + 1 for each next (default the run's seed + 10,000, as train's; " +
+          "HyperZero: episode e resets with episodeSeed(seed, e), default train's)",
       ),
     )
     .addOption(choice('backend', BACKENDS, 'default $HYPERNETS_BACKEND or auto'))
@@ -371,7 +372,7 @@ export function rlCommand(): Command {
   const rl = new Command('rl')
     .exitOverride()
     .description(
-      'reinforcement learning on Gymnasium-style envs: train a policy (PPO), evaluate it, render an episode as an animated SVG',
+      'reinforcement learning on Gymnasium-style envs: train a policy (PPO, HyperPPO, HyperZero), evaluate it, render an episode as an animated SVG',
     );
   rl.addCommand(trainCommand());
   rl.addCommand(evalCommand());
