@@ -9,6 +9,7 @@ import {
   COMMON_DEFAULTS,
   ENVS,
   HYPERZERO_MODELS,
+  TRAIN_JSON_KEYS,
   PPO_DEFAULTS,
   findEnv,
   resolveTrain,
@@ -321,16 +322,7 @@ describe('hypernets rl train --algo hyperzero', () => {
     const r = cli('rl', 'train', ...TINY_HZ, '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
-    expect(Object.keys(j)).toEqual([
-      'env',
-      'algo',
-      'steps',
-      'mean_return',
-      'eval_episodes',
-      'seconds',
-      'steps_per_second',
-      'backend',
-    ]);
+    expect(Object.keys(j)).toEqual([...TRAIN_JSON_KEYS]); // the keys the PPO test spells out
     expect(j).toMatchObject({ env: 'Pendulum-v1', algo: 'hyperzero', eval_episodes: 2, backend: 'wasm' });
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
       held_out: { context: number[]; mean_return: number; returns: number[] }[];
