@@ -19,9 +19,9 @@ import {
   ZERO_SHOT_EVAL_SEED as EVAL_SEED,
   ZERO_SHOT_MODELS,
   ZeroShotExperiment,
-  pendulumFamily,
   type ZeroShotModelName,
 } from '../src/hyperzero/experiment.js';
+import { pendulumFamily } from '../src/hyperzero/family.js';
 import type { HyperZeroEpochStats } from '../src/hyperzero/trainer.js';
 
 const DEFAULTS = {

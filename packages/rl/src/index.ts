@@ -133,11 +133,8 @@ export {
   ZERO_SHOT_MODELS,
   ZeroShotExperiment,
   makeZeroShotModel,
-  pendulumFamily,
 } from './hyperzero/experiment.js';
-export type {
-  ContextFamily,
-  TeacherRecord,
-  ZeroShotExperimentOptions,
-  ZeroShotModelName,
-} from './hyperzero/experiment.js';
+export type { ZeroShotExperimentOptions, ZeroShotModelName } from './hyperzero/experiment.js';
+export { pendulumFamily } from './hyperzero/family.js';
+export type { ContextFamily } from './hyperzero/family.js';
+export type { TeacherRecord } from './hyperzero/teacher-record.js';

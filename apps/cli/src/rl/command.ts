@@ -219,18 +219,7 @@ function trainCommand(): Command {
           ...g,
         }),
       );
-      const out = userPath(opts.out as string);
-      const json = Boolean(opts.json);
-      const resume = Boolean(opts.resume);
-      const overwrite = Boolean(opts.overwrite);
-      await requireCheckpoint(out, resume, overwrite);
-      await prepareOutDir({
-        flag: '--out',
-        out,
-        files: TRAIN_FILES,
-        overwrite,
-        resume: { resume, fingerprint: trainFingerprint(o) },
-      });
+      const { out, json, resume } = await prepareTrainOut(opts, trainFingerprint(o));
       const { runRlTrain } = await runner(() => import('./run.js'));
       const s = await runRlTrain(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
       if (json)
@@ -241,27 +230,32 @@ function trainCommand(): Command {
     });
 }
 
+/**
+ * `rl train`'s --out, checked before any work (out-dir.ts): --resume needs a run there (a
+ * checkpoint; or, for a run with `dirs`, one of them: a HyperZero run stopped while its teachers
+ * trained has no checkpoint yet), another run is refused unless --resume or --overwrite.
+ */
+async function prepareTrainOut(opts: Record<string, unknown>, fingerprint: unknown, dirs: readonly string[] = []) {
+  const out = userPath(opts.out as string);
+  const resume = Boolean(opts.resume);
+  const overwrite = Boolean(opts.overwrite);
+  const started = await Promise.all(
+    dirs.map((d) =>
+      stat(join(out, d)).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ),
+    ),
+  );
+  if (!started.some(Boolean)) await requireCheckpoint(out, resume, overwrite);
+  await prepareOutDir({ flag: '--out', out, files: TRAIN_FILES, dirs, overwrite, resume: { resume, fingerprint } });
+  return { out, json: Boolean(opts.json), resume };
+}
+
 /** `rl train --algo hyperzero`: its own options, the teachers' directory in --out, its own report. */
 async function trainHyperZero(g: Record<string, unknown>, opts: Record<string, unknown>, cmd: Command): Promise<void> {
   const o = resolveHyperZero(g);
-  const out = userPath(opts.out as string);
-  const json = Boolean(opts.json);
-  const resume = Boolean(opts.resume);
-  const overwrite = Boolean(opts.overwrite);
-  // a run stopped while its teachers trained has no checkpoint yet: its teachers are what --resume continues
-  const teachers = await stat(join(out, 'teachers')).then(
-    (st) => st.isDirectory(),
-    () => false,
-  );
-  if (!teachers) await requireCheckpoint(out, resume, overwrite);
-  await prepareOutDir({
-    flag: '--out',
-    out,
-    files: TRAIN_FILES,
-    dirs: HYPERZERO_DIRS,
-    overwrite,
-    resume: { resume, fingerprint: hyperzeroFingerprint(o) },
-  });
+  const { out, json, resume } = await prepareTrainOut(opts, hyperzeroFingerprint(o), HYPERZERO_DIRS);
   const { runHyperZeroTrain } = await runner(() => import('./hyperzero-run.js'));
   const s = await runHyperZeroTrain(o, out, { resume, io: ioFor(json), command: typedCommand(cmd) });
   if (json) jsonLine(Object.fromEntries(TRAIN_JSON_KEYS.map((k) => [k, s[k]])));

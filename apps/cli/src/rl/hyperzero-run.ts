@@ -93,11 +93,7 @@ export async function runHyperZeroTrain(
   io.err(`backend: ${info.backend} (${info.device})`);
   try {
     const fp = hyperzeroFingerprint(o);
-    let teacherSteps = 0;
-    let teacherSeconds = 0;
     const exp = experiment(fp, out, (t, loaded) => {
-      teacherSteps += t.attempts.reduce((s, a) => s + a.steps, 0);
-      teacherSeconds += t.seconds;
       io.err(
         `  teacher ${exp.key(t.context)} (${t.split}${t.init === 'scratch' ? '' : `, from ${t.init}`})${loaded ? ' [saved]' : ''}: ` +
           `return ${t.evalMean.toFixed(1)}, ${t.seconds.toFixed(0)} s`,
@@ -110,6 +106,8 @@ export async function runHyperZeroTrain(
         `${o.warmSteps.toLocaleString('en-US')} from a neighbour; then ${o.model}, ${o.epochs} epochs at lr ${o.lr}, seed ${o.seed}`,
     );
     const teachers = await exp.teachers();
+    const teacherSteps = teacherEnvSteps(teachers);
+    const teacherSeconds = [...teachers.values()].reduce((sum, r) => sum + r.seconds, 0);
     const t = trainer(exp, fp, teachers, out, {
       checkpointEvery: o.checkpointEvery,
       onEvent: (e) => {
@@ -186,6 +184,11 @@ export async function runHyperZeroTrain(
   } finally {
     await shutdownBackend();
   }
+}
+
+/** Env steps of every teacher's TD3 training (every attempt): a HyperZero run's `steps`. */
+export function teacherEnvSteps(teachers: Map<string, TeacherRecord>): number {
+  return [...teachers.values()].reduce((sum, t) => sum + t.attempts.reduce((n, a) => n + a.steps, 0), 0);
 }
 
 /** A run's trainer with its checkpoint loaded (no training): for `rl eval` and `rl render`. */

@@ -30,7 +30,7 @@ import {
   type TrainFingerprint,
 } from './options.js';
 import { trainResultText, writeTrainReport, type RlTrainSummary } from './report.js';
-import { loadHyperZero, zeroShotPolicy } from './hyperzero-run.js';
+import { loadHyperZero, teacherEnvSteps, zeroShotPolicy } from './hyperzero-run.js';
 
 /** What `rl` needs of a trained algorithm, whichever it is. */
 interface AlgoRun {
@@ -385,7 +385,7 @@ async function zeroShotEval(
     return {
       env: fp.env,
       algo: fp.algo,
-      steps: [...loaded.teachers.values()].reduce((s, t) => s + t.attempts.reduce((n, a) => n + a.steps, 0), 0),
+      steps: teacherEnvSteps(loaded.teachers),
       mean_return: meanReturn,
       eval_episodes: options.episodes,
       returns: ev.flatMap((e) => e.returns),

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, initBackend } from '@hypernets/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDirs } from '../testing/temp-dirs.js';
-import { ZeroShotExperiment, makeZeroShotModel, pendulumFamily, type TeacherRecord } from './experiment.js';
+import { ZeroShotExperiment, makeZeroShotModel } from './experiment.js';
+import { pendulumFamily } from './family.js';
+import type { TeacherRecord } from './teacher-record.js';
 
 const tempDir = tempDirs('hypernets-zeroshot-');
 

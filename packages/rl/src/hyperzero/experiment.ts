@@ -2,15 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
 import { CheckpointError, ConfigError } from '@hypernets/core';
 import { MAX_JSON_DEPTH, parseBoundedJson, writeFileAtomic } from '@hypernets/core/internal';
-import type { Env } from '../envs/env.js';
-import { makeEnv } from '../envs/registry.js';
-import type { Box } from '../envs/spaces.js';
 import { buildDataset, splitContexts, type ZeroShotDataset } from './dataset.js';
 import { ContextMlp, HyperZero, type ZeroShotModel } from './model.js';
+import type { ContextFamily } from './family.js';
 import { Td3Teacher, type TeacherRollout } from './teacher.js';
+import { rolloutJson, rolloutOf, teacherRecordSchema, type TeacherRecord } from './teacher-record.js';
 import { HyperZeroTrainer, type HyperZeroTrainerOptions } from './trainer.js';
 
 /**
@@ -24,39 +22,6 @@ import { HyperZeroTrainer, type HyperZeroTrainerOptions } from './trainer.js';
  * it stopped. Teachers are visited in the family's order, each next one warm-started from the one
  * before (a neighbour), from scratch again when it fails (`teacherFloor`).
  */
-
-/** A family of environments that differ by a context ψ (dynamics or reward parameters). */
-export interface ContextFamily {
-  /** What it is, e.g. `Pendulum-v1 (pole length l, mass m)`. */
-  name: string;
-  /** One short name per context value (they make the teachers' file names: `l0.60_m1.20`). */
-  contextNames: readonly string[];
-  /** Every context, in the teachers' visiting order (each a neighbour of the one before). */
-  contexts: readonly (readonly number[])[];
-  makeEnv(context: readonly number[]): Env<Box>;
-  /** A deterministic teacher returning less than this has failed (it is trained again from scratch). */
-  teacherFloor: number;
-}
-
-/**
- * Pendulum-v1 with pole length l and mass m on a `grid` × `grid` grid over [lo, hi]² (HyperZero's
- * Pendulum family), visited in a snake (l outer, m up then down) so each context follows a neighbour.
- */
-export function pendulumFamily(options: { grid?: number; lo?: number; hi?: number } = {}): ContextFamily {
-  const { grid = 5, lo = 0.6, hi = 1.4 } = options;
-  if (!Number.isInteger(grid) || grid < 2 || grid > 20)
-    throw new ConfigError('grid', `must be an integer in [2, 20], got ${grid}`);
-  if (!(lo > 0 && hi > lo && hi <= 100)) throw new ConfigError('lo', `needs 0 < lo < hi ≤ 100, got ${lo} and ${hi}`);
-  const axis = Array.from({ length: grid }, (_, i) => Math.round((lo + ((hi - lo) * i) / (grid - 1)) * 1e4) / 1e4);
-  return {
-    name: 'Pendulum-v1 (pole length l, mass m)',
-    contextNames: ['l', 'm'],
-    contexts: axis.flatMap((l, i) => (i % 2 === 0 ? axis : [...axis].reverse()).map((m) => [l, m])),
-    makeEnv: ([l, m]) => makeEnv('Pendulum-v1', { l, m }) as Env<Box>,
-    // a teacher that does not swing the pole up scores about −1,200 … −1,500; one that does, about −150
-    teacherFloor: -800,
-  };
-}
 
 /** The models the experiment trains, by the reference's names. */
 export const ZERO_SHOT_MODELS = {
@@ -114,83 +79,6 @@ export interface ZeroShotExperimentOptions {
   /** After each teacher (trained or loaded). */
   onTeacher?: (e: { index: number; count: number; record: TeacherRecord; loaded: boolean }) => void | Promise<void>;
 }
-
-/** A finished teacher as `workDir/teachers/<key>.json` keeps it. */
-export interface TeacherRecord {
-  context: number[];
-  /** The experiment options that shaped the teacher: a saved one is used only by an experiment with the same. */
-  settings: { teacherSteps: number; warmSteps: number; gamma: number; evalEpisodes: number };
-  split: 'train' | 'test';
-  /** 'scratch', or the key of the teacher it started from. */
-  init: string;
-  /** Each TD3 run tried (a warm start, then from scratch if it failed), with its evaluation. */
-  attempts: { init: string; seed: number; steps: number; warmup?: number; seconds: number; evalMean: number }[];
-  seconds: number;
-  /** Mean of the last 10 training episodes (with exploration noise); null if none finished. */
-  trainTail: number | null;
-  evalReturns: number[];
-  evalMean: number;
-  /** The deterministic rollouts that make the dataset (TeacherRollout's arrays as plain arrays). */
-  rollout: {
-    observationSize: number;
-    actionSize: number;
-    returns: number[];
-    states: number[];
-    actions: number[];
-    rewards: number[];
-    nextStates: number[];
-    dones: number[];
-    values: number[];
-  };
-  /** The teacher's variables (actor, critics, targets): the next context's warm start. */
-  weights: Record<string, number[]>;
-}
-
-const numbers = z.array(z.number().finite());
-const teacherSettingsSchema = z.object({
-  teacherSteps: z.number().int(),
-  warmSteps: z.number().int(),
-  gamma: z.number(),
-  evalEpisodes: z.number().int(),
-});
-const teacherRecordSchema: z.ZodType<TeacherRecord> = z.object({
-  context: numbers,
-  /** The experiment options that shaped the teacher: a saved one is used only by an experiment with the same. */
-  settings: teacherSettingsSchema,
-  split: z.enum(['train', 'test']),
-  /** 'scratch', or the key of the teacher it started from. */
-  init: z.string(),
-  attempts: z
-    .array(
-      z.object({
-        init: z.string(),
-        seed: z.number().int(),
-        steps: z.number().int(),
-        warmup: z.number().int().optional(),
-        seconds: z.number(),
-        evalMean: z.number(),
-      }),
-    )
-    .max(16),
-  seconds: z.number(),
-  /** Mean of the last 10 training episodes (with exploration noise); null if none finished. */
-  trainTail: z.number().nullable(),
-  evalReturns: numbers,
-  evalMean: z.number(),
-  rollout: z.object({
-    observationSize: z.number().int().positive(),
-    actionSize: z.number().int().positive(),
-    returns: numbers,
-    states: numbers,
-    actions: numbers,
-    rewards: numbers,
-    nextStates: numbers,
-    dones: numbers,
-    values: numbers,
-  }),
-  /** The teacher's variables (actor, critics, targets): the next context's warm start. */
-  weights: z.record(z.string(), numbers),
-});
 
 /** Evaluation episodes' reset seeds: `episodeSeed(EVAL_SEED, e)`; the dataset's: DATASET_SEED. */
 export const ZERO_SHOT_EVAL_SEED = 200;
@@ -478,31 +366,4 @@ function lexicographic(a: readonly number[], b: readonly number[]): number {
 
 function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function rolloutJson(data: TeacherRollout): TeacherRecord['rollout'] {
-  return {
-    observationSize: data.observationSize,
-    actionSize: data.actionSize,
-    returns: data.returns,
-    states: Array.from(data.states),
-    actions: Array.from(data.actions),
-    rewards: Array.from(data.rewards),
-    nextStates: Array.from(data.nextStates),
-    dones: Array.from(data.dones),
-    values: Array.from(data.values),
-  };
-}
-
-function rolloutOf(t: TeacherRecord): TeacherRollout {
-  const r = t.rollout;
-  return {
-    ...r,
-    states: Float32Array.from(r.states),
-    actions: Float32Array.from(r.actions),
-    rewards: Float32Array.from(r.rewards),
-    nextStates: Float32Array.from(r.nextStates),
-    dones: Float32Array.from(r.dones),
-    values: Float32Array.from(r.values),
-  };
 }
